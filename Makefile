@@ -1,0 +1,46 @@
+# Two entry points on a fresh machine (only Python 3.11 and the package registries needed):
+#   make demo   create .venv, install returnsim, compare the seed policies, write a report
+#   make test   create .venv, install returnsim with its test extras, run every test
+# Also: make lab (JupyterLab on notebooks/), make bench (speed benchmarks), make lint.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+OUT    ?= results/demo
+
+.PHONY: demo test lab bench lint clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# Stamps record what was installed, and are redone when pyproject.toml changes.
+$(VENV)/.core: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	@touch $@
+
+$(VENV)/.dev: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev,dask]'
+	@touch $@ $(VENV)/.core
+
+$(VENV)/.lab: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[lab]'
+	@touch $@ $(VENV)/.core
+
+demo: $(VENV)/.core
+	$(BIN)/returnsim run scenarios/seed_policies.toml --out $(OUT)
+
+test: $(VENV)/.dev
+	$(BIN)/python -m pytest
+
+lab: $(VENV)/.lab
+	$(BIN)/jupyter lab notebooks/
+
+bench: $(VENV)/.dev
+	$(BIN)/python benchmarks/bench_model.py
+
+lint: $(VENV)/.dev
+	$(BIN)/ruff check returnsim tests benchmarks
+
+clean:
+	rm -rf $(VENV) results .pytest_cache .hypothesis

@@ -1,0 +1,312 @@
+"""Tagged distribution specifications.
+
+A scenario file never names a Python callable: a random quantity is a small table whose ``dist``
+tag picks the family, e.g. ``{dist = "lognormal", mean = 25, cv = 0.6}``. Each family is a frozen
+pydantic model that knows its analytic mean and variance (so tests can check sampled moments,
+as Ciw does) and can turn uniforms into values through its inverse CDF, which is how the model
+keeps common random numbers: a quantity drawn as ``ppf(u)`` from a pre-drawn uniform ``u`` is the
+same under every policy.
+
+Families are parametrised by what a user knows (a mean and a coefficient of variation) rather
+than by shape/scale. A bare number where a distribution is expected means ``fixed``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from scipy import stats
+
+__all__ = [
+    "Distribution",
+    "Fixed",
+    "Exponential",
+    "Gamma",
+    "Lognormal",
+    "Uniform",
+    "Triangular",
+    "Empirical",
+    "as_distribution",
+]
+
+
+class _Dist(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @property
+    def mean(self) -> float:  # pragma: no cover - every family overrides
+        raise NotImplementedError
+
+    @property
+    def variance(self) -> float:  # pragma: no cover
+        raise NotImplementedError
+
+    @property
+    def minimum(self) -> float:
+        """Smallest value the distribution can take (used to check non-negativity)."""
+        return float(self.ppf(np.array([0.0]))[0])
+
+    def ppf(self, u: np.ndarray) -> np.ndarray:  # pragma: no cover
+        """Inverse CDF: map uniforms in [0, 1) to values."""
+        raise NotImplementedError
+
+    def cdf(self, x: float) -> float:  # pragma: no cover
+        """P(X <= x)."""
+        raise NotImplementedError
+
+    def ppf_below(self, u: np.ndarray, limit: float) -> np.ndarray:
+        """Inverse CDF of the distribution conditioned on ``X <= limit``."""
+        return self.ppf(np.asarray(u, dtype=float) * self.cdf(limit))
+
+    def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
+        """``size`` independent draws as a float64 array."""
+        return self.ppf(rng.random(size))
+
+
+class Fixed(_Dist):
+    """Always ``value``: for hand-checkable cases and known constants."""
+
+    dist: Literal["fixed"] = "fixed"
+    value: float
+
+    @property
+    def mean(self) -> float:
+        return self.value
+
+    @property
+    def variance(self) -> float:
+        return 0.0
+
+    def ppf(self, u: np.ndarray) -> np.ndarray:
+        return np.full(np.shape(u), self.value, dtype=float)
+
+    def cdf(self, x: float) -> float:
+        return 1.0 if x >= self.value else 0.0
+
+    def ppf_below(self, u: np.ndarray, limit: float) -> np.ndarray:
+        return np.full(np.shape(u), min(self.value, limit), dtype=float)
+
+    def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
+        return np.full(size, self.value, dtype=float)
+
+
+class Exponential(_Dist):
+    """Exponential with the given ``mean`` (memoryless: Poisson streams, M/M/c service)."""
+
+    dist: Literal["exponential"] = "exponential"
+    mean_: float = Field(alias="mean", gt=0)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @property
+    def mean(self) -> float:
+        return self.mean_
+
+    @property
+    def variance(self) -> float:
+        return self.mean_**2
+
+    def ppf(self, u: np.ndarray) -> np.ndarray:
+        return -self.mean_ * np.log1p(-np.asarray(u, dtype=float))
+
+    def cdf(self, x: float) -> float:
+        return 0.0 if x <= 0 else -math.expm1(-x / self.mean_)
+
+    def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
+        return rng.exponential(self.mean_, size)
+
+
+class _MeanCV(_Dist):
+    mean_: float = Field(alias="mean", gt=0)
+    cv: float = Field(gt=0, description="coefficient of variation: sd / mean")
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @property
+    def mean(self) -> float:
+        return self.mean_
+
+    @property
+    def variance(self) -> float:
+        return (self.cv * self.mean_) ** 2
+
+
+class Gamma(_MeanCV):
+    """Gamma with the given mean and coefficient of variation (shape = 1 / cv²)."""
+
+    dist: Literal["gamma"] = "gamma"
+
+    def ppf(self, u: np.ndarray) -> np.ndarray:
+        shape = 1.0 / self.cv**2
+        return stats.gamma.ppf(u, shape, scale=self.mean_ / shape)
+
+    def cdf(self, x: float) -> float:
+        shape = 1.0 / self.cv**2
+        return float(stats.gamma.cdf(x, shape, scale=self.mean_ / shape))
+
+    def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
+        shape = 1.0 / self.cv**2
+        return rng.gamma(shape, self.mean_ / shape, size)
+
+
+class Lognormal(_MeanCV):
+    """Lognormal with the given mean and coefficient of variation of the value itself."""
+
+    dist: Literal["lognormal"] = "lognormal"
+
+    def _mu_sigma(self) -> tuple[float, float]:
+        s2 = math.log1p(self.cv**2)
+        return math.log(self.mean_) - s2 / 2, math.sqrt(s2)
+
+    def ppf(self, u: np.ndarray) -> np.ndarray:
+        mu, sigma = self._mu_sigma()
+        return np.exp(mu + sigma * stats.norm.ppf(u))
+
+    def cdf(self, x: float) -> float:
+        if x <= 0:
+            return 0.0
+        mu, sigma = self._mu_sigma()
+        return float(stats.norm.cdf((math.log(x) - mu) / sigma))
+
+    def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
+        mu, sigma = self._mu_sigma()
+        return rng.lognormal(mu, sigma, size)
+
+
+class Uniform(_Dist):
+    """Uniform on [low, high)."""
+
+    dist: Literal["uniform"] = "uniform"
+    low: float
+    high: float
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Uniform:
+        if not self.high > self.low:
+            raise ValueError(f"high ({self.high}) must be greater than low ({self.low})")
+        return self
+
+    @property
+    def mean(self) -> float:
+        return (self.low + self.high) / 2
+
+    @property
+    def variance(self) -> float:
+        return (self.high - self.low) ** 2 / 12
+
+    def ppf(self, u: np.ndarray) -> np.ndarray:
+        return self.low + (self.high - self.low) * np.asarray(u, dtype=float)
+
+    def cdf(self, x: float) -> float:
+        return min(1.0, max(0.0, (x - self.low) / (self.high - self.low)))
+
+
+class Triangular(_Dist):
+    """Triangular on [low, high] with the given mode: a common 'min, likely, max' guess."""
+
+    dist: Literal["triangular"] = "triangular"
+    low: float
+    mode: float
+    high: float
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Triangular:
+        if not (self.low <= self.mode <= self.high and self.high > self.low):
+            raise ValueError("need low <= mode <= high and low < high")
+        return self
+
+    @property
+    def mean(self) -> float:
+        return (self.low + self.mode + self.high) / 3
+
+    @property
+    def variance(self) -> float:
+        a, c, b = self.low, self.mode, self.high
+        return (a * a + b * b + c * c - a * b - a * c - b * c) / 18
+
+    def ppf(self, u: np.ndarray) -> np.ndarray:
+        a, c, b = self.low, self.mode, self.high
+        u = np.asarray(u, dtype=float)
+        fc = (c - a) / (b - a)
+        left = a + np.sqrt(u * (b - a) * (c - a))
+        right = b - np.sqrt((1 - u) * (b - a) * (b - c))
+        return np.where(u < fc, left, right)
+
+    def cdf(self, x: float) -> float:
+        a, c, b = self.low, self.mode, self.high
+        if x <= a:
+            return 0.0
+        if x >= b:
+            return 1.0
+        if x <= c:
+            return (x - a) ** 2 / ((b - a) * (c - a))
+        return 1 - (b - x) ** 2 / ((b - a) * (b - c))
+
+
+class Empirical(_Dist):
+    """Resample observed ``values`` (optionally with ``weights``): e.g. prices from a report."""
+
+    dist: Literal["empirical"] = "empirical"
+    values: list[float] = Field(min_length=1)
+    weights: list[float] | None = None
+
+    @model_validator(mode="after")
+    def _weights_match(self) -> Empirical:
+        if self.weights is not None:
+            if len(self.weights) != len(self.values):
+                raise ValueError(
+                    f"weights has {len(self.weights)} entries but values has {len(self.values)}"
+                )
+            if any(w < 0 for w in self.weights) or sum(self.weights) <= 0:
+                raise ValueError("weights must be non-negative with a positive sum")
+        return self
+
+    def _table(self) -> tuple[np.ndarray, np.ndarray]:
+        v = np.asarray(self.values, dtype=float)
+        w = np.ones_like(v) if self.weights is None else np.asarray(self.weights, dtype=float)
+        order = np.argsort(v, kind="stable")
+        v, w = v[order], w[order]
+        return v, np.cumsum(w) / w.sum()
+
+    @property
+    def mean(self) -> float:
+        v = np.asarray(self.values, dtype=float)
+        w = np.ones_like(v) if self.weights is None else np.asarray(self.weights, dtype=float)
+        return float(np.dot(v, w) / w.sum())
+
+    @property
+    def variance(self) -> float:
+        v = np.asarray(self.values, dtype=float)
+        w = np.ones_like(v) if self.weights is None else np.asarray(self.weights, dtype=float)
+        m = np.dot(v, w) / w.sum()
+        return float(np.dot((v - m) ** 2, w) / w.sum())
+
+    def ppf(self, u: np.ndarray) -> np.ndarray:
+        v, cdf = self._table()
+        idx = np.searchsorted(cdf, np.asarray(u, dtype=float), side="right")
+        return v[np.minimum(idx, len(v) - 1)]
+
+    def cdf(self, x: float) -> float:
+        v, cdf = self._table()
+        i = np.searchsorted(v, x, side="right")
+        return 0.0 if i == 0 else float(cdf[i - 1])
+
+    def ppf_below(self, u: np.ndarray, limit: float) -> np.ndarray:
+        # The generic u * F(limit) form can land on the first value above the limit when F
+        # jumps exactly at it; clip keeps the support honest.
+        return np.minimum(super().ppf_below(u, limit), max(limit, min(self.values)))
+
+
+Distribution = Annotated[
+    Fixed | Exponential | Gamma | Lognormal | Uniform | Triangular | Empirical,
+    Field(discriminator="dist"),
+]
+"""Any distribution family, chosen by its ``dist`` tag."""
+
+
+def as_distribution(value: Any) -> Any:
+    """Let a bare number stand for ``{dist = "fixed", value = ...}`` (pydantic before-validator)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return {"dist": "fixed", "value": float(value)}
+    return value

@@ -1,0 +1,230 @@
+"""Orders and return requests, sampled in bulk.
+
+Orders that are kept never become Python objects: each day's orders are a Poisson count and the
+returned ones are thinned from it (``Binomial(orders, overall return rate)``), which is the same
+process in distribution as marking every order. Only returned orders get attributes, as columns
+of a :class:`Requests` table.
+
+Every random quantity of a request is drawn here, before any policy is applied, from one row of
+pre-drawn uniforms per request. Two policies run with the same seed therefore see the same
+orders, the same requests and the same buyer draws (common random numbers); a policy only
+changes what those draws lead to.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+from .world import HOURS_PER_DAY, HOURS_PER_YEAR, World
+
+__all__ = ["Requests", "Customers", "base_requests", "followon_requests", "UNIFORMS"]
+
+UNIFORMS = (
+    "class_",
+    "market",
+    "price",
+    "reason",
+    "misreport",
+    "condition",
+    "delivery",
+    "window",
+    "request_delay",
+    "handling",
+    "investigate",
+    "follow_up",
+    "reply",
+    "ship",
+    "refund",
+    "detect",
+    "accept",
+    "fee",
+    "transit",
+    "restock",
+    "feedback",
+    "claim",
+)
+"""Columns of the per-request uniform matrix, in draw order (append only: reordering would
+change every stream)."""
+
+
+@dataclass
+class Requests:
+    """Return requests as columns (one entry per request). Times are hours from t = 0."""
+
+    customer: np.ndarray
+    """Index into :class:`Customers` (the base request that started the customer's record)."""
+    generation: np.ndarray
+    """0 for returns of the scenario's orders, k for returns of purchases k returns later."""
+    item_class: np.ndarray
+    market: np.ndarray
+    price: np.ndarray
+    order_time: np.ndarray
+    request_time: np.ndarray
+    true_reason: np.ndarray
+    stated_reason: np.ndarray
+    condition: np.ndarray
+    in_window: np.ndarray
+    handling_h: np.ndarray
+    """Agent time to answer, hours (before any investigation)."""
+    investigate_h: np.ndarray
+    follow_up_h: np.ndarray
+    reply_h: np.ndarray
+    """Buyer's time to reply to an offer or a fee request."""
+    ship_h: np.ndarray
+    """Authorisation to the buyer handing the parcel to the carrier."""
+    refund_h: np.ndarray
+    """Receipt to refund."""
+    u_detect: np.ndarray
+    u_accept: np.ndarray
+    u_fee: np.ndarray
+    u_transit: np.ndarray
+    u_restock: np.ndarray
+    u_feedback: np.ndarray
+    u_claim: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.price)
+
+    def take(self, idx: np.ndarray) -> Requests:
+        """The requests at ``idx`` (an index array or boolean mask)."""
+        return Requests(**{f.name: getattr(self, f.name)[idx] for f in dataclasses.fields(self)})
+
+    @staticmethod
+    def concat(parts: list[Requests]) -> Requests:
+        return Requests(
+            **{
+                f.name: np.concatenate([getattr(p, f.name) for p in parts])
+                for f in dataclasses.fields(Requests)
+            }
+        )
+
+
+@dataclass
+class Customers:
+    """The buyers behind generation-0 requests, for retention accounting."""
+
+    rate_pre: np.ndarray
+    """Purchases per hour before the return."""
+    pre_count: np.ndarray
+    """Purchases in the follow-up window's length before the return (a measured quantity)."""
+    u_post: np.ndarray
+    """Uniform for the post-return purchases not simulated (those past the horizon)."""
+
+
+def _daily_orders(world: World, rng: np.random.Generator) -> tuple[int, np.ndarray, np.ndarray]:
+    """Orders per day; returns (total orders, returned-order day index, day length)."""
+    sc = world.scenario
+    n_days = int(np.ceil(sc.horizon_days))
+    length = np.minimum(1.0, sc.horizon_days - np.arange(n_days))
+    dates = np.datetime64(sc.start_date.isoformat(), "D") + np.arange(n_days)
+    month = dates.astype("datetime64[M]").astype(np.int64) % 12
+    season = np.asarray(sc.demand.seasonality)[month]
+    lam = sc.demand.orders_per_day * season * length
+    orders = rng.poisson(lam)
+    returned = rng.binomial(orders, world.overall_return_rate)
+    day = np.repeat(np.arange(n_days), returned)
+    return int(orders.sum()), day, length
+
+
+def base_requests(
+    world: World, rng_orders: np.random.Generator, rng_requests: np.random.Generator
+) -> tuple[int, Requests, Customers]:
+    """Orders over the horizon and the return requests among them.
+
+    Returns the number of orders, the requests (sorted by request time) and their customers.
+    """
+    n_orders, day, length = _daily_orders(world, rng_orders)
+    order_time = (day + rng_orders.random(len(day)) * length[day]) * HOURS_PER_DAY
+    n = len(day)
+    req = _build(world, rng_requests, order_time, np.arange(n), np.zeros(n, dtype=np.int64))
+    cust_u = rng_requests.random((n, 3))
+    sc = world.scenario
+    rate_pre = sc.buyer.purchases_per_year.ppf(cust_u[:, 0]) / HOURS_PER_YEAR
+    years = sc.retention.follow_up_days / 365.25
+    pre_count = stats.poisson.ppf(cust_u[:, 1], rate_pre * HOURS_PER_YEAR * years)
+    customers = Customers(rate_pre=rate_pre, pre_count=pre_count, u_post=cust_u[:, 2])
+    order = np.argsort(req.request_time, kind="stable")
+    return n_orders, req.take(order), customers
+
+
+def followon_requests(
+    world: World,
+    rng: np.random.Generator,
+    order_time: np.ndarray,
+    customer: np.ndarray,
+    generation: np.ndarray,
+) -> Requests:
+    """Requests for returned post-return purchases (placed at ``order_time`` by ``customer``)."""
+    return _build(world, rng, order_time, customer, generation)
+
+
+def _build(
+    world: World,
+    rng: np.random.Generator,
+    order_time: np.ndarray,
+    customer: np.ndarray,
+    generation: np.ndarray,
+) -> Requests:
+    sc = world.scenario
+    ret = sc.returns
+    desk = sc.desk
+    n = len(order_time)
+    U = rng.random((n, len(UNIFORMS)))
+    u = {name: U[:, i] for i, name in enumerate(UNIFORMS)}
+
+    item_class = np.searchsorted(np.cumsum(world.returned_mix), u["class_"], side="right")
+    item_class = np.minimum(item_class, len(world.class_names) - 1)
+    market = (u["market"] >= world.market_share[0]).astype(np.int64)
+    price = np.empty(n)
+    for k, dist in enumerate(world.price_dists):
+        sel = item_class == k
+        price[sel] = dist.ppf(u["price"][sel])
+    true_reason = _pick_rows(world.reason_cdf[item_class], u["reason"])
+    mis_to = world.reason_misreport_as[true_reason]
+    misreported = (mis_to >= 0) & (u["misreport"] < ret.misreport_rate)
+    stated = np.where(misreported, mis_to, true_reason)
+    condition = _pick_rows(world.reason_condition_cdf[true_reason], u["condition"])
+
+    delivered = order_time + ret.delivery_days.ppf(u["delivery"]) * HOURS_PER_DAY
+    in_window = u["window"] >= ret.out_of_window_rate
+    # Re-use the out-of-window draw's position within its own band so one uniform serves both.
+    inside = ret.request_delay_days.ppf_below(u["request_delay"], ret.window_days)
+    late = ret.window_days + ret.late_request_days.ppf(u["request_delay"])
+    request_time = delivered + np.where(in_window, inside, late) * HOURS_PER_DAY
+
+    return Requests(
+        customer=np.asarray(customer, dtype=np.int64),
+        generation=np.asarray(generation, dtype=np.int64),
+        item_class=item_class.astype(np.int64),
+        market=market,
+        price=price,
+        order_time=np.asarray(order_time, dtype=float),
+        request_time=request_time,
+        true_reason=true_reason,
+        stated_reason=stated,
+        condition=condition,
+        in_window=in_window,
+        handling_h=desk.handling_minutes.ppf(u["handling"]) / 60.0,
+        investigate_h=desk.investigation.minutes.ppf(u["investigate"]) / 60.0,
+        follow_up_h=desk.follow_up_minutes.ppf(u["follow_up"]) / 60.0,
+        reply_h=sc.buyer.reply_hours.ppf(u["reply"]),
+        ship_h=ret.ship_days.ppf(u["ship"]) * HOURS_PER_DAY,
+        refund_h=ret.refund_processing_days.ppf(u["refund"]) * HOURS_PER_DAY,
+        u_detect=u["detect"],
+        u_accept=u["accept"],
+        u_fee=u["fee"],
+        u_transit=u["transit"],
+        u_restock=u["restock"],
+        u_feedback=u["feedback"],
+        u_claim=u["claim"],
+    )
+
+
+def _pick_rows(cdf_rows: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Categorical draw per row: first column whose cumulative share exceeds ``u``."""
+    idx = (cdf_rows <= u[:, None]).sum(axis=1)
+    return np.minimum(idx, cdf_rows.shape[1] - 1).astype(np.int64)

@@ -1,0 +1,107 @@
+"""What happens to the goods of an authorised return: the policy's disposition rule table.
+
+Actions: ``give_to_buyer`` (returnless refund: no freight, nothing recovered, refund at once),
+``return_to_origin`` (freight, inspection, grading, resale at a share of price that decays with
+time since the sale), ``return_to_address`` (a named address with its own lane cost, handling fee
+and recovery), ``abandon`` (the unit comes back to a returns centre and is disposed of or
+liquidated). ``cost_optimal`` picks, per return, the candidate with the highest expected net
+value to the seller, valued by the same money rules as realised returns (``ledger.flows``); its
+implied give-away threshold is the analytic break-even of ``analytic.giveaway_breakeven``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..rules import RequestView, first_match
+from ..scenario import Policy
+from .ledger import ACTION
+from .world import World
+
+__all__ = ["Disposition", "Option", "choose_disposition", "candidate_options"]
+
+
+@dataclass(frozen=True)
+class Option:
+    """One concrete disposition: an action, its address (-1: none) and abandon mode."""
+
+    action: int
+    address: int = -1
+    liquidate: bool = True
+
+    @property
+    def label(self) -> str:
+        names = {v: k for k, v in ACTION.items()}
+        return names[self.action]
+
+
+@dataclass
+class Disposition:
+    action: np.ndarray
+    address: np.ndarray
+    liquidate: np.ndarray
+
+
+Valuer = Callable[[np.ndarray, Option], np.ndarray]
+"""``value(selected, option)``: expected net value to the seller (credits - costs) of handling
+the selected requests with ``option``."""
+
+
+def candidate_options(world: World, names: list[str] | None) -> list[Option]:
+    """Expand ``cost_optimal`` candidate names into options (default: every option)."""
+    addresses = world.address_names
+    if names is None:
+        names = ["give_to_buyer", "return_to_origin", "return_to_address", "abandon"]
+    out: list[Option] = []
+    for name in names:
+        base, _, arg = name.partition(":")
+        if base == "give_to_buyer":
+            out.append(Option(ACTION["give_to_buyer"]))
+        elif base == "return_to_origin":
+            out.append(Option(ACTION["return_to_origin"]))
+        elif base == "return_to_address":
+            targets = [arg] if arg else addresses
+            out += [Option(ACTION["return_to_address"], addresses.index(a)) for a in targets]
+        elif base == "abandon":
+            modes = [arg == "liquidate"] if arg else [True, False]
+            out += [Option(ACTION["abandon"], -1, m) for m in modes]
+    return out
+
+
+def choose_disposition(
+    world: World, policy: Policy, req: RequestView, value: Valuer
+) -> Disposition:
+    """Apply the disposition table; requests no rule matches return to origin."""
+    n = len(req.price)
+    rules = policy.disposition
+    hit = first_match([r.when for r in rules], req, world.codes)
+    action = np.full(n, ACTION["return_to_origin"], dtype=np.int64)
+    address = np.full(n, -1, dtype=np.int64)
+    liquidate = np.ones(n, dtype=bool)
+    for i, rule in enumerate(rules):
+        sel = hit == i
+        if not sel.any():
+            continue
+        if rule.action == "cost_optimal":
+            best = _best(world, sel, candidate_options(world, rule.candidates), value)
+            action[sel], address[sel], liquidate[sel] = best
+        else:
+            action[sel] = ACTION[rule.action]
+            if rule.address is not None:
+                address[sel] = world.address_names.index(rule.address)
+            liquidate[sel] = rule.abandon_mode == "liquidate"
+    return Disposition(action=action, address=address, liquidate=liquidate)
+
+
+def _best(
+    world: World, sel: np.ndarray, options: list[Option], value: Valuer
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per selected request, the option of highest value (first listed wins ties)."""
+    values = np.vstack([value(sel, opt) for opt in options])
+    values = np.where(np.isnan(values), -np.inf, values)
+    k = np.argmax(values, axis=0)
+    pick = np.array([[o.action, o.address, o.liquidate] for o in options], dtype=np.int64)[k]
+    return pick[:, 0], pick[:, 1], pick[:, 2].astype(bool)

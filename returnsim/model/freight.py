@@ -1,0 +1,57 @@
+"""Who pays the return label: the policy's ordered freight rule table.
+
+The first rule whose condition matches a request decides; a request no rule matches is the
+seller's to pay (Amazon's default for anything not clearly the buyer's fault). The seed's
+practice, written as such a table, is::
+
+    international              -> seller        (Amazon: always the seller's)
+    seller fault               -> seller
+    carrier fault              -> carrier_claim (seller pays, recovers a share)
+    used, inside the window    -> negotiate     (loss fee or buyer-paid label; seller if refused)
+    buyer fault, domestic      -> buyer         (deducted from the refund)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..rules import RequestView, first_match
+from ..scenario import Policy
+from .ledger import ASK, PAYER
+from .world import World
+
+__all__ = ["FreightTerms", "freight_terms", "asked_amount"]
+
+
+@dataclass
+class FreightTerms:
+    """Per-request result of the freight table."""
+
+    payer: np.ndarray
+    """``PAYER`` code."""
+    ask: np.ndarray
+    """``ASK`` code (what a ``negotiate`` rule asks for)."""
+    fee_share: np.ndarray
+    """Loss or restocking fee as a share of price."""
+
+
+def freight_terms(world: World, policy: Policy, req: RequestView) -> FreightTerms:
+    """Apply the freight table to each request (using the fault and reason on record)."""
+    n = len(req.price)
+    rules = policy.freight
+    hit = first_match([r.when for r in rules], req, world.codes)
+    payer_of = np.array([PAYER[r.payer] for r in rules] + [PAYER["seller"]])
+    ask_of = np.array([ASK[r.ask] for r in rules] + [ASK["loss_fee"]])
+    fee_of = np.array([r.fee_share for r in rules] + [0.0])
+    idx = np.where(hit >= 0, hit, len(rules))
+    if n == 0:
+        idx = idx.astype(np.int64)
+    return FreightTerms(payer=payer_of[idx], ask=ask_of[idx], fee_share=fee_of[idx])
+
+
+def asked_amount(terms: FreightTerms, price: np.ndarray, label: np.ndarray) -> np.ndarray:
+    """What a ``negotiate`` rule asks the buyer to pay (0 for other payers)."""
+    amount = np.where(terms.ask == ASK["freight"], label, terms.fee_share * price)
+    return np.where(terms.payer == PAYER["negotiate"], amount, 0.0)

@@ -1,0 +1,309 @@
+"""From a first answer to a settled return: the decision chain for a batch of requests.
+
+Given when each request was picked up and answered, :func:`resolve` applies the policy in the
+order a seller works: investigate the stated reason, reject or make an offer, let the buyer
+accept or insist, decide who pays the label (negotiating where the rule says so), decide what
+happens to the goods, then time the shipment and refund, book the money and score the buyer's
+experience. Every step is a pure function of arrays; randomness comes only from the request's
+pre-drawn uniforms, realised as ``u < p``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..scenario import Policy
+from . import buyer, retention
+from .demand import Requests
+from .disposition import Option, choose_disposition
+from .freight import asked_amount, freight_terms
+from .ledger import ACTION, ASK, PAYER, flows, net_cost_per_request
+from .world import FAULT, HOURS_PER_DAY, HOURS_PER_WEEK, OFFER, OUTCOME, World
+
+__all__ = ["Resolved", "resolve", "RecordView"]
+
+_NAN = float("nan")
+
+
+@dataclass
+class RecordView:
+    """What rule conditions read (the reason and fault on record)."""
+
+    price: np.ndarray
+    market: np.ndarray
+    item_class: np.ndarray
+    reason: np.ndarray
+    true_reason: np.ndarray
+    fault: np.ndarray
+    condition: np.ndarray
+    in_window: np.ndarray
+
+
+@dataclass
+class Resolved:
+    """Decisions, times and money per request of a batch (same order as the batch)."""
+
+    reason: np.ndarray
+    investigated: np.ndarray
+    disputed: np.ndarray
+    rejected: np.ndarray
+    offer: np.ndarray
+    accepted: np.ndarray
+    outcome: np.ndarray
+    payer: np.ndarray
+    fee_accepted: np.ndarray
+    buyer_paid_label: np.ndarray
+    action: np.ndarray
+    address: np.ndarray
+    t_start: np.ndarray
+    t_answer: np.ndarray
+    t_decision: np.ndarray
+    t_refund: np.ndarray
+    t_resolved: np.ndarray
+    late: np.ndarray
+    satisfaction: np.ndarray
+    negative_feedback: np.ndarray
+    az_claim: np.ndarray
+    multiplier: np.ndarray
+    flows: dict[str, np.ndarray] = field(repr=False)
+
+    @staticmethod
+    def concat(parts: list[Resolved]) -> Resolved:
+        import dataclasses
+
+        out = {}
+        for f in dataclasses.fields(Resolved):
+            if f.name == "flows":
+                keys = parts[0].flows.keys()
+                out["flows"] = {k: np.concatenate([p.flows[k] for p in parts]) for k in keys}
+            else:
+                out[f.name] = np.concatenate([getattr(p, f.name) for p in parts])
+        return Resolved(**out)
+
+    def take(self, idx: np.ndarray) -> Resolved:
+        import dataclasses
+
+        out = {}
+        for f in dataclasses.fields(Resolved):
+            v = getattr(self, f.name)
+            out[f.name] = {k: a[idx] for k, a in v.items()} if f.name == "flows" else v[idx]
+        return Resolved(**out)
+
+
+def investigated_mask(world: World, policy: Policy, req: Requests) -> np.ndarray:
+    """Requests whose stated reason the desk checks (seller-fault claims, when investigating)."""
+    if not policy.investigate or policy.auto_authorise:
+        return np.zeros(len(req), dtype=bool)
+    return world.reason_fault[req.stated_reason] == FAULT["seller"]
+
+
+def resolve(
+    world: World, policy: Policy, req: Requests, t_start: np.ndarray, t_answer: np.ndarray
+) -> Resolved:
+    """Apply ``policy`` to answered requests. Times in hours from t = 0."""
+    sc = world.scenario
+    n = len(req)
+    auto = policy.auto_authorise
+
+    # 1. The real reason: an investigation may reveal a misreport.
+    investigated = investigated_mask(world, policy, req)
+    revealed = (
+        investigated
+        & (req.stated_reason != req.true_reason)
+        & (req.u_detect < sc.desk.investigation.detect_probability)
+    )
+    reason = np.where(revealed, req.true_reason, req.stated_reason)
+    view = RecordView(
+        price=req.price,
+        market=req.market,
+        item_class=req.item_class,
+        reason=reason,
+        true_reason=req.true_reason,
+        fault=world.reason_fault[reason],
+        condition=req.condition,
+        in_window=req.in_window,
+    )
+
+    # 2. Reject, or make the targeted offer; the buyer accepts or insists.
+    rejected = _matches(world, [r.when for r in policy.reject], view)
+    offer = np.full(n, -1, dtype=np.int64)
+    value_share = np.zeros(n)
+    if not auto and policy.offers:
+        from ..rules import first_match
+
+        hit = first_match([o.when for o in policy.offers], view, world.codes)
+        kinds = np.array([OFFER[o.kind] for o in policy.offers])
+        values = np.array([o.value_share for o in policy.offers])
+        has = (hit >= 0) & ~rejected
+        offer[has] = kinds[hit[has]]
+        value_share[has] = values[hit[has]]
+    response_h = t_answer - req.request_time
+    p_accept = buyer.offer_acceptance(world, offer, value_share, response_h, req.true_reason)
+    accepted = (offer >= 0) & (req.u_accept < p_accept)
+
+    # 3. Who pays the label, and 4. what happens to the goods.
+    terms = freight_terms(world, policy, view)
+    mean_reply_h = 0.0 if auto else sc.buyer.reply_hours.mean
+    mean_ship_h = sc.returns.ship_days.mean * HOURS_PER_DAY
+
+    def value(sel: np.ndarray, opt: Option) -> np.ndarray:
+        """Expected net value of handling the selected authorised returns with ``opt``."""
+        m = int(sel.sum())
+        idx = np.flatnonzero(sel)
+        action = np.full(m, opt.action)
+        address = np.full(m, opt.address)
+        outcome = np.where(
+            action == ACTION["give_to_buyer"], OUTCOME["returnless_refund"], OUTCOME["returned_refund"]
+        )
+        lane_addr = np.where(action == ACTION["return_to_address"], address, -1)
+        label = world.lane_label(req.market[idx], world.weight_lb[req.item_class[idx]], lane_addr)
+        sub = _Terms(terms, idx)
+        asking = sub.payer == PAYER["negotiate"]
+        p_fee = buyer.fee_acceptance(world, asked_amount(sub, req.price[idx], label), req.price[idx])
+        reply = np.where(asking | (offer[idx] >= 0), mean_reply_h, 0.0)
+        transit = world.lane_days(req.market[idx], lane_addr, np.full(m, _NAN))
+        restock = world.restock_days(lane_addr, np.full(m, _NAN))
+        weeks = (
+            t_answer[idx] + reply + mean_ship_h + (transit + restock) * HOURS_PER_DAY - req.order_time[idx]
+        ) / HOURS_PER_WEEK
+        common = dict(
+            item_class=req.item_class[idx],
+            market=req.market[idx],
+            price=req.price[idx],
+            condition=req.condition[idx],
+            outcome=outcome,
+            offer_value=np.zeros(m),
+            payer=sub.payer,
+            ask=sub.ask,
+            fee_share=sub.fee_share,
+            action=action,
+            address=address,
+            liquidate=np.full(m, opt.liquidate),
+            labor_hours=np.zeros(m),
+            weeks_to_resale=weeks,
+        )
+        yes = net_cost_per_request(flows(world, fee_accepted=np.ones(m), **common))
+        no = net_cost_per_request(flows(world, fee_accepted=np.zeros(m), **common))
+        cost = np.where(asking, p_fee * yes + (1 - p_fee) * no, no)
+        if opt.action == ACTION["return_to_address"]:
+            cost = np.where(np.isnan(label), np.nan, cost)
+        return -cost
+
+    disp = choose_disposition(world, policy, view, value)
+
+    # 5. The outcome, exactly one per request.
+    reship = accepted & np.isin(offer, [OFFER["exchange"], OFFER["replacement"]])
+    give = disp.action == ACTION["give_to_buyer"]
+    outcome = np.where(give, OUTCOME["returnless_refund"], OUTCOME["returned_refund"])
+    outcome = np.where(accepted & (offer == OFFER["troubleshoot"]), OUTCOME["troubleshot"], outcome)
+    outcome = np.where(accepted & (offer == OFFER["partial_refund"]), OUTCOME["kept_partial_refund"], outcome)
+    outcome = np.where(accepted & (offer == OFFER["exchange"]), OUTCOME["exchanged"], outcome)
+    outcome = np.where(accepted & (offer == OFFER["replacement"]), OUTCOME["replaced"], outcome)
+    outcome = np.where(rejected, OUTCOME["rejected"], outcome)
+    returns_item = ((outcome == OUTCOME["returned_refund"]) | reship) & ~give
+
+    # 6. Negotiation and timing.
+    lane_addr = np.where(disp.action == ACTION["return_to_address"], disp.address, -1)
+    label = world.lane_label(req.market, world.weight_lb[req.item_class], lane_addr)
+    asking = returns_item & (terms.payer == PAYER["negotiate"])
+    p_fee = buyer.fee_acceptance(world, asked_amount(terms, req.price, label), req.price)
+    fee_accepted = asking & (req.u_fee < p_fee)
+    asked = ~rejected & ((offer >= 0) | asking)
+    if auto:
+        asked[:] = False  # prepaid labels: authorised at once, fees deducted without asking
+    t_decision = t_answer + np.where(asked, req.reply_h, 0.0)
+    transit_h = world.lane_days(req.market, lane_addr, req.u_transit) * HOURS_PER_DAY
+    restock_h = world.restock_days(lane_addr, req.u_restock) * HOURS_PER_DAY
+    t_receive = np.where(returns_item, t_decision + req.ship_h + transit_h, _NAN)
+    refunded = np.isin(outcome, [OUTCOME["returned_refund"], OUTCOME["returnless_refund"]])
+    t_refund = np.where(returns_item, t_receive + req.refund_h, t_decision)
+    t_refund = np.where(refunded | (outcome == OUTCOME["kept_partial_refund"]), t_refund, _NAN)
+    t_resolved = np.where(np.isnan(t_refund), t_decision, t_refund)
+    weeks = np.where(returns_item, t_receive + restock_h - req.order_time, 0.0) / HOURS_PER_WEEK
+
+    if auto:
+        labor = np.zeros(n)
+    else:
+        labor = req.handling_h + req.investigate_h * investigated + req.follow_up_h * asked
+    money = flows(
+        world,
+        item_class=req.item_class,
+        market=req.market,
+        price=req.price,
+        condition=req.condition,
+        outcome=outcome,
+        offer_value=value_share,
+        payer=terms.payer,
+        ask=terms.ask,
+        fee_share=terms.fee_share,
+        fee_accepted=fee_accepted.astype(float),
+        action=disp.action,
+        address=disp.address,
+        liquidate=disp.liquidate,
+        labor_hours=labor,
+        weeks_to_resale=weeks,
+    )
+
+    # 7. The buyer's experience.
+    decision_h = t_decision - req.request_time
+    late = decision_h > sc.desk.late_after_hours
+    buyer_payer = terms.payer == PAYER["buyer"]
+    label_paid = returns_item & (buyer_payer | (fee_accepted & (terms.ask == ASK["freight"])))
+    fee_paid = returns_item & (buyer_payer | (fee_accepted & (terms.ask == ASK["loss_fee"])))
+    fee_share_paid = np.where(fee_paid, terms.fee_share, 0.0)
+    s = retention.satisfaction(
+        world,
+        response_h=response_h,
+        decision_h=decision_h,
+        buyer_paid_label=label_paid,
+        fee_share_paid=fee_share_paid,
+        refund_delay_h=t_refund - req.request_time,
+        outcome=outcome,
+        disputed=revealed,
+    )
+    negative = req.u_feedback < retention.negative_feedback_probability(world, s)
+    claim = req.u_claim < retention.claim_probability(world, s, negative, late, rejected)
+
+    return Resolved(
+        reason=reason,
+        investigated=investigated,
+        disputed=revealed,
+        rejected=rejected,
+        offer=offer,
+        accepted=accepted,
+        outcome=outcome,
+        payer=terms.payer,
+        fee_accepted=fee_accepted,
+        buyer_paid_label=label_paid,
+        action=np.where(~rejected & (refunded | reship), disp.action, -1),
+        address=np.where(disp.action == ACTION["return_to_address"], disp.address, -1),
+        t_start=t_start,
+        t_answer=t_answer,
+        t_decision=t_decision,
+        t_refund=t_refund,
+        t_resolved=t_resolved,
+        late=late,
+        satisfaction=s,
+        negative_feedback=negative,
+        az_claim=claim,
+        multiplier=retention.purchase_multiplier(world, s),
+        flows=money,
+    )
+
+
+class _Terms:
+    """A subset view of freight terms (for valuing dispositions of selected requests)."""
+
+    def __init__(self, terms, idx: np.ndarray) -> None:
+        self.payer = terms.payer[idx]
+        self.ask = terms.ask[idx]
+        self.fee_share = terms.fee_share[idx]
+
+
+def _matches(world: World, conditions, view: RecordView) -> np.ndarray:
+    out = np.zeros(len(view.price), dtype=bool)
+    for cond in conditions:
+        out |= cond.mask(view, world.codes)
+    return out

@@ -1,0 +1,131 @@
+"""Structured rule conditions shared by every policy table.
+
+A policy is an ordered table of rules (offers, freight, disposition, rejection); each rule has a
+``when`` condition and the first rule whose condition matches a return request applies. A
+condition is data, never an expression: a conjunction of optional tests on the request's
+attributes. An omitted test matches everything, so ``when = {}`` is a catch-all.
+
+Names (item classes, markets, reasons, conditions) are checked against the scenario when it is
+loaded, so a misspelt reason is an error rather than a rule that silently never fires.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, Protocol
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+__all__ = ["Condition", "FAULTS", "MARKETS", "CONDITIONS", "first_match", "RequestView"]
+
+FAULTS = ("seller", "carrier", "buyer")
+"""Who caused a return: the seller (defect, description, wrong item), the carrier, or the buyer."""
+MARKETS = ("domestic", "international")
+CONDITIONS = ("unopened", "opened", "used", "damaged")
+"""Item condition as the buyer sends it back."""
+
+
+class RequestView(Protocol):
+    """What a condition reads: per-request arrays with integer codes for names."""
+
+    price: np.ndarray
+    market: np.ndarray
+    item_class: np.ndarray
+    reason: np.ndarray
+    true_reason: np.ndarray
+    fault: np.ndarray
+    condition: np.ndarray
+    in_window: np.ndarray
+
+
+def _listify(value: Any) -> Any:
+    return [value] if isinstance(value, str) else value
+
+
+class Condition(BaseModel):
+    """A conjunction of tests on a return request; every omitted test matches.
+
+    ``price_min`` / ``price_max`` bound the item price in the scenario's currency, half-open:
+    ``price_min <= price < price_max``. ``reason`` is the reason on record (what the buyer stated,
+    corrected if an investigation revealed the true one); ``true_reason`` is the buyer's real
+    reason, which a seller cannot see: use it only for what-if analyses. ``fault`` follows the
+    reason on record.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    price_min: float | None = Field(default=None, ge=0)
+    price_max: float | None = Field(default=None, gt=0)
+    market: list[Literal["domestic", "international"]] | None = None
+    item_class: list[str] | None = None
+    fault: list[Literal["seller", "carrier", "buyer"]] | None = None
+    reason: list[str] | None = None
+    true_reason: list[str] | None = None
+    condition: list[Literal["unopened", "opened", "used", "damaged"]] | None = None
+    in_window: bool | None = None
+
+    _lists = field_validator(
+        "market", "item_class", "fault", "reason", "true_reason", "condition", mode="before"
+    )(_listify)
+
+    @model_validator(mode="after")
+    def _range(self) -> Condition:
+        if self.price_min is not None and self.price_max is not None:
+            if self.price_max <= self.price_min:
+                raise ValueError(
+                    f"price_max ({self.price_max}) must exceed price_min ({self.price_min})"
+                )
+        return self
+
+    def names(self) -> dict[str, list[str]]:
+        """The scenario-defined names this condition refers to, by kind (for cross-checks)."""
+        out: dict[str, list[str]] = {}
+        if self.item_class:
+            out["item_class"] = self.item_class
+        for key in ("reason", "true_reason"):
+            if getattr(self, key):
+                out[key] = getattr(self, key)
+        return out
+
+    def mask(self, req: RequestView, codes: dict[str, dict[str, int]]) -> np.ndarray:
+        """Boolean array: which requests satisfy every test.
+
+        ``codes`` maps a kind (``"item_class"``, ``"reason"``, ``"market"``, ``"fault"``,
+        ``"condition"``) to its name -> integer code table.
+        """
+        m = np.ones(len(req.price), dtype=bool)
+        if self.price_min is not None:
+            m &= req.price >= self.price_min
+        if self.price_max is not None:
+            m &= req.price < self.price_max
+        if self.in_window is not None:
+            m &= req.in_window == self.in_window
+        for key, attr, kind in (
+            ("market", "market", "market"),
+            ("item_class", "item_class", "item_class"),
+            ("fault", "fault", "fault"),
+            ("reason", "reason", "reason"),
+            ("true_reason", "true_reason", "reason"),
+            ("condition", "condition", "condition"),
+        ):
+            names = getattr(self, key)
+            if names is not None:
+                table = codes[kind]
+                m &= np.isin(getattr(req, attr), [table[n] for n in names])
+        return m
+
+
+def first_match(
+    conditions: list[Condition], req: RequestView, codes: dict[str, dict[str, int]]
+) -> np.ndarray:
+    """Index of the first matching rule per request, or -1 where none matches."""
+    n = len(req.price)
+    out = np.full(n, -1, dtype=np.int64)
+    open_ = np.ones(n, dtype=bool)
+    for i, cond in enumerate(conditions):
+        hit = open_ & cond.mask(req, codes)
+        out[hit] = i
+        open_ &= ~hit
+        if not open_.any():
+            break
+    return out
