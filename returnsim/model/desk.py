@@ -45,10 +45,9 @@ class OpenHours:
     def until_open(self, t: float) -> float:
         """Hours from ``t`` until the desk is next open (0 if it is open at ``t``)."""
         week, pos = divmod(t, HOURS_PER_WEEK)
-        # A hair's tolerance: after sleeping until opening time, rounding must not leave an
-        # agent a few ulps short of it (which would make it sleep again for ~0 hours forever).
-        pos += 1e-9
-        i = bisect.bisect_right(self._opens, pos) - 1
+        # A hair's tolerance: after sleeping until opening time, rounding may leave an agent a
+        # few ulps short of it, which must count as open (else it sleeps ~0 hours forever).
+        i = bisect.bisect_right(self._opens, pos + 1e-9) - 1
         if i >= 0 and pos < self.intervals[i][1]:
             return 0.0
         if i + 1 < len(self.intervals):

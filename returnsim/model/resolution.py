@@ -63,6 +63,10 @@ class Resolved:
     t_refund: np.ndarray
     t_resolved: np.ndarray
     late: np.ndarray
+    p_accept: np.ndarray
+    """Probability the buyer accepted the offer (0 without one), before realisation."""
+    p_fee: np.ndarray
+    """Probability the buyer agreed to a negotiated fee (0 when none was asked)."""
     satisfaction: np.ndarray
     negative_feedback: np.ndarray
     az_claim: np.ndarray
@@ -285,6 +289,8 @@ def resolve(
         t_refund=t_refund,
         t_resolved=t_resolved,
         late=late,
+        p_accept=p_accept,
+        p_fee=np.where(asking, p_fee, 0.0),
         satisfaction=s,
         negative_feedback=negative,
         az_claim=claim,

@@ -1,0 +1,229 @@
+"""Closed-form expectations the simulation must agree with.
+
+* :func:`erlang_c`: the M/M/c queue — the desk open 24/7 with Poisson requests and exponential
+  handling — gives the probability a request waits and its mean wait ``Wq``.
+* :func:`giveaway_breakeven`: the price below which a returnless refund beats shipping the item
+  back to the origin, from the money rules alone.
+* :func:`expected_cost_per_return`: a policy's mean net cost per return when the desk is never
+  congested (24/7 and ample staff, so a request's response time is its handling time). It is
+  computed without sampling: the model's own decision chain is applied to a grid that
+  enumerates every discrete branch (item class, market, reason, misreport, condition, window,
+  investigation result, accept/insist, fee accepted/refused) with its probability, and
+  integrates price and handling time over quantile bins whose values are the bins' conditional
+  means. The result is exact for everything linear in price and time within a bin (most of the
+  money) and converges with ``n_price``/``n_handling`` where rules put kinks (price thresholds,
+  the refund-fee cap, ``cost_optimal``). Durations other than handling enter only through
+  value decay, which is linear, so their means are used.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Literal
+
+import numpy as np
+
+from .distributions import Fixed
+from .model.demand import Requests
+from .model.ledger import net_cost_per_request
+from .model.resolution import resolve
+from .model.world import CONDITION, HOURS_PER_DAY, MARKET, World
+from .scenario import Scenario
+
+__all__ = ["erlang_c", "giveaway_breakeven", "expected_cost_per_return", "quantile_bins"]
+
+
+def erlang_c(arrival_rate: float, service_rate: float, servers: int) -> tuple[float, float]:
+    """Probability of waiting and mean wait ``Wq`` of an M/M/c queue.
+
+    Args:
+        arrival_rate: requests per hour (lambda).
+        service_rate: requests one agent answers per hour (mu = 1 / mean handling hours).
+        servers: agents (c).
+
+    Returns:
+        ``(P(wait > 0), Wq in hours)``. Raises ``ValueError`` if the queue is unstable.
+    """
+    a = arrival_rate / service_rate
+    c = int(servers)
+    if a >= c:
+        raise ValueError(f"unstable queue: offered load {a:.3f} Erlangs >= {c} servers")
+    # Erlang B by its stable recursion, then C from B.
+    b = 1.0
+    for k in range(1, c + 1):
+        b = a * b / (k + a * b)
+    rho = a / c
+    p_wait = b / (1 - rho + rho * b)
+    return p_wait, p_wait / (c * service_rate - arrival_rate)
+
+
+def giveaway_breakeven(
+    scenario: Scenario,
+    item_class: str,
+    condition: str,
+    market: Literal["domestic", "international"] = "domestic",
+    payer: Literal["seller", "buyer", "carrier_claim"] = "seller",
+    weeks_to_resale: float = 0.0,
+) -> float:
+    """Price at which giving the item to the buyer and returning it to the origin cost the same.
+
+    Below it a returnless refund is cheaper. Both refund the full price, so only what differs
+    counts: returning costs the label ``L`` (less what the buyer or a carrier claim bears),
+    inspection ``I`` and grading ``G``, and recovers ``P * g * (1 - d * w)`` (resale share
+    ``g`` for the condition, decay ``d`` per week, ``w`` weeks to resale). With the label
+    deducted from the buyer's refund, the seller still loses the referral fee credit on the
+    deduction net of the admin fee, ``r (1 - s) L``. Hence
+
+        P* = (I + G + L_eff) / (g (1 - d w)),
+        L_eff = L (seller pays), L (1 - c) (carrier claim share c), r (1 - s) L (buyer pays).
+
+    Valid while the refund administration fee is below its cap at ``P*`` (checked) and, when the
+    buyer pays, while ``P* >= L``.
+    """
+    world = World(scenario)
+    k = world.class_names.index(item_class)
+    m = MARKET[market]
+    costs = scenario.costs
+    label = float(world.return_label[m, 0] + world.return_label[m, 1] * world.weight_lb[k])
+    r, s = costs.referral_rate, costs.refund_admin_fee_share
+    effective = {
+        "seller": label,
+        "carrier_claim": label * (1 - costs.carrier_claim_share),
+        "buyer": r * (1 - s) * label,
+    }[payer]
+    g = world.resale_share[k, CONDITION[condition]] * max(
+        0.0, 1 - world.decay_per_week[k] * weeks_to_resale
+    )
+    if g <= 0:
+        return math.inf
+    p = (costs.inspection + costs.grading_fee + effective) / g
+    if s * r * p > costs.refund_admin_fee_cap:
+        raise ValueError(f"break-even {p:.2f} lies where the refund admin fee is capped")
+    if payer == "buyer" and p < label:
+        raise ValueError(f"break-even {p:.2f} is below the label {label:.2f} deducted from it")
+    return p
+
+
+def quantile_bins(dist, n: int, fine: int = 64) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` equal-probability bins of ``dist``: (conditional mean of each bin, weights).
+
+    Bin means come from ``fine`` midpoints per bin; the top bin is then corrected so the
+    weighted values reproduce the analytic mean exactly (the tail is where midpoints miss).
+    """
+    if isinstance(dist, Fixed) or n <= 1:
+        return np.array([dist.mean]), np.array([1.0])
+    u = (np.arange(n * fine) + 0.5) / (n * fine)
+    values = dist.ppf(u).reshape(n, fine).mean(axis=1)
+    values[-1] = n * dist.mean - values[:-1].sum()
+    return values, np.full(n, 1.0 / n)
+
+
+def _in_window_delay_mean(scenario: Scenario) -> tuple[float, float]:
+    ret = scenario.returns
+    u = (np.arange(4096) + 0.5) / 4096
+    inside = float(ret.request_delay_days.ppf_below(u, ret.window_days).mean())
+    return inside, ret.window_days + ret.late_request_days.mean
+
+
+def expected_cost_per_return(
+    scenario: Scenario, policy: str, n_price: int = 32, n_handling: int = 8
+) -> float:
+    """Mean net return cost per request without desk congestion (see the module docstring).
+
+    Requires a 24/7 desk (or an auto-authorising policy): with opening hours the response time
+    depends on the hour of the week, which this closed form does not integrate.
+    """
+    pol = scenario.policy(policy)
+    if scenario.desk.hours != "24/7" and not pol.auto_authorise:
+        raise ValueError("expected_cost_per_return needs desk.hours = '24/7' (or auto_authorise)")
+    world = World(scenario)
+    sc = scenario
+    ret = sc.returns
+    delay_in, delay_out = _in_window_delay_mean(sc)
+    h_vals, h_w = quantile_bins(sc.desk.handling_minutes, n_handling if pol.offers else 1)
+
+    total = 0.0
+    for k, kname in enumerate(world.class_names):
+        w_k = world.returned_mix[k]
+        if w_k == 0:
+            continue
+        p_vals, p_w = quantile_bins(world.price_dists[k], n_price)
+        for m in (0, 1):
+            w_m = world.market_share[m]
+            if w_m == 0:
+                continue
+            branches = []  # (weight, true reason, stated reason, condition, in_window)
+            for t, w_t in enumerate(world.reason_mix[k]):
+                if w_t == 0:
+                    continue
+                mis_to = world.reason_misreport_as[t]
+                p_mis = ret.misreport_rate if mis_to >= 0 else 0.0
+                for stated, w_s in ((t, 1 - p_mis), (mis_to, p_mis)):
+                    if w_s == 0:
+                        continue
+                    cond_mix = np.diff(world.reason_condition_cdf[t], prepend=0.0)
+                    for c, w_c in enumerate(cond_mix):
+                        for inside, w_in in ((True, 1 - ret.out_of_window_rate), (False, ret.out_of_window_rate)):
+                            w = w_t * w_s * w_c * w_in
+                            if w > 0:
+                                branches.append((w, t, stated, c, inside))
+            total += w_k * w_m * _branch_cost(world, pol, k, m, branches, p_vals, p_w, h_vals, h_w, delay_in, delay_out)
+    return total
+
+
+def _branch_cost(world, pol, k, m, branches, p_vals, p_w, h_vals, h_w, delay_in, delay_out) -> float:
+    """Expected net cost over branches x price bins x handling bins x 8 binary outcomes."""
+    sc = world.scenario
+    grid = np.array(
+        [
+            (b_w * pw * hw, t, st, c, inside, price, h, d, a, f)
+            for (b_w, t, st, c, inside) in branches
+            for price, pw in zip(p_vals, p_w, strict=True)
+            for h, hw in zip(h_vals, h_w, strict=True)
+            for d in (0, 1)
+            for a in (0, 1)
+            for f in (0, 1)
+        ],
+        dtype=float,
+    )
+    n = len(grid)
+    weight, true_r, stated, cond, inside, price, handling_min, d, a, f = grid.T
+    inside = inside.astype(bool)
+    delivery = sc.returns.delivery_days.mean
+    request_time = (delivery + np.where(inside, delay_in, delay_out)) * HOURS_PER_DAY
+    ints = lambda x: x.astype(np.int64)  # noqa: E731
+    req = Requests(
+        customer=np.zeros(n, dtype=np.int64),
+        generation=np.zeros(n, dtype=np.int64),
+        item_class=np.full(n, k, dtype=np.int64),
+        market=np.full(n, m, dtype=np.int64),
+        price=price,
+        order_time=np.zeros(n),
+        request_time=request_time,
+        true_reason=ints(true_r),
+        stated_reason=ints(stated),
+        condition=ints(cond),
+        in_window=inside,
+        handling_h=handling_min / 60.0,
+        investigate_h=np.full(n, sc.desk.investigation.minutes.mean / 60.0),
+        follow_up_h=np.full(n, sc.desk.follow_up_minutes.mean / 60.0),
+        reply_h=np.full(n, sc.buyer.reply_hours.mean),
+        ship_h=np.full(n, sc.returns.ship_days.mean * HOURS_PER_DAY),
+        refund_h=np.full(n, sc.returns.refund_processing_days.mean * HOURS_PER_DAY),
+        # Binary branches as extreme uniforms: 0 realises "yes" whenever p > 0, 1 never does.
+        u_detect=1.0 - d,
+        u_accept=1.0 - a,
+        u_fee=1.0 - f,
+        u_transit=np.full(n, np.nan),  # NaN: the lane's mean transit time
+        u_restock=np.full(n, np.nan),
+        u_feedback=np.ones(n),
+        u_claim=np.ones(n),
+    )
+    t_answer = request_time if pol.auto_authorise else request_time + req.handling_h
+    res = resolve(world, pol, req, request_time, t_answer)
+    p_detect = sc.desk.investigation.detect_probability
+    w = weight
+    w = w * np.where(d == 1, p_detect, 1 - p_detect)
+    w = w * np.where(a == 1, res.p_accept, 1 - res.p_accept)
+    w = w * np.where(f == 1, res.p_fee, 1 - res.p_fee)
+    return float(np.dot(w, net_cost_per_request(res.flows)))

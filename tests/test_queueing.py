@@ -1,0 +1,102 @@
+"""The desk against queueing theory: Erlang C and Little's law.
+
+``scenarios/validation/mmc_desk.toml`` makes the desk an M/M/c queue. Each check replicates the
+model with independent seeds and asks whether Erlang C's value lies inside the replications'
+99 % Student-t confidence interval (99 % rather than 95 % because the file makes eight such
+checks; with fixed seeds the outcome is reproducible, and a real discrepancy of the size of the
+interval would still show).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import stats
+
+import returnsim as rs
+from returnsim.analytic import erlang_c
+from returnsim.model.desk import OpenHours
+from conftest import MMC_SCENARIO
+
+
+def ci(values: list[float], level: float = 0.99) -> tuple[float, float]:
+    x = np.asarray(values)
+    half = stats.t.ppf(0.5 + level / 2, len(x) - 1) * x.std(ddof=1) / np.sqrt(len(x))
+    return x.mean() - half, x.mean() + half
+
+
+CASES = [
+    # staff, requests per day, handling minutes: offered load / staff
+    (3, 100, 30),  # rho = 0.69
+    (2, 60, 36),  # rho = 0.75
+]
+
+
+@pytest.mark.parametrize("discipline", ["fifo", "deadline"])
+@pytest.mark.parametrize("staff, per_day, minutes", CASES)
+def test_erlang_c_wait_probability_and_mean_wait(staff, per_day, minutes, discipline):
+    sc = rs.load_scenario(
+        MMC_SCENARIO,
+        overrides={
+            "desk.staff": staff,
+            "demand.orders_per_day": per_day,
+            "desk.handling_minutes.mean": minutes,
+            "horizon_days": 90,
+        },
+    )
+    p_wait, wq = erlang_c(per_day / 24, 60 / minutes, staff)
+    runs = [rs.simulate(sc, discipline, seed=(11, r)).kpis for r in range(16)]
+    lo, hi = ci([k["desk_wait_hours_mean"] for k in runs])
+    assert lo <= wq <= hi, f"Erlang C Wq {wq:.4f} h outside the 99 % CI [{lo:.4f}, {hi:.4f}]"
+    lo, hi = ci([k["desk_wait_probability"] for k in runs])
+    assert lo <= p_wait <= hi, f"Erlang C P(wait) {p_wait:.4f} outside [{lo:.4f}, {hi:.4f}]"
+    util = np.mean([k["desk_utilization"] for k in runs])
+    assert util == pytest.approx(per_day / 24 * minutes / 60 / staff, rel=0.02)
+
+
+def test_littles_law_on_the_desk_queue():
+    """Over a run that ends empty, the time-integral of the queue length equals the sum of the
+    waits (L = lambda W on the sample path): two independent bookkeepings must agree."""
+    sc = rs.load_scenario(MMC_SCENARIO, overrides={"desk.staff": 2, "demand.orders_per_day": 80})
+    run = rs.simulate(sc, "fifo", seed=5, trace=True)
+    waits = run.trace.wait_hours.to_numpy()
+    assert (waits > 0).mean() > 0.3  # a real queue, not an empty one
+    assert run.diagnostics["queue_area"] == pytest.approx(waits.sum(), rel=1e-9)
+    T = run.diagnostics["end_time"]
+    lam = len(waits) / T
+    assert run.diagnostics["queue_area"] / T == pytest.approx(lam * waits.mean(), rel=1e-9)
+
+
+def test_deadline_discipline_cuts_late_responses_when_overloaded():
+    """With a desk that falls behind, answering savable requests first leaves fewer late ones
+    than FIFO; same requests under both (common random numbers)."""
+    sc = rs.load_scenario(
+        MMC_SCENARIO,
+        overrides={"desk.staff": 2, "demand.orders_per_day": 100, "horizon_days": 20, "desk.late_after_hours": 4},
+    )
+    late = {d: rs.simulate(sc, d, seed=2).kpis["late_response_rate"] for d in ("fifo", "deadline")}
+    assert late["fifo"] > 0.2
+    assert late["deadline"] < late["fifo"]
+
+
+def test_opening_hours_calendar():
+    week = OpenHours([(24 * d + 9, 24 * d + 17) for d in range(5)])  # Mon-Fri 9-17
+    assert week.until_open(10.0) == 0.0  # Monday 10:00
+    assert week.until_open(17.0) == pytest.approx(16.0)  # Monday 17:00 -> Tuesday 9:00
+    assert week.until_open(4 * 24 + 18) == pytest.approx(6 + 48 + 9)  # Friday 18:00 -> Monday
+    assert week.until_open(168 * 3 + 2) == pytest.approx(7.0)  # weeks later, Monday 02:00
+    assert week.open_hours_between(0, 168) == pytest.approx(40.0)
+    assert week.open_hours_between(9, 168 + 13) == pytest.approx(44.0)
+
+
+def test_weekend_requests_wait_for_monday():
+    sc = rs.load_scenario(
+        MMC_SCENARIO,
+        overrides={"desk.hours": {"mon": [9, 17], "tue": [9, 17], "wed": [9, 17], "thu": [9, 17], "fri": [9, 17]}, "desk.staff": 5, "horizon_days": 14},
+    )
+    tr = rs.simulate(sc, "fifo", seed=1, trace=True).trace
+    hour_of_week = tr.t_start % 168
+    day, hour = hour_of_week // 24, hour_of_week % 24
+    assert ((day < 5) & (hour >= 9 - 1e-9) & (hour < 17)).all(), "an agent started work off shift"
+    sat = ((tr.request_time % 168) // 24) == 5
+    assert (tr.wait_hours[sat] > 24).all()
