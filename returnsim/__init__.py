@@ -7,6 +7,7 @@ costs and does to customer retention.
 >>> run.kpis["net_value_per_order"]                            # doctest: +SKIP
 """
 
+from .experiment import ExperimentResult, run_experiment
 from .loader import Problem, ScenarioError, load_scenario, parse_scenario, scenario_schema
 from .model import KPI_NAMES, RunResult, simulate
 from .model.ledger import CATEGORIES, COSTS, CREDITS, net_return_cost
@@ -25,6 +26,8 @@ __all__ = [
     "Problem",
     "simulate",
     "RunResult",
+    "run_experiment",
+    "ExperimentResult",
     "KPI_NAMES",
     "CATEGORIES",
     "COSTS",
