@@ -1,0 +1,294 @@
+"""Notebooks run top to bottom, and every figure function draws what it promises.
+
+The notebooks are executed with nbclient on a kernel started from *this* interpreter
+(``sys.executable -m ipykernel_launcher``), never from whatever ``python3`` kernelspec happens
+to be installed for the user, so ``.venv/bin/python -m pytest`` tests the notebooks against the
+venv's returnsim. ``RETURNSIM_SMALL=1`` makes them use a short horizon.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+from matplotlib.axes import Axes  # noqa: E402
+
+import returnsim as rs  # noqa: E402
+from returnsim import plots  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+SEED_SCENARIO = ROOT / "scenarios" / "seed_policies.toml"
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+CELL_TIMEOUT = 600  # seconds per cell; with RETURNSIM_SMALL=1 the whole notebook takes seconds
+
+
+# --------------------------------------------------------------------------------------------
+# notebooks
+
+
+def _this_python_kernel():
+    """A KernelManager whose kernel is ``sys.executable -m ipykernel_launcher``."""
+    from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
+    from jupyter_client.manager import KernelManager
+
+    spec = KernelSpec(
+        argv=[sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        display_name="Python 3 (this interpreter)",
+        language="python",
+        name="python3",
+    )
+
+    class ThisPython(KernelSpecManager):
+        def get_kernel_spec(self, kernel_name: str) -> KernelSpec:  # noqa: ARG002
+            return spec
+
+    return KernelManager(kernel_name="python3", kernel_spec_manager=ThisPython())
+
+
+def test_notebooks_exist():
+    assert NOTEBOOKS, "no notebooks in notebooks/"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_notebook_committed_without_outputs(path: Path):
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type == "code":
+            assert not cell.outputs, f"cell {i} of {path.name} has outputs: clear them before committing"
+            assert cell.execution_count is None, f"cell {i} of {path.name} has an execution count"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_notebook_runs(path: Path, monkeypatch: pytest.MonkeyPatch):
+    nbclient = pytest.importorskip("nbclient")
+    import nbformat
+
+    # The kernel inherits this environment: a small run, and the notebook's own (inline)
+    # matplotlib backend rather than one forced by the caller's MPLBACKEND.
+    monkeypatch.setenv("RETURNSIM_SMALL", "1")
+    monkeypatch.delenv("MPLBACKEND", raising=False)
+    nb = nbformat.read(path, as_version=4)
+    n_cells = len(nb.cells)
+    nb.cells.append(nbformat.v4.new_code_cell("import sys, os\nprint(sys.executable)\nprint(os.environ.get('RETURNSIM_SMALL'))"))
+    client = nbclient.NotebookClient(
+        nb,
+        km=_this_python_kernel(),
+        timeout=CELL_TIMEOUT,
+        resources={"metadata": {"path": str(path.parent)}},
+    )
+    client.execute()  # raises CellExecutionError on the first failing cell
+
+    errors = [
+        (i, out.get("ename"), out.get("evalue"))
+        for i, cell in enumerate(nb.cells)
+        if cell.cell_type == "code"
+        for out in cell.get("outputs", [])
+        if out.get("output_type") == "error"
+    ]
+    assert not errors, errors
+    pngs = [
+        i
+        for i, cell in enumerate(nb.cells[:n_cells])
+        if cell.cell_type == "code"
+        for out in cell.get("outputs", [])
+        if "image/png" in out.get("data", {})
+    ]
+    assert pngs, f"{path.name} produced no image/png output"
+    probe = "".join(out.get("text", "") for out in nb.cells[-1].outputs).split()
+    assert Path(probe[0]).resolve() == Path(sys.executable).resolve(), probe
+    assert probe[1] == "1", "the kernel did not see RETURNSIM_SMALL=1"
+
+
+# --------------------------------------------------------------------------------------------
+# plots.py
+
+
+@pytest.fixture(scope="module")
+def small_runs() -> dict[str, rs.RunResult]:
+    sc = rs.load_scenario(SEED_SCENARIO, overrides={"horizon_days": 20})
+    return {p: rs.simulate(sc, policy=p, seed=0, trace=True) for p in sc.policies}
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+def _bar_rows(ax: Axes) -> set[float]:
+    """Distinct y centres of the horizontal bars on ``ax``."""
+    return {round(p.get_y() + p.get_height() / 2, 6) for c in ax.containers for p in c.patches}
+
+
+def test_plots_public_names():
+    for name in ("cost_breakdown", "response_times", "outcome_mix", "kpi_bars", "late_by_weekday"):
+        assert name in plots.__all__
+        assert plots.__dict__[name].__doc__
+
+
+def test_plots_do_not_choose_a_backend_show_or_save():
+    import ast
+
+    tree = ast.parse((ROOT / "returnsim" / "plots.py").read_text(encoding="utf-8"))
+    called = {
+        node.func.attr
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+    }
+    assert not called & {"use", "show", "savefig", "switch_backend"}, called
+
+
+@pytest.mark.parametrize("per", ["order", "return", "total"])
+def test_cost_breakdown(small_runs, per):
+    ax = plots.cost_breakdown(small_runs, per=per)
+    assert isinstance(ax, Axes)
+    names = list(small_runs)
+    # one bar per policy in every category container, and one bar row per policy
+    assert ax.containers and all(len(c.patches) == len(names) for c in ax.containers)
+    assert len(_bar_rows(ax)) == len(names)
+    assert [t.get_text() for t in ax.get_yticklabels()] == names
+    # the net marker sits at costs - credits, per the chosen unit
+    (marker,) = ax.collections
+    net = marker.get_offsets()[:, 0]
+    key = {"order": "orders", "return": "return_requests", "total": None}[per]
+    expected = [
+        r.kpis["net_return_cost"] / (r.kpis[key] if key else 1.0) for r in small_runs.values()
+    ]
+    np.testing.assert_allclose(net, expected, rtol=1e-9)
+    # credits to the left of zero, costs to the right
+    for c in ax.containers:
+        widths = np.array([p.get_width() for p in c.patches])
+        label = c.get_label()
+        assert (widths <= 0).all() if label.startswith("−") else (widths >= 0).all(), label
+
+
+def test_cost_breakdown_draws_on_given_axes(small_runs):
+    fig, (a1, a2) = plt.subplots(1, 2)
+    out = plots.cost_breakdown(small_runs, ax=a2, per="return")
+    assert out is a2 and not a1.containers and a2.containers
+
+
+def test_cost_breakdown_rejects_unknown_unit(small_runs):
+    with pytest.raises(ValueError, match="per"):
+        plots.cost_breakdown(small_runs, per="week")
+
+
+def test_response_times(small_runs):
+    traces = {p: r.trace for p, r in small_runs.items()}
+    ax = plots.response_times(traces, late_after=48)
+    assert isinstance(ax, Axes)
+    gids = [line.get_gid() for line in ax.get_lines()]
+    for p in traces:
+        assert gids.count(f"response:{p}") == 1
+        assert gids.count(f"decision:{p}") == 1
+    assert "late_after" in gids and "target" in gids
+    late_line = next(line for line in ax.get_lines() if line.get_gid() == "late_after")
+    assert late_line.get_xdata()[0] == 48
+    # the ECDF ends at 100 %
+    seed = next(line for line in ax.get_lines() if line.get_gid() == "response:seed")
+    assert seed.get_ydata()[-1] == pytest.approx(1.0)
+    # the legend states each policy's late share
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    for p, tr in traces.items():
+        assert f"{p}  (late {tr['late'].mean():.1%}" in " ".join(legend)
+
+
+def test_response_times_accepts_runs_and_drops_decision(small_runs):
+    ax = plots.response_times(small_runs, decision=False, target=None, log_x=False)
+    gids = [line.get_gid() for line in ax.get_lines()]
+    assert sum(g.startswith("response:") for g in gids if g) == len(small_runs)
+    assert not any(g.startswith("decision:") for g in gids if g)
+    assert "target" not in gids
+
+
+def test_outcome_mix(small_runs):
+    ax = plots.outcome_mix(small_runs)
+    assert isinstance(ax, Axes)
+    names = list(small_runs)
+    assert all(len(c.patches) == len(names) for c in ax.containers)
+    assert len(_bar_rows(ax)) == len(names)
+    # every policy's shares add up to one, and match the trace
+    total = np.zeros(len(names))
+    for c in ax.containers:
+        total += [p.get_width() for p in c.patches]
+    np.testing.assert_allclose(total, 1.0)
+    labels = [c.get_label() for c in ax.containers]
+    seed_trace = small_runs["seed"].trace
+    i = labels.index("returned_refund")
+    assert ax.containers[i].patches[0].get_width() == pytest.approx(
+        (seed_trace["outcome"] == "returned_refund").mean()
+    )
+    # auto_authorise makes no offers: its bar has no kept-sale segments
+    j = names.index("auto_authorise")
+    for o in ("troubleshot", "exchanged", "replaced", "kept_partial_refund"):
+        if o in labels:
+            assert ax.containers[labels.index(o)].patches[j].get_width() == 0
+
+
+def test_outcome_mix_needs_a_trace(small_runs):
+    sc = rs.load_scenario(SEED_SCENARIO, overrides={"horizon_days": 5})
+    with pytest.raises(ValueError, match="trace"):
+        plots.outcome_mix({"seed": rs.simulate(sc, policy="seed", seed=0)})
+
+
+def test_kpi_bars_from_runs(small_runs):
+    ax = plots.kpi_bars(small_runs, "net_value_per_order", highlight="seed")
+    assert isinstance(ax, Axes)
+    (bars,) = ax.containers
+    assert len(bars.patches) == len(small_runs)
+    np.testing.assert_allclose(
+        [p.get_width() for p in bars.patches],
+        [r.kpis["net_value_per_order"] for r in small_runs.values()],
+    )
+
+
+def test_kpi_bars_with_confidence_intervals():
+    table = pd.DataFrame(
+        {
+            "policy": ["seed", "free_returns", "seed", "free_returns"],
+            "metric": ["late_response_rate"] * 2 + ["net_value_per_order"] * 2,
+            "mean": [0.04, 0.03, 1.5, -0.5],
+            "ci_low": [0.03, 0.02, 1.0, -1.0],
+            "ci_high": [0.05, 0.04, 2.0, 0.0],
+        }
+    )
+    ax = plots.kpi_bars(table, "net_value_per_order")
+    bars = ax.containers[0]
+    assert [p.get_width() for p in bars.patches] == [1.5, -0.5]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["seed", "free_returns"]
+    errorbars = [c for c in ax.containers if type(c).__name__ == "ErrorbarContainer"]
+    assert len(errorbars) == 1
+    segments = errorbars[0].lines[2][0].get_segments()
+    np.testing.assert_allclose([s[:, 0] for s in segments], [[1.0, 2.0], [-1.0, 0.0]])
+    ax2 = plots.kpi_bars(table, "late_response_rate")
+    assert len(ax2.containers[0].patches) == 2
+
+
+def test_kpi_bars_wide_table_without_ci(small_runs):
+    wide = pd.DataFrame({p: r.kpis for p, r in small_runs.items()}).T
+    ax = plots.kpi_bars(wide, "late_response_rate")
+    assert len(ax.containers) == 1 and len(ax.containers[0].patches) == len(small_runs)
+    with pytest.raises(ValueError):
+        plots.kpi_bars(wide.drop(columns="late_response_rate"), "late_response_rate")
+
+
+def test_late_by_weekday(small_runs):
+    traces = {"seed": small_runs["seed"].trace, "free_returns": small_runs["free_returns"].trace}
+    ax = plots.late_by_weekday(traces)
+    assert isinstance(ax, Axes)
+    assert len(ax.containers) == 2 and all(len(c.patches) == 7 for c in ax.containers)
+    tr = traces["seed"]
+    day = (tr["request_time"] // 24 % 7).astype(int)
+    expected = tr["late"].groupby(day).mean().reindex(range(7))
+    heights = np.array([p.get_height() for p in ax.containers[0].patches])
+    np.testing.assert_allclose(heights, expected.to_numpy(), equal_nan=True)
