@@ -18,7 +18,7 @@ from typing import Annotated, Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-from scipy import stats
+from scipy import special, stats
 
 __all__ = [
     "Distribution",
@@ -139,7 +139,7 @@ class Gamma(_MeanCV):
 
     def ppf(self, u: np.ndarray) -> np.ndarray:
         shape = 1.0 / self.cv**2
-        return stats.gamma.ppf(u, shape, scale=self.mean_ / shape)
+        return special.gammaincinv(shape, np.asarray(u, dtype=float)) * (self.mean_ / shape)
 
     def cdf(self, x: float) -> float:
         shape = 1.0 / self.cv**2
@@ -161,7 +161,7 @@ class Lognormal(_MeanCV):
 
     def ppf(self, u: np.ndarray) -> np.ndarray:
         mu, sigma = self._mu_sigma()
-        return np.exp(mu + sigma * stats.norm.ppf(u))
+        return np.exp(mu + sigma * special.ndtri(np.asarray(u, dtype=float)))
 
     def cdf(self, x: float) -> float:
         if x <= 0:
@@ -310,3 +310,29 @@ def as_distribution(value: Any) -> Any:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return {"dist": "fixed", "value": float(value)}
     return value
+
+
+def poisson_ppf(u: np.ndarray, mu: np.ndarray) -> np.ndarray:
+    """Poisson quantiles: the smallest k with P(K <= k) >= u, elementwise (float array).
+
+    Sums the probability mass upwards, which is fast for the small means of purchase counts;
+    means above 30 go to scipy (whose per-call cost is the reason this exists).
+    """
+    u = np.asarray(u, dtype=float)
+    mu = np.broadcast_to(np.asarray(mu, dtype=float), u.shape).copy()
+    k = np.zeros(u.shape)
+    big = mu > 30
+    if big.any():
+        k[big] = stats.poisson.ppf(u[big], mu[big])
+    small = ~big
+    pmf = np.where(small, np.exp(-mu), 0.0)
+    cdf = pmf.copy()
+    active = np.flatnonzero(small & (cdf < u))
+    for _ in range(200):  # mean <= 30: P(K > 200) is far below double precision
+        if not len(active):
+            break
+        k[active] += 1
+        pmf[active] *= mu[active] / k[active]
+        cdf[active] += pmf[active]
+        active = active[cdf[active] < u[active]]
+    return k

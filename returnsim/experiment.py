@@ -147,6 +147,8 @@ class ExperimentResult:
     """Wall-clock time of the call."""
     notes: list[str] = field(default_factory=list)
     """Anything the caller should know (e.g. why a cap was hit)."""
+    rounds: list[int] = field(default_factory=list)
+    """Replications per policy after each round (one round without ``target_half_width``)."""
 
     def summary(self, metrics: Sequence[str] | None = None, confidence: float = 0.95) -> pd.DataFrame:
         """Per policy and metric: ``mean, sd, n, ci_low, ci_high`` (Student-t interval)."""
@@ -532,6 +534,7 @@ def run_experiment(
         n = replications
         reason = "replications"
         notes: list[str] = []
+        rounds: list[int] = []
         while True:
             have = sum((p, r) in runner.results for p in names for r in range(n))
             bar.total = len(names) * n
@@ -539,6 +542,7 @@ def run_experiment(
             bar.refresh()
             tasks = [(p, r) for r in range(n) for p in names if (p, r) not in runner.results]
             runner.run(tasks)
+            rounds.append(n)
             if targets is None:
                 break
             short = _shortfall(runner.results, names, n, targets)
@@ -574,4 +578,5 @@ def run_experiment(
         from_store=len(names) * n - runner.computed,
         elapsed_seconds=time.perf_counter() - started,
         notes=notes,
+        rounds=rounds,
     )

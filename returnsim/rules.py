@@ -111,7 +111,9 @@ class Condition(BaseModel):
             names = getattr(self, key)
             if names is not None:
                 table = codes[kind]
-                m &= np.isin(getattr(req, attr), [table[n] for n in names])
+                wanted = np.zeros(len(table), dtype=bool)  # a lookup table beats np.isin
+                wanted[[table[n] for n in names]] = True
+                m &= wanted[getattr(req, attr)]
         return m
 
 

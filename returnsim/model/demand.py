@@ -17,8 +17,7 @@ import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
-
+from ..distributions import poisson_ppf
 from .world import HOURS_PER_DAY, HOURS_PER_YEAR, World
 
 __all__ = ["Requests", "Customers", "base_requests", "followon_requests", "UNIFORMS"]
@@ -145,7 +144,7 @@ def base_requests(
     sc = world.scenario
     rate_pre = sc.buyer.purchases_per_year.ppf(cust_u[:, 0]) / HOURS_PER_YEAR
     years = sc.retention.follow_up_days / 365.25
-    pre_count = stats.poisson.ppf(cust_u[:, 1], rate_pre * HOURS_PER_YEAR * years)
+    pre_count = poisson_ppf(cust_u[:, 1], rate_pre * HOURS_PER_YEAR * years)
     customers = Customers(rate_pre=rate_pre, pre_count=pre_count, u_post=cust_u[:, 2])
     order = np.argsort(req.request_time, kind="stable")
     return n_orders, req.take(order), customers

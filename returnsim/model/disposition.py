@@ -45,9 +45,10 @@ class Disposition:
     liquidate: np.ndarray
 
 
-Valuer = Callable[[np.ndarray, Option], np.ndarray]
-"""``value(selected, option)``: expected net value to the seller (credits - costs) of handling
-the selected requests with ``option``."""
+Valuer = Callable[[np.ndarray, list[Option]], np.ndarray]
+"""``value(selected, options)``: expected net value to the seller (credits - costs) of handling
+the selected requests with each option, as an (options x selected) array; NaN where an option
+is impossible (an address with no lane from the buyer's market)."""
 
 
 def candidate_options(world: World, names: list[str] | None) -> list[Option]:
@@ -100,7 +101,7 @@ def _best(
     world: World, sel: np.ndarray, options: list[Option], value: Valuer
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per selected request, the option of highest value (first listed wins ties)."""
-    values = np.vstack([value(sel, opt) for opt in options])
+    values = value(sel, options)
     values = np.where(np.isnan(values), -np.inf, values)
     k = np.argmax(values, axis=0)
     pick = np.array([[o.action, o.address, o.liquidate] for o in options], dtype=np.int64)[k]

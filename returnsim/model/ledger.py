@@ -124,8 +124,8 @@ def flows(
     n = len(price)
     zero = np.zeros(n)
     weight = world.weight_lb[item_class]
-    refunded = np.isin(outcome, _REFUNDED)
-    reship = np.isin(outcome, _RESHIP)
+    refunded = (outcome == _REFUNDED[0]) | (outcome == _REFUNDED[1])
+    reship = (outcome == _RESHIP[0]) | (outcome == _RESHIP[1])
     returns_item = (refunded | reship) & (action != ACTION["give_to_buyer"])
 
     label = np.where(returns_item, world.lane_label(market, weight, address), 0.0)

@@ -152,53 +152,64 @@ def resolve(
     mean_reply_h = 0.0 if auto else sc.buyer.reply_hours.mean
     mean_ship_h = sc.returns.ship_days.mean * HOURS_PER_DAY
 
-    def value(sel: np.ndarray, opt: Option) -> np.ndarray:
-        """Expected net value of handling the selected authorised returns with ``opt``."""
-        m = int(sel.sum())
+    def value(sel: np.ndarray, options: list[Option]) -> np.ndarray:
+        """Expected net value (options x selected requests) of handling the selected
+        authorised returns with each option. One stacked ``flows`` call: row blocks are
+        (fee accepted, option) pairs, because a negotiated fee is accepted with probability
+        ``p_fee`` and the expectation weights both answers."""
         idx = np.flatnonzero(sel)
-        action = np.full(m, opt.action)
-        address = np.full(m, opt.address)
+        m, k = len(idx), len(options)
+        rows = np.tile(idx, 2 * k)
+        opt = np.tile(np.repeat(np.arange(k), m), 2)
+        fee_yes = np.repeat([1.0, 0.0], k * m)
+        action = np.array([o.action for o in options])[opt]
+        address = np.array([o.address for o in options])[opt]
+        liquidate = np.array([o.liquidate for o in options])[opt]
         outcome = np.where(
             action == ACTION["give_to_buyer"], OUTCOME["returnless_refund"], OUTCOME["returned_refund"]
         )
         lane_addr = np.where(action == ACTION["return_to_address"], address, -1)
-        label = world.lane_label(req.market[idx], world.weight_lb[req.item_class[idx]], lane_addr)
-        sub = _Terms(terms, idx)
+        market, item_class, price = req.market[rows], req.item_class[rows], req.price[rows]
+        label = world.lane_label(market, world.weight_lb[item_class], lane_addr)
+        sub = _Terms(terms, rows)
         asking = sub.payer == PAYER["negotiate"]
-        p_fee = buyer.fee_acceptance(world, asked_amount(sub, req.price[idx], label), req.price[idx])
-        reply = np.where(asking | (offer[idx] >= 0), mean_reply_h, 0.0)
-        transit = world.lane_days(req.market[idx], lane_addr, np.full(m, _NAN))
-        restock = world.restock_days(lane_addr, np.full(m, _NAN))
+        p_fee = buyer.fee_acceptance(world, asked_amount(sub, price, label), price)
+        reply = np.where(asking | (offer[rows] >= 0), mean_reply_h, 0.0)
+        transit = world.lane_days(market, lane_addr, np.full(len(rows), _NAN))
+        restock = world.restock_days(lane_addr, np.full(len(rows), _NAN))
         weeks = (
-            t_answer[idx] + reply + mean_ship_h + (transit + restock) * HOURS_PER_DAY - req.order_time[idx]
+            t_answer[rows] + reply + mean_ship_h + (transit + restock) * HOURS_PER_DAY - req.order_time[rows]
         ) / HOURS_PER_WEEK
-        common = dict(
-            item_class=req.item_class[idx],
-            market=req.market[idx],
-            price=req.price[idx],
-            condition=req.condition[idx],
-            outcome=outcome,
-            offer_value=np.zeros(m),
-            payer=sub.payer,
-            ask=sub.ask,
-            fee_share=sub.fee_share,
-            action=action,
-            address=address,
-            liquidate=np.full(m, opt.liquidate),
-            labor_hours=np.zeros(m),
-            weeks_to_resale=weeks,
+        cost = net_cost_per_request(
+            flows(
+                world,
+                item_class=item_class,
+                market=market,
+                price=price,
+                condition=req.condition[rows],
+                outcome=outcome,
+                offer_value=np.zeros(len(rows)),
+                payer=sub.payer,
+                ask=sub.ask,
+                fee_share=sub.fee_share,
+                fee_accepted=fee_yes,
+                action=action,
+                address=address,
+                liquidate=liquidate,
+                labor_hours=np.zeros(len(rows)),
+                weeks_to_resale=weeks,
+            )
         )
-        yes = net_cost_per_request(flows(world, fee_accepted=np.ones(m), **common))
-        no = net_cost_per_request(flows(world, fee_accepted=np.zeros(m), **common))
-        cost = np.where(asking, p_fee * yes + (1 - p_fee) * no, no)
-        if opt.action == ACTION["return_to_address"]:
-            cost = np.where(np.isnan(label), np.nan, cost)
-        return -cost
+        cost = np.where(np.isnan(label), np.nan, cost)  # an address with no lane from here
+        yes, no = cost[: k * m].reshape(k, m), cost[k * m :].reshape(k, m)
+        p = p_fee[: k * m].reshape(k, m)
+        expected = np.where(asking[: k * m].reshape(k, m), p * yes + (1 - p) * no, no)
+        return -expected
 
     disp = choose_disposition(world, policy, view, value)
 
     # 5. The outcome, exactly one per request.
-    reship = accepted & np.isin(offer, [OFFER["exchange"], OFFER["replacement"]])
+    reship = accepted & ((offer == OFFER["exchange"]) | (offer == OFFER["replacement"]))
     give = disp.action == ACTION["give_to_buyer"]
     outcome = np.where(give, OUTCOME["returnless_refund"], OUTCOME["returned_refund"])
     outcome = np.where(accepted & (offer == OFFER["troubleshoot"]), OUTCOME["troubleshot"], outcome)
@@ -221,7 +232,7 @@ def resolve(
     transit_h = world.lane_days(req.market, lane_addr, req.u_transit) * HOURS_PER_DAY
     restock_h = world.restock_days(lane_addr, req.u_restock) * HOURS_PER_DAY
     t_receive = np.where(returns_item, t_decision + req.ship_h + transit_h, _NAN)
-    refunded = np.isin(outcome, [OUTCOME["returned_refund"], OUTCOME["returnless_refund"]])
+    refunded = (outcome == OUTCOME["returned_refund"]) | (outcome == OUTCOME["returnless_refund"])
     t_refund = np.where(returns_item, t_receive + req.refund_h, t_decision)
     t_refund = np.where(refunded | (outcome == OUTCOME["kept_partial_refund"]), t_refund, _NAN)
     t_resolved = np.where(np.isnan(t_refund), t_decision, t_refund)

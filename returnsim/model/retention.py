@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..distributions import poisson_ppf
 from ..scenario import RESOLUTIONS
 from .buyer import logistic
 from .world import HOURS_PER_DAY, World
@@ -157,8 +158,6 @@ class CustomerBook:
             rest_from = self.since
         rest = self.rate * np.maximum(self.window_end - rest_from, 0.0)
         rest = np.nan_to_num(rest)
-        from scipy import stats
-
         expected = self.expected_post + rest
-        counted = self.simulated_post + stats.poisson.ppf(u_post, rest)
+        counted = self.simulated_post + poisson_ppf(u_post, rest)
         return {"expected_post": expected, "post_count": counted}

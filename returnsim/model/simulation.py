@@ -186,11 +186,15 @@ def simulate(
             env.run(until=env.now + epoch_h)
         if not desk.answered:
             continue
-        ids = np.asarray(desk.answered, dtype=np.int64)
-        resolved += len(ids)
+        desk_ids = desk.answered
         desk.answered = []
+        ids = np.asarray(desk_ids, dtype=np.int64)
+        resolved += len(ids)
         req = store.take(ids)
-        res = resolve(world, pol, req, np.take(desk.start, ids), np.take(desk.answer, ids))
+        start, answer = desk.start, desk.answer
+        t_start = np.array([start[i] for i in desk_ids])
+        t_answer = np.array([answer[i] for i in desk_ids])
+        res = resolve(world, pol, req, t_start, t_answer)
         ledger.add(res.flows)
         done_ids.append(ids)
         done.append(res)
