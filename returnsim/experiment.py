@@ -26,6 +26,7 @@ import time
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -373,10 +374,42 @@ class _Runner:
         try:
             for fut in as_completed(futures):
                 self.finish(fut.result())
+        except BrokenProcessPool as err:
+            for fut in futures:
+                fut.cancel()
+            raise BrokenProcessPool(
+                f"{err} Worker processes are started with the {START_METHOD!r} method, which "
+                "re-imports the main script in each worker: a script that calls run_experiment "
+                "must do so under `if __name__ == '__main__':`."
+            ) from err
         except BaseException:
             for fut in futures:
                 fut.cancel()
             raise
+
+
+class _NoBar:
+    """Stands in for a tqdm bar when progress is off."""
+
+    total = 0
+    n = 0
+
+    def update(self, k: int = 1) -> None:
+        pass
+
+    def refresh(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _progress_bar(total: int, progress: bool) -> Any:
+    if not progress:
+        return _NoBar()
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc="replications", unit="rep")
 
 
 def _check_seed(seed: Any) -> int:
@@ -521,9 +554,7 @@ def run_experiment(
     own_store = isinstance(store, (str, Path))
     st: ResultStore | None = ResultStore(store) if own_store else store  # type: ignore[arg-type]
     backend = _Backend(executor, scheduler, workers)
-    from tqdm.auto import tqdm
-
-    bar = tqdm(total=len(names) * replications, disable=not progress, desc="replications", unit="rep")
+    bar = _progress_bar(len(names) * replications, progress)
     runner = _Runner(sc, seed, backend, st, key, __version__, bar)
     cancelled = True
     try:
