@@ -174,20 +174,27 @@ def expected_cost_per_return(
 def _branch_cost(world, pol, k, m, branches, p_vals, p_w, h_vals, h_w, delay_in, delay_out) -> float:
     """Expected net cost over branches x price bins x handling bins x 8 binary outcomes."""
     sc = world.scenario
+    # A question to the buyer lapses when the reply would come after the late threshold
+    # (``authorise_at_deadline``): a branch of its own, with the reply's conditional mean
+    # otherwise, since the reply time enters the decision nonlinearly.
+    lapse = _lapse_table(sc, pol, h_vals)
     grid = np.array(
         [
-            (b_w * pw * hw, t, st, c, inside, price, h, d, a, f)
+            (b_w * pw * hw, t, st, c, inside, price, h, d, a, f, lap)
             for (b_w, t, st, c, inside) in branches
             for price, pw in zip(p_vals, p_w, strict=True)
             for h, hw in zip(h_vals, h_w, strict=True)
             for d in (0, 1)
             for a in (0, 1)
             for f in (0, 1)
+            for lap in ((0, 1) if lapse[h][0] > 0 else (0,))
         ],
         dtype=float,
     )
     n = len(grid)
-    weight, true_r, stated, cond, inside, price, handling_min, d, a, f = grid.T
+    weight, true_r, stated, cond, inside, price, handling_min, d, a, f, lap = grid.T
+    p_lapse = np.array([lapse[h][0] for h in handling_min])
+    reply = np.where(lap == 1, np.array([lapse[h][2] for h in handling_min]), [lapse[h][1] for h in handling_min])
     inside = inside.astype(bool)
     delivery = sc.returns.delivery_days.mean
     request_time = (delivery + np.where(inside, delay_in, delay_out)) * HOURS_PER_DAY
@@ -207,7 +214,7 @@ def _branch_cost(world, pol, k, m, branches, p_vals, p_w, h_vals, h_w, delay_in,
         handling_h=handling_min / 60.0,
         investigate_h=np.full(n, sc.desk.investigation.minutes.mean / 60.0),
         follow_up_h=np.full(n, sc.desk.follow_up_minutes.mean / 60.0),
-        reply_h=np.full(n, sc.buyer.reply_hours.mean),
+        reply_h=reply,
         ship_h=np.full(n, sc.returns.ship_days.mean * HOURS_PER_DAY),
         refund_h=np.full(n, sc.returns.refund_processing_days.mean * HOURS_PER_DAY),
         # Binary branches as extreme uniforms: 0 realises "yes" whenever p > 0, 1 never does.
@@ -226,4 +233,21 @@ def _branch_cost(world, pol, k, m, branches, p_vals, p_w, h_vals, h_w, delay_in,
     w = w * np.where(d == 1, p_detect, 1 - p_detect)
     w = w * np.where(a == 1, res.p_accept, 1 - res.p_accept)
     w = w * np.where(f == 1, res.p_fee, 1 - res.p_fee)
+    w = w * np.where(lap == 1, p_lapse, 1 - p_lapse)
     return float(np.dot(w, net_cost_per_request(res.flows)))
+
+
+def _lapse_table(sc: Scenario, pol, handling_minutes: np.ndarray) -> dict[float, tuple[float, float, float]]:
+    """Per handling time: (P(reply lapses), E[reply | in time], a reply that lapses), hours."""
+    dist = sc.buyer.reply_hours
+    out = {}
+    for h in handling_minutes:
+        room = sc.desk.late_after_hours - h / 60.0
+        if pol.auto_authorise or not pol.authorise_at_deadline or room <= 0:
+            out[h] = (0.0, dist.mean, dist.mean)
+            continue
+        p_in = dist.cdf(room)
+        u = (np.arange(4096) + 0.5) / 4096
+        in_time = float(dist.ppf_below(u, room).mean()) if p_in > 0 else 0.0
+        out[h] = (1.0 - p_in, in_time, room + 1.0)
+    return out

@@ -67,8 +67,10 @@ RESOLUTIONS = (
     "returnless_refund",
     "returned_refund",
     "rejected",
+    "claim_refund",
 )
-"""Terminal states of a return request: exactly one per request."""
+"""Terminal states of a return request: exactly one per request. ``claim_refund``: rejected,
+then refunded by Amazon at the seller's cost after an A-to-z claim (invalid rejections)."""
 ACTIONS = ("give_to_buyer", "return_to_origin", "return_to_address", "abandon")
 """Disposition actions (``cost_optimal`` picks one of these per return)."""
 
@@ -379,17 +381,33 @@ class Buyer(Strict):
 
 
 class Satisfaction(Strict):
-    """Additive satisfaction score of a resolved request (0 = neutral)."""
+    """Additive satisfaction score of a resolved request (0 = neutral; one point is roughly
+    the effect of paying for one's own return label, halved). See ``docs/model.md``."""
 
-    per_response_day: float = Field(default=-0.3, description="per day to first answer")
-    over_24h: float = Field(default=-0.3, description="first answer after the 24 h target")
-    over_48h: float = Field(default=-0.7, description="late: not authorised/closed in 48 h")
-    buyer_paid_freight: float = Field(
-        default=-1.5, description="the buyer paid the return label (Bower & Maxham 2012)"
+    per_response_day: float = Field(default=-0.3, description="per day to first answer (assumed)")
+    over_24h: float = Field(
+        default=-0.3, description="first answer after Amazon's recommended 24 h [V] (assumed size)"
     )
-    per_fee_share: float = Field(default=-3.0, description="loss fee as a share of price")
-    per_refund_day: float = Field(default=-0.05, description="per day from request to refund")
-    disputed_reason: float = Field(default=-1.0, description="investigation reassigned fault")
+    over_48h: float = Field(
+        default=-0.7,
+        description="late: not authorised/closed within Amazon's 48 h [V] (assumed size)",
+    )
+    buyer_paid_freight: float = Field(
+        default=-2.0,
+        description="the buyer paid the return label; calibrated with repeat_log_multiplier to "
+        "Bower & Maxham (2012): paid 0-25 % / free 158-457 % of pre-return spending [V]",
+    )
+    per_fee_share: float = Field(
+        default=-3.0,
+        description="loss or restocking fee as a share of price (assumed: a 20 % fee weighs "
+        "about a third of a paid label)",
+    )
+    per_refund_day: float = Field(
+        default=-0.05, description="per day from request to refund (assumed)"
+    )
+    disputed_reason: float = Field(
+        default=-1.0, description="an investigation reassigned the fault to the buyer (assumed)"
+    )
     resolution: dict[
         Literal[
             "troubleshot",
@@ -399,6 +417,7 @@ class Satisfaction(Strict):
             "returnless_refund",
             "returned_refund",
             "rejected",
+            "claim_refund",
         ],
         float,
     ] = Field(
@@ -410,7 +429,10 @@ class Satisfaction(Strict):
             "returnless_refund": 0.8,
             "returned_refund": 0.0,
             "rejected": -3.0,
-        }
+            "claim_refund": -3.0,
+        },
+        description="by how the request ended (assumed; ordered as the complaint-handling "
+        "ladder: solved > refunded > unresolved, calibration.md [S])",
     )
 
 
@@ -422,28 +444,39 @@ class Logit(Strict):
 
 
 class ClaimLogit(Logit):
-    """A-to-z claim: more likely after negative feedback or a late response (Amazon)."""
+    """A-to-z claim: more likely after negative feedback or a late response (Amazon [V],
+    sizes assumed)."""
 
     negative_feedback: float = 1.5
     late_response: float = 1.0
     rejected: float = 2.0
+    refund_after_days: float = Field(
+        default=7.0, ge=0, description="claim on an invalid rejection to Amazon's refund (assumed)"
+    )
 
 
 class Retention(Strict):
-    """Satisfaction -> feedback, claims and post-return purchases."""
+    """Satisfaction -> feedback, claims and post-return purchases (see ``docs/model.md``)."""
 
     satisfaction: Satisfaction = Field(default_factory=Satisfaction)
     negative_feedback: Logit = Field(
-        default_factory=lambda: Logit(intercept=-3.0, per_satisfaction=-0.8)
+        default_factory=lambda: Logit(intercept=-3.5, per_satisfaction=-0.6),
+        description="negative return feedback (assumed: a few per cent for a prompt, fair "
+        "desk, so RDR stays under Amazon's 10 % target [V])",
     )
     az_claim: ClaimLogit = Field(
-        default_factory=lambda: ClaimLogit(intercept=-5.0, per_satisfaction=-0.5)
+        default_factory=lambda: ClaimLogit(intercept=-5.5, per_satisfaction=-0.5),
+        description="A-to-z claim (assumed: well under 1 % of requests for a prompt desk)",
     )
     repeat_log_multiplier: Logit = Field(
-        default_factory=lambda: Logit(intercept=0.5, per_satisfaction=1.0),
-        description="log(post-return purchase rate / pre-return rate) = intercept + slope * s",
+        default_factory=lambda: Logit(intercept=1.65, per_satisfaction=1.5),
+        description="log(post-return purchase rate / pre-return rate) = intercept + slope * s; "
+        "calibrated to Bower & Maxham (2012) with satisfaction.buyer_paid_freight "
+        "(scenarios/validation/bower_maxham.toml)",
     )
-    follow_up_days: float = Field(default=730, gt=0, description="Bower & Maxham: 2 years")
+    follow_up_days: float = Field(
+        default=730, gt=0, description="post-return window: 2 years, as Bower & Maxham [V]"
+    )
     feedback_into_demand: bool = Field(
         default=True, description="post-return purchases inside the horizon become orders"
     )
@@ -597,6 +630,11 @@ class Policy(Strict):
     description: str = ""
     auto_authorise: bool = Field(
         default=False, description="authorise every request at once, no persuasion"
+    )
+    authorise_at_deadline: bool = Field(
+        default=True,
+        description="if the buyer has not answered an offer or fee request by the late "
+        "threshold, authorise the return then (the offer lapses) instead of answering late",
     )
     discipline: Literal["fifo", "deadline"] = Field(
         default="fifo",

@@ -47,7 +47,7 @@ PAYER = {"seller": 0, "buyer": 1, "carrier_claim": 2, "negotiate": 3}
 ASK = {"loss_fee": 0, "freight": 1}
 ACTION = {"give_to_buyer": 0, "return_to_origin": 1, "return_to_address": 2, "abandon": 3}
 
-_REFUNDED = (OUTCOME["returnless_refund"], OUTCOME["returned_refund"])
+_REFUNDED = (OUTCOME["returnless_refund"], OUTCOME["returned_refund"], OUTCOME["claim_refund"])
 _RESHIP = (OUTCOME["exchanged"], OUTCOME["replaced"])
 
 
@@ -115,6 +115,7 @@ def flows(
         deducted from the refund (``buyer_fees``), never more than the refund itself.
       * Refunds are the full price; Amazon credits back the referral fee on the amount actually
         refunded and keeps a refund administration fee of ``min(cap, share * referral fee)``.
+      * A granted A-to-z claim refunds the full price and nothing comes back.
       * Exchanges and replacements ship a new unit (its cost and outbound label) and refund
         nothing; the old unit follows the disposition.
       * A carrier claim recovers ``carrier_claim_share`` of the item's value and of the label.
@@ -124,9 +125,11 @@ def flows(
     n = len(price)
     zero = np.zeros(n)
     weight = world.weight_lb[item_class]
-    refunded = (outcome == _REFUNDED[0]) | (outcome == _REFUNDED[1])
+    refunded = (outcome == _REFUNDED[0]) | (outcome == _REFUNDED[1]) | (outcome == _REFUNDED[2])
     reship = (outcome == _RESHIP[0]) | (outcome == _RESHIP[1])
-    returns_item = (refunded | reship) & (action != ACTION["give_to_buyer"])
+    returns_item = ((outcome == OUTCOME["returned_refund"]) | reship) & (
+        action != ACTION["give_to_buyer"]
+    )
 
     label = np.where(returns_item, world.lane_label(market, weight, address), 0.0)
     outbound = np.where(

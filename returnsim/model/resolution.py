@@ -55,6 +55,10 @@ class Resolved:
     payer: np.ndarray
     fee_accepted: np.ndarray
     buyer_paid_label: np.ndarray
+    buyer_label: np.ndarray
+    """Return-label cost deducted from the buyer's refund (part of ``buyer_fees``)."""
+    lapsed: np.ndarray
+    """The buyer had not answered by the deadline, so the seller authorised the return."""
     action: np.ndarray
     address: np.ndarray
     t_start: np.ndarray
@@ -208,9 +212,24 @@ def resolve(
 
     disp = choose_disposition(world, policy, view, value)
 
-    # 5. The outcome, exactly one per request.
-    reship = accepted & ((offer == OFFER["exchange"]) | (offer == OFFER["replacement"]))
+    # 5. The buyer's answer. A question (an offer, or a fee to negotiate on a return that would
+    # come back) waits for the buyer's reply; a seller who authorises at the deadline lets an
+    # unanswered offer lapse rather than answer late (Amazon's clock stops at authorisation).
     give = disp.action == ACTION["give_to_buyer"]
+    negotiable = (terms.payer == PAYER["negotiate"]) & ~give
+    asked = ~rejected & ((offer >= 0) | negotiable)
+    if auto:
+        asked[:] = False  # prepaid labels: authorised at once, fees deducted without asking
+    deadline = req.request_time + sc.desk.late_after_hours
+    reply_at = t_answer + req.reply_h
+    lapsed = asked & (t_answer <= deadline) & (reply_at > deadline)
+    if not policy.authorise_at_deadline:
+        lapsed[:] = False
+    accepted &= ~lapsed
+    t_decision = np.where(lapsed, deadline, np.where(asked, reply_at, t_answer))
+
+    # 6. The outcome, exactly one per request.
+    reship = accepted & ((offer == OFFER["exchange"]) | (offer == OFFER["replacement"]))
     outcome = np.where(give, OUTCOME["returnless_refund"], OUTCOME["returned_refund"])
     outcome = np.where(accepted & (offer == OFFER["troubleshoot"]), OUTCOME["troubleshot"], outcome)
     outcome = np.where(accepted & (offer == OFFER["partial_refund"]), OUTCOME["kept_partial_refund"], outcome)
@@ -219,29 +238,47 @@ def resolve(
     outcome = np.where(rejected, OUTCOME["rejected"], outcome)
     returns_item = ((outcome == OUTCOME["returned_refund"]) | reship) & ~give
 
-    # 6. Negotiation and timing.
     lane_addr = np.where(disp.action == ACTION["return_to_address"], disp.address, -1)
     label = world.lane_label(req.market, world.weight_lb[req.item_class], lane_addr)
     asking = returns_item & (terms.payer == PAYER["negotiate"])
     p_fee = buyer.fee_acceptance(world, asked_amount(terms, req.price, label), req.price)
-    fee_accepted = asking & (req.u_fee < p_fee)
-    asked = ~rejected & ((offer >= 0) | asking)
-    if auto:
-        asked[:] = False  # prepaid labels: authorised at once, fees deducted without asking
-    t_decision = t_answer + np.where(asked, req.reply_h, 0.0)
+    fee_accepted = asking & (req.u_fee < p_fee) & ~lapsed
     transit_h = world.lane_days(req.market, lane_addr, req.u_transit) * HOURS_PER_DAY
     restock_h = world.restock_days(lane_addr, req.u_restock) * HOURS_PER_DAY
     t_receive = np.where(returns_item, t_decision + req.ship_h + transit_h, _NAN)
     refunded = (outcome == OUTCOME["returned_refund"]) | (outcome == OUTCOME["returnless_refund"])
     t_refund = np.where(returns_item, t_receive + req.refund_h, t_decision)
     t_refund = np.where(refunded | (outcome == OUTCOME["kept_partial_refund"]), t_refund, _NAN)
-    t_resolved = np.where(np.isnan(t_refund), t_decision, t_refund)
     weeks = np.where(returns_item, t_receive + restock_h - req.order_time, 0.0) / HOURS_PER_WEEK
-
     if auto:
         labor = np.zeros(n)
     else:
         labor = req.handling_h + req.investigate_h * investigated + req.follow_up_h * asked
+
+    # 7. The buyer's experience, then A-to-z claims: a claim on a request rejected inside the
+    # window (an invalid rejection) is granted, and Amazon refunds the buyer at the seller's cost.
+    decision_h = t_decision - req.request_time
+    late = decision_h > sc.desk.late_after_hours
+    buyer_payer = terms.payer == PAYER["buyer"]
+    label_paid = returns_item & (buyer_payer | (fee_accepted & (terms.ask == ASK["freight"])))
+    fee_paid = returns_item & (buyer_payer | (fee_accepted & (terms.ask == ASK["loss_fee"])))
+    s = retention.satisfaction(
+        world,
+        response_h=response_h,
+        decision_h=decision_h,
+        buyer_paid_label=label_paid,
+        fee_share_paid=np.where(fee_paid, terms.fee_share, 0.0),
+        refund_delay_h=t_refund - req.request_time,
+        outcome=outcome,
+        disputed=revealed,
+    )
+    negative = req.u_feedback < retention.negative_feedback_probability(world, s)
+    claim = req.u_claim < retention.claim_probability(world, s, negative, late, rejected)
+    granted = claim & rejected & req.in_window
+    outcome = np.where(granted, OUTCOME["claim_refund"], outcome)
+    t_refund = np.where(granted, t_decision + sc.retention.az_claim.refund_after_days * HOURS_PER_DAY, t_refund)
+    t_resolved = np.where(np.isnan(t_refund), t_decision, t_refund)
+
     money = flows(
         world,
         item_class=req.item_class,
@@ -260,26 +297,8 @@ def resolve(
         labor_hours=labor,
         weeks_to_resale=weeks,
     )
-
-    # 7. The buyer's experience.
-    decision_h = t_decision - req.request_time
-    late = decision_h > sc.desk.late_after_hours
-    buyer_payer = terms.payer == PAYER["buyer"]
-    label_paid = returns_item & (buyer_payer | (fee_accepted & (terms.ask == ASK["freight"])))
-    fee_paid = returns_item & (buyer_payer | (fee_accepted & (terms.ask == ASK["loss_fee"])))
-    fee_share_paid = np.where(fee_paid, terms.fee_share, 0.0)
-    s = retention.satisfaction(
-        world,
-        response_h=response_h,
-        decision_h=decision_h,
-        buyer_paid_label=label_paid,
-        fee_share_paid=fee_share_paid,
-        refund_delay_h=t_refund - req.request_time,
-        outcome=outcome,
-        disputed=revealed,
-    )
-    negative = req.u_feedback < retention.negative_feedback_probability(world, s)
-    claim = req.u_claim < retention.claim_probability(world, s, negative, late, rejected)
+    # The label share of what the buyer paid back (for net freight reporting).
+    buyer_label = np.where(label_paid, np.minimum(label, money["buyer_fees"]), 0.0)
 
     return Resolved(
         reason=reason,
@@ -292,6 +311,8 @@ def resolve(
         payer=terms.payer,
         fee_accepted=fee_accepted,
         buyer_paid_label=label_paid,
+        buyer_label=buyer_label,
+        lapsed=lapsed,
         action=np.where(~rejected & (refunded | reship), disp.action, -1),
         address=np.where(disp.action == ACTION["return_to_address"], disp.address, -1),
         t_start=t_start,

@@ -50,6 +50,7 @@ KPI_NAMES = (
     "net_return_cost",
     "net_return_cost_per_order",
     "net_return_cost_per_return",
+    "net_freight_cost",
     "repeat_purchase_rate",
     "post_return_spend_ratio",
     "retained_margin",
@@ -254,6 +255,7 @@ def _kpis(world, req, res, ledger, desk, post, customers, n_orders, staff, hours
         return k
     out = res.outcome
     k["net_return_cost_per_return"] = cost / n
+    k["net_freight_cost"] = ledger["seller_freight"] - float(res.buyer_label.sum())
     k["cancel_rate"] = float(np.isin(out, [OUTCOME[o] for o in ("troubleshot", "kept_partial_refund", "exchanged", "replaced")]).mean())
     k["returnless_rate"] = float((out == OUTCOME["returnless_refund"]).mean())
     response = res.t_answer - req.request_time
@@ -262,9 +264,10 @@ def _kpis(world, req, res, ledger, desk, post, customers, n_orders, staff, hours
     k["response_hours_p95"] = float(np.percentile(response, 95))
     k["desk_wait_hours_mean"] = float(wait.mean())
     k["desk_wait_probability"] = float((wait > 1e-12).mean())
-    span = float(res.t_answer.max())
-    if desk.busy_hours > 0 and span > 0:
-        open_h = span if hours is None else hours.open_hours_between(0.0, span)
+    # Over the span in which requests arrive: the cohort's run-in and tail would dilute it.
+    t0, t1 = float(req.request_time.min()), float(req.request_time.max())
+    if desk.busy_hours > 0 and t1 > t0:
+        open_h = t1 - t0 if hours is None else hours.open_hours_between(t0, t1)
         k["desk_utilization"] = desk.busy_hours / (staff * open_h)
     else:
         k["desk_utilization"] = 0.0
@@ -323,6 +326,8 @@ def _trace(world: World, req: Requests, res: Resolved | None):
             "payer": cat(res.payer, payer_names),
             "fee_accepted": res.fee_accepted,
             "buyer_paid_label": res.buyer_paid_label,
+            "buyer_label": res.buyer_label,
+            "lapsed": res.lapsed,
             "action": cat_missing(res.action, action_names),
             "address": cat_missing(res.address, world.address_names) if world.address_names else pd.NA,
             "t_start": res.t_start,
@@ -333,6 +338,7 @@ def _trace(world: World, req: Requests, res: Resolved | None):
             "wait_hours": res.t_start - req.request_time,
             "response_hours": res.t_answer - req.request_time,
             "late": res.late,
+            "p_accept": res.p_accept,
             "satisfaction": res.satisfaction,
             "negative_feedback": res.negative_feedback,
             "az_claim": res.az_claim,
