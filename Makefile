@@ -28,7 +28,7 @@ $(VENV)/.lab: pyproject.toml | $(BIN)/python
 	@touch $@ $(VENV)/.core
 
 demo: $(VENV)/.core
-	$(BIN)/returnsim run scenarios/seed_policies.toml --out $(OUT)
+	$(BIN)/returnsim run scenarios/seed_policies.toml --replications 60 --baseline seed --out $(OUT)
 
 test: $(VENV)/.dev
 	$(BIN)/python -m pytest

@@ -527,6 +527,9 @@ def run_experiment(
 
     Returns:
         An :class:`ExperimentResult`.
+
+    Worker processes are spawned, so they import the main module afresh: in a script, call
+    ``run_experiment`` under ``if __name__ == "__main__":`` (notebooks need nothing).
     """
     from . import __version__
 

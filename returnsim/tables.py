@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -80,10 +82,26 @@ def _signed(fmt: str) -> str:
     return fmt.replace("{:", "{:+", 1)
 
 
+_FIXED = re.compile(r"^\{:(,?)\.(\d+)([f%])\}$")
+
+
+def _precise(fmt: str, half: float) -> str:
+    """``fmt`` with enough decimals to show a half-width to two significant digits (at most
+    three more than ``fmt`` has), so a narrow interval never prints as ``± 0.0``."""
+    m = _FIXED.match(fmt)
+    if m is None or not (half == half) or half <= 0 or math.isinf(half):
+        return fmt
+    comma, places, kind = m.group(1), int(m.group(2)), m.group(3)
+    shown = half * 100 if kind == "%" else half
+    need = 1 - math.floor(math.log10(shown))
+    return "{:" + comma + "." + str(min(max(places, need), places + 3)) + kind + "}"
+
+
 def _pm(fmt: str, value: float, half: float, signed: bool = False) -> str:
     """``"3.238 ± 0.012"`` (``-`` for a missing value; no ± without an interval)."""
     if value != value:
         return "-"
+    fmt = _precise(fmt, abs(half))
     text = _fmt(_signed(fmt) if signed else fmt, value)
     if half != half:
         return text
