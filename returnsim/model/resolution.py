@@ -258,7 +258,7 @@ def resolve(
     # 7. The buyer's experience, then A-to-z claims: a claim on a request rejected inside the
     # window (an invalid rejection) is granted, and Amazon refunds the buyer at the seller's cost.
     decision_h = t_decision - req.request_time
-    late = decision_h > sc.desk.late_after_hours
+    late = (decision_h > sc.desk.late_after_hours) & ~lapsed  # (a lapse is exactly on time)
     buyer_payer = terms.payer == PAYER["buyer"]
     label_paid = returns_item & (buyer_payer | (fee_accepted & (terms.ask == ASK["freight"])))
     fee_paid = returns_item & (buyer_payer | (fee_accepted & (terms.ask == ASK["loss_fee"])))
