@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
+import os
+import resource
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
@@ -23,6 +25,12 @@ import returnsim as rs
 from returnsim import experiment as ex
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def _cpu() -> float:
+    """CPU seconds of this process and of its finished children."""
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
 
 
 def per_task_overhead(executor, n: int) -> float:
@@ -45,19 +53,25 @@ def main() -> None:
     sc = rs.load_scenario(ROOT / "scenarios" / "seed_policies.toml")
     n_runs = args.replications * len(sc.policies)
     print(f"seed scenario: {len(sc.policies)} policies x {args.replications} replications = {n_runs} runs")
-    print(f"CPUs available: {ex.available_cpus()}")
+    print(f"CPUs available: {ex.available_cpus()}; load average before: {os.getloadavg()[0]:.2f}")
 
-    t = time.perf_counter()
+    t, c = time.perf_counter(), _cpu()
     serial = rs.run_experiment(sc, replications=args.replications, workers=1, progress=False)
-    t_serial = time.perf_counter() - t
-    t = time.perf_counter()
+    t_serial, c_serial = time.perf_counter() - t, _cpu() - c
+    t, c = time.perf_counter(), _cpu()
     pool = rs.run_experiment(sc, replications=args.replications, workers=args.workers, progress=False)
-    t_pool = time.perf_counter() - t
+    t_pool, c_pool = time.perf_counter() - t, _cpu() - c
     same = serial.runs.equals(pool.runs)
     per_run = t_serial / n_runs
     print(f"serial:                  {t_serial:7.2f} s  ({per_run * 1e3:.0f} ms per run)")
     print(f"process pool ({pool.executor}): {t_pool:7.2f} s  (spawned worker start-up included)")
     print(f"speed-up:                {t_serial / t_pool:7.2f}x  (goal >= 1.85 on 2 cores); runs identical: {same}")
+    print(f"load average after:      {os.getloadavg()[0]:7.2f}  (other work on the machine slows the pool)")
+    print(
+        f"CPU time: serial {c_serial:.2f} s, pool {c_pool:.2f} s (workers' start-up included): "
+        f"on {args.workers} otherwise idle cores the pool could reach at most "
+        f"{t_serial / (c_pool / args.workers):.2f}x"
+    )
 
     ctx = multiprocessing.get_context(ex.START_METHOD)
     with ProcessPoolExecutor(args.workers, mp_context=ctx) as pp:

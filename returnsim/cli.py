@@ -130,7 +130,8 @@ def _header(args: argparse.Namespace, sc, exp) -> str:
     parts = [
         f"{sc.name}: {len(exp.policies)} policies x {exp.replications} replications, seed {exp.seed} "
         f"(scenario {exp.scenario_hash[:12]})",
-        f"ran on {exp.executor} in {exp.elapsed_seconds:.1f} s"
+        ("ran in this process" if exp.executor == "serial" else f"ran on {exp.executor}")
+        + f" in {exp.elapsed_seconds:.1f} s"
         + (f"; {exp.from_store} replications read from {args.store}" if args.store else ""),
     ]
     if exp.target_half_width:

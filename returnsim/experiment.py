@@ -259,6 +259,9 @@ class _Backend:
             self.workers = workers or max(1, sum(self.client.nthreads().values()))
             self.name = f"dask({scheduler})"
         elif executor is not None:
+            client = getattr(executor, "_client", None)  # a Dask ClientExecutor
+            if workers is None and client is not None and hasattr(client, "nthreads"):
+                workers = max(1, sum(client.nthreads().values()))
             self.workers = workers or getattr(executor, "_max_workers", None) or available_cpus()
             self.kind = "processes" if isinstance(executor, ProcessPoolExecutor) else "other"
             self.name = type(executor).__name__
