@@ -29,16 +29,20 @@ from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_complet
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
-from .analysis import mean_ci, paired_differences, summarize
 from .model import KPI_NAMES, simulate
 from .model.ledger import CATEGORIES
 from .scenario import Scenario
 from .store import ResultStore, scenario_hash
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+# pandas and scipy (through .analysis) are imported where used, so spawned workers, which only
+# simulate, start without them.
 
 __all__ = [
     "run_experiment",
@@ -153,6 +157,8 @@ class ExperimentResult:
 
     def summary(self, metrics: Sequence[str] | None = None, confidence: float = 0.95) -> pd.DataFrame:
         """Per policy and metric: ``mean, sd, n, ci_low, ci_high`` (Student-t interval)."""
+        from .analysis import summarize
+
         return summarize(self.runs, metrics if metrics is not None else list(METRICS), confidence)
 
     def compare(
@@ -166,6 +172,8 @@ class ExperimentResult:
         See :func:`returnsim.analysis.paired_differences` for the columns, which include the
         paired-t ``p_value`` and the ``variance_reduction`` common random numbers bought.
         """
+        from .analysis import paired_differences
+
         baseline = self.policies[0] if baseline is None else baseline
         if baseline not in self.policies:
             raise KeyError(f"unknown baseline {baseline!r}; policies: {', '.join(self.policies)}")
@@ -452,6 +460,8 @@ def _check_targets(target: Mapping[str, float] | None) -> dict[str, float] | Non
 
 
 def _frame(results: Mapping[tuple[str, int], Mapping[str, Any]], policies: Sequence[str], n: int) -> pd.DataFrame:
+    import pandas as pd
+
     rows = [results[(p, r)] for p in policies for r in range(n)]
     data: dict[str, Any] = {
         "policy": pd.Series([r["policy"] for r in rows], dtype=object),
@@ -465,6 +475,8 @@ def _frame(results: Mapping[tuple[str, int], Mapping[str, Any]], policies: Seque
 
 def _shortfall(results, policies, n, targets) -> list[str]:
     """Target metrics whose half-width is not yet met, as readable strings."""
+    from .analysis import mean_ci
+
     missing = []
     for m, goal in targets.items():
         for p in policies:
@@ -477,6 +489,8 @@ def _shortfall(results, policies, n, targets) -> list[str]:
 
 def _needed(results, policies, n, targets, max_replications) -> int:
     """Replications per policy projected to meet every target (grown at least by one)."""
+    from .analysis import mean_ci
+
     need = n + 1
     for m, goal in targets.items():
         for p in policies:
