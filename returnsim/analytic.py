@@ -143,7 +143,7 @@ def expected_cost_per_return(
     h_vals, h_w = quantile_bins(sc.desk.handling_minutes, n_handling if pol.offers else 1)
 
     total = 0.0
-    for k, kname in enumerate(world.class_names):
+    for k in range(len(world.class_names)):
         w_k = world.returned_mix[k]
         if w_k == 0:
             continue

@@ -11,7 +11,8 @@ loaded, so a misspelt reason is an error rather than a rule that silently never 
 
 from __future__ import annotations
 
-from typing import Any, Literal, Protocol
+from dataclasses import dataclass
+from typing import Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -25,8 +26,10 @@ CONDITIONS = ("unopened", "opened", "used", "damaged")
 """Item condition as the buyer sends it back."""
 
 
-class RequestView(Protocol):
-    """What a condition reads: per-request arrays with integer codes for names."""
+@dataclass
+class RequestView:
+    """What a condition reads: per-request arrays, names as integer codes. ``reason`` and
+    ``fault`` are those on record (stated, or corrected by an investigation)."""
 
     price: np.ndarray
     market: np.ndarray

@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import math
+import typing
 from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
@@ -57,9 +58,11 @@ Dist = Annotated[Distribution, BeforeValidator(as_distribution)]
 Share = Annotated[float, Field(ge=0, le=1)]
 NonNeg = Annotated[float, Field(ge=0)]
 
-OFFER_KINDS = ("troubleshoot", "partial_refund", "exchange", "replacement")
+OfferKind = Literal["troubleshoot", "partial_refund", "exchange", "replacement"]
 """Targeted offers a seller can make instead of a refund."""
-RESOLUTIONS = (
+OFFER_KINDS: tuple[str, ...] = typing.get_args(OfferKind)
+
+Resolution = Literal[
     "troubleshot",
     "kept_partial_refund",
     "exchanged",
@@ -68,9 +71,11 @@ RESOLUTIONS = (
     "returned_refund",
     "rejected",
     "claim_refund",
-)
+]
 """Terminal states of a return request: exactly one per request. ``claim_refund``: rejected,
 then refunded by Amazon at the seller's cost after an A-to-z claim (invalid rejections)."""
+RESOLUTIONS: tuple[str, ...] = typing.get_args(Resolution)
+
 ACTIONS = ("give_to_buyer", "return_to_origin", "return_to_address", "abandon")
 """Disposition actions (``cost_optimal`` picks one of these per return)."""
 
@@ -367,9 +372,7 @@ class FeeResponse(Strict):
 class Buyer(Strict):
     """How buyers respond to the seller."""
 
-    offers: dict[Literal["troubleshoot", "partial_refund", "exchange", "replacement"], OfferResponse] = (
-        Field(default_factory=_default_offer_responses)
-    )
+    offers: dict[OfferKind, OfferResponse] = Field(default_factory=_default_offer_responses)
     fee_acceptance: FeeResponse = Field(default_factory=FeeResponse)
     reply_hours: Dist = Field(
         default=Lognormal(mean=12, cv=1.0), description="time to reply to an offer (assumed)"
@@ -409,16 +412,7 @@ class Satisfaction(Strict):
         default=-1.0, description="an investigation reassigned the fault to the buyer (assumed)"
     )
     resolution: dict[
-        Literal[
-            "troubleshot",
-            "kept_partial_refund",
-            "exchanged",
-            "replaced",
-            "returnless_refund",
-            "returned_refund",
-            "rejected",
-            "claim_refund",
-        ],
+        Resolution,
         float,
     ] = Field(
         default_factory=lambda: {
@@ -569,7 +563,7 @@ class OfferRule(Strict):
     of the price."""
 
     when: Condition = Field(default_factory=Condition)
-    kind: Literal["troubleshoot", "partial_refund", "exchange", "replacement"]
+    kind: OfferKind
     value_share: Share = 0.0
 
     @model_validator(mode="after")

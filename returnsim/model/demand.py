@@ -17,10 +17,11 @@ import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
+
 from ..distributions import poisson_ppf
 from .world import HOURS_PER_DAY, HOURS_PER_YEAR, World
 
-__all__ = ["Requests", "Customers", "base_requests", "followon_requests", "UNIFORMS"]
+__all__ = ["Requests", "Customers", "base_requests", "build_requests", "UNIFORMS"]
 
 UNIFORMS = (
     "class_",
@@ -139,7 +140,7 @@ def base_requests(
     n_orders, day, length = _daily_orders(world, rng_orders)
     order_time = (day + rng_orders.random(len(day)) * length[day]) * HOURS_PER_DAY
     n = len(day)
-    req = _build(world, rng_requests, order_time, np.arange(n), np.zeros(n, dtype=np.int64))
+    req = build_requests(world, rng_requests, order_time, np.arange(n), np.zeros(n, dtype=np.int64))
     cust_u = rng_requests.random((n, 3))
     sc = world.scenario
     rate_pre = sc.buyer.purchases_per_year.ppf(cust_u[:, 0]) / HOURS_PER_YEAR
@@ -150,24 +151,15 @@ def base_requests(
     return n_orders, req.take(order), customers
 
 
-def followon_requests(
+def build_requests(
     world: World,
     rng: np.random.Generator,
     order_time: np.ndarray,
     customer: np.ndarray,
     generation: np.ndarray,
 ) -> Requests:
-    """Requests for returned post-return purchases (placed at ``order_time`` by ``customer``)."""
-    return _build(world, rng, order_time, customer, generation)
-
-
-def _build(
-    world: World,
-    rng: np.random.Generator,
-    order_time: np.ndarray,
-    customer: np.ndarray,
-    generation: np.ndarray,
-) -> Requests:
+    """Return requests for orders placed at ``order_time`` by ``customer`` (generation
+    ``generation``), every random quantity drawn from one row of uniforms per request."""
     sc = world.scenario
     ret = sc.returns
     desk = sc.desk

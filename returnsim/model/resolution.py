@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..rules import RequestView, first_match
 from ..scenario import Policy
 from . import buyer, retention
 from .demand import Requests
@@ -22,23 +23,9 @@ from .freight import asked_amount, freight_terms
 from .ledger import ACTION, ASK, PAYER, flows, net_cost_per_request
 from .world import FAULT, HOURS_PER_DAY, HOURS_PER_WEEK, OFFER, OUTCOME, World
 
-__all__ = ["Resolved", "resolve", "RecordView"]
+__all__ = ["Resolved", "resolve", "investigated_mask"]
 
 _NAN = float("nan")
-
-
-@dataclass
-class RecordView:
-    """What rule conditions read (the reason and fault on record)."""
-
-    price: np.ndarray
-    market: np.ndarray
-    item_class: np.ndarray
-    reason: np.ndarray
-    true_reason: np.ndarray
-    fault: np.ndarray
-    condition: np.ndarray
-    in_window: np.ndarray
 
 
 @dataclass
@@ -123,7 +110,7 @@ def resolve(
         & (req.u_detect < sc.desk.investigation.detect_probability)
     )
     reason = np.where(revealed, req.true_reason, req.stated_reason)
-    view = RecordView(
+    view = RequestView(
         price=req.price,
         market=req.market,
         item_class=req.item_class,
@@ -139,8 +126,6 @@ def resolve(
     offer = np.full(n, -1, dtype=np.int64)
     value_share = np.zeros(n)
     if not auto and policy.offers:
-        from ..rules import first_match
-
         hit = first_match([o.when for o in policy.offers], view, world.codes)
         kinds = np.array([OFFER[o.kind] for o in policy.offers])
         values = np.array([o.value_share for o in policy.offers])
@@ -340,7 +325,7 @@ class _Terms:
         self.fee_share = terms.fee_share[idx]
 
 
-def _matches(world: World, conditions, view: RecordView) -> np.ndarray:
+def _matches(world: World, conditions, view: RequestView) -> np.ndarray:
     out = np.zeros(len(view.price), dtype=bool)
     for cond in conditions:
         out |= cond.mask(view, world.codes)

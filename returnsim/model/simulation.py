@@ -21,7 +21,7 @@ import simpy
 
 from ..rules import CONDITIONS, FAULTS, MARKETS
 from ..scenario import OFFER_KINDS, RESOLUTIONS, Scenario
-from .demand import Requests, base_requests, followon_requests
+from .demand import Requests, base_requests, build_requests
 from .desk import Desk, OpenHours
 from .ledger import ACTION, CATEGORIES, PAYER, Ledger, net_cost_per_request
 from .resolution import Resolved, investigated_mask, resolve
@@ -65,7 +65,7 @@ STREAMS = ("orders", "requests", "followon")
 def streams(seed: int | tuple[int, ...] | np.random.SeedSequence) -> dict[str, np.random.Generator]:
     """One generator per named stream, from ``SeedSequence(seed)`` spawned in a fixed order."""
     ss = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
-    return {name: np.random.default_rng(child) for name, child in zip(STREAMS, ss.spawn(len(STREAMS)))}
+    return {name: np.random.default_rng(child) for name, child in zip(STREAMS, ss.spawn(len(STREAMS)), strict=True)}
 
 
 @dataclass
@@ -203,7 +203,7 @@ def simulate(
             rng["followon"], req.customer, req.generation, res.t_resolved, res.multiplier
         )
         if len(t_order):
-            new = followon_requests(world, rng["followon"], t_order, cust, gen)
+            new = build_requests(world, rng["followon"], t_order, cust, gen)
             late = new.request_time < env.now
             clamped += int(late.sum())
             new.request_time = np.maximum(new.request_time, env.now)
