@@ -70,7 +70,7 @@ def main() -> None:
     print(
         f"CPU time: serial {c_serial:.2f} s, pool {c_pool:.2f} s (workers' start-up included): "
         f"on {args.workers} otherwise idle cores the pool could reach at most "
-        f"{t_serial / (c_pool / args.workers):.2f}x"
+        f"{c_serial / (c_pool / args.workers):.2f}x"
     )
 
     ctx = multiprocessing.get_context(ex.START_METHOD)
