@@ -18,7 +18,7 @@ from typing import Annotated, Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-from scipy import special, stats
+from scipy import special
 
 __all__ = [
     "Distribution",
@@ -143,7 +143,7 @@ class Gamma(_MeanCV):
 
     def cdf(self, x: float) -> float:
         shape = 1.0 / self.cv**2
-        return float(stats.gamma.cdf(x, shape, scale=self.mean_ / shape))
+        return float(special.gammainc(shape, max(x, 0.0) / (self.mean_ / shape)))
 
     def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
         shape = 1.0 / self.cv**2
@@ -167,7 +167,7 @@ class Lognormal(_MeanCV):
         if x <= 0:
             return 0.0
         mu, sigma = self._mu_sigma()
-        return float(stats.norm.cdf((math.log(x) - mu) / sigma))
+        return float(special.ndtr((math.log(x) - mu) / sigma))
 
     def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
         mu, sigma = self._mu_sigma()
@@ -323,6 +323,8 @@ def poisson_ppf(u: np.ndarray, mu: np.ndarray) -> np.ndarray:
     k = np.zeros(u.shape)
     big = mu > 30
     if big.any():
+        from scipy import stats  # imported here: scipy.stats costs half a second at start-up
+
         k[big] = stats.poisson.ppf(u[big], mu[big])
     small = ~big
     pmf = np.where(small, np.exp(-mu), 0.0)

@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -54,7 +55,14 @@ __all__ = [
     "ACTIONS",
 ]
 
-Dist = Annotated[Distribution, BeforeValidator(as_distribution)]
+def _non_negative(dist: Any) -> Any:
+    # Every random quantity in a scenario is a price, a duration or a rate.
+    if dist.minimum < 0:
+        raise ValueError(f"must not take negative values (its minimum is {dist.minimum:g})")
+    return dist
+
+
+Dist = Annotated[Distribution, BeforeValidator(as_distribution), AfterValidator(_non_negative)]
 Share = Annotated[float, Field(ge=0, le=1)]
 NonNeg = Annotated[float, Field(ge=0)]
 
@@ -312,7 +320,7 @@ class Investigation(Strict):
 class Desk(Strict):
     """The seller's response desk."""
 
-    staff: int = Field(default=2, ge=1, description="agents answering return requests")
+    staff: int = Field(default=2, ge=1, strict=True, description="agents answering return requests")
     hours: Literal["24/7"] | WeekHours = Field(
         default="24/7", description='"24/7" or opening hours per weekday'
     )
@@ -686,7 +694,7 @@ def resolve_extends(policies: Any) -> Any:
                 _err(
                     ("policies", name, "extends"),
                     base,
-                    f"no policy named '{base}'; expected one of: {', '.join(policies)}",
+                    f"no policy named '{base}'; {_choices(base, [p for p in policies if p != name])}",
                 )
             )
             done[name] = raw
@@ -840,6 +848,23 @@ def _cross_errors(sc: Scenario) -> Iterator[InitErrorDetails]:
                     f"buyer.offers has no response model for '{offer.kind}'",
                 )
         for i, rule in enumerate(pol.disposition):
+            if rule.address in sc.addresses and rule.action == "return_to_address":
+                lanes = sc.addresses[rule.address].return_label
+                markets = rule.when.market or [m for m in ("domestic", "international") if getattr(sc.markets, m).share > 0]
+                missing = [m for m in markets if m not in lanes]
+                if missing:
+                    yield _err(
+                        (*base, "disposition", i, "address"),
+                        rule.address,
+                        f"address has no return_label for {', '.join(missing)} buyers, but this "
+                        f"rule can send their returns there; add the lane or restrict when.market",
+                    )
+            if "return_to_address" in (rule.candidates or []) and not sc.addresses:
+                yield _err(
+                    (*base, "disposition", i, "candidates"),
+                    "return_to_address",
+                    "the scenario defines no [addresses] to return to",
+                )
             if rule.address is not None and rule.address not in sc.addresses:
                 yield _err(
                     (*base, "disposition", i, "address"),

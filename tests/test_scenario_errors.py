@@ -82,6 +82,12 @@ CASES: dict[str, tuple[str, list[str]]] = {
         ['got "eu_hbu"', "unknown address", "did you mean 'eu_hub'?"],
     ),
     "address_missing": ("policies.base.disposition[0]", ["return_to_address needs an address"]),
+    "address_without_lane": (
+        "policies.base.disposition[0].address",
+        ['got "eu_hub"', "no return_label for domestic", "restrict when.market"],
+    ),
+    "negative_duration": ("desk.handling_minutes", ["must not take negative values", "-5"]),
+    "staff_boolean": ("desk.staff", ["got true", "valid integer"]),
     "start_not_monday": ("start_date", ['got "2024-01-03"', "must be a Monday", "Wednesday"]),
     "hours_close_before_open": (
         "desk.hours.mon",

@@ -8,7 +8,7 @@ import pytest
 
 import returnsim as rs
 from returnsim.scenario import RESOLUTIONS
-from conftest import SEED_SCENARIO
+from conftest import SEED_SCENARIO, minimal_raw
 
 
 @pytest.fixture(scope="module")
@@ -126,3 +126,35 @@ def test_followons_feed_back_into_demand(seed_sc):
 def test_unknown_policy_is_a_clear_error(seed_sc):
     with pytest.raises(KeyError, match="no policy named 'nope'.*seed"):
         rs.simulate(seed_sc, "nope")
+
+
+def test_desk_closed_at_every_arrival_still_reports():
+    """Regression: utilisation divided by zero when no open hour fell between arrivals."""
+    raw = minimal_raw(horizon_days=5)
+    raw["demand"]["orders_per_day"] = 1
+    raw["desk"] = {"staff": 1, "hours": {"tue": [0.0, 0.5]}, "handling_minutes": 1}
+    raw["returns"]["request_delay_days"] = 0.5
+    run = rs.simulate(rs.parse_scenario(raw), "base", seed=0)
+    assert run.kpis["return_requests"] > 0
+    assert 0 <= run.kpis["desk_utilization"] <= 1
+
+
+def test_cost_optimal_with_no_usable_candidate_returns_to_origin():
+    """Regression: an address without a lane from the buyer's market gave NaN money."""
+    raw = minimal_raw()
+    raw["markets"]["domestic"]["share"], raw["markets"]["international"]["share"] = 0.5, 0.5
+    raw["addresses"] = {"hub": {"return_label": {"domestic": {"base": 5}}, "transit_days": 3}}
+    raw["policies"] = {"p": {"disposition": [{"action": "cost_optimal", "candidates": ["return_to_address:hub"]}]}}
+    run = rs.simulate(rs.parse_scenario(raw), "p", seed=0, trace=True)
+    tr = run.trace
+    assert np.isfinite(run.kpis["net_return_cost"])
+    intl = tr.market == "international"
+    assert intl.any() and (tr.action[intl] == "return_to_origin").all()
+    assert (tr.action[~intl] == "return_to_address").all()
+
+
+def test_generic_address_candidate_needs_addresses():
+    raw = minimal_raw()
+    raw["policies"] = {"p": {"disposition": [{"action": "cost_optimal", "candidates": ["return_to_address"]}]}}
+    with pytest.raises(rs.ScenarioError, match=r"policies\.p\.disposition\[0\]\.candidates.*no \[addresses\]"):
+        rs.parse_scenario(raw)

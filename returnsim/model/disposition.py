@@ -104,5 +104,9 @@ def _best(
     values = value(sel, options)
     values = np.where(np.isnan(values), -np.inf, values)
     k = np.argmax(values, axis=0)
+    # A request no candidate can serve (only addresses without a lane from its market) goes
+    # back to the origin rather than to nowhere.
+    stuck = np.isneginf(values.max(axis=0))
     pick = np.array([[o.action, o.address, o.liquidate] for o in options], dtype=np.int64)[k]
+    pick[stuck] = (ACTION["return_to_origin"], -1, 1)
     return pick[:, 0], pick[:, 1], pick[:, 2].astype(bool)

@@ -264,13 +264,11 @@ def _kpis(world, req, res, ledger, desk, post, customers, n_orders, staff, hours
     k["response_hours_p95"] = float(np.percentile(response, 95))
     k["desk_wait_hours_mean"] = float(wait.mean())
     k["desk_wait_probability"] = float((wait > 1e-12).mean())
-    # Over the span in which requests arrive: the cohort's run-in and tail would dilute it.
-    t0, t1 = float(req.request_time.min()), float(req.request_time.max())
-    if desk.busy_hours > 0 and t1 > t0:
-        open_h = t1 - t0 if hours is None else hours.open_hours_between(t0, t1)
-        k["desk_utilization"] = desk.busy_hours / (staff * open_h)
-    else:
-        k["desk_utilization"] = 0.0
+    # Share of the agents' open hours spent answering, from the first request to the last
+    # answer (the cohort's run-in before any request would dilute it).
+    t0, t1 = float(req.request_time.min()), float(res.t_answer.max())
+    open_h = t1 - t0 if hours is None else hours.open_hours_between(t0, t1)
+    k["desk_utilization"] = desk.busy_hours / (staff * open_h) if desk.busy_hours > 0 and open_h > 0 else 0.0
     k["late_response_rate"] = float(res.late.mean())
     k["negative_feedback_rate"] = float(res.negative_feedback.mean())
     k["az_claim_rate"] = float(res.az_claim.mean())
