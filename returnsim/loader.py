@@ -392,10 +392,29 @@ def apply_overrides(raw: dict[str, Any], overrides: dict[str, Any]) -> list[Prob
     return problems
 
 
+def _default_raw(field: Any) -> Any:
+    """A field's default as raw file data (so an override can change one key of a table the
+    file leaves at its default, e.g. ``buyer.purchases_per_year.mean``)."""
+    if field is None or field.is_required():
+        return {}
+    return _plain(field.get_default(call_default_factory=True, validated_data={}))
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return value.model_dump(by_alias=True)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return {} if value is None else value
+
+
 def _set_path(raw: dict[str, Any], parts: list[str], value: Any) -> str | None:
     tp: Any = Scenario
     node: Any = raw
     for i, seg in enumerate(parts):
+        field = None
         here = ".".join(parts[:i]) or "the scenario"
         last = i == len(parts) - 1
         utp = _unwrap(tp)
@@ -405,7 +424,8 @@ def _set_path(raw: dict[str, Any], parts: list[str], value: Any) -> str | None:
             if seg not in fields:
                 allowed = sorted({f.alias or n for n, f in utp.model_fields.items()})
                 return f"{here} has no field '{seg}'; " + _hint(seg, allowed)
-            tp = fields[seg].annotation
+            field = fields[seg]
+            tp = field.annotation
         elif typing.get_origin(utp) is dict:
             if not isinstance(node, dict) or seg not in node:
                 keys = list(node) if isinstance(node, dict) else []
@@ -443,7 +463,7 @@ def _set_path(raw: dict[str, Any], parts: list[str], value: Any) -> str | None:
                     f"{'.'.join(parts[: i + 1])} is {_show(node[seg])}, not a table; "
                     f"set {'.'.join(parts[: i + 1])} itself instead"
                 )
-            node[seg] = {}
+            node[seg] = _default_raw(field)
         node = node[seg]
     return None
 

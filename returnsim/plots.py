@@ -143,7 +143,7 @@ def cost_breakdown(
         runs: ``{policy: RunResult}`` (anything with ``.ledger`` and ``.kpis``), in the order
             the bars should appear from top to bottom.
         ax: Axes to draw on; a new figure if None.
-        per: ``"order"`` (divide by ``kpis["orders"]``), ``"return"`` (by
+        per: ``"order"`` (divide by ``kpis["demand_orders"]``, the denominator of every per-order KPI), ``"return"`` (by
             ``kpis["return_requests"]``) or ``"total"`` (money over the whole run).
         currency: symbol used in labels (money is in the scenario's currency).
         annotate: write the net cost beside each bar.
@@ -165,7 +165,7 @@ def cost_breakdown(
     def divisor(run: Any) -> float:
         if per == "total":
             return 1.0
-        key = "orders" if per == "order" else "return_requests"
+        key = "demand_orders" if per == "order" else "return_requests"
         d = float(run.kpis[key])
         return d if d > 0 else float("nan")
 

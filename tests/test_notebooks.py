@@ -160,7 +160,7 @@ def test_cost_breakdown(small_runs, per):
     # the net marker sits at costs - credits, per the chosen unit
     (marker,) = ax.collections
     net = marker.get_offsets()[:, 0]
-    key = {"order": "orders", "return": "return_requests", "total": None}[per]
+    key = {"order": "demand_orders", "return": "return_requests", "total": None}[per]
     expected = [
         r.kpis["net_return_cost"] / (r.kpis[key] if key else 1.0) for r in small_runs.values()
     ]

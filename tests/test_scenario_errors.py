@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, minimal_raw
+from conftest import ROOT, SCENARIOS, minimal_raw
 
 import returnsim as rs
 from returnsim import Problem, ScenarioError, load_scenario
@@ -514,3 +514,23 @@ def test_cli_schema_is_json_with_scenario_properties():
     # Descriptions carry the documentation of each field.
     assert "Monday" in props["start_date"]["description"]
     assert "Desk" in schema["$defs"] and "staff" in schema["$defs"]["Desk"]["properties"]
+
+
+def test_override_one_key_of_a_table_left_at_its_default():
+    """The seed scenario does not write [buyer] or [retention]: a dotted override changes one
+    key and keeps the defaults around it (it used to leave an incomplete table)."""
+    sc = rs.load_scenario(
+        SCENARIOS / "seed_policies.toml",
+        overrides={
+            "buyer.purchases_per_year.mean": 3,
+            "retention.repeat_log_multiplier.per_satisfaction": 0.75,
+            "buyer.offers.exchange.intercept": 0.3,
+        },
+    )
+    default = rs.load_scenario(SCENARIOS / "seed_policies.toml")
+    assert sc.buyer.purchases_per_year.mean == 3
+    assert sc.buyer.purchases_per_year.cv == default.buyer.purchases_per_year.cv
+    assert sc.retention.repeat_log_multiplier.per_satisfaction == 0.75
+    assert sc.retention.repeat_log_multiplier.intercept == default.retention.repeat_log_multiplier.intercept
+    assert sc.buyer.offers["exchange"].intercept == 0.3
+    assert sc.buyer.offers["troubleshoot"] == default.buyer.offers["troubleshoot"]

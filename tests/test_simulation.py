@@ -62,8 +62,9 @@ def test_kpis_are_complete_and_sane(traced):
         assert list(k) == list(rs.KPI_NAMES)
         for key in ("return_rate", "cancel_rate", "returnless_rate", "late_response_rate", "rdr", "negative_feedback_rate", "az_claim_rate", "repeat_purchase_rate"):
             assert 0.0 <= k[key] <= 1.0, (name, key)
-        assert k["net_return_cost_per_order"] == pytest.approx(k["net_return_cost"] / k["orders"])
-        assert k["net_value_per_order"] == pytest.approx((k["retained_margin"] - k["net_return_cost"]) / k["orders"])
+        assert k["demand_orders"] <= k["orders"]
+        assert k["net_return_cost_per_order"] == pytest.approx(k["net_return_cost"] / k["demand_orders"])
+        assert k["net_value_per_order"] == pytest.approx((k["retained_margin"] - k["net_return_cost"]) / k["demand_orders"])
 
 
 def test_same_seed_same_numbers(seed_sc):
@@ -93,6 +94,7 @@ def test_common_random_numbers_across_policies(traced):
     for name, run in traced.items():
         other = run.trace
         assert run.kpis["orders"] >= len(base0)
+        assert run.kpis["demand_orders"] == traced["seed"].kpis["demand_orders"]
         pd.testing.assert_frame_equal(other[other.generation == 0][WORLD].reset_index(drop=True), base0, obj=name)
 
 

@@ -6,16 +6,19 @@ Each resolved request gets a satisfaction score ``s`` (0 = neutral), a sum of ef
 * negative return feedback with ``logit p = a + b s``;
 * an A-to-z claim with ``logit p = a + b s + c [negative feedback] + d [late] + e [rejected]``
   (Amazon: claims follow negative experiences and unanswered requests);
-* the customer's purchase rate after the return, ``rate_pre * exp(a + b s)`` — the latest
-  return's experience sets the rate relative to the customer's own pre-return rate.
+* the customer's purchase rate after the return, ``rate_pre * exp(a + b s)``, relative to the
+  customer's own pre-return rate.
 
-:class:`CustomerBook` follows every generation-0 returner over a follow-up window (default two
-years, as in Bower & Maxham 2012). Inside the horizon their purchases are simulated — kept ones
-count as orders, returned ones become new requests that meet the same desk — and past the horizon
-they are counted in expectation. See ``docs/model.md`` for the equations, each default's
+:class:`CustomerBook` follows every returner of the scenario's orders (generation 0) over a
+follow-up window (default two years, as in Bower & Maxham 2012) at the rate their return set.
+Inside the horizon their purchases are simulated — kept ones count as orders, returned ones
+become requests that meet the same desk and cost what any return costs — and past the horizon
+they are counted. Later returns in the window do not reset the rate: the study measured the
+window after one return, and a rate that later returns re-drew inside the horizon but not past
+it would make results depend on the horizon. See ``docs/model.md`` for the equations, each default's
 source or the word "assumed", and what the model does not claim. The two parameters calibrated
 to Bower & Maxham (``satisfaction.buyer_paid_freight`` and ``repeat_log_multiplier``) reproduce
-post/pre spending of 0.145 for customers who paid their return and 2.87 for free returns
+post/pre spending of 0.145 for customers who paid their return and 2.89 for free returns
 (published: 0-0.25 and 1.58-4.57) in ``scenarios/validation/bower_maxham.toml``.
 """
 
@@ -95,7 +98,7 @@ def purchase_multiplier(world: World, s: np.ndarray) -> np.ndarray:
 
 
 class CustomerBook:
-    """Per-customer record of purchases after a return (customers = generation-0 returners).
+    """Purchases after a return, per customer (customers = generation-0 returners).
 
     Times in hours, rates in purchases per hour.
     """
@@ -107,15 +110,11 @@ class CustomerBook:
         self.horizon_h = horizon_h
         self.feedback = feedback
         self.follow_up_h = world.scenario.retention.follow_up_days * HOURS_PER_DAY
-        self.window_end = np.full(n, np.nan)
-        """End of each customer's follow-up window (set when their first return resolves)."""
         self.rate = np.zeros(n)
-        """Current purchase rate (after the latest resolved return)."""
-        self.since = np.zeros(n)
-        """When the current rate started."""
-        self.expected_post = np.zeros(n)
-        """Expected purchases in the follow-up window (conditional on rates)."""
-        self.simulated_post = np.zeros(n, dtype=np.int64)
+        """Purchase rate after the return."""
+        self.past_horizon = np.zeros(n)
+        """Hours of the follow-up window after the horizon (purchases there are not simulated)."""
+        self.simulated_post = np.zeros(n)
         """Purchases inside the horizon that the simulation placed as orders."""
         self.extra_orders = 0
         """Orders placed by returners inside the horizon (kept and returned)."""
@@ -128,39 +127,32 @@ class CustomerBook:
         t_resolved: np.ndarray,
         multiplier: np.ndarray,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Record resolved returns; return the (order time, customer, generation) of the next
-        *returned* purchases inside the horizon, which the caller turns into requests."""
+        """Record resolved returns; return the (order time, customer, generation) of the
+        returned purchases the customers of first returns make inside the horizon, which the
+        caller turns into requests."""
         first = generation == 0
-        self.window_end[customer[first]] = t_resolved[first] + self.follow_up_h
-        rate = self.rate_pre[customer] * multiplier
-        self.rate[customer] = rate
-        self.since[customer] = t_resolved
-        if not self.feedback or len(customer) == 0:
+        c, t0 = customer[first], t_resolved[first]
+        rate = self.rate_pre[c] * multiplier[first]
+        self.rate[c] = rate
+        end = t0 + self.follow_up_h
+        inside = np.maximum(np.minimum(end, self.horizon_h) - t0, 0.0) if self.feedback else 0.0
+        self.past_horizon[c] = self.follow_up_h - inside
+        if not self.feedback or not len(c):
             return np.empty(0), np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
-
         rho = self.world.overall_return_rate
-        limit = np.minimum(self.horizon_h, self.window_end[customer])
-        span = np.maximum(limit - t_resolved, 0.0)
-        with np.errstate(divide="ignore"):
-            gap = rng.exponential(1.0, len(customer)) / (rate * rho)
-        returned = gap < span
-        kept_span = np.where(returned, gap, span)
-        kept = rng.poisson(rate * (1 - rho) * kept_span)
-        self.expected_post[customer] += rate * kept_span
-        self.simulated_post[customer] += kept + returned
-        self.since[customer] = np.where(span > 0, t_resolved + kept_span, t_resolved)
-        # A customer whose chain ended at the horizon keeps buying past it: counted in close().
+        kept = rng.poisson(rate * (1 - rho) * inside)
+        returned = rng.poisson(rate * rho * inside)
+        self.simulated_post[c] += kept + returned
         self.extra_orders += int(kept.sum() + returned.sum())
-        order_time = t_resolved[returned] + gap[returned]
-        return order_time, customer[returned], generation[returned] + 1
+        owner = np.repeat(np.arange(len(c)), returned)
+        order_time = t0[owner] + rng.random(len(owner)) * inside[owner]
+        return order_time, c[owner], np.ones(len(owner), dtype=np.int64)
 
     def close(self, u_post: np.ndarray) -> dict[str, np.ndarray]:
-        """Add the expected purchases past the horizon; return per-customer totals."""
-        rest_from = np.maximum(self.since, self.horizon_h)
-        if not self.feedback:
-            rest_from = self.since
-        rest = self.rate * np.maximum(self.window_end - rest_from, 0.0)
-        rest = np.nan_to_num(rest)
-        expected = self.expected_post + rest
-        counted = self.simulated_post + poisson_ppf(u_post, rest)
-        return {"expected_post": expected, "post_count": counted}
+        """Per-customer purchases in the follow-up window: expected (``expected_post``) and
+        counted (``post_count``: simulated inside the horizon, drawn past it)."""
+        rest = self.rate * self.past_horizon
+        return {
+            "expected_post": self.rate * self.follow_up_h,
+            "post_count": self.simulated_post + poisson_ppf(u_post, rest),
+        }

@@ -32,6 +32,7 @@ __all__ = ["simulate", "RunResult", "streams", "KPI_NAMES"]
 
 KPI_NAMES = (
     "orders",
+    "demand_orders",
     "return_requests",
     "return_rate",
     "cancel_rate",
@@ -56,7 +57,11 @@ KPI_NAMES = (
     "retained_margin",
     "net_value_per_order",
 )
-"""Every KPI a run reports, in display order (DESIGN section 5, plus a few)."""
+"""Every KPI a run reports, in display order (DESIGN section 5, plus a few). ``orders`` counts
+every order placed in the horizon, including returners' repeat orders; ``demand_orders`` only the
+scenario's own demand. Per-order money KPIs divide by ``demand_orders``, so policies that win
+different numbers of repeat orders (and runs of different horizons) share a denominator: the
+repeat orders a policy wins belong to its value, not to its denominator."""
 
 STREAMS = ("orders", "requests", "followon")
 """Named random streams, spawned in this order from the run's seed sequence."""
@@ -223,7 +228,7 @@ def simulate(
     res = res.take(order) if res is not None else None
     post = book.close(customers.u_post)
     n_all_orders = n_orders + book.extra_orders
-    kpis = _kpis(world, all_req, res, ledger, desk, post, customers, n_all_orders, scenario.desk.staff, hours)
+    kpis = _kpis(world, all_req, res, ledger, desk, post, customers, n_all_orders, n_orders, scenario.desk.staff, hours)
     diagnostics = {
         "queue_area": desk.queue_area,
         "busy_hours": desk.busy_hours,
@@ -242,15 +247,16 @@ def _service(world: World, pol, req: Requests) -> np.ndarray:
     return req.handling_h + req.investigate_h * investigated_mask(world, pol, req)
 
 
-def _kpis(world, req, res, ledger, desk, post, customers, n_orders, staff, hours) -> dict[str, float]:
+def _kpis(world, req, res, ledger, desk, post, customers, n_orders, n_demand, staff, hours) -> dict[str, float]:
     n = len(req)
     k: dict[str, float] = dict.fromkeys(KPI_NAMES, float("nan"))
     k["orders"] = float(n_orders)
+    k["demand_orders"] = float(n_demand)
     k["return_requests"] = float(n)
     k["return_rate"] = n / n_orders if n_orders else float("nan")
     cost = ledger.net_return_cost
     k["net_return_cost"] = cost
-    k["net_return_cost_per_order"] = cost / n_orders if n_orders else float("nan")
+    k["net_return_cost_per_order"] = cost / n_demand if n_demand else float("nan")
     if n == 0 or res is None:
         return k
     out = res.outcome
@@ -281,7 +287,7 @@ def _kpis(world, req, res, ledger, desk, post, customers, n_orders, staff, hours
     k["post_return_spend_ratio"] = float(post["post_count"].sum() / pre) if pre > 0 else float("nan")
     retained = float(post["expected_post"].sum() * world.margin_per_kept_order)
     k["retained_margin"] = retained
-    k["net_value_per_order"] = (retained - cost) / n_orders
+    k["net_value_per_order"] = (retained - cost) / n_demand
     return k
 
 
