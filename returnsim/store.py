@@ -23,7 +23,8 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -135,19 +136,16 @@ class ResultStore:
 
     # -- plumbing ------------------------------------------------------------------------------
 
-    def _transaction(self):
-        con = self._con
-
-        class _Tx:
-            def __enter__(self_inner):
-                con.execute("BEGIN IMMEDIATE")
-                return con
-
-            def __exit__(self_inner, exc_type, exc, tb):
-                con.execute("COMMIT" if exc_type is None else "ROLLBACK")
-                return False
-
-        return _Tx()
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction: taken at once (``BEGIN IMMEDIATE``), committed or rolled back."""
+        self._con.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._con
+        except BaseException:
+            self._con.execute("ROLLBACK")
+            raise
+        self._con.execute("COMMIT")
 
     def close(self) -> None:
         """Close the connection (committed rows are already on disk)."""
