@@ -65,6 +65,7 @@ OUTCOME_COLORS: dict[str, str] = {
     "returnless_refund": "#fdb863",
     "returned_refund": "#b2182b",
     "rejected": "#404040",
+    "claim_refund": "#762a83",
 }
 """Colour of each terminal outcome: green/blue when an offer kept the sale, warm when refunded."""
 

@@ -405,7 +405,7 @@ class Satisfaction(Strict):
     )
     buyer_paid_freight: float = Field(
         default=-2.0,
-        description="the buyer paid the return label; calibrated with repeat_log_multiplier to "
+        description="the buyer paid the return label; calibrated with repeat_multiplier to "
         "Bower & Maxham (2012): paid 0-25 % / free 158-457 % of pre-return spending [V]",
     )
     per_fee_share: float = Field(
@@ -457,6 +457,26 @@ class ClaimLogit(Logit):
     )
 
 
+class RepeatMultiplier(Strict):
+    """Post-return purchase rate over the pre-return rate:
+    ``M = maximum * logistic(intercept + per_satisfaction * s)``. Saturating, so a delighted
+    customer buys at most ``maximum`` times as often as before."""
+
+    maximum: float = Field(
+        default=5.0,
+        gt=0,
+        description="ceiling of the multiplier (assumed: just above the highest published ratio, "
+        "4.57, Bower & Maxham 2012)",
+    )
+    intercept: float = Field(
+        default=0.93,
+        description="calibrated with per_satisfaction and satisfaction.buyer_paid_freight to "
+        "Bower & Maxham (2012): paid returns 0-25 %, free 158-457 % of pre-return spending "
+        "(targets 0.125 and 2.69, the ranges' middles; scenarios/validation/bower_maxham.toml)",
+    )
+    per_satisfaction: float = Field(default=1.92, description="calibrated, as intercept")
+
+
 class Retention(Strict):
     """Satisfaction -> feedback, claims and post-return purchases (see ``docs/model.md``)."""
 
@@ -470,12 +490,7 @@ class Retention(Strict):
         default_factory=lambda: ClaimLogit(intercept=-5.5, per_satisfaction=-0.5),
         description="A-to-z claim (assumed: well under 1 % of requests for a prompt desk)",
     )
-    repeat_log_multiplier: Logit = Field(
-        default_factory=lambda: Logit(intercept=1.65, per_satisfaction=1.5),
-        description="log(post-return purchase rate / pre-return rate) = intercept + slope * s; "
-        "calibrated to Bower & Maxham (2012) with satisfaction.buyer_paid_freight "
-        "(scenarios/validation/bower_maxham.toml)",
-    )
+    repeat_multiplier: RepeatMultiplier = Field(default_factory=lambda: RepeatMultiplier())
     follow_up_days: float = Field(
         default=730, gt=0, description="post-return window: 2 years, as Bower & Maxham [V]"
     )

@@ -523,14 +523,14 @@ def test_override_one_key_of_a_table_left_at_its_default():
         SCENARIOS / "seed_policies.toml",
         overrides={
             "buyer.purchases_per_year.mean": 3,
-            "retention.repeat_log_multiplier.per_satisfaction": 0.75,
+            "retention.repeat_multiplier.per_satisfaction": 0.75,
             "buyer.offers.exchange.intercept": 0.3,
         },
     )
     default = rs.load_scenario(SCENARIOS / "seed_policies.toml")
     assert sc.buyer.purchases_per_year.mean == 3
     assert sc.buyer.purchases_per_year.cv == default.buyer.purchases_per_year.cv
-    assert sc.retention.repeat_log_multiplier.per_satisfaction == 0.75
-    assert sc.retention.repeat_log_multiplier.intercept == default.retention.repeat_log_multiplier.intercept
+    assert sc.retention.repeat_multiplier.per_satisfaction == 0.75
+    assert sc.retention.repeat_multiplier.intercept == default.retention.repeat_multiplier.intercept
     assert sc.buyer.offers["exchange"].intercept == 0.3
     assert sc.buyer.offers["troubleshoot"] == default.buyer.offers["troubleshoot"]

@@ -6,8 +6,8 @@ Each resolved request gets a satisfaction score ``s`` (0 = neutral), a sum of ef
 * negative return feedback with ``logit p = a + b s``;
 * an A-to-z claim with ``logit p = a + b s + c [negative feedback] + d [late] + e [rejected]``
   (Amazon: claims follow negative experiences and unanswered requests);
-* the customer's purchase rate after the return, ``rate_pre * exp(a + b s)``, relative to the
-  customer's own pre-return rate.
+* the customer's purchase rate after the return, ``rate_pre * M`` with
+  ``M = maximum * logistic(a + b s)``, relative to the customer's own pre-return rate.
 
 :class:`CustomerBook` follows every returner of the scenario's orders (generation 0) over a
 follow-up window (default two years, as in Bower & Maxham 2012) at the rate their return set.
@@ -17,8 +17,8 @@ they are counted. Later returns in the window do not reset the rate: the study m
 window after one return, and a rate that later returns re-drew inside the horizon but not past
 it would make results depend on the horizon. See ``docs/model.md`` for the equations, each default's
 source or the word "assumed", and what the model does not claim. The two parameters calibrated
-to Bower & Maxham (``satisfaction.buyer_paid_freight`` and ``repeat_log_multiplier``) reproduce
-post/pre spending of 0.145 for customers who paid their return and 2.89 for free returns
+to Bower & Maxham (``satisfaction.buyer_paid_freight`` and ``repeat_multiplier``) reproduce
+post/pre spending of about 0.125 for customers who paid their return and 2.69 for free returns
 (published: 0-0.25 and 1.58-4.57) in ``scenarios/validation/bower_maxham.toml``.
 """
 
@@ -93,8 +93,8 @@ def claim_probability(
 
 def purchase_multiplier(world: World, s: np.ndarray) -> np.ndarray:
     """Post-return purchase rate over the pre-return rate."""
-    m = world.scenario.retention.repeat_log_multiplier
-    return np.exp(m.intercept + m.per_satisfaction * s)
+    m = world.scenario.retention.repeat_multiplier
+    return m.maximum * logistic(m.intercept + m.per_satisfaction * s)
 
 
 class CustomerBook:
