@@ -21,7 +21,7 @@ import numpy as np
 from ..distributions import poisson_ppf
 from .world import HOURS_PER_DAY, HOURS_PER_YEAR, World
 
-__all__ = ["Requests", "Customers", "base_requests", "build_requests", "UNIFORMS"]
+__all__ = ["Requests", "Customers", "base_requests", "build_requests", "UNIFORMS", "FOLLOWON_SLOTS"]
 
 UNIFORMS = (
     "class_",
@@ -105,7 +105,9 @@ class Requests:
 
 @dataclass
 class Customers:
-    """The buyers behind generation-0 requests, for retention accounting."""
+    """The buyers behind generation-0 requests, for retention accounting, with the uniforms
+    their later purchases are drawn from (so two policies that leave a customer equally
+    satisfied see the same later purchases: common random numbers beyond the first return)."""
 
     rate_pre: np.ndarray
     """Purchases per hour before the return."""
@@ -113,6 +115,18 @@ class Customers:
     """Purchases in the follow-up window's length before the return (a measured quantity)."""
     u_post: np.ndarray
     """Uniform for the post-return purchases not simulated (those past the horizon)."""
+    u_kept: np.ndarray
+    """Uniform for the number of kept purchases inside the horizon."""
+    u_returned: np.ndarray
+    """Uniform for the number of returned purchases inside the horizon."""
+    followon: np.ndarray
+    """(customers, FOLLOWON_SLOTS, len(UNIFORMS) + 1): uniforms of the first returned
+    purchases' requests, the last column placing each purchase in time."""
+
+
+FOLLOWON_SLOTS = 4
+"""Returned post-return purchases per customer whose draws are pre-drawn (more are rare and
+come from the run's follow-on stream)."""
 
 
 def _daily_orders(world: World, rng: np.random.Generator) -> tuple[int, np.ndarray, np.ndarray]:
@@ -140,31 +154,40 @@ def base_requests(
     n_orders, day, length = _daily_orders(world, rng_orders)
     order_time = (day + rng_orders.random(len(day)) * length[day]) * HOURS_PER_DAY
     n = len(day)
-    req = build_requests(world, rng_requests, order_time, np.arange(n), np.zeros(n, dtype=np.int64))
-    cust_u = rng_requests.random((n, 3))
+    U = rng_requests.random((n, len(UNIFORMS)))
+    req = build_requests(world, U, order_time, np.arange(n), np.zeros(n, dtype=np.int64))
+    cust_u = rng_requests.random((n, 5))
+    followon = rng_requests.random((n, FOLLOWON_SLOTS, len(UNIFORMS) + 1))
     sc = world.scenario
     rate_pre = sc.buyer.purchases_per_year.ppf(cust_u[:, 0]) / HOURS_PER_YEAR
     years = sc.retention.follow_up_days / 365.25
     pre_count = poisson_ppf(cust_u[:, 1], rate_pre * HOURS_PER_YEAR * years)
-    customers = Customers(rate_pre=rate_pre, pre_count=pre_count, u_post=cust_u[:, 2])
+    customers = Customers(
+        rate_pre=rate_pre,
+        pre_count=pre_count,
+        u_post=cust_u[:, 2],
+        u_kept=cust_u[:, 3],
+        u_returned=cust_u[:, 4],
+        followon=followon,
+    )
     order = np.argsort(req.request_time, kind="stable")
     return n_orders, req.take(order), customers
 
 
 def build_requests(
     world: World,
-    rng: np.random.Generator,
+    U: np.ndarray,
     order_time: np.ndarray,
     customer: np.ndarray,
     generation: np.ndarray,
 ) -> Requests:
     """Return requests for orders placed at ``order_time`` by ``customer`` (generation
-    ``generation``), every random quantity drawn from one row of uniforms per request."""
+    ``generation``); every random quantity comes from the request's row of uniforms in ``U``
+    (columns ``UNIFORMS``)."""
     sc = world.scenario
     ret = sc.returns
     desk = sc.desk
     n = len(order_time)
-    U = rng.random((n, len(UNIFORMS)))
     u = {name: U[:, i] for i, name in enumerate(UNIFORMS)}
 
     item_class = np.searchsorted(np.cumsum(world.returned_mix), u["class_"], side="right")

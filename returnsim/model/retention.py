@@ -29,6 +29,7 @@ import numpy as np
 from ..distributions import poisson_ppf
 from ..scenario import RESOLUTIONS
 from .buyer import logistic
+from .demand import FOLLOWON_SLOTS, UNIFORMS, Customers
 from .world import HOURS_PER_DAY, World
 
 __all__ = [
@@ -103,10 +104,10 @@ class CustomerBook:
     Times in hours, rates in purchases per hour.
     """
 
-    def __init__(self, world: World, rate_pre: np.ndarray, horizon_h: float, feedback: bool) -> None:
-        n = len(rate_pre)
+    def __init__(self, world: World, customers: Customers, horizon_h: float, feedback: bool) -> None:
+        n = len(customers.rate_pre)
         self.world = world
-        self.rate_pre = rate_pre
+        self.customers = customers
         self.horizon_h = horizon_h
         self.feedback = feedback
         self.follow_up_h = world.scenario.retention.follow_up_days * HOURS_PER_DAY
@@ -126,33 +127,45 @@ class CustomerBook:
         generation: np.ndarray,
         t_resolved: np.ndarray,
         multiplier: np.ndarray,
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Record resolved returns; return the (order time, customer, generation) of the
-        returned purchases the customers of first returns make inside the horizon, which the
-        caller turns into requests."""
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Record resolved returns. Returns the order time, customer, generation and uniform
+        row (``UNIFORMS``) of each returned purchase the customers of first returns make inside
+        the horizon, for the caller to turn into requests.
+
+        Counts and times come from the customer's own pre-drawn uniforms (Poisson quantiles,
+        monotone in the rate), so policies that set similar rates see the same purchases; only
+        returned purchases beyond ``FOLLOWON_SLOTS`` per customer draw from ``rng``.
+        """
+        cu = self.customers
         first = generation == 0
         c, t0 = customer[first], t_resolved[first]
-        rate = self.rate_pre[c] * multiplier[first]
+        rate = cu.rate_pre[c] * multiplier[first]
         self.rate[c] = rate
         end = t0 + self.follow_up_h
         inside = np.maximum(np.minimum(end, self.horizon_h) - t0, 0.0) if self.feedback else 0.0
         self.past_horizon[c] = self.follow_up_h - inside
+        none = np.empty(0)
         if not self.feedback or not len(c):
-            return np.empty(0), np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+            return none, none.astype(np.int64), none.astype(np.int64), np.empty((0, len(UNIFORMS)))
         rho = self.world.overall_return_rate
-        kept = rng.poisson(rate * (1 - rho) * inside)
-        returned = rng.poisson(rate * rho * inside)
+        kept = poisson_ppf(cu.u_kept[c], rate * (1 - rho) * inside)
+        returned = poisson_ppf(cu.u_returned[c], rate * rho * inside).astype(np.int64)
         self.simulated_post[c] += kept + returned
         self.extra_orders += int(kept.sum() + returned.sum())
         owner = np.repeat(np.arange(len(c)), returned)
-        order_time = t0[owner] + rng.random(len(owner)) * inside[owner]
-        return order_time, c[owner], np.ones(len(owner), dtype=np.int64)
+        slot = np.arange(len(owner)) - np.repeat(np.cumsum(returned) - returned, returned)
+        rows = np.empty((len(owner), len(UNIFORMS) + 1))
+        pre = slot < FOLLOWON_SLOTS
+        rows[pre] = cu.followon[c[owner[pre]], slot[pre]]
+        rows[~pre] = rng.random((int((~pre).sum()), len(UNIFORMS) + 1))
+        order_time = t0[owner] + rows[:, -1] * inside[owner]
+        return order_time, c[owner], np.ones(len(owner), dtype=np.int64), rows[:, :-1]
 
-    def close(self, u_post: np.ndarray) -> dict[str, np.ndarray]:
+    def close(self) -> dict[str, np.ndarray]:
         """Per-customer purchases in the follow-up window: expected (``expected_post``) and
         counted (``post_count``: simulated inside the horizon, drawn past it)."""
         rest = self.rate * self.past_horizon
         return {
             "expected_post": self.rate * self.follow_up_h,
-            "post_count": self.simulated_post + poisson_ppf(u_post, rest),
+            "post_count": self.simulated_post + poisson_ppf(self.customers.u_post, rest),
         }

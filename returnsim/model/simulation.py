@@ -159,7 +159,7 @@ def simulate(
     store = _Store(base)
     horizon_h = scenario.horizon_days * HOURS_PER_DAY
     feedback = scenario.retention.feedback_into_demand
-    book = CustomerBook(world, customers.rate_pre, horizon_h, feedback)
+    book = CustomerBook(world, customers, horizon_h, feedback)
 
     env = simpy.Environment()
     request_time = base.request_time.tolist()
@@ -204,11 +204,11 @@ def simulate(
         ledger.add(res.flows)
         done_ids.append(ids)
         done.append(res)
-        t_order, cust, gen = book.resolve(
+        t_order, cust, gen, rows = book.resolve(
             rng["followon"], req.customer, req.generation, res.t_resolved, res.multiplier
         )
         if len(t_order):
-            new = build_requests(world, rng["followon"], t_order, cust, gen)
+            new = build_requests(world, rows, t_order, cust, gen)
             late = new.request_time < env.now
             clamped += int(late.sum())
             new.request_time = np.maximum(new.request_time, env.now)
@@ -226,7 +226,7 @@ def simulate(
     order = np.argsort(ids, kind="stable")
     all_req = store.all()
     res = res.take(order) if res is not None else None
-    post = book.close(customers.u_post)
+    post = book.close()
     n_all_orders = n_orders + book.extra_orders
     kpis = _kpis(world, all_req, res, ledger, desk, post, customers, n_all_orders, n_orders, scenario.desk.staff, hours)
     diagnostics = {
