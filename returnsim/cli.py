@@ -7,6 +7,7 @@ with status 2, never with a traceback. ``--debug`` shows tracebacks of internal 
 from __future__ import annotations
 
 import argparse
+import shlex
 import json
 import sys
 from collections.abc import Sequence
@@ -151,13 +152,17 @@ def _width() -> int:
     return max(80, shutil.get_terminal_size((120, 24)).columns)
 
 
-def _write(out_dir: str, exp, baseline: str | None, text: str) -> None:
+def _write(out_dir: str, exp, baseline: str | None, text: str, sc=None, command: str = "") -> None:
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise UserError(f"--out expects a directory, {out} is a file")
     paths = exp.to_csv(out, baseline)
     (out / "tables.txt").write_text(text + "\n", encoding="utf-8")
     paths.append(out / "tables.txt")
+    if sc is not None and len(exp.policies) > 1:
+        from .report import write_report
+
+        paths.append(write_report(exp, sc, out / "report.html", baseline, command))
     print(f"\nwrote {', '.join(str(p) for p in paths)}")
 
 
@@ -177,7 +182,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     text = "\n\n".join(blocks)
     print(text)
     if args.out:
-        _write(args.out, exp, baseline, text)
+        _write(args.out, exp, baseline, text, sc, args.command_line)
     return 0
 
 
@@ -198,7 +203,23 @@ def cmd_compare(args: argparse.Namespace) -> int:
     text = _header(args, sc, exp) + "\n\n" + comparison_table(exp.compare(args.baseline), _width())
     print(text)
     if args.out:
-        _write(args.out, exp, args.baseline, text)
+        _write(args.out, exp, args.baseline, text, sc, args.command_line)
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from .report import write_report
+
+    sc = _load(args)
+    policies = _policies(sc, args.policy)
+    baseline = args.baseline or policies[0]
+    if baseline not in policies:
+        raise UserError(f"--baseline {baseline!r} is not among the policies run: {', '.join(policies)}")
+    if len(policies) < 2:
+        raise UserError("a report compares policies: name at least two (or none for all)")
+    exp = _experiment(args, sc, policies)
+    path = write_report(exp, sc, args.output, baseline, args.command_line)
+    print(f"wrote {path}")
     return 0
 
 
@@ -307,6 +328,15 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--baseline", metavar="P", required=True, help="the policy to compare against")
     sp.set_defaults(func=cmd_compare)
 
+    sp = sub.add_parser(
+        "report", help="compare policies and write a standalone HTML report with charts"
+    )
+    scenario_args(sp)
+    experiment_args(sp)
+    sp.add_argument("-o", "--output", required=True, metavar="FILE", help="the .html file to write")
+    sp.add_argument("--baseline", metavar="P", help="the policy to compare against (default: the first)")
+    sp.set_defaults(func=cmd_report)
+
     sp = sub.add_parser("validate", help="check a scenario file and list every problem")
     scenario_args(sp)
     sp.set_defaults(func=cmd_validate)
@@ -318,7 +348,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
+    args.command_line = shlex.join(["returnsim", *argv])  # how to reproduce, for reports
     try:
         return int(args.func(args) or 0)
     except ScenarioError as err:
