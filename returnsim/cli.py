@@ -7,8 +7,8 @@ with status 2, never with a traceback. ``--debug`` shows tracebacks of internal 
 from __future__ import annotations
 
 import argparse
-import shlex
 import json
+import shlex
 import sys
 from collections.abc import Sequence
 from pathlib import Path

@@ -548,7 +548,9 @@ def run_experiment(
     Worker processes are spawned, so they import the main module afresh: in a script, call
     ``run_experiment`` under ``if __name__ == "__main__":`` (notebooks need nothing).
     """
-    from . import __version__
+    from .fingerprint import model_version
+
+    __version__ = model_version()  # version + model source hash: the store's version key
 
     started = time.perf_counter()
     sc = _as_scenario(scenario)

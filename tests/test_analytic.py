@@ -6,12 +6,12 @@ import math
 
 import numpy as np
 import pytest
+from conftest import SEED_SCENARIO, minimal_raw
 from scipy import stats
 
 import returnsim as rs
 from returnsim.analytic import erlang_c, expected_cost_per_return, giveaway_breakeven, quantile_bins
 from returnsim.distributions import Lognormal
-from conftest import SEED_SCENARIO, minimal_raw
 
 
 def ci(values, level=0.99) -> tuple[float, float]:

@@ -42,7 +42,7 @@ def test_run_prints_means_with_cis_and_writes_files(capsys, tmp_path):
     assert "Paired differences, policy − seed" in out
     line = next(x for x in out.splitlines() if x.startswith("net value per order"))
     assert line.count("±") == 2
-    assert sorted(p.name for p in out_dir.iterdir()) == ["comparison.csv", "runs.csv", "summary.csv", "tables.txt"]
+    assert sorted(p.name for p in out_dir.iterdir()) == ["comparison.csv", "report.html", "runs.csv", "summary.csv", "tables.txt"]
     runs = pd.read_csv(out_dir / "runs.csv")
     assert len(runs) == 12 and runs["policy"].unique().tolist() == ["seed", "free_returns"]
     summary = pd.read_csv(out_dir / "summary.csv")

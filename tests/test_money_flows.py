@@ -12,9 +12,9 @@ from typing import Any
 
 import numpy as np
 import pytest
+from conftest import minimal_raw
 
 import returnsim as rs
-from conftest import minimal_raw
 
 PRICE, LABEL, OUTBOUND, LABOR = 40.0, 10.0, 6.0, 10 / 60 * 20.0
 INSPECT, GRADE, RATE = 6.0, 1.5, 0.15

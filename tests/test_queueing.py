@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import MMC_SCENARIO
 from scipy import stats
 
 import returnsim as rs
 from returnsim.analytic import erlang_c
 from returnsim.model.desk import OpenHours
-from conftest import MMC_SCENARIO
 
 
 def ci(values: list[float], level: float = 0.99) -> tuple[float, float]:

@@ -7,10 +7,10 @@ import subprocess
 import sys
 
 import pytest
+from conftest import SEED_SCENARIO
 
 import returnsim as rs
 from returnsim.report import render_report
-from conftest import SEED_SCENARIO
 
 
 @pytest.fixture(scope="module")

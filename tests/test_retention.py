@@ -7,12 +7,12 @@ import math
 
 import numpy as np
 import pytest
+from conftest import SCENARIOS, SEED_SCENARIO, minimal_raw
 from scipy import stats
 
 import returnsim as rs
 from returnsim.model.retention import satisfaction
 from returnsim.model.world import OUTCOME, World
-from conftest import SCENARIOS, SEED_SCENARIO, minimal_raw
 
 BOWER_MAXHAM = SCENARIOS / "validation" / "bower_maxham.toml"
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import SEED_SCENARIO, minimal_raw
 
 import returnsim as rs
 from returnsim.scenario import RESOLUTIONS
-from conftest import SEED_SCENARIO, minimal_raw
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,31 @@
+"""Which model produced a number: the package version plus a hash of the model's source.
+
+The results store keys rows by this, so a run after any change to the model, the scenario
+defaults or the distributions never reads back rows computed by the old code, even when the
+version number was not bumped (as during development).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from functools import lru_cache
+from pathlib import Path
+
+__all__ = ["model_version"]
+
+_SOURCES = ("model/*.py", "scenario.py", "distributions.py", "rules.py")
+"""Modules whose code determines simulated numbers."""
+
+
+@lru_cache(maxsize=1)
+def model_version() -> str:
+    """``"<version>+<12 hex digits of the model source hash>"``."""
+    from . import __version__
+
+    root = Path(__file__).resolve().parent
+    digest = hashlib.sha256()
+    for pattern in _SOURCES:
+        for path in sorted(root.glob(pattern)):
+            digest.update(path.relative_to(root).as_posix().encode())
+            digest.update(path.read_bytes())
+    return f"{__version__}+{digest.hexdigest()[:12]}"
