@@ -18,24 +18,38 @@ rates as fractions in [0, 1].
 from __future__ import annotations
 
 import datetime as dt
-import difflib
-import math
-import typing
 from collections.abc import Iterator
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    ValidationError,
-    model_validator,
+from pydantic import Field, ValidationError, model_validator
+from pydantic_core import InitErrorDetails
+
+from .behaviour import (
+    Buyer,
+    ClaimLogit,
+    FeeResponse,
+    Logit,
+    OfferResponse,
+    RepeatMultiplier,
+    Retention,
+    Satisfaction,
 )
-from pydantic_core import InitErrorDetails, PydanticCustomError
-
-from .distributions import Distribution, Fixed, Lognormal, Uniform, as_distribution
+from .distributions import Fixed, Lognormal, Uniform
+from .fields import (
+    ACTIONS,
+    OFFER_KINDS,
+    RESOLUTIONS,
+    Dist,
+    NonNeg,
+    OfferKind,
+    Resolution,
+    Share,
+    Strict,
+    _choices,
+    _err,
+    _mix_sums_to_one,
+)
+from .policy import DispositionRule, FreightRule, OfferRule, Policy, RejectRule, resolve_extends
 from .rules import CONDITIONS, Condition
 
 __all__ = [
@@ -53,52 +67,19 @@ __all__ = [
     "OFFER_KINDS",
     "RESOLUTIONS",
     "ACTIONS",
+    # defined in the modules the scenario is assembled from, re-exported as its entry point:
+    "Buyer",
+    "ClaimLogit",
+    "FeeResponse",
+    "Logit",
+    "OfferResponse",
+    "RepeatMultiplier",
+    "Retention",
+    "Satisfaction",
+    "OfferKind",
+    "Resolution",
+    "Condition",
 ]
-
-def _non_negative(dist: Any) -> Any:
-    # Every random quantity in a scenario is a price, a duration or a rate.
-    if dist.minimum < 0:
-        raise ValueError(f"must not take negative values (its minimum is {dist.minimum:g})")
-    return dist
-
-
-Dist = Annotated[Distribution, BeforeValidator(as_distribution), AfterValidator(_non_negative)]
-Share = Annotated[float, Field(ge=0, le=1)]
-NonNeg = Annotated[float, Field(ge=0)]
-
-OfferKind = Literal["troubleshoot", "partial_refund", "exchange", "replacement"]
-"""Targeted offers a seller can make instead of a refund."""
-OFFER_KINDS: tuple[str, ...] = typing.get_args(OfferKind)
-
-Resolution = Literal[
-    "troubleshot",
-    "kept_partial_refund",
-    "exchanged",
-    "replaced",
-    "returnless_refund",
-    "returned_refund",
-    "rejected",
-    "claim_refund",
-]
-"""Terminal states of a return request: exactly one per request. ``claim_refund``: rejected,
-then refunded by Amazon at the seller's cost after an A-to-z claim (invalid rejections)."""
-RESOLUTIONS: tuple[str, ...] = typing.get_args(Resolution)
-
-ACTIONS = ("give_to_buyer", "return_to_origin", "return_to_address", "abandon")
-"""Disposition actions (``cost_optimal`` picks one of these per return)."""
-
-
-class Strict(BaseModel):
-    """Base of every scenario table: unknown keys are errors."""
-
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
-
-
-def _mix_sums_to_one(mix: dict[str, float], what: str) -> None:
-    total = sum(mix.values())
-    if not math.isclose(total, 1.0, abs_tol=1e-6):
-        raise ValueError(f"{what} must sum to 1, got {total:g}")
-
 
 # --------------------------------------------------------------------------------------------
 # World
@@ -343,162 +324,6 @@ class Desk(Strict):
     )
 
 
-class OfferResponse(Strict):
-    """Logistic model of a buyer accepting an offer instead of returning:
-    ``logit p = intercept + per_value_share*v + per_day_delay*days + per_quality*q
-    + by_reason[true reason]``."""
-
-    intercept: float
-    per_value_share: float = 0.0
-    per_day_delay: float = Field(default=-0.5, description="effect of each day of waiting")
-    per_quality: float = 1.0
-    by_reason: dict[str, float] = Field(
-        default_factory=dict, description="shift by the buyer's true reason"
-    )
-
-
-def _default_offer_responses() -> dict[str, OfferResponse]:
-    # No published figure exists for talking buyers out of returns (calibration.md): assumed,
-    # so that acceptance at a prompt answer is ~20-35 %, inside the "at most ~37 % choose other
-    # than a refund" bound.
-    return {
-        "troubleshoot": OfferResponse(intercept=-1.2),
-        "partial_refund": OfferResponse(intercept=-2.5, per_value_share=6.0),
-        "exchange": OfferResponse(intercept=-1.0),
-        "replacement": OfferResponse(intercept=-0.5),
-    }
-
-
-class FeeResponse(Strict):
-    """Logistic model of a buyer accepting a loss fee or paying the freight when asked:
-    ``logit p = intercept + per_fee_share * (amount / price)``."""
-
-    intercept: float = Field(default=1.0, description="assumed")
-    per_fee_share: float = Field(default=-6.0, description="assumed")
-
-
-class Buyer(Strict):
-    """How buyers respond to the seller."""
-
-    offers: dict[OfferKind, OfferResponse] = Field(default_factory=_default_offer_responses)
-    fee_acceptance: FeeResponse = Field(default_factory=FeeResponse)
-    reply_hours: Dist = Field(
-        default=Lognormal(mean=12, cv=1.0), description="time to reply to an offer (assumed)"
-    )
-    purchases_per_year: Dist = Field(
-        default=Lognormal(mean=2.0, cv=1.0),
-        description="a returning customer's purchase rate before the return (assumed)",
-    )
-
-
-class Satisfaction(Strict):
-    """Additive satisfaction score of a resolved request (0 = neutral; one point is roughly
-    the effect of paying for one's own return label, halved). See ``docs/model.md``."""
-
-    per_response_day: float = Field(default=-0.3, description="per day to first answer (assumed)")
-    over_24h: float = Field(
-        default=-0.3, description="first answer after Amazon's recommended 24 h [V] (assumed size)"
-    )
-    over_48h: float = Field(
-        default=-0.7,
-        description="late: not authorised/closed within Amazon's 48 h [V] (assumed size)",
-    )
-    buyer_paid_freight: float = Field(
-        default=-2.0,
-        description="the buyer paid the return label; calibrated with repeat_multiplier to "
-        "Bower & Maxham (2012): paid 0-25 % / free 158-457 % of pre-return spending [V]",
-    )
-    per_fee_share: float = Field(
-        default=-3.0,
-        description="loss or restocking fee as a share of price (assumed: a 20 % fee weighs "
-        "about a third of a paid label)",
-    )
-    per_refund_day: float = Field(
-        default=-0.05, description="per day from request to refund (assumed)"
-    )
-    disputed_reason: float = Field(
-        default=-1.0, description="an investigation reassigned the fault to the buyer (assumed)"
-    )
-    resolution: dict[
-        Resolution,
-        float,
-    ] = Field(
-        default_factory=lambda: {
-            "troubleshot": 1.0,
-            "kept_partial_refund": 0.5,
-            "exchanged": 0.8,
-            "replaced": 0.8,
-            "returnless_refund": 0.8,
-            "returned_refund": 0.0,
-            "rejected": -3.0,
-            "claim_refund": -3.0,
-        },
-        description="by how the request ended (assumed; ordered as the complaint-handling "
-        "ladder: solved > refunded > unresolved, calibration.md [S])",
-    )
-
-
-class Logit(Strict):
-    """``logit p = intercept + per_satisfaction * s``."""
-
-    intercept: float
-    per_satisfaction: float
-
-
-class ClaimLogit(Logit):
-    """A-to-z claim: more likely after negative feedback or a late response (Amazon [V],
-    sizes assumed)."""
-
-    negative_feedback: float = 1.5
-    late_response: float = 1.0
-    rejected: float = 2.0
-    refund_after_days: float = Field(
-        default=7.0, ge=0, description="claim on an invalid rejection to Amazon's refund (assumed)"
-    )
-
-
-class RepeatMultiplier(Strict):
-    """Post-return purchase rate over the pre-return rate:
-    ``M = maximum * logistic(intercept + per_satisfaction * s)``. Saturating, so a delighted
-    customer buys at most ``maximum`` times as often as before."""
-
-    maximum: float = Field(
-        default=5.0,
-        gt=0,
-        description="ceiling of the multiplier (assumed: just above the highest published ratio, "
-        "4.57, Bower & Maxham 2012)",
-    )
-    intercept: float = Field(
-        default=0.93,
-        description="calibrated with per_satisfaction and satisfaction.buyer_paid_freight to "
-        "Bower & Maxham (2012): paid returns 0-25 %, free 158-457 % of pre-return spending "
-        "(targets 0.125 and 2.69, the ranges' middles; scenarios/validation/bower_maxham.toml)",
-    )
-    per_satisfaction: float = Field(default=1.92, description="calibrated, as intercept")
-
-
-class Retention(Strict):
-    """Satisfaction -> feedback, claims and post-return purchases (see ``docs/model.md``)."""
-
-    satisfaction: Satisfaction = Field(default_factory=Satisfaction)
-    negative_feedback: Logit = Field(
-        default_factory=lambda: Logit(intercept=-3.5, per_satisfaction=-0.6),
-        description="negative return feedback (assumed: a few per cent for a prompt, fair "
-        "desk, so RDR stays under Amazon's 10 % target [V])",
-    )
-    az_claim: ClaimLogit = Field(
-        default_factory=lambda: ClaimLogit(intercept=-5.5, per_satisfaction=-0.5),
-        description="A-to-z claim (assumed: well under 1 % of requests for a prompt desk)",
-    )
-    repeat_multiplier: RepeatMultiplier = Field(default_factory=lambda: RepeatMultiplier())
-    follow_up_days: float = Field(
-        default=730, gt=0, description="post-return window: 2 years, as Bower & Maxham [V]"
-    )
-    feedback_into_demand: bool = Field(
-        default=True, description="post-return purchases inside the horizon become orders"
-    )
-
-
 class WeightTier(Strict):
     max_lb: float = Field(gt=0)
     fee: NonNeg
@@ -577,166 +402,6 @@ class Address(Strict):
 
 
 # --------------------------------------------------------------------------------------------
-# Policies
-# --------------------------------------------------------------------------------------------
-
-
-class OfferRule(Strict):
-    """Make ``kind`` to requests matching ``when``; ``value_share`` is a partial refund's share
-    of the price."""
-
-    when: Condition = Field(default_factory=Condition)
-    kind: OfferKind
-    value_share: Share = 0.0
-
-    @model_validator(mode="after")
-    def _value(self) -> OfferRule:
-        if self.kind == "partial_refund" and self.value_share <= 0:
-            raise ValueError("a partial_refund offer needs value_share > 0")
-        return self
-
-
-class FreightRule(Strict):
-    """Who pays the return label for requests matching ``when``.
-
-    ``seller``: the seller. ``buyer``: deducted from the refund (with a restocking fee of
-    ``fee_share`` of the price if set). ``carrier_claim``: the seller, who recovers
-    ``costs.carrier_claim_share`` from the carrier. ``negotiate``: the seller asks the buyer
-    for ``ask`` (a loss fee of ``fee_share`` of the price, or the freight); if the buyer refuses,
-    the seller pays.
-    """
-
-    when: Condition = Field(default_factory=Condition)
-    payer: Literal["seller", "buyer", "carrier_claim", "negotiate"]
-    ask: Literal["loss_fee", "freight"] = "loss_fee"
-    fee_share: Share = 0.0
-
-
-class DispositionRule(Strict):
-    """What happens to the goods of returns matching ``when``."""
-
-    when: Condition = Field(default_factory=Condition)
-    action: Literal[
-        "give_to_buyer", "return_to_origin", "return_to_address", "abandon", "cost_optimal"
-    ]
-    address: str | None = Field(default=None, description="for return_to_address")
-    abandon_mode: Literal["dispose", "liquidate"] = "liquidate"
-    candidates: list[str] | None = Field(
-        default=None,
-        description="cost_optimal: actions to choose from (default: all, every address)",
-    )
-
-    @model_validator(mode="after")
-    def _address(self) -> DispositionRule:
-        if self.action == "return_to_address" and not self.address:
-            raise ValueError("return_to_address needs an address")
-        return self
-
-
-class RejectRule(Strict):
-    """Reject requests matching ``when`` (e.g. ``{in_window = false}``). Rejecting an
-    in-window request is an invalid rejection (Amazon RDR)."""
-
-    when: Condition = Field(default_factory=Condition)
-
-
-class Policy(Strict):
-    """How the seller handles returns. Tables are ordered: the first matching rule applies."""
-
-    extends: str | None = Field(default=None, description="start from this policy's fields")
-    description: str = ""
-    auto_authorise: bool = Field(
-        default=False, description="authorise every request at once, no persuasion"
-    )
-    authorise_at_deadline: bool = Field(
-        default=True,
-        description="if the buyer has not answered an offer or fee request by the late "
-        "threshold, authorise the return then (the offer lapses) instead of answering late",
-    )
-    discipline: Literal["fifo", "deadline"] = Field(
-        default="fifo",
-        description="fifo, or deadline: oldest request still answerable in time first",
-    )
-    investigate: bool = Field(
-        default=False, description="check the real reason of seller-fault claims"
-    )
-    offers: list[OfferRule] = Field(default_factory=list)
-    freight: list[FreightRule] = Field(
-        default_factory=list, description="no matching rule: the seller pays"
-    )
-    disposition: list[DispositionRule] = Field(
-        default_factory=list, description="no matching rule: return_to_origin"
-    )
-    reject: list[RejectRule] = Field(default_factory=list)
-
-
-def _merge(base: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:
-    """Deep merge for ``extends``: tables merge key by key, anything else is replaced."""
-    out = dict(base)
-    for k, v in child.items():
-        if isinstance(v, dict) and isinstance(out.get(k), dict) and k != "when":
-            out[k] = _merge(out[k], v)
-        else:
-            out[k] = v
-    return out
-
-
-def _err(loc: tuple[Any, ...], value: Any, message: str, kind: str = "scenario") -> InitErrorDetails:
-    return InitErrorDetails(
-        type=PydanticCustomError(kind, message.replace("{", "{{").replace("}", "}}")),
-        loc=loc,
-        input=value,
-    )
-
-
-def resolve_extends(policies: Any) -> Any:
-    """Expand ``extends`` chains in a raw ``policies`` table (before validation)."""
-    if not isinstance(policies, dict):
-        return policies
-    errors: list[InitErrorDetails] = []
-    done: dict[str, Any] = {}
-
-    def expand(name: str, chain: tuple[str, ...]) -> Any:
-        if name in done:
-            return done[name]
-        raw = policies[name]
-        if not isinstance(raw, dict) or raw.get("extends") is None:
-            done[name] = raw
-            return raw
-        base = raw["extends"]
-        if base not in policies:
-            errors.append(
-                _err(
-                    ("policies", name, "extends"),
-                    base,
-                    f"no policy named '{base}'; {_choices(base, [p for p in policies if p != name])}",
-                )
-            )
-            done[name] = raw
-            return raw
-        if base in chain:
-            errors.append(
-                _err(
-                    ("policies", name, "extends"),
-                    base,
-                    "extends chain loops: " + " -> ".join((*chain, name, base)),
-                )
-            )
-            done[name] = raw
-            return raw
-        parent = expand(base, (*chain, name))
-        merged = _merge(parent, raw) if isinstance(parent, dict) else raw
-        done[name] = merged
-        return merged
-
-    for name in policies:
-        expand(name, ())
-    if errors:
-        raise ValidationError.from_exception_data("Scenario", errors)
-    return done
-
-
-# --------------------------------------------------------------------------------------------
 # Scenario
 # --------------------------------------------------------------------------------------------
 
@@ -792,12 +457,6 @@ class Scenario(Strict):
             raise KeyError(
                 f"no policy named '{name}'; this scenario has: {', '.join(self.policies)}"
             ) from None
-
-
-def _choices(name: str, options: list[str]) -> str:
-    close = difflib.get_close_matches(name, options, n=1)
-    hint = f"did you mean '{close[0]}'? " if close else ""
-    return f"{hint}expected one of: {', '.join(options)}"
 
 
 def _cross_errors(sc: Scenario) -> Iterator[InitErrorDetails]:

@@ -1,0 +1,176 @@
+"""How buyers behave: accepting offers and fees, replying, buying again after a return, and
+what a return does to their satisfaction, feedback and claims (see ``docs/model.md``)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from .distributions import Lognormal
+from .fields import Dist, OfferKind, Resolution, Strict
+
+__all__ = [
+    "OfferResponse",
+    "FeeResponse",
+    "Buyer",
+    "Satisfaction",
+    "Logit",
+    "ClaimLogit",
+    "RepeatMultiplier",
+    "Retention",
+]
+
+
+class OfferResponse(Strict):
+    """Logistic model of a buyer accepting an offer instead of returning:
+    ``logit p = intercept + per_value_share*v + per_day_delay*days + per_quality*q
+    + by_reason[true reason]``."""
+
+    intercept: float
+    per_value_share: float = 0.0
+    per_day_delay: float = Field(default=-0.5, description="effect of each day of waiting")
+    per_quality: float = 1.0
+    by_reason: dict[str, float] = Field(
+        default_factory=dict, description="shift by the buyer's true reason"
+    )
+
+
+def _default_offer_responses() -> dict[str, OfferResponse]:
+    # No published figure exists for talking buyers out of returns (calibration.md): assumed,
+    # so that acceptance at a prompt answer is ~20-35 %, inside the "at most ~37 % choose other
+    # than a refund" bound.
+    return {
+        "troubleshoot": OfferResponse(intercept=-1.2),
+        "partial_refund": OfferResponse(intercept=-2.5, per_value_share=6.0),
+        "exchange": OfferResponse(intercept=-1.0),
+        "replacement": OfferResponse(intercept=-0.5),
+    }
+
+
+class FeeResponse(Strict):
+    """Logistic model of a buyer accepting a loss fee or paying the freight when asked:
+    ``logit p = intercept + per_fee_share * (amount / price)``."""
+
+    intercept: float = Field(default=1.0, description="assumed")
+    per_fee_share: float = Field(default=-6.0, description="assumed")
+
+
+class Buyer(Strict):
+    """How buyers respond to the seller."""
+
+    offers: dict[OfferKind, OfferResponse] = Field(default_factory=_default_offer_responses)
+    fee_acceptance: FeeResponse = Field(default_factory=FeeResponse)
+    reply_hours: Dist = Field(
+        default=Lognormal(mean=12, cv=1.0), description="time to reply to an offer (assumed)"
+    )
+    purchases_per_year: Dist = Field(
+        default=Lognormal(mean=2.0, cv=1.0),
+        description="a returning customer's purchase rate before the return (assumed)",
+    )
+
+
+class Satisfaction(Strict):
+    """Additive satisfaction score of a resolved request (0 = neutral; one point is roughly
+    the effect of paying for one's own return label, halved). See ``docs/model.md``."""
+
+    per_response_day: float = Field(default=-0.3, description="per day to first answer (assumed)")
+    over_24h: float = Field(
+        default=-0.3, description="first answer after Amazon's recommended 24 h [V] (assumed size)"
+    )
+    over_48h: float = Field(
+        default=-0.7,
+        description="late: not authorised/closed within Amazon's 48 h [V] (assumed size)",
+    )
+    buyer_paid_freight: float = Field(
+        default=-2.0,
+        description="the buyer paid the return label; calibrated with repeat_multiplier to "
+        "Bower & Maxham (2012): paid 0-25 % / free 158-457 % of pre-return spending [V]",
+    )
+    per_fee_share: float = Field(
+        default=-3.0,
+        description="loss or restocking fee as a share of price (assumed: a 20 % fee weighs "
+        "about a third of a paid label)",
+    )
+    per_refund_day: float = Field(
+        default=-0.05, description="per day from request to refund (assumed)"
+    )
+    disputed_reason: float = Field(
+        default=-1.0, description="an investigation reassigned the fault to the buyer (assumed)"
+    )
+    resolution: dict[
+        Resolution,
+        float,
+    ] = Field(
+        default_factory=lambda: {
+            "troubleshot": 1.0,
+            "kept_partial_refund": 0.5,
+            "exchanged": 0.8,
+            "replaced": 0.8,
+            "returnless_refund": 0.8,
+            "returned_refund": 0.0,
+            "rejected": -3.0,
+            "claim_refund": -3.0,
+        },
+        description="by how the request ended (assumed; ordered as the complaint-handling "
+        "ladder: solved > refunded > unresolved, calibration.md [S])",
+    )
+
+
+class Logit(Strict):
+    """``logit p = intercept + per_satisfaction * s``."""
+
+    intercept: float
+    per_satisfaction: float
+
+
+class ClaimLogit(Logit):
+    """A-to-z claim: more likely after negative feedback or a late response (Amazon [V],
+    sizes assumed)."""
+
+    negative_feedback: float = 1.5
+    late_response: float = 1.0
+    rejected: float = 2.0
+    refund_after_days: float = Field(
+        default=7.0, ge=0, description="claim on an invalid rejection to Amazon's refund (assumed)"
+    )
+
+
+class RepeatMultiplier(Strict):
+    """Post-return purchase rate over the pre-return rate:
+    ``M = maximum * logistic(intercept + per_satisfaction * s)``. Saturating, so a delighted
+    customer buys at most ``maximum`` times as often as before."""
+
+    maximum: float = Field(
+        default=5.0,
+        gt=0,
+        description="ceiling of the multiplier (assumed: just above the highest published ratio, "
+        "4.57, Bower & Maxham 2012)",
+    )
+    intercept: float = Field(
+        default=0.93,
+        description="calibrated with per_satisfaction and satisfaction.buyer_paid_freight to "
+        "Bower & Maxham (2012): paid returns 0-25 %, free 158-457 % of pre-return spending "
+        "(targets 0.125 and 2.69, the ranges' middles; scenarios/validation/bower_maxham.toml)",
+    )
+    per_satisfaction: float = Field(default=1.92, description="calibrated, as intercept")
+
+
+class Retention(Strict):
+    """Satisfaction -> feedback, claims and post-return purchases (see ``docs/model.md``)."""
+
+    satisfaction: Satisfaction = Field(default_factory=Satisfaction)
+    negative_feedback: Logit = Field(
+        default_factory=lambda: Logit(intercept=-3.5, per_satisfaction=-0.6),
+        description="negative return feedback (assumed: a few per cent for a prompt, fair "
+        "desk, so RDR stays under Amazon's 10 % target [V])",
+    )
+    az_claim: ClaimLogit = Field(
+        default_factory=lambda: ClaimLogit(intercept=-5.5, per_satisfaction=-0.5),
+        description="A-to-z claim (assumed: well under 1 % of requests for a prompt desk)",
+    )
+    repeat_multiplier: RepeatMultiplier = Field(default_factory=lambda: RepeatMultiplier())
+    follow_up_days: float = Field(
+        default=730, gt=0, description="post-return window: 2 years, as Bower & Maxham [V]"
+    )
+    feedback_into_demand: bool = Field(
+        default=True, description="post-return purchases inside the horizon become orders"
+    )

@@ -1,0 +1,169 @@
+"""Policies: what a seller chooses. Ordered rule tables (offers, freight, disposition, rejection)
+and desk levers; a policy may ``extends`` another and change a few fields."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field, ValidationError, model_validator
+from pydantic_core import InitErrorDetails
+
+from .fields import OfferKind, Share, Strict, _choices, _err
+from .rules import Condition
+
+__all__ = [
+    "OfferRule",
+    "FreightRule",
+    "DispositionRule",
+    "RejectRule",
+    "Policy",
+    "resolve_extends",
+]
+
+
+
+class OfferRule(Strict):
+    """Make ``kind`` to requests matching ``when``; ``value_share`` is a partial refund's share
+    of the price."""
+
+    when: Condition = Field(default_factory=Condition)
+    kind: OfferKind
+    value_share: Share = 0.0
+
+    @model_validator(mode="after")
+    def _value(self) -> OfferRule:
+        if self.kind == "partial_refund" and self.value_share <= 0:
+            raise ValueError("a partial_refund offer needs value_share > 0")
+        return self
+
+
+class FreightRule(Strict):
+    """Who pays the return label for requests matching ``when``.
+
+    ``seller``: the seller. ``buyer``: deducted from the refund (with a restocking fee of
+    ``fee_share`` of the price if set). ``carrier_claim``: the seller, who recovers
+    ``costs.carrier_claim_share`` from the carrier. ``negotiate``: the seller asks the buyer
+    for ``ask`` (a loss fee of ``fee_share`` of the price, or the freight); if the buyer refuses,
+    the seller pays.
+    """
+
+    when: Condition = Field(default_factory=Condition)
+    payer: Literal["seller", "buyer", "carrier_claim", "negotiate"]
+    ask: Literal["loss_fee", "freight"] = "loss_fee"
+    fee_share: Share = 0.0
+
+
+class DispositionRule(Strict):
+    """What happens to the goods of returns matching ``when``."""
+
+    when: Condition = Field(default_factory=Condition)
+    action: Literal[
+        "give_to_buyer", "return_to_origin", "return_to_address", "abandon", "cost_optimal"
+    ]
+    address: str | None = Field(default=None, description="for return_to_address")
+    abandon_mode: Literal["dispose", "liquidate"] = "liquidate"
+    candidates: list[str] | None = Field(
+        default=None,
+        description="cost_optimal: actions to choose from (default: all, every address)",
+    )
+
+    @model_validator(mode="after")
+    def _address(self) -> DispositionRule:
+        if self.action == "return_to_address" and not self.address:
+            raise ValueError("return_to_address needs an address")
+        return self
+
+
+class RejectRule(Strict):
+    """Reject requests matching ``when`` (e.g. ``{in_window = false}``). Rejecting an
+    in-window request is an invalid rejection (Amazon RDR)."""
+
+    when: Condition = Field(default_factory=Condition)
+
+
+class Policy(Strict):
+    """How the seller handles returns. Tables are ordered: the first matching rule applies."""
+
+    extends: str | None = Field(default=None, description="start from this policy's fields")
+    description: str = ""
+    auto_authorise: bool = Field(
+        default=False, description="authorise every request at once, no persuasion"
+    )
+    authorise_at_deadline: bool = Field(
+        default=True,
+        description="if the buyer has not answered an offer or fee request by the late "
+        "threshold, authorise the return then (the offer lapses) instead of answering late",
+    )
+    discipline: Literal["fifo", "deadline"] = Field(
+        default="fifo",
+        description="fifo, or deadline: oldest request still answerable in time first",
+    )
+    investigate: bool = Field(
+        default=False, description="check the real reason of seller-fault claims"
+    )
+    offers: list[OfferRule] = Field(default_factory=list)
+    freight: list[FreightRule] = Field(
+        default_factory=list, description="no matching rule: the seller pays"
+    )
+    disposition: list[DispositionRule] = Field(
+        default_factory=list, description="no matching rule: return_to_origin"
+    )
+    reject: list[RejectRule] = Field(default_factory=list)
+
+
+def _merge(base: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:
+    """Deep merge for ``extends``: tables merge key by key, anything else is replaced."""
+    out = dict(base)
+    for k, v in child.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict) and k != "when":
+            out[k] = _merge(out[k], v)
+        else:
+            out[k] = v
+    return out
+
+
+def resolve_extends(policies: Any) -> Any:
+    """Expand ``extends`` chains in a raw ``policies`` table (before validation)."""
+    if not isinstance(policies, dict):
+        return policies
+    errors: list[InitErrorDetails] = []
+    done: dict[str, Any] = {}
+
+    def expand(name: str, chain: tuple[str, ...]) -> Any:
+        if name in done:
+            return done[name]
+        raw = policies[name]
+        if not isinstance(raw, dict) or raw.get("extends") is None:
+            done[name] = raw
+            return raw
+        base = raw["extends"]
+        if base not in policies:
+            errors.append(
+                _err(
+                    ("policies", name, "extends"),
+                    base,
+                    f"no policy named '{base}'; {_choices(base, [p for p in policies if p != name])}",
+                )
+            )
+            done[name] = raw
+            return raw
+        if base in chain:
+            errors.append(
+                _err(
+                    ("policies", name, "extends"),
+                    base,
+                    "extends chain loops: " + " -> ".join((*chain, name, base)),
+                )
+            )
+            done[name] = raw
+            return raw
+        parent = expand(base, (*chain, name))
+        merged = _merge(parent, raw) if isinstance(parent, dict) else raw
+        done[name] = merged
+        return merged
+
+    for name in policies:
+        expand(name, ())
+    if errors:
+        raise ValidationError.from_exception_data("Scenario", errors)
+    return done
