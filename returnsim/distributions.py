@@ -93,16 +93,22 @@ class Fixed(_Dist):
         return np.full(size, self.value, dtype=float)
 
 
-class Exponential(_Dist):
-    """Exponential with the given ``mean`` (memoryless: Poisson streams, M/M/c service)."""
+class _Mean(_Dist):
+    """A family parametrised by its mean (the field is ``mean`` in files; ``mean_`` here, as
+    ``mean`` is the property every family has)."""
 
-    dist: Literal["exponential"] = "exponential"
     mean_: float = Field(alias="mean", gt=0)
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
     @property
     def mean(self) -> float:
         return self.mean_
+
+
+class Exponential(_Mean):
+    """Exponential with the given ``mean`` (memoryless: Poisson streams, M/M/c service)."""
+
+    dist: Literal["exponential"] = "exponential"
 
     @property
     def variance(self) -> float:
@@ -118,14 +124,8 @@ class Exponential(_Dist):
         return rng.exponential(self.mean_, size)
 
 
-class _MeanCV(_Dist):
-    mean_: float = Field(alias="mean", gt=0)
+class _MeanCV(_Mean):
     cv: float = Field(gt=0, description="coefficient of variation: sd / mean")
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-    @property
-    def mean(self) -> float:
-        return self.mean_
 
     @property
     def variance(self) -> float:

@@ -198,14 +198,7 @@ class ExperimentResult:
 
         Floats are written with 17 significant digits, so they read back exactly.
         """
-        out = Path(directory)
-        out.mkdir(parents=True, exist_ok=True)
-        paths = []
-        for name, df in self._frames(baseline).items():
-            path = out / f"{name}.csv"
-            df.to_csv(path, index=False, float_format="%.17g")
-            paths.append(path)
-        return paths
+        return self._write(directory, baseline, "csv", lambda df, path: df.to_csv(path, index=False, float_format="%.17g"))
 
     def to_parquet(self, directory: str | Path, baseline: str | None = None) -> list[Path]:
         """Like :meth:`to_csv`, as Parquet files (needs ``pyarrow``)."""
@@ -216,12 +209,15 @@ class ExperimentResult:
                 "ExperimentResult.to_parquet needs pyarrow, which is not installed "
                 "(pip install pyarrow); to_csv works without it"
             ) from None
+        return self._write(directory, baseline, "parquet", lambda df, path: df.to_parquet(path, index=False, engine="pyarrow"))
+
+    def _write(self, directory: str | Path, baseline: str | None, ext: str, write: Any) -> list[Path]:
         out = Path(directory)
         out.mkdir(parents=True, exist_ok=True)
         paths = []
         for name, df in self._frames(baseline).items():
-            path = out / f"{name}.parquet"
-            df.to_parquet(path, index=False, engine="pyarrow")
+            path = out / f"{name}.{ext}"
+            write(df, path)
             paths.append(path)
         return paths
 
