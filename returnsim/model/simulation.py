@@ -115,14 +115,14 @@ class _Store:
             return self._extra.take(ids - self.n_base)
         low = ids < self.n_base
         merged = Requests.concat([self.base.take(ids[low]), self._extra.take(ids[~low] - self.n_base)])
-        return merged.take(_reorder(merged, ids, self.n_base))
+        return merged.take(_positions(ids, self.n_base))
 
     def all(self) -> Requests:
         return Requests.concat([self.base, *self.extra]) if self.extra else self.base
 
 
-def _reorder(merged: Requests, ids: np.ndarray, n_base: int) -> np.ndarray:
-    """Positions in ``merged`` (base ids first, then extra ids) of each id in ``ids``."""
+def _positions(ids: np.ndarray, n_base: int) -> np.ndarray:
+    """Where each of ``ids`` lands when base ids are taken first, then the others."""
     low = np.flatnonzero(ids < n_base)
     high = np.flatnonzero(ids >= n_base)
     pos = np.empty(len(ids), dtype=np.int64)
