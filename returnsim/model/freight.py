@@ -36,6 +36,10 @@ class FreightTerms:
     fee_share: np.ndarray
     """Loss or restocking fee as a share of price."""
 
+    def take(self, idx: np.ndarray) -> FreightTerms:
+        """The terms of the requests at ``idx``."""
+        return FreightTerms(payer=self.payer[idx], ask=self.ask[idx], fee_share=self.fee_share[idx])
+
 
 def freight_terms(world: World, policy: Policy, req: RequestView) -> FreightTerms:
     """Apply the freight table to each request (using the fault and reason on record)."""

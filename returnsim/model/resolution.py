@@ -10,6 +10,7 @@ pre-drawn uniforms, realised as ``u < p``.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -66,8 +67,6 @@ class Resolved:
 
     @staticmethod
     def concat(parts: list[Resolved]) -> Resolved:
-        import dataclasses
-
         out = {}
         for f in dataclasses.fields(Resolved):
             if f.name == "flows":
@@ -78,8 +77,6 @@ class Resolved:
         return Resolved(**out)
 
     def take(self, idx: np.ndarray) -> Resolved:
-        import dataclasses
-
         out = {}
         for f in dataclasses.fields(Resolved):
             v = getattr(self, f.name)
@@ -122,7 +119,7 @@ def resolve(
     )
 
     # 2. Reject, or make the targeted offer; the buyer accepts or insists.
-    rejected = _matches(world, [r.when for r in policy.reject], view)
+    rejected = first_match([r.when for r in policy.reject], view, world.codes) >= 0
     offer = np.full(n, -1, dtype=np.int64)
     value_share = np.zeros(n)
     if not auto and policy.offers:
@@ -160,7 +157,7 @@ def resolve(
         lane_addr = np.where(action == ACTION["return_to_address"], address, -1)
         market, item_class, price = req.market[rows], req.item_class[rows], req.price[rows]
         label = world.lane_label(market, world.weight_lb[item_class], lane_addr)
-        sub = _Terms(terms, rows)
+        sub = terms.take(rows)
         asking = sub.payer == PAYER["negotiate"]
         p_fee = buyer.fee_acceptance(world, asked_amount(sub, price, label), price)
         reply = np.where(asking | (offer[rows] >= 0), mean_reply_h, 0.0)
@@ -314,19 +311,3 @@ def resolve(
         multiplier=retention.purchase_multiplier(world, s),
         flows=money,
     )
-
-
-class _Terms:
-    """A subset view of freight terms (for valuing dispositions of selected requests)."""
-
-    def __init__(self, terms, idx: np.ndarray) -> None:
-        self.payer = terms.payer[idx]
-        self.ask = terms.ask[idx]
-        self.fee_share = terms.fee_share[idx]
-
-
-def _matches(world: World, conditions, view: RequestView) -> np.ndarray:
-    out = np.zeros(len(view.price), dtype=bool)
-    for cond in conditions:
-        out |= cond.mask(view, world.codes)
-    return out

@@ -298,10 +298,7 @@ def _trace(world: World, req: Requests, res: Resolved | None):
         return pd.DataFrame()
 
     def cat(codes: np.ndarray, names) -> pd.Categorical:
-        names = list(names)
-        return pd.Categorical.from_codes(np.asarray(codes), categories=names)
-
-    def cat_missing(codes: np.ndarray, names) -> pd.Categorical:
+        """Names for integer codes; code -1 (none) becomes missing."""
         return pd.Categorical.from_codes(np.asarray(codes), categories=list(names))
 
     payer_names = list(PAYER)
@@ -324,7 +321,7 @@ def _trace(world: World, req: Requests, res: Resolved | None):
             "investigated": res.investigated,
             "disputed": res.disputed,
             "rejected": res.rejected,
-            "offer": cat_missing(res.offer, OFFER_KINDS),
+            "offer": cat(res.offer, OFFER_KINDS),
             "accepted": res.accepted,
             "outcome": cat(res.outcome, RESOLUTIONS),
             "payer": cat(res.payer, payer_names),
@@ -332,8 +329,8 @@ def _trace(world: World, req: Requests, res: Resolved | None):
             "buyer_paid_label": res.buyer_paid_label,
             "buyer_label": res.buyer_label,
             "lapsed": res.lapsed,
-            "action": cat_missing(res.action, action_names),
-            "address": cat_missing(res.address, world.address_names) if world.address_names else pd.NA,
+            "action": cat(res.action, action_names),
+            "address": cat(res.address, world.address_names) if world.address_names else pd.NA,
             "t_start": res.t_start,
             "t_answer": res.t_answer,
             "t_decision": res.t_decision,
