@@ -1,14 +1,15 @@
 # Two entry points on a fresh machine (only Python 3.11 and the package registries needed):
 #   make demo   create .venv, install returnsim, compare the seed policies, write a report
-#   make test   create .venv, install returnsim with its test extras, run every test
-# Also: make lab (JupyterLab on notebooks/), make bench (speed benchmarks), make lint.
+#   make test   create .venv, install returnsim with its test extras, run every check and test
+# Also: make lab (JupyterLab on notebooks/), make bench (speed benchmarks), make lint (ruff and
+# mypy), make docs (the API reference, strict), make clean.
 
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 OUT    ?= results/demo
 
-.PHONY: demo test lab bench lint clean
+.PHONY: demo test lab bench lint docs clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,8 +31,15 @@ $(VENV)/.lab: pyproject.toml | $(BIN)/python
 demo: $(VENV)/.core
 	$(BIN)/returnsim run scenarios/seed_policies.toml --replications 60 --baseline seed --out $(OUT)
 
-test: $(VENV)/.dev
+test: lint docs
 	$(BIN)/python -m pytest
+
+lint: $(VENV)/.dev
+	$(BIN)/ruff check returnsim tests benchmarks
+	$(BIN)/mypy
+
+docs: $(VENV)/.dev
+	$(BIN)/mkdocs build --strict --quiet
 
 lab: $(VENV)/.lab
 	$(BIN)/jupyter lab notebooks/
@@ -39,8 +47,5 @@ lab: $(VENV)/.lab
 bench: $(VENV)/.dev
 	$(BIN)/python benchmarks/bench_model.py
 
-lint: $(VENV)/.dev
-	$(BIN)/ruff check returnsim tests benchmarks
-
 clean:
-	rm -rf $(VENV) results .pytest_cache .hypothesis
+	rm -rf $(VENV) results build .pytest_cache .hypothesis .mypy_cache .ruff_cache

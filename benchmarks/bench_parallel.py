@@ -22,7 +22,8 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 import returnsim as rs
-from returnsim import experiment as ex
+from returnsim.experiment import executors as ex
+from returnsim.experiment.tasks import noop
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -35,10 +36,10 @@ def _cpu() -> float:
 
 def per_task_overhead(executor, n: int) -> float:
     """Seconds per no-op task, submitted in one go and collected as they finish."""
-    for f in [executor.submit(ex.noop) for _ in range(20)]:  # warm up the workers
+    for f in [executor.submit(noop) for _ in range(20)]:  # warm up the workers
         f.result()
     start = time.perf_counter()
-    for f in as_completed([executor.submit(ex.noop) for _ in range(n)]):
+    for f in as_completed([executor.submit(noop) for _ in range(n)]):
         f.result()
     return (time.perf_counter() - start) / n
 

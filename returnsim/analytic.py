@@ -23,12 +23,12 @@ from typing import Literal
 
 import numpy as np
 
-from .distributions import Fixed
 from .model.demand import Requests
 from .model.ledger import net_cost_per_request
 from .model.resolution import resolve
 from .model.world import CONDITION, HOURS_PER_DAY, MARKET, World
 from .scenario import Scenario
+from .scenario.distributions import Fixed
 
 __all__ = ["erlang_c", "giveaway_breakeven", "expected_cost_per_return", "quantile_bins"]
 

@@ -11,7 +11,7 @@ from scipy import stats
 
 import returnsim as rs
 from returnsim.analytic import erlang_c, expected_cost_per_return, giveaway_breakeven, quantile_bins
-from returnsim.distributions import Lognormal
+from returnsim.scenario.distributions import Lognormal
 
 
 def ci(values, level=0.99) -> tuple[float, float]:

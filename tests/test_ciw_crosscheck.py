@@ -14,10 +14,10 @@ import math
 import ciw
 import numpy as np
 import pytest
+from conftest import MMC_SCENARIO
 from scipy import stats
 
 import returnsim as rs
-from conftest import MMC_SCENARIO
 
 DAYS, PER_DAY, STAFF, MEAN_MIN, CV = 60, 100, 3, 30.0, 1.0
 REPLICATIONS = 20

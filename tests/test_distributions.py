@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 from pydantic import BeforeValidator, TypeAdapter, ValidationError
 
-from returnsim.distributions import (
+from returnsim.scenario.distributions import (
     Distribution,
     Empirical,
     Exponential,
@@ -276,7 +276,7 @@ def test_distributions_are_frozen():
 def test_poisson_ppf_matches_scipy():
     from scipy import stats
 
-    from returnsim.distributions import poisson_ppf
+    from returnsim.scenario.distributions import poisson_ppf
 
     rng = np.random.default_rng(5)
     u = rng.random(50_000)
@@ -287,7 +287,7 @@ def test_poisson_ppf_matches_scipy():
 
 @pytest.mark.parametrize("mu", [0.3, 4.0, 25.0, 45.0])
 def test_poisson_ppf_moments(mu):
-    from returnsim.distributions import poisson_ppf
+    from returnsim.scenario.distributions import poisson_ppf
 
     k = poisson_ppf(np.random.default_rng(9).random(N), np.full(N, mu))
     assert abs(k.mean() - mu) <= Z_MEAN * math.sqrt(mu / N)

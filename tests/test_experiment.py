@@ -20,7 +20,8 @@ from scipy import stats
 
 import returnsim as rs
 from returnsim import experiment as ex
-from returnsim.analysis import paired_differences, summarize
+from returnsim.experiment import executors as exe
+from returnsim.experiment.statistics import paired_differences, summarize
 
 SHORT = {"horizon_days": 20}
 """A short seed scenario: every stage of the model, about 10 ms a replication."""
@@ -108,8 +109,8 @@ def test_work_function_same_in_process_and_spawned(short_seed):
 def test_process_pools_give_identical_runs(short_seed, serial_runs, monkeypatch):
     # The engine's own pool (forced on for this small job, one task per batch so results
     # arrive out of order) ...
-    monkeypatch.setattr(ex, "MIN_POOL_SECONDS", 0.0)
-    monkeypatch.setattr(ex, "MAX_TASK_SECONDS", 0.0)
+    monkeypatch.setattr(exe, "MIN_POOL_SECONDS", 0.0)
+    monkeypatch.setattr(exe, "MAX_TASK_SECONDS", 0.0)
     own = rs.run_experiment(short_seed, POLICIES, replications=10, seed=11, workers=2, progress=False)
     assert own.executor == "processes(2)"
     pd.testing.assert_frame_equal(own.runs, serial_runs, check_exact=True)
@@ -130,7 +131,7 @@ def test_dask_local_cluster_gives_identical_runs(short_seed, serial_runs, monkey
     from distributed import Client, LocalCluster
 
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
-        monkeypatch.setattr(ex, "MAX_TASK_SECONDS", 0.0)  # one task per batch
+        monkeypatch.setattr(exe, "MAX_TASK_SECONDS", 0.0)  # one task per batch
         by_address = rs.run_experiment(
             short_seed, POLICIES, replications=10, seed=11, scheduler=cluster.scheduler_address, progress=False
         )
@@ -147,13 +148,13 @@ def test_dask_local_cluster_gives_identical_runs(short_seed, serial_runs, monkey
 def test_batches_respect_overhead_floor_and_cap():
     tasks = [("p", r) for r in range(1000)]
     # 10 ms tasks, 5 ms overhead: at least 100 x 5 ms = 0.5 s = 50 tasks per batch ...
-    batches = ex.plan_batches(tasks, 0.010, workers=2, overhead=5e-3)
+    batches = exe.plan_batches(tasks, 0.010, workers=2, overhead=5e-3)
     assert [t for b in batches for t in b] == tasks
     assert all(len(b) >= 50 for b in batches[:-1])
     # ... and at most MAX_TASK_SECONDS of work, so results reach the store often.
-    assert all(len(b) * 0.010 <= ex.MAX_TASK_SECONDS for b in batches)
+    assert all(len(b) * 0.010 <= exe.MAX_TASK_SECONDS for b in batches)
     # Long tasks are never merged.
-    assert all(len(b) == 1 for b in ex.plan_batches(tasks[:10], 3.0, workers=2, overhead=5e-3))
+    assert all(len(b) == 1 for b in exe.plan_batches(tasks[:10], 3.0, workers=2, overhead=5e-3))
 
 
 def test_work_below_a_pool_startup_runs_in_process(short_seed):
@@ -168,7 +169,7 @@ def test_script_without_main_guard_gets_a_clear_error(tmp_path):
 
     script = tmp_path / "unguarded.py"
     script.write_text(
-        "import returnsim as rs, returnsim.experiment as ex\n"
+        "import returnsim as rs, returnsim.experiment.executors as ex\n"
         "ex.MIN_POOL_SECONDS = 0.0\n"
         f"sc = rs.load_scenario({str(MMC_SCENARIO)!r}, {{'horizon_days': 2}})\n"
         "rs.run_experiment(sc, replications=4, workers=2, progress=False)\n"
@@ -360,7 +361,7 @@ def test_no_global_start_method_change():
     import subprocess
 
     code = (
-        "import multiprocessing as mp, returnsim as rs, returnsim.experiment as ex\n"
+        "import multiprocessing as mp, returnsim as rs, returnsim.experiment.executors as ex\n"
         "if __name__ == '__main__':\n"
         "    print(mp.get_start_method(allow_none=True))\n"
         "    ex.MIN_POOL_SECONDS = 0.0\n"

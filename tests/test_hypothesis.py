@@ -5,7 +5,7 @@ timetable, 5-30 days of at most 40 orders a day) and policies assembled from val
 blocks (offers, freight rules including negotiate and carrier claims, every disposition action
 including cost_optimal, rejection, investigation, auto-authorisation, both queue disciplines,
 ``extends``). Every policy of each scenario is simulated with the same seed and a trace, and
-checked against DESIGN section 7's conservation rules, the ordering of a request's clock, the
+checked against the conservation rules of docs/model.md, the ordering of a request's clock, the
 signs of money flows and common random numbers across policies.
 
 The run is derandomized and uses no example database, so CI sees the same 60 examples every

@@ -10,7 +10,7 @@ import pytest
 from conftest import SEED_SCENARIO
 
 import returnsim as rs
-from returnsim.report import render_report
+from returnsim.output.report import render_report
 
 
 @pytest.fixture(scope="module")

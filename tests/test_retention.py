@@ -48,7 +48,7 @@ def test_fee_effect_holds_when_the_customer_was_at_fault():
 
 @pytest.mark.slow
 def test_complaint_ladder_quick_beats_slow_beats_unresolved():
-    """calibration.md: loyalty after a complaint is highest when resolved quickly, then when
+    """docs/sources.md [B5]: loyalty after a complaint is highest when resolved quickly, then when
     resolved slowly, lowest when unresolved. Same customers (common random numbers); the
     paired differences of repeat purchase rates are positive beyond their 95 % CI."""
     base = {"demand.orders_per_day": 100, "horizon_days": 60}

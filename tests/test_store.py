@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import returnsim as rs
-from returnsim.store import ResultStore, StoreError, canonical_json, scenario_hash
+from returnsim.experiment.store import ResultStore, StoreError, canonical_json, scenario_hash
 
 MMC_SHORT = {"horizon_days": 3}
 
@@ -102,11 +102,11 @@ def test_changed_scenario_seed_or_version_never_mixes(tmp_path, monkeypatch):
     other = rs.run_experiment(rs.load_scenario(MMC_SCENARIO, {**MMC_SHORT, "desk.staff": 4}), seed=1, **kw)
     assert other.computed == 2 and other.scenario_hash != base.scenario_hash
     assert rs.run_experiment(sc, seed=2, **kw).computed == 2
-    from returnsim.fingerprint import model_version
+    from returnsim.experiment.fingerprint import model_version
 
     version = model_version()  # the package version plus the model source's hash
     assert version.startswith(rs.__version__ + "+")
-    monkeypatch.setattr("returnsim.fingerprint.model_version", lambda: "999.0")
+    monkeypatch.setattr("returnsim.experiment.fingerprint.model_version", lambda: "999.0")
     assert rs.run_experiment(sc, seed=1, **kw).computed == 2
     with ResultStore(path) as store:
         assert store.count() == 8

@@ -43,7 +43,7 @@ def offer_acceptance(
         sel = offer == k
         if not sel.any():
             continue
-        m = sc.buyer.offers[kind]
+        m = sc.buyer.offers[kind]  # type: ignore[index]  # kind is an OfferKind
         shift = np.zeros(len(world.reason_names))
         for r, v in m.by_reason.items():
             shift[world.codes["reason"][r]] = v

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..distributions import poisson_ppf
+from ..scenario.distributions import poisson_ppf
 from .world import HOURS_PER_DAY, HOURS_PER_YEAR, World
 
 __all__ = ["Requests", "Customers", "base_requests", "build_requests", "UNIFORMS", "FOLLOWON_SLOTS"]

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..rules import RequestView, first_match
 from ..scenario import Policy
+from ..scenario.rules import RequestView, first_match
 from .ledger import ACTION
 from .world import World
 

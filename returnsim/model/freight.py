@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..rules import RequestView, first_match
 from ..scenario import Policy
+from ..scenario.rules import RequestView, first_match
 from .ledger import ASK, PAYER
 from .world import World
 

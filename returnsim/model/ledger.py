@@ -1,6 +1,6 @@
 """Every money flow of a return, by category, from the seller's point of view.
 
-The categories (DESIGN section 5) are split into costs and credits. :func:`flows` computes them
+The categories (``docs/model.md``) are split into costs and credits. :func:`flows` computes them
 per request from what was decided (a pure function, also used by ``cost_optimal`` to value each
 possible disposition and by ``analytic`` to take expectations), and :class:`Ledger` sums them.
 """
@@ -65,7 +65,9 @@ def net_return_cost(ledger: Mapping[str, float]) -> float:
 
 def net_cost_per_request(f: Mapping[str, np.ndarray]) -> np.ndarray:
     """Per-request net return cost (the same definition, applied to per-request flows)."""
-    return sum(f[c] for c in COSTS) - sum(f[c] for c in CREDITS)
+    costs: np.ndarray = sum((f[c] for c in COSTS), np.zeros(len(f[COSTS[0]])))
+    credits: np.ndarray = sum((f[c] for c in CREDITS), np.zeros(len(f[COSTS[0]])))
+    return costs - credits
 
 
 class Ledger(dict):

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
-from ..rules import RequestView, first_match
 from ..scenario import Policy
+from ..scenario.rules import RequestView, first_match
 from . import buyer, retention
 from .demand import Requests
 from .disposition import Option, choose_disposition
@@ -67,7 +68,7 @@ class Resolved:
 
     @staticmethod
     def concat(parts: list[Resolved]) -> Resolved:
-        out = {}
+        out: dict[str, Any] = {}
         for f in dataclasses.fields(Resolved):
             if f.name == "flows":
                 keys = parts[0].flows.keys()
@@ -77,7 +78,7 @@ class Resolved:
         return Resolved(**out)
 
     def take(self, idx: np.ndarray) -> Resolved:
-        out = {}
+        out: dict[str, Any] = {}
         for f in dataclasses.fields(Resolved):
             v = getattr(self, f.name)
             out[f.name] = {k: a[idx] for k, a in v.items()} if f.name == "flows" else v[idx]

@@ -26,8 +26,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..distributions import poisson_ppf
 from ..scenario import RESOLUTIONS
+from ..scenario.distributions import poisson_ppf
 from .buyer import logistic
 from .demand import FOLLOWON_SLOTS, UNIFORMS, Customers
 from .world import HOURS_PER_DAY, World
@@ -58,7 +58,8 @@ def satisfaction(
     ``refund_delay_h`` request -> refund (NaN when nothing was refunded).
     """
     w = world.scenario.retention.satisfaction
-    by_outcome = np.array([w.resolution.get(r, 0.0) for r in RESOLUTIONS])
+    scores: dict[str, float] = {str(k): v for k, v in w.resolution.items()}
+    by_outcome = np.array([scores.get(r, 0.0) for r in RESOLUTIONS])
     refund_days = np.nan_to_num(refund_delay_h, nan=0.0) / HOURS_PER_DAY
     late = world.scenario.desk.late_after_hours
     return (
@@ -142,7 +143,9 @@ class CustomerBook:
         rate = cu.rate_pre[c] * multiplier[first]
         self.rate[c] = rate
         end = t0 + self.follow_up_h
-        inside = np.maximum(np.minimum(end, self.horizon_h) - t0, 0.0) if self.feedback else 0.0
+        inside = np.maximum(np.minimum(end, self.horizon_h) - t0, 0.0)
+        if not self.feedback:
+            inside = np.zeros_like(inside)
         self.past_horizon[c] = self.follow_up_h - inside
         none = np.empty(0)
         if not self.feedback or not len(c):

@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 import simpy
 
-from ..rules import CONDITIONS, FAULTS, MARKETS
 from ..scenario import OFFER_KINDS, RESOLUTIONS, Scenario
+from ..scenario.rules import CONDITIONS, FAULTS, MARKETS
 from .demand import Requests, base_requests, build_requests
 from .desk import Desk, OpenHours
 from .ledger import ACTION, CATEGORIES, PAYER, Ledger, net_cost_per_request
@@ -57,7 +57,7 @@ KPI_NAMES = (
     "retained_margin",
     "net_value_per_order",
 )
-"""Every KPI a run reports, in display order (DESIGN section 5, plus a few). ``orders`` counts
+"""Every KPI a run reports, in display order (documented in ``docs/model.md``). ``orders`` counts
 every order placed in the horizon, including returners' repeat orders; ``demand_orders`` only the
 scenario's own demand. Per-order money KPIs divide by ``demand_orders``, so policies that win
 different numbers of repeat orders (and runs of different horizons) share a denominator: the
@@ -200,12 +200,12 @@ def simulate(
         start, answer = desk.start, desk.answer
         t_start = np.array([start[i] for i in desk_ids])
         t_answer = np.array([answer[i] for i in desk_ids])
-        res = resolve(world, pol, req, t_start, t_answer)
-        ledger.add(res.flows)
+        batch = resolve(world, pol, req, t_start, t_answer)
+        ledger.add(batch.flows)
         done_ids.append(ids)
-        done.append(res)
+        done.append(batch)
         t_order, cust, gen, rows = book.resolve(
-            rng["followon"], req.customer, req.generation, res.t_resolved, res.multiplier
+            rng["followon"], req.customer, req.generation, batch.t_resolved, batch.multiplier
         )
         if len(t_order):
             new = build_requests(world, rows, t_order, cust, gen)
@@ -222,10 +222,9 @@ def simulate(
             env.process(desk.feed(range(first, first + len(new))))
 
     ids = np.concatenate(done_ids) if done_ids else np.empty(0, dtype=np.int64)
-    res = Resolved.concat(done) if done else None
     order = np.argsort(ids, kind="stable")
     all_req = store.all()
-    res = res.take(order) if res is not None else None
+    res = Resolved.concat(done).take(order) if done else None
     post = book.close()
     n_all_orders = n_orders + book.extra_orders
     kpis = _kpis(world, all_req, res, ledger, desk, post, customers, n_all_orders, n_orders, scenario.desk.staff, hours)

@@ -13,9 +13,9 @@ from functools import cached_property
 
 import numpy as np
 
-from ..distributions import Fixed
-from ..rules import CONDITIONS, FAULTS, MARKETS
 from ..scenario import OFFER_KINDS, RESOLUTIONS, Scenario
+from ..scenario.distributions import Fixed
+from ..scenario.rules import CONDITIONS, FAULTS, MARKETS
 
 __all__ = [
     "World",

@@ -13,16 +13,16 @@ from pathlib import Path
 
 __all__ = ["model_version"]
 
-_SOURCES = ("model/*.py", "scenario.py", "distributions.py", "rules.py")
-"""Modules whose code determines simulated numbers."""
+_SOURCES = ("model/*.py", "scenario/*.py", "amazon.py")
+"""Modules whose code determines simulated numbers (globs under the package directory)."""
 
 
 @lru_cache(maxsize=1)
 def model_version() -> str:
     """``"<version>+<12 hex digits of the model source hash>"``."""
-    from . import __version__
+    from .. import __version__
 
-    root = Path(__file__).resolve().parent
+    root = Path(__file__).resolve().parent.parent
     digest = hashlib.sha256()
     for pattern in _SOURCES:
         for path in sorted(root.glob(pattern)):

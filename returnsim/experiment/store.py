@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-    from .scenario import Scenario
+    from ..scenario import Scenario
 
 __all__ = ["ResultStore", "StoreError", "scenario_hash", "canonical_json", "SCHEMA_VERSION"]
 

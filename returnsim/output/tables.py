@@ -7,7 +7,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .model.ledger import COSTS, CREDITS
+from ..model.ledger import COSTS, CREDITS
 
 __all__ = ["format_table", "run_tables", "summary_tables", "comparison_table", "KPI_ROWS"]
 
@@ -196,7 +196,7 @@ def comparison_table(compare: Any, width: int = 120, highlight: str = "net_value
         width: split the policy columns into blocks no wider than this.
         highlight: the metric whose variance reduction is reported under the table.
     """
-    from .analysis import significance_mark
+    from ..experiment.statistics import significance_mark
 
     if len(compare) == 0:
         return "(no policies to compare)"

@@ -30,7 +30,6 @@ __all__ = [
     "summarize",
     "paired_differences",
     "significance_mark",
-    "plot_forest",
 ]
 
 KEY_COLUMNS = ("policy", "replication", "seed")
@@ -81,8 +80,10 @@ def mean_ci(values: Any, confidence: float = 0.95) -> tuple[float, float, int, f
     if n < 2:
         return (m, math.nan, 1, math.nan, math.nan)
     sd = float(x.std(ddof=1))
-    hw = float(stats.t.ppf(0.5 + confidence / 2, n - 1)) * sd / math.sqrt(n)
-    return (m, sd, n, m - hw, m + hw)
+    if sd == 0.0:
+        return (m, 0.0, n, m, m)
+    lo, hi = stats.t.interval(confidence, n - 1, loc=m, scale=sd / math.sqrt(n))
+    return (m, sd, n, float(lo), float(hi))
 
 
 def summarize(
@@ -117,10 +118,9 @@ def _paired_stats(d: np.ndarray, a: np.ndarray, b: np.ndarray, confidence: float
         lo = hi = mean
         p = 1.0 if mean == 0.0 else 0.0
     else:
-        se = sd / math.sqrt(n)
-        hw = float(stats.t.ppf(0.5 + confidence / 2, n - 1)) * se
-        lo, hi = mean - hw, mean + hw
-        p = float(2 * stats.t.sf(abs(mean / se), n - 1))
+        test = stats.ttest_rel(a, b)
+        ci = test.confidence_interval(confidence)
+        lo, hi, p = float(ci.low), float(ci.high), float(test.pvalue)
     if var_p > 0:
         vr = var_u / var_p
     else:
@@ -173,43 +173,3 @@ def significance_mark(p: float) -> str:
     if p != p:  # NaN
         return ""
     return "***" if p < 0.001 else "**" if p < 0.01 else "*" if p < 0.05 else ""
-
-
-def plot_forest(compare: pd.DataFrame, metric: str, ax: Any = None, *, title: str | None = None) -> Any:
-    """Forest plot of paired differences vs the baseline for one metric.
-
-    One row per policy: a dot at the mean difference and a bar over its confidence interval;
-    filled dots are significant (the interval excludes zero), and a vertical line marks zero.
-
-    Args:
-        compare: the frame from :func:`paired_differences` / ``ExperimentResult.compare``.
-        metric: which metric to plot.
-        ax: a matplotlib Axes (a new figure if omitted).
-        title: the axes title (default names the metric and the baseline).
-
-    Returns:
-        The Axes.
-    """
-    import matplotlib.pyplot as plt
-
-    part = compare[compare["metric"] == metric]
-    if part.empty:
-        raise KeyError(f"no comparison rows for metric {metric!r}")
-    if ax is None:
-        _, ax = plt.subplots(figsize=(6.5, 0.45 * len(part) + 1.2))
-    y = np.arange(len(part))[::-1]
-    mean = part["mean_diff"].to_numpy(dtype=float)
-    lo = part["ci_low"].to_numpy(dtype=float)
-    hi = part["ci_high"].to_numpy(dtype=float)
-    sig = (lo > 0) | (hi < 0)
-    ax.errorbar(mean, y, xerr=[mean - lo, hi - mean], fmt="none", ecolor="0.35", capsize=3, lw=1.2)
-    ax.scatter(mean[sig], y[sig], color="C0", zorder=3, label="CI excludes 0")
-    ax.scatter(mean[~sig], y[~sig], facecolor="white", edgecolor="C0", zorder=3, label="CI includes 0")
-    ax.axvline(0.0, color="0.6", lw=1, ls="--")
-    ax.set_yticks(y)
-    ax.set_yticklabels(part["policy"].tolist())
-    baseline = part["baseline"].iloc[0]
-    ax.set_xlabel(f"{metric}: policy − {baseline}")
-    ax.set_title(title if title is not None else f"{metric} vs {baseline} (95 % CI, paired)")
-    ax.legend(loc="best", fontsize="small", frameon=False)
-    return ax

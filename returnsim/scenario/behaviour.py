@@ -34,8 +34,8 @@ class OfferResponse(Strict):
     )
 
 
-def _default_offer_responses() -> dict[str, OfferResponse]:
-    # No published figure exists for talking buyers out of returns (calibration.md): assumed,
+def _default_offer_responses() -> dict[OfferKind, OfferResponse]:
+    # No published figure exists for talking buyers out of returns (docs/sources.md [B22]): assumed,
     # so that acceptance at a prompt answer is ~20-35 %, inside the "at most ~37 % choose other
     # than a refund" bound.
     return {
@@ -60,12 +60,25 @@ class Buyer(Strict):
     offers: dict[OfferKind, OfferResponse] = Field(default_factory=_default_offer_responses)
     fee_acceptance: FeeResponse = Field(default_factory=FeeResponse)
     reply_hours: Dist = Field(
-        default=Lognormal(mean=12, cv=1.0), description="time to reply to an offer (assumed)"
+        default=Lognormal(mean_=12, cv=1.0), description="time to reply to an offer (assumed)"
     )
     purchases_per_year: Dist = Field(
-        default=Lognormal(mean=2.0, cv=1.0),
+        default=Lognormal(mean_=2.0, cv=1.0),
         description="a returning customer's purchase rate before the return (assumed)",
     )
+
+
+def _default_resolution_scores() -> dict[Resolution, float]:
+    return {
+        "troubleshot": 1.0,
+        "kept_partial_refund": 0.5,
+        "exchanged": 0.8,
+        "replaced": 0.8,
+        "returnless_refund": 0.8,
+        "returned_refund": 0.0,
+        "rejected": -3.0,
+        "claim_refund": -3.0,
+    }
 
 
 class Satisfaction(Strict):
@@ -74,16 +87,16 @@ class Satisfaction(Strict):
 
     per_response_day: float = Field(default=-0.3, description="per day to first answer (assumed)")
     over_24h: float = Field(
-        default=-0.3, description="first answer after Amazon's recommended 24 h [V] (assumed size)"
+        default=-0.3, description="first answer after Amazon's recommended 24 h [A2] (size assumed)"
     )
     over_48h: float = Field(
         default=-0.7,
-        description="late: not authorised/closed within Amazon's 48 h [V] (assumed size)",
+        description="late: not authorised/closed within Amazon's 48 h [A1] (size assumed)",
     )
     buyer_paid_freight: float = Field(
         default=-2.0,
         description="the buyer paid the return label; calibrated with repeat_multiplier to "
-        "Bower & Maxham (2012): paid 0-25 % / free 158-457 % of pre-return spending [V]",
+        "Bower & Maxham (2012): paid 0-25 % / free 158-457 % of pre-return spending [B1, B2]",
     )
     per_fee_share: float = Field(
         default=-3.0,
@@ -96,22 +109,10 @@ class Satisfaction(Strict):
     disputed_reason: float = Field(
         default=-1.0, description="an investigation reassigned the fault to the buyer (assumed)"
     )
-    resolution: dict[
-        Resolution,
-        float,
-    ] = Field(
-        default_factory=lambda: {
-            "troubleshot": 1.0,
-            "kept_partial_refund": 0.5,
-            "exchanged": 0.8,
-            "replaced": 0.8,
-            "returnless_refund": 0.8,
-            "returned_refund": 0.0,
-            "rejected": -3.0,
-            "claim_refund": -3.0,
-        },
+    resolution: dict[Resolution, float] = Field(
+        default_factory=_default_resolution_scores,
         description="by how the request ended (assumed; ordered as the complaint-handling "
-        "ladder: solved > refunded > unresolved, calibration.md [S])",
+        "ladder: solved > refunded > unresolved, docs/sources.md [B5])",
     )
 
 
@@ -123,7 +124,7 @@ class Logit(Strict):
 
 
 class ClaimLogit(Logit):
-    """A-to-z claim: more likely after negative feedback or a late response (Amazon [V],
+    """A-to-z claim: more likely after negative feedback or a late response (Amazon [A7],
     sizes assumed)."""
 
     negative_feedback: float = 1.5
@@ -143,12 +144,12 @@ class RepeatMultiplier(Strict):
         default=5.0,
         gt=0,
         description="ceiling of the multiplier (assumed: just above the highest published ratio, "
-        "4.57, Bower & Maxham 2012)",
+        "4.57, Bower & Maxham 2012 [B2])",
     )
     intercept: float = Field(
         default=0.93,
         description="calibrated with per_satisfaction and satisfaction.buyer_paid_freight to "
-        "Bower & Maxham (2012): paid returns 0-25 %, free 158-457 % of pre-return spending "
+        "Bower & Maxham (2012) [B1, B2]: paid returns 0-25 %, free 158-457 % of pre-return spending "
         "(targets 0.125 and 2.69, the ranges' middles; scenarios/validation/bower_maxham.toml)",
     )
     per_satisfaction: float = Field(default=1.92, description="calibrated, as intercept")
@@ -161,7 +162,7 @@ class Retention(Strict):
     negative_feedback: Logit = Field(
         default_factory=lambda: Logit(intercept=-3.5, per_satisfaction=-0.6),
         description="negative return feedback (assumed: a few per cent for a prompt, fair "
-        "desk, so RDR stays under Amazon's 10 % target [V])",
+        "desk, so RDR stays under Amazon's 10 % target [A5])",
     )
     az_claim: ClaimLogit = Field(
         default_factory=lambda: ClaimLogit(intercept=-5.5, per_satisfaction=-0.5),
@@ -169,7 +170,7 @@ class Retention(Strict):
     )
     repeat_multiplier: RepeatMultiplier = Field(default_factory=lambda: RepeatMultiplier())
     follow_up_days: float = Field(
-        default=730, gt=0, description="post-return window: 2 years, as Bower & Maxham [V]"
+        default=730, gt=0, description="post-return window: 2 years, as Bower & Maxham [B1]"
     )
     feedback_into_demand: bool = Field(
         default=True, description="post-return purchases inside the horizon become orders"

@@ -1,0 +1,78 @@
+"""The ``returnsim`` command.
+
+A user error (a bad scenario, a missing file, an unknown policy) prints what is wrong and exits
+with status 2, never with a traceback. ``--debug`` shows tracebacks of internal errors.
+
+Each group of subcommands lives in its own module with a ``register(subparsers)`` function;
+:data:`COMMANDS` lists them in the order ``returnsim --help`` shows them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from collections.abc import Sequence
+
+from ..scenario import ScenarioError
+from . import experiment, scenario
+from .common import UserError
+
+__all__ = ["main", "build_parser", "UserError"]
+
+COMMANDS = (experiment, scenario)
+"""Modules that add subcommands, each through ``register(subparsers)``."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``returnsim`` argument parser with every subcommand."""
+    from .. import __version__
+
+    p = argparse.ArgumentParser(
+        prog="returnsim",
+        description="Simulate how a marketplace seller handles return requests and what each "
+        "policy costs and does to retention.",
+    )
+    p.add_argument("--version", action="version", version=f"returnsim {__version__}")
+    p.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for module in COMMANDS:
+        module.register(sub)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``returnsim`` with ``argv`` (default: the process's arguments); returns the exit code."""
+    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = parser.parse_args(argv)
+    args.command_line = shlex.join(["returnsim", *argv])  # how to reproduce, for reports
+    try:
+        return int(args.func(args) or 0)
+    except ScenarioError as err:
+        print(str(err), file=sys.stderr)
+        return 2
+    except UserError as err:
+        print(f"returnsim: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("returnsim: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # output piped into e.g. `head`, which stopped reading
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
+    except Exception as err:  # an internal error: say so plainly, traceback only on request
+        if args.debug:
+            raise
+        print(
+            f"returnsim: internal error: {type(err).__name__}: {err}\n"
+            "(this is a bug in returnsim; rerun with --debug for the traceback)",
+            file=sys.stderr,
+        )
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

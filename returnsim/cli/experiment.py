@@ -1,0 +1,235 @@
+"""Commands that run experiments: ``run``, ``compare`` and ``report``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from . import common
+from .common import UserError, load, positive_int, scenario_args, seed_int, terminal_width
+
+__all__ = ["register", "experiment_args"]
+
+
+def _targets(pairs: Sequence[str] | None) -> dict[str, float] | None:
+    if not pairs:
+        return None
+    from ..experiment import METRICS
+
+    out: dict[str, float] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        name = name.strip()
+        try:
+            h = float(value)
+        except ValueError:
+            h = float("nan")
+        if not sep or not h > 0 or h == float("inf"):
+            raise UserError(f"--target expects METRIC=HALF_WIDTH (e.g. net_value_per_order=0.05), got {pair!r}")
+        if name not in METRICS:
+            raise UserError(f"--target: unknown metric {name!r}; metrics: {', '.join(METRICS)}")
+        out[name] = h
+    return out
+
+
+def _experiment(args: argparse.Namespace, sc, policies: list[str]):
+    """Run the experiment the options describe; library errors become user errors."""
+    import sqlite3
+    import warnings
+
+    from ..experiment import PrecisionWarning, StoreError, run_experiment
+
+    progress = sys.stderr.isatty() if args.progress is None else args.progress
+    if args.store and Path(args.store).is_dir():
+        raise UserError(f"--store expects a file, {args.store} is a directory")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", PrecisionWarning)  # said in the output instead
+            return run_experiment(
+                sc,
+                policies=policies,
+                replications=args.replications,
+                seed=args.seed,
+                store=args.store,
+                progress=progress,
+                target_half_width=_targets(args.target),
+                scheduler=args.scheduler,
+                workers=args.workers,
+                max_replications=max(args.max_replications, args.replications),
+            )
+    except ImportError as err:
+        raise UserError(str(err)) from None
+    except (StoreError, sqlite3.DatabaseError) as err:
+        raise UserError(f"results store {args.store}: {err}") from None
+    except (OSError, TimeoutError) as err:
+        if args.scheduler:
+            raise UserError(f"could not reach the Dask scheduler at {args.scheduler}: {err}") from None
+        raise
+
+
+def _header(args: argparse.Namespace, sc, exp) -> str:
+    parts = [
+        f"{sc.name}: {len(exp.policies)} policies x {exp.replications} replications, seed {exp.seed} "
+        f"(scenario {exp.scenario_hash[:12]})",
+        ("ran in this process" if exp.executor == "serial" else f"ran on {exp.executor}")
+        + f" in {exp.elapsed_seconds:.1f} s"
+        + (f"; {exp.from_store} replications read from {args.store}" if args.store else ""),
+    ]
+    if exp.target_half_width:
+        goal = ", ".join(f"{k} ±{v:g}" for k, v in exp.target_half_width.items())
+        how = {
+            "target_reached": "met",
+            "max_replications": f"NOT met within --max-replications {exp.replications}",
+        }.get(exp.stopped_reason, exp.stopped_reason)
+        parts.append(f"precision target {goal}: {how} (rounds: {', '.join(map(str, exp.rounds))})")
+    parts.extend(f"note: {n}" for n in exp.notes)
+    return "\n".join(parts)
+
+
+def _write(out_dir: str, exp, baseline: str | None, text: str, sc=None, command: str = "") -> None:
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out expects a directory, {out} is a file")
+    paths = exp.to_csv(out, baseline)
+    (out / "tables.txt").write_text(text + "\n", encoding="utf-8")
+    paths.append(out / "tables.txt")
+    if sc is not None and len(exp.policies) > 1:
+        from ..output.report import write_report
+
+        paths.append(write_report(exp, sc, out / "report.html", baseline, command))
+    print(f"\nwrote {', '.join(str(p) for p in paths)}")
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from ..output.tables import comparison_table, summary_tables
+
+    sc = load(args)
+    policies = common.policies(sc, args.policy)
+    baseline = args.baseline
+    if baseline is not None and baseline not in policies:
+        raise UserError(f"--baseline {baseline!r} is not among the policies run: {', '.join(policies)}")
+    exp = _experiment(args, sc, policies)
+    width = terminal_width()
+    blocks = [_header(args, sc, exp), summary_tables(exp.summary(), exp.policies, width)]
+    if baseline is not None and len(policies) > 1:
+        blocks.append(comparison_table(exp.compare(baseline), width))
+    text = "\n\n".join(blocks)
+    print(text)
+    if args.out:
+        _write(args.out, exp, baseline, text, sc, args.command_line)
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from ..output.tables import comparison_table
+
+    sc = load(args)
+    policies = common.policies(sc, args.policy)
+    if args.baseline not in sc.policies:
+        raise UserError(
+            f"unknown baseline policy {args.baseline!r}; this scenario has: {', '.join(sc.policies)}"
+        )
+    if args.baseline not in policies:
+        policies.insert(0, args.baseline)
+    if len(policies) < 2:
+        raise UserError("compare needs at least one policy besides the baseline")
+    exp = _experiment(args, sc, policies)
+    text = _header(args, sc, exp) + "\n\n" + comparison_table(exp.compare(args.baseline), terminal_width())
+    print(text)
+    if args.out:
+        _write(args.out, exp, args.baseline, text, sc, args.command_line)
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from ..output.report import write_report
+
+    sc = load(args)
+    policies = common.policies(sc, args.policy)
+    baseline = args.baseline or policies[0]
+    if baseline not in policies:
+        raise UserError(f"--baseline {baseline!r} is not among the policies run: {', '.join(policies)}")
+    if len(policies) < 2:
+        raise UserError("a report compares policies: name at least two (or none for all)")
+    exp = _experiment(args, sc, policies)
+    path = write_report(exp, sc, args.output, baseline, args.command_line)
+    print(f"wrote {path}")
+    return 0
+
+
+def experiment_args(sp: argparse.ArgumentParser) -> None:
+    """Options every experiment command takes (policies, replications, where to run, output)."""
+    sp.add_argument(
+        "--policy", action="append", metavar="P", help="policy to run (repeatable; default all)"
+    )
+    sp.add_argument(
+        "--replications", type=positive_int, default=30, metavar="N",
+        help="replications per policy (default 30)",
+    )
+    sp.add_argument(
+        "--seed", type=seed_int, default=0,
+        help="base seed; replication r uses SeedSequence([seed, r]) (default 0)",
+    )
+    where = sp.add_mutually_exclusive_group()
+    where.add_argument(
+        "--workers", type=positive_int, metavar="N",
+        help="worker processes (default: every CPU; 1 runs in this process)",
+    )
+    where.add_argument(
+        "--scheduler", metavar="ADDRESS", help="run on a Dask cluster, e.g. tcp://10.0.0.5:8786"
+    )
+    sp.add_argument(
+        "--store", metavar="FILE",
+        help="SQLite results store: commits each replication, resumes a killed run",
+    )
+    sp.add_argument(
+        "--out", metavar="DIR",
+        help="also write runs.csv, summary.csv, comparison.csv and tables.txt here",
+    )
+    sp.add_argument(
+        "--target", action="append", metavar="METRIC=H",
+        help="add replications until METRIC's 95%% CI half-width is <= H for every policy "
+        "(repeatable)",
+    )
+    sp.add_argument(
+        "--max-replications", type=positive_int, default=1000, metavar="N",
+        help="cap per policy with --target (default 1000)",
+    )
+    sp.add_argument(
+        "--progress", action=argparse.BooleanOptionalAction, default=None,
+        help="progress bar on stderr (default: only when stderr is a terminal)",
+    )
+
+
+def register(sub: Any) -> None:
+    """Add ``run``, ``compare`` and ``report`` to the ``returnsim`` subcommands."""
+    sp = sub.add_parser(
+        "run", help="replicate policies and print their means with 95%% confidence intervals"
+    )
+    scenario_args(sp)
+    experiment_args(sp)
+    sp.add_argument(
+        "--baseline", metavar="P",
+        help="also print paired differences vs this policy (and use it for comparison.csv)",
+    )
+    sp.set_defaults(func=cmd_run)
+
+    sp = sub.add_parser(
+        "compare", help="paired differences vs a baseline policy, with CIs and significance marks"
+    )
+    scenario_args(sp)
+    experiment_args(sp)
+    sp.add_argument("--baseline", metavar="P", required=True, help="the policy to compare against")
+    sp.set_defaults(func=cmd_compare)
+
+    sp = sub.add_parser(
+        "report", help="compare policies and write a standalone HTML report with charts"
+    )
+    scenario_args(sp)
+    experiment_args(sp)
+    sp.add_argument("-o", "--output", required=True, metavar="FILE", help="the .html file to write")
+    sp.add_argument("--baseline", metavar="P", help="the policy to compare against (default: the first)")
+    sp.set_defaults(func=cmd_report)

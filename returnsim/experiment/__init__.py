@@ -1,0 +1,25 @@
+"""Experiments: many replications of several policies, with common random numbers.
+
+* :mod:`.replications`: :func:`run_experiment`, the engine (rounds, targets, progress, store);
+* :mod:`.tasks`: the unit of work a worker runs (:func:`run_batch`) and the measured ``METRICS``;
+* :mod:`.executors`: where tasks run (this process, a process pool, any executor or Dask);
+* :mod:`.result`: :class:`ExperimentResult`, a tidy frame of replications;
+* :mod:`.statistics`: confidence intervals and paired comparisons;
+* :mod:`.store`: the SQLite results store a killed run resumes from;
+* :mod:`.fingerprint`: which model produced a stored number.
+"""
+
+from .replications import PrecisionWarning, run_experiment
+from .result import ExperimentResult
+from .store import ResultStore, StoreError
+from .tasks import METRICS, run_batch
+
+__all__ = [
+    "run_experiment",
+    "ExperimentResult",
+    "PrecisionWarning",
+    "METRICS",
+    "run_batch",
+    "ResultStore",
+    "StoreError",
+]

@@ -1,0 +1,139 @@
+"""Where replications run: in this process, on a process pool, or on any executor.
+
+The engine never changes the global multiprocessing start method: the pools it starts use a
+``spawn`` context. Any ``concurrent.futures.Executor`` can be passed in, which covers a Dask
+cluster through ``distributed.Client(address).get_executor()``. Short tasks are batched so that
+scheduling overhead stays under one per cent (:func:`plan_batches`).
+"""
+
+from __future__ import annotations
+
+import math
+import multiprocessing
+import os
+from collections.abc import Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor
+from typing import Any
+
+__all__ = [
+    "Backend",
+    "available_cpus",
+    "plan_batches",
+    "START_METHOD",
+    "TASK_OVERHEAD_SECONDS",
+    "OVERHEAD_FACTOR",
+    "MAX_TASK_SECONDS",
+    "MIN_POOL_SECONDS",
+]
+
+START_METHOD = "spawn"
+"""Start method of the process pools the engine creates (a context, never the global default):
+``spawn`` works the same on every platform and is safe in processes that run threads."""
+
+TASK_OVERHEAD_SECONDS = {"processes": 1e-3, "other": 5e-3}
+"""Per-task scheduling overhead assumed when sizing batches (generous upper bounds of what
+``benchmarks/bench_parallel.py`` measures: a process pool and a local Dask cluster)."""
+
+OVERHEAD_FACTOR = 100
+"""A task takes at least this many times the per-task overhead (overhead under 1 %)."""
+
+MAX_TASK_SECONDS = 2.0
+"""Batches stay below this, so the store and the progress bar hear from workers often."""
+
+MIN_POOL_SECONDS = 3.0
+"""Below this much estimated serial work, the engine runs in-process rather than start a pool:
+a spawned worker imports numpy, pandas, scipy and pydantic, about 1.5 s of CPU each."""
+
+
+
+def available_cpus() -> int:
+    """CPUs this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not on Linux
+        return os.cpu_count() or 1
+
+
+class Backend:
+    """Where tasks run: an executor (none: this process), its worker count, how to close it."""
+
+    def __init__(self, executor: Executor | None, scheduler: str | None, workers: int | None) -> None:
+        if executor is not None and scheduler is not None:
+            raise ValueError("give either executor or scheduler, not both")
+        if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
+            raise ValueError(f"workers must be a positive integer, got {workers!r}")
+        self.executor: Executor | None = executor
+        """The executor tasks go to; None while running in this process."""
+        self.owned = False
+        """Did the engine start ``executor`` (a process pool it must shut down)?"""
+        self.kind = "other"
+        """``processes`` or ``other``: which per-task overhead to assume."""
+        self.client: Any = None
+        """The Dask client opened for ``scheduler``, if any."""
+        if scheduler is not None:
+            try:
+                from distributed import Client
+            except ImportError:
+                raise ImportError(
+                    "scheduler= needs Dask's distributed package: pip install 'returnsim[dask]'"
+                ) from None
+            self.client = Client(scheduler, set_as_default=False)
+            self.executor = self.client.get_executor()
+            self.workers = workers or max(1, sum(self.client.nthreads().values()))
+            self.name = f"dask({scheduler})"
+        elif executor is not None:
+            client = getattr(executor, "_client", None)  # a Dask ClientExecutor
+            if workers is None and client is not None and hasattr(client, "nthreads"):
+                workers = max(1, sum(client.nthreads().values()))
+            self.workers = workers or getattr(executor, "_max_workers", None) or available_cpus()
+            self.kind = "processes" if isinstance(executor, ProcessPoolExecutor) else "other"
+            self.name = type(executor).__name__
+        else:
+            self.workers = workers or available_cpus()
+            self.name = "serial"
+
+    def start_pool(self) -> None:
+        """Start the engine's own process pool (a ``spawn`` context, not the global method)."""
+        ctx = multiprocessing.get_context(START_METHOD)
+        self.executor = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx)
+        self.owned = True
+        self.kind = "processes"
+        self.name = f"processes({self.workers})"
+
+    def close(self, cancel: bool = False) -> None:
+        """Shut down what the engine opened; a caller's executor is left running."""
+        try:
+            if self.owned and self.executor is not None:
+                self.executor.shutdown(wait=True, cancel_futures=cancel)
+            elif self.client is not None and self.executor is not None:
+                self.executor.shutdown(wait=not cancel)
+        finally:
+            if self.client is not None:
+                self.client.close()
+                self.client = None
+            if self.owned:
+                self.executor = None
+                self.owned = False
+
+
+def plan_batches(
+    tasks: Sequence[tuple[str, int]], seconds_per_task: float, workers: int, overhead: float
+) -> list[list[tuple[str, int]]]:
+    """Split tasks into batches: guided sizes between an overhead floor and a latency cap.
+
+    A batch lasts at least ``OVERHEAD_FACTOR * overhead`` seconds (so scheduling costs under
+    1 %) and at most ``MAX_TASK_SECONDS`` (so results reach the store often); in between, each
+    batch takes a share ``1 / (2 * workers)`` of what remains, so early batches are big and the
+    last ones small enough for the workers to finish together.
+    """
+    t = max(seconds_per_task, 1e-6)
+    b_min = max(1, math.ceil(OVERHEAD_FACTOR * overhead / t))
+    b_max = max(b_min, math.floor(MAX_TASK_SECONDS / t))
+    out = []
+    i = 0
+    while i < len(tasks):
+        remaining = len(tasks) - i
+        size = min(b_max, max(b_min, math.ceil(remaining / (2 * workers))))
+        out.append(list(tasks[i : i + size]))
+        i += size
+    return out

@@ -1,0 +1,173 @@
+"""Figures of experiments: one metric per policy with its confidence interval, and paired
+differences from a baseline (forest plots).
+
+Every function takes a summary or comparison frame, draws on ``ax`` if one is given (else on a
+new figure), and returns the Axes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ._style import _axes, _kpi_label_format
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+    from matplotlib.axes import Axes
+
+__all__ = ["kpi_bars", "forest"]
+
+
+def _metric_frame(table: Any, metric: str) -> pd.DataFrame:
+    """A frame indexed by policy with columns mean, ci_low, ci_high (CIs may be NaN)."""
+    import pandas as pd
+
+    if isinstance(table, Mapping):
+        rows = {}
+        for p, item in table.items():
+            kpis: Any = getattr(item, "kpis", item)
+            rows[p] = float(kpis[metric])
+        df = pd.DataFrame({"mean": pd.Series(rows)})
+    elif isinstance(table, pd.DataFrame):
+        df = table
+        if "metric" in df.columns:
+            df = df[df["metric"] == metric]
+            if df.empty:
+                raise ValueError(f"metric {metric!r} not in the table")
+        if "policy" in df.columns:
+            df = df.set_index("policy")
+        if "mean" not in df.columns:
+            if metric not in df.columns:
+                raise ValueError(f"the table has neither a 'mean' nor a {metric!r} column")
+            df = df.rename(columns={metric: "mean"})
+        df = df[[c for c in ("mean", "ci_low", "ci_high") if c in df.columns]].copy()
+    else:
+        raise TypeError("table must be a DataFrame or a mapping {policy: RunResult or kpis}")
+    for c in ("ci_low", "ci_high"):
+        if c not in df.columns:
+            df[c] = np.nan
+    df.index = df.index.astype(str)
+    return df.astype(float)
+
+
+def kpi_bars(
+    table: Any,
+    metric: str,
+    ax: Axes | None = None,
+    *,
+    highlight: str | Iterable[str] | None = None,
+    annotate: bool = True,
+) -> Axes:
+    """Horizontal bars of one metric per policy, with 95 % CI error bars when given.
+
+    Args:
+        table: one of
+            - a tidy DataFrame with columns ``policy, metric, mean, ci_low, ci_high``
+              (``ExperimentResult.summary()``; the rows of ``metric`` are used);
+            - a DataFrame with a ``policy`` column (or policies as index) and a ``metric``
+              column, or columns ``mean`` [, ``ci_low``, ``ci_high``];
+            - a mapping ``{policy: RunResult}`` or ``{policy: kpis dict}``.
+        metric: a KPI name (``rs.KPI_NAMES``) or any column in the table.
+        ax: Axes to draw on; a new figure if None.
+        highlight: policy name(s) drawn in a strong colour (others grey-blue).
+        annotate: write each value at the end of its bar.
+
+    Returns:
+        The Axes; ``ax.containers[0]`` is the BarContainer with one bar per policy.
+
+    Units: those of the metric (the label and format of ``returnsim.tables.KPI_ROWS`` when the
+    metric is listed there: currency, hours, or a share shown in %).
+    """
+    import matplotlib.ticker as mticker
+
+    df = _metric_frame(table, metric)
+    label, fmt = _kpi_label_format(metric)
+    names = list(df.index)
+    marked = {highlight} if isinstance(highlight, str) else set(highlight or ())
+    colors = ["#d95f02" if n in marked else "#4c72b0" for n in names]
+    ax = _axes(ax, (8, 1.0 + 0.45 * len(names)))
+    y = np.arange(len(names))
+    mean = df["mean"].to_numpy()
+    lo, hi = df["ci_low"].to_numpy(), df["ci_high"].to_numpy()
+    has_ci = np.isfinite(lo) & np.isfinite(hi)
+    bars = ax.barh(y, mean, 0.65, color=colors)
+    if has_ci.any():
+        err = np.vstack([np.where(has_ci, mean - lo, 0.0), np.where(has_ci, hi - mean, 0.0)])
+        ax.errorbar(mean, y, xerr=np.abs(err), fmt="none", ecolor="black", elinewidth=1,
+                    capsize=3, label="95 % CI")
+    if annotate:
+        def show(v: float) -> str:
+            try:
+                return fmt.format(v) if np.isfinite(v) else "-"
+            except (TypeError, ValueError):
+                return f"{v:,.3g}"
+        end = np.where(has_ci, np.maximum(mean, hi), mean)
+        end_neg = np.where(has_ci, np.minimum(mean, lo), mean)
+        finite = np.isfinite(mean)
+        span = float(np.nanmax(np.abs(np.r_[end[finite], end_neg[finite], 0.0]))) or 1.0
+        for yi, m, e, en in zip(y, mean, end, end_neg, strict=True):
+            if not np.isfinite(m):
+                continue
+            x, ha = (e + 0.02 * span, "left") if m >= 0 else (en - 0.02 * span, "right")
+            ax.text(x, float(yi), show(m), va="center", ha=ha, fontsize=8)
+        lo_x, hi_x = ax.get_xlim()
+        if np.nanmax(end) > 0:
+            hi_x += 0.15 * span
+        if np.nanmin(end_neg) < 0:
+            lo_x -= 0.15 * span
+        ax.set_xlim(lo_x, hi_x)
+    ax.axvline(0, color="black", linewidth=0.8)
+    ax.set_yticks(y, names)
+    ax.set_ylim(len(names) - 0.5, -0.5)
+    if "%" in fmt:
+        ax.xaxis.set_major_formatter(mticker.PercentFormatter(1.0))
+    ax.set_xlabel(label)
+    ax.set_title(label + (" (95 % CI)" if has_ci.any() else ""))
+    ax.grid(axis="x", alpha=0.3)
+    ax.set_axisbelow(True)
+    for bar in bars:
+        bar.set_gid(f"kpi:{metric}")
+    return ax
+
+
+def forest(compare: pd.DataFrame, metric: str, ax: Any = None, *, title: str | None = None) -> Any:
+    """Forest plot of paired differences vs the baseline for one metric.
+
+    One row per policy: a dot at the mean difference and a bar over its confidence interval;
+    filled dots are significant (the interval excludes zero), and a vertical line marks zero.
+
+    Args:
+        compare: the frame from :func:`paired_differences` / ``ExperimentResult.compare``.
+        metric: which metric to plot.
+        ax: a matplotlib Axes (a new figure if omitted).
+        title: the axes title (default names the metric and the baseline).
+
+    Returns:
+        The Axes.
+    """
+    import matplotlib.pyplot as plt
+
+    part = compare[compare["metric"] == metric]
+    if part.empty:
+        raise KeyError(f"no comparison rows for metric {metric!r}")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6.5, 0.45 * len(part) + 1.2))
+    y = np.arange(len(part))[::-1]
+    mean = part["mean_diff"].to_numpy(dtype=float)
+    lo = part["ci_low"].to_numpy(dtype=float)
+    hi = part["ci_high"].to_numpy(dtype=float)
+    sig = (lo > 0) | (hi < 0)
+    ax.errorbar(mean, y, xerr=[mean - lo, hi - mean], fmt="none", ecolor="0.35", capsize=3, lw=1.2)
+    ax.scatter(mean[sig], y[sig], color="C0", zorder=3, label="CI excludes 0")
+    ax.scatter(mean[~sig], y[~sig], facecolor="white", edgecolor="C0", zorder=3, label="CI includes 0")
+    ax.axvline(0.0, color="0.6", lw=1, ls="--")
+    ax.set_yticks(y)
+    ax.set_yticklabels(part["policy"].tolist())
+    baseline = part["baseline"].iloc[0]
+    ax.set_xlabel(f"{metric}: policy − {baseline}")
+    ax.set_title(title if title is not None else f"{metric} vs {baseline} (95 % CI, paired)")
+    ax.legend(loc="best", fontsize="small", frameon=False)
+    return ax

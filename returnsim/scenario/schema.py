@@ -1,0 +1,184 @@
+"""The scenario: one world and several named policies to compare.
+
+A scenario file is TOML validated by the pydantic models of this package. The *world*
+(:mod:`.world`, :mod:`.behaviour`) is what a seller cannot change quickly (demand, catalog,
+markets, buyers' behaviour, fees and costs, the desk's size); a *policy* (:mod:`.policy`) is what
+they choose (offers, who pays return freight, what happens to the goods, desk discipline). Every
+model forbids unknown keys, so ``staf = 2`` is an error, not a silent default.
+
+Defaults that come from a published figure say so in their description (the figures and their
+sources are listed in ``docs/sources.md``); defaults with no published figure say "assumed".
+Descriptions show up in ``returnsim schema``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from typing import Any
+
+from pydantic import Field, ValidationError, model_validator
+from pydantic_core import InitErrorDetails
+
+from .behaviour import Buyer, Retention
+from .fields import Strict, _choices, _err
+from .policy import Policy, resolve_extends
+from .rules import Condition
+from .world import Address, Costs, Demand, Desk, ItemClass, Markets, Reason, Returns
+
+__all__ = ["Scenario", "scenario_schema"]
+
+
+class Scenario(Strict):
+    """A world and the policies to compare in it. See the module docstring for units."""
+
+    name: str = "scenario"
+    description: str = ""
+    start_date: dt.date = Field(
+        default=dt.date(2024, 1, 1),
+        description="calendar date of t = 0; must be a Monday (the desk's week starts there)",
+    )
+    horizon_days: float = Field(
+        gt=0,
+        description="orders are placed in [0, horizon); every return from them is followed "
+        "to its end (cohort accounting)",
+    )
+    demand: Demand
+    markets: Markets
+    catalog: dict[str, ItemClass] = Field(min_length=1)
+    reasons: dict[str, Reason] = Field(min_length=1)
+    returns: Returns = Field(default_factory=Returns)
+    desk: Desk = Field(default_factory=Desk)
+    buyer: Buyer = Field(default_factory=Buyer)
+    retention: Retention = Field(default_factory=Retention)
+    costs: Costs = Field(default_factory=Costs)
+    addresses: dict[str, Address] = Field(default_factory=dict)
+    policies: dict[str, Policy] = Field(min_length=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _extends(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "policies" in data:
+            data = dict(data)
+            data["policies"] = resolve_extends(data["policies"])
+        return data
+
+    @model_validator(mode="after")
+    def _cross_references(self) -> Scenario:
+        errors = list(_cross_errors(self))
+        if errors:
+            raise ValidationError.from_exception_data("Scenario", errors)
+        return self
+
+    # Convenience -------------------------------------------------------------------------
+
+    def policy(self, name: str) -> Policy:
+        """The named policy, with a clear error listing the choices."""
+        try:
+            return self.policies[name]
+        except KeyError:
+            raise KeyError(
+                f"no policy named '{name}'; this scenario has: {', '.join(self.policies)}"
+            ) from None
+
+
+def _cross_errors(sc: Scenario) -> Iterator[InitErrorDetails]:
+    reasons = list(sc.reasons)
+    classes = list(sc.catalog)
+    addresses = list(sc.addresses)
+
+    if sc.start_date.weekday() != 0:
+        yield _err(
+            ("start_date",),
+            sc.start_date.isoformat(),
+            f"must be a Monday (t = 0 is Monday 00:00); {sc.start_date} is a "
+            f"{sc.start_date.strftime('%A')}",
+        )
+    if sum(c.share for c in sc.catalog.values()) <= 0:
+        yield _err(("catalog",), None, "at least one item class needs share > 0")
+    for cname, cls in sc.catalog.items():
+        for r in cls.reasons:
+            if r not in sc.reasons:
+                yield _err(("catalog", cname, "reasons", r), r, f"unknown reason; {_choices(r, reasons)}")
+
+    def seller_reason(loc: tuple[Any, ...], name: str) -> Iterator[InitErrorDetails]:
+        if name not in sc.reasons:
+            yield _err(loc, name, f"unknown reason; {_choices(name, reasons)}")
+        elif sc.reasons[name].fault != "seller":
+            yield _err(loc, name, "a misreported reason must be a seller-fault reason")
+
+    yield from seller_reason(("returns", "misreport_as"), sc.returns.misreport_as)
+    for rname, reason in sc.reasons.items():
+        if reason.misreport_as is not None:
+            yield from seller_reason(("reasons", rname, "misreport_as"), reason.misreport_as)
+    for kind, resp in sc.buyer.offers.items():
+        for r in resp.by_reason:
+            if r not in sc.reasons:
+                yield _err(("buyer", "offers", kind, "by_reason", r), r, f"unknown reason; {_choices(r, reasons)}")
+
+    def check_when(loc: tuple[Any, ...], cond: Condition) -> Iterator[InitErrorDetails]:
+        for key, names in cond.names().items():
+            options = classes if key == "item_class" else reasons
+            for i, n in enumerate(names):
+                if n not in options:
+                    yield _err((*loc, "when", key, i), n, f"unknown {key.replace('_', ' ')}; {_choices(n, options)}")
+
+    actions = [
+        "give_to_buyer",
+        "return_to_origin",
+        "return_to_address",
+        *(f"return_to_address:{a}" for a in addresses),
+        "abandon",
+        "abandon:dispose",
+        "abandon:liquidate",
+    ]
+    for pname, pol in sc.policies.items():
+        base = ("policies", pname)
+        for table in ("offers", "freight", "disposition", "reject"):
+            for i, rule in enumerate(getattr(pol, table)):
+                yield from check_when((*base, table, i), rule.when)
+        for i, offer in enumerate(pol.offers):
+            if offer.kind not in sc.buyer.offers:
+                yield _err(
+                    (*base, "offers", i, "kind"),
+                    offer.kind,
+                    f"buyer.offers has no response model for '{offer.kind}'",
+                )
+        for i, rule in enumerate(pol.disposition):
+            if rule.address in sc.addresses and rule.action == "return_to_address":
+                lanes = sc.addresses[rule.address].return_label
+                markets = rule.when.market or [m for m in ("domestic", "international") if getattr(sc.markets, m).share > 0]
+                missing = [m for m in markets if m not in lanes]
+                if missing:
+                    yield _err(
+                        (*base, "disposition", i, "address"),
+                        rule.address,
+                        f"address has no return_label for {', '.join(missing)} buyers, but this "
+                        f"rule can send their returns there; add the lane or restrict when.market",
+                    )
+            if "return_to_address" in (rule.candidates or []) and not sc.addresses:
+                yield _err(
+                    (*base, "disposition", i, "candidates"),
+                    "return_to_address",
+                    "the scenario defines no [addresses] to return to",
+                )
+            if rule.address is not None and rule.address not in sc.addresses:
+                yield _err(
+                    (*base, "disposition", i, "address"),
+                    rule.address,
+                    f"unknown address; {_choices(rule.address, addresses)}"
+                    if addresses
+                    else "unknown address; the scenario defines no [addresses]",
+                )
+            for j, cand in enumerate(rule.candidates or []):
+                if cand not in actions:
+                    yield _err(
+                        (*base, "disposition", i, "candidates", j),
+                        cand,
+                        f"unknown action; {_choices(cand, actions)}",
+                    )
+
+
+def scenario_schema() -> dict[str, Any]:
+    """JSON Schema of scenario files (field descriptions carry defaults' sources)."""
+    return Scenario.model_json_schema(by_alias=True)

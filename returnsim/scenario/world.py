@@ -1,0 +1,356 @@
+"""The world of a scenario: what a seller cannot change quickly.
+
+Demand, markets and their shipping lanes, the catalog of item classes, return reasons, the
+timing and honesty of return requests, the desk, fees and unit costs, and addresses returns may
+be sent to. Each table is a strict pydantic model (unknown keys are errors); defaults say where
+their value comes from (``docs/sources.md``) or that it is assumed.
+
+Units: money in the scenario's currency, weights in pounds, durations in the unit their name
+says (``_days``, ``_hours``, ``_minutes``), shares and rates as fractions in [0, 1].
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field, model_validator
+
+from .distributions import Fixed, Lognormal, Uniform
+from .fields import Dist, NonNeg, Share, Strict, _mix_sums_to_one
+from .rules import CONDITIONS
+
+__all__ = [
+    "Demand",
+    "Lane",
+    "Market",
+    "Markets",
+    "ConditionMix",
+    "ResaleShares",
+    "ItemClass",
+    "Reason",
+    "Returns",
+    "DayHours",
+    "WeekHours",
+    "WEEKDAYS",
+    "Investigation",
+    "Desk",
+    "WeightTier",
+    "WeightFee",
+    "Costs",
+    "Address",
+]
+
+
+class Demand(Strict):
+    """Orders: a Poisson process with a monthly seasonal multiplier."""
+
+    orders_per_day: float = Field(gt=0, description="mean orders per day before seasonality")
+    seasonality: list[NonNeg] = Field(
+        default_factory=lambda: [1.0] * 12,
+        min_length=12,
+        max_length=12,
+        description="multiplier of orders_per_day for January..December (1 = none; assumed)",
+    )
+
+
+class Lane(Strict):
+    """Cost of one shipping label on a lane: ``base + per_lb * weight``."""
+
+    base: NonNeg = Field(description="fixed cost per label")
+    per_lb: NonNeg = Field(default=0.0, description="cost per pound of item weight")
+
+    def cost(self, weight_lb: Any) -> Any:
+        return self.base + self.per_lb * weight_lb
+
+
+class Market(Strict):
+    """Where buyers live, as seen from the seller's warehouse."""
+
+    share: Share = Field(description="share of orders from this market")
+    return_label: Lane = Field(description="label from a buyer here back to the seller")
+    outbound_label: Lane = Field(description="label for a replacement or exchange unit")
+    transit_days: Dist = Field(description="return transit time, buyer to seller")
+
+
+class Markets(Strict):
+    domestic: Market
+    international: Market
+
+    @model_validator(mode="after")
+    def _shares(self) -> Markets:
+        _mix_sums_to_one(
+            {"domestic": self.domestic.share, "international": self.international.share},
+            "domestic.share + international.share",
+        )
+        return self
+
+
+class ConditionMix(Strict):
+    """A share per item condition."""
+
+    unopened: Share = 0.0
+    opened: Share = 0.0
+    used: Share = 0.0
+    damaged: Share = 0.0
+
+    def as_list(self) -> list[float]:
+        return [getattr(self, c) for c in CONDITIONS]
+
+
+class ResaleShares(ConditionMix):
+    """Net resale value of a returned unit as a share of its price, by condition (after
+    selling fees). Defaults are assumed, guided by Amazon's Grade and Resell worked example
+    (a $30 item nets $16.62 like new down to $11.52 acceptable: docs/sources.md [F5])."""
+
+    unopened: Share = 0.80
+    opened: Share = 0.55
+    used: Share = 0.40
+    damaged: Share = 0.05
+
+
+class ItemClass(Strict):
+    """A group of products with similar price, weight and return behaviour."""
+
+    share: NonNeg = Field(description="weight of this class in the order mix (normalised)")
+    price: Dist = Field(description="item price")
+    unit_cost_share: Share = Field(
+        default=0.45, description="cost of goods as a share of price (assumed)"
+    )
+    weight_lb: NonNeg = Field(default=1.0, description="shipping weight, pounds")
+    return_rate: Share = Field(description="probability an order is returned")
+    reasons: dict[str, Share] = Field(description="true reason mix of returns (sums to 1)")
+    value_decay_per_week: Share = Field(
+        default=0.0,
+        description=(
+            "share of resale value lost per week since the sale: ~1 %/week for fast-moving "
+            "electronics, ~1 %/month for power tools (Blackburn et al. 2004 [B8])"
+        ),
+    )
+    resale_share: ResaleShares = Field(default_factory=ResaleShares)
+
+    @model_validator(mode="after")
+    def _mix(self) -> ItemClass:
+        if not self.reasons:
+            raise ValueError("reasons must name at least one reason")
+        _mix_sums_to_one(self.reasons, "reasons")
+        return self
+
+
+class Reason(Strict):
+    """A return reason: who is at fault and what state the item comes back in."""
+
+    fault: Literal["seller", "carrier", "buyer"]
+    condition: ConditionMix = Field(description="condition mix of items returned for it")
+    misreport_as: str | None = Field(
+        default=None,
+        description="seller-fault reason a misreporting buyer states instead (buyer fault only);"
+        " defaults to returns.misreport_as",
+    )
+    label: str = Field(default="", description="buyer-visible wording")
+
+    @model_validator(mode="after")
+    def _mix(self) -> Reason:
+        _mix_sums_to_one(self.condition.model_dump(), "condition")
+        return self
+
+
+class Returns(Strict):
+    """Timing and honesty of return requests."""
+
+    window_days: float = Field(
+        default=30, gt=0, description="return window after delivery (Amazon: 30 days [A4])"
+    )
+    delivery_days: Dist = Field(
+        default=Uniform(low=2, high=5), description="order to delivery (assumed)"
+    )
+    request_delay_days: Dist = Field(
+        default=Lognormal(mean_=8, cv=0.8),
+        description="delivery to return request, truncated to the window (assumed)",
+    )
+    out_of_window_rate: Share = Field(
+        default=0.0, description="share of requests made after the window closed (assumed)"
+    )
+    late_request_days: Dist = Field(
+        default=Uniform(low=0, high=14),
+        description="how long after the window closes an out-of-window request comes (assumed)",
+    )
+    misreport_rate: Share = Field(
+        default=0.2,
+        description=(
+            "share of buyer-fault returns whose stated reason blames the seller; 0.2 of the "
+            "~65 % buyer-side returns gives ~13 %, inside the 10-14 % abuse share [B16, B18]"
+        ),
+    )
+    misreport_as: str = Field(
+        default="not_as_described", description="default seller-fault reason misreporters state"
+    )
+    ship_days: Dist = Field(
+        default=Lognormal(mean_=3, cv=0.7),
+        description="authorisation to the buyer handing the parcel over (assumed)",
+    )
+    refund_processing_days: Dist = Field(
+        default=Uniform(low=0, high=2),
+        description="receipt to refund; Amazon requires 2 business days [A3]",
+    )
+    restock_days: Dist = Field(default=Fixed(value=3), description="receipt to resale (assumed)")
+
+
+class DayHours(Strict):
+    open: float = Field(ge=0, le=24)
+    close: float = Field(ge=0, le=24)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _pair(cls, v: Any) -> Any:
+        if isinstance(v, (list, tuple)) and len(v) == 2:
+            return {"open": v[0], "close": v[1]}
+        return v
+
+    @model_validator(mode="after")
+    def _ordered(self) -> DayHours:
+        if not self.close > self.open:
+            raise ValueError(f"close ({self.close}) must be after open ({self.open})")
+        return self
+
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class WeekHours(Strict):
+    """Opening hours per weekday as ``[open, close]`` in hours (e.g. ``mon = [9, 17]``);
+    a day left out is closed."""
+
+    mon: DayHours | None = None
+    tue: DayHours | None = None
+    wed: DayHours | None = None
+    thu: DayHours | None = None
+    fri: DayHours | None = None
+    sat: DayHours | None = None
+    sun: DayHours | None = None
+
+    @model_validator(mode="after")
+    def _some(self) -> WeekHours:
+        if all(getattr(self, d) is None for d in WEEKDAYS):
+            raise ValueError("the desk must be open at least one day a week")
+        return self
+
+    def intervals(self) -> list[tuple[float, float]]:
+        """Open intervals within a week, in hours from Monday 00:00."""
+        out = []
+        for i, d in enumerate(WEEKDAYS):
+            h = getattr(self, d)
+            if h is not None:
+                out.append((24.0 * i + h.open, 24.0 * i + h.close))
+        return out
+
+
+class Investigation(Strict):
+    """Checking the buyer's real reason when the stated one blames the seller."""
+
+    detect_probability: Share = Field(
+        default=0.5, description="chance a misreported reason is revealed (assumed)"
+    )
+    minutes: Dist = Field(default=Fixed(value=10), description="extra agent time (assumed)")
+
+
+class Desk(Strict):
+    """The seller's response desk."""
+
+    staff: int = Field(default=2, ge=1, strict=True, description="agents answering return requests")
+    hours: Literal["24/7"] | WeekHours = Field(
+        default="24/7", description='"24/7" or opening hours per weekday'
+    )
+    handling_minutes: Dist = Field(
+        default=Lognormal(mean_=12, cv=0.5), description="agent time per request (assumed)"
+    )
+    follow_up_minutes: Dist = Field(
+        default=Fixed(value=3),
+        description="agent time to act on a buyer's reply to an offer (assumed; not queued)",
+    )
+    investigation: Investigation = Field(default_factory=Investigation)
+    wage_per_hour: NonNeg = Field(default=20.0, description="loaded cost of an agent hour (assumed)")
+    late_after_hours: float = Field(
+        default=48,
+        gt=0,
+        description="no authorise/close within this many hours is a late response (Amazon [A1])",
+    )
+    service_quality: Share = Field(
+        default=0.5, description="ability and attitude of the desk, 0..1 (assumed)"
+    )
+
+
+class WeightTier(Strict):
+    max_lb: float = Field(gt=0)
+    fee: NonNeg
+
+
+class WeightFee(Strict):
+    """A per-unit fee by shipping weight: the first tier whose ``max_lb`` covers the weight,
+    else ``over_base + over_per_lb * (weight - last max_lb)``."""
+
+    tiers: list[WeightTier] = Field(default_factory=list)
+    over_base: NonNeg = 0.0
+    over_per_lb: NonNeg = 0.0
+
+    def fee(self, weight_lb: Any) -> Any:
+        import numpy as np
+
+        w = np.asarray(weight_lb, dtype=float)
+        top = self.tiers[-1].max_lb if self.tiers else 0.0
+        out = self.over_base + self.over_per_lb * np.maximum(w - top, 0.0)
+        for tier in reversed(self.tiers):
+            out = np.where(w <= tier.max_lb, tier.fee, out)
+        return out
+
+
+def _fba_disposal() -> WeightFee:
+    # FBA removal/disposal fee per standard-size unit from Jan 2026 (docs/sources.md [F1]).
+    return WeightFee(
+        tiers=[
+            WeightTier(max_lb=0.5, fee=0.84),
+            WeightTier(max_lb=1.0, fee=1.53),
+            WeightTier(max_lb=2.0, fee=2.27),
+        ],
+        over_base=2.89,
+        over_per_lb=1.06,
+    )
+
+
+class Costs(Strict):
+    """Fees and unit costs the seller pays or recovers."""
+
+    referral_rate: Share = Field(default=0.15, description="Amazon referral fee, most categories [A15]")
+    refund_admin_fee_cap: NonNeg = Field(
+        default=5.0, description="refund administration fee: the smaller of $5 ... [A14]"
+    )
+    refund_admin_fee_share: Share = Field(
+        default=0.20, description="... and 20 % of the referral fee on the refund [A14]"
+    )
+    inspection: NonNeg = Field(
+        default=6.0, description="receive and inspect a returned unit; $6-18 per item [B12]"
+    )
+    grading_fee: NonNeg = Field(
+        default=1.50, description="grade-and-resell processing fee, small standard [F4]"
+    )
+    disposal_fee: WeightFee = Field(default_factory=_fba_disposal)
+    liquidation_recovery_share: Share = Field(
+        default=0.075, description="liquidation gross recovery, 5-10 % of value [F3]"
+    )
+    liquidation_item_fee: NonNeg = Field(default=0.50, description="per unit (assumed)")
+    carrier_claim_share: Share = Field(
+        default=0.5, description="share of item value and label a carrier claim recovers (assumed)"
+    )
+
+
+class Address(Strict):
+    """A place other than the origin warehouse a seller may send returns to."""
+
+    return_label: dict[Literal["domestic", "international"], Lane] = Field(
+        description="label cost from a buyer in each market to this address"
+    )
+    transit_days: Dist
+    handling_fee: NonNeg = Field(default=0.0, description="per unit received")
+    recovery_factor: NonNeg = Field(
+        default=1.0, description="resale value here relative to the origin's"
+    )
+    restock_days: Dist = Field(default=Fixed(value=7))
