@@ -25,9 +25,10 @@ __all__ = [
     "experiment_text",
     "KPI_ROWS",
     "BRIEF_METRICS",
+    "SHOWN_KPIS",
 ]
 
-_SHOWN = (
+SHOWN_KPIS = (
     "return_requests",
     "return_rate",
     "cancel_rate",
@@ -48,6 +49,7 @@ _SHOWN = (
     "retained_margin",
     "net_value_per_order",
 )
+"""KPIs the full tables and the report show, in order (those a run did not measure are left out)."""
 
 
 def _python_format(name: str) -> str:
@@ -58,7 +60,7 @@ def _python_format(name: str) -> str:
 
 
 KPI_ROWS: tuple[tuple[str, str, str], ...] = tuple(
-    (k, label(k, "$"), _python_format(k)) for k in _SHOWN
+    (k, label(k, "$"), _python_format(k)) for k in SHOWN_KPIS
 )
 """KPIs shown by default: (name, label with its unit, Python format)."""
 
@@ -137,7 +139,7 @@ def _money_rows(currency: str) -> list[tuple[str, str]]:
 def run_tables(runs: Mapping[str, Any], currency: str = "$") -> str:
     """KPI table and cost breakdown for single runs (``{policy: RunResult}``)."""
     names = list(runs)
-    keys = [k for k in _SHOWN if any(k in runs[n].kpis for n in names)]
+    keys = [k for k in SHOWN_KPIS if any(k in runs[n].kpis for n in names)]
     kpi_rows = [[label(k, currency), *(fmt_value(k, runs[n].kpis.get(k)) for n in names)] for k in keys]
     kpis = format_table(["KPI", *names], kpi_rows, "Key figures (one replication, so no interval)")
     money_rows = []
@@ -186,7 +188,7 @@ def summary_tables(summary: Any, policies: Sequence[str], width: int = 120, curr
     ns = sorted({int(n[p]) for p in policies if p in n})
     reps = f"{ns[0]}" if len(ns) == 1 else f"{ns[0]}-{ns[-1]}"
 
-    keys = [k for k in _SHOWN if any((p, k) in cells for p in policies)]
+    keys = [k for k in SHOWN_KPIS if any((p, k) in cells for p in policies)]
     row_d = {
         k: column_decimals(k, [(cells[(p, k)][2] - cells[(p, k)][1]) / 2 for p in policies if (p, k) in cells])
         for k in keys
@@ -236,7 +238,7 @@ def comparison_table(compare: Any, width: int = 120, highlight: str = "net_value
     baseline = str(compare["baseline"].iloc[0])
     policies = list(dict.fromkeys(compare["policy"].tolist()))
     by = {(r.policy, r.metric): r for r in compare.itertuples(index=False)}
-    keys = [k for k in _SHOWN if any((p, k) in by for p in policies)]
+    keys = [k for k in SHOWN_KPIS if any((p, k) in by for p in policies)]
     row_d = {k: column_decimals(k, [(by[(p, k)].ci_high - by[(p, k)].ci_low) / 2 for p in policies if (p, k) in by]) for k in keys}
     cols = []
     for p in policies:

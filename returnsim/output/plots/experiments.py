@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ._style import _axes, _kpi_label_format
+from ._style import _axes, _kpi_label_format, _plain
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -60,6 +60,7 @@ def kpi_bars(
     *,
     highlight: str | Iterable[str] | None = None,
     annotate: bool = True,
+    currency: str = "$",
 ) -> Axes:
     """Horizontal bars of one metric per policy, with 95 % CI error bars when given.
 
@@ -74,6 +75,7 @@ def kpi_bars(
         ax: Axes to draw on; a new figure if None.
         highlight: policy name(s) drawn in a strong colour (others grey-blue).
         annotate: write each value at the end of its bar.
+        currency: the label of money.
 
     Returns:
         The Axes; ``ax.containers[0]`` is the BarContainer with one bar per policy.
@@ -84,7 +86,7 @@ def kpi_bars(
     import matplotlib.ticker as mticker
 
     df = _metric_frame(table, metric)
-    label, fmt = _kpi_label_format(metric)
+    label, fmt = _kpi_label_format(metric, currency)
     names = list(df.index)
     marked = {highlight} if isinstance(highlight, str) else set(highlight or ())
     colors = ["#d95f02" if n in marked else "#4c72b0" for n in names]
@@ -124,8 +126,8 @@ def kpi_bars(
     ax.set_ylim(len(names) - 0.5, -0.5)
     if "%" in fmt:
         ax.xaxis.set_major_formatter(mticker.PercentFormatter(1.0))
-    ax.set_xlabel(label)
-    ax.set_title(label + (" (95 % CI)" if has_ci.any() else ""))
+    ax.set_xlabel(_plain(label))
+    ax.set_title(_plain(label) + (" (95 % CI)" if has_ci.any() else ""))
     ax.grid(axis="x", alpha=0.3)
     ax.set_axisbelow(True)
     for bar in bars:
@@ -133,7 +135,9 @@ def kpi_bars(
     return ax
 
 
-def forest(compare: pd.DataFrame, metric: str, ax: Any = None, *, title: str | None = None) -> Any:
+def forest(
+    compare: pd.DataFrame, metric: str, ax: Any = None, *, title: str | None = None, currency: str = "$"
+) -> Any:
     """Forest plot of paired differences vs the baseline for one metric.
 
     One row per policy: a dot at the mean difference and a bar over its confidence interval;
@@ -144,6 +148,7 @@ def forest(compare: pd.DataFrame, metric: str, ax: Any = None, *, title: str | N
         metric: which metric to plot.
         ax: a matplotlib Axes (a new figure if omitted).
         title: the axes title (default names the metric and the baseline).
+        currency: the label of money.
 
     Returns:
         The Axes.
@@ -159,15 +164,20 @@ def forest(compare: pd.DataFrame, metric: str, ax: Any = None, *, title: str | N
     mean = part["mean_diff"].to_numpy(dtype=float)
     lo = part["ci_low"].to_numpy(dtype=float)
     hi = part["ci_high"].to_numpy(dtype=float)
+    label, fmt = _kpi_label_format(metric, currency)
+    if "%" in fmt:  # a rate: differences in percentage points
+        mean, lo, hi = mean * 100, lo * 100, hi * 100
+        label = label + ", percentage points"
     sig = (lo > 0) | (hi < 0)
     ax.errorbar(mean, y, xerr=[mean - lo, hi - mean], fmt="none", ecolor="0.35", capsize=3, lw=1.2)
     ax.scatter(mean[sig], y[sig], color="C0", zorder=3, label="CI excludes 0")
     ax.scatter(mean[~sig], y[~sig], facecolor="white", edgecolor="C0", zorder=3, label="CI includes 0")
     ax.axvline(0.0, color="0.6", lw=1, ls="--")
     ax.set_yticks(y)
-    ax.set_yticklabels(part["policy"].tolist())
+    ax.set_yticklabels([_plain(p) for p in part["policy"].tolist()])
     baseline = part["baseline"].iloc[0]
-    ax.set_xlabel(f"{metric}: policy − {baseline}")
-    ax.set_title(title if title is not None else f"{metric} vs {baseline} (95 % CI, paired)")
+    ax.set_xlabel(_plain(f"{label}: policy − {baseline}"))
+    words = _kpi_label_format(metric, currency)[0].split(" (")[0]
+    ax.set_title(_plain(title if title is not None else f"{words}: vs {baseline} (paired 95 % CI)"))
     ax.legend(loc="best", fontsize="small", frameon=False)
     return ax
