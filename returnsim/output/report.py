@@ -71,7 +71,7 @@ def _comparison(compare: pd.DataFrame, currency: str) -> dict[str, Any]:
     decimals = {m: column_decimals(m, [(r.ci_high - r.ci_low) / 2 for (p, k), r in by.items() if k == m]) for m in metrics}
     rows = []
     for p in policies:
-        cells = []
+        cells: list[dict[str, Any] | None] = []
         for m in metrics:
             r = by.get((p, m))
             if r is None:
