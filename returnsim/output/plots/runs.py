@@ -332,6 +332,7 @@ def late_by_weekday(
     ax = _axes(ax, (9, 4.5))
     x = np.arange(7)
     width = 0.8 / max(len(names), 1)
+    top = 0.0
     for i, n in enumerate(names):
         tr = _trace_of(n, traces[n])
         day = (tr["request_time"].to_numpy(dtype=float) // 24 % 7).astype(int)
@@ -343,8 +344,15 @@ def late_by_weekday(
         share = np.bincount(day, weights=late.astype(float), minlength=7) / np.maximum(count, 1)
         share = np.where(count > 0, share, np.nan)
         ax.bar(x - 0.4 + width * (i + 0.5), share, width, color=colors[n], label=n)
+        top = max(top, float(np.nanmax(share)) if np.isfinite(share).any() else 0.0)
     ax.set_xticks(x, WEEKDAYS)
     ax.yaxis.set_major_formatter(mticker.PercentFormatter(1.0))
+    # A share is never negative: the axis starts at 0 even when no request was late (matplotlib
+    # would centre all-zero bars on 0); then the chart says so instead of looking empty.
+    ax.set_ylim(0, top * 1.15 if top > 0 else 0.05)
+    if top == 0:
+        ax.text(3, 0.025, "no request was decided late", ha="center", va="center", fontsize=11, color="0.35",
+                gid="none_late")
     ax.set_xlabel("weekday the return request arrived")
     ax.set_ylabel("share of requests decided late")
     ax.set_title("Late responses by weekday of the request")
