@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ..model import KPI_NAMES
 from ..model.ledger import COSTS, CREDITS
 from .labels import KPIS, category_label, column_decimals, fmt_diff, fmt_interval, fmt_value, label
 
@@ -60,9 +61,9 @@ def _python_format(name: str) -> str:
 
 
 KPI_ROWS: tuple[tuple[str, str, str], ...] = tuple(
-    (k, label(k, "$"), _python_format(k)) for k in SHOWN_KPIS
+    (k, label(k, "$"), _python_format(k)) for k in SHOWN_KPIS if k in KPI_NAMES
 )
-"""KPIs shown by default: (name, label with its unit, Python format)."""
+"""KPIs shown by default that the model reports: (name, label with its unit, Python format)."""
 
 BRIEF_METRICS: dict[str, str] = {
     "net_value_per_order": "net value/order",

@@ -21,7 +21,7 @@ from .economics import (
     giveaway_breakeven,
     study_ratios,
 )
-from .experiments import forest, kpi_bars
+from .experiments import common_random_numbers, forest, kpi_bars
 from .lab import lab_dashboard
 from .runs import cost_breakdown, late_by_weekday, outcome_mix, response_times
 
@@ -32,6 +32,7 @@ __all__ = [
     "late_by_weekday",
     "kpi_bars",
     "forest",
+    "common_random_numbers",
     "erlang_c_curve",
     "late_by_staff",
     "decision_hours_by_weekday",

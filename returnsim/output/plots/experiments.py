@@ -18,7 +18,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
     from matplotlib.axes import Axes
 
-__all__ = ["kpi_bars", "forest"]
+__all__ = ["kpi_bars", "forest", "common_random_numbers"]
 
 
 def _metric_frame(table: Any, metric: str) -> pd.DataFrame:
@@ -181,3 +181,54 @@ def forest(
     ax.set_title(_plain(title if title is not None else f"{words}: vs {baseline} (paired 95 % CI)"))
     ax.legend(loc="best", fontsize="small", frameon=False)
     return ax
+
+
+def common_random_numbers(
+    baseline: Any, other: Any, independent: Any, fig: Any = None, *, names: tuple[str, str] = ("baseline", "other"),
+    metric: str = "", currency: str = "$",
+) -> Any:
+    """Why common random numbers sharpen comparisons, in two panels.
+
+    Left: each replication's value under two policies run on the same random numbers; they move
+    together. Right: the spread of the per-replication difference with common random numbers
+    against the difference from runs on independent streams.
+
+    Args:
+        baseline: values of the baseline policy, one per replication.
+        other: values of the other policy on the same replications (same seeds).
+        independent: values of the other policy on independent streams (other seeds).
+        fig: a Figure to draw on (cleared first); a new one if None.
+        names: the two policies' names.
+        metric: the metric's name, for the labels.
+        currency: the label of money.
+
+    Returns:
+        The Figure; its second axes holds the two histograms (labels ``independent streams``
+        and ``common random numbers``).
+    """
+    import matplotlib.pyplot as plt
+
+    from .. import labels
+
+    a, b, c = (np.asarray(v, dtype=float) for v in (baseline, other, independent))
+    paired, unpaired = b - a, c[: len(a)] - a
+    if fig is None:
+        fig = plt.figure(figsize=(11, 4), layout="constrained")
+    else:
+        fig.clear()
+    left, right = fig.subplots(1, 2)
+    what = labels.label(metric, currency) if metric else "value"
+    left.scatter(a, b, s=14)
+    left.axline((float(a.mean()), float(b.mean())), slope=1, color="0.6", lw=1, ls="--", label="slope 1 through the means")
+    left.legend(loc="upper left", frameon=False)
+    left.set_xlabel(_plain(f"{names[0]}: {what}"))
+    left.set_ylabel(_plain(f"{names[1]}: {what}"))
+    left.set_title("Same replication, two policies: they move together")
+    lo, hi = float(min(paired.min(), unpaired.min())), float(max(paired.max(), unpaired.max()))
+    bins = np.linspace(lo, hi if hi > lo else lo + 1, 20)
+    right.hist(unpaired, bins=bins, alpha=0.6, label="independent streams")
+    right.hist(paired, bins=bins, alpha=0.8, label="common random numbers")
+    right.set_xlabel(_plain(f"difference {names[1]} − {names[0]} per replication"))
+    right.set_title("Spread of the difference")
+    right.legend(frameon=False)
+    return fig
