@@ -146,7 +146,8 @@ def decision_hours_by_weekday(
             ax.plot(x, v, "o-" if i == 0 else "s--", color=colors[n], lw=1.8 if i == 0 else 1.2,
                     label=_plain(f"{n}: {q:.0%} decided within"), gid=f"{n}:q{q:g}")
     ax.axhline(late_after, color="#d62728", lw=1.4, gid="late_after")
-    ax.text(6.4, late_after, f"{late_after:g} h: late", color="#d62728", va="bottom", ha="right", fontsize=8)
+    ax.text(-0.2, late_after, f" {late_after:g} h: late above this line", color="#d62728", va="bottom",
+            ha="left", fontsize=8)
     ax.set_xticks(x, WEEKDAYS)
     ax.set_ylim(0, top * 1.12)
     ax.set_xlabel("weekday the return request arrived")

@@ -79,7 +79,8 @@ def giveaway_breakeven(
     ax.fill_between(price, price * share, cost, where=price < p_star, color="#fdb863", alpha=0.35,
                     label="give it away: cheaper")
     ax.axvline(p_star, color="black", ls="--", lw=1, gid="breakeven")
-    ax.text(p_star, ax.get_ylim()[1] * 0.95, _plain(f" break-even {cur}{p_star:.2f}"), va="top", fontsize=9)
+    ax.text(p_star, 0.45, _plain(f" break-even {cur}{p_star:.2f}"), va="center", fontsize=9,
+            transform=ax.get_xaxis_transform())
     ax.set_xlim(0, top)
     ax.set_ylim(bottom=0)
     ax.set_xlabel(_plain(f"item price ({cur})"))
