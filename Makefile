@@ -57,6 +57,7 @@ lab: $(VENV)/.lab
 
 bench: $(VENV)/.dev
 	$(BIN)/python benchmarks/bench_model.py
+	$(BIN)/python benchmarks/bench_notebooks.py
 
 clean:
 	rm -rf $(VENV) results build .pytest_cache .hypothesis .mypy_cache .ruff_cache
