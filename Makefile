@@ -1,6 +1,7 @@
 # Two entry points on a fresh machine (only Python 3.11 and the package registries needed):
 #   make demo   create .venv, install returnsim, compare the seed policies, write a report
-#   make test   create .venv, install returnsim with its test extras, run every check and test
+#   make test   create .venv, install returnsim with its test extras (and Debian's chromium if
+#               missing, for the report's layout test), run every check and test
 # Also: make lab (JupyterLab on notebooks/), make bench (speed benchmarks), make lint (ruff and
 # mypy), make docs (the API reference, strict), make clean.
 
@@ -9,7 +10,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 OUT    ?= results/demo
 
-.PHONY: demo test lab bench lint docs clean
+.PHONY: demo test lab bench lint docs clean browser
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,8 +32,18 @@ $(VENV)/.lab: pyproject.toml | $(BIN)/python
 demo: $(VENV)/.core
 	$(BIN)/returnsim run scenarios/seed_policies.toml --replications 60 --baseline seed --out $(OUT)
 
-test: lint docs
+test: lint docs browser
 	$(BIN)/python -m pytest
+
+# The report's layout test opens it in a real browser (tests/test_report.py). Installs Debian's
+# chromium when it is missing: as root with apt-get, otherwise through `sudo -n` (no password
+# prompt); if neither can, it says what to run and stops, so the test never silently skips.
+browser:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || { \
+	  echo "installing chromium (Debian package) for the report's layout test"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO="sudo -n"; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null \
+	  || { echo "could not install chromium: run 'sudo apt-get install chromium' and retry"; exit 1; }; }
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check returnsim tests benchmarks
@@ -46,6 +57,7 @@ lab: $(VENV)/.lab
 
 bench: $(VENV)/.dev
 	$(BIN)/python benchmarks/bench_model.py
+	$(BIN)/python benchmarks/bench_notebooks.py
 
 clean:
 	rm -rf $(VENV) results build .pytest_cache .hypothesis .mypy_cache .ruff_cache

@@ -34,7 +34,7 @@ def test_run_prints_means_with_cis_and_writes_files(capsys, tmp_path):
     out_dir = tmp_path / "out"
     code, out, err = run_cli(
         capsys, "run", str(SEED_SCENARIO), *SHORT, "--policy", "seed", "--policy", "free_returns",
-        "--replications", "6", "--workers", "1", "--baseline", "seed", "--out", str(out_dir),
+        "--replications", "6", "--workers", "1", "--baseline", "seed", "--out", str(out_dir), "--full",
     )
     assert code == 0, err
     assert "2 policies x 6 replications, seed 0" in out
@@ -54,6 +54,7 @@ def test_compare_marks_significant_differences(capsys):
     code, out, err = run_cli(
         capsys, "compare", str(SEED_SCENARIO), *SHORT, "--baseline", "seed",
         "--policy", "free_returns", "--policy", "auto_authorise", "--replications", "8", "--workers", "1",
+        "--full",
     )
     assert code == 0, err
     # Auto-authorising answers at once: its response time differs from the seed's beyond doubt.

@@ -26,7 +26,10 @@ from returnsim import plots  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED_SCENARIO = ROOT / "scenarios" / "seed_policies.toml"
-NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+NB = ROOT / "notebooks"
+NOTEBOOKS = sorted(NB.glob("*.ipynb")) + sorted((NB / "teaching").glob("*.ipynb")) + sorted((NB / "instructor").glob("*.ipynb"))
+TEACHING = sorted((NB / "instructor").glob("*.ipynb")) + [NB / "teaching" / "00_lab.ipynb"]
+"""Notebooks that teach one idea: learning objectives first, figures drawn by returnsim.plots."""
 CELL_TIMEOUT = 600  # seconds per cell; with RETURNSIM_SMALL=1 the whole notebook takes seconds
 
 
@@ -57,7 +60,11 @@ def test_notebooks_exist():
     assert NOTEBOOKS, "no notebooks in notebooks/"
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def _id(p: Path) -> str:
+    return str(p.relative_to(NB))
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[_id(p) for p in NOTEBOOKS])
 def test_notebook_committed_without_outputs(path: Path):
     import nbformat
 
@@ -68,14 +75,16 @@ def test_notebook_committed_without_outputs(path: Path):
             assert cell.execution_count is None, f"cell {i} of {path.name} has an execution count"
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[_id(p) for p in NOTEBOOKS])
 def test_notebook_runs(path: Path, monkeypatch: pytest.MonkeyPatch):
-    nbclient = pytest.importorskip("nbclient")
+    import nbclient
     import nbformat
 
     # The kernel inherits this environment: a small run, and the notebook's own (inline)
-    # matplotlib backend rather than one forced by the caller's MPLBACKEND.
+    # matplotlib backend rather than one forced by the caller's MPLBACKEND. The instructor's
+    # copies must pass their own exercise checks (a wrong solution raises).
     monkeypatch.setenv("RETURNSIM_SMALL", "1")
+    monkeypatch.setenv("RETURNSIM_EXPECT_SOLUTIONS", "1" if path.parent.name == "instructor" else "0")
     monkeypatch.delenv("MPLBACKEND", raising=False)
     nb = nbformat.read(path, as_version=4)
     n_cells = len(nb.cells)
@@ -107,6 +116,71 @@ def test_notebook_runs(path: Path, monkeypatch: pytest.MonkeyPatch):
     probe = "".join(out.get("text", "") for out in nb.cells[-1].outputs).split()
     assert Path(probe[0]).resolve() == Path(sys.executable).resolve(), probe
     assert probe[1] == "1", "the kernel did not see RETURNSIM_SMALL=1"
+
+
+# --------------------------------------------------------------------------------------------
+# teaching notebooks: objectives, exercises checked by a cell, answers hidden from students
+
+
+def _cells(path: Path):
+    import nbformat
+
+    return nbformat.read(path, as_version=4).cells
+
+
+@pytest.mark.parametrize("path", TEACHING, ids=[_id(p) for p in TEACHING])
+def test_teaching_notebook_teaches_one_idea(path: Path):
+    cells = _cells(path)
+    assert cells[0].cell_type == "markdown" and cells[0].source.startswith("# ")
+    code = "\n".join(c.source for c in cells if c.cell_type == "code")
+    assert "SMALL = os.environ.get(\"RETURNSIM_SMALL\") == \"1\"" in code  # a real fast mode
+    # Figures come from returnsim.plots: no drawing code in the notebook itself.
+    for call in (".plot(", ".errorbar(", ".bar(", ".barh(", ".scatter(", ".fill_between(", ".hist(", "set_xlabel"):
+        assert call not in code, f"{path.name} draws with {call!r}: move it into returnsim.plots"
+    if path.parent.name == "instructor":
+        assert "**Learning objectives.**" in cells[0].source
+        solutions = [c for c in cells if "solution" in c.metadata.get("tags", [])]
+        checks = [c for c in cells if c.cell_type == "code" and "check(answer_" in c.source]
+        assert len(solutions) >= 3 and len(checks) == len(solutions)
+
+
+def test_student_copies_are_generated_and_hide_the_answers():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_student_copies", NB / "instructor" / "make_student_copies.py")
+    assert spec and spec.loader
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    assert tool.main(["--check"]) == 0, "run notebooks/instructor/make_student_copies.py"
+    for source in tool.sources():
+        student = _cells(NB / "teaching" / source.name)
+        teacher = _cells(source)
+        solutions = [c.source for c in teacher if "solution" in c.metadata.get("tags", [])]
+        answers = [c.source for c in student if "answer" in c.metadata.get("tags", [])]
+        assert len(answers) == len(solutions) >= 3
+        assert all(line.endswith("= None  # replace None with your answer") for a in answers for line in a.splitlines())
+        text = "\n".join(c.source for c in student)
+        for sol in solutions:
+            assert sol not in text
+        assert "Instructor notes" not in text and "Instructor notes" in "\n".join(c.source for c in teacher)
+
+
+def test_check_says_right_or_wrong_and_is_strict_only_for_solutions(monkeypatch, capsys):
+    from returnsim.teaching import check
+
+    monkeypatch.delenv("RETURNSIM_EXPECT_SOLUTIONS", raising=False)
+    check(None, 1.0)
+    check(1.01, 1.0)
+    check(2.0, 1.0, hint="look again")
+    check("Give Away Under $5 ", "give away under $5")
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("Not answered yet") and out[1].startswith("Correct")
+    assert out[2].startswith("Not yet") and "look again" in out[2] and out[3].startswith("Correct")
+    monkeypatch.setenv("RETURNSIM_EXPECT_SOLUTIONS", "1")
+    with pytest.raises(AssertionError):
+        check(2.0, 1.0)
+    with pytest.raises(AssertionError):
+        check(None, 1.0)
 
 
 # --------------------------------------------------------------------------------------------

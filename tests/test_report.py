@@ -1,40 +1,168 @@
-"""The HTML report: standalone, leads with the answer, carries the evidence."""
+"""The HTML report: standalone, leads with the answer, carries the evidence, reads on a phone.
+
+The layout is checked in a real browser (Debian's ``chromium``, headless) at 390 px (a phone)
+and 1280 px (a laptop): the report is loaded into an iframe of that width and a script measures
+every element; anything that sticks out of the page, other than inside a box that scrolls
+sideways on purpose, is clipped. ``make test`` installs chromium when it is missing; without it
+this test fails rather than skips.
+"""
 
 from __future__ import annotations
 
+import html
+import json
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
+from pathlib import Path
 
 import pytest
 from conftest import SEED_SCENARIO
 
 import returnsim as rs
+from returnsim.output.labels import CATEGORY_LABELS
 from returnsim.output.report import render_report
 
 
 @pytest.fixture(scope="module")
 def small():
-    sc = rs.load_scenario(SEED_SCENARIO, overrides={"horizon_days": 30})
-    res = rs.run_experiment(sc, ["seed", "free_returns", "cost_optimal"], replications=3, seed=1, progress=False)
+    # Negative feedback made common, so every policy breaks Amazon's RDR target.
+    sc = rs.load_scenario(
+        SEED_SCENARIO,
+        overrides={"horizon_days": 30, "currency": "€", "retention.negative_feedback.intercept": -1.0},
+    )
+    res = rs.run_experiment(sc, ["seed", "free_returns", "cost_optimal"], replications=3, seed=1, progress=False, workers=1)
     return sc, res
 
 
-def test_report_is_standalone_and_complete(small):
+@pytest.fixture(scope="module")
+def report(small) -> str:
     sc, res = small
-    text = render_report(res, sc, baseline="seed", command="returnsim report x -o y")
+    return render_report(res, sc, baseline="seed", command="returnsim report x -o y")
+
+
+def test_report_is_standalone_and_complete(small, report):
+    sc, res = small
+    text = report
     # No external resources: every image is embedded, nothing is fetched.
-    assert not re.search(r"""(src|href)=["']?https?:""", text)
+    assert not re.search(r"""(src|href)=["']?(https?:)?//""", text)
     images = re.findall(r"""src=["']data:image/png;base64,[A-Za-z0-9+/=]+["']""", text)
     assert len(images) >= 3
-    # The answer first: the best policy by net value, with its interval.
+    # The answer first: the best policy by net value, named in the verdict.
     best = res.summary().query("metric == 'net_value_per_order'").set_index("policy")["mean"].idxmax()
-    verdict = text[text.index("class=\"verdict\""): text.index("</div>")]
-    assert best in verdict and "95 % CI" in verdict
+    verdict = text[text.index('class="verdict"'): text.index("</div>")]
+    assert "Answer:" in verdict and best in verdict and "95 % CI" in verdict
     for policy in res.policies:
         assert policy in text
     assert "returnsim report x -o y" in text
-    assert text.count("<table>") >= 2
+
+
+def test_report_reads_for_a_seller(small, report):
+    sc, res = small
+    body = report.split("<body>", 1)[1]
+    visible = re.sub(r"<[^>]+>", " ", body.split("<details>")[0] + body.split("</details>")[1])
+    # Human labels, not internal ids, wherever a reader looks (tables and text)
+    for internal in ("rdr", "seller_freight", "net_value_per_order", "repeat_purchase_rate"):
+        assert not re.search(rf"\b{internal}\b", visible), internal
+    assert "return dissatisfaction rate" in visible and "net value per order (€)" in visible
+    # the scenario's currency
+    assert "€" in verdict_text(report) and "$" not in verdict_text(report)
+    # each policy's description beside its name in the differences table
+    diff_table = report.split("<h2>Differences from", 1)[1].split("<details>")[0]
+    for p in ("free_returns", "cost_optimal"):
+        assert html.escape(sc.policies[p].description) in diff_table
+    # p-values only in the collapsed details
+    details = report.split("<details>", 1)[1].split("</details>")[0]
+    assert ": p</th>" in details and ": p</th>" not in report.replace(details, "")
+    # health warnings shown
+    warning = report.split('class="warning"', 1)[1].split("</div>")[0]
+    assert "return dissatisfaction rate" in warning and "target of 10%" in warning
+    assert "viewport" in report.split("</head>")[0]
+
+
+def test_cost_chart_legend_uses_plain_words():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from types import SimpleNamespace
+
+    from returnsim import plots
+
+    runs = {"a": SimpleNamespace(ledger={"refunds": 10.0, "seller_freight": 2.0, "recovered_value": 5.0},
+                                 kpis={"demand_orders": 1.0, "return_requests": 1.0})}
+    ax = plots.cost_breakdown(runs)
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert CATEGORY_LABELS["seller_freight"] in labels and "seller_freight" not in labels
+
+
+def verdict_text(report: str) -> str:
+    return report[report.index('class="verdict"'): report.index("</div>")]
+
+
+# --------------------------------------------------------------------------------------------
+# the layout, in a real browser
+
+PROBE = """<!doctype html><html><body style="margin:0">
+<iframe id="f" style="width:%dpx;height:900px;border:0" srcdoc="%s"></iframe>
+<script>
+document.getElementById('f').addEventListener('load', function () {
+  var w = this.contentWindow, d = this.contentDocument, W = w.innerWidth, bad = [];
+  d.querySelectorAll('body *').forEach(function (el) {
+    var r = el.getBoundingClientRect();
+    if (r.width === 0) return;
+    if (el.closest('.scroll') && !el.classList.contains('scroll')) return;  // scrolls on purpose
+    if (r.right > W + 1 || r.left < -1) bad.push(el.tagName + ' ' + Math.round(r.left) + '..' + Math.round(r.right));
+  });
+  var out = {width: W, page: d.documentElement.scrollWidth, clipped: bad.slice(0, 10),
+             images: Array.from(d.images).map(function (i) { return i.getBoundingClientRect().width; })};
+  var pre = document.createElement('pre'); pre.id = 'probe'; pre.textContent = JSON.stringify(out);
+  document.body.appendChild(pre);
+});
+</script></body></html>"""
+
+
+def _chromium() -> str:
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    if path is None:
+        pytest.fail("chromium is not installed: `make test` installs it (apt-get install chromium)")
+    return path
+
+
+def _layout(page: str, width: int) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        probe = Path(tmp) / "probe.html"
+        probe.write_text(PROBE % (width, html.escape(page, quote=True)), encoding="utf-8")
+        proc = subprocess.run(
+            [_chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             f"--user-data-dir={tmp}/profile", "--window-size=1400,1000", "--virtual-time-budget=15000",
+             "--dump-dom", probe.as_uri()],
+            capture_output=True, text=True, timeout=120,
+        )
+    m = re.search(r'<pre id="probe">(.*?)</pre>', proc.stdout)
+    assert m, f"chromium printed no measurement (exit {proc.returncode}): {proc.stderr[-500:]}"
+    return json.loads(html.unescape(m.group(1)))
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_nothing_clipped_in_a_browser(report, width):
+    out = _layout(report, width)
+    assert out["width"] == width
+    assert out["page"] <= width, f"the page scrolls sideways at {width} px: {out}"
+    assert out["clipped"] == [], out["clipped"]
+    assert out["images"] and max(out["images"]) <= width
+
+
+def test_the_probe_sees_clipping(report):
+    # The same report without its scrolling boxes is clipped on a phone: the probe is not blind.
+    out = _layout(report.replace('class="scroll"', 'class="plain"'), 390)
+    assert out["clipped"] and out["page"] > 390
+
+
+# --------------------------------------------------------------------------------------------
+# the command line
 
 
 def test_cli_report_writes_the_file(tmp_path):

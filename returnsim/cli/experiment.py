@@ -103,29 +103,35 @@ def _write(out_dir: str, exp, baseline: str | None, text: str, sc=None, command:
     print(f"\nwrote {', '.join(str(p) for p in paths)}")
 
 
-def cmd_run(args: argparse.Namespace) -> int:
-    from ..output.tables import comparison_table, summary_tables
+def _results_text(
+    args: argparse.Namespace, sc, exp, baseline: str | None, comparison_only: bool = False, full: bool | None = None
+) -> str:
+    """The header, then the answer, health warnings and the brief or full tables."""
+    from ..output.tables import experiment_text
 
+    body = experiment_text(
+        exp, baseline, sc.currency, full=args.full if full is None else full, width=terminal_width(),
+        comparison_only=comparison_only,
+    )
+    return _header(args, sc, exp) + "\n\n" + body
+
+
+def cmd_run(args: argparse.Namespace) -> int:
     sc = load(args)
     policies = common.policies(sc, args.policy)
     baseline = args.baseline
     if baseline is not None and baseline not in policies:
         raise UserError(f"--baseline {baseline!r} is not among the policies run: {', '.join(policies)}")
     exp = _experiment(args, sc, policies)
-    width = terminal_width()
-    blocks = [_header(args, sc, exp), summary_tables(exp.summary(), exp.policies, width)]
-    if baseline is not None and len(policies) > 1:
-        blocks.append(comparison_table(exp.compare(baseline), width))
-    text = "\n\n".join(blocks)
+    base = baseline if len(policies) > 1 else None
+    text = _results_text(args, sc, exp, base)
     print(text)
-    if args.out:
-        _write(args.out, exp, baseline, text, sc, args.command_line)
+    if args.out:  # the file keeps every table, whatever was printed
+        _write(args.out, exp, baseline, _results_text(args, sc, exp, base, full=True), sc, args.command_line)
     return 0
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from ..output.tables import comparison_table
-
     sc = load(args)
     policies = common.policies(sc, args.policy)
     if args.baseline not in sc.policies:
@@ -137,10 +143,11 @@ def cmd_compare(args: argparse.Namespace) -> int:
     if len(policies) < 2:
         raise UserError("compare needs at least one policy besides the baseline")
     exp = _experiment(args, sc, policies)
-    text = _header(args, sc, exp) + "\n\n" + comparison_table(exp.compare(args.baseline), terminal_width())
+    text = _results_text(args, sc, exp, args.baseline, comparison_only=True)
     print(text)
     if args.out:
-        _write(args.out, exp, args.baseline, text, sc, args.command_line)
+        full = _results_text(args, sc, exp, args.baseline, comparison_only=True, full=True)
+        _write(args.out, exp, args.baseline, full, sc, args.command_line)
     return 0
 
 
@@ -187,7 +194,8 @@ def experiment_args(sp: argparse.ArgumentParser) -> None:
     )
     sp.add_argument(
         "--out", metavar="DIR",
-        help="also write runs.csv, summary.csv, comparison.csv and tables.txt here",
+        help="also write runs.csv, summary.csv, comparison.csv, tables.txt (every table) and "
+        "report.html here",
     )
     sp.add_argument(
         "--target", action="append", metavar="METRIC=H",
@@ -202,6 +210,16 @@ def experiment_args(sp: argparse.ArgumentParser) -> None:
         "--progress", action=argparse.BooleanOptionalAction, default=None,
         help="progress bar on stderr (default: only when stderr is a terminal)",
     )
+    detail = sp.add_mutually_exclusive_group()
+    detail.add_argument(
+        "--brief", dest="full", action="store_false",
+        help="the answer, account-health warnings and one row per policy (default)",
+    )
+    detail.add_argument(
+        "--full", dest="full", action="store_true",
+        help="also every key figure, the cost breakdown and all paired differences",
+    )
+    sp.set_defaults(full=False)
 
 
 def register(sub: Any) -> None:

@@ -1,9 +1,13 @@
 """A standalone HTML report of a policy comparison: what a seller reads first.
 
 One file, no external resources: the charts are PNGs embedded as data URIs, so the report can be
-mailed or opened offline. It leads with the answer (which policy, by how much, how sure), then
-the evidence: key figures with confidence intervals, paired differences from the baseline, the
-cost breakdown, and the assumptions behind the numbers.
+mailed or opened offline. It reads on a phone as on a laptop (a viewport, tables that scroll
+inside their own box, images that shrink). It leads with the answer (which policy, by how much,
+how sure: :mod:`.answer`) and any account-health warning, then the evidence: net value per
+order, paired differences from the baseline, key figures with confidence intervals, the cost
+breakdown, the policies with their descriptions, and the assumptions behind the numbers.
+Statistical detail (p-values, the variance common random numbers saved) sits in a collapsed
+section. Every label is a plain word (:mod:`.labels`), money is in the scenario's currency.
 """
 
 from __future__ import annotations
@@ -16,17 +20,18 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from ..model.ledger import CATEGORIES
 from ..scenario import Scenario
-from .tables import KPI_ROWS
+from .answer import answer
+from .labels import column_decimals, fmt_diff, fmt_interval, label
+from .tables import SHOWN_KPIS
 
-__all__ = ["write_report", "render_report"]
+__all__ = ["write_report", "render_report", "HEADLINE"]
 
 HEADLINE = ("net_value_per_order", "net_return_cost_per_order", "rdr", "repeat_purchase_rate")
-"""Metrics whose paired differences the report charts."""
+"""Metrics whose paired differences the report charts and lists."""
 
 
 def _png(fig: Any) -> str:
@@ -38,98 +43,72 @@ def _png(fig: Any) -> str:
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
-def _fmt(fmt: str, value: float) -> str:
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return "–"
-    return fmt.format(value)
-
-
-def _kpi_rows(summary: pd.DataFrame, policies: Sequence[str]) -> list[dict[str, Any]]:
+def _kpi_rows(summary: pd.DataFrame, policies: Sequence[str], currency: str) -> list[dict[str, Any]]:
+    """Rows of the key-figures table: a label and, per policy, the mean and its interval."""
     s = summary.set_index(["policy", "metric"])
     rows = []
-    for key, label, fmt in KPI_ROWS:
-        cells: list[dict[str, str] | None] = []
+    for key in SHOWN_KPIS:
+        if not any((p, key) in s.index for p in policies):
+            continue
+        halves = [(s.loc[(p, key), "ci_high"] - s.loc[(p, key), "ci_low"]) / 2 for p in policies if (p, key) in s.index]
+        d = column_decimals(key, halves)
+        cells: list[str | None] = []
         for p in policies:
             if (p, key) not in s.index:
                 cells.append(None)
                 continue
             r = s.loc[(p, key)]
-            cells.append({"mean": _fmt(fmt, r["mean"]), "ci": f"{_fmt(fmt, r.ci_low)} – {_fmt(fmt, r.ci_high)}"})
-        rows.append({"label": label, "cells": cells})
+            cells.append(fmt_interval(key, float(r["mean"]), float(r["ci_low"]), float(r["ci_high"]), d))
+        rows.append({"label": label(key, currency), "cells": cells})
     return rows
 
 
-def _comparison_rows(compare: pd.DataFrame) -> list[dict[str, Any]]:
-    labels = {k: (lab, fmt) for k, lab, fmt in KPI_ROWS}
+def _comparison(compare: pd.DataFrame, currency: str) -> dict[str, Any]:
+    """The headline differences: one row per policy, one cell per metric, in plain words."""
+    metrics = [m for m in HEADLINE if m in set(compare["metric"])]
+    by = {(r.policy, r.metric): r for r in compare.itertuples(index=False)}
+    policies = list(dict.fromkeys(compare["policy"].tolist()))
+    decimals = {m: column_decimals(m, [(r.ci_high - r.ci_low) / 2 for (p, k), r in by.items() if k == m]) for m in metrics}
     rows = []
-    for _, r in compare[compare["metric"].isin(HEADLINE)].iterrows():
-        label, fmt = labels.get(r.metric, (r.metric, "{:.3g}"))
-        fmt = fmt.replace("{:", "{:+", 1)  # differences carry their sign
-        rows.append(
-            {
-                "policy": r.policy,
-                "label": label,
-                "significant": bool((r.ci_low > 0) or (r.ci_high < 0)),
-                "diff": _fmt(fmt, r.mean_diff),
-                "ci": f"{_fmt(fmt, r.ci_low)} … {_fmt(fmt, r.ci_high)}",
-                "p": f"{r.p_value:.2g}",
-                "vr": _fmt("{:.1f}×", r.variance_reduction),
-            }
+    for p in policies:
+        cells: list[dict[str, Any] | None] = []
+        for m in metrics:
+            r = by.get((p, m))
+            if r is None:
+                cells.append(None)
+                continue
+            cells.append(
+                {
+                    "diff": fmt_diff(m, r.mean_diff, r.ci_low, r.ci_high, decimals[m]),
+                    "significant": bool((r.ci_low > 0) or (r.ci_high < 0)),
+                    "p": f"{r.p_value:.2g}",
+                    "vr": "-" if r.variance_reduction != r.variance_reduction else f"{r.variance_reduction:.1f}×",
+                }
+            )
+        rows.append({"policy": p, "cells": cells})
+    return {"labels": [label(m, currency) for m in metrics], "rows": rows}
+
+
+def _verdict(result: Any, baseline: str, currency: str) -> dict[str, Any]:
+    """The answer line, the cheapest policy, and account-health warnings."""
+    from ..experiment.statistics import metric_columns
+
+    a = answer(result, baseline=baseline)
+    cost = answer(result, "net_return_cost_per_order", baseline=baseline) if "net_return_cost_per_order" in metric_columns(result.runs) else None
+    cheapest = None
+    if cost is not None and cost.best != a.best:
+        m = cost.means[cost.best][0]
+        cheapest = f"The lowest net return cost per order is {cost.best}'s ({currency}{m:,.2f})" + (
+            "." if cost.resolved else ", tied with " + ", ".join(cost.tied) + "."
         )
-    return rows
-
-
-def _verdict(
-    summary: pd.DataFrame, compare: pd.DataFrame, baseline: str, currency: str
-) -> list[list[dict[str, Any]]]:
-    """Paragraphs of the verdict as pieces of text (``bold`` ones are names); the template
-    escapes every piece."""
-
-    def b(text: str) -> dict[str, Any]:
-        return {"text": text, "bold": True}
-
-    def t(text: str) -> dict[str, Any]:
-        return {"text": text, "bold": False}
-
-    value = summary[summary.metric == "net_value_per_order"].set_index("policy")
-    cost = summary[summary.metric == "net_return_cost_per_order"].set_index("policy")
-    best = value["mean"].idxmax()
-    cheapest = cost["mean"].idxmin()
-    paras = [
-        [
-            b(best),
-            t(
-                f" has the highest net value per order ({currency}{value.loc[best, 'mean']:.2f}, "
-                f"95 % CI {currency}{value.loc[best, 'ci_low']:.2f}–{currency}"
-                f"{value.loc[best, 'ci_high']:.2f}): retained margin from returning customers "
-                "less the net cost of returns, per order of the store's demand."
-            ),
-        ],
-        [
-            b(cheapest),
-            t(f" has the lowest net return cost per order ({currency}{cost.loc[cheapest, 'mean']:.2f})."),
-        ],
-    ]
-    if best != baseline:
-        row = compare[(compare.policy == best) & (compare.metric == "net_value_per_order")]
-        if len(row):
-            r = row.iloc[0]
-            sure = (
-                "a difference the replications resolve"
-                if (r.ci_low > 0 or r.ci_high < 0)
-                else "not distinguishable from zero"
-            )
-            paras.append(
-                [
-                    t("Against "),
-                    b(baseline),
-                    t(
-                        f" it gains {currency}{r.mean_diff:.2f} per order (paired 95 % CI "
-                        f"{currency}{r.ci_low:.2f} to {currency}{r.ci_high:.2f}; {sure})."
-                    ),
-                ]
-            )
-    return paras
+    return {
+        "text": a.text(currency),
+        "resolved": a.resolved,
+        "best": a.best,
+        "tied": a.tied,
+        "cheapest": cheapest,
+        "warnings": [str(w) for p in result.policies for w in a.warnings.get(p, [])],
+    }
 
 
 def _template() -> Any:
@@ -144,55 +123,69 @@ def _template() -> Any:
     return env.get_template("report.html.j2")
 
 
-def render_report(
-    result: Any, scenario: Scenario, baseline: str | None = None, command: str | None = None
-) -> str:
-    """The HTML text of a report on ``result`` (an ``ExperimentResult``) for ``scenario``."""
+def _charts(result: Any, summary: pd.DataFrame, compare: pd.DataFrame, policies: list[str], baseline: str, currency: str) -> dict[str, str | None]:
     import matplotlib.pyplot as plt
 
-    from .. import __version__
     from . import plots
-
-    policies = list(result.policies)
-    baseline = baseline or policies[0]
-    summary = result.summary()
-    compare = result.compare(baseline)
-    currency = "$"
 
     # Means over replications, in the shape plots.cost_breakdown takes.
     means = result.runs.groupby("policy", sort=False).mean(numeric_only=True)
     runs = {
-        p: SimpleNamespace(ledger={c: means.loc[p, c] for c in CATEGORIES}, kpis=means.loc[p].to_dict())
+        p: SimpleNamespace(ledger={c: means.loc[p, c] for c in CATEGORIES if c in means}, kpis=means.loc[p].to_dict())
         for p in policies
     }
-    fig, ax = plt.subplots(figsize=(8.5, 0.55 * len(policies) + 1.6))
-    plots.cost_breakdown(runs, ax=ax, per="order")
+    fig, ax = plt.subplots(figsize=(7.5, 0.5 * len(policies) + 2.2))
+    plots.cost_breakdown(runs, ax=ax, per="order", currency=currency)
     ax.set_title("Where the money goes, per order (mean over replications)")
-    images = {"cost": _png(fig), "forest": None}
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2, fontsize=8, frameon=False)
+    images: dict[str, str | None] = {"cost": _png(fig), "forest": None}
 
     others = [p for p in policies if p != baseline]
-    if others:
-        fig, axes = plt.subplots(2, 2, figsize=(11, 0.5 * len(others) * 2 + 3))
-        for ax, metric in zip(axes.ravel(), HEADLINE, strict=True):
-            plots.forest(compare, metric, ax=ax)
+    shown = [m for m in HEADLINE if m in set(compare["metric"])]
+    if others and shown:
+        rows = (len(shown) + 1) // 2
+        fig, axes = plt.subplots(rows, 2, figsize=(9, rows * (0.42 * len(others) + 1.9)), squeeze=False)
+        for ax, metric in zip(axes.ravel(), shown, strict=False):
+            plots.forest(compare, metric, ax=ax, currency=currency)
+            ax.title.set_fontsize(10)
+            ax.xaxis.label.set_fontsize(8)
+        for ax in axes.ravel()[len(shown):]:
+            ax.set_visible(False)
         fig.tight_layout()
         images["forest"] = _png(fig)
 
-    fig, ax = plt.subplots(figsize=(8.5, 0.5 * len(policies) + 1.5))
-    plots.kpi_bars(summary, "net_value_per_order", ax=ax, highlight=baseline)
+    fig, ax = plt.subplots(figsize=(7.5, 0.45 * len(policies) + 1.5))
+    plots.kpi_bars(summary, "net_value_per_order", ax=ax, highlight=baseline, currency=currency)
     images["value"] = _png(fig)
+    return images
 
+
+def render_report(
+    result: Any, scenario: Scenario, baseline: str | None = None, command: str | None = None
+) -> str:
+    """The HTML text of a report on ``result`` (an ``ExperimentResult``) for ``scenario``."""
+    from .. import __version__
+    from ..experiment.statistics import metric_columns
+
+    policies = list(result.policies)
+    baseline = baseline or policies[0]
+    currency = getattr(scenario, "currency", "$")
+    metrics = metric_columns(result.runs)
+    summary = result.summary(metrics)
+    compare = result.compare(baseline, metrics)
     return _template().render(
         scenario=scenario,
         result=result,
         baseline=baseline,
         policies=policies,
+        descriptions={p: scenario.policies[p].description for p in policies},
+        currency=currency,
         version=__version__,
         when=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        verdict=_verdict(summary, compare, baseline, currency),
-        images=images,
-        comparison=_comparison_rows(compare),
-        kpis=_kpi_rows(summary, policies),
+        verdict=_verdict(result, baseline, currency),
+        images=_charts(result, summary, compare, policies, baseline, currency),
+        comparison=_comparison(compare, currency),
+        kpis=_kpi_rows(summary, policies, currency),
         command=command or "returnsim run SCENARIO --replications N --baseline P --out DIR",
     )
 

@@ -1,111 +1,107 @@
-"""Plain-text tables for the terminal: KPIs and the cost breakdown, one column per policy."""
+"""Plain-text output for the terminal: the answer first, then tables.
+
+:func:`experiment_text` is what ``returnsim run`` and ``compare`` print: a one-line answer
+(:mod:`.answer`), account-health warnings in plain words, then either a brief table (one row per
+policy, the figures a seller decides on) or, with ``full``, every key figure and the cost
+breakdown per policy and the paired differences from the baseline. Numbers are printed as
+:mod:`.labels` says: rates in per cent with intervals clipped to [0 %, 100 %], differences of
+rates in percentage points (pp), money in the scenario's currency.
+"""
 
 from __future__ import annotations
 
-import math
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ..model import KPI_NAMES
 from ..model.ledger import COSTS, CREDITS
+from .labels import KPIS, category_label, column_decimals, fmt_diff, fmt_interval, fmt_value, label
 
-__all__ = ["format_table", "run_tables", "summary_tables", "comparison_table", "KPI_ROWS"]
+__all__ = [
+    "format_table",
+    "run_tables",
+    "summary_tables",
+    "comparison_table",
+    "brief_table",
+    "experiment_text",
+    "KPI_ROWS",
+    "BRIEF_METRICS",
+    "SHOWN_KPIS",
+]
 
-KPI_ROWS: tuple[tuple[str, str, str], ...] = (
-    ("return_requests", "return requests", "{:,.0f}"),
-    ("return_rate", "return rate", "{:.1%}"),
-    ("cancel_rate", "cancelled by an offer", "{:.1%}"),
-    ("returnless_rate", "returnless refunds", "{:.1%}"),
-    ("response_hours_mean", "response time, mean (h)", "{:.1f}"),
-    ("response_hours_p95", "response time, 95th pct (h)", "{:.1f}"),
-    ("late_response_rate", "late responses (>48 h)", "{:.1%}"),
-    ("desk_utilization", "desk utilisation", "{:.0%}"),
-    ("negative_feedback_rate", "negative return feedback", "{:.1%}"),
-    ("az_claim_rate", "A-to-z claims", "{:.2%}"),
-    ("rdr", "return dissatisfaction rate", "{:.1%}"),
-    ("repeat_purchase_rate", "repeat purchase rate", "{:.1%}"),
-    ("post_return_spend_ratio", "spend after / before return", "{:.2f}"),
-    ("net_return_cost_per_return", "net cost per return ($)", "{:,.2f}"),
-    ("net_return_cost_per_order", "net cost per order ($)", "{:,.3f}"),
-    ("retained_margin", "retained margin ($)", "{:,.0f}"),
-    ("net_value_per_order", "net value per order ($)", "{:,.3f}"),
+SHOWN_KPIS = (
+    "return_requests",
+    "return_rate",
+    "cancel_rate",
+    "returnless_rate",
+    "response_hours_mean",
+    "response_hours_p95",
+    "late_response_rate",
+    "desk_utilization",
+    "negative_feedback_rate",
+    "az_claim_rate",
+    "rdr",
+    "odr",
+    "odr_contribution",
+    "repeat_purchase_rate",
+    "post_return_spend_ratio",
+    "net_return_cost_per_return",
+    "net_return_cost_per_order",
+    "retained_margin",
+    "net_value_per_order",
 )
-"""KPIs shown by default: (name, label, format)."""
+"""KPIs the full tables and the report show, in order (those a run did not measure are left out)."""
+
+
+def _python_format(name: str) -> str:
+    m = KPIS[name]
+    if m.unit == "share":
+        return "{:." + str(m.decimals) + "%}"
+    return "{:,." + str(m.decimals) + "f}"
+
+
+KPI_ROWS: tuple[tuple[str, str, str], ...] = tuple(
+    (k, label(k, "$"), _python_format(k)) for k in SHOWN_KPIS if k in KPI_NAMES
+)
+"""KPIs shown by default that the model reports: (name, label with its unit, Python format)."""
+
+BRIEF_METRICS: dict[str, str] = {
+    "net_value_per_order": "net value/order",
+    "net_return_cost_per_order": "return cost/order",
+    "rdr": "RDR",
+    "late_response_rate": "late >48 h",
+    "repeat_purchase_rate": "buy again",
+}
+"""What the brief table shows per policy (metric -> column header): the ranking metric, the
+cost of returns, account health and retention."""
+
+BRIEF_LEGEND = (
+    "net value/order: retained margin from returners' later purchases less the net cost of "
+    "returns, per order; return cost/order: net cost of returns per order; RDR: return "
+    "dissatisfaction rate (Amazon's target: below 10 %); late >48 h: requests not authorised or "
+    "closed within 48 hours; buy again: returners who buy again in the follow-up window."
+)
+
+
+def _wrap(text: str, width: int) -> str:
+    import textwrap
+
+    return textwrap.fill(text, width=min(width, 100))
 
 
 def format_table(header: Sequence[str], rows: Sequence[Sequence[str]], title: str = "") -> str:
     """Left-aligned first column, right-aligned others."""
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+
     def line(cells: Sequence[str]) -> str:
         first = str(cells[0]).ljust(widths[0])
         rest = [str(c).rjust(w) for c, w in zip(cells[1:], widths[1:], strict=False)]
         return "  ".join([first, *rest]).rstrip()
+
     out = [title] if title else []
     out += [line(header), "  ".join("-" * w for w in widths)]
     out += [line(r) for r in rows]
     return "\n".join(out)
-
-
-def _fmt(fmt: str, value: Any) -> str:
-    try:
-        if value != value:  # NaN
-            return "-"
-        return fmt.format(value)
-    except (TypeError, ValueError):
-        return str(value)
-
-
-def run_tables(runs: Mapping[str, Any]) -> str:
-    """KPI table and cost breakdown for single runs (``{policy: RunResult}``)."""
-    names = list(runs)
-    kpi_rows = [[label, *(_fmt(fmt, runs[n].kpis.get(key)) for n in names)] for key, label, fmt in KPI_ROWS]
-    kpis = format_table(["KPI", *names], kpi_rows, "Key figures (one replication)")
-    money_rows = []
-    for c in COSTS:
-        money_rows.append([f"  {c}", *(_fmt("{:,.0f}", runs[n].ledger[c]) for n in names)])
-    for c in CREDITS:
-        money_rows.append([f"- {c}", *(_fmt("{:,.0f}", -runs[n].ledger[c]) for n in names)])
-    money_rows.append(["= net_return_cost", *(_fmt("{:,.0f}", runs[n].kpis["net_return_cost"]) for n in names)])
-    money = format_table(["money ($)", *names], money_rows, "Cost breakdown (costs, less credits)")
-    return kpis + "\n\n" + money
-
-
-# --------------------------------------------------------------------------------------------
-# experiments: means with confidence intervals, paired differences with significance marks
-# --------------------------------------------------------------------------------------------
-
-MARKS_LEGEND = "* p < 0.05, ** p < 0.01, *** p < 0.001 (paired t test, not adjusted for multiple comparisons)"
-
-
-def _signed(fmt: str) -> str:
-    """``"{:,.3f}"`` -> ``"{:+,.3f}"``: the same format with an explicit sign."""
-    return fmt.replace("{:", "{:+", 1)
-
-
-_FIXED = re.compile(r"^\{:(,?)\.(\d+)([f%])\}$")
-
-
-def _precise(fmt: str, half: float) -> str:
-    """``fmt`` with enough decimals to show a half-width to two significant digits (at most
-    three more than ``fmt`` has), so a narrow interval never prints as ``± 0.0``."""
-    m = _FIXED.match(fmt)
-    if m is None or not (half == half) or half <= 0 or math.isinf(half):
-        return fmt
-    comma, places, kind = m.group(1), int(m.group(2)), m.group(3)
-    shown = half * 100 if kind == "%" else half
-    need = 1 - math.floor(math.log10(shown))
-    return "{:" + comma + "." + str(min(max(places, need), places + 3)) + kind + "}"
-
-
-def _pm(fmt: str, value: float, half: float, signed: bool = False) -> str:
-    """``"3.238 ± 0.012"`` (``-`` for a missing value; no ± without an interval)."""
-    if value != value:
-        return "-"
-    fmt = _precise(fmt, abs(half))
-    text = _fmt(_signed(fmt) if signed else fmt, value)
-    if half != half:
-        return text
-    return f"{text} ± {_fmt(fmt, abs(half))}"
 
 
 def _chunked(
@@ -134,53 +130,90 @@ def _chunked(
     return "\n\n".join(parts)
 
 
-def _cell_map(summary: Any) -> dict[tuple[str, str], tuple[float, float]]:
-    """``(policy, metric) -> (mean, half-width)`` from a summary frame."""
-    half = (summary["ci_high"] - summary["ci_low"]) / 2
+def _money_rows(currency: str) -> list[tuple[str, str]]:
+    rows = [(c, f"  {category_label(c)}") for c in COSTS]
+    rows += [(c, f"- {category_label(c)}") for c in CREDITS]
+    rows.append(("net_return_cost", f"= {category_label('net_return_cost')}"))
+    return rows
+
+
+def run_tables(runs: Mapping[str, Any], currency: str = "$") -> str:
+    """KPI table and cost breakdown for single runs (``{policy: RunResult}``)."""
+    names = list(runs)
+    keys = [k for k in SHOWN_KPIS if any(k in runs[n].kpis for n in names)]
+    kpi_rows = [[label(k, currency), *(fmt_value(k, runs[n].kpis.get(k)) for n in names)] for k in keys]
+    kpis = format_table(["KPI", *names], kpi_rows, "Key figures (one replication, so no interval)")
+    money_rows = []
+    for key, text in _money_rows(currency):
+        values = [
+            runs[n].kpis["net_return_cost"] if key == "net_return_cost"
+            else (-1 if key in CREDITS else 1) * runs[n].ledger.get(key, 0.0)
+            for n in names
+        ]
+        money_rows.append([text, *(f"{v:,.0f}" for v in values)])
+    money = format_table([f"money ({currency})", *names], money_rows, "Cost breakdown (costs, less credits)")
+    return kpis + "\n\n" + money
+
+
+# --------------------------------------------------------------------------------------------
+# experiments: means with confidence intervals, paired differences with significance marks
+# --------------------------------------------------------------------------------------------
+
+MARKS_LEGEND = "* p < 0.05, ** p < 0.01, *** p < 0.001 (paired t test, not adjusted for multiple comparisons)"
+
+
+def _cells(summary: Any) -> dict[tuple[str, str], tuple[float, float, float]]:
+    """``(policy, metric) -> (mean, ci_low, ci_high)`` from a summary frame."""
     return {
-        (p, m): (float(mu), float(h))
-        for p, m, mu, h in zip(summary["policy"], summary["metric"], summary["mean"], half, strict=True)
+        (p, m): (float(mu), float(lo), float(hi))
+        for p, m, mu, lo, hi in zip(
+            summary["policy"], summary["metric"], summary["mean"], summary["ci_low"], summary["ci_high"], strict=True
+        )
     }
 
 
-def summary_tables(summary: Any, policies: Sequence[str], width: int = 120) -> str:
-    """Per-policy means ± 95 % CI half-widths: key figures, then the cost breakdown.
+_NAN3 = (float("nan"), float("nan"), float("nan"))
+
+
+def summary_tables(summary: Any, policies: Sequence[str], width: int = 120, currency: str = "$") -> str:
+    """Per-policy means with 95 % confidence intervals: key figures, then the cost breakdown.
 
     Args:
         summary: the frame of ``ExperimentResult.summary()``.
         policies: column order.
         width: split the policy columns into blocks no wider than this.
+        currency: the label of money.
     """
-    cells = _cell_map(summary)
+    cells = _cells(summary)
     n = summary.groupby("policy")["n"].max().to_dict()
     ns = sorted({int(n[p]) for p in policies if p in n})
     reps = f"{ns[0]}" if len(ns) == 1 else f"{ns[0]}-{ns[-1]}"
 
-    nan2 = (float("nan"), float("nan"))
-
-    def column(p: str, rows: Sequence[tuple[str, str, str]]) -> list[str]:
-        return [_pm(fmt, *cells.get((p, k), nan2)) for k, _, fmt in rows]
-
-    kpi_rows = [r for r in KPI_ROWS if any((p, r[0]) in cells for p in policies)]
+    keys = [k for k in SHOWN_KPIS if any((p, k) in cells for p in policies)]
+    row_d = {
+        k: column_decimals(k, [(cells[(p, k)][2] - cells[(p, k)][1]) / 2 for p in policies if (p, k) in cells])
+        for k in keys
+    }
     kpis = _chunked(
         "KPI",
-        [label for _, label, _ in kpi_rows],
-        [(p, column(p, kpi_rows)) for p in policies],
-        f"Key figures: mean ± 95 % CI half-width over {reps} replications",
+        [label(k, currency) for k in keys],
+        [(p, [fmt_interval(k, *cells.get((p, k), _NAN3), decimals=row_d[k]) for k in keys]) for p in policies],
+        f"Key figures: mean ± 95 % CI half-width over {reps} replications "
+        "(rates, times and counts cannot be negative: an interval clipped at 0 shows its ends)",
         width,
     )
-    money_rows = [(c, f"  {c}", "{:,.0f}") for c in COSTS] + [(c, f"- {c}", "{:,.0f}") for c in CREDITS]
-    money_rows.append(("net_return_cost", "= net_return_cost", "{:,.0f}"))
     money_cols = []
     for p in policies:
         col = []
-        for key, _, fmt in money_rows:
-            mu, h = cells.get((p, key), nan2)
-            col.append(_pm(fmt, 0.0 - mu if key in CREDITS else mu, h))
+        for key, _ in _money_rows(currency):
+            mu, lo, hi = cells.get((p, key), _NAN3)
+            if key in CREDITS:
+                mu, lo, hi = -mu, -hi, -lo
+            col.append(fmt_interval("net_return_cost", mu, lo, hi) if mu == mu else "-")
         money_cols.append((p, col))
     money = _chunked(
-        "money ($, per run)",
-        [label for _, label, _ in money_rows],
+        f"money ({currency}, per run)",
+        [text for _, text in _money_rows(currency)],
         money_cols,
         "Cost breakdown (costs, less credits): mean ± 95 % CI half-width",
         width,
@@ -188,13 +221,16 @@ def summary_tables(summary: Any, policies: Sequence[str], width: int = 120) -> s
     return kpis + "\n\n" + money
 
 
-def comparison_table(compare: Any, width: int = 120, highlight: str = "net_value_per_order") -> str:
+def comparison_table(compare: Any, width: int = 120, highlight: str = "net_value_per_order", currency: str = "$") -> str:
     """Paired differences vs the baseline: ``diff ± half-width`` with significance marks.
+
+    Differences of rates are in percentage points (``pp``).
 
     Args:
         compare: the frame of ``ExperimentResult.compare()``.
         width: split the policy columns into blocks no wider than this.
         highlight: the metric whose variance reduction is reported under the table.
+        currency: the label of money.
     """
     from ..experiment.statistics import significance_mark
 
@@ -203,35 +239,118 @@ def comparison_table(compare: Any, width: int = 120, highlight: str = "net_value
     baseline = str(compare["baseline"].iloc[0])
     policies = list(dict.fromkeys(compare["policy"].tolist()))
     by = {(r.policy, r.metric): r for r in compare.itertuples(index=False)}
-    rows = [r for r in KPI_ROWS if any((p, r[0]) in by for p in policies)]
+    keys = [k for k in SHOWN_KPIS if any((p, k) in by for p in policies)]
+    row_d = {k: column_decimals(k, [(by[(p, k)].ci_high - by[(p, k)].ci_low) / 2 for p in policies if (p, k) in by]) for k in keys}
     cols = []
     for p in policies:
         col = []
-        for key, _, fmt in rows:
+        for key in keys:
             r = by.get((p, key))
             if r is None:
                 col.append("-")
                 continue
-            cell = _pm(fmt, r.mean_diff, (r.ci_high - r.ci_low) / 2, signed=True)
-            mark = significance_mark(r.p_value)
-            col.append(f"{cell} {mark:<3}")
+            col.append(f"{fmt_diff(key, r.mean_diff, r.ci_low, r.ci_high, row_d[key])} {significance_mark(r.p_value):<3}")
         cols.append((p, col))
     n = int(compare["n"].max())
     text = _chunked(
         "KPI",
-        [label for _, label, _ in rows],
+        [label(k, currency) for k in keys],
         cols,
         f"Paired differences, policy − {baseline}: mean ± 95 % CI half-width over {n} paired replications",
         width,
     )
-    notes = [MARKS_LEGEND, "Rates differ in percentage points."]
+    notes = [MARKS_LEGEND, "Differences of rates are in percentage points (pp)."]
     vr = compare[compare["metric"] == highlight]["variance_reduction"].to_numpy(dtype=float)
     vr = vr[vr == vr]
     if len(vr):
         lo, hi = float(vr.min()), float(vr.max())
         span = f"{lo:,.1f}" if lo == hi else f"{lo:,.1f} to {hi:,.1f}"
         notes.append(
-            f"Common random numbers cut the variance of the {highlight} differences by a factor of "
-            f"{span} (var(a) + var(b) over var(a − b))."
+            f"Common random numbers cut the variance of the {label(highlight, unit=False)} differences "
+            f"by a factor of {span} (var(a) + var(b) over var(a − b))."
         )
     return text + "\n" + "\n".join(notes)
+
+
+def brief_table(
+    summary: Any,
+    policies: Sequence[str],
+    compare: Any = None,
+    width: int = 120,
+    currency: str = "$",
+    metrics: Mapping[str, str] = BRIEF_METRICS,
+) -> str:
+    """One row per policy: the figures a seller decides on, each mean ± 95 % CI half-width.
+
+    With ``compare`` (paired differences from a baseline) a column after the first metric gives
+    each policy's difference from the baseline on it.
+    """
+    cells = _cells(summary)
+    shown = [m for m in metrics if any((p, m) in cells for p in policies)]
+    columns: list[tuple[str, list[str]]] = []
+    for i, m in enumerate(shown):
+        unit = {"money": f" ({currency})", "hours": " (h)"}.get(KPIS[m].unit if m in KPIS else "", "")
+        triples = [cells.get((p, m), _NAN3) for p in policies]
+        d = column_decimals(m, [(hi - lo) / 2 for _, lo, hi in triples])
+        columns.append((metrics[m] + unit, [fmt_interval(m, *t, decimals=d) for t in triples]))
+        if i == 0 and compare is not None and len(compare):
+            base = str(compare["baseline"].iloc[0])
+            by = {r.policy: r for r in compare[compare["metric"] == m].itertuples(index=False)}
+            d = column_decimals(m, [(r.ci_high - r.ci_low) / 2 for r in by.values()])
+            col = [
+                "(baseline)" if p == base else
+                (fmt_diff(m, by[p].mean_diff, by[p].ci_low, by[p].ci_high, d) if p in by else "-")
+                for p in policies
+            ]
+            columns.append((f"vs {base}", col))
+    n = int(summary["n"].max()) if len(summary) else 0
+    return _chunked(
+        "policy",
+        list(policies),
+        columns,
+        f"Per policy: mean ± 95 % CI half-width over {n} replications",
+        width,
+    )
+
+
+def experiment_text(
+    result: Any,
+    baseline: str | None = None,
+    currency: str = "$",
+    full: bool = False,
+    width: int = 120,
+    comparison_only: bool = False,
+) -> str:
+    """What ``returnsim run`` / ``compare`` print after their header: the answer, account-health
+    warnings, then the brief table (or, with ``full``, every table).
+
+    Args:
+        result: an ``ExperimentResult``.
+        baseline: the policy to compare against (``None``: no differences column).
+        currency: the label of money.
+        full: every key figure, the cost breakdown and the paired differences.
+        width: terminal width to lay tables out in.
+        comparison_only: with ``full``, the paired differences only (``returnsim compare``).
+    """
+    from .answer import answer
+
+    policies = list(result.policies)
+    ans = answer(result, baseline=baseline)
+    blocks = [ans.text(currency)]
+    warnings = [w for p in policies for w in ans.warnings.get(p, [])]
+    if warnings:
+        blocks.append("Account health:\n" + "\n".join(f"  ! {w}" for w in warnings))
+    from ..experiment.statistics import metric_columns
+
+    metrics = metric_columns(result.runs)  # whatever the runs measured: KPIs come and go
+    summary = result.summary(metrics)
+    compare = result.compare(baseline, metrics) if baseline is not None and len(policies) > 1 else None
+    if not full:
+        blocks.append(brief_table(summary, policies, compare, width, currency) + "\n" + _wrap(BRIEF_LEGEND, width))
+        blocks.append("(--full for every key figure, the cost breakdown and all paired differences)")
+        return "\n\n".join(blocks)
+    if not comparison_only:
+        blocks.append(summary_tables(summary, policies, width, currency))
+    if compare is not None:
+        blocks.append(comparison_table(compare, width, currency=currency))
+    return "\n\n".join(blocks)

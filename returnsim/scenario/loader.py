@@ -17,6 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from .extends import attribute_problems, resolve_file_extends
 from .problems import _MISSING, Problem, ScenarioError, _show, _unwrap, problems_from_validation
 from .schema import Scenario
 
@@ -158,7 +159,8 @@ def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> 
     """Read and validate a TOML scenario file.
 
     Args:
-        path: the ``.toml`` file.
+        path: the ``.toml`` file; a top-level ``extends = "other.toml"`` starts it from another
+            file (:mod:`returnsim.scenario.extends`).
         overrides: dotted paths into the file and their new values, e.g.
             ``{"desk.staff": 3, "policies.seed.discipline": "deadline"}``.
 
@@ -167,6 +169,15 @@ def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> 
         FileNotFoundError: if the file does not exist.
     """
     path = Path(path)
+    raw, origins = resolve_file_extends(_read_toml(path), path, _read_toml)
+    try:
+        return parse_scenario(raw, overrides, source=str(path))
+    except ScenarioError as err:
+        raise attribute_problems(err, origins, path) from None
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    """The table of a TOML file; a ``ScenarioError`` naming the file if it is not TOML."""
     text = path.read_text(encoding="utf-8")
     try:
         raw = tomllib.loads(text)
@@ -178,4 +189,4 @@ def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> 
             detail += f": {lines[int(at.group(1)) - 1].strip()}"
         problem = Problem("(file)", _MISSING, f"not valid TOML: {detail}")
         raise ScenarioError([problem], str(path)) from None
-    return parse_scenario(raw, overrides, source=str(path))
+    return raw

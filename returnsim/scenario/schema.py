@@ -34,6 +34,13 @@ class Scenario(Strict):
 
     name: str = "scenario"
     description: str = ""
+    currency: str = Field(
+        default="$",
+        min_length=1,
+        max_length=8,
+        description='how money is labelled in tables, charts and reports, e.g. "$", "€", "GBP "; '
+        "amounts are never converted",
+    )
     start_date: dt.date = Field(
         default=dt.date(2024, 1, 1),
         description="calendar date of t = 0; must be a Monday (the desk's week starts there)",

@@ -5,11 +5,24 @@ the Axes; none calls ``plt.show()``, writes a file or chooses a backend, so the 
 where the figure goes (``ax.figure.savefig(...)``, a notebook, a report).
 
 * :mod:`.runs`: single runs and traces (cost breakdown, response times, outcomes, late by weekday);
-* :mod:`.experiments`: experiments (a metric per policy with CIs, forest plots of differences).
+* :mod:`.experiments`: experiments (a metric per policy with CIs, forest plots of differences);
+* :mod:`.desk`: the desk (Erlang C against simulation, staffing against the 48-hour rule, waits
+  by weekday);
+* :mod:`.economics`: give away or take back, value decay, who pays the label, the retention study;
+* :mod:`.lab`: the teaching lab's dashboard.
 """
 
 from ._style import CATEGORY_COLORS, OUTCOME_COLORS
-from .experiments import forest, kpi_bars
+from .desk import decision_hours_by_weekday, erlang_c_curve, late_by_staff
+from .economics import (
+    break_even_curves,
+    breakeven_vs_weeks,
+    freight_vs_margin,
+    giveaway_breakeven,
+    study_ratios,
+)
+from .experiments import common_random_numbers, forest, kpi_bars
+from .lab import lab_dashboard
 from .runs import cost_breakdown, late_by_weekday, outcome_mix, response_times
 
 __all__ = [
@@ -19,6 +32,16 @@ __all__ = [
     "late_by_weekday",
     "kpi_bars",
     "forest",
+    "common_random_numbers",
+    "erlang_c_curve",
+    "late_by_staff",
+    "decision_hours_by_weekday",
+    "giveaway_breakeven",
+    "breakeven_vs_weeks",
+    "study_ratios",
+    "freight_vs_margin",
+    "break_even_curves",
+    "lab_dashboard",
     "CATEGORY_COLORS",
     "OUTCOME_COLORS",
 ]

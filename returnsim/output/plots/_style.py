@@ -106,10 +106,18 @@ def _decision_hours(trace: pd.DataFrame) -> np.ndarray:
 # one metric per policy
 
 
-def _kpi_label_format(metric: str) -> tuple[str, str]:
-    from ..tables import KPI_ROWS
+def _kpi_label_format(metric: str, currency: str = "$") -> tuple[str, str]:
+    """A metric's human label (with its unit) and a Python format for its values."""
+    from ..labels import label
+    from ..labels import metric as info
 
-    for key, label, fmt in KPI_ROWS:
-        if key == metric:
-            return label, fmt
-    return metric, "{:,.3g}"
+    m = info(metric)
+    fmt = {"share": "{:." + str(m.decimals) + "%}", "number": "{:,.3g}"}.get(
+        m.unit, "{:,." + str(m.decimals) + "f}"
+    )
+    return label(metric, currency), fmt
+
+
+def _plain(text: str) -> str:
+    """Text shown as typed: a ``$`` (a currency, a name) never starts matplotlib's math mode."""
+    return str(text).replace("$", r"\$")

@@ -12,13 +12,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ._style import _axes, _kpi_label_format
+from ._style import _axes, _kpi_label_format, _plain
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
     from matplotlib.axes import Axes
 
-__all__ = ["kpi_bars", "forest"]
+__all__ = ["kpi_bars", "forest", "common_random_numbers"]
 
 
 def _metric_frame(table: Any, metric: str) -> pd.DataFrame:
@@ -60,6 +60,7 @@ def kpi_bars(
     *,
     highlight: str | Iterable[str] | None = None,
     annotate: bool = True,
+    currency: str = "$",
 ) -> Axes:
     """Horizontal bars of one metric per policy, with 95 % CI error bars when given.
 
@@ -74,6 +75,7 @@ def kpi_bars(
         ax: Axes to draw on; a new figure if None.
         highlight: policy name(s) drawn in a strong colour (others grey-blue).
         annotate: write each value at the end of its bar.
+        currency: the label of money.
 
     Returns:
         The Axes; ``ax.containers[0]`` is the BarContainer with one bar per policy.
@@ -84,7 +86,7 @@ def kpi_bars(
     import matplotlib.ticker as mticker
 
     df = _metric_frame(table, metric)
-    label, fmt = _kpi_label_format(metric)
+    label, fmt = _kpi_label_format(metric, currency)
     names = list(df.index)
     marked = {highlight} if isinstance(highlight, str) else set(highlight or ())
     colors = ["#d95f02" if n in marked else "#4c72b0" for n in names]
@@ -124,8 +126,8 @@ def kpi_bars(
     ax.set_ylim(len(names) - 0.5, -0.5)
     if "%" in fmt:
         ax.xaxis.set_major_formatter(mticker.PercentFormatter(1.0))
-    ax.set_xlabel(label)
-    ax.set_title(label + (" (95 % CI)" if has_ci.any() else ""))
+    ax.set_xlabel(_plain(label))
+    ax.set_title(_plain(label) + (" (95 % CI)" if has_ci.any() else ""))
     ax.grid(axis="x", alpha=0.3)
     ax.set_axisbelow(True)
     for bar in bars:
@@ -133,7 +135,9 @@ def kpi_bars(
     return ax
 
 
-def forest(compare: pd.DataFrame, metric: str, ax: Any = None, *, title: str | None = None) -> Any:
+def forest(
+    compare: pd.DataFrame, metric: str, ax: Any = None, *, title: str | None = None, currency: str = "$"
+) -> Any:
     """Forest plot of paired differences vs the baseline for one metric.
 
     One row per policy: a dot at the mean difference and a bar over its confidence interval;
@@ -144,6 +148,7 @@ def forest(compare: pd.DataFrame, metric: str, ax: Any = None, *, title: str | N
         metric: which metric to plot.
         ax: a matplotlib Axes (a new figure if omitted).
         title: the axes title (default names the metric and the baseline).
+        currency: the label of money.
 
     Returns:
         The Axes.
@@ -159,15 +164,71 @@ def forest(compare: pd.DataFrame, metric: str, ax: Any = None, *, title: str | N
     mean = part["mean_diff"].to_numpy(dtype=float)
     lo = part["ci_low"].to_numpy(dtype=float)
     hi = part["ci_high"].to_numpy(dtype=float)
+    label, fmt = _kpi_label_format(metric, currency)
+    if "%" in fmt:  # a rate: differences in percentage points
+        mean, lo, hi = mean * 100, lo * 100, hi * 100
+        label = label + ", percentage points"
     sig = (lo > 0) | (hi < 0)
     ax.errorbar(mean, y, xerr=[mean - lo, hi - mean], fmt="none", ecolor="0.35", capsize=3, lw=1.2)
     ax.scatter(mean[sig], y[sig], color="C0", zorder=3, label="CI excludes 0")
     ax.scatter(mean[~sig], y[~sig], facecolor="white", edgecolor="C0", zorder=3, label="CI includes 0")
     ax.axvline(0.0, color="0.6", lw=1, ls="--")
     ax.set_yticks(y)
-    ax.set_yticklabels(part["policy"].tolist())
+    ax.set_yticklabels([_plain(p) for p in part["policy"].tolist()])
     baseline = part["baseline"].iloc[0]
-    ax.set_xlabel(f"{metric}: policy − {baseline}")
-    ax.set_title(title if title is not None else f"{metric} vs {baseline} (95 % CI, paired)")
+    ax.set_xlabel(_plain(f"{label}: policy − {baseline}"))
+    words = _kpi_label_format(metric, currency)[0].split(" (")[0]
+    ax.set_title(_plain(title if title is not None else f"{words}: vs {baseline} (paired 95 % CI)"))
     ax.legend(loc="best", fontsize="small", frameon=False)
     return ax
+
+
+def common_random_numbers(
+    baseline: Any, other: Any, independent: Any, fig: Any = None, *, names: tuple[str, str] = ("baseline", "other"),
+    metric: str = "", currency: str = "$",
+) -> Any:
+    """Why common random numbers sharpen comparisons, in two panels.
+
+    Left: each replication's value under two policies run on the same random numbers; they move
+    together. Right: the spread of the per-replication difference with common random numbers
+    against the difference from runs on independent streams.
+
+    Args:
+        baseline: values of the baseline policy, one per replication.
+        other: values of the other policy on the same replications (same seeds).
+        independent: values of the other policy on independent streams (other seeds).
+        fig: a Figure to draw on (cleared first); a new one if None.
+        names: the two policies' names.
+        metric: the metric's name, for the labels.
+        currency: the label of money.
+
+    Returns:
+        The Figure; its second axes holds the two histograms (labels ``independent streams``
+        and ``common random numbers``).
+    """
+    import matplotlib.pyplot as plt
+
+    from .. import labels
+
+    a, b, c = (np.asarray(v, dtype=float) for v in (baseline, other, independent))
+    paired, unpaired = b - a, c[: len(a)] - a
+    if fig is None:
+        fig = plt.figure(figsize=(11, 4), layout="constrained")
+    else:
+        fig.clear()
+    left, right = fig.subplots(1, 2)
+    what = labels.label(metric, currency) if metric else "value"
+    left.scatter(a, b, s=14)
+    left.axline((float(a.mean()), float(b.mean())), slope=1, color="0.6", lw=1, ls="--", label="slope 1 through the means")
+    left.legend(loc="upper left", frameon=False)
+    left.set_xlabel(_plain(f"{names[0]}: {what}"))
+    left.set_ylabel(_plain(f"{names[1]}: {what}"))
+    left.set_title("Same replication, two policies: they move together")
+    lo, hi = float(min(paired.min(), unpaired.min())), float(max(paired.max(), unpaired.max()))
+    bins = np.linspace(lo, hi if hi > lo else lo + 1, 20)
+    right.hist(unpaired, bins=bins, alpha=0.6, label="independent streams")
+    right.hist(paired, bins=bins, alpha=0.8, label="common random numbers")
+    right.set_xlabel(_plain(f"difference {names[1]} − {names[0]} per replication"))
+    right.set_title("Spread of the difference")
+    right.legend(frameon=False)
+    return fig

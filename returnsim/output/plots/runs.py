@@ -18,6 +18,7 @@ import numpy as np
 
 from ...model.ledger import COSTS, CREDITS
 from ...scenario import RESOLUTIONS
+from ..labels import category_label
 from ._style import (
     _PER_LABEL,
     CATEGORY_COLORS,
@@ -26,6 +27,7 @@ from ._style import (
     _axes,
     _decision_hours,
     _money,
+    _plain,
     _policy_colors,
     _trace_of,
 )
@@ -103,13 +105,13 @@ def cost_breakdown(
     right = np.zeros(len(names))
     for c in costs:
         v = np.nan_to_num(money[c])
-        ax.barh(y, v, height, left=right, label=c, color=CATEGORY_COLORS.get(c, "#bbbbbb"),
+        ax.barh(y, v, height, left=right, label=category_label(c), color=CATEGORY_COLORS.get(c, "#bbbbbb"),
                 edgecolor="white", linewidth=0.5)
         right += v
     left = np.zeros(len(names))
     for c in credits:
         v = np.nan_to_num(money[c])
-        ax.barh(y, -v, height, left=left, label=f"− {c}", color=CATEGORY_COLORS.get(c, "#bbbbbb"),
+        ax.barh(y, -v, height, left=left, label=f"− {category_label(c)}", color=CATEGORY_COLORS.get(c, "#bbbbbb"),
                 edgecolor="white", linewidth=0.5)
         left -= v
     net = sum((money[c] for c in costs), np.zeros(len(names))) - sum(
@@ -122,13 +124,13 @@ def cost_breakdown(
         span = float(np.nanmax(right) - np.nanmin(left)) or 1.0
         for yi, x_end, v in zip(y, right, net, strict=True):
             if np.isfinite(v):
-                ax.text(x_end + 0.01 * span, float(yi), f"net {_money(v, currency, per)}",
+                ax.text(x_end + 0.01 * span, float(yi), _plain(f"net {_money(v, currency, per)}"),
                         va="center", ha="left", fontsize=8)
         ax.set_xlim(right=float(np.nanmax(right)) + 0.16 * span)
     ax.set_yticks(y, names)
     ax.set_ylim(len(names) - 0.5, -0.5)  # first policy on top
     unit = "" if per == "total" else f" {_PER_LABEL[per]}"
-    ax.set_xlabel(f"{currency}{unit}   (credits left of 0, costs right)")
+    ax.set_xlabel(_plain(f"{currency}{unit}   (credits left of 0, costs right)"))
     ax.set_title(f"Net return cost by category, {_PER_LABEL[per]}")
     ax.grid(axis="x", alpha=0.3)
     ax.set_axisbelow(True)
@@ -330,6 +332,7 @@ def late_by_weekday(
     ax = _axes(ax, (9, 4.5))
     x = np.arange(7)
     width = 0.8 / max(len(names), 1)
+    top = 0.0
     for i, n in enumerate(names):
         tr = _trace_of(n, traces[n])
         day = (tr["request_time"].to_numpy(dtype=float) // 24 % 7).astype(int)
@@ -341,8 +344,15 @@ def late_by_weekday(
         share = np.bincount(day, weights=late.astype(float), minlength=7) / np.maximum(count, 1)
         share = np.where(count > 0, share, np.nan)
         ax.bar(x - 0.4 + width * (i + 0.5), share, width, color=colors[n], label=n)
+        top = max(top, float(np.nanmax(share)) if np.isfinite(share).any() else 0.0)
     ax.set_xticks(x, WEEKDAYS)
     ax.yaxis.set_major_formatter(mticker.PercentFormatter(1.0))
+    # A share is never negative: the axis starts at 0 even when no request was late (matplotlib
+    # would centre all-zero bars on 0); then the chart says so instead of looking empty.
+    ax.set_ylim(0, top * 1.15 if top > 0 else 0.05)
+    if top == 0:
+        ax.text(3, 0.025, "no request was decided late", ha="center", va="center", fontsize=11, color="0.35",
+                gid="none_late")
     ax.set_xlabel("weekday the return request arrived")
     ax.set_ylabel("share of requests decided late")
     ax.set_title("Late responses by weekday of the request")

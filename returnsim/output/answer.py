@@ -1,0 +1,179 @@
+"""The one-line answer a seller reads first: which policy, by how much, and how sure.
+
+The best policy by a metric's mean is only an answer if the replications resolve it. Each other
+policy's paired difference from the best gets a confidence interval; with ``k`` policies there are
+``k - 1`` such intervals, so each is built at ``1 - (1 - confidence) / (k - 1)`` (Bonferroni), and
+"it beats every other policy" then holds with at least the stated joint confidence. A policy
+whose interval includes zero is *tied* with the best, and the answer says so instead of naming a
+winner. Account-health warnings come from :func:`returnsim.amazon.target_breaches`, the rule the
+model and the report use too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..amazon import HealthWarning, target_breaches
+from .labels import metric as metric_info
+
+__all__ = ["Answer", "answer", "health_warnings"]
+
+
+@dataclass
+class Answer:
+    """Which policy is best on ``metric``, and how sure the replications make it."""
+
+    metric: str
+    best: str
+    """The policy with the best mean."""
+    ranked: list[str]
+    """Every policy, best mean first."""
+    tied: list[str]
+    """Other policies whose paired difference from the best is not resolved (includes zero)."""
+    means: dict[str, tuple[float, float, float]]
+    """Per policy: mean and its 95 % (``confidence``) interval."""
+    versus: dict[str, tuple[float, float, float]]
+    """Per other policy: the paired difference best - policy, its mean and 95 %
+    (``confidence``) interval. Ties are decided at the Bonferroni level instead."""
+    n: int
+    """Paired replications behind the intervals."""
+    confidence: float
+    """Joint confidence of "the best beats each policy not tied with it"."""
+    baseline: str | None = None
+    warnings: dict[str, list[HealthWarning]] = field(default_factory=dict)
+    """Account-health warnings per policy (means judged by ``amazon.target_breaches``)."""
+    higher_is_better: bool = True
+
+    @property
+    def resolved(self) -> bool:
+        """True when the replications separate the best from every other policy."""
+        return self.n >= 2 and not self.tied and len(self.ranked) > 1
+
+    def text(self, currency: str = "$") -> str:
+        """The answer in one line (plain text)."""
+        m = metric_info(self.metric)
+        words = m.label
+        pct = f"{self.confidence * 100:g} %"
+
+        def value(x: float) -> str:
+            if m.unit == "money":
+                return _money(x, currency, min(m.decimals, 2))
+            if m.unit == "share":
+                return f"{x * 100:.{m.decimals}f} %"
+            return f"{x:,.{m.decimals}f}"
+
+        def diff(x: float) -> str:
+            if m.unit == "money":
+                return _money(x, currency, min(m.decimals, 2), sign=True)
+            if m.unit == "share":
+                return f"{x * 100:+.{m.decimals}f} pp"
+            return f"{x:+,.{m.decimals}f}"
+
+        def span(lo: float, hi: float, f: Any = value) -> str:
+            return f"{f(lo)} to {f(hi)}"
+
+        b = self.best
+        mean, lo, hi = self.means[b]
+        if len(self.ranked) == 1:
+            return f"Answer: only one policy was run ({b}): {words} {value(mean)} (95 % CI {span(lo, hi)})."
+        if self.n < 2:
+            return (
+                f"Answer: one replication cannot say which policy is best; run at least 2 "
+                f"(highest {words} so far: {b}, {value(mean)}, with no interval yet)."
+            )
+        other = self.baseline if self.baseline not in (None, b) else self.ranked[1]
+        role = "" if other == self.baseline else " (the runner-up)"
+        d, dlo, dhi = self.versus[other]
+        gap = f"{diff(d)} vs {other}{role} (paired 95 % CI {span(dlo, dhi, diff)})"
+        note = ""
+        if self.warnings.get(b):
+            note = f" Note: {b} breaks an account-health target (below)."
+        if self.resolved:
+            lead = f"keep {b}" if b == self.baseline else b
+            others = "the other policy" if len(self.ranked) == 2 else f"each of the {len(self.ranked) - 1} other policies"
+            return (
+                f"Answer: {lead}: best {words}, {value(mean)} (95 % CI {span(lo, hi)}), {gap}; it "
+                f"beats {others} ({pct} joint confidence, {self.n} paired replications).{note}"
+            )
+        names = [b, *self.tied]
+        listed = ", ".join(f"{p} ({value(self.means[p][0])})" for p in names[:-1]) + f" and {names[-1]} ({value(self.means[names[-1]][0])})"
+        return (
+            f"Answer: no clear winner on {words}: {listed} are tied (the replications do not "
+            f"separate them at {pct} joint confidence); {b} has the best mean, {gap}. More replications "
+            f"may separate them.{note}"
+        )
+
+
+def _money(x: float, currency: str, decimals: int, sign: bool = False) -> str:
+    s = "-" if x < 0 else ("+" if sign else "")
+    return f"{s}{currency}{abs(x):,.{decimals}f}"
+
+
+def health_warnings(means: dict[str, dict[str, float]]) -> dict[str, list[HealthWarning]]:
+    """``{policy: [warning, ...]}`` for every policy whose mean KPIs break an Amazon target."""
+    return {p: w for p, kpis in means.items() if (w := target_breaches(p, kpis))}
+
+
+def answer(
+    result: Any,
+    metric: str = "net_value_per_order",
+    baseline: str | None = None,
+    confidence: float = 0.95,
+) -> Answer:
+    """The best policy on ``metric`` and whether the replications resolve it.
+
+    Args:
+        result: an ``ExperimentResult`` or its tidy ``runs`` frame (``policy, replication``
+            and one column per metric).
+        metric: what "best" means (higher is better unless the metric is a cost or a defect
+            rate, as :mod:`returnsim.output.labels` says).
+        baseline: the seller's current policy: the gap is reported against it (else against
+            the runner-up).
+        confidence: joint confidence of the claim that the best beats each untied policy.
+
+    Returns:
+        An :class:`Answer`; ``answer(...).text(currency)`` is the one-line verdict.
+    """
+    from ..experiment.statistics import paired_differences, summarize
+
+    runs = getattr(result, "runs", result)
+    policies = list(dict.fromkeys(runs["policy"].tolist()))
+    higher = metric_info(metric).higher_is_better is not False
+    summary = summarize(runs, [metric], confidence).set_index("policy")
+    means = {p: (float(summary.loc[p, "mean"]), float(summary.loc[p, "ci_low"]), float(summary.loc[p, "ci_high"])) for p in policies}
+    ranked = sorted(policies, key=lambda p: -means[p][0] if higher else means[p][0])
+    best = ranked[0]
+    k = len(policies)
+    per_comparison = 1 - (1 - confidence) / max(k - 1, 1)
+    versus: dict[str, tuple[float, float, float]] = {}
+    tied: list[str] = []
+    n = int(summary["n"].min()) if k else 0
+    if k > 1:
+        shown = paired_differences(runs, best, [metric], confidence).set_index("policy")
+        joint = paired_differences(runs, best, [metric], per_comparison).set_index("policy")
+        n = int(shown["n"].min())
+        for p in ranked[1:]:
+            # the frames hold p - best; the answer speaks of best - p
+            d, lo, hi = (float(shown.loc[p, c]) for c in ("mean_diff", "ci_low", "ci_high"))
+            versus[p] = (-d, -hi, -lo)
+            j_lo, j_hi = float(joint.loc[p, "ci_low"]), float(joint.loc[p, "ci_high"])
+            beaten = (j_hi < 0) if higher else (j_lo > 0)  # NaN (one replication): not beaten
+            if not beaten:
+                tied.append(p)
+    kpi_cols = [c for c in runs.columns if c not in ("policy", "replication", "seed")]
+    means_all = runs.groupby("policy", sort=False)[kpi_cols].mean(numeric_only=True)
+    warnings = health_warnings({p: means_all.loc[p].to_dict() for p in policies})
+    return Answer(
+        metric=metric,
+        best=best,
+        ranked=ranked,
+        tied=tied,
+        means=means,
+        versus=versus,
+        n=n,
+        confidence=confidence,
+        baseline=baseline,
+        warnings=warnings,
+        higher_is_better=higher,
+    )

@@ -1,0 +1,77 @@
+"""The teaching lab's dashboard: one figure that answers "what did my change do?".
+
+Four panels for a policy against a baseline run on the same random numbers: where the money goes
+per order, the return dissatisfaction rate against Amazon's 10 % line, returners who buy again,
+and net value per order with the paired difference. Every number carries its 95 % interval.
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+
+from ...amazon import RDR_TARGET
+from ...model.ledger import CATEGORIES
+from ._style import _plain
+from .experiments import kpi_bars
+from .runs import cost_breakdown
+
+__all__ = ["lab_dashboard"]
+
+
+def lab_dashboard(result: Any, baseline: str, policy: str, fig: Any = None, *, currency: str = "$") -> Any:
+    """Draw the lab's four panels for ``policy`` against ``baseline``.
+
+    Args:
+        result: an ``ExperimentResult`` with both policies (common random numbers).
+        baseline: the reference policy.
+        policy: the policy the student built.
+        fig: a matplotlib Figure to draw on (cleared first); a new one if None.
+        currency: the label of money.
+
+    Returns:
+        The Figure; its axes are, in order: cost breakdown, RDR, buy again, net value.
+    """
+    import matplotlib.pyplot as plt
+
+    if fig is None:
+        fig = plt.figure(figsize=(12, 7), layout="constrained")
+    else:
+        fig.clear()
+    axes = fig.subplots(2, 2)
+    names = [baseline, policy]
+    runs = result.runs[result.runs["policy"].isin(names)]
+    means = runs.groupby("policy", sort=False).mean(numeric_only=True)
+    as_runs = {
+        p: SimpleNamespace(ledger={c: float(means.loc[p, c]) for c in CATEGORIES if c in means},
+                           kpis=means.loc[p].to_dict())
+        for p in names
+    }
+    ax = cost_breakdown(as_runs, ax=axes[0, 0], per="order", currency=currency)
+    ax.set_title("Where the money goes, per order")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=7, frameon=False)
+
+    summary = result.summary(["rdr", "repeat_purchase_rate", "net_value_per_order"])
+    summary = summary[summary["policy"].isin(names)]
+    ax = kpi_bars(summary, "rdr", ax=axes[0, 1], highlight=policy, currency=currency)
+    ax.axvline(RDR_TARGET, color="#d62728", ls="--", lw=1.4, gid="rdr_target")
+    ax.text(RDR_TARGET, 0.02, "Amazon's target: below 10 % ", color="#d62728", fontsize=8, va="bottom",
+            ha="right", transform=ax.get_xaxis_transform())
+    lo, hi = ax.get_xlim()
+    ax.set_xlim(0, max(hi, RDR_TARGET * 1.3))
+    ax = kpi_bars(summary, "repeat_purchase_rate", ax=axes[1, 0], highlight=policy, currency=currency)
+    ax.set_xlim(0, 1.15)
+    ax = kpi_bars(summary, "net_value_per_order", ax=axes[1, 1], highlight=policy, currency=currency)
+    d = result.compare(baseline, ["net_value_per_order"]).set_index("policy")
+    if policy in d.index:
+        r = d.loc[policy]
+        sure = "resolved" if (r["ci_low"] > 0 or r["ci_high"] < 0) else "not resolved: could be 0"
+        ax.set_title(_plain(
+            f"net value per order: {r['mean_diff']:+.2f} {currency} vs {baseline}\n"
+            f"(paired 95 % CI {r['ci_low']:+.2f} to {r['ci_high']:+.2f}; {sure})"
+        ), fontsize=10)
+    for a in np.ravel(axes):
+        a.title.set_fontsize(10)
+    return fig
