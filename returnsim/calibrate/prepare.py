@@ -189,8 +189,9 @@ def prepare(
             return
         code = df.pop("reason")
         df["code"] = code
-        df["reason"] = code.map(lambda c: codes.reason_of(c) if isinstance(c, str) else None)
-        silent = code.map(lambda c: isinstance(c, str) and codes.says_nothing(c))
+        uniq = [c for c in code.dropna().unique() if isinstance(c, str)]
+        df["reason"] = code.map({c: codes.reason_of(c) for c in uniq})
+        silent = code.map({c: codes.says_nothing(c) for c in uniq}).fillna(False).astype(bool)
         if silent.any():
             notes.append(f"{report.name}: {int(silent.sum()):,} returns give no reason ({', '.join(sorted(code[silent].unique()))}); left out of the reason mix")
         unknown.count(report.name, header, code.where(df["reason"].isna() & ~silent))

@@ -175,7 +175,9 @@ _REQUIRED = {
     "monthly_orders": ("month", "orders"),
     "classes": ("item_class",),
 }
-"""Columns without which a row says nothing (rows missing them are reported and skipped)."""
+"""Columns a file must have. In the order and class tables a row without them says nothing
+and is reported and skipped; a return row is kept (its reason still counts)."""
+_ROW_NEEDS = ("orders", "monthly_orders", "classes")
 
 
 # --------------------------------------------------------------------------------------------
@@ -186,7 +188,7 @@ _REQUIRED = {
 def _decode(raw: bytes) -> tuple[str, str | None]:
     """Text of a file and a note when it was not UTF-8."""
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return raw.decode("utf-16"), None
+        return raw.decode("utf-16", errors="replace"), None
     try:
         return raw.decode("utf-8-sig"), None
     except UnicodeDecodeError as err:
@@ -364,9 +366,8 @@ def _cells(name: str, kind: str, raw: pd.Series) -> tuple[pd.Series, pd.Series, 
         values = up.where(ok & (raw != ""))
         bad = (raw != "") & ~ok
     elif kind == "code":
-        from .codes import normalise_code
-
-        values = raw.map(lambda v: normalise_code(v) if v else None)
+        # as codes.normalise_code, vectorised
+        values = raw.str.upper().str.replace(r"[\s\-]+", "_", regex=True).where(raw != "")
         bad = pd.Series(False, index=raw.index)
     else:  # id, text
         values = raw.where(raw != "")
@@ -473,7 +474,7 @@ def read_report(source: Source, kind: str, columns: Sequence[Column], delimiter:
                     ReadProblem(name, int(lines[i]), header_name, redact(raw.iat[i]), _EXPECT[col.kind])
                 )
         data[cname] = parsed.to_numpy() if col.kind not in ("yn",) else parsed.array
-        if cname in _REQUIRED.get(kind, ()):
+        if kind in _ROW_NEEDS and cname in _REQUIRED.get(kind, ()):
             missing = parsed.isna().to_numpy()
             for i in np.flatnonzero(missing & ~bad.to_numpy() & ~drop):
                 rep.problems.append(
