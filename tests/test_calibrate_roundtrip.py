@@ -95,7 +95,7 @@ def test_damaged_rows_are_reported_not_fatal(store):
 
 
 def test_synthetic_reports_need_the_trace_columns_they_use(store, monkeypatch):
-    import returnsim.calibrate.synthetic as syn
+    from returnsim.calibrate import synthetic as syn
 
     monkeypatch.setattr(syn, "TRACE_COLUMNS", (*TRACE_COLUMNS, "no_such_column"))
     with pytest.raises(ValueError, match="no_such_column"):
