@@ -9,7 +9,13 @@ import pandas as pd
 import pytest
 
 from returnsim.calibrate import CodeTable, calibrate
-from returnsim.calibrate.readers import read_classes, read_fba_returns, read_mfn_returns, read_orders, redact
+from returnsim.calibrate.readers import (
+    read_classes,
+    read_fba_returns,
+    read_mfn_returns,
+    read_orders,
+    redact,
+)
 
 FBA_HEADER = [
     "return-date", "order-id", "sku", "asin", "fnsku", "product-name", "quantity",

@@ -7,14 +7,13 @@ import re
 
 import numpy as np
 import pytest
+from conftest import SEED_SCENARIO
 from scipy import stats
 
 import returnsim as rs
 from returnsim.calibrate import calibrate, synthetic_reports
 from returnsim.calibrate.roundtrip import coverage, round_trip
 from returnsim.calibrate.synthetic import TRACE_COLUMNS, damage
-
-from conftest import SEED_SCENARIO
 
 
 @pytest.fixture(scope="module")

@@ -165,8 +165,11 @@ class CodeTable:
 
     def known_value(self, column: str, value: str) -> bool:
         """Is ``value`` one of the values the table lists for ``column`` (e.g. ``mfn_status``)?"""
-        known = self.values.get(column, ())
-        return normalise_code(value) in {normalise_code(k) for k in known}
+        return normalise_code(value) in self.known_values(column)
+
+    def known_values(self, column: str) -> frozenset[str]:
+        """The values the table lists for ``column``, normalised."""
+        return frozenset(normalise_code(k) for k in self.values.get(column, ()))
 
     def value_map(self, column: str) -> dict[str, str]:
         """A mapping table of the ``[values]`` section, keys normalised."""

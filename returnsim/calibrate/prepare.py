@@ -236,7 +236,7 @@ def prepare(
             known = f["disposition"].isin(list(codes.dispositions))
             unknown.count(fba.name, "detailed-disposition", f["disposition"].where(~known))
         if "status" in f:
-            unknown.count(fba.name, "status", f["status"].where(~f["status"].map(lambda v: isinstance(v, str) and codes.known_value("fba_status", v))))
+            unknown.count(fba.name, "status", f["status"].where(~f["status"].isin(codes.known_values("fba_status")) & f["status"].notna()))
         match(f, fba)
     if m is not None and mfn is not None:
         m["date"] = m["request_date"]
@@ -246,8 +246,7 @@ def prepare(
             unknown.count(mfn.name, "Label to be paid by", m["label_payer"].where(m["payer"].isna()))
         for col, table, header in (("status", "mfn_status", "Return request status"), ("label_type", "label_type", "Label type"), ("resolution", "resolution", "Resolution")):
             if col in m:
-                known = m[col].map(lambda v, t=table: isinstance(v, str) and codes.known_value(t, v))
-                unknown.count(mfn.name, header, m[col].where(~known))
+                unknown.count(mfn.name, header, m[col].where(~m[col].isin(codes.known_values(table))))
         day = any(mfn.day_resolution.get(c, False) for c in ("order_date", "request_date"))
         if "order_date" in m:
             a, b = m["order_date"], m["request_date"]

@@ -257,9 +257,11 @@ def _rows(text: str, delim: str) -> tuple[list[str], list[tuple[int, list[str]]]
         _parse_quoted(lines, start, 10**6, delim) if '"' in lines[start] else (lines[start].split(delim), 1)
     )
     width = len(header)
-    out: list[tuple[int, list[str]]] = []
     i = start + used
     n = len(lines)
+    if '"' not in text:  # the common case, fast: no quoting anywhere
+        return header, [(k + 1, lines[k].split(delim)) for k in range(i, n) if lines[k].strip()]
+    out: list[tuple[int, list[str]]] = []
     while i < n:
         line = lines[i]
         if '"' in line:
@@ -304,10 +306,13 @@ _THOUSANDS = re.compile(r"^-?\d{1,3}(,\d{3})+(\.\d+)?$")
 
 def _numbers(s: pd.Series, integer: bool) -> tuple[pd.Series, pd.Series]:
     present = s != ""
-    clean = s.str.replace(_MONEY_JUNK, "", regex=True)
-    thousands = clean.str.match(_THOUSANDS)
-    clean = clean.where(~thousands, clean.str.replace(",", "", regex=False))
-    num = pd.to_numeric(clean.where(present), errors="coerce")
+    num = pd.to_numeric(s.where(present), errors="coerce")
+    retry = present & num.isna()
+    if retry.any():  # currency signs, thousands separators
+        clean = s[retry].str.replace(_MONEY_JUNK, "", regex=True)
+        thousands = clean.str.match(_THOUSANDS)
+        clean = clean.where(~thousands, clean.str.replace(",", "", regex=False))
+        num[retry] = pd.to_numeric(clean, errors="coerce")
     ok = np.isfinite(num) & (num >= 0)
     if integer:
         ok &= num == np.round(num)
@@ -366,8 +371,9 @@ def _cells(name: str, kind: str, raw: pd.Series) -> tuple[pd.Series, pd.Series, 
         values = up.where(ok & (raw != ""))
         bad = (raw != "") & ~ok
     elif kind == "code":
-        # as codes.normalise_code, vectorised
-        values = raw.str.upper().str.replace(r"[\s\-]+", "_", regex=True).where(raw != "")
+        from .codes import normalise_code
+
+        values = raw.map({v: normalise_code(v) if v else None for v in raw.unique()})
         bad = pd.Series(False, index=raw.index)
     else:  # id, text
         values = raw.where(raw != "")
