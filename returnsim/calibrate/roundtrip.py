@@ -25,7 +25,8 @@ KEYS = ["parameter", "item_class"]
 
 def _fit(scenario: Scenario, policy: str, seed: int, months: int, fba_share: float) -> pd.DataFrame:
     rep = synthetic_reports(scenario, policy, seed=seed, months=months, fba_share=fba_share)
-    return calibrate(**rep.sources(), base=rep.scenario).estimates
+    s = rep.sources()
+    return calibrate(s["fba_returns"], s["mfn_returns"], s["orders"], s["classes"], base=rep.scenario).estimates
 
 
 def _truth(scenario: Scenario, months: int) -> pd.DataFrame:
