@@ -234,16 +234,18 @@ def _mfn(out: list[dict[str, Any]], p: Prepared, details: Details) -> None:
     if m is None or not len(m):
         return
     src = _src(p, "mfn_returns")
+    # timing and the in-policy share: only orders whose requests have all had time to arrive
+    mature = m[m["mature"]] if "mature" in m else m
 
-    def share(name: str, col: str) -> None:
-        if col in m:
-            v = m[col].dropna().astype(bool)
+    def share(name: str, col: str, frame: pd.DataFrame) -> None:
+        if col in frame:
+            v = frame[col].dropna().astype(bool)
             if len(v):
                 est, lo, hi = wilson(int(v.sum()), len(v))
                 _rows(out, name, ALL, est, lo, hi, len(v), src)
 
-    share("in_policy_share", "in_policy")
-    share("az_claim_rate", "az_claim")
+    share("in_policy_share", "in_policy", mature)
+    share("az_claim_rate", "az_claim", m)
     if "label_cost" in m:
         labelled = m[m["label_cost"] > 0]
         if "payer" in labelled:
@@ -262,18 +264,18 @@ def _mfn(out: list[dict[str, Any]], p: Prepared, details: Details) -> None:
                 for who, s2 in sub.groupby("payer"):
                     est, lo, hi, n = mean_interval(s2["label_cost"])
                     _rows(out, f"label_cost_mean:{who}:{market}", ALL, est, lo, hi, n, msrc)
-    if "delay_days" in m:
-        sel = m["delay_days"].notna()
-        if "in_policy" in m:
-            sel &= m["in_policy"].fillna(True).astype(bool)
-        d = m.loc[sel, "delay_days"].to_numpy(float)
+    if "delay_days" in mature:
+        sel = mature["delay_days"].notna()
+        if "in_policy" in mature:
+            sel &= mature["in_policy"].fillna(True).astype(bool)
+        d = mature.loc[sel, "delay_days"].to_numpy(float)
         details.delays = d
         details.delay_day_resolution = p.delay_day_resolution
         if len(d) >= 2:
             est, lo, hi, n = mean_interval(d)
             _rows(out, "request_delay_days_mean", ALL, est, lo, hi, n, src)
-    if "to_delivery_days" in m:
-        t = m[m["to_delivery_days"].notna()]
+    if "to_delivery_days" in mature:
+        t = mature[mature["to_delivery_days"].notna()]
         if len(t) >= 2:
             est, lo, hi, n = mean_interval(t["to_delivery_days"])
             _rows(out, "request_to_delivery_days_mean", ALL, est, lo, hi, n, src)

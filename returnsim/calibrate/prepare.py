@@ -261,6 +261,12 @@ def prepare(
             m["to_delivery_days"] = (b - a).dt.total_seconds() / 86400
         match(m, mfn)
         prep_day = day
+        # Delays and in-policy shares count only orders old enough for all their requests (and
+        # returns) to be in the report: otherwise the long ones are cut off at its end.
+        if "order_date" in m and m["order_date"].notna().any():
+            m["mature"] = (m["order_date"] <= m["request_date"].max() - pd.Timedelta(days=maturity_days)).to_numpy()
+        else:
+            m["mature"] = True
     else:
         prep_day = False
 
