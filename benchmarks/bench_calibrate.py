@@ -44,12 +44,15 @@ def main() -> None:
     made = time.perf_counter() - t0
     rows = {k: sum(1 for _ in open(p, encoding="utf-8")) - 1 for k, p in paths.items()}
     print(f"synthetic reports: {rows['orders']:,} order lines, {rows['fba_returns']:,} FBA + {rows['mfn_returns']:,} MFN return rows ({made:.0f} s to make, not timed)")
-    best = float("inf")
+    best, best_cpu = float("inf"), float("inf")
     for _ in range(args.rounds):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         cal = rs.calibrate(fba_returns=paths["fba_returns"], mfn_returns=paths["mfn_returns"], orders=paths["orders"], classes=paths["classes"])
-        best = min(best, time.perf_counter() - t0)
-    print(f"rs.calibrate: {best:.1f} s (best of {args.rounds}; goal < 60 s on one core); {len(cal.estimates)} estimates, {len(cal.problems)} problems")
+        best, best_cpu = min(best, time.perf_counter() - t0), min(best_cpu, time.process_time() - c0)
+    print(
+        f"rs.calibrate: {best:.1f} s wall, {best_cpu:.1f} s CPU (best of {args.rounds}; goal < 60 s on one core); "
+        f"{len(cal.estimates)} estimates, {len(cal.problems)} problems"
+    )
 
 
 if __name__ == "__main__":
