@@ -16,6 +16,7 @@ store, statistics) -> :mod:`returnsim.output` (tables, plots, report), with
 
 __version__ = "0.1.0"
 
+from .calibrate import Calibration, calibrate  # noqa: E402
 from .experiment import ExperimentResult, ResultStore, run_experiment  # noqa: E402
 from .model import KPI_NAMES, RunResult, simulate  # noqa: E402
 from .model.ledger import CATEGORIES, COSTS, CREDITS, net_return_cost  # noqa: E402
@@ -50,4 +51,6 @@ __all__ = [
     "CREDITS",
     "net_return_cost",
     "plots",
+    "calibrate",
+    "Calibration",
 ]

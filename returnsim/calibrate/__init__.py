@@ -1,0 +1,35 @@
+"""Your store from your own Amazon reports: readers, fits, a scenario writer and synthetic
+reports for testing (``docs/calibrate.md``).
+
+The flow follows the data:
+
+* :mod:`.readers`: tolerant readers for the FBA customer returns report, the seller-fulfilled
+  Returns report, the All Orders report (or orders per month) and a SKU -> class mapping;
+  every unreadable row or cell is reported with file, line, column and value;
+* :mod:`.codes`: the editable table of Amazon's reason and disposition codes;
+* :mod:`.prepare`: order ids replaced by codes, classes assigned, returns matched to orders;
+* :mod:`.stats` and :mod:`.fits`: estimates with 95 % intervals and the rows behind each;
+* :mod:`.calibration`: :func:`calibrate` and its :class:`Calibration` result;
+* :mod:`.writer`: the calibrated scenario file (one table maps estimates to fields);
+* :mod:`.summary` and :mod:`.fitreport`: the one-screen summary and the HTML fit report;
+* :mod:`.synthetic`: realistic synthetic reports of a scenario's store, for round trips.
+"""
+
+from .calibration import Calibration, calibrate
+from .codes import CodeTable
+from .readers import ReadProblem, read_classes, read_fba_returns, read_mfn_returns, read_orders
+from .synthetic import SyntheticReports, expected_estimates, synthetic_reports
+
+__all__ = [
+    "calibrate",
+    "Calibration",
+    "CodeTable",
+    "ReadProblem",
+    "read_fba_returns",
+    "read_mfn_returns",
+    "read_orders",
+    "read_classes",
+    "synthetic_reports",
+    "SyntheticReports",
+    "expected_estimates",
+]

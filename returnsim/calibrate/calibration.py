@@ -1,0 +1,226 @@
+"""``rs.calibrate``: a seller's reports in, estimates with confidence intervals out, and a
+scenario file that uses them.
+
+>>> cal = rs.calibrate(fba_returns="fba.txt", mfn_returns="returns.txt", orders="orders.txt")  # doctest: +SKIP
+>>> cal.estimates          # parameter, item_class, estimate, ci_low, ci_high, n, source   # doctest: +SKIP
+>>> cal.problems           # every row or cell that could not be read                     # doctest: +SKIP
+>>> cal.to_scenario(base="scenarios/seed_policies.toml", path="my_store.toml")             # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ..scenario import Scenario, load_scenario
+from ..scenario.world import Returns
+from .codes import CodeTable
+from .fits import ALL, ESTIMATE_COLUMNS, Details, Prepared, estimate_all
+from .prepare import prepare
+from .readers import Report, read_classes, read_fba_returns, read_mfn_returns, read_orders
+from .stats import DistributionFit, fit_request_delay
+
+__all__ = ["calibrate", "Calibration", "PROBLEM_COLUMNS", "default_base"]
+
+PROBLEM_COLUMNS = ["file", "line", "column", "value", "problem"]
+
+
+def default_base() -> Path:
+    """The seed scenario of a returnsim checkout, used when no base scenario is given."""
+    path = Path(__file__).resolve().parents[2] / "scenarios" / "seed_policies.toml"
+    if not path.is_file():
+        raise FileNotFoundError("no base scenario given and scenarios/seed_policies.toml is not beside returnsim: pass base=")
+    return path
+
+
+@dataclass
+class Calibration:
+    """What :func:`calibrate` found in the reports."""
+
+    estimates: pd.DataFrame
+    """Tidy: ``parameter, item_class, estimate, ci_low, ci_high, n, source`` (95 % intervals;
+    ``n`` rows behind each; ``item_class == "all"`` for store-wide figures). Parameter names are
+    listed in ``docs/calibrate.md``."""
+    problems: pd.DataFrame
+    """Every row or cell that could not be read: ``file, line, column, value, problem``."""
+    unknown_codes: pd.DataFrame
+    """Codes and values the code table does not know: ``report, column, code, rows``."""
+    notes: list[str]
+    """What else a seller should know (rows left out, matching, assumptions)."""
+    info: dict[str, Any]
+    """``home_country``, ``classes_from``, ``price_bands``."""
+    details: Details = field(repr=False)
+    codes: CodeTable = field(repr=False)
+    source_names: dict[str, str] = field(default_factory=dict)
+    """Report kind -> file name."""
+    rows: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """Per report: rows in the file and rows used."""
+    delay_fit: DistributionFit | None = field(default=None, repr=False)
+    """The delivery -> request delay fitted with ``returns`` (the assumed delivery time and window)."""
+    returns: Returns = field(default_factory=Returns, repr=False)
+    _prepared: Prepared | None = field(default=None, repr=False)
+
+    # ------------------------------------------------------------------------------------
+    def estimate(self, parameter: str, item_class: str = ALL) -> float:
+        """One estimate by name (NaN if the reports did not support it)."""
+        e = self.estimates
+        hit = e[(e["parameter"] == parameter) & (e["item_class"] == item_class)]
+        return float(hit["estimate"].iat[0]) if len(hit) else float("nan")
+
+    def to_scenario(self, base: str | Path | Scenario | None = None, path: str | Path | None = None) -> str:
+        """A scenario file with the fitted values and the base scenario's values elsewhere.
+
+        Args:
+            base: the scenario to start from (a file, whose comments and layout are kept, or a
+                :class:`Scenario`); default: the seed scenario.
+            path: where to write it (optional).
+
+        Returns:
+            The TOML text. It is validated before it is returned.
+        """
+        from ..scenario import parse_scenario
+        from .writer import write_scenario
+
+        text, notes = write_scenario(self, base if base is not None else default_base())
+        import tomllib
+
+        parse_scenario(tomllib.loads(text), source="calibrated scenario")
+        self.writer_notes = notes
+        if path is not None:
+            Path(path).write_text(text, encoding="utf-8")
+        return text
+
+    def assumed(self, scenario_text: str) -> list[str]:
+        """Fields of a scenario file still marked "assumed" (e.g. of :meth:`to_scenario`'s text)."""
+        from .writer import assumed_paths
+
+        return assumed_paths(scenario_text)
+
+    def summary(self, width: int = 100, problems: int = 8) -> str:
+        """A one-screen text summary: what was fitted, unread rows, unknown codes, notes."""
+        from .summary import summary
+
+        return summary(self, width=width, problems=problems)
+
+    def write_report(self, path: str | Path, scenario_text: str | None = None) -> Path:
+        """Write the fit report (standalone HTML with figures) to ``path``."""
+        from .fitreport import write_fit_report
+
+        return write_fit_report(self, path, scenario_text, self.returns)
+
+    def _label_weights(self, sc: Scenario) -> dict[str, float]:
+        """Mean item weight (base scenario's class weights) of labelled MFN returns per market."""
+        p = self._prepared
+        if p is None or p.mfn is None or "label_cost" not in p.mfn:
+            return {}
+        m = p.mfn[(p.mfn["label_cost"] > 0) & p.mfn["market"].notna()]
+        fallback = next(iter(sc.catalog.values())).weight_lb
+        w = m["item_class"].map(lambda c: sc.catalog[c].weight_lb if c in sc.catalog else fallback)
+        return {str(k): float(v) for k, v in w.groupby(m["market"]).mean().items()}
+
+
+def _as_base(base: str | Path | Scenario | None) -> Scenario | None:
+    if base is None or isinstance(base, Scenario):
+        return base
+    return load_scenario(base)
+
+
+def calibrate(
+    fba_returns: Any = None,
+    mfn_returns: Any = None,
+    orders: Any = None,
+    classes: Any = None,
+    *,
+    codes: str | Path | CodeTable | None = None,
+    base: str | Path | Scenario | None = None,
+    home_country: str | None = None,
+    price_bands: Sequence[float] | None = None,
+    maturity_days: float = 90.0,
+) -> Calibration:
+    """Fit a store's parameters from its Amazon reports.
+
+    Args:
+        fba_returns: the FBA customer returns report (a path, bytes or ``io.StringIO``).
+        mfn_returns: the seller-fulfilled Returns report.
+        orders: the All Orders report, or order counts per month (a table with ``month`` and
+            ``orders``, or a dict / Series of month -> orders).
+        classes: a SKU/ASIN -> item class mapping (file with ``sku`` or ``asin`` and
+            ``item_class``, or a dict); without one, classes are price bands.
+        codes: the code table (default: returnsim's ``amazon_codes.toml``).
+        base: the scenario whose assumptions the delay fit uses (delivery time, return window);
+            default: the schema's defaults. ``to_scenario`` takes its own base.
+        home_country: the marketplace's country for domestic vs international (default: the
+            most common ship country).
+        price_bands: price boundaries for the classes when there is no mapping (default:
+            proposed from the SKUs' prices).
+        maturity_days: how old an order must be, at the end of the returns reports, to count in
+            return rates.
+
+    Returns:
+        A :class:`Calibration`.
+    """
+    table = codes if isinstance(codes, CodeTable) else CodeTable.load(codes)
+    reports: dict[str, Report | None] = {
+        "fba_returns": read_fba_returns(fba_returns) if fba_returns is not None else None,
+        "mfn_returns": read_mfn_returns(mfn_returns) if mfn_returns is not None else None,
+        "orders": read_orders(orders) if orders is not None else None,
+        "classes": read_classes(classes) if classes is not None else None,
+    }
+    if all(r is None for k, r in reports.items() if k != "classes"):
+        raise ValueError("calibrate needs at least one report: fba_returns, mfn_returns or orders")
+    prepared, unknown, info = prepare(
+        fba=reports["fba_returns"],
+        mfn=reports["mfn_returns"],
+        orders=reports["orders"],
+        classes=reports["classes"],
+        codes=table,
+        home_country=home_country,
+        price_bands=price_bands,
+        maturity_days=maturity_days,
+    )
+    estimates, details = estimate_all(prepared, list(table.reasons), list(table.dispositions))
+    sc = _as_base(base)
+    returns = sc.returns if sc is not None else Returns()
+    delay_fit = None
+    if len(details.delays):
+        delay_fit, _ = fit_request_delay(details.delays, details.delay_day_resolution, returns.delivery_days, returns.window_days)
+        if delay_fit is not None:
+            extra = pd.DataFrame(
+                [
+                    ["request_delay_after_delivery_mean", ALL, delay_fit.mean, *delay_fit.mean_ci, delay_fit.n, "mfn_returns"],
+                    ["request_delay_after_delivery_cv", ALL, delay_fit.cv, *delay_fit.cv_ci, delay_fit.n, "mfn_returns"],
+                ],
+                columns=ESTIMATE_COLUMNS,
+            )
+            estimates = pd.concat([estimates, extra], ignore_index=True)
+    problems = [p for r in reports.values() if r is not None for p in r.problems]
+    notes = [n for r in reports.values() if r is not None for n in r.notes] + prepared.notes
+    rows = pd.DataFrame(
+        [
+            {"report": k, "file": r.name, "rows": r.rows_read, "used": len(r.data)}
+            for k, r in reports.items()
+            if r is not None
+        ]
+    )
+    names = dict(prepared.sources)
+    if reports["classes"] is not None:
+        names["classes"] = reports["classes"].name
+    return Calibration(
+        estimates=estimates,
+        problems=pd.DataFrame([p.__dict__ for p in problems], columns=PROBLEM_COLUMNS),
+        unknown_codes=unknown,
+        notes=notes,
+        info=info,
+        details=details,
+        codes=table,
+        source_names=names,
+        rows=rows,
+        delay_fit=delay_fit,
+        returns=returns,
+        _prepared=prepared,
+    )
+

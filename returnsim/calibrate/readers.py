@@ -1,0 +1,605 @@
+"""Tolerant readers for Amazon's returns and order reports, order counts and class mappings.
+
+Real exports vary, so the readers are liberal in what they accept and precise about what they
+could not read:
+
+* tab-separated text (comma-separated for the two small tables a seller writes by hand), in
+  UTF-8 with or without a byte-order mark, UTF-16 (Excel's "Unicode text"), or Windows-1252
+  (noted); Windows or Unix line endings; quoted fields, including quoted tabs and line breaks,
+  and stray quotes inside unquoted fields;
+* columns in any order, matched by name whatever the case, spacing or hyphenation
+  (``Order ID`` = ``order-id``), with the aliases Amazon uses (``amazon-order-id``); extra
+  columns are ignored and missing optional ones are simply absent;
+* dates as ISO 8601 (with or without time and offset), ``DD-MM-YYYY`` or ``DD-MON-YYYY``;
+  amounts with currency signs or thousands separators.
+
+Every cell that cannot be read becomes a :class:`ReadProblem` naming the file, line, column, the
+value and what was expected; the cell is left empty and the rest of the row is used. A row with
+the wrong number of fields, or a duplicate of an earlier row, is reported and skipped. One bad
+row never sinks a file.
+
+Privacy: only the columns the fits need are read. Buyer comments, product names and any buyer
+name or address columns are never read, and values shown in problems have anything shaped like an
+order id or an e-mail address masked.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from operator import itemgetter
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "ReadProblem",
+    "Report",
+    "Column",
+    "FBA_RETURNS",
+    "MFN_RETURNS",
+    "ALL_ORDERS",
+    "read_report",
+    "read_fba_returns",
+    "read_mfn_returns",
+    "read_orders",
+    "read_classes",
+    "redact",
+]
+
+Source = str | Path | io.StringIO | bytes
+
+
+@dataclass(frozen=True)
+class ReadProblem:
+    """One thing in a file that could not be read (the rest of the file is still used)."""
+
+    file: str
+    line: int
+    """1-based line of the file (the header is usually line 1); 0 for the file as a whole."""
+    column: str
+    value: str
+    problem: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        col = f" column '{self.column}'" if self.column else ""
+        val = f": got {self.value!r}" if self.value != "" else ""
+        return f"{where}{col}{val}; {self.problem}"
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column a reader looks for: its name in the result, the header names that mean it
+    (normalised, see :func:`header_key`), and how its cells are read."""
+
+    name: str
+    headers: tuple[str, ...]
+    kind: str
+    """``id``, ``text``, ``code``, ``date``, ``money``, ``count``, ``yn`` or ``country``."""
+
+
+@dataclass
+class Report:
+    """What a reader got from one file."""
+
+    kind: str
+    """``fba_returns``, ``mfn_returns``, ``orders``, ``monthly_orders`` or ``classes``."""
+    name: str
+    """The file's base name (never its full path, which may name a person)."""
+    data: pd.DataFrame
+    problems: list[ReadProblem] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    day_resolution: dict[str, bool] = field(default_factory=dict)
+    """Date columns whose values carry no time of day."""
+    columns_found: tuple[str, ...] = ()
+    rows_read: int = 0
+    """Data rows in the file (before dropping unreadable ones)."""
+
+    def has(self, column: str) -> bool:
+        """Was ``column`` in the file, with at least one readable value?"""
+        return column in self.data and bool(self.data[column].notna().any())
+
+
+FBA_RETURNS: tuple[Column, ...] = (
+    Column("return_date", ("return-date",), "date"),
+    Column("order_id", ("order-id", "amazon-order-id"), "id"),
+    Column("sku", ("sku", "merchant-sku", "seller-sku"), "text"),
+    Column("asin", ("asin",), "text"),
+    Column("quantity", ("quantity",), "count"),
+    Column("disposition", ("detailed-disposition", "disposition"), "code"),
+    Column("reason", ("reason", "return-reason"), "code"),
+    Column("status", ("status",), "code"),
+)
+"""Columns read from the FBA customer returns report (``docs/calibrate.md``)."""
+
+MFN_RETURNS: tuple[Column, ...] = (
+    Column("order_id", ("order-id", "amazon-order-id"), "id"),
+    Column("order_date", ("order-date",), "date"),
+    Column("request_date", ("return-request-date",), "date"),
+    Column("status", ("return-request-status",), "code"),
+    Column("label_type", ("label-type",), "code"),
+    Column("label_cost", ("label-cost",), "money"),
+    Column("currency", ("currency-code", "currency"), "code"),
+    Column("label_payer", ("label-to-be-paid-by",), "code"),
+    Column("az_claim", ("a-to-z-claim", "atoz-claim"), "yn"),
+    Column("prime", ("is-prime",), "yn"),
+    Column("asin", ("asin",), "text"),
+    Column("sku", ("merchant-sku", "sku"), "text"),
+    Column("quantity", ("return-quantity",), "count"),
+    Column("reason", ("return-reason",), "code"),
+    Column("in_policy", ("in-policy",), "yn"),
+    Column("return_type", ("return-type",), "code"),
+    Column("resolution", ("resolution",), "code"),
+    Column("delivery_date", ("return-delivery-date",), "date"),
+    Column("order_amount", ("order-amount",), "money"),
+    Column("order_quantity", ("order-quantity",), "count"),
+    Column("refunded_amount", ("refunded-amount",), "money"),
+)
+"""Columns read from the seller-fulfilled Returns report."""
+
+ALL_ORDERS: tuple[Column, ...] = (
+    Column("order_id", ("amazon-order-id", "order-id"), "id"),
+    Column("purchase_date", ("purchase-date", "order-date"), "date"),
+    Column("status", ("order-status",), "code"),
+    Column("channel", ("fulfillment-channel", "fulfilment-channel"), "code"),
+    Column("sku", ("sku", "merchant-sku", "seller-sku"), "text"),
+    Column("asin", ("asin",), "text"),
+    Column("quantity", ("quantity", "quantity-purchased"), "count"),
+    Column("item_price", ("item-price",), "money"),
+    Column("currency", ("currency",), "code"),
+    Column("ship_country", ("ship-country",), "country"),
+)
+"""Columns read from the All Orders report."""
+
+MONTHLY_ORDERS: tuple[Column, ...] = (
+    Column("month", ("month",), "month"),
+    Column("orders", ("orders", "order-count", "orders-count"), "count"),
+    Column("item_class", ("item-class", "class"), "text"),
+)
+CLASS_MAP: tuple[Column, ...] = (
+    Column("sku", ("sku", "merchant-sku", "seller-sku"), "text"),
+    Column("asin", ("asin",), "text"),
+    Column("item_class", ("item-class", "class"), "text"),
+)
+
+_REQUIRED = {
+    "fba_returns": ("order_id", "return_date"),
+    "mfn_returns": ("order_id", "request_date"),
+    "orders": ("order_id", "purchase_date"),
+    "monthly_orders": ("month", "orders"),
+    "classes": ("item_class",),
+}
+"""Columns a file must have. In the order and class tables a row without them says nothing
+and is reported and skipped; a return row is kept (its reason still counts)."""
+_ROW_NEEDS = ("orders", "monthly_orders", "classes")
+
+
+# --------------------------------------------------------------------------------------------
+# text and lines
+# --------------------------------------------------------------------------------------------
+
+
+def _decode(raw: bytes) -> tuple[str, str | None]:
+    """Text of a file and a note when it was not UTF-8."""
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return raw.decode("utf-16", errors="replace"), None
+    try:
+        return raw.decode("utf-8-sig"), None
+    except UnicodeDecodeError as err:
+        return raw.decode("cp1252", errors="replace"), (
+            f"not UTF-8 (first bad byte at offset {err.start}); read as Windows-1252"
+        )
+
+
+def _text(source: Source) -> tuple[str, str, str | None]:
+    """(text, display name, note) of a path, bytes or text buffer."""
+    if isinstance(source, io.StringIO):
+        return source.getvalue().lstrip("\ufeff"), getattr(source, "name", "(text)"), None
+    if isinstance(source, bytes):
+        text, note = _decode(source)
+        return text, "(bytes)", note
+    path = Path(source)
+    text, note = _decode(path.read_bytes())
+    return text, path.name, note
+
+
+def header_key(name: str) -> str:
+    """A header as the readers compare it: ``" Order ID"`` -> ``"order-id"``."""
+    return re.sub(r"[\s_]+", "-", name.strip().strip('"').strip().lower())
+
+
+_ORDER_ID = re.compile(r"\b\d{3}-\d{7}-\d{7}\b")
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
+
+
+def redact(value: Any, limit: int = 40) -> str:
+    """A cell value fit to show in a problem: order ids and e-mail addresses masked, shortened."""
+    text = _EMAIL.sub("<e-mail>", _ORDER_ID.sub("<order id>", str(value)))
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _split_lines(text: str) -> list[str]:
+    return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+
+
+def _parse_quoted(lines: list[str], i: int, width: int, delim: str) -> tuple[list[str], int]:
+    """Fields of the row starting at ``lines[i]`` that contains quotes, and how many physical
+    lines it used. A quoted field may span lines; a quote that never closes is read literally."""
+    for span in range(1, 11):
+        chunk = "\n".join(lines[i : i + span])
+        try:
+            rows = list(csv.reader([chunk], delimiter=delim, strict=True))
+        except csv.Error:
+            if i + span >= len(lines):
+                break
+            continue
+        if len(rows) == 1 and len(rows[0]) <= width + 1:
+            return rows[0], span
+        break
+    return lines[i].split(delim), 1
+
+
+def _rows(text: str, delim: str) -> tuple[list[str], list[tuple[int, list[str]]]]:
+    """Header and (line number, fields) of every non-blank data row."""
+    lines = _split_lines(text)
+    start = 0
+    while start < len(lines) and not lines[start].strip():
+        start += 1
+    if start == len(lines):
+        return [], []
+    header, used = (
+        _parse_quoted(lines, start, 10**6, delim) if '"' in lines[start] else (lines[start].split(delim), 1)
+    )
+    width = len(header)
+    i = start + used
+    n = len(lines)
+    if '"' not in text:  # the common case, fast: no quoting anywhere
+        return header, [(k + 1, lines[k].split(delim)) for k in range(i, n) if lines[k].strip()]
+    out: list[tuple[int, list[str]]] = []
+    while i < n:
+        line = lines[i]
+        if '"' in line:
+            fields, used = _parse_quoted(lines, i, width, delim)
+        else:
+            fields, used = line.split(delim), 1
+        if fields != [""] and line.strip():
+            out.append((i + 1, fields))
+        i += used
+    return header, out
+
+
+# --------------------------------------------------------------------------------------------
+# cells
+# --------------------------------------------------------------------------------------------
+
+
+_DATE_FORMATS = ("%d-%m-%Y", "%d-%b-%Y", "%d.%m.%Y", "%d-%m-%Y %H:%M:%S", "%d-%b-%Y %H:%M:%S")
+
+
+def _dates(s: pd.Series) -> tuple[pd.Series, pd.Series, bool]:
+    """Parsed dates (naive UTC), a mask of unreadable cells, and whether no value has a time."""
+    present = s != ""
+    out = pd.to_datetime(s.where(present), format="ISO8601", utc=True, errors="coerce")
+    for fmt in _DATE_FORMATS:
+        todo = present & out.isna()
+        if not todo.any():
+            break
+        out[todo] = pd.to_datetime(s[todo], format=fmt, utc=True, errors="coerce")
+    out = out.dt.tz_localize(None)
+    year = out.dt.year
+    out = out.where((year >= 2000) & (year <= 2100))
+    bad = present & out.isna()
+    ok = out.dropna()
+    day_only = bool(len(ok)) and bool((ok == ok.dt.normalize()).all())
+    return out, bad, day_only
+
+
+_MONEY_JUNK = re.compile(r"[\s$€£¥]|USD|EUR|GBP|CAD|JPY")
+_THOUSANDS = re.compile(r"^-?\d{1,3}(,\d{3})+(\.\d+)?$")
+
+
+def _numbers(s: pd.Series, integer: bool) -> tuple[pd.Series, pd.Series]:
+    present = s != ""
+    num = pd.to_numeric(s.where(present), errors="coerce")
+    retry = present & num.isna()
+    if retry.any():  # currency signs, thousands separators
+        clean = s[retry].str.replace(_MONEY_JUNK, "", regex=True)
+        thousands = clean.str.match(_THOUSANDS)
+        clean = clean.where(~thousands, clean.str.replace(",", "", regex=False))
+        num[retry] = pd.to_numeric(clean, errors="coerce")
+    ok = np.isfinite(num) & (num >= 0)
+    if integer:
+        ok &= num == np.round(num)
+    num = num.where(ok)
+    return num, present & num.isna()
+
+
+_YES = {"Y", "YES", "TRUE", "1"}
+_NO = {"N", "NO", "FALSE", "0"}
+
+
+def _yn(s: pd.Series) -> tuple[pd.Series, pd.Series]:
+    up = s.str.upper()
+    out = pd.Series(pd.NA, index=s.index, dtype="boolean")
+    out[up.isin(_YES)] = True
+    out[up.isin(_NO)] = False
+    return out, (s != "") & out.isna()
+
+
+def _months(s: pd.Series) -> tuple[pd.Series, pd.Series]:
+    present = s != ""
+    out = pd.to_datetime(s.where(present), format="%Y-%m", errors="coerce")
+    for fmt in ("%Y-%m-%d", "%b-%Y", "%b %Y", "%m/%Y"):
+        todo = present & out.isna()
+        if not todo.any():
+            break
+        out[todo] = pd.to_datetime(s[todo], format=fmt, errors="coerce")
+    out = out.dt.to_period("M")
+    return out, present & out.isna()
+
+
+_EXPECT = {
+    "date": "expected a date such as 2026-07-31T22:34:59+00:00, 31-07-2026 or 31-JUL-2026",
+    "money": "expected a non-negative amount such as 19.99",
+    "count": "expected a whole number >= 0",
+    "yn": "expected Y or N",
+    "country": "expected a two-letter country code such as US",
+    "month": "expected a month such as 2026-07",
+}
+
+
+def _cells(name: str, kind: str, raw: pd.Series) -> tuple[pd.Series, pd.Series, bool]:
+    """Read one column; returns values, a mask of unreadable cells, and day resolution."""
+    day_only = False
+    if kind == "date":
+        values, bad, day_only = _dates(raw)
+    elif kind in ("money", "count"):
+        values, bad = _numbers(raw, integer=kind == "count")
+    elif kind == "yn":
+        values, bad = _yn(raw)
+    elif kind == "month":
+        values, bad = _months(raw)
+    elif kind == "country":
+        up = raw.str.upper()
+        ok = up.str.fullmatch(r"[A-Z]{2}")
+        values = up.where(ok & (raw != ""))
+        bad = (raw != "") & ~ok
+    elif kind == "code":
+        from .codes import normalise_code
+
+        values = raw.map({v: normalise_code(v) if v else None for v in raw.unique()})
+        bad = pd.Series(False, index=raw.index)
+    else:  # id, text
+        values = raw.where(raw != "")
+        bad = pd.Series(False, index=raw.index)
+    return values, bad, day_only
+
+
+# --------------------------------------------------------------------------------------------
+# reports
+# --------------------------------------------------------------------------------------------
+
+
+def read_report(source: Source, kind: str, columns: Sequence[Column], delimiter: str = "\t") -> Report:
+    """Read one tab-separated report into the named ``columns``.
+
+    Args:
+        source: a path, the file's bytes, or an ``io.StringIO`` of its text.
+        kind: what the report is (used in messages and by the fits).
+        columns: the columns to look for (``FBA_RETURNS``, ``MFN_RETURNS``, ``ALL_ORDERS``).
+        delimiter: ``"\\t"``, or ``"auto"`` for tab or comma, whichever the header uses.
+
+    Returns:
+        A :class:`Report` whose ``data`` has one row per readable row and one column per
+        column found (absent optional columns are left out), plus every problem.
+    """
+    text, name, note = _text(source)
+    rep = Report(kind=kind, name=name, data=pd.DataFrame())
+    if note:
+        rep.notes.append(f"{name}: {note}")
+    if delimiter == "auto":
+        first = next((ln for ln in _split_lines(text) if ln.strip()), "")
+        delimiter = "\t" if "\t" in first or "," not in first else ","
+    header, rows = _rows(text, delimiter)
+    if not header:
+        rep.problems.append(ReadProblem(name, 0, "", "", "the file is empty"))
+        return rep
+    keys = [header_key(h) for h in header]
+    where: dict[str, int] = {}
+    for col in columns:
+        for alias in col.headers:
+            if alias in keys:
+                where[col.name] = keys.index(alias)
+                break
+    rep.columns_found = tuple(where)
+    if not where:
+        expected = ", ".join(c.headers[0] for c in columns[:6])
+        rep.problems.append(
+            ReadProblem(name, 1, "", "", f"no column returnsim reads was found; expected some of: {expected}, ...")
+        )
+        return rep
+    required = [c for c in _REQUIRED.get(kind, ()) if c not in where]
+    if required:
+        by_name = {c.name: c for c in columns}
+        for c in required:
+            rep.problems.append(
+                ReadProblem(name, 1, by_name[c].headers[0], "", "missing column; rows cannot be used without it")
+            )
+        return rep
+
+    width = len(header)
+    idx = [where[c.name] for c in columns if c.name in where]
+    names = [c.name for c in columns if c.name in where]
+    pick = itemgetter(*idx)
+    kept_lines: list[int] = []
+    kept: list[Any] = []
+    seen: dict[tuple[str, ...], int] = {}
+    rep.rows_read = len(rows)
+    for line, fields in rows:
+        if len(fields) != width:
+            while len(fields) > width and fields[-1].strip() == "":
+                fields = fields[:-1]  # trailing tabs
+            if len(fields) != width:
+                rep.problems.append(
+                    ReadProblem(name, line, "", "", f"the row has {len(fields)} fields, the header {width}; row skipped")
+                )
+                continue
+        key = tuple(fields)
+        if key in seen:
+            rep.problems.append(
+                ReadProblem(name, line, "", "", f"duplicate of line {seen[key]}; counted once")
+            )
+            continue
+        seen[key] = line
+        kept_lines.append(line)
+        kept.append(pick(fields))
+    del seen
+    if len(idx) == 1:
+        kept = [(v,) for v in kept]
+    cols = list(zip(*kept, strict=True)) if kept else [() for _ in names]
+    lines = np.asarray(kept_lines, dtype=np.int64)
+    data: dict[str, Any] = {"line": lines}
+    drop = np.zeros(len(lines), dtype=bool)
+    kinds = {c.name: c for c in columns}
+    for cname, values in zip(names, cols, strict=True):
+        col = kinds[cname]
+        raw = pd.Series(values, dtype=object).astype(str).str.strip()
+        parsed, bad, day_only = _cells(cname, col.kind, raw)
+        if col.kind == "date":
+            rep.day_resolution[cname] = day_only
+        if bad.any():
+            header_name = header[where[cname]].strip()
+            for i in np.flatnonzero(bad.to_numpy()):
+                rep.problems.append(
+                    ReadProblem(name, int(lines[i]), header_name, redact(raw.iat[i]), _EXPECT[col.kind])
+                )
+        data[cname] = parsed.to_numpy() if col.kind not in ("yn",) else parsed.array
+        if kind in _ROW_NEEDS and cname in _REQUIRED.get(kind, ()):
+            missing = parsed.isna().to_numpy()
+            for i in np.flatnonzero(missing & ~bad.to_numpy() & ~drop):
+                rep.problems.append(
+                    ReadProblem(name, int(lines[i]), header[where[cname]].strip(), "", "empty; row skipped")
+                )
+            drop |= missing
+    df = pd.DataFrame(data)
+    if drop.any():
+        df = df[~drop].reset_index(drop=True)
+    rep.data = df
+    return rep
+
+
+def read_fba_returns(source: Source) -> Report:
+    """Read an FBA customer returns report (tab-separated)."""
+    return read_report(source, "fba_returns", FBA_RETURNS)
+
+
+def read_mfn_returns(source: Source) -> Report:
+    """Read a seller-fulfilled Returns report (tab-separated flat file)."""
+    return read_report(source, "mfn_returns", MFN_RETURNS)
+
+
+def read_orders(source: Source | dict[str, float] | pd.Series) -> Report:
+    """Read order counts: an All Orders report, or a number of orders per month.
+
+    Args:
+        source: an All Orders report (tab-separated, with ``amazon-order-id`` and
+            ``purchase-date``), a table with ``month`` and ``orders`` columns (tab- or
+            comma-separated, months as ``2026-07``; an ``item_class`` column splits counts by
+            class), or a mapping / Series of month -> orders.
+
+    Returns:
+        A :class:`Report` of kind ``orders`` (one row per order line) or ``monthly_orders``.
+    """
+    if isinstance(source, dict | pd.Series):
+        items = source.items()
+        text = "month\torders\n" + "".join(f"{m}\t{v}\n" for m, v in items)
+        rep = read_report(io.StringIO(text), "monthly_orders", MONTHLY_ORDERS)
+        rep.name = "(order counts)"
+        return rep
+    text, name, _ = _text(source)
+    first = next((ln for ln in _split_lines(text) if ln.strip()), "")
+    keys = {header_key(h) for h in re.split(r"[\t,]", first)}
+    if keys & {"amazon-order-id", "order-id", "purchase-date"}:
+        return read_report(source, "orders", ALL_ORDERS)
+    if "month" in keys:
+        return read_report(source, "monthly_orders", MONTHLY_ORDERS, delimiter="auto")
+    rep = Report(kind="orders", name=name, data=pd.DataFrame())
+    rep.problems.append(
+        ReadProblem(
+            name,
+            1,
+            "",
+            "",
+            "not recognised as order counts: expected an All Orders report (amazon-order-id, "
+            "purchase-date, sku, quantity, item-price, ship-country, ...) or a table with "
+            "columns month and orders",
+        )
+    )
+    return rep
+
+
+_CLASS_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+
+
+def read_classes(source: Source | dict[str, str]) -> Report:
+    """Read a SKU/ASIN -> item class mapping (columns ``sku`` and/or ``asin``, and
+    ``item_class``; tab- or comma-separated), or take a dict of SKU or ASIN -> class.
+
+    Class names become scenario keys: a name that is not a letter followed by letters, digits
+    or underscores is reported and rewritten (``"Home & Kitchen"`` -> ``home_kitchen``). A SKU
+    mapped twice keeps its first class (reported).
+    """
+    if isinstance(source, dict):
+        text = "sku\titem_class\n" + "".join(f"{k}\t{v}\n" for k, v in source.items())
+        rep = read_report(io.StringIO(text), "classes", CLASS_MAP)
+        rep.name = "(class mapping)"
+    else:
+        rep = read_report(source, "classes", CLASS_MAP, delimiter="auto")
+    df = rep.data
+    if df.empty:
+        return rep
+    if "sku" not in df and "asin" not in df:
+        rep.problems.append(ReadProblem(rep.name, 1, "sku", "", "missing column; need sku or asin"))
+        rep.data = pd.DataFrame()
+        return rep
+    names = df["item_class"].astype(str)
+    clean = names.map(_slug)
+    for i in np.flatnonzero((clean != names).to_numpy()):
+        rep.problems.append(
+            ReadProblem(
+                rep.name,
+                int(df["line"].iat[i]),
+                "item_class",
+                redact(names.iat[i]),
+                f"class names are scenario keys (a letter, then letters, digits or _); read as '{clean.iat[i]}'",
+            )
+        )
+    df["item_class"] = clean
+    for key in ("sku", "asin"):
+        if key in df:
+            sub = df[df[key].notna()]
+            dup = sub[key].duplicated(keep="first")
+            for i in np.flatnonzero(dup.to_numpy()):
+                rep.problems.append(
+                    ReadProblem(
+                        rep.name, int(sub["line"].iat[i]), key, redact(sub[key].iat[i]), "mapped twice; the first class is used"
+                    )
+                )
+            df = df.drop(index=sub.index[dup.to_numpy()])
+    rep.data = df.reset_index(drop=True)
+    return rep
+
+
+def _slug(name: str) -> str:
+    if _CLASS_NAME.match(name):
+        return name
+    s = re.sub(r"[^A-Za-z0-9]+", "_", name).strip("_").lower()
+    if not s or not s[0].isalpha():
+        s = "class_" + s
+    return s
