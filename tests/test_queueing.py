@@ -1,4 +1,4 @@
-"""The desk against queueing theory: Erlang C and Little's law.
+"""The desk against queueing theory: Erlang C, Erlang A and Little's law.
 
 ``scenarios/validation/mmc_desk.toml`` makes the desk an M/M/c queue. Each check replicates the
 model with independent seeds and asks whether Erlang C's value lies inside the replications'
@@ -9,13 +9,15 @@ interval would still show).
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 from conftest import MMC_SCENARIO
 from scipy import stats
 
 import returnsim as rs
-from returnsim.analytic import erlang_c
+from returnsim.analytic import erlang_a, erlang_c
 from returnsim.model.desk import OpenHours
 
 
@@ -101,3 +103,57 @@ def test_weekend_requests_wait_for_monday():
     assert ((day < 5) & (hour >= 9 - 1e-9) & (hour < 17)).all(), "an agent started work off shift"
     sat = ((tr.request_time % 168) // 24) == 5
     assert (tr.wait_hours[sat] > 24).all()
+
+
+ERLANG_A_CASES = [
+    # staff, requests per day, handling minutes, mean patience hours
+    (2, 60, 36, 1.0),  # rho = 0.75: some buyers give up before a moderately busy desk answers
+    (2, 100, 36, 0.5),  # rho = 1.25: overloaded; only abandonment keeps the queue stable
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("staff, per_day, minutes, patience", ERLANG_A_CASES)
+def test_erlang_a_with_exponential_patience(staff, per_day, minutes, patience):
+    """The 24/7 desk whose buyers give up after an exponential patience is an M/M/n+M queue:
+    P(wait), P(abandon), the mean wait (abandoners until they leave) and the utilisation each lie
+    inside the replications' 99 % CI of Erlang A's value."""
+    sc = rs.load_scenario(
+        MMC_SCENARIO,
+        overrides={
+            "desk.staff": staff,
+            "demand.orders_per_day": per_day,
+            "desk.handling_minutes.mean": minutes,
+            "buyer.patience_hours": {"dist": "exponential", "mean": patience},
+            "horizon_days": 60,
+        },
+    )
+    want = erlang_a(per_day / 24, 60 / minutes, staff, 1 / patience)
+    assert want.p_abandon > 0.05  # a case where abandonment matters
+    runs = [rs.simulate(sc, "fifo", seed=(13, r)).kpis for r in range(12)]
+    for kpi, value in (
+        ("desk_wait_probability", want.p_wait),
+        ("escalation_rate", want.p_abandon),
+        ("desk_wait_hours_mean", want.mean_wait),
+        ("desk_utilization", want.utilisation),
+    ):
+        lo, hi = ci([k[kpi] for k in runs])
+        assert lo <= value <= hi, f"{kpi}: Erlang A {value:.4f} outside the 99 % CI [{lo:.4f}, {hi:.4f}]"
+
+
+def test_erlang_a_reduces_to_erlang_c_and_to_mm1_with_abandonment():
+    # No abandonment: Erlang C.
+    a = erlang_a(2.5, 60 / 36, 2, 0.0)
+    p, wq = erlang_c(2.5, 60 / 36, 2)
+    assert a.p_wait == pytest.approx(p) and a.mean_wait == pytest.approx(wq)
+    # Patience as long as service on one agent (theta = mu): the chain is M/M/inf-like above
+    # state 1, p_k = p_0 a^k / k!, a Poisson(a) distribution: P(wait) = 1 - e^-a.
+    lam, mu = 1.5, 2.0
+    b = erlang_a(lam, mu, 1, mu)
+    assert b.p_wait == pytest.approx(1 - np.exp(-lam / mu))
+    lq = sum(max(k - 1, 0) * np.exp(-lam / mu) * (lam / mu) ** k / math.factorial(k) for k in range(60))
+    assert b.mean_queue == pytest.approx(lq)
+    assert b.p_abandon == pytest.approx(mu * lq / lam)
+    # Every arrival is served or abandons: throughput of the agents = lambda (1 - P(abandon)).
+    c = erlang_a(4.0, 60 / 36, 2, 2.0)
+    assert c.utilisation * 2 * (60 / 36) == pytest.approx(4.0 * (1 - c.p_abandon))

@@ -46,7 +46,7 @@ def rolling_rates(
         n_days = max(n_days, len(denominator_per_day))
     if n_days == 0:
         return np.empty(0)
-    num = np.bincount(day, weights=np.asarray(defect, dtype=float), minlength=n_days)
+    num = np.bincount(day, weights=np.asarray(defect, dtype=float), minlength=n_days).astype(float)
     if denominator_per_day is None:
         den = np.bincount(day, minlength=n_days).astype(float)
     else:

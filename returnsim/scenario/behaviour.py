@@ -158,12 +158,12 @@ class RepeatMultiplier(Strict):
         "Maxham (2012) observed [B2]; the base rate (buyer.purchases_per_year) sets the scale",
     )
     intercept: float = Field(
-        default=0.93,
+        default=1.22,
         description="calibrated with per_satisfaction and satisfaction.buyer_paid_freight to "
         "Bower & Maxham (2012) [B1, B2]: paid returns 0-25 %, free 158-457 % of pre-return spending "
         "(targets 0.125 and 2.69, the ranges' middles; scenarios/validation/bower_maxham.toml)",
     )
-    per_satisfaction: float = Field(default=1.92, description="calibrated, as intercept")
+    per_satisfaction: float = Field(default=1.98, description="calibrated, as intercept")
 
 
 class Retention(Strict):
