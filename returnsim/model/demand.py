@@ -13,12 +13,12 @@ changes what those draws lead to.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..scenario.distributions import poisson_ppf
+from .columns import concat_rows, take_rows
 from .world import HOURS_PER_DAY, HOURS_PER_YEAR, World
 
 __all__ = ["Requests", "Customers", "base_requests", "build_requests", "UNIFORMS", "FOLLOWON_SLOTS"]
@@ -109,16 +109,11 @@ class Requests:
 
     def take(self, idx: np.ndarray) -> Requests:
         """The requests at ``idx`` (an index array or boolean mask)."""
-        return Requests(**{f.name: getattr(self, f.name)[idx] for f in dataclasses.fields(self)})
+        return take_rows(self, idx)
 
     @staticmethod
     def concat(parts: list[Requests]) -> Requests:
-        return Requests(
-            **{
-                f.name: np.concatenate([getattr(p, f.name) for p in parts])
-                for f in dataclasses.fields(Requests)
-            }
-        )
+        return concat_rows(parts)
 
 
 @dataclass

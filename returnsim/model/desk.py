@@ -69,6 +69,19 @@ class OpenHours:
                 return at - start
             t = (day + 1) * HOURS_PER_DAY
 
+    def open_until(self, t: float) -> float:
+        """When the open spell that contains ``t`` ends (``t`` itself if the desk is closed)."""
+        if self.until_open(t) > 0:
+            return t
+        week, pos = divmod(t, HOURS_PER_WEEK)
+        i = bisect.bisect_right(self._opens, pos + 1e-9) - 1
+        end = week * HOURS_PER_WEEK + self.intervals[i][1]
+        day = math.floor((t + 1e-9) / HOURS_PER_DAY)
+        # A spell never runs into a holiday: stop it at midnight before one.
+        if (day + 1) in self.holidays:
+            end = min(end, (day + 1) * HOURS_PER_DAY)
+        return end
+
     def _until_open_weekly(self, t: float) -> float:
         week, pos = divmod(t, HOURS_PER_WEEK)
         # A hair's tolerance: after sleeping until opening time, rounding may leave an agent a
@@ -188,13 +201,17 @@ class Desk:
 
     def arrive(self, rid: int) -> None:
         """Request ``rid`` lands in the inbox now."""
+        now = self.env.now
         if self.instant[rid]:
-            self.start[rid] = self.answer[rid] = self.env.now
+            self.start[rid] = self.answer[rid] = now
             self.answered.append(rid)
             return
-        self._account()
+        # (The queue-length integral, inline: this runs once per request.)
+        self.queue_area += (len(self._queue) + len(self._late)) * (now - self._last_change)
+        self._last_change = now
         self._queue.append(rid)
-        self._wake()
+        if self._idle:
+            self._idle.pop().succeed()
 
     def _wake(self) -> None:
         if self._idle:
@@ -244,9 +261,10 @@ class Desk:
         return self.request_time[rid] + self.patience[rid] <= self.env.now
 
     def _pick_new(self) -> int | None:
-        self._account()
         q, late = self._queue, self._late
         now = self.env.now
+        self.queue_area += (len(q) + len(late)) * (now - self._last_change)
+        self._last_change = now
         if self.deadline:
             while q:
                 rid = q[0]
@@ -263,9 +281,10 @@ class Desk:
                     return rid
                 self._give_up(rid)
             return None
+        times, patience = self.request_time, self.patience
         while q:
             rid = q.popleft()
-            if not self._gone(rid):
+            if times[rid] + patience[rid] > now:
                 return rid
             self._give_up(rid)
         return None
@@ -273,9 +292,12 @@ class Desk:
     def _pick(self) -> tuple[int, bool] | None:
         """The next task: (request id, is a second touch), or None if only give-ups were left."""
         follow = self._follow
-        if follow and (self.follow_first or not (self._queue or self._late)):
+        if not follow:
+            rid = self._pick_new()
+            return None if rid is None else (rid, False)
+        if self.follow_first or not (self._queue or self._late):
             return follow.popleft(), True
-        if follow and not self.follow_last:
+        if not self.follow_last:
             # Arrival order: compare the oldest second touch with the oldest live new request.
             while self._queue and self._gone(self._queue[0]):
                 self._account()
@@ -285,54 +307,53 @@ class Desk:
         rid = self._pick_new()
         if rid is not None:
             return rid, False
-        if follow:
-            return follow.popleft(), True
-        return None
+        return follow.popleft(), True
 
-    def _arrival_of(self, rid: int):
-        """A callback that lands ``rid``'s second touch in the inbox when its event fires."""
-
-        def land(_event: simpy.Event) -> None:
-            self._follow_up(rid)
-
-        return land
-
-    def _follow_up(self, rid: int) -> None:
+    def _land(self, event: simpy.Event) -> None:
+        """Callback of a reply's timeout (its value is the request id): the second touch lands."""
+        rid = int(event.value)  # type: ignore[arg-type]
         self.follow_arrive[rid] = self.env.now
         self._follow.append(rid)
-        self._wake()
+        if self._idle:
+            self._idle.pop().succeed()
 
     def _agent(self):
         env = self.env
+        hours = self.hours
+        open_until = -math.inf  # the end of the open spell the agent last saw
+        queue, late, follow = self._queue, self._late, self._follow
         while True:
-            if not self._queue and not self._late and not self._follow:
+            if not queue and not late and not follow:
                 wake = env.event()
                 self._idle.append(wake)
                 yield wake
                 continue
-            if self.hours is not None:
-                closed_for = self.hours.until_open(env.now)
+            if hours is not None and env.now >= open_until:
+                closed_for = hours.until_open(env.now)
                 if closed_for > 0:
                     yield env.timeout(closed_for)
                     continue
+                open_until = hours.open_until(env.now)
             task = self._pick()
             if task is None:
                 continue
             rid, second = task
-            s = self.follow_service[rid] if second else self.service[rid]
-            if not second:
-                self.start[rid] = env.now
-            self.busy_hours += s
             self.visits += 1
-            yield env.timeout(s)
             if second:
+                s = self.follow_service[rid]
+                self.busy_hours += s
+                yield env.timeout(s)
                 self.follow_done[rid] = env.now
                 self.answered.append(rid)
                 continue
-            self.answer[rid] = env.now
+            s = self.service[rid]
+            self.start[rid] = env.now
+            self.busy_hours += s
+            yield env.timeout(s)
+            now = env.now
+            self.answer[rid] = now
             delay = self.follow_delay[rid]
-            if delay == delay and env.now + delay <= self.lapse_at[rid]:
-                ev = env.timeout(delay)
-                ev.callbacks.append(self._arrival_of(rid))
+            if delay == delay and now + delay <= self.lapse_at[rid]:
+                env.timeout(delay, rid).callbacks.append(self._land)
             else:
                 self.answered.append(rid)

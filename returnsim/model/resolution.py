@@ -12,15 +12,14 @@ the request's pre-drawn uniforms, realised as ``u < p``.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field, replace
-from typing import Any
 
 import numpy as np
 
 from ..scenario import Policy
 from . import buyer, retention
 from .calendar import Calendar
+from .columns import concat_rows, take_rows
 from .demand import Requests
 from .disposition import receipt_actions
 from .freight import asked_amount
@@ -103,21 +102,10 @@ class Resolved:
 
     @staticmethod
     def concat(parts: list[Resolved]) -> Resolved:
-        out: dict[str, Any] = {}
-        for f in dataclasses.fields(Resolved):
-            if f.name == "flows":
-                keys = parts[0].flows.keys()
-                out["flows"] = {k: np.concatenate([p.flows[k] for p in parts]) for k in keys}
-            else:
-                out[f.name] = np.concatenate([getattr(p, f.name) for p in parts])
-        return Resolved(**out)
+        return concat_rows(parts)
 
     def take(self, idx: np.ndarray) -> Resolved:
-        out: dict[str, Any] = {}
-        for f in dataclasses.fields(Resolved):
-            v = getattr(self, f.name)
-            out[f.name] = {k: a[idx] for k, a in v.items()} if f.name == "flows" else v[idx]
-        return Resolved(**out)
+        return take_rows(self, idx)
 
 
 def resolve(

@@ -3,7 +3,7 @@
 The only contended resource is the desk, so it is the only part simulated event by event: agents
 are SimPy processes, requests are rows of arrays that the agents pick up. Whatever follows the
 first answer is a pure function of that answer's time, computed in vectorised batches. When
-post-return purchases feed back into demand, the run advances in epochs (a week by default):
+post-return purchases feed back into demand, the run advances in epochs (two weeks by default):
 requests answered during an epoch are resolved at its end and the returns of their customers'
 later purchases are scheduled on the desk. A follow-on request that would arrive before the end
 of the epoch that created it is delivered at that end (counted as ``clamped_followons``); with a
@@ -24,10 +24,11 @@ from ..scenario import OFFER_KINDS, RESOLUTIONS, Scenario
 from ..scenario.rules import CONDITIONS, FAULTS, MARKETS
 from . import windows
 from .calendar import Calendar
+from .columns import concat_rows, take_rows
 from .demand import Requests, base_requests, build_requests
 from .desk import Desk, OpenHours
 from .ledger import ACTION, CATEGORIES, GRADE, PAYER, RECEIPT, Ledger, net_cost_per_request
-from .plan import fba_mask, plan
+from .plan import Plan, fba_mask, plan
 from .resolution import DeskTimes, Resolved, resolve
 from .retention import CustomerBook
 from .world import HOURS_PER_DAY, OUTCOME, World
@@ -99,36 +100,45 @@ class RunResult:
     """Bookkeeping useful for validation: queue area, clamped follow-ons, simulated span."""
 
 
+@dataclass
+class _Rows:
+    """Requests with the seller's pre-receipt plan for them, row by row."""
+
+    req: Requests
+    plan: Plan
+
+    def __len__(self) -> int:
+        return len(self.req)
+
+
 class _Store:
     """Requests of a run: the base table plus follow-ons appended as they appear."""
 
-    def __init__(self, base: Requests) -> None:
+    def __init__(self, base: _Rows) -> None:
         self.base = base
         self.n_base = len(base)
-        self.extra: list[Requests] = []
-        self._extra: Requests | None = None
+        self.extra: list[_Rows] = []
+        self._extra: _Rows | None = None
 
     def __len__(self) -> int:
         return self.n_base + sum(len(p) for p in self.extra)
 
-    def add(self, part: Requests) -> None:
+    def add(self, part: _Rows) -> None:
         self.extra.append(part)
-        self._extra = None
+        self._extra = part if self._extra is None else concat_rows([self._extra, part])
 
-    def take(self, ids: np.ndarray) -> Requests:
-        """The requests with these ids, in the order given."""
-        if not self.extra or ids.max(initial=-1) < self.n_base:
-            return self.base.take(ids)
-        if self._extra is None:
-            self._extra = Requests.concat(self.extra)
+    def take(self, ids: np.ndarray) -> _Rows:
+        """The rows with these ids, in the order given."""
+        if self._extra is None or ids.max(initial=-1) < self.n_base:
+            return take_rows(self.base, ids)
         if ids.min() >= self.n_base:
-            return self._extra.take(ids - self.n_base)
+            return take_rows(self._extra, ids - self.n_base)
         low = ids < self.n_base
-        merged = Requests.concat([self.base.take(ids[low]), self._extra.take(ids[~low] - self.n_base)])
-        return merged.take(_positions(ids, self.n_base))
+        merged = concat_rows([take_rows(self.base, ids[low]), take_rows(self._extra, ids[~low] - self.n_base)])
+        return take_rows(merged, _positions(ids, self.n_base))
 
     def all(self) -> Requests:
-        return Requests.concat([self.base, *self.extra]) if self.extra else self.base
+        return self.base.req if self._extra is None else Requests.concat([self.base.req, self._extra.req])
 
 
 def _positions(ids: np.ndarray, n_base: int) -> np.ndarray:
@@ -147,7 +157,7 @@ def simulate(
     seed: int | tuple[int, ...] | np.random.SeedSequence = 0,
     trace: bool = False,
     *,
-    epoch_days: float = 7.0,
+    epoch_days: float = 14.0,
 ) -> RunResult:
     """Simulate one replication of ``policy`` in ``scenario``.
 
@@ -166,7 +176,8 @@ def simulate(
     world = World(scenario)
     rng = streams(seed)
     orders, base, customers = base_requests(world, rng["orders"], rng["requests"])
-    store = _Store(base)
+    base_plan = plan(world, pol, base)
+    store = _Store(_Rows(base, base_plan))
     horizon_h = scenario.horizon_days * HOURS_PER_DAY
     feedback = scenario.retention.feedback_into_demand
     book = CustomerBook(world, customers, horizon_h, feedback)
@@ -174,7 +185,7 @@ def simulate(
     calendar = Calendar(scenario.start_date, desk_cfg.holidays)
 
     env = simpy.Environment()
-    inputs = _desk_inputs(world, pol, base)
+    inputs = _desk_inputs(world, pol, base, base_plan)
     hours = (
         None
         if desk_cfg.hours == "24/7"
@@ -210,14 +221,15 @@ def simulate(
         desk.answered = []
         ids = np.asarray(desk_ids, dtype=np.int64)
         resolved += len(ids)
-        req = store.take(ids)
+        rows_ = store.take(ids)
+        req = rows_.req
         times = DeskTimes(
             start=np.array([desk.start[i] for i in desk_ids]),
             answer=np.array([desk.answer[i] for i in desk_ids]),
             abandoned=np.array([desk.abandoned[i] for i in desk_ids]),
             follow_done=np.array([desk.follow_done[i] for i in desk_ids]),
         )
-        batch = resolve(world, pol, req, plan(world, pol, req), times, calendar)
+        batch = resolve(world, pol, req, rows_.plan, times, calendar)
         ledger.add(batch.flows)
         done_ids.append(ids)
         done.append(batch)
@@ -232,8 +244,9 @@ def simulate(
             order = np.argsort(new.request_time, kind="stable")
             new = new.take(order)
             first = len(store)
-            store.add(new)
-            for key, values in _desk_inputs(world, pol, new).items():
+            new_plan = plan(world, pol, new)
+            store.add(_Rows(new, new_plan))
+            for key, values in _desk_inputs(world, pol, new, new_plan).items():
                 getattr(desk, key).extend(values)
             desk.extend(len(new))
             env.process(desk.feed(range(first, first + len(new))))
@@ -261,10 +274,9 @@ def simulate(
     return out
 
 
-def _desk_inputs(world: World, pol, req: Requests) -> dict[str, list]:
+def _desk_inputs(world: World, pol, req: Requests, pl: Plan) -> dict[str, list]:
     """What the desk needs per request, from the seller's plan (lists indexed like ``req``)."""
     sc = world.scenario
-    pl = plan(world, pol, req)
     # Only a buyer waiting for a first answer gives up: not for auto-authorised requests,
     # whose first touch is a review off the 48 h clock, nor for Amazon's own.
     patience = np.where(pl.auto | pl.fba, math.inf, req.patience_h)
