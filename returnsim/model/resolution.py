@@ -75,6 +75,9 @@ class Resolved:
     receipt: np.ndarray
     """Second-stage action at the origin (``RECEIPT`` code; -1: none)."""
     t_start: np.ndarray
+    """An agent (or a rule, for auto-authorised and FBA requests) took the request up."""
+    t_review: np.ndarray
+    """An agent picked up the review of an auto-authorised request (NaN for others)."""
     t_answer: np.ndarray
     t_decision: np.ndarray
     t_follow: np.ndarray
@@ -292,7 +295,8 @@ def resolve(
         action=np.where(goods, act, -1),
         address=np.where(goods & (act == ACTION["return_to_address"]), pl.address, -1),
         receipt=np.where(goods, receipt, -1),
-        t_start=np.where(escalated, _NAN, desk.start),
+        t_start=np.where(escalated, _NAN, np.where(auto, req.request_time, desk.start)),
+        t_review=np.where(auto, desk.start, _NAN),
         t_answer=t_answer,
         t_decision=t_decision,
         t_follow=t_follow,

@@ -321,6 +321,7 @@ def _kpis(world, req, res, ledger, desk, post, customers, orders, n_orders, marg
     queued = ~res.fba
     if queued.any():
         left = np.where(res.escalated, res.t_answer, res.t_start)
+        left = np.where(np.isnan(res.t_review), left, res.t_review)
         wait = (left - req.request_time)[queued]
         k["desk_wait_hours_mean"] = float(wait.mean())
         k["desk_wait_probability"] = float((wait > 1e-12).mean())
@@ -406,6 +407,7 @@ def _trace(world: World, req: Requests, res: Resolved | None):
             "receipt": cat(res.receipt, list(RECEIPT)),
             "address": cat(res.address, world.address_names) if world.address_names else pd.NA,
             "t_start": res.t_start,
+            "t_review": res.t_review,
             "t_answer": res.t_answer,
             "t_decision": res.t_decision,
             "t_follow": res.t_follow,
