@@ -21,6 +21,8 @@ from collections.abc import Mapping
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Literal
 
+import numpy as np
+
 __all__ = [
     "RDR_TARGET",
     "ODR_TARGET",
@@ -36,7 +38,9 @@ __all__ = [
     "GRADE_AND_RESELL_USED_PRICE_SHARE",
     "grade_and_resell_recovery",
     "refund_admin_fee",
+    "refund_admin_fees",
     "returns_processing_units",
+    "returns_processing_share",
     "apparel_returns_processing_fee",
     "removal_fee",
 ]
@@ -214,6 +218,16 @@ def refund_admin_fee(
     return float(_cents(min(_dec(cap), fee)))
 
 
+def refund_admin_fees(
+    item_charges: np.ndarray, referral_rate: float, cap: float = 5.0, share: float = 0.20
+) -> np.ndarray:
+    """:func:`refund_admin_fee` for an array of refunded lines (the ledger's form): the same
+    rule, rounded half-up to the cent in floating point (``tests/test_amazon.py`` checks the two
+    agree to the cent)."""
+    fee = np.minimum(cap, share * referral_rate * np.asarray(item_charges, dtype=float))
+    return np.floor(fee * 100.0 + 0.5 + 1e-9) / 100.0
+
+
 def returns_processing_units(
     shipped: int, returned: int, threshold: float, *, new_selection_waiver: int = 0
 ) -> int:
@@ -239,6 +253,17 @@ def returns_processing_units(
         return 0
     allowed = math.floor(threshold * shipped + 1e-9)
     return max(0, returned - allowed - min(new_selection_waiver, 20))
+
+
+def returns_processing_share(return_rate: float, threshold: float) -> float:
+    """Share of a product's physically returned units that pay the FBA returns processing fee
+    when it is returned at ``return_rate`` month after month: the units above the threshold,
+    ``max(0, 1 - threshold / return_rate)`` — :func:`returns_processing_units` in expectation,
+    without the small-volume and New Selection exemptions [F7]. A threshold of 0 (apparel and
+    shoes) charges every returned unit."""
+    if return_rate <= 0:
+        return 0.0
+    return max(0.0, 1.0 - threshold / return_rate)
 
 
 _APPAREL_RATES = {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import numpy as np
 import pytest
 
 from returnsim import amazon
@@ -80,3 +81,17 @@ def test_target_breaches_judges_the_mean_and_the_worst_window():
     window_over = amazon.target_breaches("p", {**ok, "odr_window_max": 0.013, "odr_windows_over_target": 0.25})
     assert len(window_over) == 1 and "worst 60-day window" in window_over[0] and "25%" in window_over[0]
     assert amazon.target_breaches("p", {"rdr": float("nan")}) == []
+
+
+def test_the_ledgers_refund_admin_fee_agrees_with_the_rule_to_the_cent():
+    charges = np.round(np.linspace(0.01, 400.0, 40001), 2)
+    exact = np.array([amazon.refund_admin_fee(float(c), 0.15) for c in charges[::97]])
+    np.testing.assert_array_equal(amazon.refund_admin_fees(charges[::97], 0.15), exact)
+
+
+def test_returns_processing_share_is_the_units_above_the_threshold():
+    # 12 % returned against a 10 % threshold: 2 of every 12 returned units pay.
+    assert amazon.returns_processing_share(0.12, 0.10) == pytest.approx(2 / 12)
+    assert amazon.returns_processing_units(1000, 120, 0.10) / 120 == pytest.approx(2 / 12)
+    assert amazon.returns_processing_share(0.05, 0.10) == 0.0
+    assert amazon.returns_processing_share(0.25, 0.0) == 1.0  # apparel: every unit

@@ -4,7 +4,6 @@ stated reasons, freight by destination, the calendar, FBA, escalation, Amazon's 
 from __future__ import annotations
 
 import datetime as dt
-import math
 from typing import Any
 
 import numpy as np
@@ -276,3 +275,34 @@ def test_seed_policies_never_give_used_items_easier_freight_terms_than_unopened(
         for refuse in (False, True):
             used, unopened = charged("used", pol, refuse), charged("unopened", pol, False)
             assert (used >= unopened - 1e-12).all(), (name, refuse)
+
+
+def test_no_seller_decision_outside_open_hours_except_by_rules_set_in_advance():
+    """Every decision the seller makes — a first answer, or acting on a buyer's answer — starts
+    while the desk is open; the only decisions at other hours are a buyer accepting an offer, the
+    deadline rule, and Amazon stepping in for a buyer who gave up."""
+    sc = rs.load_scenario(SEED_SCENARIO, overrides={"horizon_days": 120})
+    tr = rs.simulate(sc, "seed", seed=6, trace=True).trace
+    cal = Calendar(sc.start_date, sc.desk.holidays)
+    hours = OpenHours(sc.desk.hours.intervals(), cal.holiday_index)
+    follow_up = sc.desk.follow_up_minutes.mean / 60  # fixed in the seed scenario
+
+    def opened(t: float) -> bool:
+        return hours.until_open(t) == 0.0
+
+    first = ~tr.escalated & ~tr.second_touch & ~tr.lapsed
+    assert first.sum() > 100 and all(opened(t) for t in tr.t_start[first])
+    acted = tr.second_touch & (tr.t_decision == tr.t_follow)
+    assert acted.sum() > 100 and all(opened(t - follow_up) for t in tr.t_follow[acted])
+    # The deadline rule: a question still open at 48 h (or a late first answer that asked one)
+    # authorises the return then; an insisting buyer's answer not yet acted on, at 48 h.
+    decision_h = tr.t_decision - tr.request_time
+    lapsed = tr.lapsed
+    assert lapsed.any()
+    assert np.allclose(decision_h[lapsed], np.maximum(48.0, (tr.t_answer - tr.request_time)[lapsed]))
+    waiting = tr.second_touch & ~tr.accepted & (tr.t_decision < tr.t_follow)
+    assert waiting.any() and np.allclose(decision_h[waiting], 48.0)
+    # A buyer who accepts closes the request themselves, at any hour.
+    accepted = tr.second_touch & tr.accepted
+    assert (tr.t_decision[accepted] < tr.t_follow[accepted]).all()
+    assert not all(opened(t) for t in tr.t_decision[accepted])

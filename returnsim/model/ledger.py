@@ -181,8 +181,8 @@ def flows(
     refund_net = np.where(refunded, price - deduct, 0.0)
     partial = np.where(outcome == OUTCOME["kept_partial_refund"], price * offer_value, 0.0)
     rate = costs.referral_rate
-    admin = _cents(
-        np.minimum(costs.refund_admin_fee_cap, costs.refund_admin_fee_share * rate * (refund_net + partial))
+    admin = amazon.refund_admin_fees(
+        refund_net + partial, rate, costs.refund_admin_fee_cap, costs.refund_admin_fee_share
     )
     admin = np.where(refunded | (partial > 0), admin, 0.0)
 
@@ -262,11 +262,6 @@ def flows(
         "carrier_claims": claims,
         "referral_fee_credits": rate * (refund_net + partial),
     }
-
-
-def _cents(x: np.ndarray) -> np.ndarray:
-    """Half-up rounding to the cent, as Amazon rounds a fee (``amazon.cents``, vectorised)."""
-    return np.floor(np.asarray(x) * 100.0 + 0.5 + 1e-9) / 100.0
 
 
 def weeks_between(t0: np.ndarray, t1: np.ndarray) -> np.ndarray:

@@ -13,6 +13,7 @@ from functools import cached_property
 
 import numpy as np
 
+from .. import amazon
 from ..scenario import OFFER_KINDS, RESOLUTIONS, Scenario
 from ..scenario.distributions import Fixed
 from ..scenario.rules import CONDITIONS, FAULTS, MARKETS
@@ -98,7 +99,7 @@ class World:
         self.fba_returns_fee = np.array(
             [
                 c.fba.returns_processing_fee
-                * (max(0.0, 1.0 - c.fba.returns_fee_threshold / c.return_rate) if c.return_rate > 0 else 0.0)
+                * amazon.returns_processing_share(c.return_rate, c.fba.returns_fee_threshold)
                 for c in classes
             ]
         )
