@@ -27,6 +27,13 @@ def ci(values: list[float], level: float = 0.99) -> tuple[float, float]:
     return x.mean() - half, x.mean() + half
 
 
+def mmc_scenario(staff: int, per_day: float, minutes: float, **more) -> rs.Scenario:
+    """The M/M/c validation desk with ``staff`` agents, ``per_day`` requests a day and
+    exponential handling of mean ``minutes``, plus any other overrides."""
+    overrides = {"desk.staff": staff, "demand.orders_per_day": per_day, "desk.handling_minutes.mean": minutes}
+    return rs.load_scenario(MMC_SCENARIO, overrides={**overrides, **more})
+
+
 CASES = [
     # staff, requests per day, handling minutes: offered load / staff
     (3, 100, 30),  # rho = 0.69
@@ -37,15 +44,7 @@ CASES = [
 @pytest.mark.parametrize("discipline", ["fifo", "deadline"])
 @pytest.mark.parametrize("staff, per_day, minutes", CASES)
 def test_erlang_c_wait_probability_and_mean_wait(staff, per_day, minutes, discipline):
-    sc = rs.load_scenario(
-        MMC_SCENARIO,
-        overrides={
-            "desk.staff": staff,
-            "demand.orders_per_day": per_day,
-            "desk.handling_minutes.mean": minutes,
-            "horizon_days": 90,
-        },
-    )
+    sc = mmc_scenario(staff, per_day, minutes, horizon_days=90)
     p_wait, wq = erlang_c(per_day / 24, 60 / minutes, staff)
     runs = [rs.simulate(sc, discipline, seed=(11, r)).kpis for r in range(16)]
     lo, hi = ci([k["desk_wait_hours_mean"] for k in runs])
@@ -118,16 +117,8 @@ def test_erlang_a_with_exponential_patience(staff, per_day, minutes, patience):
     """The 24/7 desk whose buyers give up after an exponential patience is an M/M/n+M queue:
     P(wait), P(abandon), the mean wait (abandoners until they leave) and the utilisation each lie
     inside the replications' 99 % CI of Erlang A's value."""
-    sc = rs.load_scenario(
-        MMC_SCENARIO,
-        overrides={
-            "desk.staff": staff,
-            "demand.orders_per_day": per_day,
-            "desk.handling_minutes.mean": minutes,
-            "buyer.patience_hours": {"dist": "exponential", "mean": patience},
-            "horizon_days": 60,
-        },
-    )
+    patience_dist = {"dist": "exponential", "mean": patience}
+    sc = mmc_scenario(staff, per_day, minutes, horizon_days=60, **{"buyer.patience_hours": patience_dist})
     want = erlang_a(per_day / 24, 60 / minutes, staff, 1 / patience)
     assert want.p_abandon > 0.05  # a case where abandonment matters
     runs = [rs.simulate(sc, "fifo", seed=(13, r)).kpis for r in range(12)]
