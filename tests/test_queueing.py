@@ -13,12 +13,13 @@ import math
 
 import numpy as np
 import pytest
+import simpy
 from conftest import MMC_SCENARIO
 from scipy import stats
 
 import returnsim as rs
 from returnsim.analytic import erlang_a, erlang_c
-from returnsim.model.desk import OpenHours
+from returnsim.model.desk import Desk, OpenHours
 
 
 def ci(values: list[float], level: float = 0.99) -> tuple[float, float]:
@@ -148,3 +149,49 @@ def test_erlang_a_reduces_to_erlang_c_and_to_mm1_with_abandonment():
     # Every arrival is served or abandons: throughput of the agents = lambda (1 - P(abandon)).
     c = erlang_a(4.0, 60 / 36, 2, 2.0)
     assert c.utilisation * 2 * (60 / 36) == pytest.approx(4.0 * (1 - c.p_abandon))
+
+
+def run_desk(priority: str, patience: float = math.inf) -> Desk:
+    """One agent, 24/7. Request 0 arrives at 0 (1 h of work) and its buyer replies 0.5 h after
+    the answer (0.25 h of work); request 1 arrives at 1.2 h (1 h of work); request 2 at 1.3 h
+    (1 h of work). The reply lands at 1.5 h, while request 1 is being answered."""
+    env = simpy.Environment()
+    desk = Desk(
+        env,
+        1,
+        None,
+        "fifo",
+        48.0,
+        request_time=[0.0, 1.2, 1.3],
+        service=[1.0, 1.0, 1.0],
+        patience=[math.inf, math.inf, patience],
+        follow_delay=[0.5, math.nan, math.nan],
+        follow_service=[0.25, 0.0, 0.0],
+        follow_priority=priority,
+    )
+    env.process(desk.feed(range(3)))
+    env.run()
+    return desk
+
+
+def test_second_touches_queue_on_the_same_desk_exact_times():
+    first = run_desk("before_new")
+    # 0-1 request 0; 1.2-2.2 request 1; the reply (in since 1.5) before request 2: 2.2-2.45;
+    # then request 2: 2.45-3.45.
+    assert first.start == [0.0, 1.2, 2.45] and first.answer == [1.0, 2.2, 3.45]
+    assert first.follow_arrive[0] == 1.5 and first.follow_done[0] == pytest.approx(2.45)
+    last = run_desk("after_new")
+    assert last.start == [0.0, 1.2, 2.2] and last.follow_done[0] == pytest.approx(3.45)
+    arrival = run_desk("arrival")  # the reply (1.5) came after request 2 (1.3): request 2 first
+    assert arrival.start == last.start and arrival.follow_done == last.follow_done
+    assert first.visits == last.visits == 4
+    assert first.busy_hours == pytest.approx(3.25)
+
+
+def test_a_buyer_who_gives_up_leaves_the_queue_when_their_patience_ends():
+    desk = run_desk("before_new", patience=0.5)  # request 2 waits from 1.3; gives up at 1.8
+    assert math.isnan(desk.start[2]) and desk.abandoned[2] == pytest.approx(1.8)
+    # The queue-length integral counts request 2 only while it waited: 1.3 to 1.8.
+    # (Request 1 never waited; the reply is a second touch, not a new request.)
+    assert desk.queue_area == pytest.approx(0.5)
+    assert desk.visits == 3
