@@ -2,6 +2,9 @@
 
 * :func:`erlang_c`: the M/M/c queue — the desk open 24/7 with Poisson requests and exponential
   handling — gives the probability a request waits and its mean wait ``Wq``.
+* :func:`erlang_a`: the M/M/n+M queue (Erlang A) — the same desk with buyers who give up after
+  an exponential patience — gives the probability of waiting, of abandoning, the mean queue and
+  the agents' utilisation.
 * :func:`giveaway_breakeven`: the price below which a returnless refund beats shipping the item
   back to the origin, from the money rules alone.
 * :func:`expected_cost_per_return`: a policy's mean net cost per return when the desk is never
@@ -19,18 +22,28 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 
+from .model.calendar import Calendar
 from .model.demand import Requests
 from .model.ledger import net_cost_per_request
-from .model.resolution import resolve
+from .model.plan import fba_mask, plan
+from .model.resolution import DeskTimes, resolve
 from .model.world import CONDITION, HOURS_PER_DAY, MARKET, World
 from .scenario import Scenario
 from .scenario.distributions import Fixed
 
-__all__ = ["erlang_c", "giveaway_breakeven", "expected_cost_per_return", "quantile_bins"]
+__all__ = [
+    "erlang_c",
+    "erlang_a",
+    "ErlangA",
+    "giveaway_breakeven",
+    "expected_cost_per_return",
+    "quantile_bins",
+]
 
 
 def erlang_c(arrival_rate: float, service_rate: float, servers: int) -> tuple[float, float]:
@@ -57,6 +70,80 @@ def erlang_c(arrival_rate: float, service_rate: float, servers: int) -> tuple[fl
     return p_wait, p_wait / (c * service_rate - arrival_rate)
 
 
+@dataclass(frozen=True)
+class ErlangA:
+    """Steady state of an M/M/n+M queue (all rates per hour, times in hours)."""
+
+    p_wait: float
+    """Probability an arriving request waits (all agents busy)."""
+    p_abandon: float
+    """Probability an arriving request's buyer gives up before an agent picks it up."""
+    mean_queue: float
+    """Mean number of requests waiting (``Lq``)."""
+    mean_wait: float
+    """Mean time in the queue of all arrivals, abandoners until they leave (``Wq = Lq / lambda``)."""
+    utilisation: float
+    """Mean share of agents busy."""
+
+
+def erlang_a(
+    arrival_rate: float, service_rate: float, servers: int, abandon_rate: float, tol: float = 1e-12
+) -> ErlangA:
+    """Erlang A (M/M/n+M; Garnett, Mandelbaum & Reiman 2002, docs/sources.md [M2]).
+
+    Requests arrive as a Poisson process (``lambda``), ``n`` agents answer in exponential times
+    (rate ``mu``), and each waiting buyer gives up after an exponential patience (rate
+    ``theta``). The number in the system is a birth-death chain with birth rate ``lambda`` and
+    death rate ``min(k, n) mu + max(k - n, 0) theta`` in state ``k``; its stationary
+    distribution, computed here by the product formula over states until their probability is
+    negligible, gives every quantity (by PASTA, arrivals see the stationary distribution). The
+    queue is stable for any load when ``theta > 0``.
+
+    Args:
+        arrival_rate: requests per hour (lambda).
+        service_rate: requests one agent answers per hour (mu).
+        servers: agents (n).
+        abandon_rate: 1 / mean patience in hours (theta); 0 gives Erlang C.
+        tol: stop adding states once their probability is below ``tol`` times the total.
+
+    Returns:
+        An :class:`ErlangA` with P(wait), P(abandon), Lq, Wq and the utilisation.
+    """
+    lam, mu, n, theta = float(arrival_rate), float(service_rate), int(servers), float(abandon_rate)
+    if theta <= 0:
+        p, wq = erlang_c(lam, mu, n)
+        a = lam / mu
+        return ErlangA(p_wait=p, p_abandon=0.0, mean_queue=lam * wq, mean_wait=wq, utilisation=a / n)
+    # Unnormalised probabilities p_k, built by p_k = p_{k-1} * lambda / death(k), in log space
+    # would be safer for huge n; here loads are small, and rescaling keeps the numbers finite.
+    probs: list[float] = [1.0]
+    k = 0
+    total = 1.0
+    while True:
+        k += 1
+        death = min(k, n) * mu + max(k - n, 0) * theta
+        nxt = probs[-1] * lam / death
+        probs.append(nxt)
+        total += nxt
+        if k > n and nxt < tol * total:
+            break
+        if total > 1e250:
+            probs = [q / total for q in probs]
+            total = 1.0
+    dist = np.asarray(probs) / total
+    states = np.arange(len(dist))
+    waiting = np.maximum(states - n, 0)
+    lq = float(np.dot(dist, waiting))
+    busy = float(np.dot(dist, np.minimum(states, n)))
+    return ErlangA(
+        p_wait=float(dist[n:].sum()),
+        p_abandon=theta * lq / lam,
+        mean_queue=lq,
+        mean_wait=lq / lam,
+        utilisation=busy / n,
+    )
+
+
 def giveaway_breakeven(
     scenario: Scenario,
     item_class: str,
@@ -68,17 +155,19 @@ def giveaway_breakeven(
     """Price at which giving the item to the buyer and returning it to the origin cost the same.
 
     Below it a returnless refund is cheaper. Both refund the full price, so only what differs
-    counts: returning costs the label ``L`` (less what the buyer or a carrier claim bears),
-    inspection ``I`` and grading ``G``, and recovers ``P * g * (1 - d * w)`` (resale share
-    ``g`` for the condition, decay ``d`` per week, ``w`` weeks to resale). With the label
-    deducted from the buyer's refund, the seller still loses the referral fee credit on the
-    deduction net of the admin fee, ``r (1 - s) L``. Hence
+    counts: returning costs the label ``L`` (less what the buyer or a carrier claim bears) and
+    inspection ``I``, and recovers ``P * g * (1 - d * w)`` (decay ``d`` per week, ``w`` weeks to
+    resale) where ``g`` is what a resold unit is credited as a share of price: with
+    ``costs.restock_credit = "saved_cost"`` the smaller of the condition's resale share and the
+    unit cost share (a resold unit replaces a unit the seller would have bought), else the resale
+    share. With the label deducted from the buyer's refund, the seller still loses the referral
+    fee credit on the deduction net of the admin fee, ``r (1 - s) L``. Hence
 
-        P* = (I + G + L_eff) / (g (1 - d w)),
+        P* = (I + L_eff) / (g (1 - d w)),
         L_eff = L (seller pays), L (1 - c) (carrier claim share c), r (1 - s) L (buyer pays).
 
-    Valid while the refund administration fee is below its cap at ``P*`` (checked) and, when the
-    buyer pays, while ``P* >= L``.
+    Valid while the refund administration fee is below its cap at ``P*`` (checked), when the
+    buyer pays while ``P* >= L``, and for a carrier claim while the claim is below the loss.
     """
     world = World(scenario)
     k = world.class_names.index(item_class)
@@ -91,12 +180,13 @@ def giveaway_breakeven(
         "carrier_claim": label * (1 - costs.carrier_claim_share),
         "buyer": r * (1 - s) * label,
     }[payer]
-    g = world.resale_share[k, CONDITION[condition]] * max(
-        0.0, 1 - world.decay_per_week[k] * weeks_to_resale
-    )
+    share = world.resale_share[k, CONDITION[condition]]
+    if costs.restock_credit == "saved_cost":
+        share = min(share, world.unit_cost_share[k])
+    g = share * max(0.0, 1 - world.decay_per_week[k] * weeks_to_resale)
     if g <= 0:
         return math.inf
-    p = (costs.inspection + costs.grading_fee + effective) / g
+    p = (costs.inspection + effective) / g
     if s * r * p > costs.refund_admin_fee_cap:
         raise ValueError(f"break-even {p:.2f} lies where the refund admin fee is capped")
     if payer == "buyer" and p < label:
@@ -137,6 +227,8 @@ def expected_cost_per_return(
     if scenario.desk.hours != "24/7" and not pol.auto_authorise:
         raise ValueError("expected_cost_per_return needs desk.hours = '24/7' (or auto_authorise)")
     world = World(scenario)
+    if fba_mask(world, pol, np.arange(len(world.class_names))).any():
+        raise ValueError("expected_cost_per_return covers merchant-fulfilled classes only")
     sc = scenario
     ret = sc.returns
     delay_in, delay_out = _in_window_delay_mean(sc)
@@ -152,7 +244,7 @@ def expected_cost_per_return(
             w_m = world.market_share[m]
             if w_m == 0:
                 continue
-            branches = []  # (weight, true reason, stated reason, condition, in_window)
+            branches = []  # (weight, true reason, stated reason, condition, stated condition, in_window)
             for t, w_t in enumerate(world.reason_mix[k]):
                 if w_t == 0:
                     continue
@@ -162,11 +254,15 @@ def expected_cost_per_return(
                     if w_s == 0:
                         continue
                     cond_mix = np.diff(world.reason_condition_cdf[t], prepend=0.0)
+                    q = ret.condition_understate_rate
                     for c, w_c in enumerate(cond_mix):
-                        for inside, w_in in ((True, 1 - ret.out_of_window_rate), (False, ret.out_of_window_rate)):
-                            w = w_t * w_s * w_c * w_in
-                            if w > 0:
-                                branches.append((w, t, stated, c, inside))
+                        # Opened and used items may be stated one grade better.
+                        told = ((c, 1 - q), (c - 1, q)) if c in (1, 2) else ((c, 1.0),)
+                        for sc_, w_sc in told:
+                            for inside, w_in in ((True, 1 - ret.out_of_window_rate), (False, ret.out_of_window_rate)):
+                                w = w_t * w_s * w_c * w_sc * w_in
+                                if w > 0:
+                                    branches.append((w, t, stated, c, sc_, inside))
             total += w_k * w_m * _branch_cost(world, pol, k, m, branches, p_vals, p_w, h_vals, h_w, delay_in, delay_out)
     return total
 
@@ -180,8 +276,8 @@ def _branch_cost(world, pol, k, m, branches, p_vals, p_w, h_vals, h_w, delay_in,
     lapse = _lapse_table(sc, pol, h_vals)
     grid = np.array(
         [
-            (b_w * pw * hw, t, st, c, inside, price, h, d, a, f, lap)
-            for (b_w, t, st, c, inside) in branches
+            (b_w * pw * hw, t, st, c, sc_, inside, price, h, d, a, f, lap)
+            for (b_w, t, st, c, sc_, inside) in branches
             for price, pw in zip(p_vals, p_w, strict=True)
             for h, hw in zip(h_vals, h_w, strict=True)
             for d in (0, 1)
@@ -192,7 +288,7 @@ def _branch_cost(world, pol, k, m, branches, p_vals, p_w, h_vals, h_w, delay_in,
         dtype=float,
     )
     n = len(grid)
-    weight, true_r, stated, cond, inside, price, handling_min, d, a, f, lap = grid.T
+    weight, true_r, stated, cond, told, inside, price, handling_min, d, a, f, lap = grid.T
     p_lapse = np.array([lapse[h][0] for h in handling_min])
     reply = np.where(lap == 1, np.array([lapse[h][2] for h in handling_min]), [lapse[h][1] for h in handling_min])
     inside = inside.astype(bool)
@@ -210,11 +306,15 @@ def _branch_cost(world, pol, k, m, branches, p_vals, p_w, h_vals, h_w, delay_in,
         true_reason=ints(true_r),
         stated_reason=ints(stated),
         condition=ints(cond),
+        stated_condition=ints(told),
+        grade=np.zeros(n, dtype=np.int64),
         in_window=inside,
         handling_h=handling_min / 60.0,
         investigate_h=np.full(n, sc.desk.investigation.minutes.mean / 60.0),
         follow_up_h=np.full(n, sc.desk.follow_up_minutes.mean / 60.0),
         reply_h=reply,
+        patience_h=np.full(n, np.inf),
+        grading_h=np.zeros(n),
         ship_h=np.full(n, sc.returns.ship_days.mean * HOURS_PER_DAY),
         refund_h=np.full(n, sc.returns.refund_processing_days.mean * HOURS_PER_DAY),
         # Binary branches as extreme uniforms: 0 realises "yes" whenever p > 0, 1 never does.
@@ -225,9 +325,19 @@ def _branch_cost(world, pol, k, m, branches, p_vals, p_w, h_vals, h_w, delay_in,
         u_restock=np.full(n, np.nan),
         u_feedback=np.ones(n),
         u_claim=np.ones(n),
+        u_seller_feedback=np.ones(n),
+        u_chargeback=np.ones(n),
     )
-    t_answer = request_time if pol.auto_authorise else request_time + req.handling_h
-    res = resolve(world, pol, req, request_time, t_answer)
+    # Ample staff: every touch is picked up the moment it arrives.
+    answer = request_time + req.handling_h
+    times = DeskTimes(
+        start=request_time,
+        answer=answer,
+        abandoned=np.full(n, np.nan),
+        follow_done=answer + req.reply_h + req.follow_up_h,
+    )
+    calendar = Calendar(sc.start_date, sc.desk.holidays)
+    res = resolve(world, pol, req, plan(world, pol, req), times, calendar)
     p_detect = sc.desk.investigation.detect_probability
     w = weight
     w = w * np.where(d == 1, p_detect, 1 - p_detect)

@@ -3,7 +3,9 @@
 Each case uses one item (price $40, 2 lb, cost 50 %), one reason and fixed durations, so every
 request is identical and its flows can be worked out by hand from the scenario's numbers:
 label to origin 8 + 1 x 2 = $10, outbound 5 + 0.5 x 2 = $6, handling 10 min at $20/h = $3.333,
-inspection $6, grading $1.50, referral 15 %, admin fee min($5, 20 % of the referral fee).
+inspection $6, referral 15 %, admin fee min($5, 20 % of the referral fee). A resold unit is
+credited at what it saves: the smaller of its net resale value (resale share x price) and the
+unit's cost of goods ($20), so unopened and opened units are credited $20, used $16, damaged $2.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from conftest import minimal_raw
 import returnsim as rs
 
 PRICE, LABEL, OUTBOUND, LABOR = 40.0, 10.0, 6.0, 10 / 60 * 20.0
-INSPECT, GRADE, RATE = 6.0, 1.5, 0.15
+INSPECT, RATE, COST = 6.0, 0.15, 20.0
+FOLLOW_UP = 3 / 60 * 20.0  # a second touch: 3 minutes of agent time
 
 
 def admin(amount: float) -> float:
@@ -29,7 +32,13 @@ def scenario(reason: str, condition: str, policy: dict[str, Any], **world: Any) 
     raw["catalog"]["widget"]["reasons"] = {reason: 1.0}
     raw["reasons"][reason]["condition"] = {condition: 1.0}
     raw["returns"].update(
-        {"delivery_days": 2, "request_delay_days": 5, "ship_days": 1, "refund_processing_days": 1}
+        {
+            "delivery_days": 2,
+            "request_delay_days": 5,
+            "ship_days": 1,
+            "refund_processing_days": 1,
+            "condition_understate_rate": 0.0,
+        }
     )
     raw["buyer"] = {"reply_hours": 12}  # fixed, so no reply misses the 48 h deadline
     raw["policies"] = {"p": policy}
@@ -69,14 +78,19 @@ SEED_FREIGHT = [
     {"when": {"market": "international"}, "payer": "seller"},
     {"when": {"fault": "seller"}, "payer": "seller"},
     {"when": {"fault": "carrier"}, "payer": "carrier_claim"},
-    {"when": {"condition": "used", "in_window": True}, "payer": "negotiate", "fee_share": 0.2},
+    {
+        "when": {"fault": "buyer", "condition": "used", "in_window": True},
+        "payer": "negotiate",
+        "fee_share": 0.2,
+        "label_payer": "buyer",
+    },
     {"when": {"fault": "buyer"}, "payer": "buyer"},
 ]
 
 
 def test_seller_fault_seller_pays_and_item_returns_to_origin():
     sc = scenario("defective", "opened", {"freight": SEED_FREIGHT})
-    resale = PRICE * 0.55  # opened, no decay
+    resale = min(PRICE * 0.55, COST)  # opened, no decay: worth what it saves
     check(
         flows_of(sc),
         expect(
@@ -84,12 +98,17 @@ def test_seller_fault_seller_pays_and_item_returns_to_origin():
             seller_freight=LABEL,
             labor=LABOR,
             inspection=INSPECT,
-            processing_fees=GRADE,
             refund_admin_fees=admin(PRICE),
             recovered_value=resale,
             referral_fee_credits=RATE * PRICE,
         ),
     )
+
+
+def test_resale_credit_can_be_the_resale_value():
+    """A seller who sells everything it stocks says so: the unit is credited its resale value."""
+    sc = scenario("defective", "opened", {}, **{"costs.restock_credit": "resale"})
+    assert flows_of(sc)["recovered_value"] == pytest.approx(PRICE * 0.55)
 
 
 def test_buyer_fault_domestic_buyer_pays_label_from_refund():
@@ -103,9 +122,8 @@ def test_buyer_fault_domestic_buyer_pays_label_from_refund():
             buyer_fees=LABEL,
             labor=LABOR,
             inspection=INSPECT,
-            processing_fees=GRADE,
             refund_admin_fees=admin(refunded),
-            recovered_value=PRICE * 0.80,
+            recovered_value=COST,  # unopened: resold, replacing a unit bought at cost
             referral_fee_credits=RATE * refunded,
         ),
     )
@@ -131,6 +149,15 @@ def test_carrier_fault_recovers_claim_share_of_value_and_label():
     assert got["recovered_value"] == pytest.approx(PRICE * 0.05)  # damaged resale share
 
 
+def test_carrier_claim_never_pays_more_than_the_loss():
+    """A claim rule that would pay the whole value and label is capped at the loss: refund and
+    label less what the unit brings back ($40 + $10 - $2)."""
+    sc = scenario("damaged_in_transit", "damaged", {"freight": SEED_FREIGHT}, **{"costs.carrier_claim_share": 1.0})
+    got = flows_of(sc)
+    assert got["carrier_claims"] == pytest.approx(PRICE + LABEL - PRICE * 0.05)
+    assert rs.net_return_cost(got) > 0  # claim + resale never exceed what was lost
+
+
 @pytest.mark.parametrize("accepts", [True, False])
 def test_used_item_negotiated_loss_fee(accepts: bool):
     # The buyer's answer is made certain by the logistic intercept, so flows are exact.
@@ -140,18 +167,18 @@ def test_used_item_negotiated_loss_fee(accepts: bool):
         {"freight": SEED_FREIGHT},
         **{"buyer.fee_acceptance": {"intercept": 50.0 if accepts else -50.0, "per_fee_share": 0.0}},
     )
-    fee = 0.2 * PRICE if accepts else 0.0
-    refunded = PRICE - fee
+    # The label is the buyer's either way; the loss fee only if the buyer agrees.
+    deducted = LABEL + (0.2 * PRICE if accepts else 0.0)
+    refunded = PRICE - deducted
     got = flows_of(sc)
     check(
         got,
         expect(
             refunds=PRICE,
             seller_freight=LABEL,
-            buyer_fees=fee,
-            labor=LABOR + 3 / 60 * 20.0,  # the buyer's answer takes a 3-minute follow-up
+            buyer_fees=deducted,
+            labor=LABOR + FOLLOW_UP,  # acting on the buyer's answer is a second touch
             inspection=INSPECT,
-            processing_fees=GRADE,
             refund_admin_fees=admin(refunded),
             recovered_value=PRICE * 0.40,
             referral_fee_credits=RATE * refunded,
@@ -159,11 +186,31 @@ def test_used_item_negotiated_loss_fee(accepts: bool):
     )
 
 
+def test_used_item_never_gets_easier_terms_than_unopened():
+    """Seed freight rules: whatever the buyer answers, a used buyer-fault return pays at least
+    what an unopened one pays."""
+    refusing = {"buyer.fee_acceptance": {"intercept": -50.0, "per_fee_share": 0.0}}
+    used = flows_of(scenario("no_longer_needed", "used", {"freight": SEED_FREIGHT}, **refusing))
+    unopened = flows_of(scenario("no_longer_needed", "unopened", {"freight": SEED_FREIGHT}))
+    assert used["buyer_fees"] >= unopened["buyer_fees"] == LABEL
+
+
 def test_negotiated_freight_refused_means_seller_pays():
     policy = {"freight": [{"payer": "negotiate", "ask": "freight"}]}
     sc = scenario("no_longer_needed", "used", policy, **{"buyer.fee_acceptance": {"intercept": -50.0}})
     got = flows_of(sc)
     assert got["buyer_fees"] == 0.0 and got["seller_freight"] == pytest.approx(LABEL)
+
+
+def test_fees_are_deducted_only_from_a_refund():
+    """An exchanged buyer-fault item refunds nothing, so there is nothing to deduct the label
+    from: no buyer fee is booked and the buyer is not scored as having paid the freight."""
+    offers = {"exchange": {"intercept": 50.0}}
+    policy = {"offers": [{"kind": "exchange"}], "freight": [{"payer": "buyer", "fee_share": 0.2}]}
+    sc = scenario("no_longer_needed", "unopened", policy, **{"buyer.offers": offers})
+    tr = rs.simulate(sc, "p", seed=3, trace=True).trace
+    assert (tr.outcome == "exchanged").all()
+    assert (tr.buyer_fees == 0).all() and not tr.buyer_paid_label.any()
 
 
 def test_give_to_buyer_refunds_at_once_without_freight():
@@ -201,7 +248,7 @@ def test_return_to_address_uses_its_lane_fee_and_recovery():
             labor=LABOR,
             processing_fees=2.5,
             refund_admin_fees=admin(PRICE),
-            recovered_value=PRICE * 0.55 * 0.5,
+            recovered_value=min(PRICE * 0.55, COST) * 0.5,
             referral_fee_credits=RATE * PRICE,
         ),
     )
@@ -225,12 +272,54 @@ def test_abandon(mode: str):
     check(flows_of(sc), want)
 
 
+def test_abandon_in_place_pays_no_label():
+    policy = {"disposition": [{"action": "abandon", "abandon_mode": "in_place"}]}
+    sc = scenario("defective", "damaged", policy)
+    check(
+        flows_of(sc),
+        expect(refunds=PRICE, labor=LABOR, refund_admin_fees=admin(PRICE), referral_fee_credits=RATE * PRICE),
+    )
+    assert (rs.simulate(sc, "p", seed=3, trace=True).trace.outcome == "returnless_refund").all()
+
+
+def test_receipt_rule_sees_the_true_condition_and_rules_before_it_the_stated_one():
+    """Every buyer states a used item as opened. The disposition rule written for used items
+    cannot see that before receipt; the receipt rule, after inspection, does."""
+    policy = {
+        "disposition": [{"when": {"condition": "used"}, "action": "give_to_buyer"}],
+        "receipt": [{"when": {"condition": "used"}, "action": "dispose"}],
+    }
+    sc = scenario("defective", "used", policy, **{"returns.condition_understate_rate": 1.0})
+    tr = rs.simulate(sc, "p", seed=3, trace=True).trace
+    assert (tr.stated_condition == "opened").all() and (tr.condition == "used").all()
+    assert (tr.action == "return_to_origin").all() and (tr.receipt == "dispose").all()
+    got = flows_of(sc)
+    assert got["recovered_value"] == 0.0
+    assert got["disposal_fees"] == pytest.approx(2.27)  # FBA disposal fee for 1-2 lb [F1]
+    assert got["inspection"] == INSPECT
+
+
+def test_auto_authorised_requests_still_cost_the_review():
+    sc = scenario("defective", "opened", {"auto_authorise": True})
+    assert flows_of(sc)["labor"] == pytest.approx(LABOR)
+    tr = rs.simulate(sc, "p", seed=3, trace=True).trace
+    assert (tr.t_decision == tr.request_time).all()  # authorised on arrival by the rule
+
+
+def test_margin_of_a_kept_order_counts_fulfilment():
+    """$40 x (1 - 50 % cost - 15 % referral) - $6 outbound label, for the half of orders kept."""
+    from returnsim.model.world import World
+
+    world = World(scenario("defective", "opened", {}))
+    assert world.margin_per_kept_order() == pytest.approx(0.5 * (PRICE * (1 - 0.5 - RATE) - OUTBOUND))
+
+
 def test_value_decays_with_weeks_since_sale():
     # order -> delivery 2 d -> request 5 d -> answer 10 min -> ship 1 d -> transit 4 d
     # -> restock 3 d: 15 days + 10 min from sale to resale.
     sc = scenario("defective", "opened", {}, **{"catalog.widget.value_decay_per_week": 0.02})
     weeks = (15 * 24 + 10 / 60) / 168
-    assert flows_of(sc)["recovered_value"] == pytest.approx(PRICE * 0.55 * (1 - 0.02 * weeks))
+    assert flows_of(sc)["recovered_value"] == pytest.approx(COST * (1 - 0.02 * weeks))
 
 
 OFFER_SURE = {"intercept": 50.0}
@@ -249,7 +338,7 @@ def test_accepted_offers(kind: str, extra: dict[str, float]):
     offers = {k: OFFER_SURE for k in ("troubleshoot", "partial_refund", "exchange", "replacement")}
     policy = {"offers": [{"kind": kind, **extra}], "freight": SEED_FREIGHT}
     sc = scenario("defective", "opened", policy, **{"buyer.offers": offers})
-    labor = LABOR + 3 / 60 * 20.0
+    labor = LABOR + FOLLOW_UP
     if kind == "troubleshoot":
         want = expect(labor=labor)
     elif kind == "partial_refund":
@@ -261,8 +350,7 @@ def test_accepted_offers(kind: str, extra: dict[str, float]):
             replacement_units=0.5 * PRICE,
             seller_freight=OUTBOUND + LABEL,
             inspection=INSPECT,
-            processing_fees=GRADE,
-            recovered_value=PRICE * 0.55,
+            recovered_value=COST,
         )
     check(flows_of(sc), want)
 
@@ -273,14 +361,27 @@ def test_refused_offer_is_authorised_and_refunded():
     sc = scenario("defective", "opened", policy, **{"buyer.offers": offers})
     tr = rs.simulate(sc, "p", seed=3, trace=True).trace
     assert (tr.outcome == "returned_refund").all()
-    # The buyer's reply (12 h) comes before the authorisation.
-    assert np.allclose(tr.t_decision - tr.t_answer, 12.0)
+    # The buyer insists 12 h after the first answer; an agent then authorises the return (a
+    # second touch of 3 minutes, queued on the same desk), which is when the clock stops.
+    assert tr.second_touch.all()
+    assert (tr.t_decision == tr.t_follow).all()
+    assert (tr.t_follow - tr.t_answer >= 12.0 + 3 / 60 - 1e-9).all()
+    assert np.median(tr.t_follow - tr.t_answer) == pytest.approx(12.0 + 3 / 60)
     assert (tr.refunds == PRICE).all()
 
 
 def test_refund_timing_with_fixed_durations():
+    from returnsim.model.calendar import Calendar
+
     sc = scenario("defective", "opened", {})
     tr = rs.simulate(sc, "p", seed=3, trace=True).trace
-    # request -> answer (10 min, 24/7, ample staff) -> ship 1 d -> transit 4 d -> refund 1 d
-    assert np.allclose(tr.t_refund - tr.t_answer, (1 + 4 + 1) * 24)
+    # request -> answer (10 min, 24/7, ample staff) -> ship 1 d -> transit 4 d -> receipt, then
+    # the refund 1 *business* day later: weekends do not count [A3].
+    assert np.allclose(tr.t_receive - tr.t_answer, (1 + 4) * 24)
     assert np.allclose(tr.request_time - tr.order_time, (2 + 5) * 24)
+    cal = Calendar(sc.start_date)
+    elapsed = cal.business_time(tr.t_refund.to_numpy()) - cal.business_time(tr.t_receive.to_numpy())
+    assert np.allclose(elapsed, 1.0)
+    weekday_of_receipt = (tr.t_receive // 24) % 7
+    friday = weekday_of_receipt == 4
+    assert friday.any() and np.allclose(tr.t_refund[friday] - tr.t_receive[friday], 3 * 24)

@@ -13,12 +13,12 @@ changes what those draws lead to.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..scenario.distributions import poisson_ppf
+from .columns import concat_rows, take_rows
 from .world import HOURS_PER_DAY, HOURS_PER_YEAR, World
 
 __all__ = ["Requests", "Customers", "base_requests", "build_requests", "UNIFORMS", "FOLLOWON_SLOTS"]
@@ -46,6 +46,12 @@ UNIFORMS = (
     "restock",
     "feedback",
     "claim",
+    "understate",
+    "grade",
+    "patience",
+    "seller_feedback",
+    "chargeback",
+    "grading",
 )
 """Columns of the per-request uniform matrix, in draw order (append only: reordering would
 change every stream)."""
@@ -67,6 +73,12 @@ class Requests:
     true_reason: np.ndarray
     stated_reason: np.ndarray
     condition: np.ndarray
+    """True condition of the item (what an inspection at receipt finds)."""
+    stated_condition: np.ndarray
+    """Condition the buyer reports (what rules before receipt see)."""
+    grade: np.ndarray
+    """Grade a fulfilment centre would give the unit (index into ``GRADES``), from its true
+    condition; used for fulfilled-by-Amazon items."""
     in_window: np.ndarray
     handling_h: np.ndarray
     """Agent time to answer, hours (before any investigation)."""
@@ -74,6 +86,10 @@ class Requests:
     follow_up_h: np.ndarray
     reply_h: np.ndarray
     """Buyer's time to reply to an offer or a fee request."""
+    patience_h: np.ndarray
+    """How long the buyer waits for a first answer before asking Amazon to step in."""
+    grading_h: np.ndarray
+    """Receipt to grade at an Amazon fulfilment centre (FBA)."""
     ship_h: np.ndarray
     """Authorisation to the buyer handing the parcel to the carrier."""
     refund_h: np.ndarray
@@ -85,22 +101,19 @@ class Requests:
     u_restock: np.ndarray
     u_feedback: np.ndarray
     u_claim: np.ndarray
+    u_seller_feedback: np.ndarray
+    u_chargeback: np.ndarray
 
     def __len__(self) -> int:
         return len(self.price)
 
     def take(self, idx: np.ndarray) -> Requests:
         """The requests at ``idx`` (an index array or boolean mask)."""
-        return Requests(**{f.name: getattr(self, f.name)[idx] for f in dataclasses.fields(self)})
+        return take_rows(self, idx)
 
     @staticmethod
     def concat(parts: list[Requests]) -> Requests:
-        return Requests(
-            **{
-                f.name: np.concatenate([getattr(p, f.name) for p in parts])
-                for f in dataclasses.fields(Requests)
-            }
-        )
+        return concat_rows(parts)
 
 
 @dataclass
@@ -129,8 +142,23 @@ FOLLOWON_SLOTS = 4
 come from the run's follow-on stream)."""
 
 
-def _daily_orders(world: World, rng: np.random.Generator) -> tuple[int, np.ndarray, np.ndarray]:
-    """Orders per day; returns (total orders, returned-order day index, day length)."""
+@dataclass
+class Orders:
+    """Orders of the scenario's own demand, per day of the horizon (kept orders are counts)."""
+
+    per_day: np.ndarray
+    """Orders placed each day."""
+    kept_defects: np.ndarray
+    """Kept orders with a defect of their own each day (a chargeback or negative seller
+    feedback, ``health``): the part of the Order Defect Rate returns do not produce."""
+
+    @property
+    def total(self) -> int:
+        return int(self.per_day.sum())
+
+
+def _daily_orders(world: World, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Orders per day; returns (orders per day, returned-order day index, day length)."""
     sc = world.scenario
     n_days = int(np.ceil(sc.horizon_days))
     length = np.minimum(1.0, sc.horizon_days - np.arange(n_days))
@@ -141,18 +169,22 @@ def _daily_orders(world: World, rng: np.random.Generator) -> tuple[int, np.ndarr
     orders = rng.poisson(lam)
     returned = rng.binomial(orders, world.overall_return_rate)
     day = np.repeat(np.arange(n_days), returned)
-    return int(orders.sum()), day, length
+    return orders, day, length
 
 
 def base_requests(
     world: World, rng_orders: np.random.Generator, rng_requests: np.random.Generator
-) -> tuple[int, Requests, Customers]:
+) -> tuple[Orders, Requests, Customers]:
     """Orders over the horizon and the return requests among them.
 
-    Returns the number of orders, the requests (sorted by request time) and their customers.
+    Returns the orders per day, the requests (sorted by request time) and their customers.
     """
-    n_orders, day, length = _daily_orders(world, rng_orders)
+    per_day, day, length = _daily_orders(world, rng_orders)
     order_time = (day + rng_orders.random(len(day)) * length[day]) * HOURS_PER_DAY
+    h = world.scenario.health
+    p_defect = 1 - (1 - h.chargeback_rate) * (1 - h.negative_seller_feedback_rate)
+    kept = per_day - np.bincount(day, minlength=len(per_day))
+    orders = Orders(per_day=per_day, kept_defects=rng_orders.binomial(kept, p_defect))
     n = len(day)
     U = rng_requests.random((n, len(UNIFORMS)))
     req = build_requests(world, U, order_time, np.arange(n), np.zeros(n, dtype=np.int64))
@@ -171,7 +203,7 @@ def base_requests(
         followon=followon,
     )
     order = np.argsort(req.request_time, kind="stable")
-    return n_orders, req.take(order), customers
+    return orders, req.take(order), customers
 
 
 def build_requests(
@@ -202,12 +234,22 @@ def build_requests(
     misreported = (mis_to >= 0) & (u["misreport"] < ret.misreport_rate)
     stated = np.where(misreported, mis_to, true_reason)
     condition = _pick_rows(world.reason_condition_cdf[true_reason], u["condition"])
+    # A buyer returning an opened or used item may state it one grade better.
+    better = (condition == 1) | (condition == 2)
+    stated_condition = np.where(
+        better & (u["understate"] < ret.condition_understate_rate), condition - 1, condition
+    )
+    grade = _pick_rows(world.fba_grade_cdf[condition], u["grade"])
 
     delivered = order_time + ret.delivery_days.ppf(u["delivery"]) * HOURS_PER_DAY
     in_window = u["window"] >= ret.out_of_window_rate
+    window = _window_days(world, order_time, delivered)
     # Re-use the out-of-window draw's position within its own band so one uniform serves both.
-    inside = ret.request_delay_days.ppf_below(u["request_delay"], ret.window_days)
-    late = ret.window_days + ret.late_request_days.ppf(u["request_delay"])
+    inside = np.empty(n)
+    for w in np.unique(window):
+        sel = window == w
+        inside[sel] = ret.request_delay_days.ppf_below(u["request_delay"][sel], float(w))
+    late = window + ret.late_request_days.ppf(u["request_delay"])
     request_time = delivered + np.where(in_window, inside, late) * HOURS_PER_DAY
 
     return Requests(
@@ -221,11 +263,15 @@ def build_requests(
         true_reason=true_reason,
         stated_reason=stated,
         condition=condition,
+        stated_condition=stated_condition,
+        grade=grade,
         in_window=in_window,
         handling_h=desk.handling_minutes.ppf(u["handling"]) / 60.0,
         investigate_h=desk.investigation.minutes.ppf(u["investigate"]) / 60.0,
         follow_up_h=desk.follow_up_minutes.ppf(u["follow_up"]) / 60.0,
         reply_h=sc.buyer.reply_hours.ppf(u["reply"]),
+        patience_h=sc.buyer.patience_hours.ppf(u["patience"]),
+        grading_h=sc.fba.grading_days.ppf(u["grading"]) * HOURS_PER_DAY,
         ship_h=ret.ship_days.ppf(u["ship"]) * HOURS_PER_DAY,
         refund_h=ret.refund_processing_days.ppf(u["refund"]) * HOURS_PER_DAY,
         u_detect=u["detect"],
@@ -235,7 +281,29 @@ def build_requests(
         u_restock=u["restock"],
         u_feedback=u["feedback"],
         u_claim=u["claim"],
+        u_seller_feedback=u["seller_feedback"],
+        u_chargeback=u["chargeback"],
     )
+
+
+def _window_days(world: World, order_time: np.ndarray, delivered: np.ndarray) -> np.ndarray:
+    """Return window per request in whole days from delivery: ``returns.window_days``, or for
+    orders placed 1 November to 31 December (with ``holiday_window``) until the end of 31
+    January [A4], whichever is later."""
+    ret = world.scenario.returns
+    base = np.full(len(order_time), float(ret.window_days))
+    if not ret.holiday_window or not len(order_time):
+        return base
+    start = np.datetime64(world.scenario.start_date.isoformat(), "D")
+    ordered = start + np.floor(order_time / HOURS_PER_DAY).astype("timedelta64[D]")
+    month = ordered.astype("datetime64[M]").astype(np.int64) % 12
+    holiday = month >= 10  # November or December
+    year = ordered.astype("datetime64[Y]").astype(np.int64) + 1970
+    next_year = (year - 1970 + 1).astype("datetime64[Y]").astype("datetime64[D]")
+    feb1 = (next_year + 31 - start).astype(np.int64)
+    delivered_day = np.floor(delivered / HOURS_PER_DAY)
+    extended = np.floor(feb1 - delivered_day)
+    return np.where(holiday, np.maximum(base, extended), base)
 
 
 def _pick_rows(cdf_rows: np.ndarray, u: np.ndarray) -> np.ndarray:

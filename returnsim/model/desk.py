@@ -1,37 +1,51 @@
-"""The seller's response desk: agents, opening hours, queue discipline.
+"""The seller's response desk: agents, opening hours, queue discipline, second touches and
+buyers who give up waiting.
 
 Think of a small team with a shared inbox. Requests land in the inbox at any hour; an agent who
 is free and on shift takes the next one, spends its handling time on it and sends the first
-answer. Agents are SimPy processes; a request is not a process, only an index into the request
-table, so a request costs one arrival event and one handling timeout.
+answer. When that answer asks the buyer something (an offer, a fee), the buyer's reply lands in
+the same inbox later as a *second touch*: the seller must act on it (authorise the return, pay a
+partial refund, dispatch an exchange), and only an agent on duty can. Second touches queue before
+new requests, in arrival order with them, or after them (the policy's ``follow_up_priority``).
 
-Two disciplines: ``fifo`` answers the oldest request first. ``deadline`` answers the oldest
-request that can still be answered inside the late threshold, and leaves requests that are
-already late until no request can be saved; with equal thresholds for every request, this is
-earliest-deadline-first with lost causes set aside.
+A buyer who gets no first answer within their patience leaves the inbox and asks Amazon to step
+in (Erlang A's abandonment). The desk notices when an agent reaches the request, and books the
+abandonment at the moment it happened, so the queue-length integral stays exact.
+
+Agents are SimPy processes; a request is not a process, only an index into the request table,
+so a request costs one arrival event and one handling timeout per touch.
+
+Two disciplines for new requests: ``fifo`` answers the oldest first. ``deadline`` answers the
+oldest request that can still be answered inside the late threshold, and leaves requests that
+are already late until no request can be saved.
 
 All times are hours from t = 0, Monday 00:00. The desk records, per request, when an agent
-picked it up (``start``) and when the answer went out (``answer``), and integrates the number
-of requests waiting over time (``queue_area``) so Little's law can be checked.
+picked it up (``start``), when the first answer went out (``answer``), when a buyer gave up
+(``abandoned``), when the second touch arrived and was done (``follow_arrive``, ``follow_done``),
+and integrates the number of new requests waiting over time (``queue_area``) for Little's law.
 """
 
 from __future__ import annotations
 
 import bisect
+import math
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import simpy
 
-from .world import HOURS_PER_WEEK
+from .world import HOURS_PER_DAY, HOURS_PER_WEEK
 
 __all__ = ["OpenHours", "Desk"]
 
+_NAN = float("nan")
+
 
 class OpenHours:
-    """A weekly timetable: ``intervals`` of (open, close) hours from Monday 00:00."""
+    """A weekly timetable: ``intervals`` of (open, close) hours from Monday 00:00, closed on
+    ``holidays`` (day indices since t = 0)."""
 
-    def __init__(self, intervals: Sequence[tuple[float, float]]) -> None:
+    def __init__(self, intervals: Sequence[tuple[float, float]], holidays: Iterable[int] = ()) -> None:
         merged: list[tuple[float, float]] = []
         for a, b in sorted(intervals):
             if merged and a <= merged[-1][1]:
@@ -41,9 +55,34 @@ class OpenHours:
         self.intervals = merged
         self._opens = [a for a, _ in merged]
         self.hours_per_week = sum(b - a for a, b in merged)
+        self.holidays = frozenset(holidays)
+        """Days (since t = 0) the desk is closed."""
 
     def until_open(self, t: float) -> float:
         """Hours from ``t`` until the desk is next open (0 if it is open at ``t``)."""
+        start = t
+        while True:
+            wait = self._until_open_weekly(t)
+            at = t + wait
+            day = math.floor((at + 1e-9) / HOURS_PER_DAY)
+            if day not in self.holidays:
+                return at - start
+            t = (day + 1) * HOURS_PER_DAY
+
+    def open_until(self, t: float) -> float:
+        """When the open spell that contains ``t`` ends (``t`` itself if the desk is closed)."""
+        if self.until_open(t) > 0:
+            return t
+        week, pos = divmod(t, HOURS_PER_WEEK)
+        i = bisect.bisect_right(self._opens, pos + 1e-9) - 1
+        end = week * HOURS_PER_WEEK + self.intervals[i][1]
+        day = math.floor((t + 1e-9) / HOURS_PER_DAY)
+        # A spell never runs into a holiday: stop it at midnight before one.
+        if (day + 1) in self.holidays:
+            end = min(end, (day + 1) * HOURS_PER_DAY)
+        return end
+
+    def _until_open_weekly(self, t: float) -> float:
         week, pos = divmod(t, HOURS_PER_WEEK)
         # A hair's tolerance: after sleeping until opening time, rounding may leave an agent a
         # few ulps short of it, which must count as open (else it sleeps ~0 hours forever).
@@ -55,8 +94,13 @@ class OpenHours:
         return HOURS_PER_WEEK - pos + self.intervals[0][0]
 
     def open_hours_between(self, t0: float, t1: float) -> float:
-        """Total opening hours in [t0, t1]."""
-        return self._cumulative(t1) - self._cumulative(t0)
+        """Total opening hours in [t0, t1] (holidays excluded)."""
+        total = self._cumulative(t1) - self._cumulative(t0)
+        for h in self.holidays:
+            lo, hi = max(t0, h * HOURS_PER_DAY), min(t1, (h + 1) * HOURS_PER_DAY)
+            if lo < hi:
+                total -= self._cumulative(hi) - self._cumulative(lo)
+        return total
 
     def _cumulative(self, t: float) -> float:
         week, pos = divmod(t, HOURS_PER_WEEK)
@@ -65,17 +109,27 @@ class OpenHours:
 
 
 class Desk:
-    """Agents answering requests from a shared queue.
+    """Agents answering requests and second touches from a shared inbox.
 
     Args:
         env: the SimPy environment.
         staff: number of agents.
         hours: opening hours, or ``None`` for 24/7.
-        discipline: ``"fifo"`` or ``"deadline"``.
+        discipline: ``"fifo"`` or ``"deadline"`` (for new requests).
         late_after: the late threshold in hours (used by ``deadline``).
-        request_time, service: per-request arrival time and agent time in hours, indexed by
-            request id; both lists grow when requests are added later.
-        instant: answer every request on arrival without an agent (auto-authorisation).
+        request_time, service: per-request arrival time and first-touch agent hours.
+        patience: per-request hours a buyer waits for a first answer before giving up
+            (``inf``: never, e.g. auto-authorised requests, whose first touch is off the clock).
+        follow_delay: per-request hours from the first answer to the second touch's arrival (the
+            buyer's reply), or NaN when there is no second touch.
+        follow_service: per-request agent hours of the second touch.
+        follow_priority: ``"before_new"``, ``"arrival"`` or ``"after_new"``.
+        lapse_at: per-request time after which a reply no longer needs the desk, because a rule
+            set in advance authorised the return at the deadline (``inf``: none).
+        instant: per-request flag: answered on arrival by someone else's desk (Amazon's, for
+            fulfilled-by-Amazon items), never queued here.
+
+    All per-request lists are indexed by request id and grow when requests are added later.
     """
 
     def __init__(
@@ -87,46 +141,79 @@ class Desk:
         late_after: float,
         request_time: list[float],
         service: list[float],
-        instant: bool = False,
+        patience: list[float],
+        follow_delay: list[float],
+        follow_service: list[float],
+        follow_priority: str = "before_new",
+        lapse_at: list[float] | None = None,
+        instant: list[bool] | None = None,
     ) -> None:
         self.env = env
-        self.instant = instant
         self.hours = hours
         self.deadline = discipline == "deadline"
         self.late_after = late_after
         self.request_time = request_time
         self.service = service
+        self.patience = patience
+        self.follow_delay = follow_delay
+        self.follow_service = follow_service
+        self.lapse_at = lapse_at if lapse_at is not None else [math.inf] * len(request_time)
+        self.instant = instant if instant is not None else [False] * len(request_time)
+        self.follow_first = follow_priority == "before_new"
+        self.follow_last = follow_priority == "after_new"
         n = len(request_time)
-        self.start: list[float] = [float("nan")] * n
+        self.start: list[float] = [_NAN] * n
         """When an agent picked each request up."""
-        self.answer: list[float] = [float("nan")] * n
+        self.answer: list[float] = [_NAN] * n
         """When each request's first answer went out."""
+        self.abandoned: list[float] = [_NAN] * n
+        """When a buyer gave up waiting for a first answer (NaN: answered)."""
+        self.follow_arrive: list[float] = [_NAN] * n
+        """When the second touch landed in the inbox (NaN: none)."""
+        self.follow_done: list[float] = [_NAN] * n
+        """When an agent finished the second touch."""
         self.answered: list[int] = []
-        """Ids answered since the caller last cleared this list."""
+        """Ids whose desk work is complete, since the caller last cleared this list."""
         self.busy_hours = 0.0
-        """Total agent time spent answering."""
+        """Total agent time spent on requests and second touches."""
         self.queue_area = 0.0
-        """Integral over time of the number of requests waiting (request-hours)."""
+        """Integral over time of the number of new requests waiting (request-hours)."""
+        self.visits = 0
+        """Touches handled by agents (first touches and second touches)."""
         self._queue: deque[int] = deque()
         self._late: deque[int] = deque()
+        self._follow: deque[int] = deque()
         self._idle: list[simpy.Event] = []
         self._last_change = 0.0
         for _ in range(staff):
             env.process(self._agent())
 
     def extend(self, count: int) -> None:
-        """Make room for ``count`` more requests (their times already appended by the caller)."""
-        self.start.extend([float("nan")] * count)
-        self.answer.extend([float("nan")] * count)
+        """Make room for ``count`` more requests (their inputs already appended by the caller)."""
+        for lst in (self.start, self.answer, self.abandoned, self.follow_arrive, self.follow_done):
+            lst.extend([_NAN] * count)
+        missing = len(self.request_time) - len(self.lapse_at)
+        if missing > 0:
+            self.lapse_at.extend([math.inf] * missing)
+        missing = len(self.request_time) - len(self.instant)
+        if missing > 0:
+            self.instant.extend([False] * missing)
 
     def arrive(self, rid: int) -> None:
-        """Request ``rid`` lands in the queue now."""
-        if self.instant:
-            self.start[rid] = self.answer[rid] = self.env.now
+        """Request ``rid`` lands in the inbox now."""
+        now = self.env.now
+        if self.instant[rid]:
+            self.start[rid] = self.answer[rid] = now
             self.answered.append(rid)
             return
-        self._account()
+        # (The queue-length integral, inline: this runs once per request.)
+        self.queue_area += (len(self._queue) + len(self._late)) * (now - self._last_change)
+        self._last_change = now
         self._queue.append(rid)
+        if self._idle:
+            self._idle.pop().succeed()
+
+    def _wake(self) -> None:
         if self._idle:
             self._idle.pop().succeed()
 
@@ -143,41 +230,130 @@ class Desk:
     def waiting(self) -> int:
         return len(self._queue) + len(self._late)
 
+    def sweep(self) -> None:
+        """Book every buyer who has given up by now (the agents would find them later)."""
+        now = self.env.now
+        for q in (self._queue, self._late):
+            if any(self.request_time[r] + self.patience[r] <= now for r in q):
+                keep: deque[int] = deque()
+                for r in q:
+                    if self.request_time[r] + self.patience[r] <= now:
+                        self._give_up(r)
+                    else:
+                        keep.append(r)
+                q.clear()
+                q.extend(keep)
+
     def _account(self) -> None:
         now = self.env.now
         self.queue_area += (len(self._queue) + len(self._late)) * (now - self._last_change)
         self._last_change = now
 
-    def _pick(self) -> int:
+    def _give_up(self, rid: int) -> None:
+        """``rid`` left the queue when its patience ran out; it was counted as waiting since."""
         self._account()
+        at = self.request_time[rid] + self.patience[rid]
+        self.queue_area -= self.env.now - at
+        self.abandoned[rid] = at
+        self.answered.append(rid)
+
+    def _gone(self, rid: int) -> bool:
+        return self.request_time[rid] + self.patience[rid] <= self.env.now
+
+    def _pick_new(self) -> int | None:
+        q, late = self._queue, self._late
+        now = self.env.now
+        self.queue_area += (len(q) + len(late)) * (now - self._last_change)
+        self._last_change = now
         if self.deadline:
-            now = self.env.now
-            q = self._queue
-            while q and self.request_time[q[0]] + self.late_after < now + self.service[q[0]]:
-                self._late.append(q.popleft())
-            if q:
-                return q.popleft()
-            return self._late.popleft()
-        return self._queue.popleft()
+            while q:
+                rid = q[0]
+                if self._gone(rid):
+                    q.popleft()
+                    self._give_up(rid)
+                elif self.request_time[rid] + self.late_after < now + self.service[rid]:
+                    late.append(q.popleft())
+                else:
+                    return q.popleft()
+            while late:
+                rid = late.popleft()
+                if not self._gone(rid):
+                    return rid
+                self._give_up(rid)
+            return None
+        times, patience = self.request_time, self.patience
+        while q:
+            rid = q.popleft()
+            if times[rid] + patience[rid] > now:
+                return rid
+            self._give_up(rid)
+        return None
+
+    def _pick(self) -> tuple[int, bool] | None:
+        """The next task: (request id, is a second touch), or None if only give-ups were left."""
+        follow = self._follow
+        if not follow:
+            rid = self._pick_new()
+            return None if rid is None else (rid, False)
+        if self.follow_first or not (self._queue or self._late):
+            return follow.popleft(), True
+        if not self.follow_last:
+            # Arrival order: compare the oldest second touch with the oldest live new request.
+            while self._queue and self._gone(self._queue[0]):
+                self._account()
+                self._give_up(self._queue.popleft())
+            if not self._queue or self.follow_arrive[follow[0]] <= self.request_time[self._queue[0]]:
+                return follow.popleft(), True
+        rid = self._pick_new()
+        if rid is not None:
+            return rid, False
+        return follow.popleft(), True
+
+    def _land(self, event: simpy.Event) -> None:
+        """Callback of a reply's timeout (its value is the request id): the second touch lands."""
+        rid = int(event.value)  # type: ignore[arg-type]
+        self.follow_arrive[rid] = self.env.now
+        self._follow.append(rid)
+        if self._idle:
+            self._idle.pop().succeed()
 
     def _agent(self):
         env = self.env
+        hours = self.hours
+        open_until = -math.inf  # the end of the open spell the agent last saw
+        queue, late, follow = self._queue, self._late, self._follow
         while True:
-            if not self._queue and not self._late:
+            if not queue and not late and not follow:
                 wake = env.event()
                 self._idle.append(wake)
                 yield wake
                 continue
-            if self.hours is not None:
-                closed_for = self.hours.until_open(env.now)
+            if hours is not None and env.now >= open_until:
+                closed_for = hours.until_open(env.now)
                 if closed_for > 0:
                     yield env.timeout(closed_for)
-                    if not self._queue and not self._late:
-                        continue
-            rid = self._pick()
-            self.start[rid] = env.now
+                    continue
+                open_until = hours.open_until(env.now)
+            task = self._pick()
+            if task is None:
+                continue
+            rid, second = task
+            self.visits += 1
+            if second:
+                s = self.follow_service[rid]
+                self.busy_hours += s
+                yield env.timeout(s)
+                self.follow_done[rid] = env.now
+                self.answered.append(rid)
+                continue
             s = self.service[rid]
+            self.start[rid] = env.now
             self.busy_hours += s
             yield env.timeout(s)
-            self.answer[rid] = env.now
-            self.answered.append(rid)
+            now = env.now
+            self.answer[rid] = now
+            delay = self.follow_delay[rid]
+            if delay == delay and now + delay <= self.lapse_at[rid]:
+                env.timeout(delay, rid).callbacks.append(self._land)
+            else:
+                self.answered.append(rid)

@@ -1,12 +1,17 @@
-"""What happens to the goods of an authorised return: the policy's disposition rule table.
+"""What happens to the goods of an authorised return, in two stages.
 
-Actions: ``give_to_buyer`` (returnless refund: no freight, nothing recovered, refund at once),
-``return_to_origin`` (freight, inspection, grading, resale at a share of price that decays with
-time since the sale), ``return_to_address`` (a named address with its own lane cost, handling fee
-and recovery), ``abandon`` (the unit comes back to a returns centre and is disposed of or
-liquidated). ``cost_optimal`` picks, per return, the candidate with the highest expected net
-value to the seller, valued by the same money rules as realised returns (``ledger.flows``); its
-implied give-away threshold is the analytic break-even of ``analytic.giveaway_breakeven``.
+Before receipt, on what the seller knows then (stated reason and condition, price, market,
+class), the policy's ``disposition`` table picks where the unit goes: ``give_to_buyer``
+(returnless refund: no freight, nothing recovered, refund at once), ``return_to_origin``
+(freight, inspection, then the second stage), ``return_to_address`` (a named address with its
+own lane cost, handling fee and recovery), ``abandon`` (the unit goes to a returns centre to be
+disposed of or liquidated, or is abandoned in place with no label). ``cost_optimal`` picks, per
+return, the candidate with the highest expected net value to the seller, valued by the same
+money rules as realised returns (``ledger.flows``); its implied give-away threshold is the
+analytic break-even of ``analytic.giveaway_breakeven``.
+
+At receipt at the origin, the inspection finds the true condition and the ``receipt`` table
+decides: resell, liquidate or dispose (default: resell).
 """
 
 from __future__ import annotations
@@ -18,10 +23,10 @@ import numpy as np
 
 from ..scenario import Policy
 from ..scenario.rules import RequestView, first_match
-from .ledger import ACTION
+from .ledger import ABANDON, ACTION, RECEIPT
 from .world import World
 
-__all__ = ["Disposition", "Option", "choose_disposition", "candidate_options"]
+__all__ = ["Disposition", "Option", "choose_disposition", "candidate_options", "receipt_actions"]
 
 
 @dataclass(frozen=True)
@@ -30,7 +35,7 @@ class Option:
 
     action: int
     address: int = -1
-    liquidate: bool = True
+    abandon_mode: int = ABANDON["liquidate"]
 
     @property
     def label(self) -> str:
@@ -42,7 +47,8 @@ class Option:
 class Disposition:
     action: np.ndarray
     address: np.ndarray
-    liquidate: np.ndarray
+    abandon_mode: np.ndarray
+    """``ABANDON`` code (meaningful for ``abandon``)."""
 
 
 Valuer = Callable[[np.ndarray, list[Option]], np.ndarray]
@@ -67,8 +73,8 @@ def candidate_options(world: World, names: list[str] | None) -> list[Option]:
             targets = [arg] if arg else addresses
             out += [Option(ACTION["return_to_address"], addresses.index(a)) for a in targets]
         elif base == "abandon":
-            modes = [arg == "liquidate"] if arg else [True, False]
-            out += [Option(ACTION["abandon"], -1, m) for m in modes]
+            modes = [arg] if arg else ["liquidate", "dispose"]
+            out += [Option(ACTION["abandon"], -1, ABANDON[m]) for m in modes]
     return out
 
 
@@ -81,20 +87,28 @@ def choose_disposition(
     hit = first_match([r.when for r in rules], req, world.codes)
     action = np.full(n, ACTION["return_to_origin"], dtype=np.int64)
     address = np.full(n, -1, dtype=np.int64)
-    liquidate = np.ones(n, dtype=bool)
+    mode = np.full(n, ABANDON["liquidate"], dtype=np.int64)
     for i, rule in enumerate(rules):
         sel = hit == i
         if not sel.any():
             continue
         if rule.action == "cost_optimal":
             best = _best(world, sel, candidate_options(world, rule.candidates), value)
-            action[sel], address[sel], liquidate[sel] = best
+            action[sel], address[sel], mode[sel] = best
         else:
             action[sel] = ACTION[rule.action]
             if rule.address is not None:
                 address[sel] = world.address_names.index(rule.address)
-            liquidate[sel] = rule.abandon_mode == "liquidate"
-    return Disposition(action=action, address=address, liquidate=liquidate)
+            mode[sel] = ABANDON[rule.abandon_mode]
+    return Disposition(action=action, address=address, abandon_mode=mode)
+
+
+def receipt_actions(world: World, policy: Policy, req: RequestView) -> np.ndarray:
+    """Second stage at the origin (``RECEIPT`` codes): the first matching ``receipt`` rule on
+    the true condition found at inspection (``req.condition``); no match: resell."""
+    hit = first_match([r.when for r in policy.receipt], req, world.codes)
+    codes = np.array([RECEIPT[r.action] for r in policy.receipt] + [RECEIPT["resell"]])
+    return codes[np.where(hit >= 0, hit, len(policy.receipt))].astype(np.int64)
 
 
 def _best(
@@ -107,6 +121,6 @@ def _best(
     # A request no candidate can serve (only addresses without a lane from its market) goes
     # back to the origin rather than to nowhere.
     stuck = np.isneginf(values.max(axis=0))
-    pick = np.array([[o.action, o.address, o.liquidate] for o in options], dtype=np.int64)[k]
-    pick[stuck] = (ACTION["return_to_origin"], -1, 1)
-    return pick[:, 0], pick[:, 1], pick[:, 2].astype(bool)
+    pick = np.array([[o.action, o.address, o.abandon_mode] for o in options], dtype=np.int64)[k]
+    pick[stuck] = (ACTION["return_to_origin"], -1, ABANDON["liquidate"])
+    return pick[:, 0], pick[:, 1], pick[:, 2]

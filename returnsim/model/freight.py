@@ -1,14 +1,19 @@
 """Who pays the return label: the policy's ordered freight rule table.
 
 The first rule whose condition matches a request decides; a request no rule matches is the
-seller's to pay (Amazon's default for anything not clearly the buyer's fault). The seed's
+seller's to pay (Amazon's default for anything not clearly the buyer's fault). Freight follows
+the parcel: in a freight rule, ``market = "international"`` means the return crosses a border
+(an international buyer's return to the origin, or to an address in another region), so an
+international buyer's return to an address in their own region is a domestic return. The seed's
 practice, written as such a table, is::
 
-    international              -> seller        (Amazon: always the seller's)
+    crosses a border           -> seller        (Amazon: international returns are the seller's)
     seller fault               -> seller
     carrier fault              -> carrier_claim (seller pays, recovers a share)
-    used, inside the window    -> negotiate     (loss fee or buyer-paid label; seller if refused)
-    buyer fault, domestic      -> buyer         (deducted from the refund)
+    buyer fault, used, window  -> negotiate     (buyer pays the label; a loss fee is asked)
+    buyer fault                -> buyer         (deducted from the refund)
+
+Rules decided before receipt see the stated condition, not the true one (``plan``).
 """
 
 from __future__ import annotations
@@ -35,24 +40,35 @@ class FreightTerms:
     """``ASK`` code (what a ``negotiate`` rule asks for)."""
     fee_share: np.ndarray
     """Loss or restocking fee as a share of price."""
+    label_payer: np.ndarray
+    """``PAYER`` code of who pays the label of a loss-fee negotiation, whatever the answer."""
 
     def take(self, idx: np.ndarray) -> FreightTerms:
         """The terms of the requests at ``idx``."""
-        return FreightTerms(payer=self.payer[idx], ask=self.ask[idx], fee_share=self.fee_share[idx])
+        return FreightTerms(
+            payer=self.payer[idx],
+            ask=self.ask[idx],
+            fee_share=self.fee_share[idx],
+            label_payer=self.label_payer[idx],
+        )
 
 
 def freight_terms(world: World, policy: Policy, req: RequestView) -> FreightTerms:
-    """Apply the freight table to each request (using the fault and reason on record)."""
+    """Apply the freight table to each request (using the fault and reason on record, and in
+    ``req.market`` whether the return crosses a border: see the module docstring)."""
     n = len(req.price)
     rules = policy.freight
     hit = first_match([r.when for r in rules], req, world.codes)
     payer_of = np.array([PAYER[r.payer] for r in rules] + [PAYER["seller"]])
     ask_of = np.array([ASK[r.ask] for r in rules] + [ASK["loss_fee"]])
     fee_of = np.array([r.fee_share for r in rules] + [0.0])
+    label_of = np.array([PAYER[r.label_payer] for r in rules] + [PAYER["seller"]])
     idx = np.where(hit >= 0, hit, len(rules))
     if n == 0:
         idx = idx.astype(np.int64)
-    return FreightTerms(payer=payer_of[idx], ask=ask_of[idx], fee_share=fee_of[idx])
+    return FreightTerms(
+        payer=payer_of[idx], ask=ask_of[idx], fee_share=fee_of[idx], label_payer=label_of[idx]
+    )
 
 
 def asked_amount(terms: FreightTerms, price: np.ndarray, label: np.ndarray) -> np.ndarray:

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from .. import amazon
 from ..scenario import Scenario
 from .world import HOURS_PER_WEEK, OUTCOME, World
 
@@ -21,6 +22,9 @@ __all__ = [
     "PAYER",
     "ASK",
     "ACTION",
+    "ABANDON",
+    "RECEIPT",
+    "GRADE",
     "Ledger",
     "flows",
     "net_return_cost",
@@ -46,6 +50,9 @@ CATEGORIES = COSTS + CREDITS
 PAYER = {"seller": 0, "buyer": 1, "carrier_claim": 2, "negotiate": 3}
 ASK = {"loss_fee": 0, "freight": 1}
 ACTION = {"give_to_buyer": 0, "return_to_origin": 1, "return_to_address": 2, "abandon": 3}
+ABANDON = {"liquidate": 0, "dispose": 1, "in_place": 2}
+RECEIPT = {"resell": 0, "liquidate": 1, "dispose": 2}
+GRADE = {g: i for i, g in enumerate(amazon.GRADES)}
 
 _REFUNDED = (OUTCOME["returnless_refund"], OUTCOME["returned_refund"], OUTCOME["claim_refund"])
 _RESHIP = (OUTCOME["exchanged"], OUTCOME["replaced"])
@@ -92,86 +99,152 @@ def flows(
     market: np.ndarray,
     price: np.ndarray,
     condition: np.ndarray,
+    grade: np.ndarray,
     outcome: np.ndarray,
     offer_value: np.ndarray,
     payer: np.ndarray,
     ask: np.ndarray,
     fee_share: np.ndarray,
     fee_accepted: np.ndarray,
+    label_payer: np.ndarray,
     action: np.ndarray,
     address: np.ndarray,
-    liquidate: np.ndarray,
+    abandon_mode: np.ndarray,
+    receipt: np.ndarray,
+    fba: np.ndarray,
     labor_hours: np.ndarray,
     weeks_to_resale: np.ndarray,
 ) -> dict[str, np.ndarray]:
     """Per-request money flows for decided returns.
 
-    Args are per-request arrays: ``outcome`` (index into ``RESOLUTIONS``), ``payer``/``ask``
-    (``PAYER``/``ASK`` codes) with the rule's ``fee_share`` and whether the buyer accepted a
-    negotiated fee (``fee_accepted``, 0/1), the disposition ``action`` (``ACTION`` code) with
-    its ``address`` (-1: none) and ``liquidate`` flag for ``abandon``, the agent time in hours,
-    and the time from the sale to resale in weeks (value decays with it).
+    Args are per-request arrays: ``outcome`` (index into ``RESOLUTIONS``); the freight terms
+    ``payer``/``ask`` (``PAYER``/``ASK`` codes) with the rule's ``fee_share``, whether the buyer
+    accepted a negotiated fee (``fee_accepted``, 0/1) and who pays the label of a loss-fee
+    negotiation whatever the answer (``label_payer``, ``PAYER`` code); the first-stage
+    disposition ``action`` (``ACTION``) with its ``address`` (-1: none) and ``abandon_mode``
+    (``ABANDON``); the second-stage ``receipt`` action at the origin on the true ``condition``
+    (``RECEIPT``); the FBA ``grade`` (``GRADE``) for fulfilled-by-Amazon requests (``fba``); the
+    agent time in hours; and the time from the sale to resale in weeks (value decays with it).
 
-    Rules encoded here:
-      * The seller buys every return label (Amazon's prepaid labels); a label the buyer pays is
-        deducted from the refund (``buyer_fees``), never more than the refund itself.
-      * Refunds are the full price; Amazon credits back the referral fee on the amount actually
-        refunded and keeps a refund administration fee of ``min(cap, share * referral fee)``.
+    Rules encoded here (``docs/model.md`` section 4):
+      * The seller buys every return label of a merchant-fulfilled return (Amazon's prepaid
+        labels); a label or fee the buyer pays is deducted from the refund (``buyer_fees``), so
+        only a refunded return can carry one, and never more than the refund itself.
+      * Refunds are the full price; Amazon credits back the referral fee on the amount refunded
+        and keeps a refund administration fee per line (``amazon.refund_admin_fee``).
       * A granted A-to-z claim refunds the full price and nothing comes back.
       * Exchanges and replacements ship a new unit (its cost and outbound label) and refund
         nothing; the old unit follows the disposition.
-      * A carrier claim recovers ``carrier_claim_share`` of the item's value and of the label.
+      * A carrier claim pays ``carrier_claim_share`` of the item's value and label, never more
+        than the loss (refund and label less what the unit recovers).
+      * A resold unit is credited at what it saves (``costs.restock_credit``): by default the cost
+        of goods of the unit it replaces, never more than its net resale value.
+      * FBA: no seller label, labour or inspection; Amazon grades the unit: sellable units are
+        restocked, used grades go through Grade and Resell, unsellable ones are disposed of; the
+        returns processing fee applies above the class's threshold, in expectation.
     """
     sc: Scenario = world.scenario
     costs = sc.costs
     n = len(price)
     zero = np.zeros(n)
+    fba = np.asarray(fba, dtype=bool)
+    merchant = ~fba
     weight = world.weight_lb[item_class]
     refunded = (outcome == _REFUNDED[0]) | (outcome == _REFUNDED[1]) | (outcome == _REFUNDED[2])
+    returned = outcome == OUTCOME["returned_refund"]
     reship = (outcome == _RESHIP[0]) | (outcome == _RESHIP[1])
-    returns_item = ((outcome == OUTCOME["returned_refund"]) | reship) & (
-        action != ACTION["give_to_buyer"]
-    )
+    in_place = (action == ACTION["abandon"]) & (abandon_mode == ABANDON["in_place"])
+    returns_item = (returned | reship) & (action != ACTION["give_to_buyer"]) & ~in_place
 
-    label = np.where(returns_item, world.lane_label(market, weight, address), 0.0)
+    label = np.where(returns_item & merchant, world.lane_label(market, weight, address), 0.0)
     outbound = np.where(
-        reship, world.outbound_label[market, 0] + world.outbound_label[market, 1] * weight, 0.0
+        reship,
+        np.where(
+            fba,
+            world.fba_fulfilment_fee[item_class],
+            world.outbound_label[market, 0] + world.outbound_label[market, 1] * weight,
+        ),
+        0.0,
     )
 
+    negotiated = payer == PAYER["negotiate"]
+    accepted = fee_accepted > 0
     buyer_pays_label = (payer == PAYER["buyer"]) | (
-        (payer == PAYER["negotiate"]) & (ask == ASK["freight"]) & (fee_accepted > 0)
+        negotiated
+        & np.where(ask == ASK["freight"], accepted, label_payer == PAYER["buyer"])
     )
-    fee_applies = (payer == PAYER["buyer"]) | (
-        (payer == PAYER["negotiate"]) & (ask == ASK["loss_fee"]) & (fee_accepted > 0)
-    )
-    deduct = np.where(returns_item, label * buyer_pays_label + price * fee_share * fee_applies, 0.0)
-    deduct = np.where(refunded, np.minimum(deduct, price), deduct)
+    fee_applies = (payer == PAYER["buyer"]) | (negotiated & (ask == ASK["loss_fee"]) & accepted)
+    deductible = returned & returns_item & merchant
+    deduct = np.where(deductible, label * buyer_pays_label + price * fee_share * fee_applies, 0.0)
+    deduct = np.minimum(deduct, price)
 
     refund_net = np.where(refunded, price - deduct, 0.0)
     partial = np.where(outcome == OUTCOME["kept_partial_refund"], price * offer_value, 0.0)
     rate = costs.referral_rate
-    admin = np.minimum(costs.refund_admin_fee_cap, costs.refund_admin_fee_share * rate * (refund_net + partial))
+    admin = amazon.refund_admin_fees(
+        refund_net + partial, rate, costs.refund_admin_fee_cap, costs.refund_admin_fee_share
+    )
     admin = np.where(refunded | (partial > 0), admin, 0.0)
 
-    lost_value = np.where(refunded | reship, price, 0.0)
-    claims = np.where(payer == PAYER["carrier_claim"], costs.carrier_claim_share * (lost_value + label), 0.0)
-
+    # What the unit brings back.
     decay = np.clip(1.0 - world.decay_per_week[item_class] * weeks_to_resale, 0.0, 1.0)
-    resale = price * world.resale_share[item_class, condition] * decay
-    to_origin = returns_item & (action == ACTION["return_to_origin"])
-    to_address = returns_item & (action == ACTION["return_to_address"])
-    abandon = returns_item & (action == ACTION["abandon"])
-    liq = abandon & liquidate.astype(bool)
-    dispose = abandon & ~liquidate.astype(bool)
+    saved = price * world.unit_cost_share[item_class] * decay
+
+    def credit(net: np.ndarray) -> np.ndarray:
+        return np.minimum(net, saved) if costs.restock_credit == "saved_cost" else net
+
+    resale = credit(price * world.resale_share[item_class, condition] * decay)
+    liquidation = price * costs.liquidation_recovery_share * (1 - rate)
+    m_items = returns_item & merchant
+    to_origin = m_items & (action == ACTION["return_to_origin"])
+    to_address = m_items & (action == ACTION["return_to_address"])
+    abandon = m_items & (action == ACTION["abandon"])
+    resell = to_origin & (receipt == RECEIPT["resell"])
+    liq = (abandon & (abandon_mode == ABANDON["liquidate"])) | (to_origin & (receipt == RECEIPT["liquidate"]))
+    dispose = (abandon & (abandon_mode == ABANDON["dispose"])) | (to_origin & (receipt == RECEIPT["dispose"]))
     a = np.maximum(address, 0)
-    recovered = np.where(to_origin, resale, 0.0)
+    recovered = np.where(resell, resale, 0.0) + np.where(liq, liquidation, 0.0)
     if len(world.address_names):
         recovered = recovered + np.where(to_address, resale * world.address_recovery[a], 0.0)
         address_fee = np.where(to_address, world.address_handling[a], 0.0)
     else:
         address_fee = zero
-    recovered = recovered + np.where(
-        liq, price * costs.liquidation_recovery_share * (1 - rate), 0.0
+    disposal = np.where(dispose, costs.disposal_fee.fee(weight), 0.0)
+
+    # Fulfilled by Amazon: graded at the fulfilment centre.
+    f_items = returns_item & fba
+    processing = address_fee + np.where(liq, costs.liquidation_item_fee, 0.0)
+    if f_items.any():
+        sellable = f_items & (grade == GRADE["sellable"])
+        used = f_items & (grade > GRADE["sellable"]) & (grade < GRADE["unsellable"])
+        if not sc.fba.grade_and_resell:
+            used = used & False
+        junk = f_items & ~sellable & ~used
+        new_net = price * (1 - rate) - world.fba_fulfilment_fee[item_class]
+        recovered = recovered + np.where(sellable, credit(np.maximum(new_net, 0.0) * decay), 0.0)
+        if used.any():
+            gr = np.zeros(n)
+            for i in np.flatnonzero(used):
+                k = item_class[i]
+                gr[i] = amazon.grade_and_resell_recovery(
+                    float(price[i]),
+                    amazon.GRADES[grade[i]],
+                    world.fba_size_tier[k],
+                    rate,
+                    float(world.fba_fulfilment_fee[k]),
+                )
+            recovered = recovered + np.where(used, credit(np.maximum(gr, 0.0) * decay), 0.0)
+        disposal = disposal + np.where(junk, [amazon.removal_fee(w) for w in weight], 0.0)
+        processing = processing + np.where(f_items, world.fba_returns_fee[item_class], 0.0)
+
+    lost = np.where(refunded | reship, price, 0.0)
+    claims = np.where(
+        payer == PAYER["carrier_claim"],
+        np.minimum(
+            costs.carrier_claim_share * (lost + label),
+            np.maximum(lost + label - recovered, 0.0),
+        ),
+        0.0,
     )
 
     return {
@@ -181,10 +254,8 @@ def flows(
         "replacement_units": np.where(reship, price * world.unit_cost_share[item_class], 0.0),
         "labor": labor_hours * sc.desk.wage_per_hour,
         "inspection": np.where(to_origin, costs.inspection, 0.0),
-        "processing_fees": np.where(to_origin, costs.grading_fee, 0.0)
-        + address_fee
-        + np.where(liq, costs.liquidation_item_fee, 0.0),
-        "disposal_fees": np.where(dispose, costs.disposal_fee.fee(weight), 0.0),
+        "processing_fees": processing,
+        "disposal_fees": disposal,
         "refund_admin_fees": admin,
         "recovered_value": recovered,
         "buyer_fees": deduct,

@@ -1,33 +1,49 @@
-"""From a first answer to a settled return: the decision chain for a batch of requests.
+"""From the desk's work to a settled return: timing, receipt, money and the buyer's verdict.
 
-Given when each request was picked up and answered, :func:`resolve` applies the policy in the
-order a seller works: investigate the stated reason, reject or make an offer, let the buyer
-accept or insist, decide who pays the label (negotiating where the rule says so), decide what
-happens to the goods, then time the shipment and refund, book the money and score the buyer's
-experience. Every step is a pure function of arrays; randomness comes only from the request's
-pre-drawn uniforms, realised as ``u < p``.
+The seller's pre-receipt decisions are made by :func:`~returnsim.model.plan.plan` before the desk
+sees a request. Once the desk has done every touch a request needs (or the buyer has given up
+waiting), :func:`resolve` takes the times the desk recorded and works out, as pure functions of
+arrays: when the return was authorised or closed (the 48 h clock), whether the buyer accepted
+the offer, when the unit shipped, arrived and was graded, what the second stage at receipt did
+with it on its true condition, when the refund was paid (business days), the money, and the
+buyer's satisfaction, feedback, claims and account-health defects. Randomness comes only from
+the request's pre-drawn uniforms, realised as ``u < p``.
 """
 
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from ..scenario import Policy
-from ..scenario.rules import RequestView, first_match
 from . import buyer, retention
+from .calendar import Calendar
+from .columns import concat_rows, take_rows
 from .demand import Requests
-from .disposition import Option, choose_disposition
-from .freight import asked_amount, freight_terms
-from .ledger import ACTION, ASK, PAYER, flows, net_cost_per_request
+from .disposition import receipt_actions
+from .freight import asked_amount
+from .ledger import ABANDON, ACTION, ASK, PAYER, RECEIPT, flows
+from .plan import Plan, investigated_mask
 from .world import FAULT, HOURS_PER_DAY, HOURS_PER_WEEK, OFFER, OUTCOME, World
 
-__all__ = ["Resolved", "resolve", "investigated_mask"]
+__all__ = ["Resolved", "DeskTimes", "resolve", "investigated_mask"]
 
 _NAN = float("nan")
+
+
+@dataclass
+class DeskTimes:
+    """What the desk recorded for a batch of requests (hours from t = 0; NaN: did not happen)."""
+
+    start: np.ndarray
+    """An agent picked up the first touch."""
+    answer: np.ndarray
+    """The first touch was done (the first answer, or the review of an auto-authorised request)."""
+    abandoned: np.ndarray
+    """The buyer gave up waiting for a first answer and asked Amazon to step in."""
+    follow_done: np.ndarray
+    """An agent finished the second touch."""
 
 
 @dataclass
@@ -47,12 +63,25 @@ class Resolved:
     buyer_label: np.ndarray
     """Return-label cost deducted from the buyer's refund (part of ``buyer_fees``)."""
     lapsed: np.ndarray
-    """The buyer had not answered by the deadline, so the seller authorised the return."""
+    """A question was still open at the deadline, so a rule set in advance authorised the return
+    then and the offer lapsed."""
+    fba: np.ndarray
+    escalated: np.ndarray
+    """The buyer gave up waiting for a first answer; Amazon stepped in (A-to-z claim)."""
+    second_touch: np.ndarray
+    """An agent acted on the buyer's answer (a second desk touch)."""
     action: np.ndarray
     address: np.ndarray
+    receipt: np.ndarray
+    """Second-stage action at the origin (``RECEIPT`` code; -1: none)."""
     t_start: np.ndarray
+    """An agent (or a rule, for auto-authorised and FBA requests) took the request up."""
+    t_review: np.ndarray
+    """An agent picked up the review of an auto-authorised request (NaN for others)."""
     t_answer: np.ndarray
     t_decision: np.ndarray
+    t_follow: np.ndarray
+    t_receive: np.ndarray
     t_refund: np.ndarray
     t_resolved: np.ndarray
     late: np.ndarray
@@ -62,156 +91,80 @@ class Resolved:
     """Probability the buyer agreed to a negotiated fee (0 when none was asked)."""
     satisfaction: np.ndarray
     negative_feedback: np.ndarray
+    """Negative *return* feedback (counts in the Return Dissatisfaction Rate)."""
+    negative_seller_feedback: np.ndarray
+    """Negative *seller* feedback (counts in the Order Defect Rate)."""
     az_claim: np.ndarray
+    claim_not_denied: np.ndarray
+    chargeback: np.ndarray
+    rdr_defect: np.ndarray
+    odr_defect: np.ndarray
     multiplier: np.ndarray
+    labor_hours: np.ndarray
     flows: dict[str, np.ndarray] = field(repr=False)
 
     @staticmethod
     def concat(parts: list[Resolved]) -> Resolved:
-        out: dict[str, Any] = {}
-        for f in dataclasses.fields(Resolved):
-            if f.name == "flows":
-                keys = parts[0].flows.keys()
-                out["flows"] = {k: np.concatenate([p.flows[k] for p in parts]) for k in keys}
-            else:
-                out[f.name] = np.concatenate([getattr(p, f.name) for p in parts])
-        return Resolved(**out)
+        return concat_rows(parts)
 
     def take(self, idx: np.ndarray) -> Resolved:
-        out: dict[str, Any] = {}
-        for f in dataclasses.fields(Resolved):
-            v = getattr(self, f.name)
-            out[f.name] = {k: a[idx] for k, a in v.items()} if f.name == "flows" else v[idx]
-        return Resolved(**out)
-
-
-def investigated_mask(world: World, policy: Policy, req: Requests) -> np.ndarray:
-    """Requests whose stated reason the desk checks (seller-fault claims, when investigating)."""
-    if not policy.investigate or policy.auto_authorise:
-        return np.zeros(len(req), dtype=bool)
-    return world.reason_fault[req.stated_reason] == FAULT["seller"]
+        return take_rows(self, idx)
 
 
 def resolve(
-    world: World, policy: Policy, req: Requests, t_start: np.ndarray, t_answer: np.ndarray
+    world: World,
+    policy: Policy,
+    req: Requests,
+    pl: Plan,
+    desk: DeskTimes,
+    calendar: Calendar,
 ) -> Resolved:
-    """Apply ``policy`` to answered requests. Times in hours from t = 0."""
+    """Settle a batch of requests whose desk work is done (see the module docstring)."""
     sc = world.scenario
     n = len(req)
-    auto = policy.auto_authorise
+    late_after = sc.desk.late_after_hours
+    fba, auto = pl.fba, pl.auto
+    escalated = ~np.isnan(desk.abandoned) & ~fba & ~auto
+    instant = fba | auto
+    deadline = req.request_time + late_after
 
-    # 1. The real reason: an investigation may reveal a misreport.
-    investigated = investigated_mask(world, policy, req)
-    revealed = (
-        investigated
-        & (req.stated_reason != req.true_reason)
-        & (req.u_detect < sc.desk.investigation.detect_probability)
-    )
-    reason = np.where(revealed, req.true_reason, req.stated_reason)
-    view = RequestView(
-        price=req.price,
-        market=req.market,
-        item_class=req.item_class,
-        reason=reason,
-        true_reason=req.true_reason,
-        fault=world.reason_fault[reason],
-        condition=req.condition,
-        in_window=req.in_window,
-    )
-
-    # 2. Reject, or make the targeted offer; the buyer accepts or insists.
-    rejected = first_match([r.when for r in policy.reject], view, world.codes) >= 0
-    offer = np.full(n, -1, dtype=np.int64)
-    value_share = np.zeros(n)
-    if not auto and policy.offers:
-        hit = first_match([o.when for o in policy.offers], view, world.codes)
-        kinds = np.array([OFFER[o.kind] for o in policy.offers])
-        values = np.array([o.value_share for o in policy.offers])
-        has = (hit >= 0) & ~rejected
-        offer[has] = kinds[hit[has]]
-        value_share[has] = values[hit[has]]
+    # 1. The first answer: at once for FBA and auto-authorised requests (a rule, not a person);
+    # when Amazon steps in for a buyer who gave up; else when the agent answered.
+    t_answer = np.where(instant, req.request_time, np.where(escalated, desk.abandoned, desk.answer))
     response_h = t_answer - req.request_time
-    p_accept = buyer.offer_acceptance(world, offer, value_share, response_h, req.true_reason)
-    accepted = (offer >= 0) & (req.u_accept < p_accept)
+    rejected = pl.rejected & ~escalated
+    offer = np.where(escalated, -1, pl.offer)
+    asked = pl.asked & ~escalated
 
-    # 3. Who pays the label, and 4. what happens to the goods.
-    terms = freight_terms(world, policy, view)
-    mean_reply_h = 0.0 if auto else sc.buyer.reply_hours.mean
-    mean_ship_h = sc.returns.ship_days.mean * HOURS_PER_DAY
-
-    def value(sel: np.ndarray, options: list[Option]) -> np.ndarray:
-        """Expected net value (options x selected requests) of handling the selected
-        authorised returns with each option. One stacked ``flows`` call: row blocks are
-        (fee accepted, option) pairs, because a negotiated fee is accepted with probability
-        ``p_fee`` and the expectation weights both answers."""
-        idx = np.flatnonzero(sel)
-        m, k = len(idx), len(options)
-        rows = np.tile(idx, 2 * k)
-        opt = np.tile(np.repeat(np.arange(k), m), 2)
-        fee_yes = np.repeat([1.0, 0.0], k * m)
-        action = np.array([o.action for o in options])[opt]
-        address = np.array([o.address for o in options])[opt]
-        liquidate = np.array([o.liquidate for o in options])[opt]
-        outcome = np.where(
-            action == ACTION["give_to_buyer"], OUTCOME["returnless_refund"], OUTCOME["returned_refund"]
-        )
-        lane_addr = np.where(action == ACTION["return_to_address"], address, -1)
-        market, item_class, price = req.market[rows], req.item_class[rows], req.price[rows]
-        label = world.lane_label(market, world.weight_lb[item_class], lane_addr)
-        sub = terms.take(rows)
-        asking = sub.payer == PAYER["negotiate"]
-        p_fee = buyer.fee_acceptance(world, asked_amount(sub, price, label), price)
-        reply = np.where(asking | (offer[rows] >= 0), mean_reply_h, 0.0)
-        transit = world.lane_days(market, lane_addr, np.full(len(rows), _NAN))
-        restock = world.restock_days(lane_addr, np.full(len(rows), _NAN))
-        weeks = (
-            t_answer[rows] + reply + mean_ship_h + (transit + restock) * HOURS_PER_DAY - req.order_time[rows]
-        ) / HOURS_PER_WEEK
-        cost = net_cost_per_request(
-            flows(
-                world,
-                item_class=item_class,
-                market=market,
-                price=price,
-                condition=req.condition[rows],
-                outcome=outcome,
-                offer_value=np.zeros(len(rows)),
-                payer=sub.payer,
-                ask=sub.ask,
-                fee_share=sub.fee_share,
-                fee_accepted=fee_yes,
-                action=action,
-                address=address,
-                liquidate=liquidate,
-                labor_hours=np.zeros(len(rows)),
-                weeks_to_resale=weeks,
-            )
-        )
-        cost = np.where(np.isnan(label), np.nan, cost)  # an address with no lane from here
-        yes, no = cost[: k * m].reshape(k, m), cost[k * m :].reshape(k, m)
-        p = p_fee[: k * m].reshape(k, m)
-        expected = np.where(asking[: k * m].reshape(k, m), p * yes + (1 - p) * no, no)
-        return -expected
-
-    disp = choose_disposition(world, policy, view, value)
-
-    # 5. The buyer's answer. A question (an offer, or a fee to negotiate on a return that would
-    # come back) waits for the buyer's reply; a seller who authorises at the deadline lets an
-    # unanswered offer lapse rather than answer late (Amazon's clock stops at authorisation).
-    give = disp.action == ACTION["give_to_buyer"]
-    negotiable = (terms.payer == PAYER["negotiate"]) & ~give
-    asked = ~rejected & ((offer >= 0) | negotiable)
-    if auto:
-        asked[:] = False  # prepaid labels: authorised at once, fees deducted without asking
-    deadline = req.request_time + sc.desk.late_after_hours
+    # 2. The buyer's answer, and the seller acting on it. A question still open at the deadline
+    # (the reply comes later, or the first answer was already late) lets the rule set in advance
+    # authorise the return then; a reply before it is a second touch, done when an agent acts.
     reply_at = t_answer + req.reply_h
-    lapsed = asked & (t_answer <= deadline) & (reply_at > deadline)
-    if not policy.authorise_at_deadline:
-        lapsed[:] = False
-    accepted &= ~lapsed
-    t_decision = np.where(lapsed, deadline, np.where(asked, reply_at, t_answer))
+    lapse_at = np.maximum(deadline, t_answer)
+    lapsed = asked & (reply_at > lapse_at) if policy.authorise_at_deadline else np.zeros(n, dtype=bool)
+    p_accept = buyer.offer_acceptance(world, offer, pl.value_share, response_h, req.true_reason)
+    accepted = (offer >= 0) & (req.u_accept < p_accept) & ~lapsed
+    second = asked & ~lapsed
+    t_follow = np.where(second, desk.follow_done, _NAN)
+    # An accepting buyer closes the request when they accept; an insisting one waits for the
+    # seller's authorisation, which the deadline rule brings forward if the desk is slower.
+    t_authorise = t_follow
+    if policy.authorise_at_deadline:
+        t_authorise = np.minimum(t_follow, lapse_at)
+    t_decision = np.where(
+        instant,
+        req.request_time,
+        np.where(
+            escalated,
+            desk.abandoned,
+            np.where(lapsed, lapse_at, np.where(~second, t_answer, np.where(accepted, reply_at, t_authorise))),
+        ),
+    )
 
-    # 6. The outcome, exactly one per request.
+    # 3. The outcome, exactly one per request.
+    act = pl.action
+    in_place = (act == ACTION["abandon"]) & (pl.abandon_mode == ABANDON["in_place"])
+    give = (act == ACTION["give_to_buyer"]) | in_place
     reship = accepted & ((offer == OFFER["exchange"]) | (offer == OFFER["replacement"]))
     outcome = np.where(give, OUTCOME["returnless_refund"], OUTCOME["returned_refund"])
     outcome = np.where(accepted & (offer == OFFER["troubleshoot"]), OUTCOME["troubleshot"], outcome)
@@ -219,32 +172,59 @@ def resolve(
     outcome = np.where(accepted & (offer == OFFER["exchange"]), OUTCOME["exchanged"], outcome)
     outcome = np.where(accepted & (offer == OFFER["replacement"]), OUTCOME["replaced"], outcome)
     outcome = np.where(rejected, OUTCOME["rejected"], outcome)
+    outcome = np.where(escalated, OUTCOME["claim_refund"], outcome)
     returns_item = ((outcome == OUTCOME["returned_refund"]) | reship) & ~give
 
-    lane_addr = np.where(disp.action == ACTION["return_to_address"], disp.address, -1)
+    # 4. Freight terms and the buyer's answer to a negotiated fee.
+    terms = pl.terms
+    lane_addr = np.where(act == ACTION["return_to_address"], pl.address, -1)
     label = world.lane_label(req.market, world.weight_lb[req.item_class], lane_addr)
-    asking = returns_item & (terms.payer == PAYER["negotiate"])
+    asking = returns_item & (terms.payer == PAYER["negotiate"]) & ~fba
     p_fee = buyer.fee_acceptance(world, asked_amount(terms, req.price, label), req.price)
     fee_accepted = asking & (req.u_fee < p_fee) & ~lapsed
-    transit_h = world.lane_days(req.market, lane_addr, req.u_transit) * HOURS_PER_DAY
-    restock_h = world.restock_days(lane_addr, req.u_restock) * HOURS_PER_DAY
+
+    # 5. The unit's journey and the refund. The buyer ships after the authorisation (or the
+    # acceptance of an exchange); FBA units go to a fulfilment centre on the market's lane.
+    transit_h = world.lane_days(req.market, np.where(fba, -1, lane_addr), req.u_transit) * HOURS_PER_DAY
     t_receive = np.where(returns_item, t_decision + req.ship_h + transit_h, _NAN)
+    restock_h = np.where(
+        fba, req.grading_h, world.restock_days(lane_addr, req.u_restock) * HOURS_PER_DAY
+    )
     refunded = (outcome == OUTCOME["returned_refund"]) | (outcome == OUTCOME["returnless_refund"])
-    t_refund = np.where(returns_item, t_receive + req.refund_h, t_decision)
+    business = calendar.add_business_days(
+        np.nan_to_num(t_receive, nan=0.0), req.refund_h / HOURS_PER_DAY
+    )
+    fba_refund = np.nan_to_num(t_receive, nan=0.0) + sc.fba.refund_days.mean * HOURS_PER_DAY
+    t_refund = np.where(returns_item, np.where(fba, fba_refund, business), t_decision)
+    t_refund = np.where(outcome == OUTCOME["kept_partial_refund"], t_follow, t_refund)
     t_refund = np.where(refunded | (outcome == OUTCOME["kept_partial_refund"]), t_refund, _NAN)
     weeks = np.where(returns_item, t_receive + restock_h - req.order_time, 0.0) / HOURS_PER_WEEK
-    if auto:
-        labor = np.zeros(n)
-    else:
-        labor = req.handling_h + req.investigate_h * investigated + req.follow_up_h * asked
 
-    # 7. The buyer's experience, then A-to-z claims: a claim on a request rejected inside the
-    # window (an invalid rejection) is granted, and Amazon refunds the buyer at the seller's cost.
+    # 6. Second stage at receipt, on the true condition (FBA: Amazon's grade).
+    true_view = replace(pl.view, condition=req.condition)
+    at_origin = returns_item & ~fba & (act == ACTION["return_to_origin"])
+    receipt = np.where(at_origin, receipt_actions(world, policy, true_view), -1)
+
+    # 7. Labour: every touch an agent did (an auto-authorised request is still reviewed).
+    first_touch = ~fba & ~escalated
+    labor = (
+        np.where(first_touch, req.handling_h + req.investigate_h * pl.investigated, 0.0)
+        + np.where(second, req.follow_up_h, 0.0)
+    )
+
+    # 8. The buyer's experience, feedback, claims and account-health defects.
     decision_h = t_decision - req.request_time
-    late = (decision_h > sc.desk.late_after_hours) & ~lapsed  # (a lapse is exactly on time)
+    late = ((decision_h > late_after + 1e-9) | escalated) & ~instant
     buyer_payer = terms.payer == PAYER["buyer"]
-    label_paid = returns_item & (buyer_payer | (fee_accepted & (terms.ask == ASK["freight"])))
-    fee_paid = returns_item & (buyer_payer | (fee_accepted & (terms.ask == ASK["loss_fee"])))
+    refunded_return = returns_item & (outcome == OUTCOME["returned_refund"]) & ~fba
+    negotiated = terms.payer == PAYER["negotiate"]
+    label_paid = refunded_return & (
+        buyer_payer
+        | (negotiated & np.where(terms.ask == ASK["freight"], fee_accepted, terms.label_payer == PAYER["buyer"]))
+    )
+    fee_paid = refunded_return & (buyer_payer | (fee_accepted & (terms.ask == ASK["loss_fee"])))
+    # FBA: Amazon deducts the label from a buyer-fault refund under its own policy [A10].
+    label_paid = label_paid | (fba & (outcome == OUTCOME["returned_refund"]) & (pl.view.fault == FAULT["buyer"]))
     s = retention.satisfaction(
         world,
         response_h=response_h,
@@ -253,14 +233,22 @@ def resolve(
         fee_share_paid=np.where(fee_paid, terms.fee_share, 0.0),
         refund_delay_h=t_refund - req.request_time,
         outcome=outcome,
-        disputed=revealed,
+        disputed=pl.revealed,
     )
     negative = req.u_feedback < retention.negative_feedback_probability(world, s)
-    claim = req.u_claim < retention.claim_probability(world, s, negative, late, rejected)
-    granted = claim & rejected & req.in_window
+    seller_negative = req.u_seller_feedback < retention.negative_seller_feedback_probability(world, s)
+    claim = (req.u_claim < retention.claim_probability(world, s, negative, late, rejected)) | escalated
+    invalid = rejected & req.in_window
+    not_denied = claim & (invalid | late | escalated)
+    granted = claim & invalid
     outcome = np.where(granted, OUTCOME["claim_refund"], outcome)
-    t_refund = np.where(granted, t_decision + sc.retention.az_claim.refund_after_days * HOURS_PER_DAY, t_refund)
+    claim_refund = outcome == OUTCOME["claim_refund"]
+    t_refund = np.where(
+        claim_refund, t_decision + sc.retention.az_claim.refund_after_days * HOURS_PER_DAY, t_refund
+    )
     t_resolved = np.where(np.isnan(t_refund), t_decision, t_refund)
+    t_resolved = np.fmax(t_resolved, np.where(second, t_follow, t_resolved))
+    chargeback = req.u_chargeback < sc.health.chargeback_rate
 
     money = flows(
         world,
@@ -268,39 +256,51 @@ def resolve(
         market=req.market,
         price=req.price,
         condition=req.condition,
+        grade=req.grade,
         outcome=outcome,
-        offer_value=value_share,
+        offer_value=pl.value_share,
         payer=terms.payer,
         ask=terms.ask,
         fee_share=terms.fee_share,
         fee_accepted=fee_accepted.astype(float),
-        action=disp.action,
-        address=disp.address,
-        liquidate=disp.liquidate,
+        label_payer=terms.label_payer,
+        action=act,
+        address=pl.address,
+        abandon_mode=pl.abandon_mode,
+        receipt=np.where(receipt >= 0, receipt, RECEIPT["resell"]),
+        fba=fba,
         labor_hours=labor,
         weeks_to_resale=weeks,
     )
     # The label share of what the buyer paid back (for net freight reporting).
-    buyer_label = np.where(label_paid, np.minimum(label, money["buyer_fees"]), 0.0)
+    buyer_label = np.where(label_paid & ~fba, np.minimum(label, money["buyer_fees"]), 0.0)
+    goods = ~rejected & ~claim_refund & (refunded | reship)
 
     return Resolved(
-        reason=reason,
-        investigated=investigated,
-        disputed=revealed,
+        reason=pl.view.reason,
+        investigated=pl.investigated & ~escalated,
+        disputed=pl.revealed & ~escalated,
         rejected=rejected,
         offer=offer,
         accepted=accepted,
         outcome=outcome,
-        payer=terms.payer,
+        payer=np.where(fba, -1, terms.payer),
         fee_accepted=fee_accepted,
         buyer_paid_label=label_paid,
         buyer_label=buyer_label,
         lapsed=lapsed,
-        action=np.where(~rejected & (refunded | reship), disp.action, -1),
-        address=np.where(disp.action == ACTION["return_to_address"], disp.address, -1),
-        t_start=t_start,
+        fba=fba,
+        escalated=escalated,
+        second_touch=second,
+        action=np.where(goods, act, -1),
+        address=np.where(goods & (act == ACTION["return_to_address"]), pl.address, -1),
+        receipt=np.where(goods, receipt, -1),
+        t_start=np.where(escalated, _NAN, np.where(auto, req.request_time, desk.start)),
+        t_review=np.where(auto, desk.start, _NAN),
         t_answer=t_answer,
         t_decision=t_decision,
+        t_follow=t_follow,
+        t_receive=t_receive,
         t_refund=t_refund,
         t_resolved=t_resolved,
         late=late,
@@ -308,7 +308,13 @@ def resolve(
         p_fee=np.where(asking, p_fee, 0.0),
         satisfaction=s,
         negative_feedback=negative,
+        negative_seller_feedback=seller_negative,
         az_claim=claim,
+        claim_not_denied=not_denied,
+        chargeback=chargeback,
+        rdr_defect=negative | late | invalid,
+        odr_defect=seller_negative | not_denied | chargeback,
         multiplier=retention.purchase_multiplier(world, s),
+        labor_hours=labor,
         flows=money,
     )

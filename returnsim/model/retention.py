@@ -35,6 +35,7 @@ from .world import HOURS_PER_DAY, World
 __all__ = [
     "satisfaction",
     "negative_feedback_probability",
+    "negative_seller_feedback_probability",
     "claim_probability",
     "purchase_multiplier",
     "CustomerBook",
@@ -76,6 +77,12 @@ def satisfaction(
 
 def negative_feedback_probability(world: World, s: np.ndarray) -> np.ndarray:
     m = world.scenario.retention.negative_feedback
+    return logistic(m.intercept + m.per_satisfaction * s)
+
+
+def negative_seller_feedback_probability(world: World, s: np.ndarray) -> np.ndarray:
+    """Probability of negative *seller* feedback after a return (an Order Defect Rate defect)."""
+    m = world.scenario.retention.negative_seller_feedback
     return logistic(m.intercept + m.per_satisfaction * s)
 
 

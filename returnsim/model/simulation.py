@@ -3,7 +3,7 @@
 The only contended resource is the desk, so it is the only part simulated event by event: agents
 are SimPy processes, requests are rows of arrays that the agents pick up. Whatever follows the
 first answer is a pure function of that answer's time, computed in vectorised batches. When
-post-return purchases feed back into demand, the run advances in epochs (a week by default):
+post-return purchases feed back into demand, the run advances in epochs (two weeks by default):
 requests answered during an epoch are resolved at its end and the returns of their customers'
 later purchases are scheduled on the desk. A follow-on request that would arrive before the end
 of the epoch that created it is delivered at that end (counted as ``clamped_followons``); with a
@@ -19,12 +19,17 @@ from typing import Any
 import numpy as np
 import simpy
 
+from .. import amazon
 from ..scenario import OFFER_KINDS, RESOLUTIONS, Scenario
 from ..scenario.rules import CONDITIONS, FAULTS, MARKETS
+from . import windows
+from .calendar import Calendar
+from .columns import concat_rows, take_rows
 from .demand import Requests, base_requests, build_requests
 from .desk import Desk, OpenHours
-from .ledger import ACTION, CATEGORIES, PAYER, Ledger, net_cost_per_request
-from .resolution import Resolved, investigated_mask, resolve
+from .ledger import ACTION, CATEGORIES, GRADE, PAYER, RECEIPT, Ledger, net_cost_per_request
+from .plan import Plan, fba_mask, plan
+from .resolution import DeskTimes, Resolved, resolve
 from .retention import CustomerBook
 from .world import HOURS_PER_DAY, OUTCOME, World
 
@@ -43,11 +48,17 @@ KPI_NAMES = (
     "desk_wait_probability",
     "desk_utilization",
     "late_response_rate",
+    "escalation_rate",
+    "second_touch_rate",
     "negative_feedback_rate",
     "az_claim_rate",
     "invalid_rejection_rate",
     "rdr",
-    "odr_contribution",
+    "rdr_window_max",
+    "rdr_windows_over_target",
+    "odr",
+    "odr_window_max",
+    "odr_windows_over_target",
     "net_return_cost",
     "net_return_cost_per_order",
     "net_return_cost_per_return",
@@ -89,36 +100,45 @@ class RunResult:
     """Bookkeeping useful for validation: queue area, clamped follow-ons, simulated span."""
 
 
+@dataclass
+class _Rows:
+    """Requests with the seller's pre-receipt plan for them, row by row."""
+
+    req: Requests
+    plan: Plan
+
+    def __len__(self) -> int:
+        return len(self.req)
+
+
 class _Store:
     """Requests of a run: the base table plus follow-ons appended as they appear."""
 
-    def __init__(self, base: Requests) -> None:
+    def __init__(self, base: _Rows) -> None:
         self.base = base
         self.n_base = len(base)
-        self.extra: list[Requests] = []
-        self._extra: Requests | None = None
+        self.extra: list[_Rows] = []
+        self._extra: _Rows | None = None
 
     def __len__(self) -> int:
         return self.n_base + sum(len(p) for p in self.extra)
 
-    def add(self, part: Requests) -> None:
+    def add(self, part: _Rows) -> None:
         self.extra.append(part)
-        self._extra = None
+        self._extra = part if self._extra is None else concat_rows([self._extra, part])
 
-    def take(self, ids: np.ndarray) -> Requests:
-        """The requests with these ids, in the order given."""
-        if not self.extra or ids.max(initial=-1) < self.n_base:
-            return self.base.take(ids)
-        if self._extra is None:
-            self._extra = Requests.concat(self.extra)
+    def take(self, ids: np.ndarray) -> _Rows:
+        """The rows with these ids, in the order given."""
+        if self._extra is None or ids.max(initial=-1) < self.n_base:
+            return take_rows(self.base, ids)
         if ids.min() >= self.n_base:
-            return self._extra.take(ids - self.n_base)
+            return take_rows(self._extra, ids - self.n_base)
         low = ids < self.n_base
-        merged = Requests.concat([self.base.take(ids[low]), self._extra.take(ids[~low] - self.n_base)])
-        return merged.take(_positions(ids, self.n_base))
+        merged = concat_rows([take_rows(self.base, ids[low]), take_rows(self._extra, ids[~low] - self.n_base)])
+        return take_rows(merged, _positions(ids, self.n_base))
 
     def all(self) -> Requests:
-        return Requests.concat([self.base, *self.extra]) if self.extra else self.base
+        return self.base.req if self._extra is None else Requests.concat([self.base.req, self._extra.req])
 
 
 def _positions(ids: np.ndarray, n_base: int) -> np.ndarray:
@@ -137,7 +157,7 @@ def simulate(
     seed: int | tuple[int, ...] | np.random.SeedSequence = 0,
     trace: bool = False,
     *,
-    epoch_days: float = 7.0,
+    epoch_days: float = 14.0,
 ) -> RunResult:
     """Simulate one replication of ``policy`` in ``scenario``.
 
@@ -155,26 +175,30 @@ def simulate(
     pol = scenario.policy(policy)
     world = World(scenario)
     rng = streams(seed)
-    n_orders, base, customers = base_requests(world, rng["orders"], rng["requests"])
-    store = _Store(base)
+    orders, base, customers = base_requests(world, rng["orders"], rng["requests"])
+    base_plan = plan(world, pol, base)
+    store = _Store(_Rows(base, base_plan))
     horizon_h = scenario.horizon_days * HOURS_PER_DAY
     feedback = scenario.retention.feedback_into_demand
     book = CustomerBook(world, customers, horizon_h, feedback)
+    desk_cfg = scenario.desk
+    calendar = Calendar(scenario.start_date, desk_cfg.holidays)
 
     env = simpy.Environment()
-    request_time = base.request_time.tolist()
-    service = _service(world, pol, base).tolist()
-    desk_cfg = scenario.desk
-    hours = None if desk_cfg.hours == "24/7" else OpenHours(desk_cfg.hours.intervals())
+    inputs = _desk_inputs(world, pol, base, base_plan)
+    hours = (
+        None
+        if desk_cfg.hours == "24/7"
+        else OpenHours(desk_cfg.hours.intervals(), calendar.holiday_index)
+    )
     desk = Desk(
         env,
-        0 if pol.auto_authorise else desk_cfg.staff,
+        desk_cfg.staff,
         hours,
         pol.discipline,
         desk_cfg.late_after_hours,
-        request_time,
-        service,
-        instant=pol.auto_authorise,
+        follow_priority=pol.follow_up_priority,
+        **inputs,
     )
     env.process(desk.feed(range(len(base))))
 
@@ -190,17 +214,22 @@ def simulate(
         else:
             # (SimPy leaves its stop event in the queue, so peek() is never empty here.)
             env.run(until=env.now + epoch_h)
+            desk.sweep()
         if not desk.answered:
             continue
         desk_ids = desk.answered
         desk.answered = []
         ids = np.asarray(desk_ids, dtype=np.int64)
         resolved += len(ids)
-        req = store.take(ids)
-        start, answer = desk.start, desk.answer
-        t_start = np.array([start[i] for i in desk_ids])
-        t_answer = np.array([answer[i] for i in desk_ids])
-        batch = resolve(world, pol, req, t_start, t_answer)
+        rows_ = store.take(ids)
+        req = rows_.req
+        times = DeskTimes(
+            start=np.array([desk.start[i] for i in desk_ids]),
+            answer=np.array([desk.answer[i] for i in desk_ids]),
+            abandoned=np.array([desk.abandoned[i] for i in desk_ids]),
+            follow_done=np.array([desk.follow_done[i] for i in desk_ids]),
+        )
+        batch = resolve(world, pol, req, rows_.plan, times, calendar)
         ledger.add(batch.flows)
         done_ids.append(ids)
         done.append(batch)
@@ -215,9 +244,10 @@ def simulate(
             order = np.argsort(new.request_time, kind="stable")
             new = new.take(order)
             first = len(store)
-            store.add(new)
-            request_time.extend(new.request_time.tolist())
-            service.extend(_service(world, pol, new).tolist())
+            new_plan = plan(world, pol, new)
+            store.add(_Rows(new, new_plan))
+            for key, values in _desk_inputs(world, pol, new, new_plan).items():
+                getattr(desk, key).extend(values)
             desk.extend(len(new))
             env.process(desk.feed(range(first, first + len(new))))
 
@@ -226,11 +256,14 @@ def simulate(
     all_req = store.all()
     res = Resolved.concat(done).take(order) if done else None
     post = book.close()
-    n_all_orders = n_orders + book.extra_orders
-    kpis = _kpis(world, all_req, res, ledger, desk, post, customers, n_all_orders, n_orders, scenario.desk.staff, hours)
+    n_all_orders = orders.total + book.extra_orders
+    fba_classes = fba_mask(world, pol, np.arange(len(world.class_names)))
+    margin = world.margin_per_kept_order(fba_classes)
+    kpis = _kpis(world, all_req, res, ledger, desk, post, customers, orders, n_all_orders, margin, hours, book)
     diagnostics = {
         "queue_area": desk.queue_area,
         "busy_hours": desk.busy_hours,
+        "desk_visits": desk.visits,
         "end_time": env.now,
         "clamped_followons": clamped,
         "followon_requests": len(all_req) - len(base),
@@ -241,13 +274,30 @@ def simulate(
     return out
 
 
-def _service(world: World, pol, req: Requests) -> np.ndarray:
-    """Agent hours per request: handling plus any investigation."""
-    return req.handling_h + req.investigate_h * investigated_mask(world, pol, req)
+def _desk_inputs(world: World, pol, req: Requests, pl: Plan) -> dict[str, list]:
+    """What the desk needs per request, from the seller's plan (lists indexed like ``req``)."""
+    sc = world.scenario
+    # Only a buyer waiting for a first answer gives up: not for auto-authorised requests,
+    # whose first touch is a review off the 48 h clock, nor for Amazon's own.
+    patience = np.where(pl.auto | pl.fba, math.inf, req.patience_h)
+    follow_delay = np.where(pl.asked, req.reply_h, np.nan)
+    deadline = req.request_time + sc.desk.late_after_hours
+    lapse_at = deadline if pol.authorise_at_deadline else np.full(len(req), math.inf)
+    return {
+        "request_time": req.request_time.tolist(),
+        "service": (req.handling_h + req.investigate_h * pl.investigated).tolist(),
+        "patience": patience.tolist(),
+        "follow_delay": follow_delay.tolist(),
+        "follow_service": req.follow_up_h.tolist(),
+        "lapse_at": lapse_at.tolist(),
+        "instant": pl.fba.tolist(),
+    }
 
 
-def _kpis(world, req, res, ledger, desk, post, customers, n_orders, n_demand, staff, hours) -> dict[str, float]:
+def _kpis(world, req, res, ledger, desk, post, customers, orders, n_orders, margin, hours, book) -> dict[str, float]:
     n = len(req)
+    n_demand = orders.total
+    staff = world.scenario.desk.staff
     k: dict[str, float] = dict.fromkeys(KPI_NAMES, float("nan"))
     k["orders"] = float(n_orders)
     k["demand_orders"] = float(n_demand)
@@ -264,27 +314,47 @@ def _kpis(world, req, res, ledger, desk, post, customers, n_orders, n_demand, st
     k["cancel_rate"] = float(np.isin(out, [OUTCOME[o] for o in ("troubleshot", "kept_partial_refund", "exchanged", "replaced")]).mean())
     k["returnless_rate"] = float((out == OUTCOME["returnless_refund"]).mean())
     response = res.t_answer - req.request_time
-    wait = res.t_start - req.request_time
     k["response_hours_mean"] = float(response.mean())
     k["response_hours_p95"] = float(np.percentile(response, 95))
-    k["desk_wait_hours_mean"] = float(wait.mean())
-    k["desk_wait_probability"] = float((wait > 1e-12).mean())
-    # Share of the agents' open hours spent answering, from the first request to the last
-    # answer (the cohort's run-in before any request would dilute it).
-    t0, t1 = float(req.request_time.min()), float(res.t_answer.max())
-    open_h = t1 - t0 if hours is None else hours.open_hours_between(t0, t1)
-    k["desk_utilization"] = desk.busy_hours / (staff * open_h) if desk.busy_hours > 0 and open_h > 0 else 0.0
+    # The desk's queue of first touches (Erlang A's customers): time until an agent picks a
+    # request up, or until its buyer gives up; Amazon's own requests never queue here.
+    queued = ~res.fba
+    if queued.any():
+        left = np.where(res.escalated, res.t_answer, res.t_start)
+        left = np.where(np.isnan(res.t_review), left, res.t_review)
+        wait = (left - req.request_time)[queued]
+        k["desk_wait_hours_mean"] = float(wait.mean())
+        k["desk_wait_probability"] = float((wait > 1e-12).mean())
+        t0 = float(req.request_time[queued].min())
+        t1 = float(np.nanmax(np.fmax(res.t_answer, res.t_follow)[queued]))
+        open_h = t1 - t0 if hours is None else hours.open_hours_between(t0, t1)
+        k["desk_utilization"] = desk.busy_hours / (staff * open_h) if desk.busy_hours > 0 and open_h > 0 else 0.0
     k["late_response_rate"] = float(res.late.mean())
+    k["escalation_rate"] = float(res.escalated.mean())
+    k["second_touch_rate"] = float(res.second_touch.mean())
     k["negative_feedback_rate"] = float(res.negative_feedback.mean())
     k["az_claim_rate"] = float(res.az_claim.mean())
     invalid = res.rejected & req.in_window
     k["invalid_rejection_rate"] = float(invalid.mean())
-    k["rdr"] = float((res.negative_feedback | res.late | invalid).mean())
-    k["odr_contribution"] = float((res.negative_feedback | res.az_claim).sum() / n_orders)
+    k["rdr"] = float(res.rdr_defect.mean())
+    # ODR on orders, one defect per order: returned orders' own defects, kept orders' defects
+    # (the scenario's own demand drawn per day, repeat orders at the same rate in expectation).
+    h = world.scenario.health
+    p_kept = 1 - (1 - h.chargeback_rate) * (1 - h.negative_seller_feedback_rate)
+    kept_repeat = max(book.extra_orders - (n - len(customers.rate_pre)), 0)
+    defects = float(res.odr_defect.sum()) + float(orders.kept_defects.sum()) + p_kept * kept_repeat
+    k["odr"] = defects / n_orders if n_orders else float("nan")
+    scale = n_orders / n_demand if n_demand else 1.0
+    rdr_w = windows.rolling_rates(req.request_time, res.rdr_defect, None, h.rdr_window_days)
+    odr_w = windows.rolling_rates(
+        req.order_time, res.odr_defect, orders.per_day * scale, h.odr_window_days, extra=orders.kept_defects
+    )
+    k["rdr_window_max"], k["rdr_windows_over_target"] = windows.summary(rdr_w, amazon.RDR_TARGET)
+    k["odr_window_max"], k["odr_windows_over_target"] = windows.summary(odr_w, amazon.ODR_TARGET)
     pre = customers.pre_count.sum()
     k["repeat_purchase_rate"] = float((post["post_count"] > 0).mean()) if len(post["post_count"]) else float("nan")
     k["post_return_spend_ratio"] = float(post["post_count"].sum() / pre) if pre > 0 else float("nan")
-    retained = float(post["expected_post"].sum() * world.margin_per_kept_order)
+    retained = float(post["expected_post"].sum() * margin)
     k["retained_margin"] = retained
     k["net_value_per_order"] = (retained - cost) / n_demand
     return k
@@ -300,7 +370,7 @@ def _trace(world: World, req: Requests, res: Resolved | None):
         """Names for integer codes; code -1 (none) becomes missing."""
         return pd.Categorical.from_codes(np.asarray(codes), categories=list(names))
 
-    payer_names = list(PAYER)
+    payer_names = list(PAYER)  # -1 (FBA: Amazon's label) becomes missing
     action_names = list(ACTION)
     df = pd.DataFrame(
         {
@@ -316,6 +386,9 @@ def _trace(world: World, req: Requests, res: Resolved | None):
             "reason": cat(res.reason, world.reason_names),
             "fault": cat(world.reason_fault[res.reason], FAULTS),
             "condition": cat(req.condition, CONDITIONS),
+            "stated_condition": cat(req.stated_condition, CONDITIONS),
+            "fba": res.fba,
+            "grade": cat(np.where(res.fba, req.grade, -1), list(GRADE)),
             "in_window": req.in_window,
             "investigated": res.investigated,
             "disputed": res.disputed,
@@ -328,20 +401,32 @@ def _trace(world: World, req: Requests, res: Resolved | None):
             "buyer_paid_label": res.buyer_paid_label,
             "buyer_label": res.buyer_label,
             "lapsed": res.lapsed,
+            "escalated": res.escalated,
+            "second_touch": res.second_touch,
             "action": cat(res.action, action_names),
+            "receipt": cat(res.receipt, list(RECEIPT)),
             "address": cat(res.address, world.address_names) if world.address_names else pd.NA,
             "t_start": res.t_start,
+            "t_review": res.t_review,
             "t_answer": res.t_answer,
             "t_decision": res.t_decision,
+            "t_follow": res.t_follow,
+            "t_receive": res.t_receive,
             "t_refund": res.t_refund,
             "t_resolved": res.t_resolved,
-            "wait_hours": res.t_start - req.request_time,
+            "wait_hours": np.where(res.escalated, res.t_answer, res.t_start) - req.request_time,
             "response_hours": res.t_answer - req.request_time,
             "late": res.late,
             "p_accept": res.p_accept,
             "satisfaction": res.satisfaction,
             "negative_feedback": res.negative_feedback,
+            "negative_seller_feedback": res.negative_seller_feedback,
             "az_claim": res.az_claim,
+            "claim_not_denied": res.claim_not_denied,
+            "chargeback": res.chargeback,
+            "rdr_defect": res.rdr_defect,
+            "odr_defect": res.odr_defect,
+            "labor_hours": res.labor_hours,
         }
     )
     for c in CATEGORIES:

@@ -13,6 +13,7 @@ from functools import cached_property
 
 import numpy as np
 
+from .. import amazon
 from ..scenario import OFFER_KINDS, RESOLUTIONS, Scenario
 from ..scenario.distributions import Fixed
 from ..scenario.rules import CONDITIONS, FAULTS, MARKETS
@@ -63,11 +64,10 @@ class World:
         reasons = list(sc.reasons.values())
         self.reason_fault = np.array([FAULT[r.fault] for r in reasons])
         """Fault code per reason."""
+        default = sc.misreport_target()
+        targets = [(r.misreport_as or default) if r.fault == "buyer" else None for r in reasons]
         self.reason_misreport_as = np.array(
-            [
-                rc[r.misreport_as or sc.returns.misreport_as] if r.fault == "buyer" else -1
-                for r in reasons
-            ]
+            [rc[t] if t is not None else -1 for t in targets], dtype=np.int64
         )
         """Seller-fault reason a misreporting buyer states instead, per reason (-1: none)."""
         self.reason_condition_cdf = np.cumsum(
@@ -87,8 +87,29 @@ class World:
         for k, c in enumerate(classes):
             for r, w in c.reasons.items():
                 mix[k, rc[r]] = w
-        self.reason_cdf = np.cumsum(mix / mix.sum(axis=1, keepdims=True), axis=1)
+            if c.reasons_are == "stated":
+                mix[k] = self._true_mix(mix[k], sc.returns.misreport_rate)
         self.reason_mix = mix / mix.sum(axis=1, keepdims=True)
+        """True reason mix per class (derived from a stated mix by undoing misreports)."""
+        self.reason_cdf = np.cumsum(self.reason_mix, axis=1)
+        self.class_fba = np.array([c.fulfilment == "fba" for c in classes])
+        """Whether each class is fulfilled by Amazon in the scenario (a policy may move more)."""
+        self.fba_size_tier = [c.fba.size_tier for c in classes]
+        self.fba_fulfilment_fee = np.array([c.fba.fulfilment_fee for c in classes])
+        self.fba_returns_fee = np.array(
+            [
+                c.fba.returns_processing_fee
+                * amazon.returns_processing_share(c.return_rate, c.fba.returns_fee_threshold)
+                for c in classes
+            ]
+        )
+        """Expected returns processing fee per physically returned FBA unit: the fee times the
+        share of returned units above the class's threshold (the monthly rule of [F7] applied
+        in expectation at the class's return rate)."""
+        self.fba_grade_cdf = np.cumsum(
+            np.array([sc.fba.grades[c].as_list() if c in sc.fba.grades else [0, 0, 0, 0, 0, 1.0] for c in CONDITIONS]),
+            axis=1,
+        )
 
         markets = [sc.markets.domestic, sc.markets.international]
         self.market_share = np.array([m.share for m in markets])
@@ -113,7 +134,20 @@ class World:
         self.address_transit = [a.transit_days for a in addrs]
         self.address_restock = [a.restock_days for a in addrs]
         self.address_handling = np.array([a.handling_fee for a in addrs])
+        self.address_region = np.array([MARKET[a.region] for a in addrs], dtype=np.int64)
         self.address_recovery = np.array([a.recovery_factor for a in addrs])
+
+    def _true_mix(self, stated: np.ndarray, q: float) -> np.ndarray:
+        """Undo misreports: a buyer-fault reason keeps ``1 - q`` of its true share, and its
+        misreport target gains the other ``q`` (the inverse of what ``demand`` does)."""
+        true = stated.astype(float).copy()
+        if q <= 0:
+            return true
+        for r, target in enumerate(self.reason_misreport_as):
+            if target >= 0 and stated[r] > 0:
+                true[r] = stated[r] / (1 - q)
+                true[target] -= q * true[r]
+        return np.maximum(true, 0.0)
 
     # Derived quantities used by demand and retention ---------------------------------------
 
@@ -129,14 +163,33 @@ class World:
         """Probability that an order (of the catalog mix) is returned."""
         return float(self.class_share @ self.return_rate)
 
-    @cached_property
-    def margin_per_kept_order(self) -> float:
-        """Expected contribution of one order that is kept: price less cost of goods and
-        referral fee, averaged over the catalog mix and weighted by the chance it is kept."""
+    def margin_per_kept_order(self, fba: np.ndarray | None = None) -> float:
+        """Expected contribution of one order, counting it only if kept: price less cost of
+        goods, referral fee and fulfilment (the outbound label on the buyer's lane for a merchant,
+        Amazon's fulfilment fee for an FBA class), averaged over the catalog mix and weighted by
+        the chance the order is kept.
+
+        Args:
+            fba: per class, whether it is fulfilled by Amazon (default: the scenario's catalog).
+        """
+        fba = self.class_fba if fba is None else fba
         rate = self.scenario.costs.referral_rate
         mean_price = np.array([d.mean for d in self.price_dists])
-        per_class = (1 - self.return_rate) * mean_price * (1 - self.unit_cost_share - rate)
+        outbound = self.market_share @ (
+            self.outbound_label[:, :1] + self.outbound_label[:, 1:] * self.weight_lb[None, :]
+        )
+        fulfil = np.where(fba, self.fba_fulfilment_fee, outbound)
+        per_class = (1 - self.return_rate) * (mean_price * (1 - self.unit_cost_share - rate) - fulfil)
         return float(self.class_share @ per_class)
+
+    def crosses_border(self, market: np.ndarray, address: np.ndarray) -> np.ndarray:
+        """Whether a return from a buyer in ``market`` to the origin (``address == -1``) or to a
+        named address crosses a border: the buyer's market differs from the destination's region
+        (the origin is domestic)."""
+        region = np.zeros(len(market), dtype=np.int64)
+        if len(self.address_names):
+            region = np.where(address >= 0, self.address_region[np.maximum(address, 0)], 0)
+        return np.asarray(market) != region
 
     def lane_label(self, market: np.ndarray, weight: np.ndarray, address: np.ndarray) -> np.ndarray:
         """Return-label cost to the origin (``address == -1``) or to a named address."""

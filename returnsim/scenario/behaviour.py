@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from .distributions import Lognormal
+from .distributions import Lognormal, Uniform
 from .fields import Dist, OfferKind, Resolution, Strict
 
 __all__ = [
@@ -62,9 +62,18 @@ class Buyer(Strict):
     reply_hours: Dist = Field(
         default=Lognormal(mean_=12, cv=1.0), description="time to reply to an offer (assumed)"
     )
+    patience_hours: Dist = Field(
+        default=Uniform(low=48, high=168),
+        description="how long a buyer waits for a first answer before asking Amazon to step in "
+        "(an A-to-z claim); Amazon lets buyers claim 48 h after contacting the seller [A7], so "
+        "the default starts there (the spread to 7 days is assumed)",
+    )
     purchases_per_year: Dist = Field(
-        default=Lognormal(mean_=2.0, cv=1.0),
-        description="a returning customer's purchase rate before the return (assumed)",
+        default=Lognormal(mean_=0.5, cv=1.5),
+        description="a returning customer's base rate of purchases *with this seller* per year, "
+        "before the return; the return experience multiplies it (retention.repeat_multiplier). "
+        "No published figure exists for a third-party marketplace seller's repeat buyers [B21]: "
+        "assumed low (a retailer's own customers buy more often: bower_maxham.toml uses 2)",
     )
 
 
@@ -125,7 +134,9 @@ class Logit(Strict):
 
 class ClaimLogit(Logit):
     """A-to-z claim: more likely after negative feedback or a late response (Amazon [A7],
-    sizes assumed)."""
+    sizes assumed). A claim is *not denied* (and counts in the Order Defect Rate [A6]) when the
+    seller broke Amazon's rules: an invalid rejection, a late response, or no answer before the
+    buyer's patience ran out; Amazon denies the others (assumed)."""
 
     negative_feedback: float = 1.5
     late_response: float = 1.0
@@ -141,18 +152,18 @@ class RepeatMultiplier(Strict):
     customer buys at most ``maximum`` times as often as before."""
 
     maximum: float = Field(
-        default=5.0,
+        default=4.57,
         gt=0,
-        description="ceiling of the multiplier (assumed: just above the highest published ratio, "
-        "4.57, Bower & Maxham 2012 [B2])",
+        description="ceiling of the multiplier: the highest post/pre spending ratio Bower & "
+        "Maxham (2012) observed [B2]; the base rate (buyer.purchases_per_year) sets the scale",
     )
     intercept: float = Field(
-        default=0.93,
+        default=1.22,
         description="calibrated with per_satisfaction and satisfaction.buyer_paid_freight to "
         "Bower & Maxham (2012) [B1, B2]: paid returns 0-25 %, free 158-457 % of pre-return spending "
         "(targets 0.125 and 2.69, the ranges' middles; scenarios/validation/bower_maxham.toml)",
     )
-    per_satisfaction: float = Field(default=1.92, description="calibrated, as intercept")
+    per_satisfaction: float = Field(default=1.98, description="calibrated, as intercept")
 
 
 class Retention(Strict):
@@ -163,6 +174,11 @@ class Retention(Strict):
         default_factory=lambda: Logit(intercept=-3.5, per_satisfaction=-0.6),
         description="negative return feedback (assumed: a few per cent for a prompt, fair "
         "desk, so RDR stays under Amazon's 10 % target [A5])",
+    )
+    negative_seller_feedback: Logit = Field(
+        default_factory=lambda: Logit(intercept=-4.5, per_satisfaction=-0.6),
+        description="negative *seller* feedback after a return, which counts in the Order Defect "
+        "Rate [A6] (assumed: rarer than negative return feedback)",
     )
     az_claim: ClaimLogit = Field(
         default_factory=lambda: ClaimLogit(intercept=-5.5, per_satisfaction=-0.5),

@@ -16,6 +16,7 @@ __all__ = [
     "FreightRule",
     "DispositionRule",
     "RejectRule",
+    "ReceiptRule",
     "Policy",
     "resolve_extends",
 ]
@@ -51,6 +52,12 @@ class FreightRule(Strict):
     payer: Literal["seller", "buyer", "carrier_claim", "negotiate"]
     ask: Literal["loss_fee", "freight"] = "loss_fee"
     fee_share: Share = 0.0
+    label_payer: Literal["seller", "buyer"] = Field(
+        default="seller",
+        description="negotiate with ask = loss_fee: who pays the label whatever the buyer answers "
+        "(buyer: the loss fee comes on top of the buyer-paid label, so an item asked a fee never "
+        "gets easier terms than one that is not)",
+    )
 
 
 class DispositionRule(Strict):
@@ -61,7 +68,11 @@ class DispositionRule(Strict):
         "give_to_buyer", "return_to_origin", "return_to_address", "abandon", "cost_optimal"
     ]
     address: str | None = Field(default=None, description="for return_to_address")
-    abandon_mode: Literal["dispose", "liquidate"] = "liquidate"
+    abandon_mode: Literal["dispose", "liquidate", "in_place"] = Field(
+        default="liquidate",
+        description="abandon: the unit goes to a returns centre to be disposed of or liquidated, "
+        "or is abandoned in place (no label, nothing recovered, the buyer keeps or discards it)",
+    )
     candidates: list[str] | None = Field(
         default=None,
         description="cost_optimal: actions to choose from (default: all, every address)",
@@ -72,6 +83,15 @@ class DispositionRule(Strict):
         if self.action == "return_to_address" and not self.address:
             raise ValueError("return_to_address needs an address")
         return self
+
+
+class ReceiptRule(Strict):
+    """Second-stage disposition of a unit received at the origin, decided on its true condition
+    (``when = {condition = ...}`` at receipt is what the inspection found, not what the buyer
+    stated): resell it, liquidate it, or dispose of it."""
+
+    when: Condition = Field(default_factory=Condition)
+    action: Literal["resell", "liquidate", "dispose"]
 
 
 class RejectRule(Strict):
@@ -87,16 +107,31 @@ class Policy(Strict):
     extends: str | None = Field(default=None, description="start from this policy's fields")
     description: str = ""
     auto_authorise: bool = Field(
-        default=False, description="authorise every request at once, no persuasion"
+        default=False,
+        description="authorise every request on arrival by a rule set in advance (Amazon's "
+        "prepaid-label auto-authorisation [A8]): no offers, fees deducted without asking; an agent "
+        "still reviews each request (desk.handling_minutes, queued, off the 48 h clock)",
     )
     authorise_at_deadline: bool = Field(
         default=True,
-        description="if the buyer has not answered an offer or fee request by the late "
-        "threshold, authorise the return then (the offer lapses) instead of answering late",
+        description="a rule set in advance: a request not authorised by the late threshold (the "
+        "buyer has not answered an offer or fee request, or the desk has not acted on the answer) "
+        "is authorised then automatically; an offer not yet accepted lapses",
     )
     discipline: Literal["fifo", "deadline"] = Field(
         default="fifo",
         description="fifo, or deadline: oldest request still answerable in time first",
+    )
+    follow_up_priority: Literal["before_new", "arrival", "after_new"] = Field(
+        default="before_new",
+        description="second touches (acting on a buyer's reply, dispatching an exchange) queue on "
+        "the same desk as new requests: before them, in arrival order, or after them (assumed "
+        "default: before, since their 48 h clock has been running longest)",
+    )
+    fba_classes: list[str] | None = Field(
+        default=None,
+        description="item classes fulfilled by Amazon under this policy (default: the catalog's "
+        "own `fulfilment`); e.g. ['apparel'] to compare moving a class to FBA",
     )
     investigate: bool = Field(
         default=False, description="check the real reason of seller-fault claims"
@@ -106,7 +141,14 @@ class Policy(Strict):
         default_factory=list, description="no matching rule: the seller pays"
     )
     disposition: list[DispositionRule] = Field(
-        default_factory=list, description="no matching rule: return_to_origin"
+        default_factory=list,
+        description="decided before receipt, on what the seller knows then (stated reason and "
+        "condition, price, market, class); no matching rule: return_to_origin",
+    )
+    receipt: list[ReceiptRule] = Field(
+        default_factory=list,
+        description="at receipt at the origin, on the true condition: resell, liquidate or "
+        "dispose; no matching rule: resell",
     )
     reject: list[RejectRule] = Field(default_factory=list)
 

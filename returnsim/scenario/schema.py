@@ -24,7 +24,7 @@ from .behaviour import Buyer, Retention
 from .fields import Strict, _choices, _err
 from .policy import Policy, resolve_extends
 from .rules import Condition
-from .world import Address, Costs, Demand, Desk, ItemClass, Markets, Reason, Returns
+from .world import Address, Costs, Demand, Desk, Fba, Health, ItemClass, Markets, Reason, Returns
 
 __all__ = ["Scenario", "scenario_schema"]
 
@@ -59,6 +59,8 @@ class Scenario(Strict):
     buyer: Buyer = Field(default_factory=Buyer)
     retention: Retention = Field(default_factory=Retention)
     costs: Costs = Field(default_factory=Costs)
+    fba: Fba = Field(default_factory=Fba)
+    health: Health = Field(default_factory=Health)
     addresses: dict[str, Address] = Field(default_factory=dict)
     policies: dict[str, Policy] = Field(min_length=1)
 
@@ -78,6 +80,17 @@ class Scenario(Strict):
         return self
 
     # Convenience -------------------------------------------------------------------------
+
+    def misreport_target(self) -> str | None:
+        """The seller-fault reason misreporters state by default: ``returns.misreport_as``, else
+        ``not_as_described`` if defined, else the first seller-fault reason (None: there is none,
+        so buyers cannot misreport)."""
+        if self.returns.misreport_as is not None:
+            return self.returns.misreport_as
+        sellers = [r for r, v in self.reasons.items() if v.fault == "seller"]
+        if "not_as_described" in sellers:
+            return "not_as_described"
+        return sellers[0] if sellers else None
 
     def policy(self, name: str) -> Policy:
         """The named policy, with a clear error listing the choices."""
@@ -114,7 +127,9 @@ def _cross_errors(sc: Scenario) -> Iterator[InitErrorDetails]:
         elif sc.reasons[name].fault != "seller":
             yield _err(loc, name, "a misreported reason must be a seller-fault reason")
 
-    yield from seller_reason(("returns", "misreport_as"), sc.returns.misreport_as)
+    if sc.returns.misreport_as is not None:
+        yield from seller_reason(("returns", "misreport_as"), sc.returns.misreport_as)
+    yield from _stated_mix_errors(sc)
     for rname, reason in sc.reasons.items():
         if reason.misreport_as is not None:
             yield from seller_reason(("reasons", rname, "misreport_as"), reason.misreport_as)
@@ -138,10 +153,14 @@ def _cross_errors(sc: Scenario) -> Iterator[InitErrorDetails]:
         "abandon",
         "abandon:dispose",
         "abandon:liquidate",
+        "abandon:in_place",
     ]
     for pname, pol in sc.policies.items():
         base = ("policies", pname)
-        for table in ("offers", "freight", "disposition", "reject"):
+        for i, cname in enumerate(pol.fba_classes or []):
+            if cname not in sc.catalog:
+                yield _err((*base, "fba_classes", i), cname, f"unknown item class; {_choices(cname, classes)}")
+        for table in ("offers", "freight", "disposition", "reject", "receipt"):
             for i, rule in enumerate(getattr(pol, table)):
                 yield from check_when((*base, table, i), rule.when)
         for i, offer in enumerate(pol.offers):
@@ -184,6 +203,41 @@ def _cross_errors(sc: Scenario) -> Iterator[InitErrorDetails]:
                         cand,
                         f"unknown action; {_choices(cand, actions)}",
                     )
+
+
+def _stated_mix_errors(sc: Scenario) -> Iterator[InitErrorDetails]:
+    """A stated reason mix must be reachable: misreporters move a share ``misreport_rate`` of
+    each buyer-fault reason onto a seller-fault one, so the stated share of that seller-fault
+    reason must be at least what the misreports put there."""
+    q = sc.returns.misreport_rate
+    if q <= 0:
+        return
+    default = sc.misreport_target()
+    for cname, cls in sc.catalog.items():
+        if cls.reasons_are != "stated":
+            continue
+        inflow: dict[str, float] = {}
+        for r, share in cls.reasons.items():
+            reason = sc.reasons.get(r)
+            if reason is None or reason.fault != "buyer":
+                continue
+            target = reason.misreport_as or default
+            if target is None:
+                continue
+            if q >= 1:
+                yield _err(("returns", "misreport_rate"), q, "must be below 1 when reason mixes are stated")
+                return
+            inflow[target] = inflow.get(target, 0.0) + share * q / (1 - q)
+        for target, need in inflow.items():
+            have = cls.reasons.get(target, 0.0)
+            if have + 1e-9 < need:
+                yield _err(
+                    ("catalog", cname, "reasons", target),
+                    have,
+                    f"stated share {have:g} is below the {need:.3g} that misreports alone put on "
+                    f"'{target}' (returns.misreport_rate = {q:g}); raise it, lower the misreport "
+                    "rate, or set reasons_are = 'true'",
+                )
 
 
 def scenario_schema() -> dict[str, Any]:

@@ -11,6 +11,7 @@ says (``_days``, ``_hours``, ``_minutes``), shares and rates as fractions in [0,
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any, Literal
 
 from pydantic import Field, model_validator
@@ -38,7 +39,15 @@ __all__ = [
     "WeightFee",
     "Costs",
     "Address",
+    "GradeMix",
+    "FbaTerms",
+    "Fba",
+    "Health",
+    "GRADES",
 ]
+
+GRADES = ("sellable", "like_new", "very_good", "good", "acceptable", "unsellable")
+"""Grades a fulfilment centre gives a returned unit (``returnsim.amazon.GRADES``)."""
 
 
 class Demand(Strict):
@@ -108,6 +117,30 @@ class ResaleShares(ConditionMix):
     damaged: Share = 0.05
 
 
+class FbaTerms(Strict):
+    """Amazon's fees for one item class when it is fulfilled by Amazon (docs/sources.md [F4-F7])."""
+
+    size_tier: Literal[
+        "small_standard", "large_standard", "small_oversize", "medium_oversize", "large_oversize"
+    ] = Field(default="small_standard", description="Amazon's product size tier (assumed)")
+    fulfilment_fee: NonNeg = Field(
+        default=3.50,
+        description="FBA fulfilment fee per unit shipped, by size and weight (assumed: a small "
+        "standard unit; Amazon's Grade and Resell example pays $5.80 for 3.35 lb [F6])",
+    )
+    returns_fee_threshold: Share = Field(
+        default=0.081,
+        description="return rate above which returned units pay the returns processing fee "
+        "(Home & Kitchen 8.1 %; 2.9-12.8 % by category [F7]); 0 for apparel and shoes, which pay "
+        "on every unit",
+    )
+    returns_processing_fee: NonNeg = Field(
+        default=2.96,
+        description="returns processing fee per charged unit (assumed: the 1-2 lb large-standard "
+        "rate of Amazon's card, $2.96 [F7])",
+    )
+
+
 class ItemClass(Strict):
     """A group of products with similar price, weight and return behaviour."""
 
@@ -118,7 +151,15 @@ class ItemClass(Strict):
     )
     weight_lb: NonNeg = Field(default=1.0, description="shipping weight, pounds")
     return_rate: Share = Field(description="probability an order is returned")
-    reasons: dict[str, Share] = Field(description="true reason mix of returns (sums to 1)")
+    reasons: dict[str, Share] = Field(
+        description="reason mix of returns (sums to 1): the reasons buyers *state*, as sources and "
+        "Amazon's reports give them, unless reasons_are = 'true'"
+    )
+    reasons_are: Literal["stated", "true"] = Field(
+        default="stated",
+        description="whether `reasons` is the stated mix (misreports included; the model derives "
+        "the true mix from it and returns.misreport_rate) or the true mix",
+    )
     value_decay_per_week: Share = Field(
         default=0.0,
         description=(
@@ -127,6 +168,14 @@ class ItemClass(Strict):
         ),
     )
     resale_share: ResaleShares = Field(default_factory=ResaleShares)
+    fulfilment: Literal["merchant", "fba"] = Field(
+        default="merchant",
+        description="merchant: the seller ships and handles returns (the default); fba: fulfilled "
+        "by Amazon, whose desk, labels, grading and fees handle its returns",
+    )
+    fba: FbaTerms = Field(
+        default_factory=lambda: FbaTerms(), description="Amazon's fees for this class under FBA"
+    )
 
     @model_validator(mode="after")
     def _mix(self) -> ItemClass:
@@ -175,14 +224,27 @@ class Returns(Strict):
         description="how long after the window closes an out-of-window request comes (assumed)",
     )
     misreport_rate: Share = Field(
-        default=0.2,
+        default=0.0,
         description=(
-            "share of buyer-fault returns whose stated reason blames the seller; 0.2 of the "
-            "~65 % buyer-side returns gives ~13 %, inside the 10-14 % abuse share [B16, B18]"
+            "share of buyer-fault returns whose stated reason blames the seller (default none; "
+            "the seed scenario assumes 0.1, under the 10-14 % abuse share of returns [B18])"
         ),
     )
-    misreport_as: str = Field(
-        default="not_as_described", description="default seller-fault reason misreporters state"
+    misreport_as: str | None = Field(
+        default=None,
+        description="seller-fault reason misreporters state; default: not_as_described if the "
+        "scenario defines it, else its first seller-fault reason (no misreports without one)",
+    )
+    condition_understate_rate: Share = Field(
+        default=0.2,
+        description="share of buyers returning an opened or used item who state it one grade "
+        "better (used as opened, opened as unopened); rules before receipt see the stated "
+        "condition, the seller learns the true one at receipt (assumed)",
+    )
+    holiday_window: bool = Field(
+        default=True,
+        description="Amazon's holiday return window: items ordered 1 November to 31 December may "
+        "be returned until 31 January [A4]",
     )
     ship_days: Dist = Field(
         default=Lognormal(mean_=3, cv=0.7),
@@ -190,7 +252,8 @@ class Returns(Strict):
     )
     refund_processing_days: Dist = Field(
         default=Uniform(low=0, high=2),
-        description="receipt to refund; Amazon requires 2 business days [A3]",
+        description="receipt to refund, in business days (weekdays that are not desk.holidays); "
+        "Amazon requires 2 business days [A3]",
     )
     restock_days: Dist = Field(default=Fixed(value=3), description="receipt to resale (assumed)")
 
@@ -265,7 +328,12 @@ class Desk(Strict):
     )
     follow_up_minutes: Dist = Field(
         default=Fixed(value=3),
-        description="agent time to act on a buyer's reply to an offer (assumed; not queued)",
+        description="agent time of a second touch: acting on a buyer's reply to an offer or fee "
+        "request, paying a partial refund, dispatching an exchange (assumed); queued on the desk",
+    )
+    holidays: list[dt.date] = Field(
+        default_factory=list,
+        description="dates the desk is closed; also not business days for the refund clock",
     )
     investigation: Investigation = Field(default_factory=Investigation)
     wage_per_hour: NonNeg = Field(default=20.0, description="loaded cost of an agent hour (assumed)")
@@ -329,8 +397,12 @@ class Costs(Strict):
     inspection: NonNeg = Field(
         default=6.0, description="receive and inspect a returned unit; $6-18 per item [B12]"
     )
-    grading_fee: NonNeg = Field(
-        default=1.50, description="grade-and-resell processing fee, small standard [F4]"
+    restock_credit: Literal["saved_cost", "resale"] = Field(
+        default="saved_cost",
+        description="value of a resold returned unit: saved_cost (default) credits what it saves, "
+        "the cost of goods of a unit the seller need not buy (never more than its net resale "
+        "value), because a resold unit replaces a sale the seller would have made anyway; resale "
+        "credits the net resale value (a seller who sells everything it can stock)",
     )
     disposal_fee: WeightFee = Field(default_factory=_fba_disposal)
     liquidation_recovery_share: Share = Field(
@@ -338,7 +410,9 @@ class Costs(Strict):
     )
     liquidation_item_fee: NonNeg = Field(default=0.50, description="per unit (assumed)")
     carrier_claim_share: Share = Field(
-        default=0.5, description="share of item value and label a carrier claim recovers (assumed)"
+        default=0.5,
+        description="share of item value and label a carrier claim pays (assumed); a claim never "
+        "pays more than the loss, the refund and label less what the unit recovers",
     )
 
 
@@ -349,8 +423,94 @@ class Address(Strict):
         description="label cost from a buyer in each market to this address"
     )
     transit_days: Dist
+    region: Literal["domestic", "international"] = Field(
+        default="domestic",
+        description="where the address is: in the seller's country (domestic) or in the "
+        "international buyers' region; a return crosses a border when the buyer's market differs",
+    )
     handling_fee: NonNeg = Field(default=0.0, description="per unit received")
     recovery_factor: NonNeg = Field(
         default=1.0, description="resale value here relative to the origin's"
     )
     restock_days: Dist = Field(default=Fixed(value=7))
+
+
+class GradeMix(Strict):
+    """A share per grade (sums to 1)."""
+
+    sellable: Share = 0.0
+    like_new: Share = 0.0
+    very_good: Share = 0.0
+    good: Share = 0.0
+    acceptable: Share = 0.0
+    unsellable: Share = 0.0
+
+    @model_validator(mode="after")
+    def _mix(self) -> GradeMix:
+        _mix_sums_to_one(self.model_dump(), "grade shares")
+        return self
+
+    def as_list(self) -> list[float]:
+        return [getattr(self, g) for g in GRADES]
+
+
+ReturnedCondition = Literal["unopened", "opened", "used", "damaged"]
+
+
+def _default_grades() -> dict[ReturnedCondition, GradeMix]:
+    # Assumed: no published split of FBA grades by the condition a unit comes back in.
+    return {
+        "unopened": GradeMix(sellable=0.9, like_new=0.1),
+        "opened": GradeMix(like_new=0.5, very_good=0.3, good=0.1, unsellable=0.1),
+        "used": GradeMix(very_good=0.2, good=0.4, acceptable=0.3, unsellable=0.1),
+        "damaged": GradeMix(acceptable=0.1, unsellable=0.9),
+    }
+
+
+class Fba(Strict):
+    """Fulfilment by Amazon: how Amazon grades and handles returned units of FBA classes.
+
+    Amazon's desk answers FBA returns at once, around the clock, with prepaid labels and
+    automatic authorisation; no seller labour, label or inspection. A received unit is graded:
+    ``sellable`` goes back to stock, the used grades are sold through Grade and Resell
+    (``returnsim.amazon.grade_and_resell_recovery``), ``unsellable`` is disposed of at the
+    disposal fee by weight [F1].
+    """
+
+    grades: dict[ReturnedCondition, GradeMix] = Field(
+        default_factory=_default_grades,
+        description="grade mix of received units by the condition they come back in (assumed)",
+    )
+    grading_days: Dist = Field(
+        default=Fixed(value=2), description="receipt to grade at the fulfilment centre (assumed)"
+    )
+    grade_and_resell: bool = Field(
+        default=True,
+        description="enrolled in Grade and Resell; if not, used grades are disposed of like "
+        "unsellable units",
+    )
+    refund_days: Dist = Field(
+        default=Fixed(value=0), description="receipt to Amazon's refund of the buyer (assumed)"
+    )
+
+
+class Health(Strict):
+    """Account-health inputs not produced by returns: defects of orders that are kept, and the
+    windows Amazon measures over (docs/sources.md [A5, A6])."""
+
+    chargeback_rate: Share = Field(
+        default=0.0005, description="share of orders with a chargeback (assumed: 0.05 %)"
+    )
+    negative_seller_feedback_rate: Share = Field(
+        default=0.003,
+        description="share of kept orders with negative seller feedback (assumed: 0.3 %)",
+    )
+    odr_window_days: float = Field(
+        default=60, gt=0, description="Order Defect Rate window: 60 days [A6]"
+    )
+    rdr_window_days: float = Field(
+        default=60,
+        gt=0,
+        description="Return Dissatisfaction Rate window (assumed 60 days, as account health's "
+        "other metrics [A17])",
+    )

@@ -1,0 +1,53 @@
+"""Tables stored as columns: dataclasses whose fields are arrays (or such dataclasses, or dicts of
+arrays), taken and concatenated row-wise with one helper each."""
+
+from __future__ import annotations
+
+import dataclasses
+from functools import cache
+from typing import Any, TypeVar
+
+import numpy as np
+
+__all__ = ["take_rows", "concat_rows"]
+
+T = TypeVar("T")
+
+
+@cache
+def _layout(cls: type) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    """Field names of a column table by kind: arrays, nested tables, dicts of arrays."""
+    arrays, tables, dicts = [], [], []
+    for f in dataclasses.fields(cls):
+        kind = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", "")
+        if kind.startswith("dict"):
+            dicts.append(f.name)
+        elif kind.endswith("ndarray"):
+            arrays.append(f.name)
+        else:
+            tables.append(f.name)
+    return tuple(arrays), tuple(tables), tuple(dicts)
+
+
+def take_rows(table: T, idx: np.ndarray) -> T:
+    """The rows ``idx`` (an index array or boolean mask) of a column table."""
+    arrays, tables, dicts = _layout(type(table))  # type: ignore[arg-type]
+    out: dict[str, Any] = {name: getattr(table, name)[idx] for name in arrays}
+    for name in tables:
+        out[name] = take_rows(getattr(table, name), idx)
+    for name in dicts:
+        out[name] = {k: v[idx] for k, v in getattr(table, name).items()}
+    return type(table)(**out)
+
+
+def concat_rows(tables: list[T]) -> T:
+    """Column tables of the same type, one after the other."""
+    first = tables[0]
+    arrays, nested, dicts = _layout(type(first))  # type: ignore[arg-type]
+    out: dict[str, Any] = {name: np.concatenate([getattr(t, name) for t in tables]) for name in arrays}
+    for name in nested:
+        out[name] = concat_rows([getattr(t, name) for t in tables])
+    for name in dicts:
+        keys = getattr(first, name).keys()
+        out[name] = {k: np.concatenate([getattr(t, name)[k] for t in tables]) for k in keys}
+    return type(first)(**out)

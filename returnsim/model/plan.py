@@ -1,0 +1,231 @@
+"""What the seller decides before the goods come back, from what the seller knows then.
+
+When a request arrives, the seller sees the stated reason and condition, the price, the buyer's
+market and the item class; not the buyer's true reason (unless an investigation reveals it) and
+not the unit's true condition (found at receipt). :func:`plan` applies the policy's pre-receipt
+tables to that view, in the order a seller works: investigate, reject or make an offer, decide
+where the unit goes, then who pays the label for that destination. Its result says which
+requests need a second desk touch (a question to the buyer whose answer the seller must act on),
+which the desk must know before it answers.
+
+Nothing here depends on when the desk answers, except the valuation of ``cost_optimal`` (value
+decays with time since the sale), which uses the answer time the request would have without a
+queue (request time plus handling); a few hours of queueing move a weekly decay negligibly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from ..scenario import Policy
+from ..scenario.rules import RequestView, first_match
+from . import buyer
+from .demand import Requests
+from .disposition import Option, choose_disposition
+from .freight import FreightTerms, asked_amount, freight_terms
+from .ledger import ABANDON, ACTION, PAYER, RECEIPT, flows, net_cost_per_request
+from .world import FAULT, HOURS_PER_DAY, HOURS_PER_WEEK, OFFER, OUTCOME, World
+
+__all__ = ["Plan", "plan", "fba_mask", "investigated_mask"]
+
+_NAN = float("nan")
+
+
+@dataclass
+class Plan:
+    """Pre-receipt decisions per request (same order as the requests)."""
+
+    fba: np.ndarray
+    """Fulfilled by Amazon: Amazon's desk, labels and grading; no seller decision applies."""
+    auto: np.ndarray
+    """Authorised on arrival by the policy's prepaid-label rule (merchant requests)."""
+    investigated: np.ndarray
+    revealed: np.ndarray
+    """The investigation revealed a misreported reason."""
+    view: RequestView
+    """What pre-receipt rules saw (reason on record, stated condition)."""
+    rejected: np.ndarray
+    offer: np.ndarray
+    """``OFFER`` code, -1 for none."""
+    value_share: np.ndarray
+    action: np.ndarray
+    address: np.ndarray
+    abandon_mode: np.ndarray
+    terms: FreightTerms
+    """Who pays the label, for the chosen destination."""
+    asked: np.ndarray
+    """A question goes to the buyer (an offer, or a fee to negotiate on a unit that comes back),
+    so the buyer's answer is a second desk touch."""
+
+
+def fba_mask(world: World, policy: Policy, item_class: np.ndarray) -> np.ndarray:
+    """Requests of classes fulfilled by Amazon under ``policy``."""
+    if policy.fba_classes is None:
+        per_class = world.class_fba
+    else:
+        per_class = np.array([c in policy.fba_classes for c in world.class_names])
+    return per_class[item_class]
+
+
+def investigated_mask(world: World, policy: Policy, req: Requests) -> np.ndarray:
+    """Requests whose stated reason the desk checks (seller-fault claims, when investigating)."""
+    if not policy.investigate or policy.auto_authorise:
+        return np.zeros(len(req), dtype=bool)
+    return (world.reason_fault[req.stated_reason] == FAULT["seller"]) & ~fba_mask(world, policy, req.item_class)
+
+
+def destination_view(world: World, view: RequestView, action: np.ndarray, address: np.ndarray) -> RequestView:
+    """``view`` with ``market`` replaced by whether the return crosses a border on its way to
+    the chosen destination (freight follows the parcel)."""
+    lane = np.where(action == ACTION["return_to_address"], address, -1)
+    crosses = world.crosses_border(view.market, lane).astype(np.int64)
+    return replace(view, market=crosses)
+
+
+def plan(world: World, policy: Policy, req: Requests) -> Plan:
+    """Apply the policy's pre-receipt tables (see the module docstring)."""
+    sc = world.scenario
+    n = len(req)
+    fba = fba_mask(world, policy, req.item_class)
+    merchant = ~fba
+    auto = merchant & policy.auto_authorise
+
+    # 1. The real reason: an investigation may reveal a misreport.
+    investigated = investigated_mask(world, policy, req)
+    revealed = (
+        investigated
+        & (req.stated_reason != req.true_reason)
+        & (req.u_detect < sc.desk.investigation.detect_probability)
+    )
+    reason = np.where(revealed, req.true_reason, req.stated_reason)
+    view = RequestView(
+        price=req.price,
+        market=req.market,
+        item_class=req.item_class,
+        reason=reason,
+        true_reason=req.true_reason,
+        fault=world.reason_fault[reason],
+        condition=req.stated_condition,
+        in_window=req.in_window,
+    )
+
+    # 2. Reject, or make the targeted offer.
+    rejected = (first_match([r.when for r in policy.reject], view, world.codes) >= 0) & merchant
+    offer = np.full(n, -1, dtype=np.int64)
+    value_share = np.zeros(n)
+    if not policy.auto_authorise and policy.offers:
+        hit = first_match([o.when for o in policy.offers], view, world.codes)
+        kinds = np.array([OFFER[o.kind] for o in policy.offers])
+        values = np.array([o.value_share for o in policy.offers])
+        has = (hit >= 0) & ~rejected & merchant
+        offer[has] = kinds[hit[has]]
+        value_share[has] = values[hit[has]]
+
+    # 3. Where the unit goes, valued with the freight terms of each destination.
+    t_answer = req.request_time + (0.0 if policy.auto_authorise else req.handling_h)
+    mean_reply_h = 0.0 if policy.auto_authorise else sc.buyer.reply_hours.mean
+    mean_ship_h = sc.returns.ship_days.mean * HOURS_PER_DAY
+
+    def value(sel: np.ndarray, options: list[Option]) -> np.ndarray:
+        """Expected net value (options x selected requests) of handling the selected authorised
+        returns with each option. One stacked ``flows`` call: row blocks are (fee accepted,
+        option) pairs, because a negotiated fee is accepted with probability ``p_fee`` and the
+        expectation weights both answers."""
+        idx = np.flatnonzero(sel)
+        m, k = len(idx), len(options)
+        rows = np.tile(idx, 2 * k)
+        opt = np.tile(np.repeat(np.arange(k), m), 2)
+        fee_yes = np.repeat([1.0, 0.0], k * m)
+        action = np.array([o.action for o in options])[opt]
+        address = np.array([o.address for o in options])[opt]
+        mode = np.array([o.abandon_mode for o in options])[opt]
+        in_place = (action == ACTION["abandon"]) & (mode == ABANDON["in_place"])
+        outcome = np.where(
+            (action == ACTION["give_to_buyer"]) | in_place,
+            OUTCOME["returnless_refund"],
+            OUTCOME["returned_refund"],
+        )
+        lane_addr = np.where(action == ACTION["return_to_address"], address, -1)
+        market, item_class, price = req.market[rows], req.item_class[rows], req.price[rows]
+        label = world.lane_label(market, world.weight_lb[item_class], lane_addr)
+        sub_view = _take_view(view, rows)
+        terms = freight_terms(world, policy, destination_view(world, sub_view, action, address))
+        asking = terms.payer == PAYER["negotiate"]
+        p_fee = buyer.fee_acceptance(world, asked_amount(terms, price, label), price)
+        reply = np.where(asking | (offer[rows] >= 0), mean_reply_h, 0.0)
+        transit = world.lane_days(market, lane_addr, np.full(len(rows), _NAN))
+        restock = world.restock_days(lane_addr, np.full(len(rows), _NAN))
+        weeks = (
+            t_answer[rows] + reply + mean_ship_h + (transit + restock) * HOURS_PER_DAY - req.order_time[rows]
+        ) / HOURS_PER_WEEK
+        cost = net_cost_per_request(
+            flows(
+                world,
+                item_class=item_class,
+                market=market,
+                price=price,
+                # The seller values what it expects: the stated condition.
+                condition=req.stated_condition[rows],
+                grade=np.full(len(rows), -1),
+                outcome=outcome,
+                offer_value=np.zeros(len(rows)),
+                payer=terms.payer,
+                ask=terms.ask,
+                fee_share=terms.fee_share,
+                fee_accepted=fee_yes,
+                label_payer=terms.label_payer,
+                action=action,
+                address=address,
+                abandon_mode=mode,
+                receipt=np.full(len(rows), RECEIPT["resell"]),
+                fba=np.zeros(len(rows), dtype=bool),
+                labor_hours=np.zeros(len(rows)),
+                weeks_to_resale=weeks,
+            )
+        )
+        cost = np.where(np.isnan(label), np.nan, cost)  # an address with no lane from here
+        yes, no = cost[: k * m].reshape(k, m), cost[k * m :].reshape(k, m)
+        p = p_fee[: k * m].reshape(k, m)
+        expected = np.where(asking[: k * m].reshape(k, m), p * yes + (1 - p) * no, no)
+        return -expected
+
+    disp = choose_disposition(world, policy, view, value)
+    action = np.where(fba, ACTION["return_to_origin"], disp.action)
+    terms = freight_terms(world, policy, destination_view(world, view, action, disp.address))
+
+    # 4. A question to the buyer makes a second touch.
+    ships = (action != ACTION["give_to_buyer"]) & ~(
+        (action == ACTION["abandon"]) & (disp.abandon_mode == ABANDON["in_place"])
+    )
+    negotiable = (terms.payer == PAYER["negotiate"]) & ships
+    asked = merchant & ~auto & ~rejected & ((offer >= 0) | negotiable)
+    return Plan(
+        fba=fba,
+        auto=auto,
+        investigated=investigated,
+        revealed=revealed,
+        view=view,
+        rejected=rejected,
+        offer=offer,
+        value_share=value_share,
+        action=action,
+        address=disp.address,
+        abandon_mode=disp.abandon_mode,
+        terms=terms,
+        asked=asked,
+    )
+
+
+def _take_view(view: RequestView, rows: np.ndarray) -> RequestView:
+    return RequestView(
+        price=view.price[rows],
+        market=view.market[rows],
+        item_class=view.item_class[rows],
+        reason=view.reason[rows],
+        true_reason=view.true_reason[rows],
+        fault=view.fault[rows],
+        condition=view.condition[rows],
+        in_window=view.in_window[rows],
+    )
