@@ -16,7 +16,7 @@ from scipy import stats
 import returnsim as rs
 from returnsim.calibrate import calibrate, synthetic_reports
 from returnsim.calibrate.synthetic import stated_mix
-from returnsim.calibrate.writer import scenario_reason_mix
+from returnsim.calibrate.writer import feasible_misreport_rate
 from returnsim.cli import main
 
 EXAMPLES = ROOT / "scenarios" / "examples" / "amazon_reports"
@@ -95,14 +95,38 @@ def test_order_counts_per_month_give_a_store_wide_return_rate():
     assert not np.allclose(new, old, atol=1e-4)
 
 
-def test_reason_mix_inversion_undoes_misreporting():
+def test_misreport_rate_is_capped_where_the_stated_mix_cannot_hold_it():
+    """A stated mix with few seller-fault claims cannot come from many misreports: the writer
+    caps the rate where the model's own check (a stated share too small for the misreports
+    landing on it) would refuse the scenario."""
     sc = rs.load_scenario(SEED_SCENARIO)
-    for cls in sc.catalog:
-        back, clipped = scenario_reason_mix(stated_mix(sc, cls), sc)
-        assert not clipped
-        true = sc.catalog[cls].reasons
-        assert set(back) == set(true)
-        assert all(back[r] == pytest.approx(true[r], abs=1e-12) for r in true)
+    stated = {"not_as_described": 0.05, "no_longer_needed": 0.95}
+    cap = feasible_misreport_rate(stated, sc)
+    assert cap == pytest.approx(0.05 / (0.05 + 0.95))
+    raw = tomllib.loads(SEED_SCENARIO.read_text())
+    cls = next(iter(raw["catalog"]))
+    raw["catalog"][cls]["reasons"] = stated
+    raw["catalog"][cls]["reasons_are"] = "stated"
+    raw["returns"]["misreport_rate"] = cap * 0.99
+    rs.Scenario.model_validate(raw)  # just inside: valid
+    raw["returns"]["misreport_rate"] = min(0.99, cap * 1.5)
+    with pytest.raises(ValueError, match="misreport"):
+        rs.Scenario.model_validate(raw)
+
+
+def test_stated_mix_of_a_true_mix_moves_misreports_to_their_target():
+    raw = tomllib.loads(SEED_SCENARIO.read_text())
+    for c in raw["catalog"].values():
+        c["reasons_are"] = "true"
+    sc = rs.Scenario.model_validate(raw)
+    rho = sc.returns.misreport_rate
+    assert rho > 0
+    for cls, c in sc.catalog.items():
+        out = stated_mix(sc, cls)
+        assert sum(out.values()) == pytest.approx(1.0)
+        for r, share in c.reasons.items():
+            if sc.reasons[r].fault == "buyer":
+                assert out[r] == pytest.approx(share * (1 - rho))
 
 
 def test_the_calibrated_scenario_reproduces_what_was_fitted(tmp_path):

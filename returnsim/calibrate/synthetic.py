@@ -370,16 +370,21 @@ def synthetic_reports(
 
 
 def stated_mix(scenario: Scenario, item_class: str) -> dict[str, float]:
-    """The *stated* reason mix of a class's returns: the scenario's reason mix after buyers
-    misreport (``returns.misreport_rate`` of buyer-fault returns state their reason's
-    ``misreport_as``). See :func:`returnsim.calibrate.writer.scenario_reason_mix` for the inverse."""
+    """The *stated* reason mix of a class's returns.
+
+    A class whose mix is stated (``reasons_are = "stated"``, the default) states it as written;
+    for a true mix, ``returns.misreport_rate`` of each buyer-fault reason's share moves to the
+    seller-fault reason its buyers state instead (what the model's demand stage does)."""
     sc = scenario
+    cls = sc.catalog[item_class]
+    if cls.reasons_are == "stated":
+        return dict(cls.reasons)
     rho = sc.returns.misreport_rate
     out: dict[str, float] = {}
-    for r, share in sc.catalog[item_class].reasons.items():
+    for r, share in cls.reasons.items():
         reason = sc.reasons[r]
-        if reason.fault == "buyer" and rho > 0:
-            target = reason.misreport_as or sc.returns.misreport_as
+        target = (reason.misreport_as or sc.misreport_target()) if reason.fault == "buyer" else None
+        if target is not None and rho > 0:
             out[r] = out.get(r, 0.0) + share * (1 - rho)
             out[target] = out.get(target, 0.0) + share * rho
         else:

@@ -10,6 +10,7 @@ reported, and why): when the scenario schema changes, this is the table to updat
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,7 +27,7 @@ from .stats import fit_request_delay
 if TYPE_CHECKING:  # pragma: no cover
     from .calibration import Calibration
 
-__all__ = ["TARGETS", "REPORTED_ONLY", "write_scenario", "scenario_reason_mix", "assumed_paths"]
+__all__ = ["TARGETS", "REPORTED_ONLY", "write_scenario", "feasible_misreport_rate", "assumed_paths"]
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,7 @@ TARGETS: tuple[Target, ...] = (
     Target("order_share", "catalog.<class>.share", "share of order lines of each class"),
     Target("price_mean, price_cv", "catalog.<class>.price", "lognormal or gamma, whichever has the higher likelihood"),
     Target("return_rate", "catalog.<class>.return_rate", "returned order lines / order lines of the cohort"),
-    Target("reason_share:<reason>", "catalog.<class>.reasons (+ reasons.<reason>)", "stated mix, converted for misreporting (scenario_reason_mix)"),
+    Target("reason_share:<reason>", "catalog.<class>.reasons (+ reasons.<reason>)", "stated mix, written as stated (reasons_are = \"stated\"); returns.misreport_rate capped where it would need more seller-fault claims than reported (feasible_misreport_rate)"),
     Target("in_policy_share", "returns.out_of_window_rate", "1 - in-policy share"),
     Target("request_delay_days_mean", "returns.request_delay_days", "delivery -> request, fitted through returns.delivery_days"),
     Target("label_cost_mean:any:<market>", "markets.<market>.return_label.base", "mean label cost less per_lb x mean weight"),
@@ -75,39 +76,27 @@ def _ci(row: pd.Series) -> str:
     return f"95 % CI {_g(lo)}-{_g(hi)}"
 
 
-def scenario_reason_mix(stated: dict[str, float], sc: Scenario, rho: float | None = None) -> tuple[dict[str, float], bool]:
-    """The scenario reason mix whose *stated* mix is ``stated``.
+def feasible_misreport_rate(stated: dict[str, float], sc: Scenario) -> float:
+    """The largest ``returns.misreport_rate`` a *stated* reason mix allows.
 
-    The model draws a true reason from ``catalog.<class>.reasons`` and a buyer-fault reason is
-    stated as its ``misreport_as`` with probability ``returns.misreport_rate`` (see
-    :func:`returnsim.calibrate.synthetic.stated_mix`). Reports show stated reasons, so the mix
-    written is the inverse: ``true_b = stated_b / (1 - rate)`` for buyer-fault reasons and
-    ``true_m = stated_m - rate * sum(true_b misreported as m)``. A negative result (the report
-    shows fewer seller-fault claims than misreporting alone would make) is set to 0 and the mix
-    renormalised; the second value says so. Once the model's mix is the stated one (issue 9,
-    item 10), this is the identity.
+    Reports show stated reasons, and the model reads a class's mix as stated (``reasons_are =
+    "stated"``), undoing misreports to find the true mix: a buyer-fault reason ``b`` stated with
+    share ``s_b`` had true share ``s_b / (1 - q)``, of which ``q / (1 - q) * s_b`` was stated as
+    its misreport target ``m``. That is only possible while ``s_m >= q / (1 - q) * sum of s_b``
+    over the reasons misreported as ``m``, i.e. ``q <= s_m / (s_m + sum s_b)``.
     """
-    rho = sc.returns.misreport_rate if rho is None else rho
-    if rho <= 0 or rho >= 1:
-        return dict(stated), False
-    true = dict.fromkeys(stated, 0.0)
+    landing: dict[str, float] = {}
     for r, s in stated.items():
         reason = sc.reasons.get(r)
-        if reason is not None and reason.fault == "buyer":
-            true[r] = s / (1 - rho)
-    for r, s in stated.items():
-        reason = sc.reasons.get(r)
-        if reason is None or reason.fault != "buyer":
-            true[r] = true.get(r, 0.0) + s
-    for r in list(true):
-        reason = sc.reasons.get(r)
-        if reason is not None and reason.fault == "buyer":
-            target = reason.misreport_as or sc.returns.misreport_as
-            true[target] = true.get(target, 0.0) - rho * true[r]
-    clipped = any(v < -1e-12 for v in true.values())
-    true = {k: max(v, 0.0) for k, v in true.items()}
-    total = sum(true.values())
-    return {k: v / total for k, v in true.items() if v > 0}, clipped
+        if reason is not None and reason.fault == "buyer" and s > 0:
+            target = reason.misreport_as or sc.misreport_target()
+            if target is not None:
+                landing[target] = landing.get(target, 0.0) + s
+    limit = 1.0
+    for target, buyer_share in landing.items():
+        s_m = stated.get(target, 0.0)
+        limit = min(limit, s_m / (s_m + buyer_share))
+    return limit
 
 
 def _mix_toml(mix: dict[str, float]) -> Any:
@@ -211,6 +200,8 @@ def write_scenario(cal: Calibration, base: str | Path | Scenario) -> tuple[str, 
     classes = fitted or list(sc.catalog)
     defaults = next(iter(sc.catalog.values()))
     needed_reasons: set[str] = set()
+    misreport_cap = 1.0
+    """The largest misreport rate every fitted stated mix allows."""
     for cls in classes:
         if cls not in catalog:
             t = tomlkit.table()
@@ -239,14 +230,12 @@ def write_scenario(cal: Calibration, base: str | Path | Scenario) -> tuple[str, 
         if not mix_rows.empty:
             stated = dict(zip(mix_rows["parameter"].str.split(":").str[1], mix_rows["estimate"], strict=True))
             ext = _scenario_with_reasons(sc, stated, cal)
-            reason_mix, clipped = scenario_reason_mix(stated, ext)
-            needed_reasons |= set(reason_mix)
+            needed_reasons |= {r for r, v in stated.items() if v > 0}
+            misreport_cap = min(misreport_cap, feasible_misreport_rate(stated, ext))
             cis = ", ".join(f"{p.split(':')[1]} {_g(lo)}-{_g(hi)}" for p, lo, hi in zip(mix_rows["parameter"], mix_rows["ci_low"], mix_rows["ci_high"], strict=True))
-            what = "fitted stated mix" + (" (store-wide)" if not per_class else "") + f", less misreports at returns.misreport_rate = {ext.returns.misreport_rate:g}"
-            if clipped:
-                what += " (clipped at 0)"
-                notes.append(f"catalog.{cls}.reasons: fewer seller-fault claims than misreporting alone makes; clipped at 0")
-            _set(t, "reasons", _mix_toml(reason_mix), f"{what}: {names(mix_rows.iloc[0]['source'])}, {int(mix_rows.iloc[0]['n']):,} returns; stated shares 95 % CI: {cis}")
+            what = "fitted stated mix" + (" (store-wide)" if not per_class else "")
+            _set(t, "reasons", _mix_toml(stated), f"{what}: {names(mix_rows.iloc[0]['source'])}, {int(mix_rows.iloc[0]['n']):,} returns; stated shares 95 % CI: {cis}")
+            _set(t, "reasons_are", "stated", "Amazon's reports give the reasons buyers stated")
     if per_class:
         for cls in sc.catalog:
             if cls not in fitted and cls in catalog:
@@ -266,6 +255,10 @@ def write_scenario(cal: Calibration, base: str | Path | Scenario) -> tuple[str, 
 
     # returns ----------------------------------------------------------------------------
     returns = doc.setdefault("returns", tomlkit.table())
+    if sc.returns.misreport_rate > misreport_cap:
+        capped = math.floor(misreport_cap * 1e4) / 1e4
+        _set(returns, "misreport_rate", capped, f"capped from {sc.returns.misreport_rate:g}: the reports show too few seller-fault claims for more misreporting")
+        notes.append(f"returns.misreport_rate: {sc.returns.misreport_rate:g} in the base needs more seller-fault claims than your reports show; capped at {capped:g}")
     row = _est(e, "in_policy_share")
     if row is not None:
         flipped = row.copy()
