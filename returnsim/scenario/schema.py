@@ -24,6 +24,7 @@ from .behaviour import Buyer, Retention
 from .fields import Strict, _choices, _err
 from .policy import Policy, resolve_extends
 from .rules import Condition
+from .uncertainty import Uncertainty, uncertainty_errors
 from .world import Address, Costs, Demand, Desk, ItemClass, Markets, Reason, Returns
 
 __all__ = ["Scenario", "scenario_schema"]
@@ -54,6 +55,7 @@ class Scenario(Strict):
     costs: Costs = Field(default_factory=Costs)
     addresses: dict[str, Address] = Field(default_factory=dict)
     policies: dict[str, Policy] = Field(min_length=1)
+    uncertainty: Uncertainty = Field(default_factory=dict, description="uncertain inputs: dotted path -> range or distribution with its source (returnsim.scenario.uncertainty)")
 
     @model_validator(mode="before")
     @classmethod
@@ -177,6 +179,7 @@ def _cross_errors(sc: Scenario) -> Iterator[InitErrorDetails]:
                         cand,
                         f"unknown action; {_choices(cand, actions)}",
                     )
+    yield from uncertainty_errors(sc)
 
 
 def scenario_schema() -> dict[str, Any]:
