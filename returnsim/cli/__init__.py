@@ -15,12 +15,12 @@ import sys
 from collections.abc import Sequence
 
 from ..scenario import ScenarioError
-from . import experiment, scenario
+from . import decide, experiment, scenario
 from .common import UserError
 
 __all__ = ["main", "build_parser", "UserError"]
 
-COMMANDS = (experiment, scenario)
+COMMANDS = (experiment, decide, scenario)
 """Modules that add subcommands, each through ``register(subparsers)``."""
 
 

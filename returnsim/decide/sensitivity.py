@@ -81,6 +81,7 @@ class Tornado:
     base: float
     """The response at the scenario's own values."""
     base_half_width: float
+    """Confidence half-width of the response at any one point (pooled over points)."""
     metric: str
     policies: list[str]
     replications: int
@@ -136,19 +137,25 @@ def tornado(
         runs = run_design(runner, variants, design, names, replications)
     resp = response(runs, metric, names).pivot(index="replication", columns="point", values="value")
     base = resp[0]
-    t = _t(confidence, replications)
+    # Every point has the same policies on the same random numbers, so the replication noise of
+    # the response is about the same everywhere: pool it over points (many more degrees of
+    # freedom than a few replications give one point).
+    if replications > 1:
+        sd = math.sqrt(float(resp.var(ddof=1).mean()))
+        sd_change = math.sqrt(float(resp.sub(base, axis=0).iloc[:, 1:].var(ddof=1).mean()))
+        t = _t(confidence, resp.shape[1] * (replications - 1) + 1)
+        half, half_change = t * sd / math.sqrt(replications), t * sd_change / math.sqrt(replications)
+    else:
+        half = half_change = math.nan
     out = []
     for j, inp in enumerate(ins):
         lo_pt, hi_pt = 1 + 2 * j, 2 + 2 * j
-        d_lo, d_hi = resp[lo_pt] - base, resp[hi_pt] - base
         lo, hi = inp.swing
         at_lo, at_hi = float(resp[lo_pt].mean()), float(resp[hi_pt].mean())
         b = float(base.mean())
-        sure_lo = abs(at_lo) > t * float(resp[lo_pt].std(ddof=1)) / math.sqrt(replications)
-        sure_hi = abs(at_hi) > t * float(resp[hi_pt].std(ddof=1)) / math.sqrt(replications)
-        # A reversal counts when the far end's difference is resolved by its replications.
-        flips = len(names) == 2 and (
-            (np.sign(at_lo) != np.sign(b) and sure_lo) or (np.sign(at_hi) != np.sign(b) and sure_hi)
+        # A reversal counts when the far end's difference is resolved by the replications.
+        flips = len(names) == 2 and any(
+            np.sign(at) != np.sign(b) and abs(at) > half for at in (at_lo, at_hi)
         )
         out.append(
             {
@@ -159,16 +166,14 @@ def tornado(
                 "base": inp.base,
                 "at_low": at_lo,
                 "at_high": at_hi,
-                "change_low": float(d_lo.mean()),
-                "change_low_ci": t * float(d_lo.std(ddof=1)) / math.sqrt(replications) if replications > 1 else math.nan,
-                "change_high": float(d_hi.mean()),
-                "change_high_ci": t * float(d_hi.std(ddof=1)) / math.sqrt(replications) if replications > 1 else math.nan,
+                "change_low": at_lo - b,
+                "change_high": at_hi - b,
+                "change_ci": half_change,
                 "swing": abs(at_hi - at_lo),
                 "flips": bool(flips),
             }
         )
     table = pd.DataFrame(out).sort_values("swing", ascending=False, kind="stable").reset_index(drop=True)
-    half = t * float(base.std(ddof=1)) / math.sqrt(replications) if replications > 1 else math.nan
     return Tornado(table, float(base.mean()), half, metric, names, replications, runs)
 
 
@@ -300,14 +305,17 @@ class BreakEven:
     curve: pd.DataFrame
     """One row per level: ``value`` (of the input), ``mean``, ``ci_low``, ``ci_high`` of the
     difference."""
+    label: str = ""
+    """The input's short name (its declared label, else its path)."""
 
     def describe(self) -> str:
         """One sentence for a report."""
         a, b = self.policies
+        name = self.input if not self.label or self.label == self.input else f"{self.label} ({self.input})"
         if self.value is None:
-            return f"{self.input}: the order of {a} and {b} does not change over {self.curve['value'].min():g}..{self.curve['value'].max():g}"
+            return f"{name}: the order of {a} and {b} does not change over {self.curve['value'].min():g}..{self.curve['value'].max():g}"
         side = "below" if self.curve["mean"].iloc[0] > 0 else "above"
-        text = f"{self.input} = {self.value:.3g} (now {self.base:.3g}): {a} is ahead {side} it, {b} on the other side"
+        text = f"{name} = {self.value:.3g} (now {self.base:.3g}): {a} is ahead {side} it, {b} on the other side"
         if self.interval is not None:
             text += f"; the replications cannot order them between {self.interval[0]:.3g} and {self.interval[1]:.3g}"
         return text
@@ -391,4 +399,4 @@ def breakeven(
             while right < len(fine) - 1 and unsure[right + 1]:
                 right += 1
             interval = (float(fine[left]), float(fine[right]))
-    return BreakEven(inp.path, names, metric, cross, interval, inp.base, curve)
+    return BreakEven(inp.path, names, metric, cross, interval, inp.base, curve, inp.label)

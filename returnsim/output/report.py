@@ -21,6 +21,7 @@ import pandas as pd
 
 from ..model.ledger import CATEGORIES
 from ..scenario import Scenario
+from .how_sure import how_sure_section, selection_verdict
 from .tables import KPI_ROWS
 
 __all__ = ["write_report", "render_report"]
@@ -79,59 +80,6 @@ def _comparison_rows(compare: pd.DataFrame) -> list[dict[str, Any]]:
     return rows
 
 
-def _verdict(
-    summary: pd.DataFrame, compare: pd.DataFrame, baseline: str, currency: str
-) -> list[list[dict[str, Any]]]:
-    """Paragraphs of the verdict as pieces of text (``bold`` ones are names); the template
-    escapes every piece."""
-
-    def b(text: str) -> dict[str, Any]:
-        return {"text": text, "bold": True}
-
-    def t(text: str) -> dict[str, Any]:
-        return {"text": text, "bold": False}
-
-    value = summary[summary.metric == "net_value_per_order"].set_index("policy")
-    cost = summary[summary.metric == "net_return_cost_per_order"].set_index("policy")
-    best = value["mean"].idxmax()
-    cheapest = cost["mean"].idxmin()
-    paras = [
-        [
-            b(best),
-            t(
-                f" has the highest net value per order ({currency}{value.loc[best, 'mean']:.2f}, "
-                f"95 % CI {currency}{value.loc[best, 'ci_low']:.2f}–{currency}"
-                f"{value.loc[best, 'ci_high']:.2f}): retained margin from returning customers "
-                "less the net cost of returns, per order of the store's demand."
-            ),
-        ],
-        [
-            b(cheapest),
-            t(f" has the lowest net return cost per order ({currency}{cost.loc[cheapest, 'mean']:.2f})."),
-        ],
-    ]
-    if best != baseline:
-        row = compare[(compare.policy == best) & (compare.metric == "net_value_per_order")]
-        if len(row):
-            r = row.iloc[0]
-            sure = (
-                "a difference the replications resolve"
-                if (r.ci_low > 0 or r.ci_high < 0)
-                else "not distinguishable from zero"
-            )
-            paras.append(
-                [
-                    t("Against "),
-                    b(baseline),
-                    t(
-                        f" it gains {currency}{r.mean_diff:.2f} per order (paired 95 % CI "
-                        f"{currency}{r.ci_low:.2f} to {currency}{r.ci_high:.2f}; {sure})."
-                    ),
-                ]
-            )
-    return paras
-
-
 def _template() -> Any:
     import jinja2
 
@@ -145,9 +93,12 @@ def _template() -> Any:
 
 
 def render_report(
-    result: Any, scenario: Scenario, baseline: str | None = None, command: str | None = None
+    result: Any, scenario: Scenario, baseline: str | None = None, command: str | None = None,
+    decision: Any = None,
 ) -> str:
-    """The HTML text of a report on ``result`` (an ``ExperimentResult``) for ``scenario``."""
+    """The HTML text of a report on ``result`` (an ``ExperimentResult``) for ``scenario``;
+    ``decision`` (a selection or assessment of :mod:`returnsim.decide`) backs the verdict and
+    "How sure is this?"."""
     import matplotlib.pyplot as plt
 
     from .. import __version__
@@ -189,7 +140,8 @@ def render_report(
         policies=policies,
         version=__version__,
         when=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        verdict=_verdict(summary, compare, baseline, currency),
+        verdict=selection_verdict(result, summary, compare, baseline, currency, decision),
+        how_sure=how_sure_section(result, decision, currency, command or ""),
         images=images,
         comparison=_comparison_rows(compare),
         kpis=_kpi_rows(summary, policies),
@@ -203,9 +155,10 @@ def write_report(
     path: str | Path,
     baseline: str | None = None,
     command: str | None = None,
+    decision: Any = None,
 ) -> Path:
     """Write the HTML report of ``result`` to ``path``; returns the path."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_report(result, scenario, baseline, command), encoding="utf-8")
+    path.write_text(render_report(result, scenario, baseline, command, decision), encoding="utf-8")
     return path
