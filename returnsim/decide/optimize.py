@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -59,6 +59,8 @@ class Optimum:
     replications: int
     confidence: float
     runs: pd.DataFrame
+    notes: list[str] = field(default_factory=list)
+    """Anything the reader should know, e.g. an optimum at the edge of the range searched."""
 
     def describe(self) -> str:
         """The optimum in one line per lever."""
@@ -67,10 +69,11 @@ class Optimum:
             lo, hi = self.ci[inp.path]
             parts.append(f"{inp.path} = {self.value[inp.path]:.4g} ({self.confidence:.0%} CI {lo:.4g} to {hi:.4g})")
         best = "maximises" if self.goal == "max" else "minimises"
-        return (
+        text = (
             f"{'; '.join(parts)} {best} {self.metric} of {self.policy}: "
             f"{self.objective:.4g} ({self.objective_ci[0]:.4g} to {self.objective_ci[1]:.4g})"
         )
+        return " ".join([text, *(f"({n})" for n in self.notes)])
 
     def __str__(self) -> str:
         return self.describe()
@@ -234,6 +237,12 @@ def optimize(
     curve = pd.DataFrame(x, columns=cols)
     curve["mean"], curve["ci_low"], curve["ci_high"], curve["n"] = means, means - half, means + half, replications
     curve = curve.sort_values(cols, kind="stable").reset_index(drop=True)
+    notes = [
+        f"{c} is at the {'low' if estimate[j] <= bounds[j][0] else 'high'} end of the range searched: "
+        "the best value may lie beyond it"
+        for j, c in enumerate(cols)
+        if estimate[j] <= bounds[j][0] or estimate[j] >= bounds[j][1]
+    ]
     nearest = int(np.argmin(np.sum(((x - estimate) / np.where(steps > 0, steps, 1)) ** 2, axis=1)))
     return Optimum(
         policy=name,
@@ -248,4 +257,5 @@ def optimize(
         replications=replications,
         confidence=confidence,
         runs=pd.concat(runs_parts, ignore_index=True) if runs_parts else pd.DataFrame(),
+        notes=notes,
     )

@@ -74,6 +74,18 @@ def _check_seed(seed: Any) -> int:
     return int(seed)
 
 
+class _Silent:
+    """A progress bar that shows nothing (tqdm is not even imported)."""
+
+    total = 0
+
+    def update(self, n: int = 1) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
 class StudyRunner:
     """Simulates ``(variant, policy, replication)`` tasks once each, on any backend.
 
@@ -102,8 +114,6 @@ class StudyRunner:
         progress: bool = True,
         desc: str = "runs",
     ) -> None:
-        from tqdm.auto import tqdm
-
         from ..experiment.fingerprint import model_version
 
         self.seed = _check_seed(seed)
@@ -126,7 +136,11 @@ class StudyRunner:
         self._served: set[Task] = set()
         self._stored_scenarios: set[str] = set()
         self.seconds_per_task: float | None = None
-        self.bar = tqdm(total=0, desc=desc, unit="run", disable=not progress)
+        self.bar: Any = _Silent()
+        if progress:
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=0, desc=desc, unit="run")
 
     # -- lifecycle ------------------------------------------------------------------------------
 

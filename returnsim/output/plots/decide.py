@@ -105,7 +105,7 @@ def acceptability(psa: Any, ax: Axes | None = None, *, wtp: Sequence[float] | No
             ax.plot(curve.index, curve[p], marker="o", ms=3, color=colors[p], label=p)
     ax.axvline(1.0, color="0.5", lw=1, ls=":")
     ax.set_ylim(-0.02, 1.02)
-    ax.set_xlabel("worth of $1 of retained margin to the seller ($; 1 = net value per order)")
+    ax.set_xlabel(r"worth of \$1 of retained margin to the seller (\$; 1 = net value per order)")
     ax.set_ylabel("probability best")
     ax.set_title("Which policy is best, by how much retention is worth")
     ax.legend(fontsize=8, frameon=False)
@@ -121,7 +121,8 @@ def optimum_curve(result: Any, ax: Axes | None = None) -> Axes:
     ax = _axes(ax, (8.5, 4.2))
     if len(cols) == 1:
         c = cols[0]
-        ax.fill_between(curve[c], curve["ci_low"], curve["ci_high"], color="#92c5de", alpha=0.5, label="95 % CI")
+        ax.fill_between(curve[c], curve["ci_low"], curve["ci_high"], color="#92c5de", alpha=0.5,
+                        label="95 % CI of the mean at each value")
         ax.plot(curve[c], curve["mean"], marker="o", ms=3, color="#2166ac", label=f"{result.policy}")
         lo, hi = result.ci[c]
         ax.axvspan(lo, hi, color="#f4a582", alpha=0.4, label="optimum, 95 % CI")
@@ -137,7 +138,8 @@ def optimum_curve(result: Any, ax: Axes | None = None) -> Axes:
     if len(cols) == 1:
         ax.set_ylabel(_label(result.metric))
         ax.legend(fontsize=8, frameon=False)
-    ax.set_title(f"Best {' and '.join(cols)} for {result.policy}")
+    what = "maximum" if result.goal == "max" else "minimum"
+    ax.set_title(f"{_label(result.metric)} of {result.policy}: the {what}")
     return ax
 
 
