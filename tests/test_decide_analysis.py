@@ -218,3 +218,29 @@ def test_pareto_frontier_of_known_points():
     with pytest.raises(DecideError, match="at least two objectives"):
         pareto(pd.DataFrame(rows), ["rdr"])
     assert math.isfinite(front.loc["middle", "rdr_low"])
+
+
+def test_two_levers_find_both_analytic_breakevens():
+    # Two item classes of different weights, so different labels and break-even prices, each
+    # with its own give-away threshold: the optimum of the pair is the pair of break-evens.
+    widget = {"share": 0.5, "price": {"dist": "uniform", "low": 5, "high": 60}, "return_rate": 0.5,
+              "reasons": {"defective": 1.0}}
+    raw = minimal_raw(
+        horizon_days=30,
+        demand={"orders_per_day": 120},
+        catalog={"light": {**widget, "weight_lb": 0.5}, "heavy": {**widget, "weight_lb": 6.0}},
+        policies={"two": {"disposition": [
+            {"when": {"item_class": "light", "price_max": 20}, "action": "give_to_buyer"},
+            {"when": {"item_class": "heavy", "price_max": 20}, "action": "give_to_buyer"},
+            {"action": "return_to_origin"}]}},
+    )
+    sc = rs.parse_scenario(raw)
+    truth = {f"policies.two.disposition.{i}.when.price_max": giveaway_breakeven(sc, c, "opened", payer="seller")
+             for i, c in enumerate(("light", "heavy"))}
+    assert abs(truth["policies.two.disposition.0.when.price_max"] - truth["policies.two.disposition.1.when.price_max"]) > 5
+    opt = rs.optimize(sc, "two", {p: (8, 56) for p in truth}, "net_return_cost_per_order", levels=5,
+                      replications=4, progress=False, workers=1)
+    for path, p_star in truth.items():
+        lo, hi = opt.ci[path]
+        assert lo <= p_star <= hi, (path, opt.value[path], (lo, hi), p_star)
+        assert hi - lo < 0.25 * (56 - 8)

@@ -143,3 +143,13 @@ def test_sweep_resumes_after_a_kill_without_losing_or_double_counting(tmp_path):
                      policies=["seed", "free_returns"], progress=False, workers=1)
     assert len(resumed) == 24
     np.testing.assert_array_equal(resumed["net_value_per_order"].to_numpy(), fresh.runs["net_value_per_order"].to_numpy())
+
+
+def test_a_sweep_runs_on_a_dask_cluster_with_the_same_numbers():
+    distributed = pytest.importorskip("distributed")
+    sc = _minimal()
+    serial = rs.sweep(sc, "lhs", 3, progress=False, workers=1)
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None) as cluster:
+        res = rs.sweep(sc, "lhs", 3, progress=False, scheduler=cluster.scheduler_address)
+    assert res.executor.startswith("dask(")
+    pd.testing.assert_frame_equal(serial.runs, res.runs)

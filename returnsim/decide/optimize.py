@@ -7,7 +7,8 @@ value meets the same orders and buyers, so the curve is smooth where the truth i
 grid around the best value, and locates the optimum by a quadratic fitted around the best
 point (an integer lever takes its best level). Its confidence interval is a bootstrap over
 replications: replications are resampled together across lever values, which keeps the common
-random numbers, and the optimum is located again in each resample.
+random numbers, and the optimum is located again in each resample; the interval spans at least
+the final grid's spacing around the optimum, the resolution the curve was sampled at.
 
 The curve it came from is returned too: a flat curve with a wide interval is itself an answer
 (the lever hardly matters there).
@@ -226,8 +227,16 @@ def optimize(
          for _ in range(bootstrap)]
     )
     alpha = (1 - confidence) / 2
-    ci = {c: (float(np.quantile(boots[:, j], alpha)), float(np.quantile(boots[:, j], 1 - alpha)))
-          for j, c in enumerate(cols)}
+    ci = {}
+    for j, c in enumerate(cols):
+        lo, hi = float(np.quantile(boots[:, j], alpha)), float(np.quantile(boots[:, j], 1 - alpha))
+        if not integer[j]:
+            # The bootstrap sees the replications' noise, not how well a quadratic through grid
+            # points spaced `step` apart locates the optimum between them: the interval spans
+            # at least the grid spacing around the estimate.
+            lo = max(bounds[j][0], min(lo, float(estimate[j] - steps[j] / 2)))
+            hi = min(bounds[j][1], max(hi, float(estimate[j] + steps[j] / 2)))
+        ci[c] = (lo, hi)
     from scipy import stats
 
     t = float(stats.t.ppf(0.5 + confidence / 2, replications - 1)) if replications > 1 else math.nan
