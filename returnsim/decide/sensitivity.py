@@ -298,8 +298,9 @@ class BreakEven:
     """The input value where ``first - second`` crosses zero (linear interpolation between
     levels); ``None`` if it does not cross inside the range."""
     interval: tuple[float, float] | None
-    """Input values around the crossing where the difference's confidence interval includes
-    zero: there the replications cannot say which policy is ahead."""
+    """Input values around the crossing where the difference's confidence interval (replication
+    noise pooled over levels) includes zero: there the replications cannot say which policy is
+    ahead."""
     base: float
     """The scenario's own value of the input."""
     curve: pd.DataFrame
@@ -380,9 +381,14 @@ def breakeven(
     with StudyRunner(desc="break-even", **where_options(where)) as runner:
         runs = run_design(runner, variants, design, names, replications)
     resp = response(runs, metric, names).pivot(index="replication", columns="point", values="value")
-    t = _t(confidence, replications)
     mean = resp.mean().to_numpy()
-    half = (t * resp.std(ddof=1) / math.sqrt(replications)).to_numpy() if replications > 1 else np.zeros(len(grid))
+    if replications > 1:
+        # The same two policies on the same random numbers at every level: the replication
+        # noise of the difference is pooled over levels, as in the tornado.
+        t = _t(confidence, resp.shape[1] * (replications - 1) + 1)
+        half = np.full(len(grid), t * math.sqrt(float(resp.var(ddof=1).mean())) / math.sqrt(replications))
+    else:
+        half = np.zeros(len(grid))
     curve = pd.DataFrame({"value": grid.astype(float), "mean": mean, "ci_low": mean - half, "ci_high": mean + half})
     x = curve["value"].to_numpy()
     cross = _crossing(x, mean)
