@@ -5,7 +5,8 @@ The package follows the flow of the data (``docs/architecture.md``):
 :mod:`returnsim.scenario` (files in, a validated :class:`Scenario` out) ->
 :mod:`returnsim.model` (one replication, :func:`simulate`) ->
 :mod:`returnsim.experiment` (replications with common random numbers, executors, the results
-store, statistics) -> :mod:`returnsim.output` (tables, plots, report), with
+store, statistics) -> :mod:`returnsim.decide` (selection with a guarantee, sweeps, sensitivity,
+value of information, optimisation) -> :mod:`returnsim.output` (tables, plots, report), with
 :mod:`returnsim.cli` on top.
 
 >>> import returnsim as rs
@@ -17,6 +18,17 @@ store, statistics) -> :mod:`returnsim.output` (tables, plots, report), with
 __version__ = "0.1.0"
 
 from .calibrate import Calibration, calibrate  # noqa: E402
+from .decide import (  # noqa: E402
+    DecideError,
+    Selection,
+    optimize,
+    pareto,
+    psa,
+    select_best,
+    sobol_indices,
+    sweep,
+    tornado,
+)
 from .experiment import ExperimentResult, ResultStore, run_experiment  # noqa: E402
 from .model import KPI_NAMES, RunResult, simulate  # noqa: E402
 from .model.ledger import CATEGORIES, COSTS, CREDITS, net_return_cost  # noqa: E402
@@ -53,4 +65,13 @@ __all__ = [
     "plots",
     "calibrate",
     "Calibration",
+    "select_best",
+    "Selection",
+    "sweep",
+    "optimize",
+    "psa",
+    "tornado",
+    "sobol_indices",
+    "pareto",
+    "DecideError",
 ]

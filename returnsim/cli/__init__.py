@@ -15,12 +15,12 @@ import sys
 from collections.abc import Sequence
 
 from ..scenario import ScenarioError
-from . import calibrate, experiment, scenario
+from . import calibrate, decide, experiment, scenario
 from .common import UserError
 
 __all__ = ["main", "build_parser", "UserError"]
 
-COMMANDS = (experiment, scenario, calibrate)
+COMMANDS = (experiment, decide, scenario, calibrate)
 """Modules that add subcommands, each through ``register(subparsers)``."""
 
 

@@ -1,12 +1,21 @@
 """The one-line answer a seller reads first: which policy, by how much, and how sure.
 
-The best policy by a metric's mean is only an answer if the replications resolve it. Each other
-policy's paired difference from the best gets a confidence interval; with ``k`` policies there are
-``k - 1`` such intervals, so each is built at ``1 - (1 - confidence) / (k - 1)`` (Bonferroni), and
-"it beats every other policy" then holds with at least the stated joint confidence. A policy
-whose interval includes zero is *tied* with the best, and the answer says so instead of naming a
-winner. Account-health warnings come from :func:`returnsim.amazon.target_breaches`, the rule the
-model and the report use too.
+The best policy by a metric's mean is only an answer if the replications resolve it. Two rules
+decide, and the answer says which one it used:
+
+* **Kim & Nelson's selection procedure** (:mod:`returnsim.decide.selection`), for net value per
+  order: a selection made by ``returnsim select`` / ``rs.select_best``, or the same procedure
+  replayed on the experiment's replications once every policy has at least its first stage
+  (20). Policies within the indifference zone of the selected one, still in contention when the
+  data ran out, or statistically indistinguishable from it are *tied* with it. The report's
+  "How sure is this?" shows the same selection, so the terminal and the report never disagree.
+* Otherwise **paired intervals with a Bonferroni correction**: each other policy's paired
+  difference from the best gets an interval at ``1 - (1 - confidence) / (k - 1)``, so "it beats
+  every other policy" holds with at least the stated joint confidence; a policy whose interval
+  includes zero is tied with the best.
+
+Account-health warnings come from :func:`returnsim.amazon.target_breaches`, the rule the model
+and the report use too.
 """
 
 from __future__ import annotations
@@ -44,6 +53,8 @@ class Answer:
     warnings: dict[str, list[HealthWarning]] = field(default_factory=dict)
     """Account-health warnings per policy (means judged by ``amazon.target_breaches``)."""
     higher_is_better: bool = True
+    selection: Any = None
+    """The Kim & Nelson selection behind ``best`` and ``tied`` (``None``: paired intervals)."""
 
     @property
     def resolved(self) -> bool:
@@ -89,20 +100,32 @@ class Answer:
         note = ""
         if self.warnings.get(b):
             note = f" Note: {b} breaks an account-health target (below)."
+        sel = self.selection
+        others = "the other policy" if len(self.ranked) == 2 else f"each of the {len(self.ranked) - 1} other policies"
         if self.resolved:
             lead = f"keep {b}" if b == self.baseline else b
-            others = "the other policy" if len(self.ranked) == 2 else f"each of the {len(self.ranked) - 1} other policies"
-            return (
-                f"Answer: {lead}: best {words}, {value(mean)} (95 % CI {span(lo, hi)}), {gap}; it "
-                f"beats {others} ({pct} joint confidence, {self.n} paired replications).{note}"
-            )
+            if sel is not None:
+                how = (
+                    f"a selection procedure (Kim & Nelson, {sel.total_replications} replications in all) "
+                    f"rules out {others}: it picks the best with at least {sel.confidence:.0%} "
+                    f"probability when the best leads by {diff(sel.indifference).lstrip('+')} or more"
+                )
+            else:
+                how = f"it beats {others} ({pct} joint confidence, {self.n} paired replications)"
+            return f"Answer: {lead}: best {words}, {value(mean)} (95 % CI {span(lo, hi)}), {gap}; {how}.{note}"
         names = [b, *self.tied]
         listed = ", ".join(f"{p} ({value(self.means[p][0])})" for p in names[:-1]) + f" and {names[-1]} ({value(self.means[names[-1]][0])})"
-        return (
-            f"Answer: no clear winner on {words}: {listed} are tied (the replications do not "
-            f"separate them at {pct} joint confidence); {b} has the best mean, {gap}. More replications "
-            f"may separate them.{note}"
-        )
+        if sel is not None:
+            delta = diff(sel.indifference).lstrip("+")
+            why = (
+                f"they are within {delta} of each other or the {sel.total_replications} replications "
+                "do not separate them (Kim & Nelson); `returnsim select` replicates until they do"
+                if sel.stopped == "budget"
+                else f"they are within {delta} of each other or statistically indistinguishable (Kim & Nelson)"
+            )
+        else:
+            why = f"the replications do not separate them at {pct} joint confidence; more replications may"
+        return f"Answer: no clear winner on {words}: {listed} are tied ({why}); {b} has the best mean, {gap}.{note}"
 
 
 def _money(x: float, currency: str, decimals: int, sign: bool = False) -> str:
@@ -120,6 +143,7 @@ def answer(
     metric: str = "net_value_per_order",
     baseline: str | None = None,
     confidence: float = 0.95,
+    selection: Any = None,
 ) -> Answer:
     """The best policy on ``metric`` and whether the replications resolve it.
 
@@ -131,6 +155,9 @@ def answer(
         baseline: the seller's current policy: the gap is reported against it (else against
             the runner-up).
         confidence: joint confidence of the claim that the best beats each untied policy.
+        selection: a Kim & Nelson selection on ``metric`` to decide the best and its ties (a
+            ``Selection`` of :mod:`returnsim.decide`); by default, for net value per order, the
+            procedure is replayed on the replications when there are enough of them.
 
     Returns:
         An :class:`Answer`; ``answer(...).text(currency)`` is the one-line verdict.
@@ -146,6 +173,13 @@ def answer(
     best = ranked[0]
     k = len(policies)
     per_comparison = 1 - (1 - confidence) / max(k - 1, 1)
+    if selection is None and metric == KN_METRIC:
+        selection = _replayed(runs, policies)
+    if selection is not None and selection.metric == metric:
+        best = selection.selected
+        ranked = [best, *(p for p in ranked if p != best)]
+    else:
+        selection = None
     versus: dict[str, tuple[float, float, float]] = {}
     tied: list[str] = []
     n = int(summary["n"].min()) if k else 0
@@ -159,8 +193,10 @@ def answer(
             versus[p] = (-d, -hi, -lo)
             j_lo, j_hi = float(joint.loc[p, "ci_low"]), float(joint.loc[p, "ci_high"])
             beaten = (j_hi < 0) if higher else (j_lo > 0)  # NaN (one replication): not beaten
-            if not beaten:
+            if not beaten and selection is None:
                 tied.append(p)
+    if selection is not None:
+        tied = [p for p in selection.contenders if p != best]
     kpi_cols = [c for c in runs.columns if c not in ("policy", "replication", "seed")]
     means_all = runs.groupby("policy", sort=False)[kpi_cols].mean(numeric_only=True)
     warnings = health_warnings({p: means_all.loc[p].to_dict() for p in policies})
@@ -176,4 +212,20 @@ def answer(
         baseline=baseline,
         warnings=warnings,
         higher_is_better=higher,
+        selection=selection,
     )
+
+
+KN_METRIC = "net_value_per_order"
+"""The metric whose answer rests on Kim & Nelson's selection (its indifference zone is the
+report's, :data:`returnsim.output.how_sure.DEFAULT_INDIFFERENCE`)."""
+
+
+def _replayed(runs: Any, policies: list[str]) -> Any:
+    """KN replayed on ``runs`` when every policy has its first stage, else ``None``."""
+    from ..decide.selection import replay
+    from .how_sure import DEFAULT_INDIFFERENCE, FIRST_STAGE
+
+    if len(policies) < 2 or int(runs.groupby("policy").size().min()) < FIRST_STAGE:
+        return None
+    return replay(runs, KN_METRIC, DEFAULT_INDIFFERENCE, policies=policies, first_stage=FIRST_STAGE)

@@ -25,6 +25,7 @@ import pandas as pd
 from ..model.ledger import CATEGORIES
 from ..scenario import Scenario
 from .answer import answer
+from .how_sure import how_sure_section, selection_of
 from .labels import column_decimals, fmt_diff, fmt_interval, label
 from .tables import SHOWN_KPIS
 
@@ -89,11 +90,12 @@ def _comparison(compare: pd.DataFrame, currency: str) -> dict[str, Any]:
     return {"labels": [label(m, currency) for m in metrics], "rows": rows}
 
 
-def _verdict(result: Any, baseline: str, currency: str) -> dict[str, Any]:
-    """The answer line, the cheapest policy, and account-health warnings."""
+def _verdict(result: Any, baseline: str, currency: str, selection: Any = None) -> dict[str, Any]:
+    """The answer line (on ``selection`` when given), the cheapest policy, and account-health
+    warnings."""
     from ..experiment.statistics import metric_columns
 
-    a = answer(result, baseline=baseline)
+    a = answer(result, baseline=baseline, selection=selection)
     cost = answer(result, "net_return_cost_per_order", baseline=baseline) if "net_return_cost_per_order" in metric_columns(result.runs) else None
     cheapest = None
     if cost is not None and cost.best != a.best:
@@ -161,9 +163,15 @@ def _charts(result: Any, summary: pd.DataFrame, compare: pd.DataFrame, policies:
 
 
 def render_report(
-    result: Any, scenario: Scenario, baseline: str | None = None, command: str | None = None
+    result: Any,
+    scenario: Scenario,
+    baseline: str | None = None,
+    command: str | None = None,
+    decision: Any = None,
 ) -> str:
-    """The HTML text of a report on ``result`` (an ``ExperimentResult``) for ``scenario``."""
+    """The HTML text of a report on ``result`` (an ``ExperimentResult``) for ``scenario``;
+    ``decision`` (a selection or assessment of :mod:`returnsim.decide`) backs the verdict and
+    "How sure is this?" (default: Kim & Nelson replayed on the replications)."""
     from .. import __version__
     from ..experiment.statistics import metric_columns
 
@@ -173,6 +181,7 @@ def render_report(
     metrics = metric_columns(result.runs)
     summary = result.summary(metrics)
     compare = result.compare(baseline, metrics)
+    selection = selection_of(result, decision)
     return _template().render(
         scenario=scenario,
         result=result,
@@ -182,7 +191,8 @@ def render_report(
         currency=currency,
         version=__version__,
         when=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        verdict=_verdict(result, baseline, currency),
+        verdict=_verdict(result, baseline, currency, selection),
+        how_sure=how_sure_section(result, decision, currency, command or ""),
         images=_charts(result, summary, compare, policies, baseline, currency),
         comparison=_comparison(compare, currency),
         kpis=_kpi_rows(summary, policies, currency),
@@ -196,9 +206,10 @@ def write_report(
     path: str | Path,
     baseline: str | None = None,
     command: str | None = None,
+    decision: Any = None,
 ) -> Path:
     """Write the HTML report of ``result`` to ``path``; returns the path."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_report(result, scenario, baseline, command), encoding="utf-8")
+    path.write_text(render_report(result, scenario, baseline, command, decision), encoding="utf-8")
     return path

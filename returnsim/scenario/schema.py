@@ -24,6 +24,7 @@ from .behaviour import Buyer, Retention
 from .fields import Strict, _choices, _err
 from .policy import Policy, resolve_extends
 from .rules import Condition
+from .uncertainty import Uncertainty, uncertainty_errors
 from .world import Address, Costs, Demand, Desk, Fba, Health, ItemClass, Markets, Reason, Returns
 
 __all__ = ["Scenario", "scenario_schema"]
@@ -63,6 +64,7 @@ class Scenario(Strict):
     health: Health = Field(default_factory=Health)
     addresses: dict[str, Address] = Field(default_factory=dict)
     policies: dict[str, Policy] = Field(min_length=1)
+    uncertainty: Uncertainty = Field(default_factory=dict, description="uncertain inputs: dotted path -> range or distribution with its source (returnsim.scenario.uncertainty)")
 
     @model_validator(mode="before")
     @classmethod
@@ -203,6 +205,7 @@ def _cross_errors(sc: Scenario) -> Iterator[InitErrorDetails]:
                         cand,
                         f"unknown action; {_choices(cand, actions)}",
                     )
+    yield from uncertainty_errors(sc)
 
 
 def _stated_mix_errors(sc: Scenario) -> Iterator[InitErrorDetails]:

@@ -9,10 +9,12 @@ where the figure goes (``ax.figure.savefig(...)``, a notebook, a report).
 * :mod:`.desk`: the desk (Erlang C against simulation, staffing against the 48-hour rule, waits
   by weekday);
 * :mod:`.economics`: give away or take back, value decay, who pays the label, the retention study;
-* :mod:`.lab`: the teaching lab's dashboard.
+* :mod:`.lab`: the teaching lab's dashboard;
+* :mod:`.decide`: decision studies (tornado, Sobol' indices, EVPPI, probability best, optima, Pareto).
 """
 
 from ._style import CATEGORY_COLORS, OUTCOME_COLORS
+from .decide import acceptability, evppi_bars, optimum_curve, pareto_front, sobol_bars, tornado
 from .desk import decision_hours_by_weekday, erlang_c_curve, late_by_staff
 from .economics import (
     break_even_curves,
@@ -42,6 +44,12 @@ __all__ = [
     "freight_vs_margin",
     "break_even_curves",
     "lab_dashboard",
+    "tornado",
+    "sobol_bars",
+    "evppi_bars",
+    "acceptability",
+    "optimum_curve",
+    "pareto_front",
     "CATEGORY_COLORS",
     "OUTCOME_COLORS",
 ]

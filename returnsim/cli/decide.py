@@ -1,0 +1,311 @@
+"""Commands that decide: ``select``, ``sweep``, ``optimize`` and ``psa``.
+
+Each wraps one study of :mod:`returnsim.decide`; a mistake in the arguments (an indifference
+zone of zero, an unknown metric or lever, a design of no points, a range that makes the scenario
+invalid) is printed as a user error, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sqlite3
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from .common import UserError, load, positive_int, scenario_args, seed_int
+
+__all__ = ["register"]
+
+
+@contextlib.contextmanager
+def _user_errors(args: argparse.Namespace) -> Iterator[None]:
+    """Library errors a user can fix, as :class:`UserError`."""
+    from ..decide import DecideError
+    from ..experiment import StoreError
+
+    try:
+        yield
+    except DecideError as err:
+        raise UserError(str(err)) from None
+    except ImportError as err:
+        raise UserError(str(err)) from None
+    except (StoreError, sqlite3.DatabaseError) as err:
+        raise UserError(f"results store {getattr(args, 'store', '')}: {err}") from None
+    except (OSError, TimeoutError) as err:
+        if getattr(args, "scheduler", None):
+            raise UserError(f"could not reach the Dask scheduler at {args.scheduler}: {err}") from None
+        raise
+
+
+def _where(args: argparse.Namespace) -> dict[str, Any]:
+    progress = sys.stderr.isatty() if args.progress is None else args.progress
+    return {
+        "seed": args.seed,
+        "store": args.store,
+        "scheduler": args.scheduler,
+        "workers": args.workers,
+        "progress": progress,
+    }
+
+
+def _fmt(x: float, digits: int = 4) -> str:
+    return "-" if x != x else f"{x:.{digits}g}"
+
+
+def _table(header: list[str], rows: list[list[str]], title: str = "") -> str:
+    from ..output.tables import format_table
+
+    return format_table(header, rows, title)
+
+
+# --------------------------------------------------------------------------------------------
+# select
+
+
+def cmd_select(args: argparse.Namespace) -> int:
+    from ..decide import assess, select_best
+
+    sc = load(args)
+    if args.report and Path(args.report).is_dir():
+        raise UserError(f"--report expects a file, {args.report} is a directory")
+    with _user_errors(args):
+        sel = select_best(
+            sc, args.policy, args.metric, args.indifference, args.confidence, goal=args.goal,
+            first_stage=args.first_stage, max_replications=args.max_replications, **_where(args),
+        )
+    rows = [
+        [
+            str(r.policy), _fmt(r["mean"]), str(int(r.n)), str(r.status),
+            "" if r.status == "selected" else f"{_fmt(r.advantage, 3)} ({_fmt(r.ci_low, 3)} to {_fmt(r.ci_high, 3)})",
+        ]
+        for _, r in sel.table.sort_values("mean", ascending=sel.goal == "min", kind="stable").iterrows()
+    ]
+    print(_table(["policy", args.metric, "replications", "status", "leader ahead by (CI)"], rows,
+                 f"Selection of the best policy by {args.metric} (Kim & Nelson's KN)"))
+    print()
+    print(sel.summary())
+    where = "this process" if sel.executor == "serial" else sel.executor
+    print(f"ran on {where} in {sel.elapsed_seconds:.1f} s"
+          + (f"; {sel.from_store} replications read from {args.store}" if args.store else ""))
+    if args.report:
+        from ..output.report import write_report
+
+        with _user_errors(args):
+            decision = assess(
+                sc, sel, draws=args.draws, tornado_replications=args.tornado_replications, **_where(args)
+            )
+        exp = sel.experiment()
+        baseline = args.baseline or exp.policies[0]
+        if baseline not in exp.policies:
+            raise UserError(f"--baseline {baseline!r} is not among the policies: {', '.join(exp.policies)}")
+        path = write_report(exp, sc, args.report, baseline, args.command_line, decision)
+        print(f"wrote {path}")
+    return 0
+
+
+# --------------------------------------------------------------------------------------------
+# sweep
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from ..decide import sweep
+
+    sc = load(args)
+    with _user_errors(args):
+        res = sweep(
+            sc, args.design, args.points, inputs=args.input, vary=args.vary, policies=args.policy,
+            replications=args.replications, crn=args.crn, design_seed=args.design_seed, **_where(args),
+        )
+        means = res.means(args.metric)
+    from ..decide.errors import goal_of
+
+    with _user_errors(args):
+        goal = goal_of(args.metric, args.goal)
+    best = means.idxmax(axis=1) if goal == "max" else means.idxmin(axis=1)
+    rows = [
+        [p, _fmt(means[p].mean()), _fmt(means[p].min()), _fmt(means[p].max()), f"{(best == p).mean():.0%}"]
+        for p in res.policies
+    ]
+    print(
+        f"{sc.name}: {len(res.design)} points ({args.design}) x {len(res.policies)} policies x "
+        f"{res.replications} replications over {len(res.inputs)} inputs; "
+        f"{res.computed} runs simulated, {res.from_store} read from the store, {res.elapsed_seconds:.1f} s"
+    )
+    print(_table(["policy", f"{args.metric}: mean", "min", "max", "best at"], rows))
+    if args.out:
+        path = res.to_csv(args.out)
+        print(f"wrote {path} (one row per point, policy and replication)")
+    return 0
+
+
+# --------------------------------------------------------------------------------------------
+# optimize
+
+
+def cmd_optimize(args: argparse.Namespace) -> int:
+    from ..decide import optimize
+
+    sc = load(args)
+    with _user_errors(args):
+        opt = optimize(
+            sc, args.policy, args.lever, args.metric, goal=args.goal, levels=args.levels, refine=args.refine,
+            replications=args.replications, **_where(args),
+        )
+    cols = [i.path for i in opt.levers]
+    rows = [[*(_fmt(r[c]) for c in cols), _fmt(r["mean"]), f"{_fmt(r.ci_low)} to {_fmt(r.ci_high)}"]
+            for _, r in opt.curve.iterrows()]
+    print(_table([*cols, args.metric, "95 % CI"], rows, f"{args.metric} of {args.policy} ({opt.replications} replications each)"))
+    print()
+    print(opt.describe())
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        opt.curve.to_csv(args.out, index=False, float_format="%.17g")
+        print(f"wrote {args.out}")
+    if args.plot:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        from ..output import plots
+
+        fig: Any = plots.optimum_curve(opt).figure
+        fig.savefig(args.plot, dpi=110, bbox_inches="tight")
+        print(f"wrote {args.plot}")
+    return 0
+
+
+# --------------------------------------------------------------------------------------------
+# psa
+
+
+def cmd_psa(args: argparse.Namespace) -> int:
+    from ..decide import psa
+
+    sc = load(args)
+    with _user_errors(args):
+        res = psa(
+            sc, args.draws, args.policy, args.metric, goal=args.goal, inputs=args.input,
+            replications=args.replications, design=args.design, **_where(args),
+        )
+        s = res.summary()
+        voi = res.evppi()
+    rows = [
+        [str(r.policy), _fmt(r["mean"]), f"{r.p_best:.0%} ({r.p_best_low:.0%} to {r.p_best_high:.0%})", _fmt(r.expected_loss, 3)]
+        for _, r in s.sort_values("p_best", ascending=False, kind="stable").iterrows()
+    ]
+    print(f"{sc.name}: {res.draws} draws of {len(res.specs)} uncertain inputs x {len(res.policies)} policies "
+          f"x {res.replications} replications")
+    print(_table(["policy", f"{args.metric}: mean", "probability best (95 % CI)", "expected loss"], rows))
+    lo, hi = res.evpi_ci()
+    print(f"\nexpected value of perfect information: {_fmt(res.evpi, 3)} ({_fmt(lo, 3)} to {_fmt(hi, 3)}) per unit of {args.metric}")
+    top = voi[voi.evppi > 0].head(args.top)
+    if len(top):
+        print(_table(["input or group", "EVPPI", "95 % CI", "share of EVPI"],
+                     [[f"{r['name']}{' (group)' if r.kind == 'group' else ''}", _fmt(r.evppi, 3),
+                       f"{_fmt(r.ci_low, 3)} to {_fmt(r.ci_high, 3)}", f"{r.share_of_evpi:.0%}"] for _, r in top.iterrows()],
+                     "\nWhat is worth measuring first (expected value of partial perfect information)"))
+    else:
+        print("no input alone is worth measuring: the choice does not depend on any of them")
+    if args.out:
+        out = Path(args.out)
+        if out.exists() and not out.is_dir():
+            raise UserError(f"--out expects a directory, {out} is a file")
+        out.mkdir(parents=True, exist_ok=True)
+        s.to_csv(out / "psa_summary.csv", index=False)
+        voi.to_csv(out / "evppi.csv", index=False)
+        res.runs.to_csv(out / "psa_runs.csv", index=False, float_format="%.17g")
+        print(f"wrote {out / 'psa_summary.csv'}, {out / 'evppi.csv'}, {out / 'psa_runs.csv'}")
+    return 0
+
+
+# --------------------------------------------------------------------------------------------
+# arguments
+
+
+def _number(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+
+
+def _where_args(sp: argparse.ArgumentParser) -> None:
+    sp.add_argument("--seed", type=seed_int, default=0, help="base seed; replication r uses SeedSequence([seed, r]) (default 0)")
+    where = sp.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=positive_int, metavar="N", help="worker processes (default: every CPU; 1 runs in this process)")
+    where.add_argument("--scheduler", metavar="ADDRESS", help="run on a Dask cluster, e.g. tcp://10.0.0.5:8786")
+    sp.add_argument("--store", metavar="FILE", help="SQLite results store: commits each run, resumes a killed study")
+    sp.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                    help="progress bar on stderr (default: only when stderr is a terminal)")
+
+
+def _metric_args(sp: argparse.ArgumentParser, default: str = "net_value_per_order") -> None:
+    sp.add_argument("--metric", default=default, help=f"KPI or ledger category to rank by (default {default})")
+    sp.add_argument("--goal", choices=("max", "min"), help="maximise or minimise (default: from the metric)")
+
+
+def _add(sub: Any, name: str, help: str, func: Callable[[argparse.Namespace], int]) -> argparse.ArgumentParser:
+    sp = sub.add_parser(name, help=help, description=help)
+    scenario_args(sp)
+    sp.set_defaults(func=func)
+    return sp
+
+
+def register(sub: Any) -> None:
+    """Add ``select``, ``sweep``, ``optimize`` and ``psa`` to the ``returnsim`` subcommands."""
+    sp = _add(sub, "select", "select the best policy with a guarantee (Kim & Nelson's KN, common random numbers)", cmd_select)
+    sp.add_argument("--policy", action="append", metavar="P", help="a policy to choose from (repeatable; default all)")
+    _metric_args(sp)
+    sp.add_argument("--indifference", type=_number, default=0.05, metavar="D",
+                    help="smallest difference worth acting on, in the metric's units (default 0.05)")
+    sp.add_argument("--confidence", type=_number, default=0.95, help="probability of selecting the best when it leads by D (default 0.95)")
+    sp.add_argument("--first-stage", type=positive_int, default=20, metavar="N", help="replications of every policy before any is dropped (default 20)")
+    sp.add_argument("--max-replications", type=positive_int, default=2000, metavar="N", help="budget per policy (default 2000)")
+    sp.add_argument("--report", metavar="FILE", help="also write the HTML report, with How sure is this?")
+    sp.add_argument("--baseline", metavar="P", help="policy the report compares against (default: the first)")
+    sp.add_argument("--draws", type=int, default=48, metavar="N",
+                    help="with --report: draws of the uncertain inputs for the probability best (default 48; 0 skips)")
+    sp.add_argument("--tornado-replications", type=int, default=2, metavar="N",
+                    help="with --report: replications per tornado point (default 2; 0 skips)")
+    _where_args(sp)
+
+    sp = _add(sub, "sweep", "run policies over a design of input values (results as one tidy CSV)", cmd_sweep)
+    from ..decide.designs import DESIGNS
+
+    sp.add_argument("--design", choices=DESIGNS, default="lhs", help="grid, lhs (default), sobol, halton or random")
+    sp.add_argument("--points", type=int, default=64, metavar="N", help="points of a sampled design; levels per input of a grid (default 64)")
+    sp.add_argument("--vary", action="append", metavar="PATH=LO:HI[:N]", help="vary a number over a range (N: grid levels; repeatable)")
+    sp.add_argument("--input", action="append", metavar="PATH", help="an input of the scenario's [uncertainty] table (repeatable; default all)")
+    sp.add_argument("--policy", action="append", metavar="P", help="a policy to run (repeatable; default all)")
+    sp.add_argument("--replications", type=positive_int, default=1, metavar="N", help="replications per point and policy (default 1)")
+    sp.add_argument("--crn", choices=("common", "independent"), default="common",
+                    help="common: every point uses the same replications (default); independent: each point its own")
+    sp.add_argument("--design-seed", type=seed_int, metavar="S", help="seed of the design's points (default: --seed)")
+    _metric_args(sp)
+    sp.add_argument("--out", metavar="FILE", help="write the tidy runs as CSV")
+    _where_args(sp)
+
+    sp = _add(sub, "optimize", "the best value of one or two numeric levers of a policy, with a confidence interval", cmd_optimize)
+    sp.add_argument("--policy", required=True, metavar="P", help="the policy whose metric is optimised")
+    sp.add_argument("--lever", action="append", required=True, metavar="PATH=LO:HI",
+                    help="a number to optimise over a range, e.g. policies.giveaway_small.disposition.0.when.price_max=5:60 (one or two)")
+    _metric_args(sp)
+    sp.add_argument("--levels", type=int, default=9, metavar="N", help="values per lever on each grid (default 9)")
+    sp.add_argument("--refine", type=int, default=1, metavar="N", help="rounds of a finer grid around the best (default 1)")
+    sp.add_argument("--replications", type=positive_int, default=10, metavar="N", help="replications per value (default 10)")
+    sp.add_argument("--out", metavar="FILE", help="write the curve as CSV")
+    sp.add_argument("--plot", metavar="FILE", help="draw the curve to a PNG file")
+    _where_args(sp)
+
+    sp = _add(sub, "psa", "probabilistic sensitivity analysis: probability best, expected loss, EVPI and EVPPI", cmd_psa)
+    sp.add_argument("--draws", type=int, default=200, metavar="N", help="draws of the uncertain inputs (default 200)")
+    sp.add_argument("--policy", action="append", metavar="P", help="a policy to compare (repeatable; default all)")
+    sp.add_argument("--input", action="append", metavar="PATH", help="an input of [uncertainty] (repeatable; default all)")
+    sp.add_argument("--replications", type=positive_int, default=1, metavar="N", help="replications per draw and policy (default 1)")
+    sp.add_argument("--design", choices=("lhs", "sobol", "halton", "random"), default="lhs", help="how inputs are drawn (default lhs)")
+    sp.add_argument("--top", type=positive_int, default=8, metavar="N", help="inputs shown by value of information (default 8)")
+    _metric_args(sp)
+    sp.add_argument("--out", metavar="DIR", help="write psa_summary.csv, evppi.csv and psa_runs.csv here")
+    _where_args(sp)

@@ -1,0 +1,266 @@
+"""Running a study: many scenario variants x policies x replications, resumably, anywhere.
+
+A study (a sweep, a selection, a sensitivity analysis) asks for runs one batch at a time:
+``(variant, policy, replication)`` triples. :class:`StudyRunner` simulates what it has not seen,
+with the experiment engine's pieces: replication ``r`` of every variant and policy uses
+``SeedSequence([seed, r])`` (common random numbers), tasks are batched as ``run_experiment``
+batches them and go to this process, a ``spawn`` process pool, any executor or a Dask cluster;
+each finished run is committed to the results store at once under its variant's scenario hash,
+so a study that is killed and started again reads back what it had and simulates the rest.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import Executor, Future, as_completed
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..experiment import executors
+from ..experiment.executors import Backend, plan_batches
+from ..experiment.store import ResultStore, scenario_hash
+from ..experiment.tasks import METRICS, run_batch
+from ..scenario import Scenario
+from .errors import DecideError
+
+__all__ = ["StudyRunner", "run_tasks", "Task", "where_options"]
+
+Task = tuple[str, str, int]
+"""``(scenario hash of the variant, policy, replication)``."""
+
+
+def run_tasks(seed: int, variants: Mapping[str, Any], tasks: Sequence[Task]) -> list[dict[str, Any]]:
+    """Simulate tasks of several variants (the unit of work a worker runs).
+
+    Args:
+        seed: the study's base seed.
+        variants: scenario hash -> the scenario (or its plain dict) for every hash in ``tasks``.
+        tasks: ``(hash, policy, replication)`` triples.
+
+    Returns:
+        One flat record per task, as :func:`returnsim.experiment.run_batch` makes them, with
+        the variant's ``scenario_hash``.
+    """
+    groups: dict[str, list[tuple[str, int]]] = defaultdict(list)
+    for key, policy, rep in tasks:
+        groups[key].append((policy, rep))
+    out = []
+    for key, pairs in groups.items():
+        for rec in run_batch(variants[key], seed, pairs):
+            rec["scenario_hash"] = key
+            out.append(rec)
+    return out
+
+
+WHERE = ("seed", "store", "executor", "scheduler", "workers", "progress")
+"""Keyword arguments every study passes on to :class:`StudyRunner`."""
+
+
+def where_options(options: Mapping[str, Any]) -> dict[str, Any]:
+    """``options`` if they are all :data:`WHERE` arguments, else a ``TypeError``."""
+    bad = set(options) - set(WHERE)
+    if bad:
+        raise TypeError(f"unexpected arguments: {', '.join(sorted(bad))}; expected some of: {', '.join(WHERE)}")
+    return dict(options)
+
+
+def _check_seed(seed: Any) -> int:
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= int(seed) < 2**63:
+        raise DecideError(f"seed must be an integer in [0, 2**63), got {seed!r}")
+    return int(seed)
+
+
+class _Silent:
+    """A progress bar that shows nothing (tqdm is not even imported)."""
+
+    total = 0
+
+    def update(self, n: int = 1) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+class StudyRunner:
+    """Simulates ``(variant, policy, replication)`` tasks once each, on any backend.
+
+    Args:
+        seed: base seed; replication ``r`` uses ``SeedSequence([seed, r])`` in every variant.
+        executor: any ``concurrent.futures.Executor`` (left open), else the engine's own
+            ``spawn`` process pool (started only when the work is worth it).
+        scheduler: a Dask scheduler address (``tcp://host:8786``).
+        workers: processes of the engine's pool (default: every CPU; 1 runs in this process).
+        store: a results-store file (or open :class:`ResultStore`): finished runs are committed
+            at once, and runs already stored are read back instead of simulated.
+        progress: show a ``tqdm.auto`` bar.
+        desc: the bar's label.
+
+    Use as a context manager (the pool and the store are closed on exit).
+    """
+
+    def __init__(
+        self,
+        seed: int = 0,
+        *,
+        executor: Executor | None = None,
+        scheduler: str | None = None,
+        workers: int | None = None,
+        store: str | Path | ResultStore | None = None,
+        progress: bool = True,
+        desc: str = "runs",
+    ) -> None:
+        from ..experiment.fingerprint import model_version
+
+        self.seed = _check_seed(seed)
+        self.version = model_version()
+        """The model version rows are stored under."""
+        self.backend = Backend(executor, scheduler, workers)
+        if isinstance(store, (str, Path)) and Path(store).is_dir():
+            raise DecideError(f"store must be a file, {store} is a directory")
+        self._own_store = isinstance(store, (str, Path))
+        self.store: ResultStore | None = ResultStore(store) if isinstance(store, (str, Path)) else store
+        self.variants: dict[str, dict[str, Any]] = {}
+        """Scenario hash -> plain dict of each variant added (what workers receive)."""
+        self._models: dict[str, Scenario] = {}
+        self._loaded: set[str] = set()
+        self.results: dict[Task, dict[str, Any]] = {}
+        """Every record seen, by task."""
+        self.computed = 0
+        """Runs simulated by this runner."""
+        self._stored: set[Task] = set()
+        self._served: set[Task] = set()
+        self._stored_scenarios: set[str] = set()
+        self.seconds_per_task: float | None = None
+        self.bar: Any = _Silent()
+        if progress:
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=0, desc=desc, unit="run")
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    @property
+    def from_store(self) -> int:
+        """Runs read back from the store instead of simulated."""
+        return len(self._served)
+
+    @property
+    def executor_name(self) -> str:
+        """Where the runs went (``serial``, ``processes(2)``, ``dask(...)``...)."""
+        return self.backend.name
+
+    def close(self, cancel: bool = False) -> None:
+        """Close the progress bar, the pool the runner started and the store it opened."""
+        self.bar.close()
+        try:
+            self.backend.close(cancel=cancel)
+        finally:
+            if self._own_store and self.store is not None:
+                self.store.close()
+                self.store = None
+
+    def __enter__(self) -> StudyRunner:
+        return self
+
+    def __exit__(self, exc_type: Any, *rest: Any) -> None:
+        self.close(cancel=exc_type is not None)
+
+    # -- work -----------------------------------------------------------------------------------
+
+    def add(self, scenario: Scenario) -> str:
+        """Register a variant; returns its scenario hash (the key of its tasks and rows)."""
+        data = scenario.model_dump(mode="json", by_alias=True)
+        key = scenario_hash(data)
+        if key not in self.variants:
+            self.variants[key] = data
+            self._models[key] = scenario
+        return key
+
+    def _read_stored(self, keys: Iterable[str]) -> None:
+        if self.store is None:
+            return
+        for key in keys:
+            if key in self._loaded:
+                continue
+            self._loaded.add(key)
+            for rec in self.store.records(key, seed=self.seed, version=self.version):
+                task = (key, rec["policy"], int(rec["replication"]))
+                if task not in self.results:
+                    self.results[task] = rec
+                    self._stored.add(task)
+
+    def run(self, tasks: Iterable[Task]) -> dict[Task, dict[str, Any]]:
+        """Records of ``tasks`` (simulating those not yet seen or stored), by task."""
+        tasks = list(dict.fromkeys(tasks))
+        unknown = {k for k, _, _ in tasks} - set(self.variants)
+        if unknown:
+            raise KeyError(f"tasks of variants never added: {sorted(unknown)[:3]}")
+        self._read_stored({k for k, _, _ in tasks})
+        missing = [t for t in tasks if t not in self.results]
+        have = len(tasks) - len(missing)
+        self._served.update(t for t in tasks if t in self._stored)
+        self.bar.total += len(tasks)
+        self.bar.update(have)
+        if missing:
+            self._compute(missing)
+        return {t: self.results[t] for t in tasks}
+
+    def _finish(self, records: list[dict[str, Any]]) -> None:
+        if self.store is not None:
+            by_key: dict[str, list[dict[str, Any]]] = defaultdict(list)
+            for r in records:
+                by_key[r["scenario_hash"]].append(r)
+            for key, recs in by_key.items():
+                if key not in self._stored_scenarios:
+                    self.store.add_scenario(self.variants[key])
+                    self._stored_scenarios.add(key)
+                self.store.add_runs(key, self.version, recs, METRICS)
+        for r in records:
+            self.results[(r["scenario_hash"], r["policy"], int(r["replication"]))] = r
+        self.computed += len(records)
+        self.bar.update(len(records))
+
+    def _local(self, tasks: Sequence[Task]) -> None:
+        for task in tasks:
+            start = time.perf_counter()
+            self._finish(run_tasks(self.seed, self._models, [task]))
+            self.seconds_per_task = time.perf_counter() - start
+
+    def _compute(self, tasks: list[Task]) -> None:
+        b = self.backend
+        if b.executor is None and b.workers == 1:
+            self._local(tasks)
+            return
+        if self.seconds_per_task is None:
+            self._local(tasks[:1])  # a timed pilot, to size the batches
+            tasks = tasks[1:]
+        if not tasks:
+            return
+        assert self.seconds_per_task is not None
+        if b.executor is None:
+            if self.seconds_per_task * len(tasks) < executors.MIN_POOL_SECONDS:
+                self._local(tasks)  # less work than starting a pool costs
+                return
+            b.start_pool()
+        overhead = executors.TASK_OVERHEAD_SECONDS[b.kind]
+        # plan_batches only slices the list it is given: plan on indices, then take the tasks.
+        plan = plan_batches([("", i) for i in range(len(tasks))], self.seconds_per_task, b.workers, overhead)
+        batches = [[tasks[i] for _, i in part] for part in plan]
+        executor = b.executor
+        assert executor is not None
+        futures: list[Future] = []
+        for batch in batches:
+            keys = {k for k, _, _ in batch}
+            futures.append(executor.submit(run_tasks, self.seed, {k: self.variants[k] for k in keys}, batch))
+        try:
+            for fut in as_completed(futures):
+                self._finish(fut.result())
+        except BaseException:
+            for fut in futures:
+                fut.cancel()
+            raise

@@ -1,0 +1,147 @@
+"""The report's verdict and its "How sure is this?" section.
+
+The verdict (:func:`returnsim.output.answer.answer`) never names a winner the replications do
+not resolve. For net value per order it rests on Kim & Nelson's selection procedure
+(:mod:`returnsim.decide.selection`): either a selection made with ``returnsim select`` (which
+replicates until the contenders are separated), or the same procedure replayed on the
+experiment's replications, which may run out of data first. :func:`selection_of` picks which, for
+the answer and this section alike.
+
+"How sure is this?" adds, when an :class:`~returnsim.decide.Assessment` is given, the probability
+each policy is best over the scenario's declared uncertain inputs, the inputs that would change
+the answer with their break-even values, and a tornado chart.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover
+
+    from ..decide import Assessment, Selection
+
+__all__ = ["DEFAULT_INDIFFERENCE", "FIRST_STAGE", "selection_of", "how_sure_section"]
+
+DEFAULT_INDIFFERENCE = 0.05
+"""Indifference zone of the report's verdict on net value per order when none is given: five
+cents an order (assumed: about 1 % of a typical return's net cost, below which a seller would
+not switch policies)."""
+
+METRIC = "net_value_per_order"
+
+FIRST_STAGE = 20
+"""Replications per policy before KN's first elimination (its first stage): fewer, and the
+verdict falls back to paired intervals."""
+
+MIN_DRAWS_FOR_EVPPI = 8
+"""The report shows values of information per input only with at least this many draws per
+uncertain input: with fewer, chance correlations between inputs in the sample dominate."""
+
+
+def selection_of(result: Any, decision: Any = None) -> Selection | None:
+    """The selection behind the verdict: the decision's, else KN replayed on ``result``'s
+    replications (``None`` while a policy has fewer than :data:`FIRST_STAGE`)."""
+    if decision is not None:
+        return getattr(decision, "selection", decision)
+    from ..decide import replay
+
+    if len(result.policies) < 2 or result.runs.groupby("policy").size().min() < FIRST_STAGE:
+        return None
+    return replay(result.runs, METRIC, DEFAULT_INDIFFERENCE, policies=list(result.policies), first_stage=FIRST_STAGE)
+
+
+def _money(currency: str, x: float) -> str:
+    return f"{'-' if x < 0 else ''}{currency}{abs(x):.2f}"
+
+
+def _selection_rows(sel: Selection, currency: str) -> list[dict[str, str]]:
+    status = {
+        "selected": "selected",
+        "eliminated": "ruled out",
+        "within δ": f"tie: within {_money(currency, sel.indifference)}",
+        "not resolved": "not separated yet",
+        "identical": "identical results",
+    }
+    rows = []
+    for _, r in sel.table.sort_values("mean", ascending=sel.goal == "min", kind="stable").iterrows():
+        gap = "" if r.status == "selected" else (
+            f"{_money(currency, r.advantage)} ({_money(currency, r.ci_low)} to {_money(currency, r.ci_high)})"
+        )
+        at = "" if r.status == "selected" or not math.isfinite(r.eliminated_at) else f" after {int(r.eliminated_at)}"
+        rows.append(
+            {
+                "policy": str(r.policy),
+                "mean": _money(currency, r["mean"]),
+                "n": str(int(r.n)),
+                "status": status.get(str(r.status), str(r.status)) + at,
+                "gap": gap,
+            }
+        )
+    return rows
+
+
+def how_sure_section(result: Any, decision: Assessment | Selection | None, currency: str, command: str = "") -> dict[str, Any] | None:
+    """Everything the "How sure is this?" partial shows (``None``: nothing to show)."""
+    sel = selection_of(result, decision)
+    if sel is None:
+        return None
+    out: dict[str, Any] = {
+        "selection": _selection_rows(sel, currency),
+        "guarantee": sel.guarantee,
+        "indifference": _money(currency, sel.indifference),
+        "replications": sel.total_replications,
+        "replayed": decision is None,
+        "psa": None,
+        "evpi": None,
+        "breakevens": [],
+        "tornado": None,
+        "notes": list(getattr(decision, "notes", []) or []),
+        "command": command,
+    }
+    psa = getattr(decision, "psa", None)
+    if psa is not None:
+        s = psa.summary()
+        never = s[s.p_best == 0]["policy"].tolist()
+        s = s[s.p_best > 0].sort_values("p_best", ascending=False)
+        out["psa"] = {
+            "draws": psa.draws,
+            "inputs": len(psa.specs),
+            "never": never,
+            "rows": [
+                {
+                    "policy": str(r.policy),
+                    "p_best": f"{r.p_best:.0%}",
+                    "ci": f"{r.p_best_low:.0%} to {r.p_best_high:.0%}",
+                    "loss": _money(currency, r.expected_loss),
+                }
+                for _, r in s.iterrows()
+            ],
+        }
+        lo, hi = psa.evpi_ci()
+        out["evpi"] = f"{_money(currency, psa.evpi)} per order (95 % CI {_money(currency, lo)} to {_money(currency, hi)})"
+        out["evppi"] = []
+        if psa.draws >= MIN_DRAWS_FOR_EVPPI * len(psa.specs):
+            voi = psa.evppi(by_group=False)
+            voi = voi[voi.evppi > 0].head(3)
+            out["evppi"] = [f"{r['name']} ({_money(currency, r.evppi)} per order)" for _, r in voi.iterrows()]
+        else:
+            out["notes"].append(
+                f"{psa.draws} draws are too few to say which of {len(psa.specs)} inputs is worth "
+                f"measuring first; `returnsim psa SCENARIO --draws {MIN_DRAWS_FOR_EVPPI * len(psa.specs)}` "
+                "estimates the value of information of each."
+            )
+    tor = getattr(decision, "tornado", None)
+    if tor is not None:
+        import matplotlib.pyplot as plt
+
+        from . import plots
+        from .report import _png
+
+        fig, ax = plt.subplots(figsize=(9, 0.38 * min(12, len(tor.table)) + 1.8), layout="constrained")
+        plots.tornado(tor, ax=ax, title=f"What moves {tor.policies[0]} minus {tor.policies[1]}")
+        out["tornado"] = _png(fig)
+        out["rival"] = tor.policies[1]
+        out["flipping"] = tor.flipping()
+    out["breakevens"] = [b.describe() for b in getattr(decision, "breakevens", [])]
+    return out

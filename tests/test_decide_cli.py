@@ -1,0 +1,138 @@
+"""returnsim select / sweep / optimize / psa from the command line, and the report's verdict."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import SEED_SCENARIO
+
+from returnsim.cli import main
+from returnsim.experiment import ExperimentResult
+from returnsim.experiment.statistics import paired_differences, summarize
+from returnsim.output.answer import answer
+
+SHORT = ["--set", "horizon_days=7", "--workers", "1", "--no-progress"]
+
+
+def _run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main([*argv])
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_select_prints_the_selection_ties_and_guarantee(capsys):
+    code, out, _ = _run(capsys, "select", str(SEED_SCENARIO), *SHORT, "--policy", "seed", "--policy", "free_returns",
+                        "--policy", "strict_buyer_pays", "--indifference", "0.05", "--first-stage", "5")
+    assert code == 0
+    chosen = out.split("\nselected ")[1].split()[0].rstrip(";")
+    row = next(line for line in out.splitlines() if line.startswith(chosen + " "))
+    assert row.split()[3] == "selected" and "Guarantee (Kim & Nelson 2001, KN)" in out
+    assert "replications:" in out and "eliminated" in out
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["select", "--indifference", "0"], "indifference must be a number greater than 0"),
+        (["select", "--indifference", "-0.1"], "indifference must be a number greater than 0"),
+        (["select", "--metric", "net_value"], "did you mean 'net_value_per_order'"),
+        (["select", "--policy", "sead"], "did you mean 'seed'"),
+        (["optimize", "--policy", "giveaway_small", "--lever", "policies.giveaway_small.disposition.0.when.prise_max=5:40"],
+         "did you mean 'price_max'"),
+        (["optimize", "--policy", "giveaway_small", "--lever", "markets.domestic.share=0.5:1"],
+         "makes the scenario invalid"),
+        (["optimize", "--policy", "seed", "--lever", "desk.staff=0:3"], "outside what the field allows"),
+        (["sweep", "--points", "0"], "a design needs at least 1 point"),
+        (["sweep", "--vary", "desk.staff=1"], "expected PATH=LOW:HIGH"),
+        (["sweep", "--input", "desk.staf"], "not in the scenario's [uncertainty] table"),
+        (["psa", "--draws", "0"], "draws must be an integer greater than 1"),
+    ],
+)
+def test_bad_arguments_exit_2_without_a_traceback(argv, message):
+    command, *rest = argv
+    proc = subprocess.run(
+        [sys.executable, "-m", "returnsim", command, str(SEED_SCENARIO), *SHORT, *rest],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr and message in proc.stderr
+
+
+def test_sweep_writes_one_row_per_point_policy_and_replication(capsys, tmp_path):
+    out = tmp_path / "s.csv"
+    code, text, _ = _run(capsys, "sweep", str(SEED_SCENARIO), *SHORT, "--design", "grid", "--points", "2",
+                         "--vary", "desk.staff=1:2", "--vary", "costs.inspection=6:12:3", "--policy", "seed",
+                         "--policy", "giveaway_small", "--out", str(out))
+    assert code == 0 and "best at" in text
+    runs = pd.read_csv(out)
+    assert len(runs) == 2 * 3 * 2
+    assert sorted(runs["desk.staff"].unique()) == [1, 2] and sorted(runs["costs.inspection"].unique()) == [6, 9, 12]
+
+
+def test_optimize_and_psa_print_their_answers(capsys, tmp_path):
+    code, out, _ = _run(capsys, "optimize", str(SEED_SCENARIO), *SHORT, "--policy", "giveaway_small", "--lever",
+                        "policies.giveaway_small.disposition.0.when.price_max=5:45", "--levels", "3", "--refine", "0",
+                        "--replications", "2", "--plot", str(tmp_path / "o.png"))
+    assert code == 0 and "maximises net_value_per_order of giveaway_small" in out
+    assert (tmp_path / "o.png").stat().st_size > 5000
+    code, out, _ = _run(capsys, "psa", str(SEED_SCENARIO), *SHORT, "--draws", "6", "--policy", "seed",
+                        "--policy", "free_returns", "--out", str(tmp_path / "psa"))
+    assert code == 0 and "probability best" in out and "expected value of perfect information" in out
+    assert (tmp_path / "psa" / "evppi.csv").exists()
+
+
+# --------------------------------------------------------------------------------------------
+# the verdict
+
+
+def _result(gaps: dict[str, float], n: int = 40, noise: float = 1.0, seed: int = 0) -> ExperimentResult:
+    """A made-up experiment: policy means of net value per order, CRN-like shared noise."""
+    rng = np.random.default_rng(seed)
+    common = rng.normal(0, noise, n)
+    rows = []
+    for p, mu in gaps.items():
+        own = rng.normal(0, noise * 0.1, n)
+        for r in range(n):
+            rows.append({"policy": p, "replication": r, "seed": 0, "net_value_per_order": 10 + mu + common[r] + own[r],
+                         "net_return_cost_per_order": 4 - mu + own[r]})
+    return ExperimentResult(runs=pd.DataFrame(rows), policies=list(gaps), seed=0, replications=n, scenario_hash="x")
+
+
+def _verdict(res: ExperimentResult) -> str:
+    return answer(res, baseline=res.policies[0]).text("$")
+
+
+def test_verdict_names_a_winner_only_when_the_replications_resolve_it():
+    """With 40 replications (past KN's first stage) the answer rests on Kim & Nelson; a policy
+    a cent ahead of another is tied with it, one a dollar ahead wins."""
+    clear = _verdict(_result({"a": 0.0, "b": 1.0, "c": -1.0}))
+    assert clear.startswith("Answer: b: best net value per order") and "Kim & Nelson" in clear
+    close = _verdict(_result({"a": 0.0, "b": 0.01, "c": -1.0}))
+    assert close.startswith("Answer: no clear winner on net value per order: ")
+    named = close.split(" are tied")[0].split(": ", 2)[2]
+    assert sorted(x.split(" (")[0] for x in named.replace(" and ", ", ").split(", ")) == ["a", "b"]
+    assert "Kim & Nelson" in close
+
+
+def test_verdict_falls_back_to_paired_intervals_before_the_first_stage():
+    few = _verdict(_result({"a": 0.0, "b": 1.0, "c": -1.0}, n=8))
+    assert few.startswith("Answer: b: best net value per order") and "joint confidence" in few
+    assert "Kim & Nelson" not in few
+
+
+def test_report_with_an_assessment_says_how_sure(capsys, tmp_path):
+    out = tmp_path / "r.html"
+    code, text, _ = _run(capsys, "select", str(SEED_SCENARIO), *SHORT, "--policy", "seed", "--policy", "free_returns",
+                         "--policy", "giveaway_small", "--first-stage", "5", "--max-replications", "8",
+                         "--report", str(out), "--draws", "6", "--tornado-replications", "2")
+    assert code == 0 and f"wrote {out}" in text
+    html = out.read_text(encoding="utf-8")
+    sure = html[html.index('id="how-sure"'):]
+    assert "probability best" in sure and "Knowing every uncertain input exactly" in sure
+    assert "What would change the answer" in sure and 'alt="tornado diagram" src="data:image/png;base64,' in sure
+    verdict = html[html.index('class="verdict"'):html.index("</div>")]
+    assert "no clear winner" in verdict or "best net value per order" in verdict

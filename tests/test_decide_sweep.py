@@ -1,0 +1,158 @@
+"""Designs and sweeps: points where they should be, one tidy frame, resumable in the store."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import ROOT, SEED_SCENARIO, minimal_raw
+
+import returnsim as rs
+from returnsim.decide import DecideError, make_design, study_inputs
+from returnsim.decide.designs import unit_design
+
+SMALL = {"horizon_days": 10}
+
+
+def _minimal() -> rs.Scenario:
+    raw = minimal_raw(
+        uncertainty={
+            "costs.inspection": {"low": 4, "high": 12, "source": "test"},
+            "desk.staff": {"low": 1, "high": 3, "source": "test"},
+        },
+        policies={"base": {}, "free": {"freight": [{"payer": "seller"}]}},
+    )
+    return rs.parse_scenario(raw)
+
+
+@pytest.mark.parametrize("kind", ["lhs", "sobol", "halton", "random"])
+def test_sampled_designs_are_in_the_unit_cube_and_reproducible(kind):
+    a = unit_design(kind, 64, 3, seed=5)
+    assert a.shape == (64, 3) and (a > 0).all() and (a < 1).all()
+    np.testing.assert_array_equal(a, unit_design(kind, 64, 3, seed=5))
+    assert not np.array_equal(a, unit_design(kind, 64, 3, seed=6))
+
+
+def test_latin_hypercube_puts_one_point_in_each_slice():
+    a = unit_design("lhs", 50, 4, seed=0)
+    for j in range(4):
+        assert sorted(np.floor(a[:, j] * 50).astype(int)) == list(range(50))
+
+
+def test_designs_map_through_the_declared_distributions():
+    sc = rs.load_scenario(SEED_SCENARIO)
+    ins = study_inputs(sc, ["buyer.purchases_per_year.mean", "desk.handling_minutes.mean"])
+    d = make_design(ins, "lhs", 400, seed=1)
+    spec = sc.uncertainty["buyer.purchases_per_year.mean"]
+    lo, mode, hi = spec.low, spec.mode, spec.high
+    tri = d["buyer.purchases_per_year.mean"]
+    assert tri.between(lo, hi).all() and tri.mean() == pytest.approx((lo + mode + hi) / 3, rel=0.02)
+    h = sc.uncertainty["desk.handling_minutes.mean"]
+    assert d["desk.handling_minutes.mean"].between(h.low, h.high).all()
+
+
+def test_grid_is_the_full_factorial_with_integer_levels_deduplicated():
+    sc = _minimal()
+    ins = study_inputs(sc)
+    d = make_design(ins, "grid", 5)
+    assert len(d) == 5 * 3  # staff 1..3: three distinct levels, not five
+    assert sorted(d["desk.staff"].unique()) == [1, 2, 3]
+    assert sorted(d["costs.inspection"].unique()) == [4, 6, 8, 10, 12]
+
+
+@pytest.mark.parametrize(
+    ("kind", "points", "match"),
+    [("lhs", 0, "at least 1 point"), ("grid", -2, "at least 1 point"), ("lhd", 10, "did you mean .lhs.")],
+)
+def test_bad_designs_are_clear_errors(kind, points, match):
+    with pytest.raises(DecideError, match=match):
+        make_design(study_inputs(_minimal()), kind, points)
+
+
+def test_sweep_is_one_tidy_frame_with_common_random_numbers():
+    sc = _minimal()
+    res = rs.sweep(sc, "lhs", 4, replications=2, progress=False, workers=1)
+    runs = res.runs
+    assert len(runs) == 4 * 2 * 2
+    assert list(runs.columns[:3]) == ["point", "costs.inspection", "desk.staff"]
+    assert {"policy", "replication", "seed", "scenario_hash", "net_value_per_order", "refunds"} <= set(runs.columns)
+    # Common random numbers: every point meets the same orders in replication r.
+    orders = runs.pivot_table(index="replication", columns="point", values="demand_orders", aggfunc="first")
+    assert (orders.nunique(axis=1) == 1).all()
+    # The inputs reach the model: inspection cost per inspected unit is the drawn value.
+    per_unit = runs["inspection"] / runs["inspection"].where(runs["inspection"] > 0).div(runs["costs.inspection"])
+    assert np.allclose(per_unit.dropna(), runs.loc[per_unit.notna(), "costs.inspection"])
+    assert res.means("net_return_cost_per_order").shape == (4, 2)
+
+
+def test_independent_points_use_replications_of_their_own():
+    res = rs.sweep(_minimal(), "random", 3, replications=2, crn="independent", progress=False, workers=1)
+    reps = res.runs.groupby("point")["replication"].unique()
+    assert [sorted(r) for r in reps] == [[0, 1], [2, 3], [4, 5]]
+
+
+def test_any_executor_gives_the_same_numbers():
+    sc = _minimal()
+    serial = rs.sweep(sc, "lhs", 3, progress=False, workers=1)
+    with ProcessPoolExecutor(max_workers=2) as pool:
+        pooled = rs.sweep(sc, "lhs", 3, progress=False, executor=pool)
+    pd.testing.assert_frame_equal(serial.runs, pooled.runs)
+
+
+def test_a_point_that_makes_the_scenario_invalid_is_named():
+    sc = _minimal()
+    design = pd.DataFrame({"markets.domestic.share": [1.0, 0.5]})
+    with pytest.raises(DecideError, match="design point 1: markets.domestic.share = 0.5 makes the scenario invalid"):
+        rs.sweep(sc, design, progress=False, workers=1)
+
+
+def test_sweep_resumes_after_a_kill_without_losing_or_double_counting(tmp_path):
+    store = tmp_path / "sweep.sqlite"
+    out = tmp_path / "sweep.csv"
+    cmd = [sys.executable, "-m", "returnsim", "sweep", str(SEED_SCENARIO), "--set", "horizon_days=14",
+           "--design", "lhs", "--points", "12", "--policy", "seed", "--policy", "free_returns",
+           "--workers", "1", "--store", str(store), "--out", str(out), "--no-progress"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    def rows() -> int:
+        try:
+            with sqlite3.connect(store, timeout=5) as con:
+                return int(con.execute("SELECT COUNT(*) FROM runs").fetchone()[0])
+        except sqlite3.OperationalError:
+            return 0
+
+    deadline = time.monotonic() + 240
+    while rows() < 5 and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    assert proc.poll() is None, "the sweep finished before it could be killed"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    partial = rows()
+    assert 5 <= partial < 24
+    done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert f"{24 - partial} runs simulated, {partial} read from the store" in done.stdout
+    assert rows() == 24
+    resumed = pd.read_csv(out)
+    fresh = rs.sweep(rs.load_scenario(SEED_SCENARIO, {"horizon_days": 14}), "lhs", 12,
+                     policies=["seed", "free_returns"], progress=False, workers=1)
+    assert len(resumed) == 24
+    np.testing.assert_array_equal(resumed["net_value_per_order"].to_numpy(), fresh.runs["net_value_per_order"].to_numpy())
+
+
+def test_a_sweep_runs_on_a_dask_cluster_with_the_same_numbers():
+    distributed = pytest.importorskip("distributed")
+    sc = _minimal()
+    serial = rs.sweep(sc, "lhs", 3, progress=False, workers=1)
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None) as cluster:
+        res = rs.sweep(sc, "lhs", 3, progress=False, scheduler=cluster.scheduler_address)
+    assert res.executor.startswith("dask(")
+    pd.testing.assert_frame_equal(serial.runs, res.runs)
