@@ -12,7 +12,6 @@ from conftest import SEED_SCENARIO
 
 from returnsim.cli import main
 from returnsim.experiment import ExperimentResult
-from returnsim.experiment.statistics import paired_differences, summarize
 from returnsim.output.answer import answer
 
 SHORT = ["--set", "horizon_days=7", "--workers", "1", "--no-progress"]
