@@ -36,6 +36,7 @@ class Scenario(Strict):
     description: str = ""
     start_date: dt.date = Field(
         default=dt.date(2024, 1, 1),
+        strict=False,  # a TOML date, or its text "2024-01-01" (JSON, dicts)
         description="calendar date of t = 0; must be a Monday (the desk's week starts there)",
     )
     horizon_days: float = Field(

@@ -1,0 +1,125 @@
+"""What every value in a scenario must be: plain data the model can use.
+
+Pydantic checks types (``strict`` numbers: no booleans or quoted numbers where a number is
+expected) and finiteness (``allow_inf_nan=False``) through the configuration of every scenario
+table. This module adds the two rules pydantic has no setting for, applied to every field of
+every table by :func:`check_plain`:
+
+* **numbers are at most** :data:`LIMIT` **in size.** No price, count, rate, duration or
+  coefficient of a return process comes near a billion; a larger value is a typo or an attack,
+  and the bound keeps every sum and product the model forms finite (a label of ``1e308`` dollars
+  would overflow to infinity once added up);
+* **text is printable.** Names and descriptions end up in terminals, spreadsheets, figures and
+  HTML: control characters (an ANSI escape recolours a terminal) and invisible bidirectional
+  overrides are refused, in names and in text alike (text may hold line breaks and tabs).
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from typing import Any
+
+from pydantic import ValidationError
+from pydantic_core import InitErrorDetails, PydanticCustomError
+
+__all__ = ["LIMIT", "check_plain", "check_number", "check_text", "error", "printable"]
+
+LIMIT = 1e9
+"""Largest size (absolute value) of any number in a scenario."""
+
+_BIDI = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c")
+"""Invisible characters that reorder the text around them (a 'Trojan source' risk)."""
+
+
+def error(kind: str, message: str, **ctx: Any) -> PydanticCustomError:
+    """A pydantic error of type ``kind`` whose message is ``message`` verbatim.
+
+    Keyword arguments go into the error's ``ctx``; ``field=name`` tells
+    :func:`~returnsim.scenario.problems.problems_from_validation` that a table-level check is
+    about one of the table's keys, so the problem points at that key.
+    """
+    return PydanticCustomError(kind, message.replace("{", "{{").replace("}", "}}"), ctx or None)
+
+
+def check_number(value: Any) -> None:
+    """Raise if ``value`` (an int or float, not a bool) is larger than :data:`LIMIT`."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return
+    if not -LIMIT <= value <= LIMIT:
+        raise error(
+            "number_too_large",
+            f"must be at most {LIMIT:.0e} in size: no quantity of a return process comes near "
+            "it, and larger values overflow the model's sums",
+        )
+
+
+def _bad_character(text: str, name: bool) -> str | None:
+    for ch in text:
+        if ch in _BIDI or (unicodedata.category(ch) == "Cc" and (name or ch not in "\n\t\r")):
+            return ch
+    return None
+
+
+def printable(text: str, keep: str = "") -> str:
+    """``text`` safe to print: control and bidirectional characters are shown as escapes
+    (``\\x1b``, ``\\u202e``) except those in ``keep`` (e.g. ``"\\n"``)."""
+    if text.isprintable():
+        return text
+    out = []
+    for ch in text:
+        if ch in keep or (ch.isprintable() and ch not in _BIDI) or ch == " ":
+            out.append(ch)
+        else:
+            out.append(ch.encode("unicode_escape").decode("ascii"))
+    return "".join(out)
+
+
+def check_text(value: Any, name: bool = False) -> None:
+    """Raise if a string holds a control character (a ``name`` may not even break lines)."""
+    if not isinstance(value, str):
+        return
+    ch = _bad_character(value, name)
+    if ch is not None:
+        what = "a name" if name else "text"
+        raise error(
+            "control_character",
+            f"contains the control character U+{ord(ch):04X}; {what} must be plain printable "
+            "text (it is shown in terminals, spreadsheets, figures and reports)",
+        )
+
+
+def check_plain(value: Any) -> Any:
+    """Check a validated field value (and the items and keys of its lists and dicts) against
+    :data:`LIMIT` and for printable text; nested tables are checked by their own models.
+
+    Errors inside a list or dict are raised at the item's own location."""
+    if isinstance(value, list | tuple):
+        items: list[tuple[Any, Any, bool]] = [(i, v, False) for i, v in enumerate(value)]
+    elif isinstance(value, dict):
+        items = [(k, k, True) for k in value] + [(k, v, False) for k, v in value.items()]
+    else:
+        check_number(value)
+        check_text(value)
+        return value
+    errors: list[InitErrorDetails] = []
+    for loc, item, is_key in items:
+        try:
+            if is_key:
+                check_text(item, name=True)
+            elif isinstance(item, list | tuple | dict):
+                check_plain(item)
+            else:
+                check_number(item)
+                check_text(item)
+        except PydanticCustomError as err:
+            errors.append(InitErrorDetails(type=err, loc=(loc,), input=item))
+        except ValidationError as err:
+            for e in err.errors():
+                errors.append(
+                    InitErrorDetails(
+                        type=error(e["type"], e["msg"]), loc=(loc, *e["loc"]), input=e["input"]
+                    )
+                )
+    if errors:
+        raise ValidationError.from_exception_data("value", errors)
+    return value
