@@ -41,13 +41,15 @@ def _experiment(args: argparse.Namespace, sc, policies: list[str]):
     import warnings
 
     from ..experiment import PrecisionWarning, StoreError, run_experiment
+    from ..experiment.budget import RunSizeWarning
+    from ..experiment.replications import StoreWarning
 
     progress = sys.stderr.isatty() if args.progress is None else args.progress
-    if args.store and Path(args.store).is_dir():
-        raise UserError(f"--store expects a file, {args.store} is a directory")
+    common.preflight(args, sc, len(policies))  # outputs writable, size bounded: before the run
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore", PrecisionWarning)  # said in the output instead
+            for said in (PrecisionWarning, StoreWarning, RunSizeWarning):  # in the output instead
+                warnings.simplefilter("ignore", said)
             return run_experiment(
                 sc,
                 policies=policies,
@@ -59,6 +61,7 @@ def _experiment(args: argparse.Namespace, sc, policies: list[str]):
                 scheduler=args.scheduler,
                 workers=args.workers,
                 max_replications=max(args.max_replications, args.replications),
+                allow_large=args.allow_large,
             )
     except ImportError as err:
         raise UserError(str(err)) from None
@@ -119,7 +122,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     text = "\n\n".join(blocks)
     print(text)
     if args.out:
-        _write(args.out, exp, baseline, text, sc, args.command_line)
+        common.keep_results(args, exp, sc, lambda: _write(args.out, exp, baseline, text, sc, args.command_line))
     return 0
 
 
@@ -140,7 +143,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     text = _header(args, sc, exp) + "\n\n" + comparison_table(exp.compare(args.baseline), terminal_width())
     print(text)
     if args.out:
-        _write(args.out, exp, args.baseline, text, sc, args.command_line)
+        common.keep_results(args, exp, sc, lambda: _write(args.out, exp, args.baseline, text, sc, args.command_line))
     return 0
 
 
@@ -155,8 +158,9 @@ def cmd_report(args: argparse.Namespace) -> int:
     if len(policies) < 2:
         raise UserError("a report compares policies: name at least two (or none for all)")
     exp = _experiment(args, sc, policies)
-    path = write_report(exp, sc, args.output, baseline, args.command_line)
-    print(f"wrote {path}")
+    common.keep_results(
+        args, exp, sc, lambda: print(f"wrote {write_report(exp, sc, args.output, baseline, args.command_line)}")
+    )
     return 0
 
 
@@ -201,6 +205,10 @@ def experiment_args(sp: argparse.ArgumentParser) -> None:
     sp.add_argument(
         "--progress", action=argparse.BooleanOptionalAction, default=None,
         help="progress bar on stderr (default: only when stderr is a terminal)",
+    )
+    sp.add_argument(
+        "--allow-large", action="store_true",
+        help="run even if the experiment is estimated to need more memory than is available",
     )
 
 

@@ -22,13 +22,13 @@ from typing import Any
 from pydantic import ValidationError
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-__all__ = ["LIMIT", "check_plain", "check_number", "check_text", "error", "printable"]
+from ..text import BIDI_CONTROLS
+
+__all__ = ["LIMIT", "check_plain", "check_number", "check_text", "error"]
 
 LIMIT = 1e9
 """Largest size (absolute value) of any number in a scenario."""
 
-_BIDI = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c")
-"""Invisible characters that reorder the text around them (a 'Trojan source' risk)."""
 
 
 def error(kind: str, message: str, **ctx: Any) -> PydanticCustomError:
@@ -55,23 +55,9 @@ def check_number(value: Any) -> None:
 
 def _bad_character(text: str, name: bool) -> str | None:
     for ch in text:
-        if ch in _BIDI or (unicodedata.category(ch) == "Cc" and (name or ch not in "\n\t\r")):
+        if ch in BIDI_CONTROLS or (unicodedata.category(ch) == "Cc" and (name or ch not in "\n\t\r")):
             return ch
     return None
-
-
-def printable(text: str, keep: str = "") -> str:
-    """``text`` safe to print: control and bidirectional characters are shown as escapes
-    (``\\x1b``, ``\\u202e``) except those in ``keep`` (e.g. ``"\\n"``)."""
-    if text.isprintable():
-        return text
-    out = []
-    for ch in text:
-        if ch in keep or (ch.isprintable() and ch not in _BIDI) or ch == " ":
-            out.append(ch)
-        else:
-            out.append(ch.encode("unicode_escape").decode("ascii"))
-    return "".join(out)
 
 
 def check_text(value: Any, name: bool = False) -> None:

@@ -25,8 +25,8 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
+from ..text import printable
 from .kinds import MISSING_TAG, choices
-from .limits import printable
 from .schema import Scenario
 
 __all__ = ["Problem", "ScenarioError", "problems_from_validation"]

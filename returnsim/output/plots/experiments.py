@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ...text import for_matplotlib
 from ._style import _axes, _kpi_label_format
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -120,7 +121,7 @@ def kpi_bars(
             lo_x -= 0.15 * span
         ax.set_xlim(lo_x, hi_x)
     ax.axvline(0, color="black", linewidth=0.8)
-    ax.set_yticks(y, names)
+    ax.set_yticks(y, [for_matplotlib(n) for n in names])
     ax.set_ylim(len(names) - 0.5, -0.5)
     if "%" in fmt:
         ax.xaxis.set_major_formatter(mticker.PercentFormatter(1.0))
@@ -165,9 +166,9 @@ def forest(compare: pd.DataFrame, metric: str, ax: Any = None, *, title: str | N
     ax.scatter(mean[~sig], y[~sig], facecolor="white", edgecolor="C0", zorder=3, label="CI includes 0")
     ax.axvline(0.0, color="0.6", lw=1, ls="--")
     ax.set_yticks(y)
-    ax.set_yticklabels(part["policy"].tolist())
+    ax.set_yticklabels([for_matplotlib(p) for p in part["policy"]])
     baseline = part["baseline"].iloc[0]
     ax.set_xlabel(f"{metric}: policy − {baseline}")
-    ax.set_title(title if title is not None else f"{metric} vs {baseline} (95 % CI, paired)")
+    ax.set_title(title if title is not None else for_matplotlib(f"{metric} vs {baseline} (95 % CI, paired)"))
     ax.legend(loc="best", fontsize="small", frameon=False)
     return ax

@@ -18,6 +18,7 @@ import numpy as np
 
 from ...model.ledger import COSTS, CREDITS
 from ...scenario import RESOLUTIONS
+from ...text import for_matplotlib
 from ._style import (
     _PER_LABEL,
     CATEGORY_COLORS,
@@ -125,7 +126,7 @@ def cost_breakdown(
                 ax.text(x_end + 0.01 * span, float(yi), f"net {_money(v, currency, per)}",
                         va="center", ha="left", fontsize=8)
         ax.set_xlim(right=float(np.nanmax(right)) + 0.16 * span)
-    ax.set_yticks(y, names)
+    ax.set_yticks(y, [for_matplotlib(n) for n in names])
     ax.set_ylim(len(names) - 0.5, -0.5)  # first policy on top
     unit = "" if per == "total" else f" {_PER_LABEL[per]}"
     ax.set_xlabel(f"{currency}{unit}   (credits left of 0, costs right)")
@@ -197,7 +198,7 @@ def response_times(
             late = float(np.mean(_decision_hours(tr) > late_after)) if len(tr) else float("nan")
         note = ", all at 0 h" if len(resp) and resp.max() == 0 else ""
         handles.append(
-            Line2D([], [], color=colors[n], linewidth=2, label=f"{n}  (late {late:.1%}{note})")
+            Line2D([], [], color=colors[n], linewidth=2, label=for_matplotlib(f"{n}  (late {late:.1%}{note})"))
         )
 
     ref = [Line2D([], [], color="grey", linestyle="-", label="response (first answer)")]
@@ -287,7 +288,7 @@ def outcome_mix(
             ax.bar_label(bars, labels=labels, label_type="center", fontsize=7,
                          color="white" if dark else "black")
         left += v
-    ax.set_yticks(y, names)
+    ax.set_yticks(y, [for_matplotlib(n) for n in names])
     ax.set_ylim(len(names) - 0.5, -0.5)
     ax.set_xlim(0, 1)
     ax.xaxis.set_major_formatter(mticker.PercentFormatter(1.0))
