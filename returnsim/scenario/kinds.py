@@ -76,9 +76,8 @@ class ByTag:
 
     def member_for(self, raw: Any) -> type[BaseModel] | None:
         """The member model ``raw`` is validated with (``None``: none)."""
-        if isinstance(raw, Mapping):
-            return self.members.get(raw.get(self.tag))  # type: ignore[arg-type]
-        return None
+        tag = raw.get(self.tag) if isinstance(raw, Mapping) else None
+        return self.members.get(tag) if isinstance(tag, str) else None
 
     def __call__(self, value: Any, handler: Any) -> Any:
         if isinstance(value, tuple(self.members.values())):
