@@ -203,7 +203,8 @@ def _check_kinds(executor: Any, store: Any, scheduler: Any, progress: Any, allow
 def _read_store(st: ResultStore, key: str, seed: int, version: str, names: list[str], notes: list[str]) -> list[dict[str, Any]]:
     """Rows already stored for this experiment; rows that cannot be read in full are named in
     a warning and deleted, so they are recomputed (never read back as NaN)."""
-    good, bad = st.read(key, seed=seed, version=version, policies=names, metrics=METRICS)
+    bad: list[tuple[tuple[Any, ...], str]] = []
+    good = st.records(key, seed=seed, version=version, policies=names, metrics=METRICS, unreadable=bad)
     if bad:
         rows = "; ".join(f"{describe_row(k)}: {why}" for k, why in bad[:3])
         more = f" and {len(bad) - 3} more" if len(bad) > 3 else ""

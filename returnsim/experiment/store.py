@@ -16,6 +16,12 @@ round-trip ``repr``, so every value reads back bit for bit (NaN and infinities i
 Durability: ``synchronous=NORMAL`` in WAL mode loses nothing when the *process* dies. After an
 operating-system crash or power loss the last few commits may be rolled back, but the file stays
 consistent, and a re-run simply recomputes those replications.
+
+Damage and odd places: a row whose metrics cannot be read in full (not a JSON object of numbers,
+or a metric missing) is never read back as NaN: :meth:`ResultStore.records` names it, and the
+experiment engine deletes and recomputes it. A store on read-only media is opened read-only
+(``writable`` is False): a complete store is read as usual. A path that cannot hold a store (a
+directory, a parent that is a file, a file that is not SQLite) is a :class:`StoreError` naming it.
 """
 
 from __future__ import annotations
@@ -295,15 +301,19 @@ class ResultStore:
             )
             for r in records
         ]
+        return self._changes(
+            "INSERT OR IGNORE INTO runs (scenario_hash, policy, replication, seed, version, "
+            "metrics, finished) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+
+    def _changes(self, sql: str, rows: list[tuple[Any, ...]]) -> int:
+        """Run ``sql`` for every row in one transaction; how many rows it changed."""
         if not rows:
             return 0
         with self._transaction() as con:
             before = con.total_changes
-            con.executemany(
-                "INSERT OR IGNORE INTO runs (scenario_hash, policy, replication, seed, version, "
-                "metrics, finished) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                rows,
-            )
+            con.executemany(sql, rows)
             return con.total_changes - before
 
     # -- reading -------------------------------------------------------------------------------
@@ -316,32 +326,16 @@ class ResultStore:
         version: str | None = None,
         policies: Sequence[str] | None = None,
         metrics: Sequence[str] | None = None,
+        unreadable: list[tuple[tuple[Any, ...], str]] | None = None,
     ) -> list[dict[str, Any]]:
         """Stored rows matching the filters, as flat dicts (key columns and every metric).
 
-        Raises:
-            StoreError: a row cannot be read in full (its metrics are not a JSON object of
-                numbers, or lack one of ``metrics``); the message names the row.
+        A row that cannot be read in full (its metrics are not a JSON object of numbers, or
+        lack one of ``metrics``) raises a :class:`StoreError` naming it; if ``unreadable`` is a
+        list, such rows are left out and appended to it as ``(key, reason)`` instead (key:
+        ``scenario_hash, policy, replication, seed, version``), which is how the experiment
+        engine finds the rows to recompute.
         """
-        good, bad = self.read(scenario_hash, seed=seed, version=version, policies=policies, metrics=metrics)
-        if bad:
-            key, why = bad[0]
-            more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
-            raise StoreError(f"{self.path}: {describe_row(key)} cannot be read: {why}{more}")
-        return good
-
-    def read(
-        self,
-        scenario_hash: str | None = None,
-        *,
-        seed: int | None = None,
-        version: str | None = None,
-        policies: Sequence[str] | None = None,
-        metrics: Sequence[str] | None = None,
-    ) -> tuple[list[dict[str, Any]], list[tuple[tuple[Any, ...], str]]]:
-        """Like :meth:`records`, but rows that cannot be read in full are returned apart, as
-        ``(key, reason)`` pairs (key: ``scenario_hash, policy, replication, seed, version``),
-        instead of raising; the experiment engine recomputes them."""
         where, args = [], []
         for col, val in (("scenario_hash", scenario_hash), ("seed", seed), ("version", version)):
             if val is not None:
@@ -365,22 +359,22 @@ class ResultStore:
             rec: dict[str, Any] = dict(zip(_KEY, key, strict=True))
             rec.update(values)
             good.append(rec)
-        return good, bad
+        if unreadable is not None:
+            unreadable.extend(bad)
+        elif bad:
+            key, why = bad[0]
+            more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
+            raise StoreError(f"{self.path}: {describe_row(key)} cannot be read: {why}{more}")
+        return good
 
     def delete(self, keys: Iterable[Sequence[Any]]) -> int:
         """Delete rows by key (``scenario_hash, policy, replication, seed, version``), e.g.
         rows that cannot be read, before they are recomputed; returns how many were deleted."""
-        rows = [tuple(k) for k in keys]
-        if not rows:
-            return 0
-        with self._transaction() as con:
-            before = con.total_changes
-            con.executemany(
-                "DELETE FROM runs WHERE scenario_hash = ? AND policy = ? AND replication = ? "
-                "AND seed = ? AND version = ?",
-                rows,
-            )
-            return con.total_changes - before
+        return self._changes(
+            "DELETE FROM runs WHERE scenario_hash = ? AND policy = ? AND replication = ? "
+            "AND seed = ? AND version = ?",
+            [tuple(k) for k in keys],
+        )
 
     def runs(self, scenario_hash: str | None = None, **filters: Any) -> pd.DataFrame:
         """Stored rows as a DataFrame (see :meth:`records` for the filters)."""

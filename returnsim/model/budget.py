@@ -8,8 +8,8 @@ costs measured by ``benchmarks/bench_budget.py``, which prints the ratio of esti
 measurement. :func:`check_run` refuses a replication whose estimated memory exceeds what the
 machine has available, before anything is allocated.
 
-Estimates are deliberately on the high side (returning customers are counted at their highest
-purchase rate over half the horizon), so a refusal is never a close call.
+Estimates are deliberately on the high side (returning customers are counted at the highest
+purchase rate a return can leave them with), so a refusal is never a close call.
 """
 
 from __future__ import annotations
@@ -141,10 +141,12 @@ def estimate_run(scenario: Scenario) -> RunEstimate:
     requests = orders * return_rate
     if sc.retention.feedback_into_demand:
         # Each returner buys again at (at most) the multiplier's ceiling times their own rate,
-        # over the rest of the horizon (half of it on average) within the follow-up window.
+        # for the part of the follow-up window inside the horizon: with returns spread over
+        # the horizon H and a window W, that part is W - W^2 / 2H on average (H / 2 if W > H).
         m = sc.retention.repeat_multiplier
         per_day = sc.buyer.purchases_per_year.mean / 365.25 * m.maximum
-        window = min(sc.horizon_days / 2, sc.retention.follow_up_days)
+        h, w = float(sc.horizon_days), float(sc.retention.follow_up_days)
+        window = w - w * w / (2 * h) if w <= h else h / 2
         extra = requests * per_day * window
         orders += extra
         requests += extra * return_rate
