@@ -300,12 +300,20 @@ def test_run_experiment_warns_on_long_runs(monkeypatch):
 
 
 def test_batches_are_made_lazily():
-    """Batches of 10**12 tasks come one at a time from a generator (a list would not fit)."""
-    tasks = (("p", r) for r in itertools.count())
-    batches = exe.iter_batches(tasks, 10**12, seconds_per_task=0.01, workers=2, overhead=1e-3)
+    """Batches come one at a time from a generator: after two batches of a million tasks, only
+    those two batches' tasks have been taken from it."""
+    pulled = itertools.count()
+
+    def tasks():
+        for r in range(10**6):
+            next(pulled)
+            yield ("p", r)
+
+    batches = exe.iter_batches(tasks(), 10**6, seconds_per_task=0.01, workers=2, overhead=1e-3)
     first, second = next(batches), next(batches)
     assert first[0] == ("p", 0) and second[0] == ("p", len(first))
     assert len(first) == len(second) == math.floor(exe.MAX_TASK_SECONDS / 0.01)
+    assert next(pulled) == len(first) + len(second)
 
 
 class _Counting(ThreadPoolExecutor):
@@ -556,6 +564,20 @@ def test_complete_store_on_read_only_media_is_read(tmp_path):
         assert any("read-only" in n and "not saved" in n for n in more.notes)
     finally:
         _writable(folder)
+
+
+def test_cli_reads_a_complete_store_on_read_only_media(capsys, tmp_path):
+    folder = tmp_path / "media"
+    folder.mkdir()
+    store = folder / "s.sqlite"
+    assert run_cli(capsys, *CLI_RUN, "--store", str(store))[0] == 0
+    _read_only(folder)
+    try:
+        code, out, err = run_cli(capsys, *CLI_RUN, "--store", str(store))
+    finally:
+        _writable(folder)
+    assert code == 0, err
+    assert f"6 replications read from {store}" in out
 
 
 @pytest.mark.parametrize(

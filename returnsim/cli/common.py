@@ -161,7 +161,8 @@ def preflight(args: argparse.Namespace, sc: Scenario, n_policies: int) -> None:
         store = Path(args.store)
         if store.is_dir():
             raise UserError(f"--store expects a file, {printable(str(store))} is a directory")
-        check_writable(store, "--store", "file")
+        if not store.is_file():  # an existing store may be read-only media: it is read then
+            check_writable(store, "--store", "file")
     most = args.max_replications if getattr(args, "target", None) else args.replications
     most = max(most, args.replications)
     workers = args.workers or available_cpus()

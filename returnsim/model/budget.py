@@ -207,8 +207,10 @@ def check_run(scenario: Scenario, allow_large: bool = False) -> RunEstimate:
         RunTooLarge: the estimated peak memory exceeds the memory available.
     """
     est = estimate_run(scenario)
+    if allow_large:
+        return est
     free = available_memory()
-    if not allow_large and free is not None and est.memory_bytes > free:
+    if free is not None and est.memory_bytes > free:
         raise RunTooLarge(
             f"one replication would need {est.describe()}, but {human_bytes(free)} of memory is "
             f"available ({'; '.join(est.drivers)}). Shorten horizon_days or lower the demand; "
