@@ -65,6 +65,10 @@ VALUE_CASES = [
     ("desk.handling_minutes", {**LOGNORMAL, "mean": math.inf}, "desk.handling_minutes.mean: got inf", "finite"),
     ("returns.delivery_days", {"dist": "uniform", "low": 1, "high": math.inf}, "returns.delivery_days.high: got inf", "finite"),
     ("returns.delivery_days", math.inf, "returns.delivery_days: got inf", "finite"),
+    # finite values that made the run crawl through a billion days, epoch by epoch
+    ("returns.window_days", 1e9, "returns.window_days: got 1000000000.0", "a duration of at most ten years (3,652.5 days)"),
+    ("desk.handling_minutes", 1e9, "desk.handling_minutes: got 1000000000.0", "(5,259,600 minutes); it is 1e+09"),
+    ("buyer.reply_hours", {**LOGNORMAL, "mean": 1e6}, "buyer.reply_hours: got", "(87,660 hours); its mean is 1e+06"),
     # values that used to run and print NaN or inf money
     ("desk.handling_minutes", math.nan, "desk.handling_minutes: got nan", "finite"),
     ("catalog.widget.price", math.nan, "catalog.widget.price: got nan", "finite"),
@@ -255,6 +259,15 @@ def test_estimate_with_feedback_is_on_the_high_side():
     est = estimate_run(sc)
     for policy in ("seed", "free_returns"):
         assert rs.simulate(sc, policy, seed=1).kpis["return_requests"] <= est.requests
+
+
+def test_a_long_desk_backlog_counts_in_the_time_estimate():
+    """Slow handling makes a run advance through years of backlog after the horizon: the time
+    estimate grows with it and names the field, the memory estimate does not."""
+    base = estimate_run(rs.load_scenario(SEED_SCENARIO))
+    slow = estimate_run(rs.load_scenario(SEED_SCENARIO, {"desk.handling_minutes": 5e5}))
+    assert slow.seconds > 10 * base.seconds and slow.memory_bytes == base.memory_bytes
+    assert "desk.handling_minutes mean 500000" in slow.drivers
 
 
 def test_oversized_replication_is_refused_before_it_starts(monkeypatch):

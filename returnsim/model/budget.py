@@ -54,7 +54,8 @@ SECONDS_PER_REQUEST = 20e-6
 SECONDS_PER_AGENT = 25e-6
 """Time per desk agent (measured: 14-22 microseconds)."""
 SECONDS_PER_DAY = 1.5e-6
-"""Time per simulated day (measured: 1 microsecond)."""
+"""Time per simulated day, of demand or of the desk's backlog after it (measured: 0.4-1.1
+microseconds)."""
 
 
 class RunTooLarge(ValueError):
@@ -75,7 +76,7 @@ class RunEstimate:
     agents: int
     """Desk agents (SimPy processes)."""
     days: float
-    """Days of demand simulated."""
+    """Days of demand (the horizon)."""
     memory_bytes: float
     """Estimated peak memory of the replication."""
     seconds: float
@@ -151,9 +152,13 @@ def estimate_run(scenario: Scenario) -> RunEstimate:
         orders += extra
         requests += extra * return_rate
     agents = int(sc.desk.staff)
+    # The run advances through its span in epochs: the horizon, or longer when the desk's
+    # backlog (every request's handling, shared by the agents) outlasts it.
+    backlog = requests * sc.desk.handling_minutes.mean / 1440.0 / agents
     days = float(sc.horizon_days)
+    span = max(days, backlog)
     memory = BYTES_PER_REQUEST * requests + BYTES_PER_AGENT * agents + BYTES_PER_DAY * days
-    seconds = SECONDS_PER_REQUEST * requests + SECONDS_PER_AGENT * agents + SECONDS_PER_DAY * days
+    seconds = SECONDS_PER_REQUEST * requests + SECONDS_PER_AGENT * agents + SECONDS_PER_DAY * span
     drivers = [
         f"horizon_days = {sc.horizon_days:g}",
         f"demand.orders_per_day = {sc.demand.orders_per_day:g}",
@@ -163,6 +168,8 @@ def estimate_run(scenario: Scenario) -> RunEstimate:
         drivers.append(f"buyer.purchases_per_year mean {sc.buyer.purchases_per_year.mean:g}")
     if agents >= 1000:
         drivers.append(f"desk.staff = {agents}")
+    if backlog > days:
+        drivers.append(f"desk.handling_minutes mean {sc.desk.handling_minutes.mean:g}")
     return RunEstimate(orders, requests, agents, days, memory, seconds, drivers)
 
 

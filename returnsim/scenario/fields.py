@@ -16,7 +16,7 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from .distributions import Distribution, parse_distribution
 from .kinds import choices
-from .limits import check_plain, error
+from .limits import check_field, error
 
 __all__ = [
     "Strict",
@@ -68,13 +68,14 @@ ACTIONS = ("give_to_buyer", "return_to_origin", "return_to_address", "abandon")
 class Strict(BaseModel):
     """Base of every scenario table: unknown keys are errors; numbers are finite numbers of
     their declared type (``strict``: no booleans, no quoted numbers, no ``2.5`` for a count)
-    and at most :data:`~returnsim.scenario.limits.LIMIT` in size; text is printable."""
+    and at most :data:`~returnsim.scenario.limits.LIMIT` in size; durations are at most ten
+    years; text is printable (:mod:`.limits`)."""
 
     model_config = ConfigDict(
         extra="forbid", populate_by_name=True, strict=True, allow_inf_nan=False
     )
 
-    _plain = field_validator("*")(check_plain)
+    _plain = field_validator("*")(check_field)
 
 
 def _mix_sums_to_one(mix: dict[str, float], what: str) -> None:

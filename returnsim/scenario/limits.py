@@ -9,6 +9,12 @@ every table by :func:`check_plain`:
   coefficient of a return process comes near a billion; a larger value is a typo or an attack,
   and the bound keeps every sum and product the model forms finite (a label of ``1e308`` dollars
   would overflow to infinity once added up);
+* **durations are at most ten years** (:data:`MAX_DURATION_DAYS`). A field whose name gives
+  its unit (``window_days``, ``reply_hours``, ``handling_minutes``) is a duration; its value,
+  or its distribution's mean, is at most ten years in that unit. A return process has no
+  step that long, and the simulation advances through the time a run spans, so a window of a
+  billion days would keep it busy for ever. The horizon is the exception: how long a run may
+  be is for the run-size estimate (:mod:`returnsim.model.budget`) to judge;
 * **text is printable.** Names and descriptions end up in terminals, spreadsheets, figures and
   HTML: control characters (an ANSI escape recolours a terminal) and invisible bidirectional
   overrides are refused, in names and in text alike (text may hold line breaks and tabs).
@@ -19,15 +25,29 @@ from __future__ import annotations
 import unicodedata
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import ValidationError, ValidationInfo
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from ..text import BIDI_CONTROLS
 
-__all__ = ["LIMIT", "check_plain", "check_number", "check_text", "error"]
+__all__ = [
+    "LIMIT",
+    "MAX_DURATION_DAYS",
+    "check_field",
+    "check_plain",
+    "check_number",
+    "check_text",
+    "error",
+]
 
 LIMIT = 1e9
 """Largest size (absolute value) of any number in a scenario."""
+
+MAX_DURATION_DAYS = 3652.5
+"""Longest duration (or mean of a random duration) in a scenario: ten years."""
+
+_UNITS = {"days": 1.0, "hours": 24.0, "minutes": 1440.0}
+"""A duration field's name ends with its unit; how many of that unit make a day."""
 
 
 
@@ -72,6 +92,25 @@ def check_text(value: Any, name: bool = False) -> None:
             f"contains the control character U+{ord(ch):04X}; {what} must be plain printable "
             "text (it is shown in terminals, spreadsheets, figures and reports)",
         )
+
+
+def check_field(value: Any, info: ValidationInfo) -> Any:
+    """Pydantic after-validator of every field of a scenario table: :func:`check_plain`, and
+    for a duration (a field named ``..._days``, ``..._hours`` or ``..._minutes``, the horizon
+    excepted) at most :data:`MAX_DURATION_DAYS`."""
+    check_plain(value)
+    name = info.field_name or ""
+    unit = next((u for u in _UNITS if name.endswith(u)), None)
+    if unit is not None and name != "horizon_days":
+        mean = getattr(value, "mean", value)
+        limit = MAX_DURATION_DAYS * _UNITS[unit]
+        if isinstance(mean, int | float) and not isinstance(mean, bool) and mean > limit:
+            what = "it is" if mean is value or getattr(value, "variance", None) == 0 else "its mean is"
+            raise error(
+                "duration_too_long",
+                f"a duration of at most ten years ({limit:,.10g} {unit}); {what} {mean:.4g}",
+            )
+    return value
 
 
 def check_plain(value: Any) -> Any:
