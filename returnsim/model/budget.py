@@ -153,8 +153,10 @@ def estimate_run(scenario: Scenario) -> RunEstimate:
         requests += extra * return_rate
     agents = int(sc.desk.staff)
     # The run advances through its span in epochs: the horizon, or longer when the desk's
-    # backlog (every request's handling, shared by the agents) outlasts it.
-    backlog = requests * sc.desk.handling_minutes.mean / 1440.0 / agents
+    # backlog (every request's handling, shared by the agents in their open hours) outlasts it.
+    hours = sc.desk.hours
+    open_share = 1.0 if hours == "24/7" else sum(b - a for a, b in hours.intervals()) / 168.0
+    backlog = requests * sc.desk.handling_minutes.mean / 1440.0 / agents / open_share
     days = float(sc.horizon_days)
     span = max(days, backlog)
     memory = BYTES_PER_REQUEST * requests + BYTES_PER_AGENT * agents + BYTES_PER_DAY * days
