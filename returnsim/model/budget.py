@@ -49,11 +49,12 @@ BYTES_PER_AGENT = 900
 """Memory per desk agent, a SimPy process (measured: 835 B)."""
 BYTES_PER_DAY = 80
 """Memory per simulated day (daily order counts and calendar arrays; measured: 65 B)."""
-SECONDS_PER_REQUEST = 20e-6
-"""Time per return request on one core (measured: 4-18 microseconds)."""
-SECONDS_PER_AGENT = 25e-6
-"""Time per desk agent (measured: 14-22 microseconds)."""
-SECONDS_PER_DAY = 1.5e-6
+SECONDS_PER_REQUEST = 12e-6
+"""Time per return request on one core (measured: 8-12 microseconds on an idle core, up to
+twice that on a busy machine)."""
+SECONDS_PER_AGENT = 15e-6
+"""Time per desk agent (measured: 11-22 microseconds)."""
+SECONDS_PER_DAY = 1e-6
 """Time per simulated day, of demand or of the desk's backlog after it (measured: 0.4-1.1
 microseconds)."""
 
