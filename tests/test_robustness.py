@@ -686,3 +686,41 @@ def test_run_experiment_accepts_a_path_and_overrides_errors_name_them():
     assert res.runs["return_requests"].iloc[0] > 0
     with pytest.raises(TypeError, match="overrides must be a dict"):
         rs.load_scenario(MMC_SCENARIO, "horizon_days=2")  # type: ignore[arg-type]
+
+
+# --------------------------------------------------------------------------------------------
+# issue 7 item 2: locations come from pydantic's structure, also for fields yet to come
+# --------------------------------------------------------------------------------------------
+
+
+def test_optional_distributions_and_plain_unions_locate_cleanly(monkeypatch):
+    """A field another change may add (an optional distribution, a plain union of a number and
+    a word) gets the same clean problems as the fields of today: the keys of the file, the
+    member the input meant, one problem for a union the input fits no member of."""
+    from typing import Literal
+
+    from pydantic import ValidationError
+
+    from returnsim.scenario import problems as module
+    from returnsim.scenario.fields import Dist, Strict
+
+    class Table(Strict):
+        patience: Dist | None = None
+        mode: float | Literal["auto"] = 1.0
+
+    monkeypatch.setattr(module, "Scenario", Table)
+    cases = {
+        "patience.sd: got 2; unknown field; expected one of: mean, cv, dist": {
+            "patience": {"dist": "lognormal", "mean": 1, "cv": 1, "sd": 2}
+        },
+        "patience.cv: required field is missing": {"patience": {"dist": "gamma", "mean": 1}},
+        'patience.dist: got "gama"; unknown distribution family; did you mean \'gamma\'?': {
+            "patience": {"dist": "gama", "mean": 1}
+        },
+        'mode: got "x"; expected a number or "auto"': {"mode": "x"},
+    }
+    for expected, raw in cases.items():
+        with pytest.raises(ValidationError) as info:
+            Table.model_validate(raw)
+        found = [str(p) for p in module.problems_from_validation(info.value, raw)]
+        assert len(found) == 1 and found[0].startswith(expected), (expected, found)

@@ -132,7 +132,10 @@ def _unwrap(tp: Any) -> Any:
 
 
 def _field_type(f: FieldInfo) -> Any:
-    return typing.Annotated[(f.annotation, *f.metadata, f)] if f.metadata or f.discriminator else f.annotation
+    """A model field's type with its metadata (pydantic keeps them apart)."""
+    if not (f.metadata or f.discriminator):
+        return f.annotation
+    return typing.Annotated[(f.annotation, *f.metadata, f)]
 
 
 @dataclass
@@ -160,8 +163,13 @@ def _locate(loc: tuple[Any, ...], raw: Any) -> _Where:
             tp = dispatch.member_for(node)  # validated by that member alone
             continue
         members = _members(tp)
+        if len(members) == 1 and members[0] is not tp:  # Optional[T]: follow T
+            tp = members[0]
+            continue
         if len(members) > 1:
-            disc = next((m.discriminator for m in meta if isinstance(m, FieldInfo) and m.discriminator), None)
+            disc = next(
+                (m.discriminator for m in meta if isinstance(m, FieldInfo) and m.discriminator), None
+            )
             if disc is None:  # a plain union: pydantic's next segment names a member
                 where.union_at = len(where.keys)
                 where.union_members = members
@@ -173,13 +181,12 @@ def _locate(loc: tuple[Any, ...], raw: Any) -> _Where:
             )
             i += 1
             continue
-        tp = _split(members[0])[0] if members else None
         if seg == "[key]":
             i += 1
             continue
-        if isinstance(tp, type) and issubclass(tp, BaseModel):
-            where.table = tp
-            f = next((f for n, f in tp.model_fields.items() if seg in (n, f.alias)), None)
+        where.table = tp if isinstance(tp, type) and issubclass(tp, BaseModel) else None
+        if where.table is not None:
+            f = next((f for n, f in where.table.model_fields.items() if seg in (n, f.alias)), None)
             tp = _field_type(f) if f is not None else None
         elif typing.get_origin(tp) is dict:
             tp = typing.get_args(tp)[1]
