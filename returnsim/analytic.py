@@ -32,7 +32,7 @@ from .model.demand import Requests
 from .model.ledger import net_cost_per_request
 from .model.plan import fba_mask, plan
 from .model.resolution import DeskTimes, resolve
-from .model.world import CONDITION, HOURS_PER_DAY, MARKET, World
+from .model.world import HOURS_PER_DAY, MARKET, World
 from .scenario import Scenario
 from .scenario.distributions import Fixed
 
@@ -41,6 +41,7 @@ __all__ = [
     "erlang_a",
     "ErlangA",
     "giveaway_breakeven",
+    "restock_credit_share",
     "expected_cost_per_return",
     "quantile_bins",
 ]
@@ -144,6 +145,24 @@ def erlang_a(
     )
 
 
+def restock_credit_share(
+    scenario: Scenario, item_class: str, condition: str, weeks_to_resale: float = 0.0
+) -> float:
+    """What a unit returned to the origin and resold is worth to the seller, as a share of its
+    price, ``weeks_to_resale`` weeks after the sale.
+
+    With ``costs.restock_credit = "saved_cost"`` (the default) the smaller of the condition's
+    resale share and the class's unit cost share: the resale replaces the sale of a new unit, so
+    it saves the seller the unit's cost, and never more than it sells for. Otherwise the resale
+    share. Either way less value decay, ``1 - d w`` (never below zero).
+    """
+    cls = scenario.catalog[item_class]
+    share = float(getattr(cls.resale_share, condition))
+    if scenario.costs.restock_credit == "saved_cost":
+        share = min(share, cls.unit_cost_share)
+    return share * max(0.0, 1 - cls.value_decay_per_week * weeks_to_resale)
+
+
 def giveaway_breakeven(
     scenario: Scenario,
     item_class: str,
@@ -180,10 +199,7 @@ def giveaway_breakeven(
         "carrier_claim": label * (1 - costs.carrier_claim_share),
         "buyer": r * (1 - s) * label,
     }[payer]
-    share = world.resale_share[k, CONDITION[condition]]
-    if costs.restock_credit == "saved_cost":
-        share = min(share, world.unit_cost_share[k])
-    g = share * max(0.0, 1 - world.decay_per_week[k] * weeks_to_resale)
+    g = restock_credit_share(scenario, item_class, condition, weeks_to_resale)
     if g <= 0:
         return math.inf
     p = (costs.inspection + effective) / g

@@ -11,7 +11,7 @@ NOTEBOOK = ROOT / "notebooks" / "03_your_store.ipynb"
 
 
 def test_your_store_notebook_runs_and_shows_its_parts(monkeypatch: pytest.MonkeyPatch):
-    nbclient = pytest.importorskip("nbclient")
+    import nbclient
     import nbformat
     from test_notebooks import _this_python_kernel  # the kernel of this interpreter
 

@@ -230,3 +230,40 @@ def test_scheduler_option_runs_on_dask_and_closes_cleanly(tmp_path):
     local = rs.run_experiment(sc, replications=6, seed=3, workers=1, progress=False).runs
     remote = pd.read_csv(tmp_path / "dask" / "runs.csv")
     pd.testing.assert_frame_equal(remote, local, check_dtype=False, check_exact=True)
+
+
+# --------------------------------------------------------------------------------------------
+# no orphans
+# --------------------------------------------------------------------------------------------
+
+
+def test_workers_end_when_the_run_is_killed(tmp_path):
+    """``kill -9`` of a ``--workers 2`` run: its pool workers and the multiprocessing resource
+    tracker exit by themselves (they used to live on, about 270 MB, indefinitely)."""
+    import psutil
+
+    cmd = [
+        sys.executable, "-m", "returnsim", "run", str(SEED_SCENARIO), "--set", "horizon_days=120",
+        "--replications", "400", "--workers", "2", "--no-progress",
+    ]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    parent = psutil.Process(proc.pid)
+    children: list[psutil.Process] = []
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and proc.poll() is None:
+            children = parent.children(recursive=True)
+            # two pool workers and the resource tracker
+            if len(children) >= 3 and all(c.cpu_times().user > 0.5 for c in children if "resource_tracker" not in " ".join(c.cmdline())):
+                break
+            time.sleep(0.2)
+        assert len(children) >= 3, "the pool never started"
+        proc.kill()
+        proc.wait()
+        _, alive = psutil.wait_procs(children, timeout=60)  # a hang guard, not a speed claim
+        assert not alive, [(p.pid, p.cmdline()) for p in alive]
+    finally:
+        for p in children:
+            if p.is_running():
+                p.kill()

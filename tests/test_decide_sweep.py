@@ -149,7 +149,7 @@ def test_sweep_resumes_after_a_kill_without_losing_or_double_counting(tmp_path):
 
 
 def test_a_sweep_runs_on_a_dask_cluster_with_the_same_numbers():
-    distributed = pytest.importorskip("distributed")
+    import distributed  # the dask extra, installed by make test
     sc = _minimal()
     serial = rs.sweep(sc, "lhs", 3, progress=False, workers=1)
     with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None) as cluster:

@@ -62,7 +62,7 @@ extends = "seed_policies.toml"
 
 [catalog.apparel]
 price = 30                                  # a distribution: replaces the lognormal whole
-reasons = { wrong_size = 0.6, defective = 0.4 }   # a mix: replaced, not merged (sums to 1)
+reasons = { wrong_size = 0.55, defective = 0.35, not_as_described = 0.1 }   # a mix: replaced, not merged
 
 [desk]
 staff = 3
@@ -75,7 +75,7 @@ mon = [9, 17]
     sc = rs.load_scenario(child)
     apparel = sc.catalog["apparel"]
     assert apparel.price.mean == 30 and apparel.price.dist == "fixed"
-    assert apparel.reasons == {"wrong_size": 0.6, "defective": 0.4}
+    assert apparel.reasons == {"wrong_size": 0.55, "defective": 0.35, "not_as_described": 0.1}
     assert apparel.return_rate == base.catalog["apparel"].return_rate  # merged key by key
     assert sc.desk.staff == 3 and sc.desk.wage_per_hour == base.desk.wage_per_hour
     assert sc.desk.hours != "24/7" and sc.desk.hours.intervals() == [(9.0, 17.0)]
@@ -104,8 +104,9 @@ def test_problem_from_a_base_file_names_that_file(tmp_path: Path, seed_copy: Pat
 def test_cross_reference_into_a_base_file_names_it(tmp_path: Path, seed_copy: Path):
     # The child drops the reason the base's returns.misreport_as names.
     text = seed_copy.read_text(encoding="utf-8").replace(
-        'misreport_as = "not_as_described"', 'misreport_as = "no_such_reason"'
+        "[returns]\n", '[returns]\nmisreport_as = "no_such_reason"\n', 1
     )
+    assert "no_such_reason" in text
     seed_copy.write_text(text, encoding="utf-8")
     child = _write(tmp_path, "child.toml", 'extends = "seed_policies.toml"\nname = "x"\n')
     with pytest.raises(ScenarioError) as info:

@@ -162,5 +162,5 @@ def test_not_a_store_is_refused(tmp_path):
         ResultStore(path)
     junk = tmp_path / "junk.sqlite"
     junk.write_bytes(b"this is not a database" * 100)
-    with pytest.raises(sqlite3.DatabaseError):
+    with pytest.raises(StoreError, match="not an SQLite database"):
         ResultStore(junk)

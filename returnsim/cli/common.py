@@ -1,14 +1,20 @@
 """Pieces every ``returnsim`` command shares: user errors, scenario loading with ``--set``
-overrides, and argument types."""
+overrides, argument types, and what keeps a long computation from being thrown away: checks of
+every output location and of the run's size before it starts (:func:`preflight`), and results
+saved somewhere the message names if writing fails anyway (:func:`keep_results`)."""
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
+import os
+import sys
+import tempfile
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from ..scenario import Scenario, load_scenario, parse_override_value
+from ..text import printable
 
 __all__ = [
     "UserError",
@@ -19,6 +25,9 @@ __all__ = [
     "positive_int",
     "seed_int",
     "terminal_width",
+    "check_writable",
+    "preflight",
+    "keep_results",
 ]
 
 
@@ -95,3 +104,117 @@ def terminal_width() -> int:
     import shutil
 
     return max(80, shutil.get_terminal_size((120, 24)).columns)
+
+
+# --------------------------------------------------------------------------------------------
+# before and after a run: never throw computation away
+# --------------------------------------------------------------------------------------------
+
+
+def check_writable(path: str | Path, option: str, kind: str) -> None:
+    """Refuse, before anything runs, an output location that cannot be written.
+
+    Args:
+        path: the file or directory the command will write.
+        option: the option that named it (``--out``), for the message.
+        kind: ``"dir"`` (created if missing) or ``"file"`` (its directory is created).
+
+    Raises:
+        UserError: the location is of the wrong kind, or cannot be created or written.
+    """
+    p = Path(path)
+    if kind == "dir" and p.exists() and not p.is_dir():
+        raise UserError(f"{option} expects a directory, {printable(str(p))} is a file")
+    if kind == "file" and p.is_dir():
+        raise UserError(f"{option} expects a file, {printable(str(p))} is a directory")
+    folder = p if kind == "dir" else p.parent
+    for q in (folder, *folder.parents):
+        if q.exists():
+            if not q.is_dir():
+                raise UserError(f"{option} {printable(str(p))}: {printable(str(q))} is a file, not a directory")
+            break
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".returnsim-probe-", dir=folder)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as err:
+        raise UserError(
+            f"{option} {printable(str(p))}: cannot write there ({err.strerror or err}); "
+            "nothing was run"
+        ) from None
+
+
+def preflight(args: argparse.Namespace, sc: Scenario, n_policies: int) -> None:
+    """Everything that can be checked before an experiment starts: each output location
+    (``--out``, ``-o``, ``--store``) and the experiment's estimated size (refused if it would
+    not fit in memory unless ``--allow-large``; announced on stderr if it would take hours)."""
+    from ..experiment.budget import check_experiment
+    from ..experiment.executors import available_cpus
+    from ..model.budget import RunTooLarge
+
+    if getattr(args, "out", None):
+        check_writable(args.out, "--out", "dir")
+    if getattr(args, "output", None):
+        check_writable(args.output, "-o", "file")
+    if getattr(args, "store", None):
+        store = Path(args.store)
+        if store.is_dir():
+            raise UserError(f"--store expects a file, {printable(str(store))} is a directory")
+        if not store.is_file():  # an existing store may be read-only media: it is read then
+            check_writable(store, "--store", "file")
+    most = args.max_replications if getattr(args, "target", None) else args.replications
+    most = max(most, args.replications)
+    workers = args.workers or available_cpus()
+    try:
+        _, slow = check_experiment(sc, n_policies * most, workers, allow_large=args.allow_large)
+    except RunTooLarge as err:
+        raise UserError(str(err).replace("pass allow_large=True (returnsim: --allow-large)", "add --allow-large")) from None
+    if slow:
+        print(f"returnsim: note: {slow}", file=sys.stderr)
+
+
+def _rescue(exp: Any, sc: Scenario) -> Path:
+    """Save an experiment's replications in a new results store in a fresh temporary
+    directory; returns the store's path."""
+    folder = Path(tempfile.mkdtemp(prefix="returnsim-rescue-"))
+    path = folder / "results.sqlite"
+    exp.to_store(path, sc)
+    return path
+
+
+def keep_results(args: argparse.Namespace, exp: Any, sc: Scenario, write: Callable[[], None]) -> None:
+    """Run ``write`` (the command's output); if it fails, say where the computed replications
+    are, so nothing computed is lost: in the ``--store`` the run used, else in a new store in a
+    temporary directory. Either way the same command with ``--store`` that file writes the
+    output again without simulating anything.
+
+    Raises:
+        UserError: writing failed (the message names the error and where the results are).
+    """
+    try:
+        write()
+    except (KeyboardInterrupt, BrokenPipeError):
+        raise
+    except Exception as err:
+        n = len(exp.runs)
+        if getattr(args, "store", None):
+            where = (
+                f"the {n} replications are in the results store {printable(str(args.store))}; "
+                "run the same command again to write the output without simulating"
+            )
+        else:
+            try:
+                where = (
+                    f"the {n} replications computed are saved in {_rescue(exp, sc)}; add "
+                    "--store with that file to the same command to write the output without "
+                    "simulating again"
+                )
+            except Exception as again:  # noqa: BLE001 - say so, keep the first error
+                where = f"saving the replications elsewhere failed too ({type(again).__name__}: {again})"
+        if getattr(args, "debug", False):
+            print(f"returnsim: {where}", file=sys.stderr)
+            raise
+        raise UserError(
+            f"could not write the output: {type(err).__name__}: {printable(str(err))}\n{where}"
+        ) from None

@@ -41,13 +41,15 @@ def _experiment(args: argparse.Namespace, sc, policies: list[str]):
     import warnings
 
     from ..experiment import PrecisionWarning, StoreError, run_experiment
+    from ..experiment.budget import RunSizeWarning
+    from ..experiment.replications import StoreWarning
 
     progress = sys.stderr.isatty() if args.progress is None else args.progress
-    if args.store and Path(args.store).is_dir():
-        raise UserError(f"--store expects a file, {args.store} is a directory")
+    common.preflight(args, sc, len(policies))  # outputs writable, size bounded: before the run
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore", PrecisionWarning)  # said in the output instead
+            for said in (PrecisionWarning, StoreWarning, RunSizeWarning):  # in the output instead
+                warnings.simplefilter("ignore", said)
             return run_experiment(
                 sc,
                 policies=policies,
@@ -59,6 +61,7 @@ def _experiment(args: argparse.Namespace, sc, policies: list[str]):
                 scheduler=args.scheduler,
                 workers=args.workers,
                 max_replications=max(args.max_replications, args.replications),
+                allow_large=args.allow_large,
             )
     except ImportError as err:
         raise UserError(str(err)) from None
@@ -127,7 +130,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     text = _results_text(args, sc, exp, base)
     print(text)
     if args.out:  # the file keeps every table, whatever was printed
-        _write(args.out, exp, baseline, _results_text(args, sc, exp, base, full=True), sc, args.command_line)
+        full = _results_text(args, sc, exp, base, full=True)
+        common.keep_results(args, exp, sc, lambda: _write(args.out, exp, baseline, full, sc, args.command_line))
     return 0
 
 
@@ -147,7 +151,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     print(text)
     if args.out:
         full = _results_text(args, sc, exp, args.baseline, comparison_only=True, full=True)
-        _write(args.out, exp, args.baseline, full, sc, args.command_line)
+        common.keep_results(args, exp, sc, lambda: _write(args.out, exp, args.baseline, full, sc, args.command_line))
     return 0
 
 
@@ -162,8 +166,9 @@ def cmd_report(args: argparse.Namespace) -> int:
     if len(policies) < 2:
         raise UserError("a report compares policies: name at least two (or none for all)")
     exp = _experiment(args, sc, policies)
-    path = write_report(exp, sc, args.output, baseline, args.command_line)
-    print(f"wrote {path}")
+    common.keep_results(
+        args, exp, sc, lambda: print(f"wrote {write_report(exp, sc, args.output, baseline, args.command_line)}")
+    )
     return 0
 
 
@@ -220,6 +225,10 @@ def experiment_args(sp: argparse.ArgumentParser) -> None:
         help="also every key figure, the cost breakdown and all paired differences",
     )
     sp.set_defaults(full=False)
+    sp.add_argument(
+        "--allow-large", action="store_true",
+        help="run even if the experiment is estimated to need more memory than is available",
+    )
 
 
 def register(sub: Any) -> None:

@@ -3,7 +3,12 @@
 The engine never changes the global multiprocessing start method: the pools it starts use a
 ``spawn`` context. Any ``concurrent.futures.Executor`` can be passed in, which covers a Dask
 cluster through ``distributed.Client(address).get_executor()``. Short tasks are batched so that
-scheduling overhead stays under one per cent (:func:`plan_batches`).
+scheduling overhead stays under one per cent (:func:`iter_batches`), and batches are made as
+they are needed, so a million replications never sit in memory as a list of tasks.
+
+Workers of the engine's own pool end when the process that started them dies, even by
+``kill -9``: each watches its parent (:func:`watch_parent`) and exits when it is gone, so no
+worker, and no multiprocessing resource tracker, outlives an interrupted run.
 """
 
 from __future__ import annotations
@@ -11,14 +16,18 @@ from __future__ import annotations
 import math
 import multiprocessing
 import os
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
+from itertools import islice
 from typing import Any
 
 __all__ = [
     "Backend",
     "available_cpus",
     "plan_batches",
+    "iter_batches",
+    "watch_parent",
     "START_METHOD",
     "TASK_OVERHEAD_SECONDS",
     "OVERHEAD_FACTOR",
@@ -93,9 +102,12 @@ class Backend:
             self.name = "serial"
 
     def start_pool(self) -> None:
-        """Start the engine's own process pool (a ``spawn`` context, not the global method)."""
+        """Start the engine's own process pool (a ``spawn`` context, not the global method);
+        its workers exit when this process dies."""
         ctx = multiprocessing.get_context(START_METHOD)
-        self.executor = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx)
+        self.executor = ProcessPoolExecutor(
+            max_workers=self.workers, mp_context=ctx, initializer=watch_parent
+        )
         self.owned = True
         self.kind = "processes"
         self.name = f"processes({self.workers})"
@@ -116,10 +128,34 @@ class Backend:
                 self.owned = False
 
 
-def plan_batches(
-    tasks: Sequence[tuple[str, int]], seconds_per_task: float, workers: int, overhead: float
-) -> list[list[tuple[str, int]]]:
-    """Split tasks into batches: guided sizes between an overhead floor and a latency cap.
+def watch_parent() -> None:
+    """Pool initializer: end this worker as soon as the process that started it is gone.
+
+    A worker otherwise waits on its task queue forever once its parent is killed (the queue's
+    pipe stays open in the worker itself). A daemon thread waits on the parent's sentinel, which
+    becomes ready when the parent exits for any reason, and then ends the worker at once.
+    """
+    parent = multiprocessing.parent_process()
+    if parent is None:  # pragma: no cover - not a multiprocessing child
+        return
+
+    def wait() -> None:
+        from multiprocessing.connection import wait as wait_for
+
+        wait_for([parent.sentinel])
+        os._exit(1)
+
+    threading.Thread(target=wait, name="returnsim-watch-parent", daemon=True).start()
+
+
+def iter_batches(
+    tasks: Iterator[tuple[str, int]],
+    count: int,
+    seconds_per_task: float,
+    workers: int,
+    overhead: float,
+) -> Iterator[list[tuple[str, int]]]:
+    """Batches of the ``count`` tasks of an iterator, made as they are asked for.
 
     A batch lasts at least ``OVERHEAD_FACTOR * overhead`` seconds (so scheduling costs under
     1 %) and at most ``MAX_TASK_SECONDS`` (so results reach the store often); in between, each
@@ -129,11 +165,18 @@ def plan_batches(
     t = max(seconds_per_task, 1e-6)
     b_min = max(1, math.ceil(OVERHEAD_FACTOR * overhead / t))
     b_max = max(b_min, math.floor(MAX_TASK_SECONDS / t))
-    out = []
-    i = 0
-    while i < len(tasks):
-        remaining = len(tasks) - i
+    remaining = count
+    while remaining > 0:
         size = min(b_max, max(b_min, math.ceil(remaining / (2 * workers))))
-        out.append(list(tasks[i : i + size]))
-        i += size
-    return out
+        batch = list(islice(tasks, size))
+        if not batch:
+            return
+        remaining -= len(batch)
+        yield batch
+
+
+def plan_batches(
+    tasks: Sequence[tuple[str, int]], seconds_per_task: float, workers: int, overhead: float
+) -> list[list[tuple[str, int]]]:
+    """All batches of a list of tasks at once (see :func:`iter_batches`)."""
+    return list(iter_batches(iter(tasks), len(tasks), seconds_per_task, workers, overhead))

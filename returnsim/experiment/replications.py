@@ -20,21 +20,25 @@ it reaches this process; a re-run reads back what is stored and simulates only w
 from __future__ import annotations
 
 import math
+import secrets
 import time
 import warnings
-from collections.abc import Iterable, Mapping, Sequence
-from concurrent.futures import Executor, Future, as_completed
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
 from concurrent.futures.process import BrokenProcessPool
+from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..scenario import Scenario
+from ..scenario.loader import as_scenario
 from . import executors
-from .executors import START_METHOD, Backend, plan_batches
+from .budget import RunSizeWarning, check_experiment
+from .executors import START_METHOD, Backend, iter_batches
 from .result import ExperimentResult
-from .store import ResultStore, scenario_hash
+from .store import ResultStore, describe_row, scenario_hash
 from .tasks import METRICS, run_batch
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -43,12 +47,16 @@ if TYPE_CHECKING:  # pragma: no cover
 # pandas and scipy (through .statistics) are imported where used, so spawned workers, which only
 # simulate, start without them.
 
-__all__ = ["run_experiment", "PrecisionWarning"]
+__all__ = ["run_experiment", "PrecisionWarning", "StoreWarning"]
 
 
 class PrecisionWarning(UserWarning):
     """A target confidence-interval half-width was not reached within ``max_replications``."""
 
+
+class StoreWarning(UserWarning):
+    """Rows of the results store could not be read in full and are recomputed, or the store is
+    read-only and new replications are not saved."""
 
 
 class _Runner:
@@ -70,47 +78,51 @@ class _Runner:
 
     def finish(self, records: Iterable[dict[str, Any]]) -> None:
         records = list(records)
-        if self.store is not None:
+        if self.store is not None and self.store.writable:
             self.store.add_runs(self.key, self.version, records, METRICS)
         for r in records:
             self.results[(r["policy"], r["replication"])] = r
         self.computed += len(records)
         self.bar.update(len(records))
 
-    def run_local(self, tasks: Sequence[tuple[str, int]]) -> None:
+    def run_local(self, tasks: Iterable[tuple[str, int]]) -> None:
         for task in tasks:
             start = time.perf_counter()
             self.finish(run_batch(self.sc, self.seed, [task]))
             self.seconds_per_task = time.perf_counter() - start
 
-    def run(self, tasks: list[tuple[str, int]]) -> None:
+    def run(self, tasks: Iterator[tuple[str, int]], count: int) -> None:
+        """Run ``count`` tasks drawn from an iterator (made lazily: never all in memory)."""
         b = self.backend
         if b.executor is None and b.workers == 1:
             self.run_local(tasks)
             return
-        if tasks and self.seconds_per_task is None:
-            self.run_local(tasks[:1])  # a timed pilot, to size the batches
-            tasks = tasks[1:]
-        if not tasks:
+        if count and self.seconds_per_task is None:
+            self.run_local(islice(tasks, 1))  # a timed pilot, to size the batches
+            count -= 1
+        if count <= 0:
             return
         assert self.seconds_per_task is not None
         if b.executor is None:
-            if self.seconds_per_task * len(tasks) < executors.MIN_POOL_SECONDS:
+            if self.seconds_per_task * count < executors.MIN_POOL_SECONDS:
                 self.run_local(tasks)  # less work than starting a pool costs
                 return
             b.start_pool()
         overhead = executors.TASK_OVERHEAD_SECONDS[b.kind]
-        batches = plan_batches(tasks, self.seconds_per_task, b.workers, overhead)
+        batches = iter_batches(tasks, count, self.seconds_per_task, b.workers, overhead)
         executor = b.executor
         assert executor is not None
-        futures: list[Future] = [
-            executor.submit(run_batch, self.sc_dict, self.seed, batch) for batch in batches
-        ]
+        pending: set[Future] = set()
         try:
-            for fut in as_completed(futures):
-                self.finish(fut.result())
+            for batch in batches:
+                # Keep two batches per worker in flight; make the next only when one is done.
+                while len(pending) >= 2 * b.workers:
+                    self._collect(pending)
+                pending.add(executor.submit(run_batch, self.sc_dict, self.seed, batch))
+            while pending:
+                self._collect(pending)
         except BrokenProcessPool as err:
-            for fut in futures:
+            for fut in pending:
                 fut.cancel()
             raise BrokenProcessPool(
                 f"{err} Worker processes are started with the {START_METHOD!r} method, which "
@@ -118,9 +130,15 @@ class _Runner:
                 "must do so under `if __name__ == '__main__':`."
             ) from err
         except BaseException:
-            for fut in futures:
+            for fut in pending:
                 fut.cancel()
             raise
+
+    def _collect(self, pending: set[Future]) -> None:
+        done, _ = wait(pending, return_when=FIRST_COMPLETED)
+        for fut in done:
+            pending.discard(fut)
+            self.finish(fut.result())
 
 
 def _progress_bar(total: int, progress: bool) -> Any:
@@ -131,24 +149,71 @@ def _progress_bar(total: int, progress: bool) -> Any:
 
 
 def _check_seed(seed: Any) -> int:
+    """The experiment's base seed; ``None`` draws a fresh one (recorded in the result)."""
+    if seed is None:
+        return secrets.randbits(63)
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise TypeError(f"seed must be an integer, got {seed!r}")
+        raise TypeError(f"seed must be an integer in [0, 2**63) or None, got {seed!r:.60}")
     seed = int(seed)
     if not 0 <= seed < 2**63:
-        raise ValueError(f"seed must be in [0, 2**63), got {seed}")
+        raise ValueError(f"seed must be in [0, 2**63) (or None for a fresh one), got {seed}")
     return seed
 
 
-def _as_scenario(scenario: Any) -> Scenario:
-    if isinstance(scenario, Scenario):
-        return scenario
-    if isinstance(scenario, (str, Path)):
-        from ..scenario import load_scenario
+def _check_policies(sc: Scenario, policies: Any) -> list[str]:
+    if policies is None:
+        return list(sc.policies)
+    if isinstance(policies, str):  # one policy by name
+        policies = [policies]
+    if not isinstance(policies, Sequence) or not all(isinstance(p, str) for p in policies):
+        raise TypeError(
+            f"policies must be a list of policy names (or one name), got {policies!r:.80}"
+        )
+    names = list(policies)
+    if not names:
+        raise ValueError("no policies to run")
+    unknown = [p for p in names if p not in sc.policies]
+    if unknown:
+        raise KeyError(f"unknown policy {', '.join(map(repr, unknown))}; scenario has: {', '.join(sc.policies)}")
+    if len(set(names)) != len(names):
+        raise ValueError(f"a policy is listed twice: {names}")
+    return names
 
-        return load_scenario(scenario)
-    if isinstance(scenario, Mapping):
-        return Scenario.model_validate(dict(scenario))
-    raise TypeError(f"scenario must be a Scenario, a path or a dict, got {type(scenario).__name__}")
+
+def _check_count(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r:.60}")
+    return int(value)
+
+
+def _check_kinds(executor: Any, store: Any, scheduler: Any, progress: Any, allow_large: Any) -> None:
+    if executor is not None and scheduler is None and not isinstance(executor, Executor):
+        raise TypeError(
+            f"executor must be a concurrent.futures.Executor or None, got {type(executor).__name__}"
+        )
+    if store is not None and not isinstance(store, str | Path | ResultStore):
+        raise TypeError(f"store must be a file path or a ResultStore, got {type(store).__name__}")
+    if scheduler is not None and not isinstance(scheduler, str):
+        raise TypeError(f"scheduler must be an address such as 'tcp://host:8786', got {scheduler!r:.60}")
+    for name, value in (("progress", progress), ("allow_large", allow_large)):
+        if not isinstance(value, bool | np.bool_):
+            raise TypeError(f"{name} must be True or False, got {value!r:.60}")
+
+
+def _read_store(st: ResultStore, key: str, seed: int, version: str, names: list[str], notes: list[str]) -> list[dict[str, Any]]:
+    """Rows already stored for this experiment; rows that cannot be read in full are named in
+    a warning and deleted, so they are recomputed (never read back as NaN)."""
+    bad: list[tuple[tuple[Any, ...], str]] = []
+    good = st.records(key, seed=seed, version=version, policies=names, metrics=METRICS, unreadable=bad)
+    if bad:
+        rows = "; ".join(f"{describe_row(k)}: {why}" for k, why in bad[:3])
+        more = f" and {len(bad) - 3} more" if len(bad) > 3 else ""
+        action = "recomputing them" if st.writable else "recomputing them (not saved: the store is read-only)"
+        notes.append(f"results store {st.path}: {len(bad)} row(s) cannot be read in full, {action}: {rows}{more}")
+        warnings.warn(notes[-1], StoreWarning, stacklevel=3)
+        if st.writable:
+            st.delete(k for k, _ in bad)
+    return good
 
 
 def _check_targets(target: Mapping[str, float] | None) -> dict[str, float] | None:
@@ -214,9 +279,9 @@ def _needed(results, policies, n, targets, max_replications) -> int:
 
 def run_experiment(
     scenario: Scenario | str | Path | Mapping[str, Any],
-    policies: Sequence[str] | None = None,
+    policies: Sequence[str] | str | None = None,
     replications: int = 30,
-    seed: int = 0,
+    seed: int | None = 0,
     executor: Executor | None = None,
     store: str | Path | ResultStore | None = None,
     progress: bool = True,
@@ -225,19 +290,26 @@ def run_experiment(
     scheduler: str | None = None,
     workers: int | None = None,
     max_replications: int = 1000,
+    allow_large: bool = False,
 ) -> ExperimentResult:
     """Run replications of policies with common random numbers.
 
     Args:
         scenario: a validated :class:`Scenario` (or a path to a scenario file, or a dict).
-        policies: names of the scenario's policies to run, in this order (default: all).
+        policies: names of the scenario's policies to run, in this order (default: all); a
+            single name runs that policy.
         replications: replications per policy (the first round, with ``target_half_width``).
-        seed: base seed; replication ``r`` of every policy uses ``SeedSequence([seed, r])``.
+        seed: base seed in ``[0, 2**63)``; replication ``r`` of every policy uses
+            ``SeedSequence([seed, r])``. ``None`` draws a fresh seed, recorded in
+            ``result.seed`` (and the ``seed`` column of ``runs``) to repeat the experiment.
         executor: any ``concurrent.futures.Executor`` to run on (left open afterwards).
             Default: serial with one worker, else a ``spawn`` process pool the engine starts and
-            closes (skipped when the whole job would take under a second).
+            closes (skipped when the whole job would take under a second); its workers exit
+            if this process dies.
         store: a results-store file (or open :class:`ResultStore`): finished replications are
-            committed at once and a re-run simulates only what is missing.
+            committed at once and a re-run simulates only what is missing. Rows that cannot be
+            read in full are recomputed (a :class:`StoreWarning` names them); a store on
+            read-only media is read, and what it lacks is computed without being saved.
         progress: show a ``tqdm.auto`` bar over replications.
         target_half_width: ``{metric: h}``: add replications in rounds until every named
             metric's 95 % CI half-width is at most ``h`` for every policy, or until
@@ -248,9 +320,18 @@ def run_experiment(
         workers: processes of the engine's pool (default: the CPUs available), or the worker
             count used to size batches for a given executor.
         max_replications: cap on replications per policy when a target is given.
+        allow_large: run even if the experiment is estimated to need more memory than is
+            available (:mod:`returnsim.experiment.budget`); experiments estimated to take
+            hours run with a :class:`RunSizeWarning`.
 
     Returns:
         An :class:`ExperimentResult`.
+
+    Raises:
+        ScenarioError: the scenario file or dict is invalid.
+        TypeError, ValueError, KeyError: an argument is wrong (the message names it).
+        RunTooLarge: the experiment would not fit in memory (see ``allow_large``).
+        StoreError: the store cannot be opened (a directory, a file that is not a store, ...).
 
     Worker processes are spawned, so they import the main module afresh: in a script, call
     ``run_experiment`` under ``if __name__ == "__main__":`` (notebooks need nothing).
@@ -260,48 +341,53 @@ def run_experiment(
     __version__ = model_version()  # version + model source hash: the store's version key
 
     started = time.perf_counter()
-    sc = _as_scenario(scenario)
+    sc = as_scenario(scenario)
     seed = _check_seed(seed)
-    names = list(sc.policies) if policies is None else list(policies)
-    if not names:
-        raise ValueError("no policies to run")
-    unknown = [p for p in names if p not in sc.policies]
-    if unknown:
-        raise KeyError(f"unknown policy {', '.join(map(repr, unknown))}; scenario has: {', '.join(sc.policies)}")
-    if len(set(names)) != len(names):
-        raise ValueError(f"a policy is listed twice: {names}")
-    if isinstance(replications, bool) or not isinstance(replications, int) or replications < 1:
-        raise ValueError(f"replications must be a positive integer, got {replications!r}")
+    names = _check_policies(sc, policies)
+    replications = _check_count("replications", replications)
+    max_replications = _check_count("max_replications", max_replications)
+    _check_kinds(executor, store, scheduler, progress, allow_large)
     targets = _check_targets(target_half_width)
     if targets is not None:
         if replications < 2:
             raise ValueError("target_half_width needs at least 2 replications in the first round")
         if max_replications < replications:
             raise ValueError(f"max_replications ({max_replications}) < replications ({replications})")
+    most = max_replications if targets is not None else replications
+    _, slow = check_experiment(
+        sc, len(names) * most, workers or executors.available_cpus(), allow_large=bool(allow_large)
+    )
+    if slow:
+        warnings.warn(slow, RunSizeWarning, stacklevel=2)
 
     key = scenario_hash(sc)
-    own_store = isinstance(store, (str, Path))
-    st = ResultStore(store) if isinstance(store, (str, Path)) else store
     backend = Backend(executor, scheduler, workers)
+    own_store = isinstance(store, (str, Path))
+    try:
+        st = ResultStore(store) if isinstance(store, (str, Path)) else store
+    except BaseException:
+        backend.close(cancel=True)
+        raise
     bar = _progress_bar(len(names) * replications, progress)
     runner = _Runner(sc, seed, backend, st, key, __version__, bar)
     cancelled = True
+    notes: list[str] = []
     try:
         if st is not None:
-            st.add_scenario(sc)
-            for rec in st.records(key, seed=seed, version=__version__, policies=names):
+            if st.writable:
+                st.add_scenario(sc)
+            for rec in _read_store(st, key, seed, __version__, names, notes):
                 runner.results[(rec["policy"], rec["replication"])] = rec
         n = replications
         reason = "replications"
-        notes: list[str] = []
         rounds: list[int] = []
         while True:
             have = sum((p, r) in runner.results for p in names for r in range(n))
             bar.total = len(names) * n
             bar.n = have
             bar.refresh()
-            tasks = [(p, r) for r in range(n) for p in names if (p, r) not in runner.results]
-            runner.run(tasks)
+            tasks = ((p, r) for r in range(n) for p in names if (p, r) not in runner.results)
+            runner.run(tasks, len(names) * n - have)
             rounds.append(n)
             if targets is None:
                 break
@@ -318,6 +404,11 @@ def run_experiment(
                 warnings.warn(notes[-1], PrecisionWarning, stacklevel=2)
                 break
             n = _needed(runner.results, names, n, targets, max_replications)
+        if st is not None and not st.writable and runner.computed:
+            notes.append(
+                f"results store {st.path} is read-only: the {runner.computed} replications "
+                "computed now were not saved in it"
+            )
         cancelled = False
     finally:
         bar.close()

@@ -75,6 +75,30 @@ class ExperimentResult:
             self.runs, baseline, metrics if metrics is not None else list(METRICS), confidence
         )
 
+    def to_store(self, store: str | Path | Any, scenario: Any) -> int:
+        """Commit every replication of ``runs`` to a results store (a path or an open
+        :class:`~returnsim.experiment.ResultStore`), keyed as ``run_experiment`` keys them, so
+        the same experiment with ``store=`` reads them back instead of simulating. Returns how
+        many rows were new.
+
+        Args:
+            store: the store file (created if missing) or an open store.
+            scenario: the scenario the experiment ran (its hash must be ``scenario_hash``).
+        """
+        from .fingerprint import model_version
+        from .store import ResultStore, scenario_hash
+
+        if scenario_hash(scenario) != self.scenario_hash:
+            raise ValueError("scenario is not the one this experiment ran (its hash differs)")
+        st = store if isinstance(store, ResultStore) else ResultStore(store)
+        try:
+            st.add_scenario(scenario)
+            records = self.runs.to_dict("records")
+            return st.add_runs(self.scenario_hash, model_version(), records, METRICS)
+        finally:
+            if st is not store:
+                st.close()
+
     def half_widths(self, metrics: Sequence[str], confidence: float = 0.95) -> pd.DataFrame:
         """Per policy and metric, the confidence interval's half-width."""
         s = self.summary(metrics, confidence)
@@ -90,9 +114,18 @@ class ExperimentResult:
     def to_csv(self, directory: str | Path, baseline: str | None = None) -> list[Path]:
         """Write ``runs.csv``, ``summary.csv`` and (with two or more policies) ``comparison.csv``.
 
-        Floats are written with 17 significant digits, so they read back exactly.
+        Floats are written with 17 significant digits, so they read back exactly. A policy
+        name a spreadsheet would run as a formula (``=...``, ``+...``, ``-...``, ``@...``) is
+        written with a leading ``'`` (:func:`returnsim.text.csv_cell`).
         """
-        return self._write(directory, baseline, "csv", lambda df, path: df.to_csv(path, index=False, float_format="%.17g"))
+        from ..text import csv_safe
+
+        return self._write(
+            directory,
+            baseline,
+            "csv",
+            lambda df, path: csv_safe(df).to_csv(path, index=False, float_format="%.17g"),
+        )
 
     def to_parquet(self, directory: str | Path, baseline: str | None = None) -> list[Path]:
         """Like :meth:`to_csv`, as Parquet files (needs ``pyarrow``)."""

@@ -16,6 +16,12 @@ round-trip ``repr``, so every value reads back bit for bit (NaN and infinities i
 Durability: ``synchronous=NORMAL`` in WAL mode loses nothing when the *process* dies. After an
 operating-system crash or power loss the last few commits may be rolled back, but the file stays
 consistent, and a re-run simply recomputes those replications.
+
+Damage and odd places: a row whose metrics cannot be read in full (not a JSON object of numbers,
+or a metric missing) is never read back as NaN: :meth:`ResultStore.records` names it, and the
+experiment engine deletes and recomputes it. A store on read-only media is opened read-only
+(``writable`` is False): a complete store is read as usual. A path that cannot hold a store (a
+directory, a parent that is a file, a file that is not SQLite) is a :class:`StoreError` naming it.
 """
 
 from __future__ import annotations
@@ -34,7 +40,14 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from ..scenario import Scenario
 
-__all__ = ["ResultStore", "StoreError", "scenario_hash", "canonical_json", "SCHEMA_VERSION"]
+__all__ = [
+    "ResultStore",
+    "StoreError",
+    "scenario_hash",
+    "canonical_json",
+    "describe_row",
+    "SCHEMA_VERSION",
+]
 
 SCHEMA_VERSION = 1
 """Bumped when the table layout changes; a store of another layout is refused, not guessed at."""
@@ -88,12 +101,36 @@ def _dumps_metrics(values: Mapping[str, Any]) -> str:
     return json.dumps(out, separators=(",", ":"), allow_nan=True)
 
 
+def _loads_metrics(text: Any, metrics: Sequence[str] | None) -> tuple[dict[str, float] | None, str]:
+    """A row's metrics, or ``None`` and why they cannot be read in full."""
+    try:
+        values = json.loads(text)
+    except (TypeError, ValueError) as err:
+        return None, f"its metrics are not valid JSON ({err})"
+    if not isinstance(values, dict):
+        return None, "its metrics are not a JSON object"
+    odd = [k for k, v in values.items() if isinstance(v, bool) or not isinstance(v, int | float)]
+    if odd:
+        return None, f"metric {odd[0]!r} is not a number"
+    missing = [m for m in metrics or () if m not in values]
+    if missing:
+        return None, f"it lacks {len(missing)} metric(s): {', '.join(missing[:5])}"
+    return {k: float(v) for k, v in values.items()}, ""
+
+
+def describe_row(key: Sequence[Any]) -> str:
+    """``row (policy 'seed', replication 3, seed 0, scenario 1a2b3c4d5e6f, version ...)``."""
+    h, pol, rep, sd, ver = key
+    return f"row (policy {pol!r}, replication {rep}, seed {sd}, scenario {str(h)[:12]}, version {ver})"
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
 class StoreError(RuntimeError):
-    """The file is not a returnsim store of a layout this version understands."""
+    """The store cannot be used: not a returnsim store of a layout this version understands,
+    a path that cannot hold one, or a row that cannot be read in full."""
 
 
 class ResultStore:
@@ -110,29 +147,90 @@ class ResultStore:
     def __init__(self, path: str | Path, *, timeout: float = 60.0, readonly: bool = False) -> None:
         self.path = Path(path)
         """The database file."""
-        if readonly:
-            uri = self.path.resolve().as_uri() + "?mode=ro"
-            self._con = sqlite3.connect(uri, uri=True, timeout=timeout, isolation_level=None)
-        else:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._con = sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
-        self._con.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+        self.writable = not readonly
+        """False when opened read-only: asked for, or the file is on read-only media (then
+        the rows stored can be read, and nothing new is written)."""
+        try:
+            self._con = self._connect(timeout, readonly)
+            self._check_layout()
+        except sqlite3.DatabaseError as err:
+            if hasattr(self, "_con"):
+                self._con.close()
+            if "not a database" in str(err) or "malformed" in str(err):
+                raise StoreError(
+                    f"{self.path} is not a returnsim results store (not an SQLite database "
+                    "file); name a new file or a store written by returnsim"
+                ) from None
+            raise StoreError(f"{self.path}: {err}") from None
+
+    def _connect(self, timeout: float, readonly: bool) -> sqlite3.Connection:
+        """Open the file: read-write (creating it and its directory) unless ``readonly``;
+        read-only when the file or its directory cannot be written (read-only media)."""
+        if self.path.is_dir():
+            raise StoreError(f"{self.path} is a directory; a results store is a file")
+        parent = self.path.parent
+        for p in (parent, *parent.parents):
+            if p.exists():
+                if not p.is_dir():
+                    raise StoreError(f"cannot create {self.path}: {p} is a file, not a directory")
+                break
         if not readonly:
-            self._con.execute("PRAGMA journal_mode = WAL")
-            self._con.execute("PRAGMA synchronous = NORMAL")
-            with self._transaction():
-                for stmt in filter(str.strip, _DDL.split(";")):
-                    self._con.execute(stmt)
-                row = self._con.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
-                if row is None:
-                    self._con.execute(
-                        "INSERT INTO meta (key, value) VALUES ('schema', ?)", (str(SCHEMA_VERSION),)
-                    )
-                elif row[0] != str(SCHEMA_VERSION):
-                    raise StoreError(
-                        f"{self.path}: results store layout {row[0]}, this returnsim reads layout "
-                        f"{SCHEMA_VERSION}; use a new store file"
-                    )
+            try:
+                parent.mkdir(parents=True, exist_ok=True)
+                con = sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
+            except (sqlite3.OperationalError, OSError) as err:
+                reason = getattr(err, "strerror", None) or str(err)
+                raise StoreError(f"cannot create {self.path}: {reason}") from None
+            try:
+                con.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+                con.execute("PRAGMA journal_mode = WAL")
+                con.execute("PRAGMA synchronous = NORMAL")
+                self._con = con
+                self._create()
+                return con
+            except sqlite3.DatabaseError as err:
+                con.close()
+                if not isinstance(err, sqlite3.OperationalError) or (
+                    "readonly" not in str(err) and "unable to open" not in str(err)
+                ):
+                    raise
+                if not self.path.is_file():
+                    reason = getattr(err, "strerror", None) or str(err)
+                    raise StoreError(f"cannot create {self.path}: {reason}") from None
+                self.writable = False  # an existing store we may not write: read it
+        if not self.path.is_file():
+            raise StoreError(f"no results store at {self.path}")
+        uri = self.path.resolve().as_uri()
+        try:
+            con = sqlite3.connect(uri + "?mode=ro", uri=True, timeout=timeout, isolation_level=None)
+            con.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+            con.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+            return con
+        except sqlite3.OperationalError:
+            # A WAL store on read-only media: SQLite cannot create its shared-memory file
+            # there, but nobody can write to the media either, so the file is immutable.
+            return sqlite3.connect(uri + "?immutable=1", uri=True, timeout=timeout, isolation_level=None)
+
+    def _create(self) -> None:
+        with self._transaction():
+            for stmt in filter(str.strip, _DDL.split(";")):
+                self._con.execute(stmt)
+            row = self._con.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+            if row is None:
+                self._con.execute(
+                    "INSERT INTO meta (key, value) VALUES ('schema', ?)", (str(SCHEMA_VERSION),)
+                )
+
+    def _check_layout(self) -> None:
+        try:
+            row = self._con.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+        except sqlite3.OperationalError:  # no meta table: some other SQLite database
+            row = ("none",)
+        if row is None or row[0] != str(SCHEMA_VERSION):
+            raise StoreError(
+                f"{self.path}: results store layout {row[0] if row else 'none'}, this returnsim "
+                f"reads layout {SCHEMA_VERSION}; use a new store file"
+            )
 
     # -- plumbing ------------------------------------------------------------------------------
 
@@ -203,15 +301,19 @@ class ResultStore:
             )
             for r in records
         ]
+        return self._changes(
+            "INSERT OR IGNORE INTO runs (scenario_hash, policy, replication, seed, version, "
+            "metrics, finished) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+
+    def _changes(self, sql: str, rows: list[tuple[Any, ...]]) -> int:
+        """Run ``sql`` for every row in one transaction; how many rows it changed."""
         if not rows:
             return 0
         with self._transaction() as con:
             before = con.total_changes
-            con.executemany(
-                "INSERT OR IGNORE INTO runs (scenario_hash, policy, replication, seed, version, "
-                "metrics, finished) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                rows,
-            )
+            con.executemany(sql, rows)
             return con.total_changes - before
 
     # -- reading -------------------------------------------------------------------------------
@@ -223,8 +325,17 @@ class ResultStore:
         seed: int | None = None,
         version: str | None = None,
         policies: Sequence[str] | None = None,
+        metrics: Sequence[str] | None = None,
+        unreadable: list[tuple[tuple[Any, ...], str]] | None = None,
     ) -> list[dict[str, Any]]:
-        """Stored rows matching the filters, as flat dicts (key columns and every metric)."""
+        """Stored rows matching the filters, as flat dicts (key columns and every metric).
+
+        A row that cannot be read in full (its metrics are not a JSON object of numbers, or
+        lack one of ``metrics``) raises a :class:`StoreError` naming it; if ``unreadable`` is a
+        list, such rows are left out and appended to it as ``(key, reason)`` instead (key:
+        ``scenario_hash, policy, replication, seed, version``), which is how the experiment
+        engine finds the rows to recompute.
+        """
         where, args = [], []
         for col, val in (("scenario_hash", scenario_hash), ("seed", seed), ("version", version)):
             if val is not None:
@@ -237,18 +348,33 @@ class ResultStore:
         if where:
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY scenario_hash, policy, replication, seed, version"
-        out = []
-        for h, pol, rep, sd, ver, metrics in self._con.execute(sql, args):
-            rec: dict[str, Any] = {
-                "scenario_hash": h,
-                "policy": pol,
-                "replication": rep,
-                "seed": sd,
-                "version": ver,
-            }
-            rec.update(json.loads(metrics))
-            out.append(rec)
-        return out
+        good: list[dict[str, Any]] = []
+        bad: list[tuple[tuple[Any, ...], str]] = []
+        for h, pol, rep, sd, ver, text in self._con.execute(sql, args):
+            key = (h, pol, rep, sd, ver)
+            values, why = _loads_metrics(text, metrics)
+            if values is None:
+                bad.append((key, why))
+                continue
+            rec: dict[str, Any] = dict(zip(_KEY, key, strict=True))
+            rec.update(values)
+            good.append(rec)
+        if unreadable is not None:
+            unreadable.extend(bad)
+        elif bad:
+            key, why = bad[0]
+            more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
+            raise StoreError(f"{self.path}: {describe_row(key)} cannot be read: {why}{more}")
+        return good
+
+    def delete(self, keys: Iterable[Sequence[Any]]) -> int:
+        """Delete rows by key (``scenario_hash, policy, replication, seed, version``), e.g.
+        rows that cannot be read, before they are recomputed; returns how many were deleted."""
+        return self._changes(
+            "DELETE FROM runs WHERE scenario_hash = ? AND policy = ? AND replication = ? "
+            "AND seed = ? AND version = ?",
+            [tuple(k) for k in keys],
+        )
 
     def runs(self, scenario_hash: str | None = None, **filters: Any) -> pd.DataFrame:
         """Stored rows as a DataFrame (see :meth:`records` for the filters)."""

@@ -13,7 +13,9 @@ purchase gap of months this is rare and shifts an arrival by less than an epoch.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -27,6 +29,7 @@ from .calendar import Calendar
 from .columns import concat_rows, take_rows
 from .demand import Requests, base_requests, build_requests
 from .desk import Desk, OpenHours
+from .inputs import simulation_inputs
 from .ledger import ACTION, CATEGORIES, GRADE, PAYER, RECEIPT, Ledger, net_cost_per_request
 from .plan import Plan, fba_mask, plan
 from .resolution import DeskTimes, Resolved, resolve
@@ -152,26 +155,38 @@ def _positions(ids: np.ndarray, n_base: int) -> np.ndarray:
 
 
 def simulate(
-    scenario: Scenario,
+    scenario: Scenario | str | Path | Mapping[str, Any],
     policy: str,
-    seed: int | tuple[int, ...] | np.random.SeedSequence = 0,
+    seed: int | tuple[int, ...] | np.random.SeedSequence | None = 0,
     trace: bool = False,
     *,
     epoch_days: float = 14.0,
+    allow_large: bool = False,
 ) -> RunResult:
     """Simulate one replication of ``policy`` in ``scenario``.
 
     Args:
-        scenario: a validated scenario (``load_scenario``).
+        scenario: a validated scenario (``load_scenario``), a path to a scenario file, or a
+            dict of its tables.
         policy: the name of one of its policies.
-        seed: an int, a tuple of ints or a ``numpy.random.SeedSequence``; the same seed gives the
-            same numbers, and the same orders and requests under every policy.
+        seed: a non-negative int, a tuple of them or a ``numpy.random.SeedSequence``; the same
+            seed gives the same numbers, and the same orders and requests under every policy.
+            ``None`` draws fresh entropy, recorded in ``RunResult.seed`` to repeat the run.
         trace: also return a per-request DataFrame in ``RunResult.trace``.
-        epoch_days: how often post-return purchases are fed back into demand (days).
+        epoch_days: how often post-return purchases are fed back into demand (days, at least
+            an hour).
+        allow_large: run even if the replication is estimated to need more memory than is
+            available (:mod:`returnsim.model.budget`).
 
     Returns:
         A :class:`RunResult` with ``kpis`` and ``ledger`` (money in the scenario's currency).
+
+    Raises:
+        ScenarioError: the scenario file or dict is invalid.
+        TypeError, ValueError, KeyError: an argument is wrong (the message names it).
+        RunTooLarge: the run would not fit in memory (see ``allow_large``).
     """
+    scenario, seed = simulation_inputs(scenario, policy, seed, trace, epoch_days, allow_large)
     pol = scenario.policy(policy)
     world = World(scenario)
     rng = streams(seed)

@@ -186,7 +186,11 @@ class Retention(Strict):
     )
     repeat_multiplier: RepeatMultiplier = Field(default_factory=lambda: RepeatMultiplier())
     follow_up_days: float = Field(
-        default=730, gt=0, description="post-return window: 2 years, as Bower & Maxham [B1]"
+        default=730,
+        gt=0,
+        le=3652.5,
+        description="post-return window: 2 years, as Bower & Maxham [B1]; at most 10 years, "
+        "beyond which no study measures post-return purchases",
     )
     feedback_into_demand: bool = Field(
         default=True, description="post-return purchases inside the horizon become orders"

@@ -17,8 +17,11 @@ import math
 from typing import Annotated, Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from scipy import special
+
+from .kinds import ByTag
+from .limits import LIMIT, check_number, check_plain, error
 
 __all__ = [
     "Distribution",
@@ -30,11 +33,47 @@ __all__ = [
     "Triangular",
     "Empirical",
     "as_distribution",
+    "parse_distribution",
 ]
+
+_U_MAX = 1.0 - 2.0**-53
+"""The largest uniform ``numpy.random.Generator.random`` returns."""
+
+_CONFIG = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
 
 class _Dist(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    """Base of the families: parameters are finite numbers of at most ``LIMIT`` in size, and
+    the distribution they make has a finite mean, spread and largest value the model can use."""
+
+    model_config = _CONFIG
+
+    _plain = field_validator("*")(check_plain)
+
+    @model_validator(mode="after")
+    def _valid(self) -> _Dist:
+        self._check()
+        self._usable()
+        return self
+
+    def _check(self) -> None:
+        """Family-specific checks of the parameters (raise a pydantic error)."""
+
+    def _usable(self) -> None:
+        with np.errstate(all="ignore"):
+            try:
+                mean, var = float(self.mean), float(self.variance)
+                low, top = (float(x) for x in self.ppf(np.array([0.0, _U_MAX])))
+            except (OverflowError, ValueError, ZeroDivisionError, FloatingPointError):
+                mean = var = low = top = math.inf
+        sd = math.sqrt(var) if var >= 0 else math.nan
+        if not all(math.isfinite(v) and abs(v) <= LIMIT for v in (mean, sd, low, top)):
+            raise error(
+                "unusable_distribution",
+                f"its mean, standard deviation and extreme values must be finite and at most "
+                f"{LIMIT:.0e} in size (here: mean {mean:.3g}, sd {sd:.3g}, smallest {low:.3g}, "
+                f"largest {top:.3g})",
+            )
 
     @property
     def mean(self) -> float:  # pragma: no cover - every family overrides
@@ -98,7 +137,7 @@ class _Mean(_Dist):
     ``mean`` is the property every family has)."""
 
     mean_: float = Field(alias="mean", gt=0)
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(**_CONFIG, populate_by_name=True)
 
     @property
     def mean(self) -> float:
@@ -181,11 +220,13 @@ class Uniform(_Dist):
     low: float
     high: float
 
-    @model_validator(mode="after")
-    def _ordered(self) -> Uniform:
+    def _check(self) -> None:
         if not self.high > self.low:
-            raise ValueError(f"high ({self.high}) must be greater than low ({self.low})")
-        return self
+            raise error(
+                "value_order",
+                f"high ({self.high}) must be greater than low ({self.low})",
+                field="high",
+            )
 
     @property
     def mean(self) -> float:
@@ -210,11 +251,9 @@ class Triangular(_Dist):
     mode: float
     high: float
 
-    @model_validator(mode="after")
-    def _ordered(self) -> Triangular:
+    def _check(self) -> None:
         if not (self.low <= self.mode <= self.high and self.high > self.low):
-            raise ValueError("need low <= mode <= high and low < high")
-        return self
+            raise error("value_order", "need low <= mode <= high and low < high")
 
     @property
     def mean(self) -> float:
@@ -251,16 +290,20 @@ class Empirical(_Dist):
     values: list[float] = Field(min_length=1)
     weights: list[float] | None = None
 
-    @model_validator(mode="after")
-    def _weights_match(self) -> Empirical:
+    def _check(self) -> None:
         if self.weights is not None:
             if len(self.weights) != len(self.values):
-                raise ValueError(
-                    f"weights has {len(self.weights)} entries but values has {len(self.values)}"
+                raise error(
+                    "value_count",
+                    f"weights has {len(self.weights)} entries but values has {len(self.values)}",
+                    field="weights",
                 )
             if any(w < 0 for w in self.weights) or sum(self.weights) <= 0:
-                raise ValueError("weights must be non-negative with a positive sum")
-        return self
+                raise error(
+                    "value_sign",
+                    "weights must be non-negative with a positive sum",
+                    field="weights",
+                )
 
     def _table(self) -> tuple[np.ndarray, np.ndarray]:
         v = np.asarray(self.values, dtype=float)
@@ -310,6 +353,34 @@ def as_distribution(value: Any) -> Any:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return {"dist": "fixed", "value": float(value)}
     return value
+
+
+def _fixed(value: Any) -> Fixed | None:
+    """A bare number as a fixed distribution (``None`` for anything else, booleans included)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    if not math.isfinite(value):
+        raise error("finite_number", "input should be a finite number")
+    check_number(value)
+    return Fixed(value=value)
+
+
+_EXAMPLE = '{dist = "lognormal", mean = 10, cv = 0.5}'
+
+parse_distribution = ByTag(
+    "dist",
+    {
+        m.model_fields["dist"].default: m
+        for m in (Fixed, Exponential, Gamma, Lognormal, Uniform, Triangular, Empirical)
+    },
+    what="distribution family",
+    expected=f"a number or a distribution table such as {_EXAMPLE}",
+    scalar=_fixed,
+    missing_hint=" (or a bare number for a fixed value)",
+)
+"""Pydantic wrap validator of a distribution field: a bare number is ``fixed``; a table is
+validated by the family its ``dist`` tag names, so errors are located at the table's own keys
+(``price.cv``), never under the family's name."""
 
 
 def poisson_ppf(u: np.ndarray, mu: np.ndarray) -> np.ndarray:

@@ -1,23 +1,30 @@
 """Building blocks of scenario tables: strict models, typed fields, and the names of offers
-and outcomes that several tables share."""
+and outcomes that several tables share.
+
+Every table derives from :class:`Strict`: unknown keys are errors, numbers must be numbers
+(``true`` and ``"365"`` are not) and finite, and every value obeys :mod:`.limits`.
+"""
 
 from __future__ import annotations
 
-import difflib
+import datetime as dt
 import math
 import typing
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WrapValidator, field_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from .distributions import Distribution, as_distribution
+from .distributions import Distribution, parse_distribution
+from .kinds import choices
+from .limits import check_field, error
 
 __all__ = [
     "Strict",
     "Dist",
     "Share",
     "NonNeg",
+    "Date",
     "OfferKind",
     "OFFER_KINDS",
     "Resolution",
@@ -33,9 +40,13 @@ def _non_negative(dist: Any) -> Any:
     return dist
 
 
-Dist = Annotated[Distribution, BeforeValidator(as_distribution), AfterValidator(_non_negative)]
+Dist = Annotated[Distribution, WrapValidator(parse_distribution), AfterValidator(_non_negative)]
+"""A random quantity: a bare number (fixed) or a distribution table, never negative."""
 Share = Annotated[float, Field(ge=0, le=1)]
 NonNeg = Annotated[float, Field(ge=0)]
+Date = Annotated[dt.date, Field(strict=False)]
+"""A calendar date: a TOML date, or its ISO text ``"2024-01-01"`` (scenarios travel to worker
+processes and design points as JSON, where dates are text)."""
 
 OfferKind = Literal["troubleshoot", "partial_refund", "exchange", "replacement"]
 """Targeted offers a seller can make instead of a refund."""
@@ -60,15 +71,25 @@ ACTIONS = ("give_to_buyer", "return_to_origin", "return_to_address", "abandon")
 
 
 class Strict(BaseModel):
-    """Base of every scenario table: unknown keys are errors."""
+    """Base of every scenario table: unknown keys are errors; numbers are finite numbers of
+    their declared type (``strict``: no booleans, no quoted numbers, no ``2.5`` for a count)
+    and at most :data:`~returnsim.scenario.limits.LIMIT` in size; durations are at most ten
+    years; text is printable (:mod:`.limits`)."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(
+        extra="forbid", populate_by_name=True, strict=True, allow_inf_nan=False
+    )
+
+    _plain = field_validator("*")(check_field)
 
 
 def _mix_sums_to_one(mix: dict[str, float], what: str) -> None:
+    """Raise unless the shares of ``mix`` sum to 1; ``what`` names them (a key of the table
+    being checked, if it is one, so the problem points there)."""
     total = sum(mix.values())
     if not math.isclose(total, 1.0, abs_tol=1e-6):
-        raise ValueError(f"{what} must sum to 1, got {total:g}")
+        where = {"field": what} if what.isidentifier() else {}
+        raise error("shares_sum", f"{what} must sum to 1, got {total:g}", **where)
 
 
 
@@ -81,8 +102,6 @@ def _err(loc: tuple[Any, ...], value: Any, message: str, kind: str = "scenario")
 
 
 def _choices(name: str, options: list[str]) -> str:
-    close = difflib.get_close_matches(name, options, n=1)
-    hint = f"did you mean '{close[0]}'? " if close else ""
-    return f"{hint}expected one of: {', '.join(options)}"
+    return choices(name, options)
 
 

@@ -3,15 +3,19 @@
 Overrides (``{"desk.staff": 3}``) are applied to the raw file before validation, so they are
 validated like the file itself and propagate through ``extends``; a path that names no field is
 an error, never silently ignored. Every problem is reported at once as a
-:class:`~returnsim.scenario.problems.ScenarioError`.
+:class:`~returnsim.scenario.problems.ScenarioError`, whatever the file holds: bytes that are not
+UTF-8 text (a Latin-1 or UTF-16 file), text that is not TOML, tables nested deeper than any
+scenario needs (:data:`MAX_DEPTH`) or a file too large to be a scenario (:data:`MAX_BYTES`).
 """
 
 from __future__ import annotations
 
 import difflib
+import os
 import re
 import tomllib
 import typing
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +25,22 @@ from .extends import attribute_problems, resolve_file_extends
 from .problems import _MISSING, Problem, ScenarioError, _show, _unwrap, problems_from_validation
 from .schema import Scenario
 
-__all__ = ["load_scenario", "parse_scenario", "parse_override_value", "apply_overrides"]
+__all__ = [
+    "load_scenario",
+    "parse_scenario",
+    "parse_override_value",
+    "apply_overrides",
+    "as_scenario",
+    "MAX_DEPTH",
+    "MAX_BYTES",
+]
+
+MAX_DEPTH = 32
+"""Deepest nesting of tables and lists accepted (a scenario needs 7: ``policies.p.offers[0]
+.when.reason[0]``); deeper data is refused before anything recurses into it."""
+
+MAX_BYTES = 50_000_000
+"""Largest scenario file read (50 MB; the seed scenario is 12 kB)."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -34,14 +53,21 @@ def parse_override_value(text: str) -> Any:
     ``[1, 2]``, ``{dist = "fixed", value = 2}``); anything TOML cannot read is a string."""
     try:
         return tomllib.loads(f"v = {text}")["v"]
-    except tomllib.TOMLDecodeError:
+    except (ValueError, RecursionError):  # TOMLDecodeError, or an int of 5,000 digits
         return text
 
 
-def apply_overrides(raw: dict[str, Any], overrides: dict[str, Any]) -> list[Problem]:
+def apply_overrides(raw: dict[str, Any], overrides: Mapping[str, Any]) -> list[Problem]:
     """Set each dotted path in ``raw`` (in place); return problems for paths that name nothing."""
     problems: list[Problem] = []
     for dotted, value in overrides.items():
+        if not isinstance(dotted, str):
+            problems.append(Problem("overrides", dotted, "keys must be dotted paths like desk.staff"))
+            continue
+        value, deep = _plain(value)
+        if deep is not None:
+            problems.append(Problem(f"--set {dotted}", _MISSING, deep))
+            continue
         parts = [p for p in str(dotted).split(".")]
         if not all(parts):
             problems.append(Problem(f"--set {dotted}", value, "a dotted path like desk.staff"))
@@ -57,17 +83,52 @@ def _default_raw(field: Any) -> Any:
     file leaves at its default, e.g. ``buyer.purchases_per_year.mean``)."""
     if field is None or field.is_required():
         return {}
-    return _plain(field.get_default(call_default_factory=True, validated_data={}))
-
-
-def _plain(value: Any) -> Any:
+    value = field.get_default(call_default_factory=True, validated_data={})
     if isinstance(value, BaseModel):
         return value.model_dump(by_alias=True)
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
+    if isinstance(value, dict | list):
+        return _plain(value)[0]
     return {} if value is None else value
+
+
+def _plain(value: Any) -> tuple[Any, str | None]:
+    """A copy of raw data as plain Python (numpy numbers become ``int``/``float``/``bool``,
+    tuples lists, models dicts), without recursion; and what is wrong if it nests deeper than
+    :data:`MAX_DEPTH` (``None`` if nothing)."""
+    import numpy as np
+
+    def leaf(v: Any) -> Any:
+        if isinstance(v, np.generic):
+            return v.item()
+        if isinstance(v, BaseModel):
+            return v.model_dump(by_alias=True)
+        return v
+
+    root: list[Any] = [None]
+    stack: list[tuple[Any, Any, Any, int, list[Any]]] = [(value, root, 0, 0, [])]
+    while stack:
+        v, parent, key, depth, path = stack.pop()
+        v = leaf(v)
+        if isinstance(v, Mapping | list | tuple) and depth >= MAX_DEPTH:
+            where = _fmt_path(path)
+            return None, f"{where}: nested more than {MAX_DEPTH} levels deep; no scenario field is"
+        if isinstance(v, Mapping):
+            out: Any = dict.fromkeys(v)  # keys in the file's order (it fixes random draws)
+            for k, item in v.items():
+                stack.append((item, out, k, depth + 1, [*path, k]))
+        elif isinstance(v, list | tuple):
+            out = [None] * len(v)
+            for i, item in enumerate(v):
+                stack.append((item, out, i, depth + 1, [*path, i]))
+        else:
+            out = v
+        parent[key] = out
+    return root[0], None
+
+
+def _fmt_path(path: list[Any]) -> str:
+    text = "".join(f"[{k}]" if isinstance(k, int) else f".{k}" for k in path).lstrip(".")
+    return text or "(top level)"
 
 
 def _set_path(raw: dict[str, Any], parts: list[str], value: Any) -> str | None:
@@ -139,14 +200,33 @@ def _hint(seg: str, options: list[str]) -> str:
 # --------------------------------------------------------------------------------------------
 
 
-def parse_scenario(
-    raw: dict[str, Any], overrides: dict[str, Any] | None = None, source: str | None = None
-) -> Scenario:
-    """Validate a raw scenario table (as read from TOML), after applying ``overrides``."""
-    import copy
+def _check_overrides(overrides: Any) -> Mapping[str, Any]:
+    if overrides is None:
+        return {}
+    if not isinstance(overrides, Mapping):
+        raise TypeError(
+            "overrides must be a dict of dotted paths and values, such as {'desk.staff': 3}; "
+            f"got {type(overrides).__name__} {_show(overrides)}"
+        )
+    return overrides
 
-    raw = copy.deepcopy(raw)
-    problems = apply_overrides(raw, overrides or {})
+
+def parse_scenario(
+    raw: Mapping[str, Any], overrides: Mapping[str, Any] | None = None, source: str | None = None
+) -> Scenario:
+    """Validate a raw scenario table (as read from TOML), after applying ``overrides``.
+
+    Raises:
+        ScenarioError: listing every problem with its field path, value and expectation.
+        TypeError: if ``overrides`` is not a dict.
+    """
+    overrides = _check_overrides(overrides)
+    raw, deep = _plain(raw)
+    if deep is not None:
+        raise ScenarioError([Problem(deep.split(": ", 1)[0], _MISSING, deep.split(": ", 1)[1])], source)
+    if not isinstance(raw, dict):
+        raise ScenarioError([Problem("(top level)", raw, "expected a table of scenario fields")], source)
+    problems = apply_overrides(raw, overrides)
     if problems:
         raise ScenarioError(problems, source)
     try:
@@ -155,20 +235,59 @@ def parse_scenario(
         raise ScenarioError(problems_from_validation(err, raw), source) from None
 
 
-def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> Scenario:
+def _read_text(path: Path) -> str:
+    """The file's text, or a ScenarioError saying why it cannot be read as UTF-8 text."""
+
+    def fail(message: str) -> ScenarioError:
+        return ScenarioError([Problem("(file)", _MISSING, message)], str(path))
+
+    try:
+        size = path.stat().st_size
+        if size > MAX_BYTES:
+            raise fail(f"{size / 1e6:.0f} MB is too large for a scenario file (at most {MAX_BYTES / 1e6:.0f} MB)")
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise
+    except IsADirectoryError:
+        raise fail("is a directory, not a scenario file") from None
+    except PermissionError:
+        raise fail("cannot be read: permission denied") from None
+    except OSError as err:
+        raise fail(f"cannot be read: {err.strerror or err}") from None
+    for bom, name in ((b"\xff\xfe\x00\x00", "UTF-32"), (b"\x00\x00\xfe\xff", "UTF-32"),
+                      (b"\xff\xfe", "UTF-16"), (b"\xfe\xff", "UTF-16")):
+        if data.startswith(bom):
+            raise fail(f"the file is {name} text; TOML files must be UTF-8 (save it as UTF-8)")
+    try:
+        return data.decode("utf-8-sig")  # a UTF-8 byte-order mark (Windows editors) is dropped
+    except UnicodeDecodeError as err:
+        line = data.count(b"\n", 0, err.start) + 1
+        column = err.start - (data.rfind(b"\n", 0, err.start) + 1) + 1
+        raise fail(
+            f"byte 0x{data[err.start]:02X} at line {line}, column {column} is not UTF-8; TOML "
+            "files must be UTF-8 (a Latin-1 or Windows-1252 file? save it as UTF-8)"
+        ) from None
+
+
+def load_scenario(path: str | os.PathLike[str], overrides: Mapping[str, Any] | None = None) -> Scenario:
     """Read and validate a TOML scenario file.
 
     Args:
-        path: the ``.toml`` file; a top-level ``extends = "other.toml"`` starts it from another
-            file (:mod:`returnsim.scenario.extends`).
+        path: the ``.toml`` file (UTF-8 text); a top-level ``extends = "other.toml"`` starts it
+            from another file (:mod:`returnsim.scenario.extends`).
         overrides: dotted paths into the file and their new values, e.g.
             ``{"desk.staff": 3, "policies.seed.discipline": "deadline"}``.
 
     Raises:
-        ScenarioError: listing every problem with its field path, value and expectation.
+        ScenarioError: listing every problem with its field path, value and expectation; also
+            when the file cannot be read, is not UTF-8 text or not TOML.
         FileNotFoundError: if the file does not exist.
+        TypeError: if ``path`` is not a path or ``overrides`` not a dict.
     """
+    if not isinstance(path, str | os.PathLike):
+        raise TypeError(f"path must be a path to a scenario file, got {type(path).__name__}")
     path = Path(path)
+    overrides = _check_overrides(overrides)
     raw, origins = resolve_file_extends(_read_toml(path), path, _read_toml)
     try:
         return parse_scenario(raw, overrides, source=str(path))
@@ -177,16 +296,46 @@ def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> 
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
-    """The table of a TOML file; a ``ScenarioError`` naming the file if it is not TOML."""
-    text = path.read_text(encoding="utf-8")
+    """The table of a TOML file; a ``ScenarioError`` naming the file if it cannot be read as
+    UTF-8 text or is not TOML."""
+    text = _read_text(path)
     try:
         raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as err:
-        detail = str(err)
+    except (ValueError, RecursionError) as err:  # TOMLDecodeError is a ValueError
+        if isinstance(err, RecursionError):
+            detail = f"nested more than the reader can follow (a scenario needs {MAX_DEPTH} levels at most)"
+        else:
+            detail = str(err)
         at = re.search(r"at line (\d+)", detail)
         lines = text.splitlines()
         if at and 1 <= int(at.group(1)) <= len(lines):
-            detail += f": {lines[int(at.group(1)) - 1].strip()}"
+            detail += f": {lines[int(at.group(1)) - 1].strip()[:80]}"
         problem = Problem("(file)", _MISSING, f"not valid TOML: {detail}")
         raise ScenarioError([problem], str(path)) from None
     return raw
+
+
+def as_scenario(scenario: Any, overrides: Mapping[str, Any] | None = None) -> Scenario:
+    """A validated scenario from what the Python API accepts as one.
+
+    Args:
+        scenario: a :class:`Scenario`, a path to a scenario file (``str`` or ``Path``) or a
+            dict of the file's tables.
+        overrides: dotted paths and values applied before validation (paths and dicts only).
+
+    Raises:
+        ScenarioError: the file or dict is invalid (every problem with its path).
+        TypeError: ``scenario`` is none of these.
+    """
+    if isinstance(scenario, Scenario):
+        if overrides:
+            raise TypeError("overrides apply to a scenario file or dict, not to a Scenario")
+        return scenario
+    if isinstance(scenario, str | os.PathLike):
+        return load_scenario(scenario, overrides)
+    if isinstance(scenario, Mapping):
+        return parse_scenario(scenario, overrides)
+    raise TypeError(
+        "scenario must be a Scenario, a path to a scenario file or a dict of its tables; "
+        f"got {type(scenario).__name__}"
+    )

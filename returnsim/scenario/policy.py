@@ -165,47 +165,60 @@ def _merge(base: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:
 
 
 def resolve_extends(policies: Any) -> Any:
-    """Expand ``extends`` chains in a raw ``policies`` table (before validation)."""
+    """Expand ``extends`` chains in a raw ``policies`` table (before validation).
+
+    Chains of any length are followed without recursion; an ``extends`` that is not the name of
+    another policy, or a chain that loops, is an error at that ``extends``.
+    """
     if not isinstance(policies, dict):
         return policies
     errors: list[InitErrorDetails] = []
     done: dict[str, Any] = {}
 
-    def expand(name: str, chain: tuple[str, ...]) -> Any:
-        if name in done:
-            return done[name]
+    def parent_of(name: str) -> str | None:
+        """The policy ``name`` extends, or None (no extends, or a bad one: reported here)."""
         raw = policies[name]
         if not isinstance(raw, dict) or raw.get("extends") is None:
-            done[name] = raw
-            return raw
+            return None
         base = raw["extends"]
-        if base not in policies:
-            errors.append(
-                _err(
-                    ("policies", name, "extends"),
-                    base,
-                    f"no policy named '{base}'; {_choices(base, [p for p in policies if p != name])}",
-                )
-            )
-            done[name] = raw
-            return raw
-        if base in chain:
-            errors.append(
-                _err(
-                    ("policies", name, "extends"),
-                    base,
-                    "extends chain loops: " + " -> ".join((*chain, name, base)),
-                )
-            )
-            done[name] = raw
-            return raw
-        parent = expand(base, (*chain, name))
-        merged = _merge(parent, raw) if isinstance(parent, dict) else raw
-        done[name] = merged
-        return merged
+        loc = ("policies", name, "extends")
+        others = [str(p) for p in policies if p != name]
+        if not isinstance(base, str):
+            errors.append(_err(loc, base, "expected the name of another policy of this scenario"))
+        elif base not in policies:
+            errors.append(_err(loc, base, f"no policy named '{base}'; {_choices(base, others)}"))
+        else:
+            return base
+        return None
 
-    for name in policies:
-        expand(name, ())
+    for start in policies:
+        chain: list[str] = []  # start, its parent, its grandparent ... until one is known
+        on_chain: set[str] = set()
+        name: str | None = start
+        while name is not None and name not in done:
+            if name in on_chain:
+                loop = [*chain[chain.index(name) :], name]
+                errors.append(
+                    _err(
+                        ("policies", chain[-1], "extends"),
+                        name,
+                        "extends chain loops: " + " -> ".join(loop),
+                    )
+                )
+                for n in chain:
+                    done.setdefault(n, policies[n])
+                break
+            chain.append(name)
+            on_chain.add(name)
+            name = parent_of(name)
+        # Merge from the known end of the chain back to its start.
+        for child in reversed(chain):
+            if child in done:
+                continue
+            raw = policies[child]
+            base = raw.get("extends") if isinstance(raw, dict) else None
+            parent = done.get(base) if isinstance(base, str) and base != child else None
+            done[child] = _merge(parent, raw) if isinstance(parent, dict) else raw
     if errors:
         raise ValidationError.from_exception_data("Scenario", errors)
     return done

@@ -3,21 +3,30 @@
 Everything that can be wrong with a file is reported at once as a :class:`ScenarioError`, a list
 of :class:`Problem` s that each name the field path, the value found and what was expected.
 :func:`problems_from_validation` translates pydantic's errors into problems with file paths.
+
+Error locations come straight from pydantic: fields that take several kinds of input validate
+through :mod:`.kinds`, which locates errors at the keys the user wrote, so a location is the path
+in the file. The only other segment pydantic adds is ``[key]`` after a dict key that is not
+allowed. To suggest the field a mistyped key meant, the scenario's types are followed along the
+location (:func:`_locate`); a plain union of several tables, should one appear, is recognised
+there from its type and reported as one problem at the union's path.
 """
 
 from __future__ import annotations
 
-import difflib
 import json
+import math
 import re
 import types
 import typing
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
+from pydantic.fields import FieldInfo
 
-from .distributions import Distribution
+from ..text import printable
+from .kinds import MISSING_TAG, choices
 from .schema import Scenario
 
 __all__ = ["Problem", "ScenarioError", "problems_from_validation"]
@@ -33,18 +42,24 @@ class Problem:
 
     def __str__(self) -> str:
         if self.value is _MISSING:
-            return f"{self.path}: {self.expected}"
-        return f"{self.path}: got {_show(self.value)}; {self.expected}"
+            return printable(f"{self.path}: {self.expected}")
+        return printable(f"{self.path}: got {_show(self.value)}; {self.expected}")
 
 
 _MISSING = object()
 
 
 def _show(value: Any, limit: int = 60) -> str:
+    """A short, printable rendering of a value found in a file (TOML spellings for the
+    non-finite floats; long values cut)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)  # nan, inf, -inf: as TOML writes them
+    if isinstance(value, list | dict) and len(value) > limit:
+        return f"a {'list' if isinstance(value, list) else 'table'} of {len(value)} entries"
     try:
         text = json.dumps(value, default=str)
-    except (TypeError, ValueError):
-        text = repr(value)
+    except Exception:  # noqa: BLE001 - very long ints, deep nesting, odd objects
+        text = f"a value of type {type(value).__name__}"
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
@@ -54,7 +69,7 @@ class ScenarioError(ValueError):
     def __init__(self, problems: list[Problem], source: str | None = None) -> None:
         self.problems = problems
         self.source = source
-        head = f"{source}: " if source else ""
+        head = f"{printable(source)}: " if source else ""
         n = len(problems)
         lines = [f"{head}{n} problem{'s' if n != 1 else ''} in scenario"]
         lines += [f"  - {p}" for p in problems]
@@ -62,61 +77,137 @@ class ScenarioError(ValueError):
 
 
 # --------------------------------------------------------------------------------------------
-# pydantic errors -> problems
+# following a location through the scenario's types
 # --------------------------------------------------------------------------------------------
 
-
-def _is_label(seg: Any, node: Any) -> bool:
-    """Is ``seg`` a name pydantic puts into an error location (a union member, a validator,
-    the ``[key]`` marker of a dict key) rather than a key of the file? Keys present in the data
-    are never labels; field names we cannot see in the data are genuine (missing) keys."""
-    if not isinstance(seg, str) or (isinstance(node, dict) and seg in node):
-        return False
-    return seg in _UNION_TAGS or bool(_LABEL.search(seg))
-
-
-# pydantic names union members like ``function-after[_some(), WeekHours]``, ``literal['24/7']``
-# or ``WeekHours``; no field or key of a scenario file has brackets or starts upper-case unseen.
-_LABEL = re.compile(r"[\[\]()]|^[A-Z]")
-
-
-def _keys(loc: tuple[Any, ...], raw: Any) -> tuple[list[Any], int | None]:
-    """The file keys in an error location (labels dropped), and the index in ``loc`` of the
-    first union-member label (``None`` if the location crosses no union)."""
-    keys: list[Any] = []
-    first: int | None = None
-    node = raw
-    for i, seg in enumerate(loc):
-        if isinstance(seg, int):
-            keys.append(seg)
-            node = node[seg] if isinstance(node, list) and -len(node) <= seg < len(node) else None
-            continue
-        if seg == "[key]" or _is_label(seg, node):
-            if first is None and seg != "[key]":
-                first = i
-            continue
-        keys.append(seg)
-        node = node.get(seg) if isinstance(node, dict) else None
-    return keys, first
+_BARE_KEY = re.compile(r"^[A-Za-z0-9_\-$]+$")
 
 
 def _fmt(keys: list[Any]) -> str:
+    """``catalog.widget.price`` / ``policies.base.offers[0]``; odd keys quoted as in TOML."""
     parts: list[str] = []
     for k in keys:
-        parts.append(f"[{k}]" if isinstance(k, int) else ("." if parts else "") + str(k))
+        if isinstance(k, int):
+            parts.append(f"[{k}]")
+            continue
+        text = str(k) if _BARE_KEY.match(str(k)) else json.dumps(str(k))
+        parts.append(("." if parts else "") + text)
     return "".join(parts) or "(top level)"
 
 
-def _path(loc: tuple[Any, ...], raw: Any) -> str:
-    """Dotted path of an error location, dropping segments that are not keys of the data
-    (pydantic puts a tagged union's tag, e.g. ``lognormal``, into the location)."""
-    return _fmt(_keys(loc, raw)[0])
+def _dispatch(metadata: list[Any]) -> Any:
+    """The :mod:`.kinds` validator among a field's metadata, if any."""
+    for m in metadata:
+        func = getattr(m, "func", None)
+        if hasattr(func, "member_for"):
+            return func
+    return None
 
 
-_DIST_MEMBERS: tuple[type[BaseModel], ...] = typing.get_args(typing.get_args(Distribution)[0])
-_DIST_TAGS = [m.model_fields["dist"].default for m in _DIST_MEMBERS]
+def _split(tp: Any) -> tuple[Any, list[Any]]:
+    """``Annotated[T, *meta]`` -> ``(T, meta)`` (nested Annotated flattened)."""
+    meta: list[Any] = []
+    while typing.get_origin(tp) is typing.Annotated:
+        meta.extend(tp.__metadata__)
+        tp = typing.get_args(tp)[0]
+    return tp, meta
 
-_UNION_TAGS = set(_DIST_TAGS)
+
+def _members(tp: Any) -> list[Any]:
+    """Members of a union other than ``None`` (``[tp]`` for anything else)."""
+    if typing.get_origin(tp) in (typing.Union, types.UnionType):
+        return [a for a in typing.get_args(tp) if a is not type(None)]
+    return [tp]
+
+
+def _unwrap(tp: Any) -> Any:
+    """A field's type without ``Annotated`` and ``Optional``; for a union of one table and other
+    kinds (``"24/7"`` or hours), the table."""
+    tp, _ = _split(tp)
+    members = _members(tp)
+    if len(members) == 1:
+        return _split(members[0])[0]
+    models = [m for m in members if isinstance(m, type) and issubclass(m, BaseModel)]
+    return models[0] if len(models) == 1 else tp
+
+
+def _field_type(f: FieldInfo) -> Any:
+    """A model field's type with its metadata (pydantic keeps them apart)."""
+    if not (f.metadata or f.discriminator):
+        return f.annotation
+    return typing.Annotated[(f.annotation, *f.metadata, f)]
+
+
+@dataclass
+class _Where:
+    """An error location followed through the types: the file's keys, the table the last key
+    was looked up in, and (if the location crosses a plain union) where that union is."""
+
+    keys: list[Any] = field(default_factory=list)
+    table: type[BaseModel] | None = None
+    union_at: int | None = None
+    union_members: list[Any] = field(default_factory=list)
+    union_value: Any = None
+
+
+def _locate(loc: tuple[Any, ...], raw: Any) -> _Where:
+    where = _Where()
+    tp: Any = Scenario
+    node = raw
+    i = 0
+    while i < len(loc):
+        seg = loc[i]
+        tp, meta = _split(tp)
+        dispatch = _dispatch(meta)
+        if dispatch is not None:
+            tp = dispatch.member_for(node)  # validated by that member alone
+            continue
+        members = _members(tp)
+        if len(members) == 1 and members[0] is not tp:  # Optional[T]: follow T
+            tp = members[0]
+            continue
+        if len(members) > 1:
+            disc = next(
+                (m.discriminator for m in meta if isinstance(m, FieldInfo) and m.discriminator), None
+            )
+            if disc is None:  # a plain union: pydantic's next segment names a member
+                where.union_at = len(where.keys)
+                where.union_members = members
+                where.union_value = node
+                return where
+            tp = next(  # a tagged union: the next segment is the tag
+                (m for m in members if seg in typing.get_args(_split(m)[0].model_fields[disc].annotation)),
+                None,
+            )
+            i += 1
+            continue
+        if seg == "[key]":
+            i += 1
+            continue
+        where.table = tp if isinstance(tp, type) and issubclass(tp, BaseModel) else None
+        if where.table is not None:
+            f = next((f for n, f in where.table.model_fields.items() if seg in (n, f.alias)), None)
+            tp = _field_type(f) if f is not None else None
+        elif typing.get_origin(tp) is dict:
+            tp = typing.get_args(tp)[1]
+        elif typing.get_origin(tp) is list:
+            tp = typing.get_args(tp)[0]
+        else:
+            tp = None
+        where.keys.append(seg)
+        if isinstance(node, dict):
+            node = node.get(seg)
+        elif isinstance(node, list) and isinstance(seg, int) and -len(node) <= seg < len(node):
+            node = node[seg]
+        else:
+            node = None
+        i += 1
+    return where
+
+
+# --------------------------------------------------------------------------------------------
+# one error -> one problem
+# --------------------------------------------------------------------------------------------
 
 _TABLE_HINTS = {
     "WeekHours": "a table of opening hours per weekday such as {mon = [9, 17], tue = [9, 17]}",
@@ -124,219 +215,86 @@ _TABLE_HINTS = {
 }
 """How to describe a table of a given model where "a table" is too vague."""
 
-_DIST_EXAMPLE = '{dist = "lognormal", mean = 10, cv = 0.5}'
-
-
-def _models(tp: Any) -> list[type[BaseModel]]:
-    while typing.get_origin(tp) is typing.Annotated:
-        tp = typing.get_args(tp)[0]
-    if typing.get_origin(tp) in (typing.Union, types.UnionType):
-        return [a for a in typing.get_args(tp) if isinstance(a, type) and issubclass(a, BaseModel)]
-    return [tp] if isinstance(tp, type) and issubclass(tp, BaseModel) else []
-
-
-def _member(tp: Any, label: str) -> type[BaseModel] | None:
-    """The union member (or the model itself) that pydantic's ``label`` names."""
-    for m in _models(tp):
-        tag = m.model_fields["dist"].default if "dist" in m.model_fields else None
-        if label in (m.__name__, tag) or re.search(rf"[\[ ,]{m.__name__}\]$", label):
-            return m
-    return None
-
-
-def _type_at(loc: tuple[Any, ...]) -> Any:
-    """The annotation at an error location (``None`` if it cannot be followed)."""
-    tp: Any = Scenario
-    for seg in loc:
-        if seg == "[key]":
-            return None
-        if isinstance(seg, str) and _LABEL.search(seg) or seg in _UNION_TAGS:
-            m = _member(tp, seg)
-            if m is not None:
-                tp = m
-                continue
-            if _models(tp) and not isinstance(_unwrap(tp), type):
-                return None  # a non-model member of a union (e.g. a literal)
-        tp = _step(tp, seg)
-        if tp is None:
-            return None
-    return tp
-
-
-def _allowed_fields(loc: tuple[Any, ...]) -> list[str] | None:
-    """Field names accepted at the parent of ``loc`` (for 'did you mean' hints)."""
-    model = _unwrap(_type_at(loc[:-1]))
-    if isinstance(model, type) and issubclass(model, BaseModel):
-        return [f.alias or n for n, f in model.model_fields.items()]
-    return None
-
-
-def _is_distribution(tp: Any) -> bool:
-    models = _models(tp)
-    return bool(models) and all(m in _DIST_MEMBERS for m in models)
-
-
-def _unwrap(tp: Any) -> Any:
-    while typing.get_origin(tp) is typing.Annotated:
-        tp = typing.get_args(tp)[0]
-    origin = typing.get_origin(tp)
-    if origin in (typing.Union, types.UnionType):
-        models = [a for a in typing.get_args(tp) if isinstance(a, type) and issubclass(a, BaseModel)]
-        if len(models) == 1:
-            return models[0]
-    return tp
-
-
-def _step(tp: Any, seg: Any) -> Any:
-    tp = _unwrap(tp)
-    if isinstance(tp, type) and issubclass(tp, BaseModel):
-        for name, f in tp.model_fields.items():
-            if seg in (name, f.alias):
-                return f.annotation
-        return None
-    origin = typing.get_origin(tp)
-    if origin is dict:
-        return typing.get_args(tp)[1]
-    if origin is list:
-        return typing.get_args(tp)[0]
-    return None
-
-
-def _hint_list(value: Any, options: list[str]) -> str:
-    """``did you mean 'x'? expected one of: a, b, c`` (the hint only for a close match)."""
-    close = difflib.get_close_matches(str(value), options, n=1) if isinstance(value, str) else []
-    lead = f"did you mean '{close[0]}'? " if close else ""
-    return lead + f"expected one of: {', '.join(options)}"
+_NUMBER_ERRORS = {"float_type", "float_parsing", "int_type", "int_parsing", "int_from_float", "wrong_kind"}
 
 
 def _literals(ctx_expected: str) -> list[str]:
-    """``"'a', 'b' or 'c'"`` (pydantic's ``expected`` context) -> ``['a', 'b', 'c']``."""
+    """``"'a', 'b' or 'c'"`` (the ``expected`` context of pydantic's literal errors) ->
+    ``['a', 'b', 'c']``."""
     return re.findall(r"'([^']*)'", ctx_expected)
 
 
-# Errors that mean "the input is not even the right kind of thing" for a union member.
-_KIND_ERRORS = {
-    "model_type",
-    "model_attributes_type",
-    "dict_type",
-    "literal_error",
-    "string_type",
-    "list_type",
-    "float_type",
-    "float_parsing",
-    "int_type",
-    "int_parsing",
-    "bool_type",
-    "bool_parsing",
-    "union_tag_not_found",
-}
+def _describe(member: Any) -> str:
+    """What a member of a plain union accepts, in a user's words."""
+    tp, _ = _split(member)
+    if typing.get_origin(tp) is typing.Literal:
+        return " or ".join(json.dumps(v) for v in typing.get_args(tp))
+    if isinstance(tp, type) and issubclass(tp, BaseModel):
+        return _TABLE_HINTS.get(tp.__name__, "a table")
+    return {float: "a number", int: "a whole number", str: "text", bool: "true or false"}.get(
+        tp, "a list" if typing.get_origin(tp) is list else "a table"
+    )
 
 
-def _describe_kind(e: dict[str, Any]) -> str:
-    """What one union member accepts, from its kind-mismatch error."""
-    if e["type"] == "literal_error":
-        return " or ".join(json.dumps(v) for v in _literals(e.get("ctx", {}).get("expected", "")))
-    if e["type"] == "model_type":
-        return _TABLE_HINTS.get(e.get("ctx", {}).get("class_name", ""), "a table")
-    msg = e["msg"]
-    return msg[len("Input should be ") :] if msg.startswith("Input should be ") else msg
+def _quoted_number(value: Any) -> bool:
+    if not isinstance(value, str):
+        return False
+    try:
+        return math.isfinite(float(value))
+    except ValueError:
+        return False
 
 
-def _select_union_branches(errors: list[dict[str, Any]], raw: Any) -> list[Any]:
-    """Of the errors pydantic reports for each member of a (non-tagged) union, keep those of
-    the members the input is the right kind for; if it fits none, merge them into one
-    'expected X or Y' problem at the union's own path."""
-    groups: dict[tuple[Any, ...], dict[str, list[int]]] = {}
-    for i, e in enumerate(errors):
-        loc = tuple(e["loc"])
-        _, first = _keys(loc, raw)
-        if first is not None:
-            groups.setdefault(loc[:first], {}).setdefault(loc[first], []).append(i)
-    drop: set[int] = set()
-    merged: dict[int, Problem] = {}
-    for prefix, branches in groups.items():
-        if len(branches) < 2:
-            continue
-
-        def mismatch(idx: list[int], depth: int = len(prefix) + 1) -> bool:
-            return any(
-                len(errors[i]["loc"]) == depth and errors[i]["type"] in _KIND_ERRORS for i in idx
-            )
-
-        fitting = [b for b, idx in branches.items() if not mismatch(idx)]
-        for b, idx in branches.items():
-            if b not in fitting:
-                drop.update(idx)
-        if not fitting:
-            roots = [
-                next(errors[i] for i in idx if len(errors[i]["loc"]) == len(prefix) + 1)
-                for idx in branches.values()
-            ]
-            first = min(i for idx in branches.values() for i in idx)
-            merged[first] = Problem(
-                _path(prefix, raw),
-                roots[0].get("input"),
-                "expected " + " or ".join(_describe_kind(e) for e in roots),
-            )
-    out: list[Any] = []
-    for i, e in enumerate(errors):
-        if i in merged:
-            out.append(merged[i])
-        elif i not in drop:
-            out.append(e)
-    return out
-
-
-def _problem(e: dict[str, Any], raw: Any) -> Problem:
+def _problem(e: dict[str, Any], where: _Where) -> Problem:
     """One pydantic error as a problem with a file path, the value and what was expected."""
     loc = tuple(e["loc"])
-    keys, _ = _keys(loc, raw)
+    keys = list(where.keys)
     kind = e["type"]
     ctx = e.get("ctx") or {}
     value: Any = e.get("input")
     if loc and loc[-1] == "[key]":
         options = _literals(ctx.get("expected", ""))
-        expected = f"unknown key; {_hint_list(value, options)}" if options else e["msg"]
+        expected = f"unknown key; {choices(value, options)}" if options else e["msg"]
     elif kind == "extra_forbidden":
-        allowed = _allowed_fields(loc) or []
         expected = "unknown field"
-        if allowed:
-            expected += f"; {_hint_list(str(loc[-1]), allowed)}"
+        if where.table is not None:
+            allowed = [f.alias or n for n, f in where.table.model_fields.items()]
+            expected += f"; {choices(str(loc[-1]), allowed)}"
     elif kind == "missing":
         expected = "required field is missing"
         value = _MISSING
-    elif kind in ("union_tag_invalid", "union_tag_not_found"):
-        disc = str(ctx.get("discriminator", "dist")).strip("'")
-        keys = [*keys, disc]
-        tags = _literals(ctx.get("expected_tags", "")) or _DIST_TAGS
-        what = "distribution family" if disc == "dist" else disc
+    elif kind == MISSING_TAG:
+        expected = e["msg"]
+        value = _MISSING
+    elif kind in ("union_tag_invalid", "union_tag_not_found"):  # a tagged union of pydantic's
+        disc = str(ctx.get("discriminator", "")).strip("'")
+        keys.append(disc)
+        tags = _literals(ctx.get("expected_tags", ""))
         if kind == "union_tag_invalid":
             value = ctx.get("tag", value)
-            expected = f"unknown {what}; {_hint_list(value, tags)}"
+            expected = f"unknown {disc}; {choices(value, tags)}"
         else:
             value = _MISSING
-            expected = f"required field is missing: the {what}, one of: {', '.join(tags)}"
-            if disc == "dist":
-                expected += " (or a bare number for a fixed value)"
-    elif kind == "model_attributes_type" and _is_distribution(_type_at(loc)):
-        expected = f"expected a number or a distribution table such as {_DIST_EXAMPLE}"
+            expected = f"required field is missing: the {disc}, one of: {', '.join(tags)}"
     elif kind in ("model_type", "model_attributes_type", "dict_type"):
         expected = "expected " + _TABLE_HINTS.get(ctx.get("class_name", ""), "a table")
     elif kind == "literal_error" and isinstance(value, str) and _literals(ctx.get("expected", "")):
-        expected = _hint_list(value, _literals(ctx["expected"]))
+        expected = choices(value, _literals(ctx["expected"]))
     elif kind.startswith("date_"):
         expected = "expected a date such as 2024-01-01"
     else:
-        expected = e["msg"]
-        if expected.startswith("Value error, "):
-            expected = expected[len("Value error, ") :]
-            # A table-level check naming one of the table's keys ("reasons must sum to 1")
-            # points at that key and shows its value, not the whole table.
-            m = re.match(r"([A-Za-z_]\w*) ", expected)
-            if m and isinstance(value, dict) and m.group(1) in value:
-                keys = [*keys, m.group(1)]
-                value = value[m.group(1)]
-        expected = expected[0].lower() + expected[1:] if expected else expected
+        error = ctx.get("error")
+        expected = str(error) if kind in ("value_error", "assertion_error") and error else e["msg"]
+        # A table-level check about one of the table's keys points at that key.
+        key = ctx.get("field")
+        if key is not None and isinstance(value, dict) and key in value:
+            keys.append(key)
+            value = value[key]
+        expected = expected[:1].lower() + expected[1:]
+    if kind in _NUMBER_ERRORS and _quoted_number(value):
+        expected += "; write numbers without quotes"
+    elif kind in _NUMBER_ERRORS and isinstance(value, bool):
+        expected += "; true and false are not numbers"
     return Problem(_fmt(keys), value, expected)
 
 
@@ -344,8 +302,13 @@ def problems_from_validation(err: ValidationError, raw: Any) -> list[Problem]:
     """Translate a pydantic ``ValidationError`` into problems with file paths."""
     out: list[Problem] = []
     seen: set[tuple[str, str]] = set()
-    for e in _select_union_branches([dict(d) for d in err.errors(include_url=False)], raw):
-        p = e if isinstance(e, Problem) else _problem(e, raw)
+    for e in err.errors(include_url=False):
+        where = _locate(tuple(e["loc"]), raw)
+        if where.union_at is not None:
+            expected = "expected " + " or ".join(_describe(m) for m in where.union_members)
+            p = Problem(_fmt(where.keys[: where.union_at]), where.union_value, expected)
+        else:
+            p = _problem(dict(e), where)
         if (p.path, p.expected) in seen:
             continue
         seen.add((p.path, p.expected))

@@ -15,7 +15,10 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
+
+from .fields import Strict
+from .limits import error
 
 __all__ = ["Condition", "FAULTS", "MARKETS", "CONDITIONS", "first_match", "RequestView"]
 
@@ -42,10 +45,16 @@ class RequestView:
 
 
 def _listify(value: Any) -> Any:
+    if isinstance(value, list) and not value:
+        raise error(
+            "empty_list",
+            "an empty list matches no request, so the rule would never apply; leave the test "
+            "out to match every request, or name at least one",
+        )
     return [value] if isinstance(value, str) else value
 
 
-class Condition(BaseModel):
+class Condition(Strict):
     """A conjunction of tests on a return request; every omitted test matches.
 
     ``price_min`` / ``price_max`` bound the item price in the scenario's currency, half-open:
@@ -55,7 +64,7 @@ class Condition(BaseModel):
     reason on record.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(frozen=True)
 
     price_min: float | None = Field(default=None, ge=0)
     price_max: float | None = Field(default=None, gt=0)

@@ -21,7 +21,7 @@ from pydantic import Field, ValidationError, model_validator
 from pydantic_core import InitErrorDetails
 
 from .behaviour import Buyer, Retention
-from .fields import Strict, _choices, _err
+from .fields import Date, Strict, _choices, _err
 from .policy import Policy, resolve_extends
 from .rules import Condition
 from .uncertainty import Uncertainty, uncertainty_errors
@@ -42,7 +42,7 @@ class Scenario(Strict):
         description='how money is labelled in tables, charts and reports, e.g. "$", "€", "GBP "; '
         "amounts are never converted",
     )
-    start_date: dt.date = Field(
+    start_date: Date = Field(
         default=dt.date(2024, 1, 1),
         description="calendar date of t = 0; must be a Monday (the desk's week starts there)",
     )
@@ -225,8 +225,8 @@ def _stated_mix_errors(sc: Scenario) -> Iterator[InitErrorDetails]:
             if reason is None or reason.fault != "buyer":
                 continue
             target = reason.misreport_as or default
-            if target is None:
-                continue
+            if target is None or target not in sc.reasons:
+                continue  # an unknown target is reported where it is named
             if q >= 1:
                 yield _err(("returns", "misreport_rate"), q, "must be below 1 when reason mixes are stated")
                 return

@@ -107,8 +107,9 @@ def _c(code: str, comment: str = "") -> str:
     return f"{code:<32} # {comment}" if comment else code
 
 
-# Reason mix of an item class without sizes: shares as in docs/sources.md [B15-B17]
-# (~65 % buyer side, ~13 % not as described, ~9 % damaged or wrong item, the rest defective).
+# Stated reason mix of an item class without sizes (what buyers say, as Amazon's reports show):
+# shares as in docs/sources.md [B15-B17] (~65 % buyer side, ~13 % not as described, ~9 % damaged
+# or wrong item, the rest defective).
 _REASON_MIX = {
     "defective": 0.15,
     "not_as_described": 0.10,
@@ -292,7 +293,7 @@ def starter_toml(facts: StoreFacts, file_name: str = "my_store.toml", today: dt.
     lines += [
         "[returns]",
         _c("window_days = 30", "Amazon's return window [A4]"),
-        _c("misreport_rate = 0.2", "buyers who blame the seller for their own reason [B16, B18]"),
+        _c("misreport_rate = 0.1", "a tenth of buyer-fault returns state a seller-fault reason [B16, B18]"),
         'misreport_as = "not_as_described"',
         "",
         "[desk]",

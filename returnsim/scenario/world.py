@@ -11,13 +11,13 @@ says (``_days``, ``_hours``, ``_minutes``), shares and rates as fractions in [0,
 
 from __future__ import annotations
 
-import datetime as dt
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, WrapValidator, model_validator
 
 from .distributions import Fixed, Lognormal, Uniform
-from .fields import Dist, NonNeg, Share, Strict, _mix_sums_to_one
+from .fields import Date, Dist, NonNeg, Share, Strict, _mix_sums_to_one
+from .kinds import ByKind
 from .rules import CONDITIONS
 
 __all__ = [
@@ -307,6 +307,14 @@ class WeekHours(Strict):
         return out
 
 
+Hours = Annotated[
+    Literal["24/7"] | WeekHours,
+    WrapValidator(ByKind(("24/7",), WeekHours, '"24/7" or a table of opening hours per weekday '
+                         "such as {mon = [9, 17], tue = [9, 17]}")),
+]
+"""``"24/7"`` or a :class:`WeekHours` table."""
+
+
 class Investigation(Strict):
     """Checking the buyer's real reason when the stated one blames the seller."""
 
@@ -320,7 +328,7 @@ class Desk(Strict):
     """The seller's response desk."""
 
     staff: int = Field(default=2, ge=1, strict=True, description="agents answering return requests")
-    hours: Literal["24/7"] | WeekHours = Field(
+    hours: Hours = Field(
         default="24/7", description='"24/7" or opening hours per weekday'
     )
     handling_minutes: Dist = Field(
@@ -331,7 +339,7 @@ class Desk(Strict):
         description="agent time of a second touch: acting on a buyer's reply to an offer or fee "
         "request, paying a partial refund, dispatching an exchange (assumed); queued on the desk",
     )
-    holidays: list[dt.date] = Field(
+    holidays: list[Date] = Field(
         default_factory=list,
         description="dates the desk is closed; also not business days for the refund clock",
     )

@@ -118,6 +118,3 @@ def _kpi_label_format(metric: str, currency: str = "$") -> tuple[str, str]:
     return label(metric, currency), fmt
 
 
-def _plain(text: str) -> str:
-    """Text shown as typed: a ``$`` (a currency, a name) never starts matplotlib's math mode."""
-    return str(text).replace("$", r"\$")

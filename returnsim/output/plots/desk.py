@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ._style import WEEKDAYS, _axes, _decision_hours, _plain, _policy_colors, _trace_of
+from ...text import for_matplotlib
+from ._style import WEEKDAYS, _axes, _decision_hours, _policy_colors, _trace_of
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -95,7 +96,7 @@ def late_by_staff(
             lo = np.clip(t["late_low"].to_numpy(dtype=float), 0, None)
             hi = t["late_high"].to_numpy(dtype=float)
             ax.fill_between(t["staff"], lo, hi, color=colors[s], alpha=0.2, lw=0)
-        ax.plot(t["staff"], m, "o-", color=colors[s], label=_plain(s), gid=f"late:{s}")
+        ax.plot(t["staff"], m, "o-", color=colors[s], label=for_matplotlib(s), gid=f"late:{s}")
     if target is not None:
         ax.axhline(target, color="#d62728", ls="--", lw=1)
     ax.yaxis.set_major_formatter(mticker.PercentFormatter(1.0))
@@ -144,7 +145,7 @@ def decision_hours_by_weekday(
             v = np.array([np.quantile(hours[day == d], q) if np.any(day == d) else np.nan for d in range(7)])
             top = max(top, float(np.nanmax(v)) if np.isfinite(v).any() else top)
             ax.plot(x, v, "o-" if i == 0 else "s--", color=colors[n], lw=1.8 if i == 0 else 1.2,
-                    label=_plain(f"{n}: {q:.0%} decided within"), gid=f"{n}:q{q:g}")
+                    label=for_matplotlib(f"{n}: {q:.0%} decided within"), gid=f"{n}:q{q:g}")
     ax.axhline(late_after, color="#d62728", lw=1.4, gid="late_after")
     ax.text(-0.2, late_after, f" {late_after:g} h: late above this line", color="#d62728", va="bottom",
             ha="left", fontsize=8)

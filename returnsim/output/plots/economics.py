@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ._style import _axes, _plain, _policy_colors
+from ...text import for_matplotlib
+from ._style import _axes, _policy_colors
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -29,10 +30,11 @@ __all__ = [
 
 
 def _recovery_share(scenario: Any, item_class: str, condition: str, weeks: float) -> float:
-    """Share of the price a returned unit recovers at the origin after ``weeks`` (resale share
-    for its condition, less value decay)."""
-    cls = scenario.catalog[item_class]
-    return getattr(cls.resale_share, condition) * max(0.0, 1 - cls.value_decay_per_week * weeks)
+    """Share of the price a unit taken back is worth to the seller after ``weeks``
+    (:func:`returnsim.analytic.restock_credit_share`)."""
+    from ...analytic import restock_credit_share
+
+    return restock_credit_share(scenario, item_class, condition, weeks)
 
 
 def giveaway_breakeven(
@@ -48,8 +50,8 @@ def giveaway_breakeven(
 ) -> Axes:
     """Give it away or take it back? Both refund the price; what differs is drawn against price.
 
-    Taking a return back costs the same whatever the price (label, inspection, grading: the flat
-    line) and recovers a share of the price (the rising line). Where they cross is the break-even
+    Taking a return back costs the same whatever the price (label and inspection: the flat line)
+    and gets back a unit worth a share of the price to the seller (the rising line). Where they cross is the break-even
     price of :func:`returnsim.analytic.giveaway_breakeven`: below it, a returnless refund is
     cheaper.
 
@@ -73,19 +75,19 @@ def giveaway_breakeven(
     cur = getattr(scenario, "currency", "$")
     ax = _axes(ax, (7, 4.2))
     ax.plot(price, np.full_like(price, cost), color="#b2182b", lw=2,
-            label=_plain(f"cost of taking it back ({cur}{cost:.2f}: label, inspection, grading)"))
+            label=for_matplotlib(f"cost of taking it back ({cur}{cost:.2f}: label, inspection)"))
     ax.plot(price, price * share, color="#2166ac", lw=2,
-            label=_plain(f"value recovered ({share:.0%} of the price)"))
+            label=for_matplotlib(f"what the unit is worth to you ({share:.0%} of the price)"))
     ax.fill_between(price, price * share, cost, where=price < p_star, color="#fdb863", alpha=0.35,
                     label="give it away: cheaper")
     ax.axvline(p_star, color="black", ls="--", lw=1, gid="breakeven")
-    ax.text(p_star, 0.45, _plain(f" break-even {cur}{p_star:.2f}"), va="center", fontsize=9,
+    ax.text(p_star, 0.45, for_matplotlib(f" break-even {cur}{p_star:.2f}"), va="center", fontsize=9,
             transform=ax.get_xaxis_transform())
     ax.set_xlim(0, top)
     ax.set_ylim(bottom=0)
-    ax.set_xlabel(_plain(f"item price ({cur})"))
-    ax.set_ylabel(_plain(f"{cur} per return"))
-    ax.set_title(_plain(f"{item_class}, {condition}, {market}, label paid by {payer}: give away or take back?"), fontsize=10)
+    ax.set_xlabel(for_matplotlib(f"item price ({cur})"))
+    ax.set_ylabel(for_matplotlib(f"{cur} per return"))
+    ax.set_title(for_matplotlib(f"{item_class}, {condition}, {market}, label paid by {payer}: give away or take back?"), fontsize=10)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, frameon=False, loc="upper left")
     return ax
@@ -125,9 +127,9 @@ def breakeven_vs_weeks(
             values.append(v if math.isfinite(v) else math.nan)
         decay = scenario.catalog[n].value_decay_per_week
         ax.plot(w, values, "-", color=colors[n], lw=2, gid=f"breakeven:{n}",
-                label=_plain(f"{n} (loses {decay:.2%} a week)"))
+                label=for_matplotlib(f"{n} (loses {decay:.2%} a week)"))
     ax.set_xlabel("weeks from the sale until the returned unit is resold")
-    ax.set_ylabel(_plain(f"break-even price ({cur}): give away below it"))
+    ax.set_ylabel(for_matplotlib(f"break-even price ({cur}): give away below it"))
     ax.set_title("The slower the return, the more is worth giving away")
     ax.set_ylim(bottom=0)
     ax.grid(alpha=0.3)
@@ -174,7 +176,7 @@ def study_ratios(
     ax.text(-0.58, 1.0, "same as before", ha="left", va="bottom", fontsize=8, color="0.3")
     highs = [published[p][1] for p in names if p in published] or [0.0]
     ax.set_ylim(0, 1.15 * max(max(highs), float(np.nanmax(mean + np.nan_to_num(err[1])))))
-    ax.set_xticks(x, [_plain(p) for p in names])
+    ax.set_xticks(x, [for_matplotlib(p) for p in names])
     ax.set_xlim(-0.6, len(names) - 0.1)
     ax.yaxis.set_major_formatter(mticker.PercentFormatter(1.0))
     ax.set_ylabel("spending after / spending before\n(two years each)")
@@ -212,12 +214,12 @@ def freight_vs_margin(
         ax.errorbar(fx["mean"], my["mean"],
                     xerr=[[fx["mean"] - fx["ci_low"]], [fx["ci_high"] - fx["mean"]]],
                     yerr=[[my["mean"] - my["ci_low"]], [my["ci_high"] - my["mean"]]],
-                    fmt="o", ms=7, capsize=3, color=colors[p], label=_plain(p))
-        ax.annotate(_plain(p), (fx["mean"], my["mean"]), textcoords="offset points",
+                    fmt="o", ms=7, capsize=3, color=colors[p], label=for_matplotlib(p))
+        ax.annotate(for_matplotlib(p), (fx["mean"], my["mean"]), textcoords="offset points",
                     xytext=(7, 6 if i % 2 == 0 else -12), fontsize=8, color=colors[p])
     ax.margins(x=0.2, y=0.1)
-    ax.set_xlabel(_plain(f"net freight cost, {currency} per order (labels bought − labels buyers paid)"))
-    ax.set_ylabel(_plain(f"retained margin, {currency} per order\n(returners' purchases over the next two years)"))
+    ax.set_xlabel(for_matplotlib(f"net freight cost, {currency} per order (labels bought − labels buyers paid)"))
+    ax.set_ylabel(for_matplotlib(f"retained margin, {currency} per order\n(returners' purchases over the next two years)"))
     ax.set_title("Freight paid now vs margin kept later (95 % CI)")
     ax.grid(alpha=0.3)
     return ax
@@ -252,12 +254,12 @@ def break_even_curves(
     colors = _policy_colors(list(curves))
     for name, t in curves.items():
         t = t.sort_values("spend")
-        ax.plot(t["spend"], t["diff"], "o-", ms=4, color=colors[name], label=_plain(name), gid=f"curve:{name}")
+        ax.plot(t["spend"], t["diff"], "o-", ms=4, color=colors[name], label=for_matplotlib(name), gid=f"curve:{name}")
         ax.fill_between(t["spend"], t["ci_low"], t["ci_high"], color=colors[name], alpha=0.18, lw=0)
         x = (crossings or {}).get(name)
         if x is not None and np.isfinite(x):
             ax.axvline(x, color=colors[name], lw=0.9, ls=":")
-            ax.annotate(_plain(f"{currency}{x:,.1f}"), (x, 0), textcoords="offset points",
+            ax.annotate(for_matplotlib(f"{currency}{x:,.1f}"), (x, 0), textcoords="offset points",
                         xytext=(4, -14 - 11 * list(curves).index(name)), fontsize=8, color=colors[name])
     ax.axhline(0, color="black", lw=0.8)
     if assumed is not None:
@@ -266,9 +268,9 @@ def break_even_curves(
                 va="top", ha="left", fontsize=8, color="0.35")
     if log_x:
         ax.set_xscale("log")
-    ax.xaxis.set_major_formatter(mticker.FuncFormatter(lambda v, _: _plain(f"{currency}{v:g}")))
+    ax.xaxis.set_major_formatter(mticker.FuncFormatter(lambda v, _: for_matplotlib(f"{currency}{v:g}")))
     ax.set_xlabel("a returning customer's spending with you in the two years before the return")
-    ax.set_ylabel(_plain(f"paired difference, {currency} per order (95 % CI)"))
+    ax.set_ylabel(for_matplotlib(f"paired difference, {currency} per order (95 % CI)"))
     ax.grid(alpha=0.3, which="both")
     ax.legend(title="retention effect", fontsize=8, title_fontsize=8, frameon=False, loc="upper left")
     return ax

@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ._style import _axes, _kpi_label_format, _plain
+from ...text import for_matplotlib
+from ._style import _axes, _kpi_label_format
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -122,12 +123,12 @@ def kpi_bars(
             lo_x -= 0.15 * span
         ax.set_xlim(lo_x, hi_x)
     ax.axvline(0, color="black", linewidth=0.8)
-    ax.set_yticks(y, names)
+    ax.set_yticks(y, [for_matplotlib(n) for n in names])
     ax.set_ylim(len(names) - 0.5, -0.5)
     if "%" in fmt:
         ax.xaxis.set_major_formatter(mticker.PercentFormatter(1.0))
-    ax.set_xlabel(_plain(label))
-    ax.set_title(_plain(label) + (" (95 % CI)" if has_ci.any() else ""))
+    ax.set_xlabel(for_matplotlib(label))
+    ax.set_title(for_matplotlib(label) + (" (95 % CI)" if has_ci.any() else ""))
     ax.grid(axis="x", alpha=0.3)
     ax.set_axisbelow(True)
     for bar in bars:
@@ -174,11 +175,11 @@ def forest(
     ax.scatter(mean[~sig], y[~sig], facecolor="white", edgecolor="C0", zorder=3, label="CI includes 0")
     ax.axvline(0.0, color="0.6", lw=1, ls="--")
     ax.set_yticks(y)
-    ax.set_yticklabels([_plain(p) for p in part["policy"].tolist()])
+    ax.set_yticklabels([for_matplotlib(p) for p in part["policy"].tolist()])
     baseline = part["baseline"].iloc[0]
-    ax.set_xlabel(_plain(f"{label}: policy − {baseline}"))
+    ax.set_xlabel(for_matplotlib(f"{label}: policy − {baseline}"))
     words = _kpi_label_format(metric, currency)[0].split(" (")[0]
-    ax.set_title(_plain(title if title is not None else f"{words}: vs {baseline} (paired 95 % CI)"))
+    ax.set_title(for_matplotlib(title if title is not None else f"{words}: vs {baseline} (paired 95 % CI)"))
     ax.legend(loc="best", fontsize="small", frameon=False)
     return ax
 
@@ -221,14 +222,14 @@ def common_random_numbers(
     left.scatter(a, b, s=14)
     left.axline((float(a.mean()), float(b.mean())), slope=1, color="0.6", lw=1, ls="--", label="slope 1 through the means")
     left.legend(loc="upper left", frameon=False)
-    left.set_xlabel(_plain(f"{names[0]}: {what}"))
-    left.set_ylabel(_plain(f"{names[1]}: {what}"))
+    left.set_xlabel(for_matplotlib(f"{names[0]}: {what}"))
+    left.set_ylabel(for_matplotlib(f"{names[1]}: {what}"))
     left.set_title("Same replication, two policies: they move together")
     lo, hi = float(min(paired.min(), unpaired.min())), float(max(paired.max(), unpaired.max()))
     bins = np.linspace(lo, hi if hi > lo else lo + 1, 20)
     right.hist(unpaired, bins=bins, alpha=0.6, label="independent streams")
     right.hist(paired, bins=bins, alpha=0.8, label="common random numbers")
-    right.set_xlabel(_plain(f"difference {names[1]} − {names[0]} per replication"))
+    right.set_xlabel(for_matplotlib(f"difference {names[1]} − {names[0]} per replication"))
     right.set_title("Spread of the difference")
     right.legend(frameon=False)
     return fig

@@ -14,7 +14,7 @@ import numpy as np
 
 from ...amazon import RDR_TARGET
 from ...model.ledger import CATEGORIES
-from ._style import _plain
+from ...text import for_matplotlib
 from .experiments import kpi_bars
 from .runs import cost_breakdown
 
@@ -68,7 +68,7 @@ def lab_dashboard(result: Any, baseline: str, policy: str, fig: Any = None, *, c
     if policy in d.index:
         r = d.loc[policy]
         sure = "resolved" if (r["ci_low"] > 0 or r["ci_high"] < 0) else "not resolved: could be 0"
-        ax.set_title(_plain(
+        ax.set_title(for_matplotlib(
             f"net value per order: {r['mean_diff']:+.2f} {currency} vs {baseline}\n"
             f"(paired 95 % CI {r['ci_low']:+.2f} to {r['ci_high']:+.2f}; {sure})"
         ), fontsize=10)

@@ -18,6 +18,7 @@ import numpy as np
 
 from ...model.ledger import COSTS, CREDITS
 from ...scenario import RESOLUTIONS
+from ...text import for_matplotlib
 from ..labels import category_label
 from ._style import (
     _PER_LABEL,
@@ -27,7 +28,6 @@ from ._style import (
     _axes,
     _decision_hours,
     _money,
-    _plain,
     _policy_colors,
     _trace_of,
 )
@@ -124,13 +124,13 @@ def cost_breakdown(
         span = float(np.nanmax(right) - np.nanmin(left)) or 1.0
         for yi, x_end, v in zip(y, right, net, strict=True):
             if np.isfinite(v):
-                ax.text(x_end + 0.01 * span, float(yi), _plain(f"net {_money(v, currency, per)}"),
+                ax.text(x_end + 0.01 * span, float(yi), for_matplotlib(f"net {_money(v, currency, per)}"),
                         va="center", ha="left", fontsize=8)
         ax.set_xlim(right=float(np.nanmax(right)) + 0.16 * span)
-    ax.set_yticks(y, names)
+    ax.set_yticks(y, [for_matplotlib(n) for n in names])
     ax.set_ylim(len(names) - 0.5, -0.5)  # first policy on top
     unit = "" if per == "total" else f" {_PER_LABEL[per]}"
-    ax.set_xlabel(_plain(f"{currency}{unit}   (credits left of 0, costs right)"))
+    ax.set_xlabel(for_matplotlib(f"{currency}{unit}   (credits left of 0, costs right)"))
     ax.set_title(f"Net return cost by category, {_PER_LABEL[per]}")
     ax.grid(axis="x", alpha=0.3)
     ax.set_axisbelow(True)
@@ -199,7 +199,7 @@ def response_times(
             late = float(np.mean(_decision_hours(tr) > late_after)) if len(tr) else float("nan")
         note = ", all at 0 h" if len(resp) and resp.max() == 0 else ""
         handles.append(
-            Line2D([], [], color=colors[n], linewidth=2, label=f"{n}  (late {late:.1%}{note})")
+            Line2D([], [], color=colors[n], linewidth=2, label=for_matplotlib(f"{n}  (late {late:.1%}{note})"))
         )
 
     ref = [Line2D([], [], color="grey", linestyle="-", label="response (first answer)")]
@@ -289,7 +289,7 @@ def outcome_mix(
             ax.bar_label(bars, labels=labels, label_type="center", fontsize=7,
                          color="white" if dark else "black")
         left += v
-    ax.set_yticks(y, names)
+    ax.set_yticks(y, [for_matplotlib(n) for n in names])
     ax.set_ylim(len(names) - 0.5, -0.5)
     ax.set_xlim(0, 1)
     ax.xaxis.set_major_formatter(mticker.PercentFormatter(1.0))

@@ -1,0 +1,229 @@
+"""How big a replication is before it runs: expected requests, peak memory and time.
+
+A scenario that validates can still ask for more than a machine has: ``horizon_days = 1e9``
+or ten million orders a day. :func:`estimate_run` reads the size of one replication off the
+scenario (orders from demand and seasonality, requests from the return rates, the extra orders
+of returning customers, the desk's agents and the days simulated) and prices it with per-unit
+costs measured by ``benchmarks/bench_budget.py``, which prints the ratio of estimate to
+measurement. :func:`check_run` refuses a replication whose estimated memory exceeds what the
+machine has available, before anything is allocated.
+
+Estimates are deliberately on the high side (returning customers are counted at the highest
+purchase rate a return can leave them with), so a refusal is never a close call.
+"""
+
+from __future__ import annotations
+
+import calendar
+import math
+import os
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..scenario import Scenario
+
+__all__ = [
+    "RunEstimate",
+    "RunTooLarge",
+    "estimate_run",
+    "check_run",
+    "available_memory",
+    "human_count",
+    "human_bytes",
+    "human_duration",
+    "BYTES_PER_REQUEST",
+    "BYTES_PER_AGENT",
+    "BYTES_PER_DAY",
+    "SECONDS_PER_REQUEST",
+    "SECONDS_PER_AGENT",
+    "SECONDS_PER_DAY",
+]
+
+BYTES_PER_REQUEST = 2_200
+"""Peak memory per return request of a replication (measured: 2.06-2.12 kB from 9 thousand to
+730 thousand requests of the seed scenario; ``benchmarks/bench_budget.py``)."""
+BYTES_PER_AGENT = 900
+"""Memory per desk agent, a SimPy process (measured: 835 B)."""
+BYTES_PER_DAY = 80
+"""Memory per simulated day (daily order counts and calendar arrays; measured: 65 B)."""
+SECONDS_PER_REQUEST = 12e-6
+"""Time per return request on one core (measured: 8-12 microseconds on an idle core, up to
+twice that on a busy machine)."""
+SECONDS_PER_AGENT = 15e-6
+"""Time per desk agent (measured: 11-22 microseconds)."""
+SECONDS_PER_DAY = 1e-6
+"""Time per simulated day, of demand or of the desk's backlog after it (measured: 0.4-1.1
+microseconds)."""
+
+
+class RunTooLarge(ValueError):
+    """A run would need more memory than the machine has available.
+
+    The message says how much, which fields make it that large, and how to run it anyway.
+    """
+
+
+@dataclass(frozen=True)
+class RunEstimate:
+    """The size of one replication of a scenario, estimated before it runs."""
+
+    orders: float
+    """Expected orders placed in the horizon (returning customers' included)."""
+    requests: float
+    """Expected return requests (the model's unit of work)."""
+    agents: int
+    """Desk agents (SimPy processes)."""
+    days: float
+    """Days of demand (the horizon)."""
+    memory_bytes: float
+    """Estimated peak memory of the replication."""
+    seconds: float
+    """Estimated time on one core."""
+    drivers: list[str] = field(default_factory=list)
+    """The scenario fields that set the size, as ``path = value`` (for messages)."""
+
+    def describe(self) -> str:
+        """``~1.2e+08 return requests, 260 GB, 40 min`` in words a user can act on."""
+        return (
+            f"~{human_count(self.requests)} return requests from ~{human_count(self.orders)} orders, "
+            f"~{human_bytes(self.memory_bytes)} of memory, ~{human_duration(self.seconds)} on one core"
+        )
+
+
+def human_count(x: float) -> str:
+    """``12,345`` or ``1.2e+08``."""
+    return f"{x:,.0f}" if x < 1e7 else f"{x:.2g}"
+
+
+def human_bytes(x: float) -> str:
+    """``260 GB``."""
+    for unit, size in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6)):
+        if x >= size:
+            return f"{x / size:.3g} {unit}"
+    return f"{x / 1e3:.3g} kB"
+
+
+def human_duration(seconds: float) -> str:
+    """``3.5 hours``."""
+    for unit, size in (("years", 3.156e7), ("days", 86400.0), ("hours", 3600.0), ("min", 60.0)):
+        if seconds >= size:
+            return f"{seconds / size:.3g} {unit}"
+    return f"{seconds:.2g} s"
+
+
+def _seasonal_days(sc: Scenario) -> float:
+    """Sum over the horizon of each day's seasonal multiplier (days of orders at the base
+    rate), exact for horizons up to ten years and from the yearly average beyond."""
+    season = np.asarray(sc.demand.seasonality, dtype=float)
+    horizon = float(sc.horizon_days)
+    if horizon <= 3653:
+        n = math.ceil(horizon)
+        dates = np.datetime64(sc.start_date.isoformat(), "D") + np.arange(n)
+        month = dates.astype("datetime64[M]").astype(np.int64) % 12
+        length = np.minimum(1.0, horizon - np.arange(n))
+        return float(season[month] @ length)
+    days = np.array([calendar.monthrange(2023, m)[1] for m in range(1, 13)], dtype=float)
+    return horizon * float(season @ days) / float(days.sum())
+
+
+def estimate_run(scenario: Scenario) -> RunEstimate:
+    """Estimated size of one replication of ``scenario`` (any policy).
+
+    Returns:
+        A :class:`RunEstimate`; memory in bytes, time in seconds on one core.
+    """
+    sc = scenario
+    shares = np.array([c.share for c in sc.catalog.values()], dtype=float)
+    rates = np.array([c.return_rate for c in sc.catalog.values()], dtype=float)
+    return_rate = float(shares @ rates / shares.sum()) if shares.sum() > 0 else 0.0
+    orders = sc.demand.orders_per_day * _seasonal_days(sc)
+    requests = orders * return_rate
+    if sc.retention.feedback_into_demand:
+        # Each returner buys again at (at most) the multiplier's ceiling times their own rate,
+        # for the part of the follow-up window inside the horizon: with returns spread over
+        # the horizon H and a window W, that part is W - W^2 / 2H on average (H / 2 if W > H).
+        m = sc.retention.repeat_multiplier
+        per_day = sc.buyer.purchases_per_year.mean / 365.25 * m.maximum
+        h, w = float(sc.horizon_days), float(sc.retention.follow_up_days)
+        window = w - w * w / (2 * h) if w <= h else h / 2
+        extra = requests * per_day * window
+        orders += extra
+        requests += extra * return_rate
+    agents = int(sc.desk.staff)
+    # The run advances through its span in epochs: the horizon, or longer when the desk's
+    # backlog (every request's handling, shared by the agents in their open hours) outlasts it.
+    hours = sc.desk.hours
+    open_share = 1.0 if hours == "24/7" else sum(b - a for a, b in hours.intervals()) / 168.0
+    backlog = requests * sc.desk.handling_minutes.mean / 1440.0 / agents / open_share
+    days = float(sc.horizon_days)
+    span = max(days, backlog)
+    memory = BYTES_PER_REQUEST * requests + BYTES_PER_AGENT * agents + BYTES_PER_DAY * days
+    seconds = SECONDS_PER_REQUEST * requests + SECONDS_PER_AGENT * agents + SECONDS_PER_DAY * span
+    drivers = [
+        f"horizon_days = {sc.horizon_days:g}",
+        f"demand.orders_per_day = {sc.demand.orders_per_day:g}",
+        f"return rate {return_rate:.3g}",
+    ]
+    if sc.retention.feedback_into_demand:
+        drivers.append(f"buyer.purchases_per_year mean {sc.buyer.purchases_per_year.mean:g}")
+    if agents >= 1000:
+        drivers.append(f"desk.staff = {agents}")
+    if backlog > days:
+        drivers.append(f"desk.handling_minutes mean {sc.desk.handling_minutes.mean:g}")
+    return RunEstimate(orders, requests, agents, days, memory, seconds, drivers)
+
+
+def available_memory() -> float | None:
+    """Bytes of memory available to new allocations (Linux ``MemAvailable``, capped by a
+    cgroup limit if one is set), or ``None`` where it cannot be read."""
+    best: float | None = None
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    best = float(line.split()[1]) * 1024
+                    break
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        with open("/sys/fs/cgroup/memory.max", encoding="ascii") as f:
+            limit = f.read().strip()
+        with open("/sys/fs/cgroup/memory.current", encoding="ascii") as f:
+            used = float(f.read().strip())
+        if limit != "max":
+            free = float(limit) - used
+            best = free if best is None else min(best, free)
+    except (OSError, ValueError):
+        pass
+    if best is None and hasattr(os, "sysconf"):
+        try:
+            best = float(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+        except (ValueError, OSError):
+            best = None
+    return best
+
+
+def check_run(scenario: Scenario, allow_large: bool = False) -> RunEstimate:
+    """Estimate one replication and refuse it if it would not fit in memory.
+
+    Args:
+        scenario: the scenario to run.
+        allow_large: run anyway (the estimate is still returned).
+
+    Raises:
+        RunTooLarge: the estimated peak memory exceeds the memory available.
+    """
+    est = estimate_run(scenario)
+    if allow_large:
+        return est
+    free = available_memory()
+    if free is not None and est.memory_bytes > free:
+        raise RunTooLarge(
+            f"one replication would need {est.describe()}, but {human_bytes(free)} of memory is "
+            f"available ({'; '.join(est.drivers)}). Shorten horizon_days or lower the demand; "
+            "to run it anyway pass allow_large=True (returnsim: --allow-large)"
+        )
+    return est
