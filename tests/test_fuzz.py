@@ -74,7 +74,7 @@ def _base() -> dict[str, Any]:
     }
     raw["retention"] = {
         "follow_up_days": 730,
-        "satisfaction": {"per_response_day": -0.3, "resolution": {"rejected": -3.0}},
+        "satisfaction": {"per_response_day": -0.3, "resolution": {"rejected": -3.0, "returnless_refund": 0.8}},
         "negative_feedback": {"intercept": -3.5, "per_satisfaction": -0.6},
         "repeat_multiplier": {"maximum": 5.0, "intercept": 0.93, "per_satisfaction": 1.92},
     }
