@@ -34,15 +34,15 @@ def test_a_valid_table_loads_and_changes_no_run(minimal):
     ("table", "expected"),
     [
         ({"desk.staf": {"low": 1, "high": 3, "source": "x"}},
-         "uncertainty.desk.staf: got \"desk.staf\"; unknown input: desk has no field 'staf'; did you mean 'staff'?"),
+         "uncertainty.\"desk.staf\": got \"desk.staf\"; unknown input: desk has no field 'staf'; did you mean 'staff'?"),
         ({"catalog.widgte.return_rate": {"low": 0.1, "high": 0.2, "source": "x"}},
          "catalog has no entry 'widgte'; did you mean 'widget'?"),
         ({"catalog.widget.return_rate": {"low": 0.1, "high": 1.5, "source": "x"}},
-         "uncertainty.catalog.widget.return_rate.high: got 1.5; catalog.widget.return_rate must be a number >= 0 and <= 1"),
+         "uncertainty.\"catalog.widget.return_rate\".high: got 1.5; catalog.widget.return_rate must be a number >= 0 and <= 1"),
         ({"desk.staff": {"low": 1, "high": 2.5, "source": "x"}},
-         "uncertainty.desk.staff.high: got 2.5; desk.staff is an integer: give whole-number bounds"),
+         "uncertainty.\"desk.staff\".high: got 2.5; desk.staff is an integer: give whole-number bounds"),
         ({"desk.staff": {"low": 0, "high": 2, "source": "x"}},
-         "uncertainty.desk.staff.low: got 0.0; desk.staff must be an integer >= 1"),
+         "uncertainty.\"desk.staff\".low: got 0.0; desk.staff must be an integer >= 1"),
         ({"desk.service_quality": {"dist": "normal", "mean": 0.5, "sd": 0.1, "source": "x"}},
          "a normal input is unbounded but desk.service_quality must be a number >= 0 and <= 1"),
         ({"desk.hours": {"low": 1, "high": 2, "source": "x"}}, "desk.hours is text; expected a path to a number"),
@@ -77,7 +77,7 @@ def test_cli_validate_lists_the_problem_without_a_traceback(tmp_path):
     path.write_text(text, encoding="utf-8")
     proc = subprocess.run([sys.executable, "-m", "returnsim", "validate", str(path)], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
-    assert "uncertainty.desk.staf" in proc.stderr and "did you mean 'staff'" in proc.stderr
+    assert 'uncertainty."desk.staf"' in proc.stderr and "did you mean 'staff'" in proc.stderr
 
 
 def test_every_declared_input_of_the_seed_scenario_gives_a_valid_scenario_at_both_ends():

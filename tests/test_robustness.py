@@ -265,7 +265,7 @@ def test_a_long_desk_backlog_counts_in_the_time_estimate():
     """Slow handling makes a run advance through years of backlog after the horizon: the time
     estimate grows with it and names the field, the memory estimate does not."""
     base = estimate_run(rs.load_scenario(SEED_SCENARIO))
-    slow = estimate_run(rs.load_scenario(SEED_SCENARIO, {"desk.handling_minutes": 5e5}))
+    slow = estimate_run(rs.load_scenario(SEED_SCENARIO, {"desk.handling_minutes.mean": 5e5}))
     assert slow.seconds > 10 * base.seconds and slow.memory_bytes == base.memory_bytes
     assert "desk.handling_minutes mean 500000" in slow.drivers
 

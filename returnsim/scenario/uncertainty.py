@@ -256,6 +256,13 @@ def resolve_path(scenario: Scenario, path: str) -> Target:
             names = {n: n for n in fields} | {f.alias: n for n, f in fields.items() if f.alias}
             if seg not in names:
                 shown = sorted({f.alias or n for n, f in fields.items()})
+                family = getattr(node, "dist", None)
+                if isinstance(family, str):  # a distribution of another family than the path assumes
+                    raise PathError(
+                        f"{here} is a {family} distribution, which has no parameter '{seg}' "
+                        f"(it has {', '.join(s for s in shown if s != 'dist')}); the [uncertainty] "
+                        "entry must follow the distribution the scenario now uses"
+                    )
                 raise PathError(f"{here} has no field '{seg}'; {_choices(seg, shown)}")
             info = fields[names[seg]]
             node, tp, meta = getattr(node, names[seg]), info.annotation, list(info.metadata)
