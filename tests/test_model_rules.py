@@ -267,6 +267,7 @@ def test_seed_policies_never_give_used_items_easier_freight_terms_than_unopened(
             fault=world.reason_fault[reason],
             condition=np.full(n, CONDITION[cond]),
             in_window=np.ones(n, dtype=bool),
+            returned_before=np.zeros(n, dtype=bool),
         )
         t = freight_terms(world, pol, view)
         label = 10.0

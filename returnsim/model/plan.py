@@ -109,6 +109,7 @@ def plan(world: World, policy: Policy, req: Requests) -> Plan:
         fault=world.reason_fault[reason],
         condition=req.stated_condition,
         in_window=req.in_window,
+        returned_before=req.generation > 0,
     )
 
     # 2. Reject, or make the targeted offer.
@@ -228,4 +229,5 @@ def _take_view(view: RequestView, rows: np.ndarray) -> RequestView:
         fault=view.fault[rows],
         condition=view.condition[rows],
         in_window=view.in_window[rows],
+        returned_before=view.returned_before[rows],
     )

@@ -42,6 +42,9 @@ class RequestView:
     fault: np.ndarray
     condition: np.ndarray
     in_window: np.ndarray
+    returned_before: np.ndarray
+    """Whether the buyer has returned something to this seller before (the seller's own
+    records)."""
 
 
 def _listify(value: Any) -> Any:
@@ -61,20 +64,40 @@ class Condition(Strict):
     ``price_min <= price < price_max``. ``reason`` is the reason on record (what the buyer stated,
     corrected if an investigation revealed the true one); ``true_reason`` is the buyer's real
     reason, which a seller cannot see: use it only for what-if analyses. ``fault`` follows the
-    reason on record.
+    reason on record. Rules applied before the goods come back see the condition the buyer
+    stated; receipt rules see the true one. ``returned_before`` is the seller's history with the
+    buyer: whether they have returned something before.
     """
 
     model_config = ConfigDict(frozen=True)
 
-    price_min: float | None = Field(default=None, ge=0)
-    price_max: float | None = Field(default=None, gt=0)
-    market: list[Literal["domestic", "international"]] | None = None
-    item_class: list[str] | None = None
-    fault: list[Literal["seller", "carrier", "buyer"]] | None = None
-    reason: list[str] | None = None
-    true_reason: list[str] | None = None
-    condition: list[Literal["unopened", "opened", "used", "damaged"]] | None = None
-    in_window: bool | None = None
+    price_min: float | None = Field(
+        default=None, ge=0, description="lowest item price matched, in the scenario's currency (inclusive)"
+    )
+    price_max: float | None = Field(
+        default=None, gt=0, description="price at and above which the rule no longer matches, in the scenario's currency"
+    )
+    market: list[Literal["domestic", "international"]] | None = Field(
+        default=None,
+        description="the buyer's market; in freight rules, whether the parcel crosses a border on its way back",
+    )
+    item_class: list[str] | None = Field(default=None, description="catalog classes matched (names of [catalog.*])")
+    fault: list[Literal["seller", "carrier", "buyer"]] | None = Field(
+        default=None, description="who is at fault, by the reason on record"
+    )
+    reason: list[str] | None = Field(
+        default=None, description="reasons on record (stated, or corrected by an investigation); names of [reasons.*]"
+    )
+    true_reason: list[str] | None = Field(
+        default=None, description="the buyer's real reason, which a seller cannot see: for what-if analyses only"
+    )
+    condition: list[Literal["unopened", "opened", "used", "damaged"]] | None = Field(
+        default=None, description="item condition: as stated by the buyer before receipt, as found at receipt"
+    )
+    in_window: bool | None = Field(default=None, description="requested inside the return window")
+    returned_before: bool | None = Field(
+        default=None, description="the buyer has returned something to this seller before (the seller's records)"
+    )
 
     _lists = field_validator(
         "market", "item_class", "fault", "reason", "true_reason", "condition", mode="before"
@@ -112,6 +135,8 @@ class Condition(Strict):
             m &= req.price < self.price_max
         if self.in_window is not None:
             m &= req.in_window == self.in_window
+        if self.returned_before is not None:
+            m &= req.returned_before == self.returned_before
         for key, attr, kind in (
             ("market", "market", "market"),
             ("item_class", "item_class", "item_class"),
