@@ -25,10 +25,10 @@ class OfferResponse(Strict):
     ``logit p = intercept + per_value_share*v + per_day_delay*days + per_quality*q
     + by_reason[true reason]``."""
 
-    intercept: float
-    per_value_share: float = 0.0
-    per_day_delay: float = Field(default=-0.5, description="effect of each day of waiting")
-    per_quality: float = 1.0
+    intercept: float = Field(description="log-odds of accepting a prompt offer of no value from a desk of quality 0 (assumed [B22])")
+    per_value_share: float = Field(default=0.0, description="change in log-odds per unit of the offer's value as a share of price (assumed)")
+    per_day_delay: float = Field(default=-0.5, description="change in log-odds per day the buyer waited for the offer (assumed)")
+    per_quality: float = Field(default=1.0, description="change in log-odds per unit of desk.service_quality (assumed)")
     by_reason: dict[str, float] = Field(
         default_factory=dict, description="shift by the buyer's true reason"
     )
@@ -50,15 +50,20 @@ class FeeResponse(Strict):
     """Logistic model of a buyer accepting a loss fee or paying the freight when asked:
     ``logit p = intercept + per_fee_share * (amount / price)``."""
 
-    intercept: float = Field(default=1.0, description="assumed")
-    per_fee_share: float = Field(default=-6.0, description="assumed")
+    intercept: float = Field(default=1.0, description="log-odds of agreeing to pay a fee of nothing (assumed)")
+    per_fee_share: float = Field(default=-6.0, description="change in log-odds per unit of the amount asked as a share of price (assumed)")
 
 
 class Buyer(Strict):
     """How buyers respond to the seller."""
 
-    offers: dict[OfferKind, OfferResponse] = Field(default_factory=_default_offer_responses)
-    fee_acceptance: FeeResponse = Field(default_factory=FeeResponse)
+    offers: dict[OfferKind, OfferResponse] = Field(
+        default_factory=_default_offer_responses,
+        description="how buyers answer each kind of offer (logistic models; assumed [B22])",
+    )
+    fee_acceptance: FeeResponse = Field(
+        default_factory=FeeResponse, description="how buyers answer a request to pay a loss fee or the label (assumed)"
+    )
     reply_hours: Dist = Field(
         default=Lognormal(mean_=12, cv=1.0), description="time to reply to an offer (assumed)"
     )
@@ -96,11 +101,11 @@ class Satisfaction(Strict):
 
     per_response_day: float = Field(default=-0.3, description="per day to first answer (assumed)")
     over_24h: float = Field(
-        default=-0.3, description="first answer after Amazon's recommended 24 h [A2] (size assumed)"
+        default=-0.3, description="satisfaction points when the first answer comes after Amazon's recommended 24 h [A2] (size assumed)"
     )
     over_48h: float = Field(
         default=-0.7,
-        description="late: not authorised/closed within Amazon's 48 h [A1] (size assumed)",
+        description="satisfaction points when late: not authorised/closed within Amazon's 48 h [A1] (size assumed)",
     )
     buyer_paid_freight: float = Field(
         default=-2.0,
@@ -116,7 +121,7 @@ class Satisfaction(Strict):
         default=-0.05, description="per day from request to refund (assumed)"
     )
     disputed_reason: float = Field(
-        default=-1.0, description="an investigation reassigned the fault to the buyer (assumed)"
+        default=-1.0, description="satisfaction points when an investigation reassigned the fault to the buyer (assumed)"
     )
     resolution: dict[Resolution, float] = Field(
         default_factory=_default_resolution_scores,
@@ -128,8 +133,8 @@ class Satisfaction(Strict):
 class Logit(Strict):
     """``logit p = intercept + per_satisfaction * s``."""
 
-    intercept: float
-    per_satisfaction: float
+    intercept: float = Field(description="log-odds at satisfaction 0 (neutral)")
+    per_satisfaction: float = Field(description="change in log-odds per point of satisfaction")
 
 
 class ClaimLogit(Logit):
@@ -138,9 +143,9 @@ class ClaimLogit(Logit):
     seller broke Amazon's rules: an invalid rejection, a late response, or no answer before the
     buyer's patience ran out; Amazon denies the others (assumed)."""
 
-    negative_feedback: float = 1.5
-    late_response: float = 1.0
-    rejected: float = 2.0
+    negative_feedback: float = Field(default=1.5, description="change in log-odds after negative return feedback (assumed)")
+    late_response: float = Field(default=1.0, description="change in log-odds after a late response (assumed)")
+    rejected: float = Field(default=2.0, description="change in log-odds after a rejection (assumed)")
     refund_after_days: float = Field(
         default=7.0, ge=0, description="claim on an invalid rejection to Amazon's refund (assumed)"
     )
@@ -163,13 +168,15 @@ class RepeatMultiplier(Strict):
         "Bower & Maxham (2012) [B1, B2]: paid returns 0-25 %, free 158-457 % of pre-return spending "
         "(targets 0.125 and 2.69, the ranges' middles; scenarios/validation/bower_maxham.toml)",
     )
-    per_satisfaction: float = Field(default=1.98, description="calibrated, as intercept")
+    per_satisfaction: float = Field(default=1.98, description="change in log-odds of the multiplier per satisfaction point; calibrated, as intercept [B1, B2]")
 
 
 class Retention(Strict):
     """Satisfaction -> feedback, claims and post-return purchases (see ``docs/model.md``)."""
 
-    satisfaction: Satisfaction = Field(default_factory=Satisfaction)
+    satisfaction: Satisfaction = Field(
+        default_factory=Satisfaction, description="what makes up a resolved request's satisfaction score (points)"
+    )
     negative_feedback: Logit = Field(
         default_factory=lambda: Logit(intercept=-3.5, per_satisfaction=-0.6),
         description="negative return feedback (assumed: a few per cent for a prompt, fair "
@@ -184,7 +191,10 @@ class Retention(Strict):
         default_factory=lambda: ClaimLogit(intercept=-5.5, per_satisfaction=-0.5),
         description="A-to-z claim (assumed: well under 1 % of requests for a prompt desk)",
     )
-    repeat_multiplier: RepeatMultiplier = Field(default_factory=lambda: RepeatMultiplier())
+    repeat_multiplier: RepeatMultiplier = Field(
+        default_factory=lambda: RepeatMultiplier(),
+        description="post-return purchase rate over the base rate, by satisfaction (calibrated [B1, B2])",
+    )
     follow_up_days: float = Field(
         default=730,
         gt=0,

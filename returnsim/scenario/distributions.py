@@ -108,8 +108,8 @@ class _Dist(BaseModel):
 class Fixed(_Dist):
     """Always ``value``: for hand-checkable cases and known constants."""
 
-    dist: Literal["fixed"] = "fixed"
-    value: float
+    dist: Literal["fixed"] = Field(default="fixed", description="the family: always the same value")
+    value: float = Field(description="the value, in the unit of the quantity (the field's name says: days, hours, minutes, or the currency)")
 
     @property
     def mean(self) -> float:
@@ -136,7 +136,7 @@ class _Mean(_Dist):
     """A family parametrised by its mean (the field is ``mean`` in files; ``mean_`` here, as
     ``mean`` is the property every family has)."""
 
-    mean_: float = Field(alias="mean", gt=0)
+    mean_: float = Field(alias="mean", gt=0, description="the mean, in the unit of the quantity (the field's name says: days, hours, minutes, or the currency)")
     model_config = ConfigDict(**_CONFIG, populate_by_name=True)
 
     @property
@@ -147,7 +147,7 @@ class _Mean(_Dist):
 class Exponential(_Mean):
     """Exponential with the given ``mean`` (memoryless: Poisson streams, M/M/c service)."""
 
-    dist: Literal["exponential"] = "exponential"
+    dist: Literal["exponential"] = Field(default="exponential", description="the family: exponential, given its mean")
 
     @property
     def variance(self) -> float:
@@ -164,7 +164,7 @@ class Exponential(_Mean):
 
 
 class _MeanCV(_Mean):
-    cv: float = Field(gt=0, description="coefficient of variation: sd / mean")
+    cv: float = Field(gt=0, description="coefficient of variation: sd / mean (a ratio, no unit)")
 
     @property
     def variance(self) -> float:
@@ -174,7 +174,7 @@ class _MeanCV(_Mean):
 class Gamma(_MeanCV):
     """Gamma with the given mean and coefficient of variation (shape = 1 / cv²)."""
 
-    dist: Literal["gamma"] = "gamma"
+    dist: Literal["gamma"] = Field(default="gamma", description="the family: gamma, given its mean and cv")
 
     def ppf(self, u: np.ndarray) -> np.ndarray:
         shape = 1.0 / self.cv**2
@@ -192,7 +192,7 @@ class Gamma(_MeanCV):
 class Lognormal(_MeanCV):
     """Lognormal with the given mean and coefficient of variation of the value itself."""
 
-    dist: Literal["lognormal"] = "lognormal"
+    dist: Literal["lognormal"] = Field(default="lognormal", description="the family: lognormal, given its mean and cv")
 
     def _mu_sigma(self) -> tuple[float, float]:
         s2 = math.log1p(self.cv**2)
@@ -216,9 +216,9 @@ class Lognormal(_MeanCV):
 class Uniform(_Dist):
     """Uniform on [low, high)."""
 
-    dist: Literal["uniform"] = "uniform"
-    low: float
-    high: float
+    dist: Literal["uniform"] = Field(default="uniform", description="the family: uniform between low and high")
+    low: float = Field(description="the smallest value, in the unit of the quantity (the field's name says: days, hours, minutes, or the currency)")
+    high: float = Field(description="the largest value, in the unit of the quantity (the field's name says: days, hours, minutes, or the currency)")
 
     def _check(self) -> None:
         if not self.high > self.low:
@@ -246,10 +246,10 @@ class Uniform(_Dist):
 class Triangular(_Dist):
     """Triangular on [low, high] with the given mode: a common 'min, likely, max' guess."""
 
-    dist: Literal["triangular"] = "triangular"
-    low: float
-    mode: float
-    high: float
+    dist: Literal["triangular"] = Field(default="triangular", description="the family: triangular (smallest, likeliest, largest)")
+    low: float = Field(description="the smallest value, in the unit of the quantity (the field's name says: days, hours, minutes, or the currency)")
+    mode: float = Field(description="the likeliest value, in the unit of the quantity (the field's name says: days, hours, minutes, or the currency)")
+    high: float = Field(description="the largest value, in the unit of the quantity (the field's name says: days, hours, minutes, or the currency)")
 
     def _check(self) -> None:
         if not (self.low <= self.mode <= self.high and self.high > self.low):
@@ -286,9 +286,9 @@ class Triangular(_Dist):
 class Empirical(_Dist):
     """Resample observed ``values`` (optionally with ``weights``): e.g. prices from a report."""
 
-    dist: Literal["empirical"] = "empirical"
-    values: list[float] = Field(min_length=1)
-    weights: list[float] | None = None
+    dist: Literal["empirical"] = Field(default="empirical", description="the family: resample observed values")
+    values: list[float] = Field(min_length=1, description="observed values, in the unit of the quantity (the field's name says: days, hours, minutes, or the currency)")
+    weights: list[float] | None = Field(default=None, description="relative weight of each value (default: equal)")
 
     def _check(self) -> None:
         if self.weights is not None:

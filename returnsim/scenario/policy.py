@@ -27,9 +27,9 @@ class OfferRule(Strict):
     """Make ``kind`` to requests matching ``when``; ``value_share`` is a partial refund's share
     of the price."""
 
-    when: Condition = Field(default_factory=Condition)
-    kind: OfferKind
-    value_share: Share = 0.0
+    when: Condition = Field(default_factory=Condition, description="which requests the rule applies to; {} (empty) matches all")
+    kind: OfferKind = Field(description="troubleshoot, partial_refund (keep it for a share of the price), exchange or replacement")
+    value_share: Share = Field(default=0.0, description="a partial refund as a share of the price (0-1)")
 
     @model_validator(mode="after")
     def _value(self) -> OfferRule:
@@ -48,10 +48,12 @@ class FreightRule(Strict):
     the seller pays.
     """
 
-    when: Condition = Field(default_factory=Condition)
-    payer: Literal["seller", "buyer", "carrier_claim", "negotiate"]
-    ask: Literal["loss_fee", "freight"] = "loss_fee"
-    fee_share: Share = 0.0
+    when: Condition = Field(default_factory=Condition, description="which requests the rule applies to; {} (empty) matches all")
+    payer: Literal["seller", "buyer", "carrier_claim", "negotiate"] = Field(
+        description="who pays the return label: seller, buyer (deducted from the refund), carrier_claim (seller, recovering from the carrier) or negotiate"
+    )
+    ask: Literal["loss_fee", "freight"] = Field(default="loss_fee", description="what a negotiate rule asks the buyer for")
+    fee_share: Share = Field(default=0.0, description="restocking or loss fee as a share of the price (0-1; Amazon allows up to 0.5 [A13])")
     label_payer: Literal["seller", "buyer"] = Field(
         default="seller",
         description="negotiate with ask = loss_fee: who pays the label whatever the buyer answers "
@@ -63,11 +65,11 @@ class FreightRule(Strict):
 class DispositionRule(Strict):
     """What happens to the goods of returns matching ``when``."""
 
-    when: Condition = Field(default_factory=Condition)
+    when: Condition = Field(default_factory=Condition, description="which requests the rule applies to; {} (empty) matches all")
     action: Literal[
         "give_to_buyer", "return_to_origin", "return_to_address", "abandon", "cost_optimal"
-    ]
-    address: str | None = Field(default=None, description="for return_to_address")
+    ] = Field(description="what happens to the goods; cost_optimal picks, per return, the option of highest expected value")
+    address: str | None = Field(default=None, description="for return_to_address: a name of [addresses.*]")
     abandon_mode: Literal["dispose", "liquidate", "in_place"] = Field(
         default="liquidate",
         description="abandon: the unit goes to a returns centre to be disposed of or liquidated, "
@@ -90,22 +92,22 @@ class ReceiptRule(Strict):
     (``when = {condition = ...}`` at receipt is what the inspection found, not what the buyer
     stated): resell it, liquidate it, or dispose of it."""
 
-    when: Condition = Field(default_factory=Condition)
-    action: Literal["resell", "liquidate", "dispose"]
+    when: Condition = Field(default_factory=Condition, description="which requests the rule applies to; {} (empty) matches all")
+    action: Literal["resell", "liquidate", "dispose"] = Field(description="what to do with the unit received")
 
 
 class RejectRule(Strict):
     """Reject requests matching ``when`` (e.g. ``{in_window = false}``). Rejecting an
     in-window request is an invalid rejection (Amazon RDR)."""
 
-    when: Condition = Field(default_factory=Condition)
+    when: Condition = Field(default_factory=Condition, description="which requests the rule applies to; {} (empty) matches all")
 
 
 class Policy(Strict):
     """How the seller handles returns. Tables are ordered: the first matching rule applies."""
 
     extends: str | None = Field(default=None, description="start from this policy's fields")
-    description: str = ""
+    description: str = Field(default="", description="what the policy is, in plain words (shown beside its name)")
     auto_authorise: bool = Field(
         default=False,
         description="authorise every request on arrival by a rule set in advance (Amazon's "
@@ -136,7 +138,7 @@ class Policy(Strict):
     investigate: bool = Field(
         default=False, description="check the real reason of seller-fault claims"
     )
-    offers: list[OfferRule] = Field(default_factory=list)
+    offers: list[OfferRule] = Field(default_factory=list, description="targeted offers instead of a refund; the first matching rule applies")
     freight: list[FreightRule] = Field(
         default_factory=list, description="no matching rule: the seller pays"
     )
@@ -150,7 +152,7 @@ class Policy(Strict):
         description="at receipt at the origin, on the true condition: resell, liquidate or "
         "dispose; no matching rule: resell",
     )
-    reject: list[RejectRule] = Field(default_factory=list)
+    reject: list[RejectRule] = Field(default_factory=list, description="requests to reject; rejecting an in-window request is an invalid rejection [A5]")
 
 
 def _merge(base: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:

@@ -33,8 +33,8 @@ __all__ = ["Scenario", "scenario_schema"]
 class Scenario(Strict):
     """A world and the policies to compare in it. See the module docstring for units."""
 
-    name: str = "scenario"
-    description: str = ""
+    name: str = Field(default="scenario", description="the store or study, shown in reports")
+    description: str = Field(default="", description="what the scenario describes, in plain words")
     currency: str = Field(
         default="$",
         min_length=1,
@@ -51,19 +51,19 @@ class Scenario(Strict):
         description="orders are placed in [0, horizon); every return from them is followed "
         "to its end (cohort accounting)",
     )
-    demand: Demand
-    markets: Markets
-    catalog: dict[str, ItemClass] = Field(min_length=1)
-    reasons: dict[str, Reason] = Field(min_length=1)
-    returns: Returns = Field(default_factory=Returns)
-    desk: Desk = Field(default_factory=Desk)
-    buyer: Buyer = Field(default_factory=Buyer)
-    retention: Retention = Field(default_factory=Retention)
-    costs: Costs = Field(default_factory=Costs)
-    fba: Fba = Field(default_factory=Fba)
-    health: Health = Field(default_factory=Health)
-    addresses: dict[str, Address] = Field(default_factory=dict)
-    policies: dict[str, Policy] = Field(min_length=1)
+    demand: Demand = Field(description="orders over time")
+    markets: Markets = Field(description="where buyers live: domestic and international, with their shipping lanes")
+    catalog: dict[str, ItemClass] = Field(min_length=1, description="item classes by name: price, weight, return rate, reason mix")
+    reasons: dict[str, Reason] = Field(min_length=1, description="return reasons by name: fault and the condition items come back in")
+    returns: Returns = Field(default_factory=Returns, description="timing and honesty of return requests")
+    desk: Desk = Field(default_factory=Desk, description="the seller's response desk: staff, hours, handling times, wage")
+    buyer: Buyer = Field(default_factory=Buyer, description="how buyers answer offers and fee requests, wait, and buy again")
+    retention: Retention = Field(default_factory=Retention, description="satisfaction, feedback, claims and purchases after a return")
+    costs: Costs = Field(default_factory=Costs, description="fees and unit costs of returns")
+    fba: Fba = Field(default_factory=Fba, description="Fulfilled by Amazon: grades, grading time, refunds")
+    health: Health = Field(default_factory=Health, description="account-health inputs: chargebacks, seller feedback, windows")
+    addresses: dict[str, Address] = Field(default_factory=dict, description="places other than the origin returns may be sent to, by name")
+    policies: dict[str, Policy] = Field(min_length=1, description="the policies to compare, by name")
     uncertainty: Uncertainty = Field(default_factory=dict, description="uncertain inputs: dotted path -> range or distribution with its source (returnsim.scenario.uncertainty)")
 
     @model_validator(mode="before")

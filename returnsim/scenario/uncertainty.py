@@ -71,12 +71,12 @@ class UncertainInput(Strict):
     dist: Literal["uniform", "triangular", "normal", "lognormal", "gamma"] = Field(
         default="uniform", description="family; a bare low/high pair is a uniform range"
     )
-    low: float | None = Field(default=None, allow_inf_nan=False, description="lower bound")
-    high: float | None = Field(default=None, allow_inf_nan=False, description="upper bound")
-    mode: float | None = Field(default=None, allow_inf_nan=False, description="triangular: most likely value")
-    mean: float | None = Field(default=None, allow_inf_nan=False, description="normal, lognormal, gamma: mean")
-    sd: float | None = Field(default=None, gt=0, allow_inf_nan=False, description="normal: standard deviation")
-    cv: float | None = Field(default=None, gt=0, allow_inf_nan=False, description="lognormal, gamma: sd / mean")
+    low: float | None = Field(default=None, allow_inf_nan=False, description="lower bound, in the unit of the input the path names")
+    high: float | None = Field(default=None, allow_inf_nan=False, description="upper bound, in the unit of the input the path names")
+    mode: float | None = Field(default=None, allow_inf_nan=False, description="triangular: most likely value, in the input's unit")
+    mean: float | None = Field(default=None, allow_inf_nan=False, description="normal, lognormal, gamma: mean, in the input's unit")
+    sd: float | None = Field(default=None, gt=0, allow_inf_nan=False, description="normal: standard deviation, in the input's unit")
+    cv: float | None = Field(default=None, gt=0, allow_inf_nan=False, description="lognormal, gamma: coefficient of variation, sd / mean (a ratio)")
     source: str = Field(
         min_length=1,
         description="where the range comes from: an id of docs/sources.md, or 'assumed: why'",

@@ -65,8 +65,8 @@ class Demand(Strict):
 class Lane(Strict):
     """Cost of one shipping label on a lane: ``base + per_lb * weight``."""
 
-    base: NonNeg = Field(description="fixed cost per label")
-    per_lb: NonNeg = Field(default=0.0, description="cost per pound of item weight")
+    base: NonNeg = Field(description="fixed cost per label, in the scenario's currency")
+    per_lb: NonNeg = Field(default=0.0, description="cost per pound of item weight, in the scenario's currency")
 
     def cost(self, weight_lb: Any) -> Any:
         return self.base + self.per_lb * weight_lb
@@ -78,12 +78,12 @@ class Market(Strict):
     share: Share = Field(description="share of orders from this market")
     return_label: Lane = Field(description="label from a buyer here back to the seller")
     outbound_label: Lane = Field(description="label for a replacement or exchange unit")
-    transit_days: Dist = Field(description="return transit time, buyer to seller")
+    transit_days: Dist = Field(description="return transit time from a buyer here to the seller, days")
 
 
 class Markets(Strict):
-    domestic: Market
-    international: Market
+    domestic: Market = Field(description="buyers in the seller's own country")
+    international: Market = Field(description="buyers abroad (their returns cross a border unless sent to an address in their region)")
 
     @model_validator(mode="after")
     def _shares(self) -> Markets:
@@ -97,10 +97,10 @@ class Markets(Strict):
 class ConditionMix(Strict):
     """A share per item condition."""
 
-    unopened: Share = 0.0
-    opened: Share = 0.0
-    used: Share = 0.0
-    damaged: Share = 0.0
+    unopened: Share = Field(default=0.0, description="share of items coming back unopened (0-1)")
+    opened: Share = Field(default=0.0, description="share opened but unused (0-1)")
+    used: Share = Field(default=0.0, description="share used (0-1)")
+    damaged: Share = Field(default=0.0, description="share damaged (0-1)")
 
     def as_list(self) -> list[float]:
         return [getattr(self, c) for c in CONDITIONS]
@@ -111,10 +111,10 @@ class ResaleShares(ConditionMix):
     selling fees). Defaults are assumed, guided by Amazon's Grade and Resell worked example
     (a $30 item nets $16.62 like new down to $11.52 acceptable: docs/sources.md [F5])."""
 
-    unopened: Share = 0.80
-    opened: Share = 0.55
-    used: Share = 0.40
-    damaged: Share = 0.05
+    unopened: Share = Field(default=0.80, description="resale value of an unopened unit, share of price (assumed, guided by [F5])")
+    opened: Share = Field(default=0.55, description="resale value of an opened unit, share of price (assumed, guided by [F5])")
+    used: Share = Field(default=0.40, description="resale value of a used unit, share of price (assumed, guided by [F5])")
+    damaged: Share = Field(default=0.05, description="resale value of a damaged unit, share of price (assumed)")
 
 
 class FbaTerms(Strict):
@@ -125,7 +125,7 @@ class FbaTerms(Strict):
     ] = Field(default="small_standard", description="Amazon's product size tier (assumed)")
     fulfilment_fee: NonNeg = Field(
         default=3.50,
-        description="FBA fulfilment fee per unit shipped, by size and weight (assumed: a small "
+        description="FBA fulfilment fee per unit shipped, in the scenario's currency, by size and weight (assumed: a small "
         "standard unit; Amazon's Grade and Resell example pays $5.80 for 3.35 lb [F6])",
     )
     returns_fee_threshold: Share = Field(
@@ -136,7 +136,7 @@ class FbaTerms(Strict):
     )
     returns_processing_fee: NonNeg = Field(
         default=2.96,
-        description="returns processing fee per charged unit (assumed: the 1-2 lb large-standard "
+        description="returns processing fee per charged unit, in the scenario's currency (assumed: the 1-2 lb large-standard "
         "rate of Amazon's card, $2.96 [F7])",
     )
 
@@ -145,12 +145,12 @@ class ItemClass(Strict):
     """A group of products with similar price, weight and return behaviour."""
 
     share: NonNeg = Field(description="weight of this class in the order mix (normalised)")
-    price: Dist = Field(description="item price")
+    price: Dist = Field(description="item price, in the scenario's currency")
     unit_cost_share: Share = Field(
         default=0.45, description="cost of goods as a share of price (assumed)"
     )
     weight_lb: NonNeg = Field(default=1.0, description="shipping weight, pounds")
-    return_rate: Share = Field(description="probability an order is returned")
+    return_rate: Share = Field(description="probability an order is returned (0-1)")
     reasons: dict[str, Share] = Field(
         description="reason mix of returns (sums to 1): the reasons buyers *state*, as sources and "
         "Amazon's reports give them, unless reasons_are = 'true'"
@@ -167,7 +167,10 @@ class ItemClass(Strict):
             "electronics, ~1 %/month for power tools (Blackburn et al. 2004 [B8])"
         ),
     )
-    resale_share: ResaleShares = Field(default_factory=ResaleShares)
+    resale_share: ResaleShares = Field(
+        default_factory=ResaleShares,
+        description="net resale value of a returned unit by condition, as a share of its price",
+    )
     fulfilment: Literal["merchant", "fba"] = Field(
         default="merchant",
         description="merchant: the seller ships and handles returns (the default); fba: fulfilled "
@@ -188,7 +191,9 @@ class ItemClass(Strict):
 class Reason(Strict):
     """A return reason: who is at fault and what state the item comes back in."""
 
-    fault: Literal["seller", "carrier", "buyer"]
+    fault: Literal["seller", "carrier", "buyer"] = Field(
+        description="who is at fault: the seller (defects, description, wrong item), the carrier, or the buyer [A16]"
+    )
     condition: ConditionMix = Field(description="condition mix of items returned for it")
     misreport_as: str | None = Field(
         default=None,
@@ -259,8 +264,8 @@ class Returns(Strict):
 
 
 class DayHours(Strict):
-    open: float = Field(ge=0, le=24)
-    close: float = Field(ge=0, le=24)
+    open: float = Field(ge=0, le=24, description="opening time, hours after midnight (0-24)")
+    close: float = Field(ge=0, le=24, description="closing time, hours after midnight (0-24), after open")
 
     @model_validator(mode="before")
     @classmethod
@@ -283,13 +288,13 @@ class WeekHours(Strict):
     """Opening hours per weekday as ``[open, close]`` in hours (e.g. ``mon = [9, 17]``);
     a day left out is closed."""
 
-    mon: DayHours | None = None
-    tue: DayHours | None = None
-    wed: DayHours | None = None
-    thu: DayHours | None = None
-    fri: DayHours | None = None
-    sat: DayHours | None = None
-    sun: DayHours | None = None
+    mon: DayHours | None = Field(default=None, description="Monday's [open, close], hours after midnight; left out: closed")
+    tue: DayHours | None = Field(default=None, description="Tuesday's [open, close], hours after midnight; left out: closed")
+    wed: DayHours | None = Field(default=None, description="Wednesday's [open, close], hours after midnight; left out: closed")
+    thu: DayHours | None = Field(default=None, description="Thursday's [open, close], hours after midnight; left out: closed")
+    fri: DayHours | None = Field(default=None, description="Friday's [open, close], hours after midnight; left out: closed")
+    sat: DayHours | None = Field(default=None, description="Saturday's [open, close], hours after midnight; left out: closed")
+    sun: DayHours | None = Field(default=None, description="Sunday's [open, close], hours after midnight; left out: closed")
 
     @model_validator(mode="after")
     def _some(self) -> WeekHours:
@@ -321,7 +326,7 @@ class Investigation(Strict):
     detect_probability: Share = Field(
         default=0.5, description="chance a misreported reason is revealed (assumed)"
     )
-    minutes: Dist = Field(default=Fixed(value=10), description="extra agent time (assumed)")
+    minutes: Dist = Field(default=Fixed(value=10), description="extra agent time per investigated request, minutes (assumed)")
 
 
 class Desk(Strict):
@@ -343,30 +348,32 @@ class Desk(Strict):
         default_factory=list,
         description="dates the desk is closed; also not business days for the refund clock",
     )
-    investigation: Investigation = Field(default_factory=Investigation)
-    wage_per_hour: NonNeg = Field(default=20.0, description="loaded cost of an agent hour (assumed)")
+    investigation: Investigation = Field(
+        default_factory=Investigation, description="checking the real reason of seller-fault claims"
+    )
+    wage_per_hour: NonNeg = Field(default=20.0, description="loaded cost of an agent hour, in the scenario's currency (assumed)")
     late_after_hours: float = Field(
         default=48,
         gt=0,
         description="no authorise/close within this many hours is a late response (Amazon [A1])",
     )
     service_quality: Share = Field(
-        default=0.5, description="ability and attitude of the desk, 0..1 (assumed)"
+        default=0.5, description="ability and attitude of the desk, a score from 0 to 1 (assumed)"
     )
 
 
 class WeightTier(Strict):
-    max_lb: float = Field(gt=0)
-    fee: NonNeg
+    max_lb: float = Field(gt=0, description="heaviest unit this tier covers, pounds")
+    fee: NonNeg = Field(description="fee per unit, in the scenario's currency")
 
 
 class WeightFee(Strict):
     """A per-unit fee by shipping weight: the first tier whose ``max_lb`` covers the weight,
     else ``over_base + over_per_lb * (weight - last max_lb)``."""
 
-    tiers: list[WeightTier] = Field(default_factory=list)
-    over_base: NonNeg = 0.0
-    over_per_lb: NonNeg = 0.0
+    tiers: list[WeightTier] = Field(default_factory=list, description="fee tiers by weight, lightest first")
+    over_base: NonNeg = Field(default=0.0, description="fee per unit heavier than the last tier, in the scenario's currency")
+    over_per_lb: NonNeg = Field(default=0.0, description="plus this per pound above the last tier, in the scenario's currency")
 
     def fee(self, weight_lb: Any) -> Any:
         import numpy as np
@@ -403,7 +410,7 @@ class Costs(Strict):
         default=0.20, description="... and 20 % of the referral fee on the refund [A14]"
     )
     inspection: NonNeg = Field(
-        default=6.0, description="receive and inspect a returned unit; $6-18 per item [B12]"
+        default=6.0, description="receiving and inspecting a returned unit, in the scenario's currency per unit; $6-18 per item [B12]"
     )
     restock_credit: Literal["saved_cost", "resale"] = Field(
         default="saved_cost",
@@ -412,11 +419,13 @@ class Costs(Strict):
         "value), because a resold unit replaces a sale the seller would have made anyway; resale "
         "credits the net resale value (a seller who sells everything it can stock)",
     )
-    disposal_fee: WeightFee = Field(default_factory=_fba_disposal)
+    disposal_fee: WeightFee = Field(
+        default_factory=_fba_disposal, description="disposal fee per unit by shipping weight (Amazon's from January 2026 [F1])"
+    )
     liquidation_recovery_share: Share = Field(
         default=0.075, description="liquidation gross recovery, 5-10 % of value [F3]"
     )
-    liquidation_item_fee: NonNeg = Field(default=0.50, description="per unit (assumed)")
+    liquidation_item_fee: NonNeg = Field(default=0.50, description="liquidation fee per unit, in the scenario's currency (assumed)")
     carrier_claim_share: Share = Field(
         default=0.5,
         description="share of item value and label a carrier claim pays (assumed); a claim never "
@@ -430,28 +439,28 @@ class Address(Strict):
     return_label: dict[Literal["domestic", "international"], Lane] = Field(
         description="label cost from a buyer in each market to this address"
     )
-    transit_days: Dist
+    transit_days: Dist = Field(description="transit time from a buyer to this address, days")
     region: Literal["domestic", "international"] = Field(
         default="domestic",
         description="where the address is: in the seller's country (domestic) or in the "
         "international buyers' region; a return crosses a border when the buyer's market differs",
     )
-    handling_fee: NonNeg = Field(default=0.0, description="per unit received")
+    handling_fee: NonNeg = Field(default=0.0, description="handling fee per unit received, in the scenario's currency")
     recovery_factor: NonNeg = Field(
-        default=1.0, description="resale value here relative to the origin's"
+        default=1.0, description="resale value here as a multiple of the origin's (1 = the same)"
     )
-    restock_days: Dist = Field(default=Fixed(value=7))
+    restock_days: Dist = Field(default=Fixed(value=7), description="receipt to resale here, days (assumed)")
 
 
 class GradeMix(Strict):
     """A share per grade (sums to 1)."""
 
-    sellable: Share = 0.0
-    like_new: Share = 0.0
-    very_good: Share = 0.0
-    good: Share = 0.0
-    acceptable: Share = 0.0
-    unsellable: Share = 0.0
+    sellable: Share = Field(default=0.0, description="share graded sellable as new (back to stock)")
+    like_new: Share = Field(default=0.0, description="share graded Like New (Grade and Resell)")
+    very_good: Share = Field(default=0.0, description="share graded Very Good (Grade and Resell)")
+    good: Share = Field(default=0.0, description="share graded Good (Grade and Resell)")
+    acceptable: Share = Field(default=0.0, description="share graded Acceptable (Grade and Resell)")
+    unsellable: Share = Field(default=0.0, description="share unsellable (disposed of)")
 
     @model_validator(mode="after")
     def _mix(self) -> GradeMix:
