@@ -62,9 +62,10 @@ class RunResult:
     kpis: dict[str, float]
     """KPIs by name (``KPI_NAMES``)."""
     ledger: dict[str, float]
-    """Money by category for the seller, over the whole cohort."""
+    """Money by category for the seller, over the whole cohort (after the warm-up, if any)."""
     trace: Any = None
-    """A pandas DataFrame with one row per request (only with ``trace=True``)."""
+    """A pandas DataFrame with one row per request (only with ``trace=True``); its rows outside
+    the warm-up (column ``warmup``) sum to the ledger."""
     diagnostics: dict[str, float] = field(default_factory=dict)
     """Bookkeeping useful for validation: queue area, clamped follow-ons, simulated span, the
     most requests in progress at once (``peak_in_progress``)."""

@@ -2,9 +2,8 @@
 
 A run reports the 95th percentile of the response time over every request. Keeping every
 response until the end would make memory grow with the horizon, so responses are counted in
-logarithmic buckets as batches of requests settle, the mapping of DDSketch (Masson, Rim & Lee,
-"DDSketch: a fast and fully-mergeable quantile sketch with relative-error guarantees", VLDB
-2019): bucket ``k`` holds the values in ``(gamma**(k-1), gamma**k]`` with
+logarithmic buckets as batches of requests settle, the mapping of DDSketch (Masson, Rim & Lee
+2019, [M8] in ``docs/sources.md``): bucket ``k`` holds the values in ``(gamma**(k-1), gamma**k]`` with
 ``gamma = (1 + alpha) / (1 - alpha)``, and reporting ``2 gamma**k / (gamma + 1)`` for a value of
 that bucket is wrong by at most ``alpha`` of the value. The ``ddsketch`` package implements the
 same mapping but adds one value per Python call, which costs more than the rest of a request's

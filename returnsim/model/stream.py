@@ -172,6 +172,8 @@ class RequestStream:
         """The next requests in time order, or None once every request has been released."""
         n_days = len(self._length)
         while self._released < self.total:
+            if self._day >= n_days and not self._pending:
+                raise RuntimeError(f"released {self._released} of {self.total} requests, and none is left to draw")
             if self._day < n_days:
                 d0 = self._day
                 # Whole days, at least one, up to about `chunk` returned orders.
