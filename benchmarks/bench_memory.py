@@ -7,7 +7,7 @@ the child's maximum resident set size, which includes the libraries imported (ab
 its own, shown as "after import"); the ratio of the two peaks says whether memory grows with the
 store's volume (a ratio near 10) or stays near constant (near 1). Time is shown as wall and CPU
 seconds (CPU time is what to compare on a shared machine); "in progress" is the most requests
-drawn and not yet settled at once (``RunResult.diagnostics["peak_in_progress"]``).
+handed to the desk and not yet settled (``RunResult.diagnostics["peak_in_progress"]``).
 
     python benchmarks/bench_memory.py [--policy seed] [--factors 9 90] [--seed 0]
 

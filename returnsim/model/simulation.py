@@ -67,8 +67,10 @@ class RunResult:
     """A pandas DataFrame with one row per request (only with ``trace=True``); its rows outside
     the warm-up (column ``warmup``) sum to the ledger."""
     diagnostics: dict[str, float] = field(default_factory=dict)
-    """Bookkeeping useful for validation: queue area, clamped follow-ons, simulated span, the
-    most requests in progress at once (``peak_in_progress``)."""
+    """Bookkeeping useful for validation: queue area, clamped follow-ons, simulated span (the end
+    of the last epoch), the most requests handed to the desk and not yet settled, seen at the
+    settlements (``peak_in_progress``), and the desk's per-request slots (``desk_slots``): the
+    last two follow the store's volume, not the horizon."""
 
 
 def simulate(
@@ -217,6 +219,7 @@ def simulate(
         "clamped_followons": clamped,
         "followon_requests": followons,
         "peak_in_progress": in_progress,
+        "desk_slots": desk.capacity,
     }
     out = RunResult(policy=policy, seed=seed, kpis=kpis, ledger=dict(ledger), diagnostics=diagnostics)
     if trace:

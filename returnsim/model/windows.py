@@ -4,7 +4,10 @@ Amazon reports the Order Defect Rate over the last 60 days [A6] (and shows the R
 Dissatisfaction Rate the same way), so a seller who is fine on average can still breach a target
 in a bad stretch: the holiday peak, a week the desk was short. :func:`rolling_rates` computes a
 rate for every window of whole days that ends on a day boundary (one window per day, sliding),
-and :func:`summary` gives the worst window and the share of windows at or over a target.
+and :func:`summary` gives the worst window and the share of windows at or over a target. A run
+counts its requests per day as they settle (:class:`DailyCounts`) and computes the windows from
+those counts at the end (:func:`request_rates`, :func:`order_rates`), leaving out the windows
+that start in a warm-up.
 """
 
 from __future__ import annotations
