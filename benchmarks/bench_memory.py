@@ -12,8 +12,9 @@ handed to the desk and not yet settled (``RunResult.diagnostics["peak_in_progres
     python benchmarks/bench_memory.py [--policy seed] [--factors 9 90] [--seed 0]
 
 Target (issue 7): at most 300 MB at 5 M orders a year, and no slower than before. Measured on
-the 2-core development machine: before the change, 2,060 MB and 9.0-10.0 CPU s at 5 M; after,
-255 MB and 8.1-8.8 CPU s. To compare with another checkout, run this script from outside the
+the shared 2-core development machine, three runs each: before the change, 2,060 MB and 8.7-9.9
+CPU s at 5 M (380 MB, 0.61-0.63 s at 0.5 M); after, 255 MB and 8.4-8.9 CPU s (215 MB,
+0.58-0.60 s). To compare with another checkout, run this script from outside the
 repository with that checkout's directory first on ``PYTHONPATH``.
 """
 
@@ -72,7 +73,7 @@ def main() -> None:
     )
     for r in rows:
         print(
-            f"{r['orders']:>12,.0f} {r['requests']:>10,.0f} {r['seconds']:>8.1f} {r['cpu']:>6.1f} "
+            f"{r['orders']:>12,.0f} {r['requests']:>10,.0f} {r['seconds']:>8.1f} {r['cpu']:>6.2f} "
             f"{r['peak_mb']:>8.0f} {r['import_mb']:>12.0f} {r['in_progress']:>11,.0f}"
         )
     small, large = rows
