@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .stream import CHUNK_REQUESTS
+
 if TYPE_CHECKING:  # pragma: no cover
     from ..scenario import Scenario
 
@@ -34,7 +36,11 @@ __all__ = [
     "human_count",
     "human_bytes",
     "human_duration",
+    "BYTES_PER_RUN",
     "BYTES_PER_REQUEST",
+    "BYTES_PER_SETTLED",
+    "BYTES_PER_TRACE_ROW",
+    "IN_PROGRESS_DAYS",
     "BYTES_PER_AGENT",
     "BYTES_PER_DAY",
     "SECONDS_PER_REQUEST",
@@ -42,13 +48,28 @@ __all__ = [
     "SECONDS_PER_DAY",
 ]
 
+BYTES_PER_RUN = 4e6
+"""Memory of a replication whatever its size (the compiled world, SimPy, buffers), measured
+with ``benchmarks/bench_budget.py`` (fitted with the two constants below: 13-17 MB for the seed
+scenario at 1 and 10 times its demand)."""
 BYTES_PER_REQUEST = 2_200
-"""Peak memory per return request of a replication (measured: 2.06-2.12 kB from 9 thousand to
-730 thousand requests of the seed scenario; ``benchmarks/bench_budget.py``)."""
+"""Memory per return request *in progress* (drawn, not yet settled; the model folds settled
+requests into running totals, so memory follows the requests in progress, not the horizon).
+Re-measure with ``benchmarks/bench_budget.py`` when the model changes."""
+IN_PROGRESS_DAYS = 9.0
+"""Days of the busiest month's requests held at once, on the high side (measured: about 6; a
+request is drawn shortly before it reaches the desk and settles when it is refunded)."""
+BYTES_PER_SETTLED = 16
+"""What a settled request still leaves behind until the run ends (a few entries of per-day
+counters and customer records; measured: about 15 B over ten years of a large store)."""
+BYTES_PER_TRACE_ROW = 2_500
+"""Memory per request of a run that keeps its per-request trace (``trace=True``): every request
+is kept to the end and becomes a row of the trace DataFrame."""
 BYTES_PER_AGENT = 900
 """Memory per desk agent, a SimPy process (measured: 835 B)."""
-BYTES_PER_DAY = 80
-"""Memory per simulated day (daily order counts and calendar arrays; measured: 65 B)."""
+BYTES_PER_DAY = 150
+"""Memory per simulated day (daily order counts, calendar and window arrays; measured: 140 B
+for a store run over 3,000 years)."""
 SECONDS_PER_REQUEST = 12e-6
 """Time per return request on one core (measured: 8-12 microseconds on an idle core, up to
 twice that on a busy machine)."""
@@ -129,8 +150,12 @@ def _seasonal_days(sc: Scenario) -> float:
     return horizon * float(season @ days) / float(days.sum())
 
 
-def estimate_run(scenario: Scenario) -> RunEstimate:
+def estimate_run(scenario: Scenario, trace: bool = False) -> RunEstimate:
     """Estimated size of one replication of ``scenario`` (any policy).
+
+    Args:
+        scenario: the scenario.
+        trace: the run keeps its per-request trace (memory then grows with every request).
 
     Returns:
         A :class:`RunEstimate`; memory in bytes, time in seconds on one core.
@@ -160,7 +185,21 @@ def estimate_run(scenario: Scenario) -> RunEstimate:
     backlog = requests * sc.desk.handling_minutes.mean / 1440.0 / agents / open_share
     days = float(sc.horizon_days)
     span = max(days, backlog)
-    memory = BYTES_PER_REQUEST * requests + BYTES_PER_AGENT * agents + BYTES_PER_DAY * days
+    # Requests in progress at the busiest time of year: the peak month's daily rate, held for
+    # IN_PROGRESS_DAYS, plus the block of requests drawn ahead of the clock.
+    peak = float(np.max(sc.demand.seasonality)) if len(sc.demand.seasonality) else 1.0
+    mean_season = _seasonal_days(sc) / days if days > 0 else 1.0
+    per_day = requests / days * peak / max(mean_season, 1e-12) if days > 0 else 0.0
+    in_progress = min(requests, per_day * IN_PROGRESS_DAYS + CHUNK_REQUESTS)
+    held = requests if trace else in_progress
+    memory = (
+        BYTES_PER_RUN
+        + BYTES_PER_REQUEST * held
+        + BYTES_PER_SETTLED * requests
+        + (BYTES_PER_TRACE_ROW * requests if trace else 0.0)
+        + BYTES_PER_AGENT * agents
+        + BYTES_PER_DAY * days
+    )
     seconds = SECONDS_PER_REQUEST * requests + SECONDS_PER_AGENT * agents + SECONDS_PER_DAY * span
     drivers = [
         f"horizon_days = {sc.horizon_days:g}",
@@ -206,17 +245,18 @@ def available_memory() -> float | None:
     return best
 
 
-def check_run(scenario: Scenario, allow_large: bool = False) -> RunEstimate:
+def check_run(scenario: Scenario, allow_large: bool = False, trace: bool = False) -> RunEstimate:
     """Estimate one replication and refuse it if it would not fit in memory.
 
     Args:
         scenario: the scenario to run.
         allow_large: run anyway (the estimate is still returned).
+        trace: the run keeps its per-request trace.
 
     Raises:
         RunTooLarge: the estimated peak memory exceeds the memory available.
     """
-    est = estimate_run(scenario)
+    est = estimate_run(scenario, trace)
     if allow_large:
         return est
     free = available_memory()

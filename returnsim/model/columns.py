@@ -1,5 +1,5 @@
 """Tables stored as columns: dataclasses whose fields are arrays (or such dataclasses, or dicts of
-arrays), taken and concatenated row-wise with one helper each."""
+arrays), taken, concatenated, written into and resized row-wise with one helper each."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-__all__ = ["take_rows", "concat_rows"]
+__all__ = ["take_rows", "concat_rows", "put_rows", "resized"]
 
 T = TypeVar("T")
 
@@ -29,8 +29,9 @@ def _layout(cls: type) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...
     return tuple(arrays), tuple(tables), tuple(dicts)
 
 
-def take_rows(table: T, idx: np.ndarray) -> T:
-    """The rows ``idx`` (an index array or boolean mask) of a column table."""
+def take_rows(table: T, idx: np.ndarray | slice) -> T:
+    """The rows ``idx`` (an index array, a boolean mask, or a slice: then views) of a column
+    table."""
     arrays, tables, dicts = _layout(type(table))  # type: ignore[arg-type]
     out: dict[str, Any] = {name: getattr(table, name)[idx] for name in arrays}
     for name in tables:
@@ -51,3 +52,34 @@ def concat_rows(tables: list[T]) -> T:
         keys = getattr(first, name).keys()
         out[name] = {k: np.concatenate([getattr(t, name)[k] for t in tables]) for k in keys}
     return type(first)(**out)
+
+
+def put_rows(table: T, idx: np.ndarray, rows: T) -> None:
+    """Write ``rows`` (a table of the same type) into ``table`` at the row positions ``idx``."""
+    arrays, tables, dicts = _layout(type(table))  # type: ignore[arg-type]
+    for name in arrays:
+        getattr(table, name)[idx] = getattr(rows, name)
+    for name in tables:
+        put_rows(getattr(table, name), idx, getattr(rows, name))
+    for name in dicts:
+        target = getattr(table, name)
+        for k, v in getattr(rows, name).items():
+            target[k][idx] = v
+
+
+def resized(table: T, n: int) -> T:
+    """A copy of ``table`` with ``n`` rows: its rows first (as many as fit), then zeros."""
+    arrays, tables, dicts = _layout(type(table))  # type: ignore[arg-type]
+
+    def fit(a: np.ndarray) -> np.ndarray:
+        out = np.zeros((n, *a.shape[1:]), dtype=a.dtype)
+        m = min(n, len(a))
+        out[:m] = a[:m]
+        return out
+
+    out: dict[str, Any] = {name: fit(getattr(table, name)) for name in arrays}
+    for name in tables:
+        out[name] = resized(getattr(table, name), n)
+    for name in dicts:
+        out[name] = {k: fit(v) for k, v in getattr(table, name).items()}
+    return type(table)(**out)

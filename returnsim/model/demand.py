@@ -1,9 +1,9 @@
-"""Orders and return requests, sampled in bulk.
+"""Orders and return requests, sampled in vectorised batches.
 
 Orders that are kept never become Python objects: each day's orders are a Poisson count and the
 returned ones are thinned from it (``Binomial(orders, overall return rate)``), which is the same
 process in distribution as marking every order. Only returned orders get attributes, as columns
-of a :class:`Requests` table.
+of a :class:`Requests` table; :mod:`.stream` draws them as the clock reaches them.
 
 Every random quantity of a request is drawn here, before any policy is applied, from one row of
 pre-drawn uniforms per request. Two policies run with the same seed therefore see the same
@@ -21,7 +21,17 @@ from ..scenario.distributions import poisson_ppf
 from .columns import concat_rows, take_rows
 from .world import HOURS_PER_DAY, HOURS_PER_YEAR, World
 
-__all__ = ["Requests", "Customers", "base_requests", "build_requests", "UNIFORMS", "FOLLOWON_SLOTS"]
+__all__ = [
+    "Requests",
+    "Customers",
+    "Orders",
+    "daily_orders",
+    "customers",
+    "build_requests",
+    "UNIFORMS",
+    "CUSTOMER_UNIFORMS",
+    "FOLLOWON_SLOTS",
+]
 
 UNIFORMS = (
     "class_",
@@ -116,11 +126,17 @@ class Requests:
         return concat_rows(parts)
 
 
+CUSTOMER_UNIFORMS = 5
+"""Uniforms drawn per customer (the columns of :func:`customers`'s input)."""
+
+
 @dataclass
 class Customers:
     """The buyers behind generation-0 requests, for retention accounting, with the uniforms
     their later purchases are drawn from (so two policies that leave a customer equally
-    satisfied see the same later purchases: common random numbers beyond the first return)."""
+    satisfied see the same later purchases: common random numbers beyond the first return).
+    The uniforms of the requests of their first returned later purchases are drawn on demand
+    (:meth:`.stream.RequestStream.followon_rows`)."""
 
     rate_pre: np.ndarray
     """Purchases per hour before the return."""
@@ -132,9 +148,15 @@ class Customers:
     """Uniform for the number of kept purchases inside the horizon."""
     u_returned: np.ndarray
     """Uniform for the number of returned purchases inside the horizon."""
-    followon: np.ndarray
-    """(customers, FOLLOWON_SLOTS, len(UNIFORMS) + 1): uniforms of the first returned
-    purchases' requests, the last column placing each purchase in time."""
+
+    def __len__(self) -> int:
+        return len(self.rate_pre)
+
+    @staticmethod
+    def none(n: int) -> Customers:
+        """Placeholder rows for requests that do not start a customer's record (generation 1+)."""
+        z = np.zeros(n)
+        return Customers(rate_pre=z, pre_count=z, u_post=z, u_kept=z, u_returned=z)
 
 
 FOLLOWON_SLOTS = 4
@@ -157,8 +179,12 @@ class Orders:
         return int(self.per_day.sum())
 
 
-def _daily_orders(world: World, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Orders per day; returns (orders per day, returned-order day index, day length)."""
+def daily_orders(world: World, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Orders per day over the horizon and the returned ones among them.
+
+    Returns (orders per day, returned orders per day, the length of each day in days: 1 except
+    a fractional last day).
+    """
     sc = world.scenario
     n_days = int(np.ceil(sc.horizon_days))
     length = np.minimum(1.0, sc.horizon_days - np.arange(n_days))
@@ -168,42 +194,16 @@ def _daily_orders(world: World, rng: np.random.Generator) -> tuple[np.ndarray, n
     lam = sc.demand.orders_per_day * season * length
     orders = rng.poisson(lam)
     returned = rng.binomial(orders, world.overall_return_rate)
-    day = np.repeat(np.arange(n_days), returned)
-    return orders, day, length
+    return orders, returned, length
 
 
-def base_requests(
-    world: World, rng_orders: np.random.Generator, rng_requests: np.random.Generator
-) -> tuple[Orders, Requests, Customers]:
-    """Orders over the horizon and the return requests among them.
-
-    Returns the orders per day, the requests (sorted by request time) and their customers.
-    """
-    per_day, day, length = _daily_orders(world, rng_orders)
-    order_time = (day + rng_orders.random(len(day)) * length[day]) * HOURS_PER_DAY
-    h = world.scenario.health
-    p_defect = 1 - (1 - h.chargeback_rate) * (1 - h.negative_seller_feedback_rate)
-    kept = per_day - np.bincount(day, minlength=len(per_day))
-    orders = Orders(per_day=per_day, kept_defects=rng_orders.binomial(kept, p_defect))
-    n = len(day)
-    U = rng_requests.random((n, len(UNIFORMS)))
-    req = build_requests(world, U, order_time, np.arange(n), np.zeros(n, dtype=np.int64))
-    cust_u = rng_requests.random((n, 5))
-    followon = rng_requests.random((n, FOLLOWON_SLOTS, len(UNIFORMS) + 1))
+def customers(world: World, u: np.ndarray) -> Customers:
+    """Customers from their rows of ``CUSTOMER_UNIFORMS`` uniforms."""
     sc = world.scenario
-    rate_pre = sc.buyer.purchases_per_year.ppf(cust_u[:, 0]) / HOURS_PER_YEAR
+    rate_pre = sc.buyer.purchases_per_year.ppf(u[:, 0]) / HOURS_PER_YEAR
     years = sc.retention.follow_up_days / 365.25
-    pre_count = poisson_ppf(cust_u[:, 1], rate_pre * HOURS_PER_YEAR * years)
-    customers = Customers(
-        rate_pre=rate_pre,
-        pre_count=pre_count,
-        u_post=cust_u[:, 2],
-        u_kept=cust_u[:, 3],
-        u_returned=cust_u[:, 4],
-        followon=followon,
-    )
-    order = np.argsort(req.request_time, kind="stable")
-    return orders, req.take(order), customers
+    pre_count = poisson_ppf(u[:, 1], rate_pre * HOURS_PER_YEAR * years)
+    return Customers(rate_pre=rate_pre, pre_count=pre_count, u_post=u[:, 2], u_kept=u[:, 3], u_returned=u[:, 4])
 
 
 def build_requests(

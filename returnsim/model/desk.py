@@ -12,8 +12,11 @@ A buyer who gets no first answer within their patience leaves the inbox and asks
 in (Erlang A's abandonment). The desk notices when an agent reaches the request, and books the
 abandonment at the moment it happened, so the queue-length integral stays exact.
 
-Agents are SimPy processes; a request is not a process, only an index into the request table,
-so a request costs one arrival event and one handling timeout per touch.
+Agents are SimPy processes; a request is not a process, only a *slot*: an index into the desk's
+per-request lists, so a request costs one arrival event and one handling timeout per touch. The
+caller adds requests as they come (:meth:`Desk.add`) and releases their slots once it has read
+what the desk recorded (:meth:`Desk.release`); released slots are reused, so the lists hold about
+as many requests as are ever in progress at once, not every request of the run.
 
 Two disciplines for new requests: ``fifo`` answers the oldest first. ``deadline`` answers the
 oldest request that can still be answered inside the late threshold, and leaves requests that
@@ -31,14 +34,18 @@ import bisect
 import math
 from collections import deque
 from collections.abc import Iterable, Sequence
+from typing import Any
 
+import numpy as np
 import simpy
 
 from .world import HOURS_PER_DAY, HOURS_PER_WEEK
 
-__all__ = ["OpenHours", "Desk"]
+__all__ = ["OpenHours", "Desk", "BLOCK"]
 
 _NAN = float("nan")
+BLOCK = 256
+"""Slots the desk allocates at a time (see :meth:`Desk.add`)."""
 
 
 class OpenHours:
@@ -128,8 +135,10 @@ class Desk:
             set in advance authorised the return at the deadline (``inf``: none).
         instant: per-request flag: answered on arrival by someone else's desk (Amazon's, for
             fulfilled-by-Amazon items), never queued here.
+        measure_from: agent time before this moment (hours) is also counted in
+            ``busy_before``, so that utilisation can leave out a warm-up period.
 
-    All per-request lists are indexed by request id and grow when requests are added later.
+    The lists given are the first slots (0, 1, ...); :meth:`add` appends or reuses slots.
     """
 
     def __init__(
@@ -147,6 +156,7 @@ class Desk:
         follow_priority: str = "before_new",
         lapse_at: list[float] | None = None,
         instant: list[bool] | None = None,
+        measure_from: float = 0.0,
     ) -> None:
         self.env = env
         self.hours = hours
@@ -176,6 +186,9 @@ class Desk:
         """Ids whose desk work is complete, since the caller last cleared this list."""
         self.busy_hours = 0.0
         """Total agent time spent on requests and second touches."""
+        self.measure_from = measure_from
+        self.busy_before = 0.0
+        """The part of ``busy_hours`` spent before ``measure_from``."""
         self.queue_area = 0.0
         """Integral over time of the number of new requests waiting (request-hours)."""
         self.visits = 0
@@ -185,19 +198,82 @@ class Desk:
         self._follow: deque[int] = deque()
         self._idle: list[simpy.Event] = []
         self._last_change = 0.0
+        self._first_block_slot = n
+        """Slots from here on are allocated by :meth:`add` in blocks."""
+        self._live: list[int] = []
+        """Slots in use in each block."""
+        self._free_blocks: list[int] = []
         for _ in range(staff):
             env.process(self._agent())
 
-    def extend(self, count: int) -> None:
-        """Make room for ``count`` more requests (their inputs already appended by the caller)."""
-        for lst in (self.start, self.answer, self.abandoned, self.follow_arrive, self.follow_done):
-            lst.extend([_NAN] * count)
-        missing = len(self.request_time) - len(self.lapse_at)
-        if missing > 0:
-            self.lapse_at.extend([math.inf] * missing)
-        missing = len(self.request_time) - len(self.instant)
-        if missing > 0:
-            self.instant.extend([False] * missing)
+    def add(
+        self,
+        request_time: list[float],
+        service: list[float],
+        patience: list[float],
+        follow_delay: list[float],
+        follow_service: list[float],
+        lapse_at: list[float],
+        instant: list[bool],
+    ) -> list[int]:
+        """Take in requests (per-request inputs as for the constructor, all the same length) and
+        return their slots, in the same order.
+
+        Slots come in blocks of ``BLOCK`` consecutive slots, so the lists are written a slice at
+        a time; a block is reused once every request in it has been released.
+        """
+        n = len(request_time)
+        slots: list[int] = []
+        inputs: tuple[tuple[list[Any], Sequence[Any]], ...] = (
+            (self.request_time, request_time),
+            (self.service, service),
+            (self.patience, patience),
+            (self.follow_delay, follow_delay),
+            (self.follow_service, follow_service),
+            (self.lapse_at, lapse_at),
+            (self.instant, instant),
+        )
+        outputs = (self.start, self.answer, self.abandoned, self.follow_arrive, self.follow_done)
+        done = 0
+        while done < n:
+            m = min(BLOCK, n - done)
+            if self._free_blocks:
+                block = self._free_blocks.pop()
+            else:
+                block = len(self._live)
+                self._live.append(0)
+                for lst, _ in inputs:
+                    lst.extend([_NAN] * BLOCK)
+                for lst in outputs:
+                    lst.extend([_NAN] * BLOCK)
+            a = self._first_block_slot + block * BLOCK
+            for lst, values in inputs:
+                lst[a : a + m] = values[done : done + m]
+            nans = [_NAN] * m
+            for lst in outputs:
+                lst[a : a + m] = nans
+            self._live[block] = m
+            slots.extend(range(a, a + m))
+            done += m
+        return slots
+
+    def release(self, slots: Sequence[int]) -> None:
+        """Free the slots of requests whose desk work is over and whose times have been read."""
+        if not len(slots):
+            return
+        blocks = (np.asarray(slots, dtype=np.int64) - self._first_block_slot) // BLOCK
+        blocks = blocks[blocks >= 0]  # slots given to the constructor are never reused
+        counts = np.bincount(blocks)
+        live = self._live
+        for b in np.flatnonzero(counts).tolist():
+            live[b] -= int(counts[b])
+            if live[b] == 0:
+                self._free_blocks.append(b)
+
+    @property
+    def capacity(self) -> int:
+        """Slots the lists hold (in use or free): the most requests in progress at once."""
+        return len(self.request_time)
 
     def arrive(self, rid: int) -> None:
         """Request ``rid`` lands in the inbox now."""
@@ -217,8 +293,9 @@ class Desk:
         if self._idle:
             self._idle.pop().succeed()
 
-    def feed(self, ids: Sequence[int]):
-        """A SimPy process that delivers requests ``ids`` (sorted by time) as they arrive."""
+    def feed(self, ids: Iterable[int]):
+        """A SimPy process that delivers requests ``ids`` (slots, in time order) as they arrive;
+        ``ids`` may be a lazy iterable, read one slot ahead of the clock."""
         env = self.env
         times = self.request_time
         for rid in ids:
@@ -309,6 +386,12 @@ class Desk:
             return rid, False
         return follow.popleft(), True
 
+    def _before(self, s: float) -> None:
+        """Count the part of a task of ``s`` hours starting now that falls before ``measure_from``."""
+        now = self.env.now
+        if now < self.measure_from:
+            self.busy_before += min(s, self.measure_from - now)
+
     def _land(self, event: simpy.Event) -> None:
         """Callback of a reply's timeout (its value is the request id): the second touch lands."""
         rid = int(event.value)  # type: ignore[arg-type]
@@ -322,6 +405,7 @@ class Desk:
         hours = self.hours
         open_until = -math.inf  # the end of the open spell the agent last saw
         queue, late, follow = self._queue, self._late, self._follow
+        measure_from = self.measure_from
         while True:
             if not queue and not late and not follow:
                 wake = env.event()
@@ -342,6 +426,8 @@ class Desk:
             if second:
                 s = self.follow_service[rid]
                 self.busy_hours += s
+                if measure_from > 0.0:
+                    self._before(s)
                 yield env.timeout(s)
                 self.follow_done[rid] = env.now
                 self.answered.append(rid)
@@ -349,6 +435,8 @@ class Desk:
             s = self.service[rid]
             self.start[rid] = env.now
             self.busy_hours += s
+            if measure_from > 0.0:
+                self._before(s)
             yield env.timeout(s)
             now = env.now
             self.answer[rid] = now

@@ -96,5 +96,5 @@ def simulation_inputs(
             f"{LIMIT:.0e}, got {epoch_days!r:.60}"
         )
     seed = check_seed(seed)
-    check_run(sc, allow_large=bool(allow_large))
+    check_run(sc, allow_large=bool(allow_large), trace=bool(trace))
     return sc, seed

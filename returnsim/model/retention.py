@@ -24,11 +24,15 @@ post/pre spending of about 0.125 for customers who paid their return and 2.69 fo
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 import numpy as np
 
 from ..scenario import RESOLUTIONS
 from ..scenario.distributions import poisson_ppf
 from .buyer import logistic
+from .columns import take_rows
 from .demand import FOLLOWON_SLOTS, UNIFORMS, Customers
 from .world import HOURS_PER_DAY, World
 
@@ -39,6 +43,7 @@ __all__ = [
     "claim_probability",
     "purchase_multiplier",
     "CustomerBook",
+    "FollowOns",
 ]
 
 
@@ -106,76 +111,132 @@ def purchase_multiplier(world: World, s: np.ndarray) -> np.ndarray:
     return m.maximum * logistic(m.intercept + m.per_satisfaction * s)
 
 
+@dataclass
+class FollowOns:
+    """Returned purchases to turn into requests: order time, customer, generation and the row
+    of ``UNIFORMS`` of each."""
+
+    order_time: np.ndarray
+    customer: np.ndarray
+    generation: np.ndarray
+    uniforms: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.order_time)
+
+
+BUFFER = 4096
+"""Customers whose purchases past the horizon are drawn together (see :class:`CustomerBook`)."""
+
+_TOTALS = ("customers", "repeat_buyers", "pre", "post", "expected", "simulated")
+
+
 class CustomerBook:
     """Purchases after a return, per customer (customers = generation-0 returners).
 
+    A customer's record is complete when their first return settles: the rate it sets, the
+    purchases placed inside the horizon and those counted past it are all known then, so the
+    book keeps totals, not customers (the purchases past the horizon of up to ``BUFFER``
+    customers are drawn together, one vectorised Poisson quantile for many customers).
     Times in hours, rates in purchases per hour.
+
+    Args:
+        world: the compiled scenario.
+        horizon_h: end of the horizon (hours).
+        feedback: whether purchases inside the horizon are simulated as orders and requests.
+        followon_rows: ``(customer, slot) -> rows``: the pre-drawn uniforms of a customer's
+            first ``FOLLOWON_SLOTS`` returned purchases.
     """
 
-    def __init__(self, world: World, customers: Customers, horizon_h: float, feedback: bool) -> None:
-        n = len(customers.rate_pre)
+    def __init__(
+        self,
+        world: World,
+        horizon_h: float,
+        feedback: bool,
+        followon_rows: Callable[[np.ndarray, np.ndarray], np.ndarray],
+    ) -> None:
         self.world = world
-        self.customers = customers
         self.horizon_h = horizon_h
         self.feedback = feedback
         self.follow_up_h = world.scenario.retention.follow_up_days * HOURS_PER_DAY
-        self.rate = np.zeros(n)
-        """Purchase rate after the return."""
-        self.past_horizon = np.zeros(n)
-        """Hours of the follow-up window after the horizon (purchases there are not simulated)."""
-        self.simulated_post = np.zeros(n)
-        """Purchases inside the horizon that the simulation placed as orders."""
-        self.extra_orders = 0
-        """Orders placed by returners inside the horizon (kept and returned)."""
+        self.followon_rows = followon_rows
+        self.totals: dict[str, float] = dict.fromkeys(_TOTALS, 0.0)
+        """Over the measured customers: how many, how many bought again, their purchases before
+        (``pre``) and after (``post``, counted; ``expected``) the return, and the purchases
+        placed as orders inside the horizon (``simulated``)."""
+        self.simulated_all = 0.0
+        """Purchases placed as orders inside the horizon by every customer, warm-up included."""
+        self._buffer: list[tuple[np.ndarray, ...]] = []
+        self._buffered = 0
 
     def resolve(
         self,
         rng: np.random.Generator,
+        customers: Customers,
         customer: np.ndarray,
         generation: np.ndarray,
         t_resolved: np.ndarray,
         multiplier: np.ndarray,
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Record resolved returns. Returns the order time, customer, generation and uniform
-        row (``UNIFORMS``) of each returned purchase the customers of first returns make inside
-        the horizon, for the caller to turn into requests.
+        measured: np.ndarray | None = None,
+    ) -> FollowOns:
+        """Record a batch of settled requests (``customers`` holds the customer of each
+        generation-0 row; ``measured``, per request, whether it counts in the totals, default
+        all). Returns the returned purchases the customers of first returns make inside the
+        horizon, for the caller to turn into requests.
 
         Counts and times come from the customer's own pre-drawn uniforms (Poisson quantiles,
         monotone in the rate), so policies that set similar rates see the same purchases; only
         returned purchases beyond ``FOLLOWON_SLOTS`` per customer draw from ``rng``.
         """
-        cu = self.customers
-        first = generation == 0
+        first = np.flatnonzero(generation == 0)
+        cu = take_rows(customers, first)
         c, t0 = customer[first], t_resolved[first]
-        rate = cu.rate_pre[c] * multiplier[first]
-        self.rate[c] = rate
+        rate = cu.rate_pre * multiplier[first]
         end = t0 + self.follow_up_h
         inside = np.maximum(np.minimum(end, self.horizon_h) - t0, 0.0)
         if not self.feedback:
             inside = np.zeros_like(inside)
-        self.past_horizon[c] = self.follow_up_h - inside
+        simulated = np.zeros(len(c))
         none = np.empty(0)
-        if not self.feedback or not len(c):
-            return none, none.astype(np.int64), none.astype(np.int64), np.empty((0, len(UNIFORMS)))
-        rho = self.world.overall_return_rate
-        kept = poisson_ppf(cu.u_kept[c], rate * (1 - rho) * inside)
-        returned = poisson_ppf(cu.u_returned[c], rate * rho * inside).astype(np.int64)
-        self.simulated_post[c] += kept + returned
-        self.extra_orders += int(kept.sum() + returned.sum())
-        owner = np.repeat(np.arange(len(c)), returned)
-        slot = np.arange(len(owner)) - np.repeat(np.cumsum(returned) - returned, returned)
-        rows = np.empty((len(owner), len(UNIFORMS) + 1))
-        pre = slot < FOLLOWON_SLOTS
-        rows[pre] = cu.followon[c[owner[pre]], slot[pre]]
-        rows[~pre] = rng.random((int((~pre).sum()), len(UNIFORMS) + 1))
-        order_time = t0[owner] + rows[:, -1] * inside[owner]
-        return order_time, c[owner], np.ones(len(owner), dtype=np.int64), rows[:, :-1]
+        followons = FollowOns(none, none.astype(np.int64), none.astype(np.int64), np.empty((0, len(UNIFORMS))))
+        if self.feedback and len(c):
+            rho = self.world.overall_return_rate
+            kept = poisson_ppf(cu.u_kept, rate * (1 - rho) * inside)
+            returned = poisson_ppf(cu.u_returned, rate * rho * inside).astype(np.int64)
+            simulated = simulated + (kept + returned)
+            owner = np.repeat(np.arange(len(c)), returned)
+            slot = np.arange(len(owner)) - np.repeat(np.cumsum(returned) - returned, returned)
+            rows = np.empty((len(owner), len(UNIFORMS) + 1))
+            pre = slot < FOLLOWON_SLOTS
+            rows[pre] = self.followon_rows(c[owner[pre]], slot[pre])
+            rows[~pre] = rng.random((int((~pre).sum()), len(UNIFORMS) + 1))
+            order_time = t0[owner] + rows[:, -1] * inside[owner]
+            followons = FollowOns(order_time, c[owner], np.ones(len(owner), dtype=np.int64), rows[:, :-1])
+        self.simulated_all += float(simulated.sum())
+        keep = np.ones(len(c), dtype=bool) if measured is None else measured[first]
+        past_horizon = self.follow_up_h - inside
+        self._buffer.append((keep, rate * self.follow_up_h, simulated, cu.u_post, rate * past_horizon, cu.pre_count))
+        self._buffered += len(c)
+        if self._buffered >= BUFFER:
+            self._fold()
+        return followons
 
-    def close(self) -> dict[str, np.ndarray]:
-        """Per-customer purchases in the follow-up window: expected (``expected_post``) and
-        counted (``post_count``: simulated inside the horizon, drawn past it)."""
-        rest = self.rate * self.past_horizon
-        return {
-            "expected_post": self.rate * self.follow_up_h,
-            "post_count": self.simulated_post + poisson_ppf(self.customers.u_post, rest),
-        }
+    def _fold(self) -> None:
+        """Count the buffered customers' purchases past the horizon and add them to the totals."""
+        if not self._buffer:
+            return
+        keep, expected, simulated, u_post, past, pre = (np.concatenate(col) for col in zip(*self._buffer, strict=True))
+        self._buffer, self._buffered = [], 0
+        counted = (simulated + poisson_ppf(u_post, past))[keep]
+        t = self.totals
+        t["customers"] += len(counted)
+        t["repeat_buyers"] += int(np.count_nonzero(counted > 0))
+        t["pre"] += float(pre[keep].sum())
+        t["post"] += float(counted.sum())
+        t["expected"] += float(expected[keep].sum())
+        t["simulated"] += float(simulated[keep].sum())
+
+    def summary(self) -> dict[str, float]:
+        """The totals (``totals``) once every buffered customer is counted."""
+        self._fold()
+        return self.totals

@@ -2,12 +2,17 @@
 
 The only contended resource is the desk, so it is the only part simulated event by event: agents
 are SimPy processes, requests are rows of arrays that the agents pick up. Whatever follows the
-first answer is a pure function of that answer's time, computed in vectorised batches. When
-post-return purchases feed back into demand, the run advances in epochs (two weeks by default):
-requests answered during an epoch are resolved at its end and the returns of their customers'
-later purchases are scheduled on the desk. A follow-on request that would arrive before the end
-of the epoch that created it is delivered at that end (counted as ``clamped_followons``); with a
-purchase gap of months this is rare and shifts an arrival by less than an epoch.
+first answer is a pure function of that answer's time, computed in vectorised batches.
+
+The run advances in epochs (two weeks by default). The scenario's orders and their requests are
+drawn as the clock reaches them (:mod:`.stream`); requests whose desk work ended during an epoch
+are settled at its end, their money goes into the ledger and their KPIs into running totals
+(:mod:`.tally`), and they are forgotten, so memory follows the requests in progress, not the
+horizon; the per-request trace is kept only when asked for. When post-return purchases feed back
+into demand, the returns of the settled customers' later purchases are scheduled on the desk at
+the end of the epoch. A follow-on request that would arrive before the end of the epoch that
+created it is delivered at that end (counted as ``clamped_followons``); with a purchase gap of
+months this is rare and shifts an arrival by less than an epoch.
 """
 
 from __future__ import annotations
@@ -15,67 +20,31 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from itertools import chain
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import simpy
 
-from .. import amazon
 from ..scenario import OFFER_KINDS, RESOLUTIONS, Scenario
 from ..scenario.rules import CONDITIONS, FAULTS, MARKETS
-from . import windows
 from .calendar import Calendar
-from .columns import concat_rows, take_rows
-from .demand import Requests, base_requests, build_requests
+from .columns import concat_rows
+from .demand import Customers, Requests, build_requests
 from .desk import Desk, OpenHours
+from .inflight import InFlight, Rows
 from .inputs import simulation_inputs
 from .ledger import ACTION, CATEGORIES, GRADE, PAYER, RECEIPT, Ledger, net_cost_per_request
 from .plan import Plan, fba_mask, plan
 from .resolution import DeskTimes, Resolved, resolve
-from .retention import CustomerBook
-from .world import HOURS_PER_DAY, OUTCOME, World
+from .retention import CustomerBook, FollowOns
+from .stream import RequestStream
+from .tally import KPI_NAMES, Tally
+from .world import HOURS_PER_DAY, World
 
 __all__ = ["simulate", "RunResult", "streams", "KPI_NAMES"]
-
-KPI_NAMES = (
-    "orders",
-    "demand_orders",
-    "return_requests",
-    "return_rate",
-    "cancel_rate",
-    "returnless_rate",
-    "response_hours_mean",
-    "response_hours_p95",
-    "desk_wait_hours_mean",
-    "desk_wait_probability",
-    "desk_utilization",
-    "late_response_rate",
-    "escalation_rate",
-    "second_touch_rate",
-    "negative_feedback_rate",
-    "az_claim_rate",
-    "invalid_rejection_rate",
-    "rdr",
-    "rdr_window_max",
-    "rdr_windows_over_target",
-    "odr",
-    "odr_window_max",
-    "odr_windows_over_target",
-    "net_return_cost",
-    "net_return_cost_per_order",
-    "net_return_cost_per_return",
-    "net_freight_cost",
-    "repeat_purchase_rate",
-    "post_return_spend_ratio",
-    "retained_margin",
-    "net_value_per_order",
-)
-"""Every KPI a run reports, in display order (documented in ``docs/model.md``). ``orders`` counts
-every order placed in the horizon, including returners' repeat orders; ``demand_orders`` only the
-scenario's own demand. Per-order money KPIs divide by ``demand_orders``, so policies that win
-different numbers of repeat orders (and runs of different horizons) share a denominator: the
-repeat orders a policy wins belong to its value, not to its denominator."""
 
 STREAMS = ("orders", "requests", "followon")
 """Named random streams, spawned in this order from the run's seed sequence."""
@@ -96,62 +65,15 @@ class RunResult:
     kpis: dict[str, float]
     """KPIs by name (``KPI_NAMES``)."""
     ledger: dict[str, float]
-    """Money by category for the seller, over the whole cohort."""
+    """Money by category for the seller, over the whole cohort (after the warm-up, if any)."""
     trace: Any = None
-    """A pandas DataFrame with one row per request (only with ``trace=True``)."""
+    """A pandas DataFrame with one row per request (only with ``trace=True``); its rows outside
+    the warm-up (column ``warmup``) sum to the ledger."""
     diagnostics: dict[str, float] = field(default_factory=dict)
-    """Bookkeeping useful for validation: queue area, clamped follow-ons, simulated span."""
-
-
-@dataclass
-class _Rows:
-    """Requests with the seller's pre-receipt plan for them, row by row."""
-
-    req: Requests
-    plan: Plan
-
-    def __len__(self) -> int:
-        return len(self.req)
-
-
-class _Store:
-    """Requests of a run: the base table plus follow-ons appended as they appear."""
-
-    def __init__(self, base: _Rows) -> None:
-        self.base = base
-        self.n_base = len(base)
-        self.extra: list[_Rows] = []
-        self._extra: _Rows | None = None
-
-    def __len__(self) -> int:
-        return self.n_base + sum(len(p) for p in self.extra)
-
-    def add(self, part: _Rows) -> None:
-        self.extra.append(part)
-        self._extra = part if self._extra is None else concat_rows([self._extra, part])
-
-    def take(self, ids: np.ndarray) -> _Rows:
-        """The rows with these ids, in the order given."""
-        if self._extra is None or ids.max(initial=-1) < self.n_base:
-            return take_rows(self.base, ids)
-        if ids.min() >= self.n_base:
-            return take_rows(self._extra, ids - self.n_base)
-        low = ids < self.n_base
-        merged = concat_rows([take_rows(self.base, ids[low]), take_rows(self._extra, ids[~low] - self.n_base)])
-        return take_rows(merged, _positions(ids, self.n_base))
-
-    def all(self) -> Requests:
-        return self.base.req if self._extra is None else Requests.concat([self.base.req, self._extra.req])
-
-
-def _positions(ids: np.ndarray, n_base: int) -> np.ndarray:
-    """Where each of ``ids`` lands when base ids are taken first, then the others."""
-    low = np.flatnonzero(ids < n_base)
-    high = np.flatnonzero(ids >= n_base)
-    pos = np.empty(len(ids), dtype=np.int64)
-    pos[low] = np.arange(len(low))
-    pos[high] = len(low) + np.arange(len(high))
-    return pos
+    """Bookkeeping useful for validation: queue area, clamped follow-ons, simulated span (the end
+    of the last epoch), the most requests handed to the desk and not yet settled, seen at the
+    settlements (``peak_in_progress``), and the desk's per-request slots (``desk_slots``): the
+    last two follow the store's volume, not the horizon."""
 
 
 def simulate(
@@ -190,17 +112,17 @@ def simulate(
     pol = scenario.policy(policy)
     world = World(scenario)
     rng = streams(seed)
-    orders, base, customers = base_requests(world, rng["orders"], rng["requests"])
-    base_plan = plan(world, pol, base)
-    store = _Store(_Rows(base, base_plan))
+    stream = RequestStream(world, rng["orders"], rng["requests"])
     horizon_h = scenario.horizon_days * HOURS_PER_DAY
     feedback = scenario.retention.feedback_into_demand
-    book = CustomerBook(world, customers, horizon_h, feedback)
+    book = CustomerBook(world, horizon_h, feedback, stream.followon_rows)
     desk_cfg = scenario.desk
     calendar = Calendar(scenario.start_date, desk_cfg.holidays)
+    warmup = scenario.warmup_days
+    # Customers are numbered by their order's day: those of the warm-up days come first.
+    first_measured = stream.first_customer(warmup)
 
     env = simpy.Environment()
-    inputs = _desk_inputs(world, pol, base, base_plan)
     hours = (
         None
         if desk_cfg.hours == "24/7"
@@ -212,81 +134,125 @@ def simulate(
         hours,
         pol.discipline,
         desk_cfg.late_after_hours,
+        request_time=[],
+        service=[],
+        patience=[],
+        follow_delay=[],
+        follow_service=[],
         follow_priority=pol.follow_up_priority,
-        **inputs,
+        measure_from=warmup * HOURS_PER_DAY,
     )
-    env.process(desk.feed(range(len(base))))
+    inflight = InFlight()
+
+    def admit(ids: np.ndarray, req: Requests, cust: Customers) -> list[int]:
+        """Plan requests, hand them to the desk and keep their rows; returns their slots."""
+        pl = plan(world, pol, req)
+        slots = desk.add(**_desk_inputs(world, pol, req, pl))
+        inflight.add(Rows(ids=ids, req=req, plan=pl, cust=cust), slots)
+        return slots
+
+    # The scenario's requests reach the desk as one stream of slots, each part drawn and
+    # admitted when the desk has delivered the previous one.
+    parts = iter(stream.next_part, None)
+    env.process(desk.feed(chain.from_iterable(admit(p.ids, p.req, p.cust) for p in parts)))
 
     ledger = Ledger()
-    done_ids: list[np.ndarray] = []
-    done: list[Resolved] = []
+    tally = Tally(world, warmup)
+    kept: list[tuple[np.ndarray, Requests, Resolved, np.ndarray]] = []
+    arriving: list[FollowOns] = []
     clamped = 0
-    epoch_h = epoch_days * HOURS_PER_DAY if feedback else math.inf
+    followons = 0
     resolved = 0
-    while resolved < len(store):
-        if math.isinf(epoch_h):
-            env.run()
-        else:
-            # (SimPy leaves its stop event in the queue, so peek() is never empty here.)
-            env.run(until=env.now + epoch_h)
-            desk.sweep()
-        if not desk.answered:
-            continue
-        desk_ids = desk.answered
-        desk.answered = []
-        ids = np.asarray(desk_ids, dtype=np.int64)
-        resolved += len(ids)
-        rows_ = store.take(ids)
-        req = rows_.req
-        times = DeskTimes(
-            start=np.array([desk.start[i] for i in desk_ids]),
-            answer=np.array([desk.answer[i] for i in desk_ids]),
-            abandoned=np.array([desk.abandoned[i] for i in desk_ids]),
-            follow_done=np.array([desk.follow_done[i] for i in desk_ids]),
-        )
-        batch = resolve(world, pol, req, rows_.plan, times, calendar)
-        ledger.add(batch.flows)
-        done_ids.append(ids)
-        done.append(batch)
-        t_order, cust, gen, rows = book.resolve(
-            rng["followon"], req.customer, req.generation, batch.t_resolved, batch.multiplier
-        )
-        if len(t_order):
-            new = build_requests(world, rows, t_order, cust, gen)
-            late = new.request_time < env.now
-            clamped += int(late.sum())
-            new.request_time = np.maximum(new.request_time, env.now)
-            order = np.argsort(new.request_time, kind="stable")
-            new = new.take(order)
-            first = len(store)
-            new_plan = plan(world, pol, new)
-            store.add(_Rows(new, new_plan))
-            for key, values in _desk_inputs(world, pol, new, new_plan).items():
-                getattr(desk, key).extend(values)
-            desk.extend(len(new))
-            env.process(desk.feed(range(first, first + len(new))))
+    in_progress = 0
 
-    ids = np.concatenate(done_ids) if done_ids else np.empty(0, dtype=np.int64)
-    order = np.argsort(ids, kind="stable")
-    all_req = store.all()
-    res = Resolved.concat(done).take(order) if done else None
-    post = book.close()
-    n_all_orders = orders.total + book.extra_orders
+    def settle() -> None:
+        """Settle the requests whose desk work is over: money, KPIs, their customers' later
+        purchases (kept in ``arriving`` until the epoch ends), and forget them."""
+        nonlocal resolved
+        slots = desk.answered
+        desk.answered = []
+        rows = inflight.take(slots)
+        get = itemgetter(*slots) if len(slots) > 1 else lambda lst: (lst[slots[0]],)
+        times = DeskTimes(
+            start=np.array(get(desk.start), dtype=float),
+            answer=np.array(get(desk.answer), dtype=float),
+            abandoned=np.array(get(desk.abandoned), dtype=float),
+            follow_done=np.array(get(desk.follow_done), dtype=float),
+        )
+        desk.release(slots)
+        resolved += len(slots)
+        req = rows.req
+        batch = resolve(world, pol, req, rows.plan, times, calendar)
+        measured = req.customer >= first_measured
+        ledger.add(batch.flows if first_measured == 0 else {c: v[measured] for c, v in batch.flows.items()})
+        counted = None if first_measured == 0 else measured
+        new = book.resolve(
+            rng["followon"], rows.cust, req.customer, req.generation, batch.t_resolved, batch.multiplier, counted
+        )
+        tally.add(req, batch, counted)
+        if trace:
+            kept.append((rows.ids, req, batch, measured))
+        if len(new):
+            arriving.append(new)
+
+    epoch_h = epoch_days * HOURS_PER_DAY
+    folds = _folds_per_epoch(world, epoch_days)
+    while resolved < stream.total + followons:
+        # Settle `folds` times an epoch (once for a small store): requests wait at most that long
+        # to be folded into the totals. (SimPy leaves its stop event in the queue, so peek() is
+        # never empty here.)
+        start = env.now
+        for fold in range(1, folds + 1):
+            env.run(until=start + epoch_h if fold == folds else start + fold * epoch_h / folds)
+            if fold == folds:
+                desk.sweep()
+            in_progress = max(in_progress, stream.released + followons - resolved)
+            if desk.answered:
+                settle()
+        if not arriving:
+            continue
+        # The returns of later purchases made during the epoch, scheduled at its end.
+        new = concat_rows(arriving) if len(arriving) > 1 else arriving[0]
+        arriving = []
+        reqs = build_requests(world, new.uniforms, new.order_time, new.customer, new.generation)
+        late = reqs.request_time < env.now
+        clamped += int(late.sum())
+        reqs.request_time = np.maximum(reqs.request_time, env.now)
+        reqs = reqs.take(np.argsort(reqs.request_time, kind="stable"))
+        ids = stream.total + followons + np.arange(len(reqs))
+        followons += len(reqs)
+        env.process(desk.feed(admit(ids, reqs, Customers.none(len(reqs)))))
+
     fba_classes = fba_mask(world, pol, np.arange(len(world.class_names)))
     margin = world.margin_per_kept_order(fba_classes)
-    kpis = _kpis(world, all_req, res, ledger, desk, post, customers, orders, n_all_orders, margin, hours, book)
+    kpis = tally.kpis(ledger, stream.orders, book.summary(), book.simulated_all, desk, hours, margin)
     diagnostics = {
         "queue_area": desk.queue_area,
         "busy_hours": desk.busy_hours,
         "desk_visits": desk.visits,
         "end_time": env.now,
         "clamped_followons": clamped,
-        "followon_requests": len(all_req) - len(base),
+        "followon_requests": followons,
+        "peak_in_progress": in_progress,
+        "desk_slots": desk.capacity,
     }
     out = RunResult(policy=policy, seed=seed, kpis=kpis, ledger=dict(ledger), diagnostics=diagnostics)
     if trace:
-        out.trace = _trace(world, all_req, res)
+        out.trace = _trace_of(world, kept)
     return out
+
+
+FOLD_REQUESTS = 4096
+"""About how many requests one settlement handles in a large store (see ``_folds_per_epoch``)."""
+
+
+def _folds_per_epoch(world: World, epoch_days: float) -> int:
+    """How many times an epoch settles the requests whose desk work is over: once for a small
+    store (as many requests as ``FOLD_REQUESTS`` or fewer an epoch), more often for a large one,
+    at most once a day, so that settled requests do not pile up for a whole epoch."""
+    sc = world.scenario
+    expected = sc.demand.orders_per_day * max(sc.demand.seasonality) * world.overall_return_rate * epoch_days
+    return int(min(max(1, math.ceil(expected / FOLD_REQUESTS)), max(1, math.floor(epoch_days))))
 
 
 def _desk_inputs(world: World, pol, req: Requests, pl: Plan) -> dict[str, list]:
@@ -309,76 +275,24 @@ def _desk_inputs(world: World, pol, req: Requests, pl: Plan) -> dict[str, list]:
     }
 
 
-def _kpis(world, req, res, ledger, desk, post, customers, orders, n_orders, margin, hours, book) -> dict[str, float]:
-    n = len(req)
-    n_demand = orders.total
-    staff = world.scenario.desk.staff
-    k: dict[str, float] = dict.fromkeys(KPI_NAMES, float("nan"))
-    k["orders"] = float(n_orders)
-    k["demand_orders"] = float(n_demand)
-    k["return_requests"] = float(n)
-    k["return_rate"] = n / n_orders if n_orders else float("nan")
-    cost = ledger.net_return_cost
-    k["net_return_cost"] = cost
-    k["net_return_cost_per_order"] = cost / n_demand if n_demand else float("nan")
-    if n == 0 or res is None:
-        return k
-    out = res.outcome
-    k["net_return_cost_per_return"] = cost / n
-    k["net_freight_cost"] = ledger["seller_freight"] - float(res.buyer_label.sum())
-    k["cancel_rate"] = float(np.isin(out, [OUTCOME[o] for o in ("troubleshot", "kept_partial_refund", "exchanged", "replaced")]).mean())
-    k["returnless_rate"] = float((out == OUTCOME["returnless_refund"]).mean())
-    response = res.t_answer - req.request_time
-    k["response_hours_mean"] = float(response.mean())
-    k["response_hours_p95"] = float(np.percentile(response, 95))
-    # The desk's queue of first touches (Erlang A's customers): time until an agent picks a
-    # request up, or until its buyer gives up; Amazon's own requests never queue here.
-    queued = ~res.fba
-    if queued.any():
-        left = np.where(res.escalated, res.t_answer, res.t_start)
-        left = np.where(np.isnan(res.t_review), left, res.t_review)
-        wait = (left - req.request_time)[queued]
-        k["desk_wait_hours_mean"] = float(wait.mean())
-        k["desk_wait_probability"] = float((wait > 1e-12).mean())
-        t0 = float(req.request_time[queued].min())
-        t1 = float(np.nanmax(np.fmax(res.t_answer, res.t_follow)[queued]))
-        open_h = t1 - t0 if hours is None else hours.open_hours_between(t0, t1)
-        k["desk_utilization"] = desk.busy_hours / (staff * open_h) if desk.busy_hours > 0 and open_h > 0 else 0.0
-    k["late_response_rate"] = float(res.late.mean())
-    k["escalation_rate"] = float(res.escalated.mean())
-    k["second_touch_rate"] = float(res.second_touch.mean())
-    k["negative_feedback_rate"] = float(res.negative_feedback.mean())
-    k["az_claim_rate"] = float(res.az_claim.mean())
-    invalid = res.rejected & req.in_window
-    k["invalid_rejection_rate"] = float(invalid.mean())
-    k["rdr"] = float(res.rdr_defect.mean())
-    # ODR on orders, one defect per order: returned orders' own defects, kept orders' defects
-    # (the scenario's own demand drawn per day, repeat orders at the same rate in expectation).
-    h = world.scenario.health
-    p_kept = 1 - (1 - h.chargeback_rate) * (1 - h.negative_seller_feedback_rate)
-    kept_repeat = max(book.extra_orders - (n - len(customers.rate_pre)), 0)
-    defects = float(res.odr_defect.sum()) + float(orders.kept_defects.sum()) + p_kept * kept_repeat
-    k["odr"] = defects / n_orders if n_orders else float("nan")
-    scale = n_orders / n_demand if n_demand else 1.0
-    rdr_w = windows.rolling_rates(req.request_time, res.rdr_defect, None, h.rdr_window_days)
-    odr_w = windows.rolling_rates(
-        req.order_time, res.odr_defect, orders.per_day * scale, h.odr_window_days, extra=orders.kept_defects
-    )
-    k["rdr_window_max"], k["rdr_windows_over_target"] = windows.summary(rdr_w, amazon.RDR_TARGET)
-    k["odr_window_max"], k["odr_windows_over_target"] = windows.summary(odr_w, amazon.ODR_TARGET)
-    pre = customers.pre_count.sum()
-    k["repeat_purchase_rate"] = float((post["post_count"] > 0).mean()) if len(post["post_count"]) else float("nan")
-    k["post_return_spend_ratio"] = float(post["post_count"].sum() / pre) if pre > 0 else float("nan")
-    retained = float(post["expected_post"].sum() * margin)
-    k["retained_margin"] = retained
-    k["net_value_per_order"] = (retained - cost) / n_demand
-    return k
+def _trace_of(world: World, kept: list[tuple[np.ndarray, Requests, Resolved, np.ndarray]]):
+    """The trace of every settled batch, one row per request in id order (the order requests
+    were created), with whether each was in the warm-up."""
+    if not kept:
+        return _trace(world, None, None)
+    ids = np.concatenate([k[0] for k in kept])
+    order = np.argsort(ids, kind="stable")
+    req = concat_rows([k[1] for k in kept]).take(order)
+    res = Resolved.concat([k[2] for k in kept]).take(order)
+    df = _trace(world, req, res)
+    df.insert(2, "warmup", ~np.concatenate([k[3] for k in kept])[order])
+    return df
 
 
-def _trace(world: World, req: Requests, res: Resolved | None):
+def _trace(world: World, req: Requests | None, res: Resolved | None):
     import pandas as pd
 
-    if res is None:
+    if req is None or res is None:
         return pd.DataFrame()
 
     def cat(codes: np.ndarray, names) -> pd.Categorical:

@@ -51,6 +51,13 @@ class Scenario(Strict):
         description="orders are placed in [0, horizon); every return from them is followed "
         "to its end (cohort accounting)",
     )
+    warmup_days: int = Field(
+        default=0,
+        ge=0,
+        description="whole days at the start whose orders are simulated but left out of every KPI "
+        "and of the ledger, with their customers' later returns, so that the measured requests meet "
+        "a desk that is already busy rather than empty; must be less than horizon_days",
+    )
     demand: Demand = Field(description="orders over time")
     markets: Markets = Field(description="where buyers live: domestic and international, with their shipping lanes")
     catalog: dict[str, ItemClass] = Field(min_length=1, description="item classes by name: price, weight, return rate, reason mix")
@@ -115,6 +122,12 @@ def _cross_errors(sc: Scenario) -> Iterator[InitErrorDetails]:
             sc.start_date.isoformat(),
             f"must be a Monday (t = 0 is Monday 00:00); {sc.start_date} is a "
             f"{sc.start_date.strftime('%A')}",
+        )
+    if sc.warmup_days >= sc.horizon_days:
+        yield _err(
+            ("warmup_days",),
+            sc.warmup_days,
+            f"must be less than horizon_days ({sc.horizon_days:g}): no order would be measured",
         )
     if sum(c.share for c in sc.catalog.values()) <= 0:
         yield _err(("catalog",), None, "at least one item class needs share > 0")
