@@ -15,10 +15,10 @@ The flow follows the data:
 * :mod:`.synthetic`: realistic synthetic reports of a scenario's store, for round trips.
 """
 
+from typing import Any
+
 from .calibration import Calibration, calibrate
 from .codes import CodeTable
-from .readers import ReadProblem, read_classes, read_fba_returns, read_mfn_returns, read_orders
-from .synthetic import SyntheticReports, expected_estimates, synthetic_reports
 
 __all__ = [
     "calibrate",
@@ -33,3 +33,26 @@ __all__ = [
     "SyntheticReports",
     "expected_estimates",
 ]
+
+_LAZY = {
+    "ReadProblem": "readers",
+    "read_fba_returns": "readers",
+    "read_mfn_returns": "readers",
+    "read_orders": "readers",
+    "read_classes": "readers",
+    "synthetic_reports": "synthetic",
+    "SyntheticReports": "synthetic",
+    "expected_estimates": "synthetic",
+}
+"""Names whose modules need pandas or scipy, imported when first used (so `import returnsim`
+stays light for the worker processes an experiment starts)."""
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -12,21 +12,25 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from ..scenario import Scenario, load_scenario
 from ..scenario.world import Returns
 from .codes import CodeTable
-from .fits import ALL, ESTIMATE_COLUMNS, Details, Prepared, estimate_all
-from .prepare import prepare
-from .readers import Report, read_classes, read_fba_returns, read_mfn_returns, read_orders
-from .stats import DistributionFit, fit_request_delay
+from .names import ALL, PROBLEM_COLUMNS
+
+# pandas and scipy are imported where the reports are read and fitted, so `import returnsim`
+# (and every worker process an experiment starts) does not load them.
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+    from .fits import Details, Prepared
+    from .readers import Report
+    from .stats import DistributionFit
+
 
 __all__ = ["calibrate", "Calibration", "PROBLEM_COLUMNS", "default_base"]
 
-PROBLEM_COLUMNS = ["file", "line", "column", "value", "problem"]
 
 
 def default_base() -> Path:
@@ -57,7 +61,7 @@ class Calibration:
     codes: CodeTable = field(repr=False)
     source_names: dict[str, str] = field(default_factory=dict)
     """Report kind -> file name."""
-    rows: pd.DataFrame = field(default_factory=pd.DataFrame)
+    rows: pd.DataFrame = field(default_factory=lambda: _frame())
     """Per report: rows in the file and rows used."""
     delay_fit: DistributionFit | None = field(default=None, repr=False)
     """The delivery -> request delay fitted with ``returns`` (the assumed delivery time and window)."""
@@ -123,6 +127,12 @@ class Calibration:
         return {str(k): float(v) for k, v in w.groupby(m["market"]).mean().items()}
 
 
+def _frame() -> pd.DataFrame:
+    import pandas as pd
+
+    return pd.DataFrame()
+
+
 def _as_base(base: str | Path | Scenario | None) -> Scenario | None:
     if base is None or isinstance(base, Scenario):
         return base
@@ -163,6 +173,14 @@ def calibrate(
     Returns:
         A :class:`Calibration`.
     """
+    import pandas as pd
+
+    from .fits import estimate_all
+    from .names import ESTIMATE_COLUMNS
+    from .prepare import prepare
+    from .readers import read_classes, read_fba_returns, read_mfn_returns, read_orders
+    from .stats import fit_request_delay
+
     table = codes if isinstance(codes, CodeTable) else CodeTable.load(codes)
     reports: dict[str, Report | None] = {
         "fba_returns": read_fba_returns(fba_returns) if fba_returns is not None else None,

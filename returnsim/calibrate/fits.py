@@ -17,14 +17,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .names import ALL, ESTIMATE_COLUMNS
 from .stats import Z95, DistributionFit, fit_positive, mean_interval, poisson_rate, wilson
 
 __all__ = ["ESTIMATE_COLUMNS", "Prepared", "estimate_all", "MONTHS"]
 
-ESTIMATE_COLUMNS = ["parameter", "item_class", "estimate", "ci_low", "ci_high", "n", "source"]
 MONTHS = tuple(m.lower() for m in calendar.month_abbr[1:])
 """``jan`` ... ``dec``: the suffixes of ``seasonality:<month>``."""
-ALL = "all"
 
 
 @dataclass

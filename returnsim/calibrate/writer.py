@@ -21,7 +21,8 @@ import tomlkit
 from tomlkit.items import Table
 
 from ..scenario import Scenario, load_scenario
-from .fits import ALL, MONTHS
+from .fits import MONTHS
+from .names import ALL
 from .stats import fit_request_delay
 
 if TYPE_CHECKING:  # pragma: no cover
