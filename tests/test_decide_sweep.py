@@ -13,7 +13,7 @@ from concurrent.futures import ProcessPoolExecutor
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import ROOT, SEED_SCENARIO, minimal_raw
+from conftest import MMC_SCENARIO, ROOT, SEED_SCENARIO, minimal_raw
 
 import returnsim as rs
 from returnsim.decide import DecideError, make_design, study_inputs
@@ -156,3 +156,18 @@ def test_a_sweep_runs_on_a_dask_cluster_with_the_same_numbers():
         res = rs.sweep(sc, "lhs", 3, progress=False, scheduler=cluster.scheduler_address)
     assert res.executor.startswith("dask(")
     pd.testing.assert_frame_equal(serial.runs, res.runs)
+
+
+def test_a_script_without_main_guard_gets_a_clear_error_from_a_sweep(tmp_path):
+    """Sweeps run on the same spawn pool as experiments: an unguarded script breaks the pool,
+    and the error says how to fix it (as run_experiment's does)."""
+    script = tmp_path / "unguarded_sweep.py"
+    script.write_text(
+        "import returnsim as rs, returnsim.experiment.executors as ex\n"
+        "ex.MIN_POOL_SECONDS = 0.0\n"
+        f"sc = rs.load_scenario({str(MMC_SCENARIO)!r}, {{'horizon_days': 2}})\n"
+        "rs.sweep(sc, 'grid', 2, vary=['desk.staff=2:3:2'], replications=2, workers=2, progress=False)\n"
+    )
+    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
+    assert proc.returncode != 0
+    assert "if __name__ == '__main__':" in proc.stderr

@@ -15,6 +15,7 @@ import time
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import Executor, Future, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any
 
@@ -260,6 +261,10 @@ class StudyRunner:
         try:
             for fut in as_completed(futures):
                 self._finish(fut.result())
+        except BrokenProcessPool as err:
+            for fut in futures:
+                fut.cancel()
+            raise executors.explain_broken_pool(err) from err
         except BaseException:
             for fut in futures:
                 fut.cancel()

@@ -19,11 +19,13 @@ import os
 import threading
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from itertools import islice
 from typing import Any
 
 __all__ = [
     "Backend",
+    "explain_broken_pool",
     "available_cpus",
     "plan_batches",
     "iter_batches",
@@ -53,6 +55,18 @@ MIN_POOL_SECONDS = 3.0
 """Below this much estimated serial work, the engine runs in-process rather than start a pool:
 a spawned worker imports numpy, pandas, scipy and pydantic, about 1.5 s of CPU each."""
 
+
+
+def explain_broken_pool(err: BaseException) -> BrokenProcessPool:
+    """A :class:`BrokenProcessPool` that says the usual cause: workers are started with the
+    ``spawn`` method, which re-imports the main script in each of them, so a script that runs
+    returnsim's experiments, sweeps or selections on the process pool must do so under
+    ``if __name__ == '__main__':``."""
+    return BrokenProcessPool(
+        f"{err} Worker processes are started with the {START_METHOD!r} method, which "
+        "re-imports the main script in each worker: a script that runs experiments, sweeps or "
+        "selections on several processes must do so under `if __name__ == '__main__':`."
+    )
 
 
 def available_cpus() -> int:

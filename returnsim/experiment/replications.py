@@ -36,7 +36,7 @@ from ..scenario import Scenario
 from ..scenario.loader import as_scenario
 from . import executors
 from .budget import RunSizeWarning, check_experiment
-from .executors import START_METHOD, Backend, iter_batches
+from .executors import Backend, iter_batches
 from .result import ExperimentResult
 from .store import ResultStore, describe_row, scenario_hash
 from .tasks import METRICS, run_batch
@@ -124,11 +124,7 @@ class _Runner:
         except BrokenProcessPool as err:
             for fut in pending:
                 fut.cancel()
-            raise BrokenProcessPool(
-                f"{err} Worker processes are started with the {START_METHOD!r} method, which "
-                "re-imports the main script in each worker: a script that calls run_experiment "
-                "must do so under `if __name__ == '__main__':`."
-            ) from err
+            raise executors.explain_broken_pool(err) from err
         except BaseException:
             for fut in pending:
                 fut.cancel()
