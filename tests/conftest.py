@@ -60,6 +60,18 @@ def minimal_raw(**updates: Any) -> dict[str, Any]:
     return raw
 
 
+def put(raw: dict[str, Any], **dotted: Any) -> dict[str, Any]:
+    """Set values at dotted paths of a raw scenario (``put(raw, **{"desk.staff": 3})``), creating
+    tables on the way; returns ``raw``."""
+    for key, value in dotted.items():
+        node = raw
+        *head, last = key.split(".")
+        for h in head:
+            node = node.setdefault(h, {})
+        node[last] = value
+    return raw
+
+
 @pytest.fixture
 def minimal() -> dict[str, Any]:
     return minimal_raw()

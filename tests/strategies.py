@@ -58,7 +58,7 @@ def with_requests(draw: Any, base: st.SearchStrategy[dict[str, Any]], low: int =
     start = draw(st.sampled_from(START_DATES))
     raw["start_date"] = start.isoformat()
     if draw(st.booleans()):
-        days = draw(st.lists(st.integers(0, raw["horizon_days"] + 10), max_size=3, unique=True))
+        days = draw(st.lists(st.integers(0, raw["horizon_days"] + 10), min_size=1, max_size=3, unique=True))
         raw["desk"]["holidays"] = [(start + dt.timedelta(days=d)).isoformat() for d in days]
     buyer = raw.setdefault("buyer", {})
     if draw(st.integers(0, 3)) == 0:

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import minimal_raw
+from conftest import minimal_raw, put
 from oracles.desk import WeekHours, reference_desk
 
 import returnsim as rs
@@ -34,13 +34,7 @@ def scenario(*, staff: int = 1, hours: Any = "24/7", per_day: float = 24, handli
     raw["desk"] = {"staff": staff, "hours": hours, "handling_minutes": handling, "follow_up_minutes": 6}
     raw["buyer"] = {"patience_hours": 10_000, "reply_hours": 3}
     raw["policies"] = {"p": policy or {}}
-    for key, value in more.items():
-        node = raw
-        *head, last = key.split(".")
-        for h in head:
-            node = node.setdefault(h, {})
-        node[last] = value
-    return rs.parse_scenario(raw)
+    return rs.parse_scenario(put(raw, **more))
 
 
 def week_hours(sc: rs.Scenario) -> WeekHours | None:

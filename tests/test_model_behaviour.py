@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import SEED_SCENARIO, minimal_raw
+from conftest import SEED_SCENARIO, minimal_raw, put
 from oracles.dists import frozen
 from scipy import stats
 
@@ -27,13 +27,7 @@ import returnsim as rs
 
 
 def parse(raw: dict[str, Any], **more: Any) -> rs.Scenario:
-    for key, value in more.items():
-        node = raw
-        *head, last = key.split(".")
-        for h in head:
-            node = node.setdefault(h, {})
-        node[last] = value
-    return rs.parse_scenario(raw)
+    return rs.parse_scenario(put(raw, **more))
 
 
 def logistic(x: Any) -> Any:
@@ -142,13 +136,7 @@ def offers_raw(**more: Any) -> dict[str, Any]:
             ]
         }
     }
-    for key, value in more.items():
-        node = raw
-        *head, last = key.split(".")
-        for h in head:
-            node = node.setdefault(h, {})
-        node[last] = value
-    return raw
+    return put(raw, **more)
 
 
 def accepted(raw: dict[str, Any], seed: int = 4) -> pd.DataFrame:
