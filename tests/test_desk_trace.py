@@ -125,3 +125,14 @@ def test_second_touches_queue_with_new_requests(priority):
     sc = scenario(staff=1, hours=hours, per_day=22, handling=40, policy=policy)
     tr, _ = check_trace(sc)
     assert tr.second_touch.sum() > 100
+
+
+def test_a_reply_after_the_deadline_is_no_desk_work():
+    """Replies land 46.5 h after the first answer: those of requests answered more than 1.5 h
+    after they arrived come after the 48 h deadline, when a rule set in advance has authorised
+    the return already, so no agent spends time on them."""
+    policy = {"offers": [{"kind": "troubleshoot"}]}
+    sc = scenario(staff=1, per_day=26, handling=50, policy=policy, **{"buyer.reply_hours": 46.5})
+    tr, ref = check_trace(sc)
+    assert tr.lapsed.sum() > 50 and tr.second_touch.sum() > 50
+    assert np.isnan(ref.follow_arrive[tr.lapsed.to_numpy()]).all()

@@ -236,3 +236,93 @@ def test_handling_times_follow_the_scenarios_distribution():
     assert stats.kstest(minutes, frozen(d).cdf).pvalue > 0.001
     assert stats.kstest(minutes, stats.expon(scale=d.mean).cdf).pvalue < 1e-6
     assert math.isclose(d.cv, 0.6)
+
+
+# Feedback and claims -----------------------------------------------------------------------------
+
+
+def test_feedback_and_claims_follow_their_documented_logistics():
+    """Given each request's satisfaction score, negative return feedback has ``logit p = a + b s``
+    and an A-to-z claim ``logit p = a + b s + c [negative] + d [late] + e [rejected]`` (claims
+    made common here so their count is informative). Over requests grouped by whether they were
+    late, the realised counts lie within 4 standard deviations of the sum of the documented
+    probabilities (a normal bound on a sum of independent Bernoulli draws), and the late group's
+    claims are far more than its probabilities would be with the late term's sign reversed."""
+    weekdays = {d: [9, 17] for d in ("mon", "tue", "wed", "thu")}
+    raw = put(minimal_raw(horizon_days=120), **{
+        "desk": {"staff": 1, "hours": weekdays, "handling_minutes": 20},
+        "buyer.patience_hours": 10_000,
+        "retention.az_claim": {"intercept": -2.5, "per_satisfaction": -0.5, "late_response": 1.0},
+    })
+    tr = rs.simulate(parse(raw), "base", seed=6, trace=True).trace
+    sc = parse(raw)
+    fb, cl = sc.retention.negative_feedback, sc.retention.az_claim
+    s = tr.satisfaction.to_numpy()
+    p_neg = logistic(fb.intercept + fb.per_satisfaction * s)
+    late = tr.late.to_numpy()
+
+    def p_claim(sign: float) -> np.ndarray:
+        return logistic(cl.intercept + cl.per_satisfaction * s + cl.negative_feedback * tr.negative_feedback.to_numpy()
+                        + sign * cl.late_response * late + cl.rejected * tr.rejected.to_numpy())
+
+    def within(observed: np.ndarray, p: np.ndarray) -> bool:
+        return abs(observed.sum() - p.sum()) <= 4 * math.sqrt((p * (1 - p)).sum())
+
+    assert late.mean() > 0.2 and (~late).sum() > 200 and not tr.escalated.any()
+    assert within(tr.negative_feedback.to_numpy(), p_neg)
+    for group in (late, ~late):
+        assert within(tr.az_claim.to_numpy()[group], p_claim(1.0)[group])
+    assert not within(tr.az_claim.to_numpy()[late], p_claim(-1.0)[late])
+
+
+# Questions that lapse, fees on units that stay ---------------------------------------------------
+
+
+def money_case(policy: dict[str, Any], **more: Any) -> pd.DataFrame:
+    """Every request identical: a $40 used item of a buyer who no longer needs it, domestic."""
+    raw = minimal_raw(horizon_days=60)
+    raw["catalog"]["widget"]["reasons"] = {"no_longer_needed": 1.0}
+    raw["reasons"]["no_longer_needed"]["condition"] = {"used": 1.0}
+    raw["returns"].update({"condition_understate_rate": 0.0})
+    raw["policies"] = {"p": policy}
+    return rs.simulate(parse(raw, **more), "p", seed=3, trace=True).trace
+
+
+NEGOTIATE = {"freight": [{"payer": "negotiate", "ask": "loss_fee", "fee_share": 0.25, "label_payer": "buyer"}]}
+
+
+def test_a_fee_question_that_lapses_collects_no_fee():
+    """The buyer would agree to any fee but replies after 60 h: the deadline rule authorises the
+    return at 48 h without an answer, so only the label (the buyer's either way) is deducted."""
+    agreeable = {"buyer.fee_acceptance": {"intercept": 50.0}}
+    slow = money_case(NEGOTIATE, **agreeable, **{"buyer.reply_hours": 60})
+    prompt = money_case(NEGOTIATE, **agreeable, **{"buyer.reply_hours": 2})
+    label = 8.0 + 1.0 * 2.0
+    assert slow.lapsed.all() and not slow.second_touch.any()
+    assert np.allclose(slow.buyer_fees, label)
+    assert np.allclose(prompt.buyer_fees, label + 0.25 * 40) and prompt.second_touch.all()
+
+
+def test_no_fee_is_negotiated_for_a_unit_that_never_ships_back():
+    """Given to the buyer, the unit comes back to no one: no question, no second touch, the
+    first answer decides."""
+    tr = money_case({**NEGOTIATE, "disposition": [{"action": "give_to_buyer"}]})
+    assert (tr.outcome == "returnless_refund").all()
+    assert not tr.second_touch.any() and (tr.t_decision == tr.t_answer).all()
+    assert (tr.buyer_fees == 0).all()
+
+
+# Amazon's returns processing fee -----------------------------------------------------------------
+
+
+def test_fba_returns_processing_fee_is_charged_on_the_share_above_the_threshold():
+    """A class returned at 40 % against a 10 % threshold: three quarters of its physically returned
+    units pay the $2.96 fee, in expectation (Amazon's monthly rule [F7])."""
+    raw = minimal_raw(horizon_days=30)
+    raw["catalog"]["widget"].update(
+        {"return_rate": 0.4, "fulfilment": "fba", "fba": {"returns_fee_threshold": 0.10, "returns_processing_fee": 2.96}}
+    )
+    tr = rs.simulate(parse(raw), "base", seed=2, trace=True).trace
+    back = tr.outcome == "returned_refund"
+    assert back.sum() > 50
+    assert np.allclose(tr.processing_fees[back], 2.96 * (1 - 0.10 / 0.4))

@@ -86,6 +86,10 @@ def test_kpis_agree_with_the_trace_and_the_scenario(seed_sc, traced):
         lo, hi = stats.binom.interval(0.999, int(k["demand_orders"]), rate)
         assert lo <= first <= hi, (name, first, k["demand_orders"] * rate)
         assert k["orders"] - k["demand_orders"] >= (tr.generation > 0).sum()  # each later request is an order
+        # Money per order divides by the scenario's own demand (DESIGN.md section 5), not by
+        # every order: here repeat orders make the two differ.
+        assert k["orders"] > k["demand_orders"]
+        assert k["net_return_cost_per_order"] == pytest.approx(k["net_return_cost"] / k["demand_orders"], rel=1e-12)
 
 
 def test_same_seed_same_numbers(seed_sc):
