@@ -326,3 +326,18 @@ def test_fba_returns_processing_fee_is_charged_on_the_share_above_the_threshold(
     back = tr.outcome == "returned_refund"
     assert back.sum() > 50
     assert np.allclose(tr.processing_fees[back], 2.96 * (1 - 0.10 / 0.4))
+
+
+@pytest.mark.parametrize("ask, share", [("loss_fee", 0.25), ("freight", 0.0)])
+def test_fee_acceptance_is_the_documented_logistic(ask: str, share: float):
+    """Every buyer is asked a 25 % loss fee ($10 of $40) or the $10 label: they agree with
+    ``logit p = 1 - 6 x amount / price`` (the defaults), inside the 99.9 % binomial interval, and
+    far from the probability with the fee's sign reversed."""
+    rule = {"payer": "negotiate", "ask": ask, "fee_share": share, "label_payer": "seller"}
+    tr = money_case({"freight": [rule]})
+    asked = tr.second_touch.to_numpy()
+    agreed = int(tr.fee_accepted[asked].sum())
+    p, flipped = logistic(1 - 6 * 10 / 40), logistic(1 + 6 * 10 / 40)
+    lo, hi = stats.binom.interval(0.999, int(asked.sum()), p)
+    assert asked.sum() > 200 and lo <= agreed <= hi, (agreed, asked.sum(), p)
+    assert agreed < stats.binom.interval(0.999, int(asked.sum()), flipped)[0]
