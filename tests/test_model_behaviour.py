@@ -328,16 +328,28 @@ def test_fba_returns_processing_fee_is_charged_on_the_share_above_the_threshold(
     assert np.allclose(tr.processing_fees[back], 2.96 * (1 - 0.10 / 0.4))
 
 
-@pytest.mark.parametrize("ask, share", [("loss_fee", 0.25), ("freight", 0.0)])
-def test_fee_acceptance_is_the_documented_logistic(ask: str, share: float):
-    """Every buyer is asked a 25 % loss fee ($10 of $40) or the $10 label: they agree with
+@pytest.mark.parametrize("ask, amount", [("loss_fee", 20.0), ("freight", 10.0)])
+def test_fee_acceptance_is_the_documented_logistic(ask: str, amount: float):
+    """Every buyer is asked a 50 % loss fee ($20 of $40) or the $10 label: they agree with
     ``logit p = 1 - 6 x amount / price`` (the defaults), inside the 99.9 % binomial interval, and
     far from the probability with the fee's sign reversed."""
-    rule = {"payer": "negotiate", "ask": ask, "fee_share": share, "label_payer": "seller"}
+    rule = {"payer": "negotiate", "ask": ask, "fee_share": 0.5, "label_payer": "seller"}
     tr = money_case({"freight": [rule]})
     asked = tr.second_touch.to_numpy()
     agreed = int(tr.fee_accepted[asked].sum())
-    p, flipped = logistic(1 - 6 * 10 / 40), logistic(1 + 6 * 10 / 40)
+    p, flipped = logistic(1 - 6 * amount / 40), logistic(1 + 6 * amount / 40)
     lo, hi = stats.binom.interval(0.999, int(asked.sum()), p)
     assert asked.sum() > 200 and lo <= agreed <= hi, (agreed, asked.sum(), p)
     assert agreed < stats.binom.interval(0.999, int(asked.sum()), flipped)[0]
+
+
+def test_a_stated_mix_comes_out_as_stated_even_when_many_buyers_misreport():
+    """Buyers state half defects, half changes of mind, and 40 % of those who changed their mind
+    say "defective": the true mix is 1/6 defects, 5/6 changes of mind, and the stated shares of a
+    run lie in their 99.9 % binomial intervals around the scenario's."""
+    raw = put(minimal_raw(horizon_days=60), **{"returns.misreport_rate": 0.4, "returns.misreport_as": "defective"})
+    tr = rs.simulate(parse(raw), "base", seed=5, trace=True).trace
+    n = len(tr)
+    for column, share in (("stated_reason", 0.5), ("true_reason", 5 / 6)):
+        lo, hi = stats.binom.interval(0.999, n, share)
+        assert lo <= (tr[column] == "no_longer_needed").sum() <= hi, (column, (tr[column] == "no_longer_needed").mean())
