@@ -233,6 +233,8 @@ class AmpleStaffOracle:
                 ok &= view["price"] < w.price_max
             if w.in_window is not None:
                 ok &= view["in_window"] == w.in_window
+            if getattr(w, "returned_before", None) is not None:
+                ok &= not w.returned_before  # every request here is a buyer's first return
             for key in ("market", "item_class", "fault", "reason", "true_reason", "condition"):
                 names = getattr(w, key)
                 if names is not None:
