@@ -28,17 +28,15 @@ journey. Money is linear in the time to resale (value decays linearly, section 5
 needs only its probability and the conditional mean of that time; this file computes both exactly
 (up to numerical integration over ``H`` and ``R``).
 
-:func:`expected_flows` gives, per request world, the expected flow of every ledger category;
-:func:`world_from_trace` reads request worlds from a simulated trace (a conditional check whose
-noise is only the decisions'); :func:`enumerate_worlds` enumerates every world with its
-probability (the unconditional expectation: a closed form up to quadrature over price).
+:meth:`AmpleStaffOracle.expected_flows` gives, per request world, the expected flow of every ledger
+category; ``worlds.world_from_trace`` reads request worlds from a simulated trace (a conditional
+check whose noise is only the decisions'); ``worlds.enumerate_worlds`` enumerates every world with
+its probability (:func:`expected_per_return`: a closed form up to quadrature over price). The
+scenario's tables and the rule matching are in ``terms.py``.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import math
-from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
@@ -46,150 +44,49 @@ import numpy as np
 from returnsim import amazon
 
 from . import dists
-
-CONDITIONS = ("unopened", "opened", "used", "damaged")
-MARKETS = ("domestic", "international")
-FAULTS = {"seller": 0, "carrier": 1, "buyer": 2}
-GRADES = amazon.GRADES
-OFFER_KINDS = ("troubleshoot", "partial_refund", "exchange", "replacement")
-
-# Outcomes, actions, modes, second-stage actions, payers and asks (this file's own codes).
-RETURNLESS, RETURNED, TROUBLESHOT, KEPT_PARTIAL, EXCHANGED, REPLACED = range(6)
-GIVE, ORIGIN, ADDRESS, ABANDON = range(4)
-LIQUIDATE, DISPOSE, IN_PLACE = range(3)
-RESELL = 0  # receipt codes: RESELL, LIQUIDATE (1), DISPOSE (2)
-SELLER, BUYER, CLAIM, NEGOTIATE = range(4)
-LOSS_FEE, FREIGHT = range(2)
-
-CATEGORIES = (
-    "refunds",
-    "partial_refunds",
-    "seller_freight",
-    "replacement_units",
-    "labor",
-    "inspection",
-    "processing_fees",
-    "disposal_fees",
-    "refund_admin_fees",
-    "recovered_value",
-    "buyer_fees",
-    "carrier_claims",
-    "referral_fee_credits",
+from .terms import (
+    ABANDON,
+    ADDRESS,
+    BUYER,
+    CATEGORIES,
+    CLAIM,
+    CREDITS,
+    DISPOSE,
+    EXCHANGED,
+    FAULTS,
+    FREIGHT,
+    GIVE,
+    IN_PLACE,
+    KEPT_PARTIAL,
+    LIQUIDATE,
+    LOSS_FEE,
+    NEGOTIATE,
+    OFFER_KINDS,
+    ORIGIN,
+    REPLACED,
+    RESELL,
+    RETURNED,
+    RETURNLESS,
+    SELLER,
+    TROUBLESHOT,
+    NotCovered,
+    ScenarioTables,
+    Terms,
+    cents_half_up,
+    logistic,
 )
-CREDITS = ("recovered_value", "buyer_fees", "carrier_claims", "referral_fee_credits")
+from .worlds import GRADES, Worlds, enumerate_worlds, world_from_trace
+
+__all__ = ["AmpleStaffOracle", "NotCovered", "CATEGORIES", "expected_per_return", "world_from_trace", "Worlds"]
 
 
-class NotCovered(NotImplementedError):
-    """The policy uses a rule this oracle does not model."""
-
-
-@dataclass
-class Worlds:
-    """Request worlds: what demand draws before any policy applies (one entry per world)."""
-
-    weight: np.ndarray
-    item_class: np.ndarray
-    market: np.ndarray
-    price: np.ndarray
-    true_reason: np.ndarray
-    stated_reason: np.ndarray
-    condition: np.ndarray
-    stated_condition: np.ndarray
-    grade: np.ndarray
-    """FBA grade index into ``amazon.GRADES`` (-1: not an FBA unit)."""
-    in_window: np.ndarray
-    lead_h: np.ndarray
-    """Hours from the order to the request."""
-
-    def __len__(self) -> int:
-        return len(self.price)
-
-    def take(self, idx: np.ndarray) -> Worlds:
-        return Worlds(**{f.name: getattr(self, f.name)[idx] for f in fields(self)})
-
-
-def logistic(x: Any) -> Any:
-    return 1.0 / (1.0 + np.exp(-np.asarray(x, dtype=float)))
-
-
-def cents_half_up(x: np.ndarray) -> np.ndarray:
-    return np.floor(np.asarray(x) * 100.0 + 0.5 + 1e-9) / 100.0
-
-
-@dataclass
-class Terms:
-    payer: np.ndarray
-    ask: np.ndarray
-    fee_share: np.ndarray
-    label_payer: np.ndarray
-
-    def take(self, idx: np.ndarray) -> Terms:
-        return Terms(self.payer[idx], self.ask[idx], self.fee_share[idx], self.label_payer[idx])
-
-
-class AmpleStaffOracle:
+class AmpleStaffOracle(ScenarioTables):
     """Expected money per request of ``policy`` in ``scenario`` with an uncongested desk."""
 
     def __init__(self, scenario: Any, policy: str) -> None:
-        sc = scenario
-        pol = sc.policies[policy]
-        if pol.reject:
-            raise NotCovered("reject rules: a rejection's cost runs through satisfaction and claims")
-        self.sc, self.pol = sc, pol
-        self.classes = list(sc.catalog)
-        self.reasons = list(sc.reasons)
-        self.addresses = list(sc.addresses)
-        self.codes = {
-            "market": {m: i for i, m in enumerate(MARKETS)},
-            "item_class": {c: i for i, c in enumerate(self.classes)},
-            "fault": FAULTS,
-            "reason": {r: i for i, r in enumerate(self.reasons)},
-            "true_reason": {r: i for i, r in enumerate(self.reasons)},
-            "condition": {c: i for i, c in enumerate(CONDITIONS)},
-        }
-        cat = [sc.catalog[c] for c in self.classes]
-        self.ucs = np.array([c.unit_cost_share for c in cat])
-        self.weight = np.array([c.weight_lb for c in cat])
-        self.decay = np.array([c.value_decay_per_week for c in cat])
-        self.resale = np.array([[getattr(c.resale_share, k) for k in CONDITIONS] for c in cat])
-        if pol.fba_classes is None:
-            self.fba_class = np.array([c.fulfilment == "fba" for c in cat])
-        else:
-            self.fba_class = np.array([c in pol.fba_classes for c in self.classes])
-        self.fulfil_fee = np.array([c.fba.fulfilment_fee for c in cat])
-        # The FBA returns processing fee on the share of returned units above the threshold [F7].
-        self.fba_returns_fee = np.array(
-            [
-                c.fba.returns_processing_fee * max(0.0, 1.0 - c.fba.returns_fee_threshold / c.return_rate)
-                if c.return_rate > 0
-                else 0.0
-                for c in cat
-            ]
-        )
-        self.fault = np.array([FAULTS[sc.reasons[r].fault] for r in self.reasons])
-        mk = [getattr(sc.markets, m) for m in MARKETS]
-        self.label = np.array([[m.return_label.base, m.return_label.per_lb] for m in mk])
-        self.outbound = np.array([[m.outbound_label.base, m.outbound_label.per_lb] for m in mk])
-        self.transit_h = np.array([dists.mean(m.transit_days) * 24 for m in mk])
-        ad = [sc.addresses[a] for a in self.addresses]
-        self.addr_label = np.array(
-            [
-                [
-                    [a.return_label[m].base, a.return_label[m].per_lb] if m in a.return_label else [np.nan, np.nan]
-                    for m in MARKETS
-                ]
-                for a in ad
-            ]
-        ).reshape(len(ad), 2, 2)
-        self.addr_region = np.array([MARKETS.index(a.region) for a in ad], dtype=int)
-        self.addr_transit_h = np.array([dists.mean(a.transit_days) * 24 for a in ad])
-        self.addr_restock_h = np.array([dists.mean(a.restock_days) * 24 for a in ad])
-        self.addr_fee = np.array([a.handling_fee for a in ad])
-        self.addr_recovery = np.array([a.recovery_factor for a in ad])
-        ret, desk = sc.returns, sc.desk
-        self.ship_h = dists.mean(ret.ship_days) * 24
-        self.restock_h = dists.mean(ret.restock_days) * 24
-        self.grading_h = dists.mean(sc.fba.grading_days) * 24
+        super().__init__(scenario, policy)
+        sc, pol = self.sc, self.pol
+        desk = sc.desk
         self.handling_h = dists.mean(desk.handling_minutes) / 60
         self.h_bins = dists.bins(desk.handling_minutes, 24) / 60
         self.investigate_h = dists.mean(desk.investigation.minutes) / 60
@@ -216,67 +113,6 @@ class AmpleStaffOracle:
         self.p_lapse = np.array(self.p_lapse)
         self.reply_in = np.nan_to_num(np.array(self.reply_in))
         self.reply_in_capped = np.nan_to_num(np.array(self.reply_in_capped))
-
-    # -- rules ---------------------------------------------------------------------------------
-
-    def _first(self, rules: list[Any], view: dict[str, np.ndarray]) -> np.ndarray:
-        """Index of the first rule whose ``when`` matches each request (-1: none). Prices are
-        half-open, ``price_min <= price < price_max``; an omitted test matches everything."""
-        n = len(view["price"])
-        hit = np.full(n, -1)
-        for i, rule in enumerate(rules):
-            w = rule.when
-            ok = hit < 0
-            if w.price_min is not None:
-                ok &= view["price"] >= w.price_min
-            if w.price_max is not None:
-                ok &= view["price"] < w.price_max
-            if w.in_window is not None:
-                ok &= view["in_window"] == w.in_window
-            if getattr(w, "returned_before", None) is not None:
-                ok &= not w.returned_before  # every request here is a buyer's first return
-            for key in ("market", "item_class", "fault", "reason", "true_reason", "condition"):
-                names = getattr(w, key)
-                if names is not None:
-                    ok &= np.isin(view[key], [self.codes[key][x] for x in names])
-            hit[ok] = i
-        return hit
-
-    def _terms(self, view: dict[str, np.ndarray], action: np.ndarray, address: np.ndarray) -> Terms:
-        """Freight terms for the destination: a freight rule's ``market`` means whether the parcel
-        crosses a border (the origin is domestic; an address is in its region)."""
-        region = np.where(action == ADDRESS, self.addr_region[np.maximum(address, 0)] if len(self.addresses) else 0, 0)
-        dest = dict(view, market=(view["market"] != region).astype(int))
-        rules = self.pol.freight
-        hit = self._first(rules, dest)
-        pick = lambda attr, conv, default: np.array([conv(getattr(r, attr)) for r in rules] + [default])[hit]  # noqa: E731
-        payer_code = {"seller": SELLER, "buyer": BUYER, "carrier_claim": CLAIM, "negotiate": NEGOTIATE}
-        return Terms(
-            payer=pick("payer", payer_code.get, SELLER),
-            ask=pick("ask", {"loss_fee": LOSS_FEE, "freight": FREIGHT}.get, LOSS_FEE),
-            fee_share=pick("fee_share", float, 0.0).astype(float),
-            label_payer=pick("label_payer", payer_code.get, SELLER),
-        )
-
-    def _lane_label(self, market: np.ndarray, k: np.ndarray, action: np.ndarray, address: np.ndarray) -> np.ndarray:
-        w = self.weight[k]
-        own = self.label[market, 0] + self.label[market, 1] * w
-        if not len(self.addresses):
-            return own
-        a = np.maximum(address, 0)
-        via = self.addr_label[a, market, 0] + self.addr_label[a, market, 1] * w
-        return np.where(action == ADDRESS, via, own)
-
-    def _receipt(self, view: dict[str, np.ndarray], condition: np.ndarray) -> np.ndarray:
-        rules = self.pol.receipt
-        hit = self._first(rules, dict(view, condition=condition))
-        code = {"resell": 0, "liquidate": 1, "dispose": 2}
-        return np.array([code[r.action] for r in rules] + [RESELL])[hit]
-
-    def _p_fee(self, terms: Terms, label: np.ndarray, price: np.ndarray) -> np.ndarray:
-        f = self.sc.buyer.fee_acceptance
-        amount = np.where(terms.ask == FREIGHT, label, terms.fee_share * price)
-        return logistic(f.intercept + f.per_fee_share * amount / price)
 
     # -- money -----------------------------------------------------------------------------------
 
@@ -592,172 +428,6 @@ class AmpleStaffOracle:
         book(w_i * (1 - p_yes), outcome=base, fee_yes=no, labor_h=h_i + extra + self.follow_h, offset_h=off_i, **common)
         out["net"] = self.net(out)
         return out
-
-
-# -- worlds ---------------------------------------------------------------------------------------
-
-
-def world_from_trace(scenario: Any, trace: Any) -> Worlds:
-    """The request worlds of a simulated trace (the columns demand draws, no decision)."""
-    classes, reasons = list(scenario.catalog), list(scenario.reasons)
-
-    def codes(col: str, names: Any) -> np.ndarray:
-        return np.array([names.index(v) for v in trace[col].astype(str)], dtype=int)
-
-    grade = np.array([GRADES.index(g) if isinstance(g, str) else -1 for g in trace["grade"].astype(object)], dtype=int)
-    return Worlds(
-        weight=np.ones(len(trace)),
-        item_class=codes("item_class", classes),
-        market=codes("market", list(MARKETS)),
-        price=trace["price"].to_numpy(dtype=float),
-        true_reason=codes("true_reason", reasons),
-        stated_reason=codes("stated_reason", reasons),
-        condition=codes("condition", list(CONDITIONS)),
-        stated_condition=codes("stated_condition", list(CONDITIONS)),
-        grade=grade,
-        in_window=trace["in_window"].to_numpy(dtype=bool),
-        lead_h=(trace["request_time"] - trace["order_time"]).to_numpy(dtype=float),
-    )
-
-
-def true_mix(scenario: Any, cls: Any) -> dict[str, float]:
-    """A class's true reason mix (section 1): from a stated mix, a buyer-fault reason's true share
-    is its stated share / (1 - q) and its misreport target loses what the misreports add."""
-    mix = {r: cls.reasons.get(r, 0.0) for r in scenario.reasons}
-    q = scenario.returns.misreport_rate
-    if cls.reasons_are == "stated" and q > 0:
-        stated = dict(mix)
-        for r, share in stated.items():
-            target = misreport_target(scenario, r)
-            if target is not None and share > 0:
-                mix[r] = share / (1 - q)
-                mix[target] -= q * mix[r]
-    total = sum(max(v, 0.0) for v in mix.values())
-    return {r: max(v, 0.0) / total for r, v in mix.items()}
-
-
-def misreport_target(scenario: Any, reason: str) -> str | None:
-    """The seller-fault reason a misreporting buyer states (None: the reason cannot be
-    misreported): the reason's ``misreport_as``, else the scenario's default target."""
-    spec = scenario.reasons[reason]
-    if spec.fault != "buyer":
-        return None
-    return spec.misreport_as or scenario.misreport_target()
-
-
-def lead_hours(scenario: Any) -> tuple[float, float]:
-    """Mean hours from order to request, for requests inside the window and after it closed.
-
-    Orders arrive in proportion to ``orders_per_day * seasonality[month]``; delivery takes
-    ``delivery_days``; an in-window request comes ``request_delay_days`` after delivery,
-    conditioned on the window, a late one ``late_request_days`` after the window. The window is
-    ``window_days``, or for orders placed in November or December (``holiday_window``) until the
-    end of 31 January, counted in whole days from the day of delivery."""
-    sc = scenario
-    ret = sc.returns
-    n_days = math.ceil(sc.horizon_days)
-    days = np.arange(n_days)
-    length = np.minimum(1.0, sc.horizon_days - days)
-    dates = [sc.start_date + dt.timedelta(days=int(d)) for d in days]
-    lam = np.array([sc.demand.seasonality[d.month - 1] for d in dates]) * length
-    delivery = dists.bins(ret.delivery_days, 64)
-    late_mean = dists.mean(ret.late_request_days)
-    cache: dict[float, float] = {}
-
-    def inside(window: float) -> float:
-        if window not in cache:
-            cache[window] = dists.mean_below(ret.request_delay_days, window)
-        return cache[window]
-
-    e_in = np.empty(n_days)
-    e_out = np.empty(n_days)
-    frac = (np.arange(8) + 0.5) / 8
-    for i, date in enumerate(dates):
-        w = float(ret.window_days)
-        if not (ret.holiday_window and date.month in (11, 12)):
-            e_in[i] = inside(w)
-            e_out[i] = w + late_mean
-            continue
-        feb1 = (dt.date(date.year + 1, 2, 1) - sc.start_date).days
-        windows = [max(w, float(feb1 - math.floor(days[i] + f + dd))) for f in frac for dd in delivery]
-        e_in[i] = float(np.mean([inside(v) for v in windows]))
-        e_out[i] = float(np.mean(windows)) + late_mean
-    d_mean = dists.mean(ret.delivery_days)
-    p = lam / lam.sum()
-    return 24 * (d_mean + float(p @ e_in)), 24 * (d_mean + float(p @ e_out))
-
-
-def enumerate_worlds(scenario: Any, policy: str, n_price: int = 400) -> Worlds:
-    """Every request world with its probability (section 1): item class by its share of returned
-    orders, market, price (``n_price`` equal-probability bins at their conditional means), true
-    reason (undoing misreports of a stated mix), misreport, true condition, stated condition
-    (opened and used items stated one grade better with ``condition_understate_rate``), FBA grade
-    (for classes fulfilled by Amazon under the policy), window; the time from order to request
-    at its conditional mean (money is linear in it)."""
-    sc = scenario
-    ret = sc.returns
-    classes, reasons = list(sc.catalog), list(sc.reasons)
-    pol = sc.policies[policy]
-    fba_classes = (
-        [c for c in classes if sc.catalog[c].fulfilment == "fba"] if pol.fba_classes is None else pol.fba_classes
-    )
-    share = np.array([sc.catalog[c].share for c in classes], dtype=float)
-    rr = np.array([sc.catalog[c].return_rate for c in classes])
-    returned = share / share.sum() * rr
-    returned = returned / returned.sum()
-    lead_in, lead_out = lead_hours(sc)
-    q, und = ret.misreport_rate, ret.condition_understate_rate
-    rows: list[tuple] = []
-    for k, cname in enumerate(classes):
-        if returned[k] == 0:
-            continue
-        cls = sc.catalog[cname]
-        mix = true_mix(sc, cls)
-        for mkt, mname in enumerate(MARKETS):
-            wm = getattr(sc.markets, mname).share
-            if wm == 0:
-                continue
-            for t, tname in enumerate(reasons):
-                if mix[tname] == 0:
-                    continue
-                target = misreport_target(sc, tname)
-                stated_opts = [(t, 1 - q), (reasons.index(target), q)] if target is not None and q > 0 else [(t, 1.0)]
-                spec = sc.reasons[tname]
-                for s, ws in stated_opts:
-                    for c, cond in enumerate(CONDITIONS):
-                        wc = getattr(spec.condition, cond)
-                        if wc == 0:
-                            continue
-                        told = [(c, 1 - und), (c - 1, und)] if cond in ("opened", "used") and und > 0 else [(c, 1.0)]
-                        if cname in fba_classes:
-                            gm = sc.fba.grades.get(cond)
-                            grades = [(g, getattr(gm, gn)) for g, gn in enumerate(GRADES)] if gm is not None else [(len(GRADES) - 1, 1.0)]
-                        else:
-                            grades = [(-1, 1.0)]
-                        for sc_, wsc in told:
-                            for g, wg in grades:
-                                for inside, wi, lead in ((True, 1 - ret.out_of_window_rate, lead_in), (False, ret.out_of_window_rate, lead_out)):
-                                    w = returned[k] * wm * mix[tname] * ws * wc * wsc * wg * wi
-                                    if w > 0:
-                                        rows.append((w, k, mkt, t, s, c, sc_, g, inside, lead))
-    arr = np.array(rows, dtype=float)
-    prices = {k: dists.bins(sc.catalog[c].price, n_price) for k, c in enumerate(classes)}
-    reps = np.repeat(np.arange(len(arr)), n_price)
-    price = np.concatenate([prices[int(k)] for k in arr[:, 1]])
-    ints = lambda col: arr[reps, col].astype(int)  # noqa: E731
-    return Worlds(
-        weight=arr[reps, 0] / n_price,
-        item_class=ints(1),
-        market=ints(2),
-        price=price,
-        true_reason=ints(3),
-        stated_reason=ints(4),
-        condition=ints(5),
-        stated_condition=ints(6),
-        grade=ints(7),
-        in_window=arr[reps, 8].astype(bool),
-        lead_h=arr[reps, 9],
-    )
 
 
 def expected_per_return(scenario: Any, policy: str, n_price: int = 400) -> dict[str, float]:
