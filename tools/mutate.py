@@ -18,6 +18,10 @@ A mutation whose text is no longer in its file (the code moved on) is reported a
 run: update its ``find`` text. A mutation marked ``equivalent`` (with the reason) cannot change
 behaviour and is not run; it is listed for honesty and left out of the score.
 
+Curate with care: a mutant runs the real tests, so a bug that disables a safety check (the
+memory budget, a loop bound) can make a test start a run that exhausts the machine. Plant such
+bugs so that the tests notice them on small runs.
+
 The score is killed / (mutations - equivalent - stale). Exit status: 0 when every mutant run was
 killed and none is stale, 1 when one survived, 3 when some are stale (and none survived).
 """
