@@ -3,14 +3,15 @@
 #   make test   create .venv, install returnsim with its test extras (and Debian's chromium if
 #               missing, for the report's layout test), run every check and test
 # Also: make lab (JupyterLab on notebooks/), make bench (speed benchmarks), make lint (ruff and
-# mypy), make docs (the API reference, strict), make clean.
+# mypy), make docs (the API reference, strict), make mutate (plant each curated bug of
+# tools/mutations.toml and check a test fails; tens of minutes, not part of make test), make clean.
 
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 OUT    ?= results/demo
 
-.PHONY: demo test lab bench lint docs clean browser
+.PHONY: demo test lab bench lint docs clean browser mutate
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -49,7 +50,7 @@ browser:
 	  || { echo "could not install chromium: run 'sudo apt-get install chromium' and retry"; exit 1; }; }
 
 lint: $(VENV)/.dev
-	$(BIN)/ruff check returnsim tests benchmarks
+	$(BIN)/ruff check returnsim tests benchmarks tools
 	$(BIN)/mypy
 
 docs: $(VENV)/.dev
@@ -61,6 +62,11 @@ lab: $(VENV)/.lab
 bench: $(VENV)/.dev
 	$(BIN)/python benchmarks/bench_model.py
 	$(BIN)/python benchmarks/bench_notebooks.py
+
+# Mutation testing: each mutation runs its tests in a temporary copy of the tree; prints the table
+# and the score (MUTATE_ARGS, e.g. "--only desk- --jobs 2 --markdown mutation-table.md").
+mutate: $(VENV)/.dev
+	$(BIN)/python tools/mutate.py $(MUTATE_ARGS)
 
 clean:
 	rm -rf $(VENV) results build .pytest_cache .hypothesis .mypy_cache .ruff_cache

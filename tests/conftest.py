@@ -60,6 +60,42 @@ def minimal_raw(**updates: Any) -> dict[str, Any]:
     return raw
 
 
+def put(raw: dict[str, Any], **dotted: Any) -> dict[str, Any]:
+    """Set values at dotted paths of a raw scenario (``put(raw, **{"desk.staff": 3})``), creating
+    tables on the way; returns ``raw``."""
+    for key, value in dotted.items():
+        node = raw
+        *head, last = key.split(".")
+        for h in head:
+            node = node.setdefault(h, {})
+        node[last] = value
+    return raw
+
+
 @pytest.fixture
 def minimal() -> dict[str, Any]:
     return minimal_raw()
+
+
+# No test skips itself into passing (a missing test dependency, a skipif): a skip is a failure
+# that names what was skipped and why, so `make test` cannot go green on a machine that lacks a
+# dependency of the dev extras.
+
+
+def _no_skips(report: pytest.TestReport | pytest.CollectReport) -> None:
+    if report.skipped and not hasattr(report, "wasxfail"):
+        reason = report.longrepr[-1] if isinstance(report.longrepr, tuple) else report.longrepr
+        report.outcome = "failed"
+        report.longrepr = f"{report.nodeid} was skipped ({reason}); tests must not skip: install the dev extras (make test)"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Any:  # noqa: ARG001
+    outcome = yield
+    _no_skips(outcome.get_result())
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_make_collect_report(collector: pytest.Collector) -> Any:  # noqa: ARG001
+    outcome = yield
+    _no_skips(outcome.get_result())

@@ -48,27 +48,44 @@ AMPLE = {"desk.hours": "24/7", "desk.staff": 40, "retention.feedback_into_demand
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(
-    "policy", ["seed", "free_returns", "strict_buyer_pays", "cost_optimal", "auto_authorise"]
-)
-def test_ample_staff_cost_per_return_matches_closed_form(policy):
-    """With no queue, the mean net cost per return of 12 replications brackets the analytic
-    expectation (99 % CI)."""
+def test_model_no_congestion_cost_matches_the_simulation():
+    """``analytic.expected_cost_per_return`` (public) is not an independent oracle: it applies
+    the model's own plan, resolution and money code to an enumerated grid, so it checks the
+    desk-free integration, not the rules (``tests/test_oracle_cost.py`` checks those against an
+    oracle written from the documentation). With no queue and its quadrature over lognormal
+    prices and handling times, it lies inside the 99 % CI of 12 replications of the simulation."""
     sc = rs.load_scenario(SEED_SCENARIO, overrides=AMPLE)
-    expected = expected_cost_per_return(sc, policy)
-    runs = [rs.simulate(sc, policy, seed=(21, r)).kpis["net_return_cost_per_return"] for r in range(12)]
+    expected = expected_cost_per_return(sc, "seed")
+    runs = [rs.simulate(sc, "seed", seed=(21, r)).kpis["net_return_cost_per_return"] for r in range(12)]
     lo, hi = ci(runs)
     assert lo <= expected <= hi, f"analytic {expected:.3f} outside 99 % CI [{lo:.3f}, {hi:.3f}]"
-    # The check has teeth: the interval is narrow relative to differences between policies.
-    assert hi - lo < 0.02 * expected
 
 
-def test_closed_form_detects_a_changed_rule():
-    """A different policy's closed form is far outside the seed's interval (the test above
-    would fail if the simulation ignored the policy)."""
-    sc = rs.load_scenario(SEED_SCENARIO, overrides=AMPLE)
-    a, b = expected_cost_per_return(sc, "seed"), expected_cost_per_return(sc, "free_returns")
-    assert abs(a - b) > 1.0
+EXACT = {
+    **AMPLE,
+    "returns.holiday_window": False,
+    "catalog.accessories.price": 18,
+    "catalog.electronics.price": 65,
+    "catalog.apparel.price": 35,
+    "desk.handling_minutes": 12,
+    "uncertainty": {},
+}
+
+
+@pytest.mark.parametrize(
+    "policy",
+    ["seed", "free_returns", "strict_buyer_pays", "giveaway_small", "international_to_domestic_address",
+     "cost_optimal", "auto_authorise"],
+)
+def test_model_no_congestion_cost_equals_the_independent_oracle(policy):
+    """Where neither needs quadrature (fixed prices and handling time, every window 30 days), the
+    model's closed form and the oracle written from docs/model.md are both exact sums over the
+    same branches: they agree to rounding error, for every seed policy the model's form covers
+    (not moving a class to FBA, which it refuses)."""
+    from oracles.cost import expected_per_return
+
+    sc = rs.load_scenario(SEED_SCENARIO, overrides=EXACT)
+    assert expected_cost_per_return(sc, policy) == pytest.approx(expected_per_return(sc, policy, n_price=1)["net"], rel=1e-9)
 
 
 def breakeven_scenario(decay: float = 0.0) -> rs.Scenario:

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import minimal_raw
+from conftest import minimal_raw, put
 
 import returnsim as rs
 
@@ -42,13 +42,7 @@ def scenario(reason: str, condition: str, policy: dict[str, Any], **world: Any) 
     )
     raw["buyer"] = {"reply_hours": 12}  # fixed, so no reply misses the 48 h deadline
     raw["policies"] = {"p": policy}
-    for key, value in world.items():
-        node = raw
-        *head, last = key.split(".")
-        for h in head:
-            node = node.setdefault(h, {})
-        node[last] = value
-    return rs.parse_scenario(raw)
+    return rs.parse_scenario(put(raw, **world))
 
 
 def flows_of(sc: rs.Scenario) -> dict[str, float]:

@@ -18,12 +18,14 @@ import sys
 import tempfile
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from conftest import SEED_SCENARIO
 
 import returnsim as rs
-from returnsim.output.labels import CATEGORY_LABELS
-from returnsim.output.report import render_report
+from returnsim.output.labels import CATEGORY_LABELS, label, metric
+from returnsim.output.report import HEADLINE, render_report
+from returnsim.output.tables import SHOWN_KPIS
 
 
 @pytest.fixture(scope="module")
@@ -165,16 +167,105 @@ def test_the_probe_sees_clipping(report):
 # the command line
 
 
-def test_cli_report_writes_the_file(tmp_path):
-    out = tmp_path / "r.html"
-    proc = subprocess.run(
-        [sys.executable, "-m", "returnsim", "report", str(SEED_SCENARIO), "--set", "horizon_days=20",
-         "--replications", "2", "--policy", "seed", "--policy", "giveaway_small", "-o", str(out), "--no-progress"],
-        capture_output=True, text=True, timeout=300,
-    )
-    assert proc.returncode == 0, proc.stderr
-    assert out.stat().st_size > 10_000
-    assert "<h1>" in out.read_text(encoding="utf-8")
+NUMBER = re.compile(r"[-+]?\$?\d[\d,]*(?:\.\d+)?")
+
+
+def numbers(text: str) -> list[tuple[float, float]]:
+    """Every number in ``text`` with half a unit of its last shown digit (its rounding)."""
+    out = []
+    for token in NUMBER.findall(text):
+        digits = token.replace("$", "").replace(",", "")
+        decimals = len(digits.split(".")[1]) if "." in digits else 0
+        out.append((float(digits), 0.5 * 10.0**-decimals + 1e-12))
+    return out
+
+
+def close(shown: tuple[float, float], value: float, scale: float = 1.0) -> bool:
+    return abs(shown[0] - value * scale) <= shown[1]
+
+
+def table_rows(page: str, heading: str) -> dict[str, list[str]]:
+    """Rows of the first table after ``heading``: row label -> cell texts (tags stripped)."""
+    part = page.split(heading, 1)[1].split("</table>", 1)[0]
+    rows = {}
+    for tr in re.findall(r"<tr>(.*?)</tr>", part, re.S):
+        head = re.search(r'<th scope="row">(.*?)(?:<br>|</th>)', tr, re.S)
+        if head:
+            cells = [html.unescape(re.sub(r"<[^>]+>", "", c)) for c in re.findall(r"<td[^>]*>(.*?)</td>", tr, re.S)]
+            rows[html.unescape(head.group(1)).strip()] = cells
+    return rows
+
+
+def test_cli_report_numbers_and_verdict_match_the_csv_files(tmp_path):
+    """``returnsim report`` and ``returnsim run --out`` on the same seed: the report's verdict
+    names the policy with the best mean net value per order in summary.csv and quotes its mean,
+    interval and paired difference from comparison.csv; every key figure is summary.csv's mean ±
+    half-width, every difference comparison.csv's, to the digits shown; warnings name exactly
+    the policies whose RDR or ODR (mean or worst window) reaches Amazon's target."""
+    common = [str(SEED_SCENARIO), "--set", "horizon_days=20", "--replications", "3", "--seed", "5", "--no-progress",
+              "--policy", "seed", "--policy", "giveaway_small", "--policy", "free_returns", "--baseline", "seed"]
+    page_path = tmp_path / "r.html"
+    for cmd in (["report", *common, "-o", str(page_path)], ["run", *common, "--out", str(tmp_path / "out")]):
+        proc = subprocess.run([sys.executable, "-m", "returnsim", *cmd], capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, proc.stderr
+    page = page_path.read_text(encoding="utf-8")
+    other = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")  # the same runs, by `run`
+    assert verdict_text(other) == verdict_text(page)
+    assert table_rows(other, "<h2>Key figures</h2>") == table_rows(page, "<h2>Key figures</h2>")
+    summary = pd.read_csv(tmp_path / "out" / "summary.csv").set_index(["policy", "metric"])
+    compare = pd.read_csv(tmp_path / "out" / "comparison.csv").set_index(["policy", "metric"])
+    policies = ["seed", "giveaway_small", "free_returns"]
+
+    # The verdict.
+    value = summary.xs("net_value_per_order", level="metric")
+    best = value["mean"].idxmax()
+    verdict = html.unescape(re.sub(r"<[^>]+>", "", verdict_text(page)))
+    m = re.search(r"Answer: (?:keep )?(\w+): best net value per order, (.*?) \(95 % CI (.*?) to (.*?)\), (.*?) vs seed "
+                  r"\(paired 95 % CI (.*?) to (.*?)\)", verdict)
+    assert m, verdict
+    assert m.group(1) == best != "seed"
+    shown = [numbers(g)[0] for g in m.groups()[1:]]
+    assert close(shown[0], value.loc[best, "mean"]) and close(shown[1], value.loc[best, "ci_low"])
+    assert close(shown[2], value.loc[best, "ci_high"])
+    gap = compare.loc[(best, "net_value_per_order")]
+    assert close(shown[3], gap["mean_diff"]) and close(shown[4], gap["ci_low"]) and close(shown[5], gap["ci_high"])
+
+    # Key figures: mean ± half-width (or the clipped interval's ends) of summary.csv.
+    rows = table_rows(page, "<h2>Key figures</h2>")
+    checked = 0
+    for key in SHOWN_KPIS:
+        lab = label(key, "$")
+        if lab not in rows:
+            continue
+        share = metric(key).unit == "share"
+        for policy, cell in zip(policies, rows[lab], strict=True):
+            r = summary.loc[(policy, key)]
+            nums = numbers(cell)
+            scale = 100.0 if share else 1.0
+            assert close(nums[0], r["mean"], scale), (key, policy, cell, r["mean"])
+            if "(" in cell:  # clipped at zero: its two ends
+                assert close(nums[1], max(r["ci_low"], 0.0), scale) and close(nums[2], r["ci_high"], scale), (key, cell)
+            else:
+                assert close(nums[1], (r["ci_high"] - r["ci_low"]) / 2, scale), (key, policy, cell)
+            checked += 1
+    assert checked >= 3 * 15
+
+    # Differences from the baseline: comparison.csv's mean ± half-width (rates in points).
+    diffs = table_rows(page, "<h2>Differences from seed</h2>")
+    for policy in policies[1:]:
+        for key, cell in zip(HEADLINE, diffs[policy], strict=True):
+            r = compare.loc[(policy, key)]
+            scale = 100.0 if metric(key).unit == "share" else 1.0
+            mean, half = numbers(cell)
+            assert close(mean, r["mean_diff"], scale) and close(half, (r["ci_high"] - r["ci_low"]) / 2, scale), (policy, key, cell)
+
+    # Account-health warnings: exactly the policies over a target.
+    warned = {p for p in policies if re.search(rf"<li>{p}: ", page)}
+    over = {
+        p for p in policies
+        if any(summary.loc[(p, k), "mean"] >= t for k, t in (("rdr", 0.10), ("rdr_window_max", 0.10), ("odr", 0.01), ("odr_window_max", 0.01)))
+    }
+    assert warned == over and over  # the seed policy breaks the RDR target in this short run
 
 
 def test_cli_report_needs_two_policies(tmp_path):

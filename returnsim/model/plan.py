@@ -155,6 +155,8 @@ def plan(world: World, policy: Policy, req: Requests) -> Plan:
         terms = freight_terms(world, policy, destination_view(world, sub_view, action, address))
         asking = terms.payer == PAYER["negotiate"]
         p_fee = buyer.fee_acceptance(world, asked_amount(terms, price, label), price)
+        if policy.auto_authorise:  # not asked: the rule set in advance deducts the fee
+            p_fee = np.ones_like(p_fee)
         reply = np.where(asking | (offer[rows] >= 0), mean_reply_h, 0.0)
         transit = world.lane_days(market, lane_addr, np.full(len(rows), _NAN))
         restock = world.restock_days(lane_addr, np.full(len(rows), _NAN))

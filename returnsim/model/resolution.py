@@ -179,8 +179,10 @@ def resolve(
     terms = pl.terms
     lane_addr = np.where(act == ACTION["return_to_address"], pl.address, -1)
     label = world.lane_label(req.market, world.weight_lb[req.item_class], lane_addr)
+    # An auto-authorised return is not asked: the rule set in advance deducts the fee.
     asking = returns_item & (terms.payer == PAYER["negotiate"]) & ~fba
     p_fee = buyer.fee_acceptance(world, asked_amount(terms, req.price, label), req.price)
+    p_fee = np.where(auto, 1.0, p_fee)
     fee_accepted = asking & (req.u_fee < p_fee) & ~lapsed
 
     # 5. The unit's journey and the refund. The buyer ships after the authorisation (or the
@@ -259,7 +261,8 @@ def resolve(
         grade=req.grade,
         outcome=outcome,
         offer_value=pl.value_share,
-        payer=terms.payer,
+        # Fulfilled by Amazon: Amazon's rules, not the seller's freight table (no carrier claim).
+        payer=np.where(fba, PAYER["seller"], terms.payer),
         ask=terms.ask,
         fee_share=terms.fee_share,
         fee_accepted=fee_accepted.astype(float),
