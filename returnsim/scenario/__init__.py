@@ -6,7 +6,8 @@ Modules, in the order a file is read:
 * :mod:`.loader`: TOML text and ``--set`` overrides in, a validated :class:`Scenario` out;
 * :mod:`.problems`: every validation error as a :class:`Problem` with its field path;
 * :mod:`.schema`: the :class:`Scenario` itself and its cross-reference checks;
-* :mod:`.world`: demand, markets, catalog, reasons, returns timing, desk, costs, addresses;
+* :mod:`.world`: demand, markets, catalog, reasons, returns timing, costs, addresses;
+* :mod:`.desk`: the seller's desk (staff, opening hours, holidays, handling times, wage);
 * :mod:`.behaviour`: buyers' responses, satisfaction and retention;
 * :mod:`.policy`: ordered rule tables for offers, freight, disposition and rejection;
 * :mod:`.rules`: the structured ``when`` conditions those tables use;

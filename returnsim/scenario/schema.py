@@ -21,11 +21,12 @@ from pydantic import Field, ValidationError, model_validator
 from pydantic_core import InitErrorDetails
 
 from .behaviour import Buyer, Retention
+from .desk import Desk
 from .fields import Date, Strict, _choices, _err
 from .policy import Policy, resolve_extends
 from .rules import Condition
 from .uncertainty import Uncertainty, uncertainty_errors
-from .world import Address, Costs, Demand, Desk, Fba, Health, ItemClass, Markets, Reason, Returns
+from .world import Address, Costs, Demand, Fba, Health, ItemClass, Markets, Reason, Returns
 
 __all__ = ["Scenario", "scenario_schema"]
 
