@@ -274,3 +274,17 @@ def test_cli_report_needs_two_policies(tmp_path):
         capture_output=True, text=True, timeout=120,
     )
     assert proc.returncode == 2 and "at least two" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_report_says_where_its_replications_came_from(small, tmp_path):
+    # A report rewritten from a store (as `returnsim select --report` does in `make demo`) must
+    # not claim the run it did not do.
+    sc, res = small
+    assert "simulated in one process" in render_report(res, sc, baseline="seed")
+    store = tmp_path / "runs.sqlite"
+    kw = dict(replications=2, seed=1, progress=False, workers=1, store=store)
+    first = rs.run_experiment(sc, ["seed", "free_returns"], **kw)
+    again = rs.run_experiment(sc, ["seed", "free_returns"], **kw)
+    assert (first.computed, again.computed, again.from_store) == (4, 0, 4)
+    assert "read from a results store" in render_report(again, sc, baseline="seed")
+    assert "read from a results store" not in render_report(first, sc, baseline="seed")

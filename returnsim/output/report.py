@@ -189,6 +189,7 @@ def render_report(
         policies=policies,
         descriptions={p: scenario.policies[p].description for p in policies},
         currency=currency,
+        provenance=_provenance(result),
         version=__version__,
         when=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         verdict=_verdict(result, baseline, currency, selection),
@@ -198,6 +199,19 @@ def render_report(
         kpis=_kpi_rows(summary, policies, currency),
         command=command or "returnsim run SCENARIO --replications N --baseline P --out DIR",
     )
+
+
+def _provenance(result: Any) -> str:
+    """Where the replications came from: simulated now (and on what), read from a results
+    store, or both, so a report rewritten from a store does not claim a run it did not do."""
+    computed = getattr(result, "computed", 0)
+    stored = getattr(result, "from_store", 0)
+    where = "in one process" if result.executor == "serial" else f"on {result.executor}"
+    if stored and not computed:
+        return "read from a results store"
+    if stored:
+        return f"{computed} simulated {where}, {stored} read from a results store"
+    return f"simulated {where}"
 
 
 def write_report(
