@@ -3,7 +3,7 @@
 The seed scenario scaled to about 0.5 M and 5 M orders a year (``demand.orders_per_day`` times 9
 and 90, desk staff scaled by the same factor so the desk is as busy as in the seed), one
 replication each, every run in a fresh child process so each peak is its own. Peak memory is
-the child's maximum resident set size, which includes the libraries imported (about 190 MB on
+the child's maximum resident set size, which includes the libraries imported (about 66 MB on
 its own, shown as "after import"); the ratio of the two peaks says whether memory grows with the
 store's volume (a ratio near 10) or stays near constant (near 1). Time is shown as wall and CPU
 seconds (CPU time is what to compare on a shared machine); "in progress" is the most requests
@@ -14,7 +14,8 @@ handed to the desk and not yet settled (``RunResult.diagnostics["peak_in_progres
 Target (issue 7): at most 300 MB at 5 M orders a year, and no slower than before. Measured on
 the shared 2-core development machine, three runs each: before the change, 2,060 MB and 8.7-9.9
 CPU s at 5 M (380 MB, 0.61-0.63 s at 0.5 M); after, 255 MB and 8.4-8.9 CPU s (215 MB,
-0.58-0.60 s). To compare with another checkout, run this script from outside the
+0.58-0.60 s); since ``import returnsim`` became light (66 MB), 176 MB and 8.7 CPU s at 5 M
+(136 MB, 0.94 s at 0.5 M). To compare with another checkout, run this script from outside the
 repository with that checkout's directory first on ``PYTHONPATH``.
 """
 
