@@ -45,7 +45,8 @@ def item_spec(text: str) -> ItemSpec:
     parts = [p.strip() for p in text.split(":")] if ":" in text else text.split()
     if len(parts) not in (3, 4):
         raise ValueError(
-            f"item class {text!r}: expected NAME:PRICE:RETURN_RATE[:SHARE], e.g. shoes:60:0.25"
+            f"item class {text.strip()!r}: expected NAME:PRICE:RETURN_RATE[:SHARE] (or the same "
+            "parts separated by spaces), e.g. shoes:60:0.25 or shoes 60 0.25"
         )
     name = check_item_name(parts[0])
     price = _number(parts[1], f"price of {name}", 0.01)
