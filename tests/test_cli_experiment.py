@@ -267,3 +267,24 @@ def test_workers_end_when_the_run_is_killed(tmp_path):
         for p in children:
             if p.is_running():
                 p.kill()
+
+
+@pytest.mark.parametrize("command", ["run", "compare"])
+def test_results_are_saved_before_anything_is_printed(tmp_path, command):
+    # Output piped into a reader that stops early (`| head`) must end the printing, not the
+    # saving: stdout is closed before the run prints anything (unbuffered, so the first print
+    # meets the closed pipe), and every file in --out must still be there.
+    out = tmp_path / "out"
+    argv = [sys.executable, "-m", "returnsim", command, str(SEED_SCENARIO), "--policy", "seed",
+            "--policy", "free_returns", "--baseline", "seed", "--replications", "2", "--workers", "1",
+            "--no-progress", "--out", str(out), *SHORT]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=tmp_path)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=600) == 141, err
+    assert "Traceback" not in err
+    names = sorted(p.name for p in out.iterdir())
+    assert names == ["comparison.csv", "report.html", "runs.csv", "summary.csv", "tables.txt"], names
+    assert len(pd.read_csv(out / "runs.csv")) == 4

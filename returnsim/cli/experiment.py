@@ -92,7 +92,8 @@ def _header(args: argparse.Namespace, sc, exp) -> str:
     return "\n".join(parts)
 
 
-def _write(out_dir: str, exp, baseline: str | None, text: str, sc=None, command: str = "") -> None:
+def _write(out_dir: str, exp, baseline: str | None, text: str, sc=None, command: str = "") -> list[Path]:
+    """Write the CSV files, every table and the report to ``out_dir``; returns their paths."""
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise UserError(f"--out expects a directory, {out} is a file")
@@ -103,7 +104,26 @@ def _write(out_dir: str, exp, baseline: str | None, text: str, sc=None, command:
         from ..output.report import write_report
 
         paths.append(write_report(exp, sc, out / "report.html", baseline, command))
-    print(f"\nwrote {', '.join(str(p) for p in paths)}")
+    return paths
+
+
+def _write_then_print(args: argparse.Namespace, sc, exp, baseline: str | None, text: str, full: str) -> None:
+    """Save the results first, then print: output piped into a reader that stops early (`head`)
+    ends the printing, never the saving."""
+    written: list[Path] = []
+    if args.out:  # the file keeps every table, whatever is printed
+
+        def write() -> None:
+            written.extend(_write(args.out, exp, baseline, full, sc, args.command_line))
+
+        try:
+            common.keep_results(args, exp, sc, write)
+        except UserError:
+            print(text)  # the answer still, then the message on where the results were kept
+            raise
+    print(text)
+    if written:
+        print(f"\nwrote {', '.join(str(p) for p in written)}")
 
 
 def _results_text(
@@ -128,10 +148,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     exp = _experiment(args, sc, policies)
     base = baseline if len(policies) > 1 else None
     text = _results_text(args, sc, exp, base)
-    print(text)
-    if args.out:  # the file keeps every table, whatever was printed
-        full = _results_text(args, sc, exp, base, full=True)
-        common.keep_results(args, exp, sc, lambda: _write(args.out, exp, baseline, full, sc, args.command_line))
+    full = _results_text(args, sc, exp, base, full=True) if args.out else ""
+    _write_then_print(args, sc, exp, baseline, text, full)
     return 0
 
 
@@ -148,10 +166,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
         raise UserError("compare needs at least one policy besides the baseline")
     exp = _experiment(args, sc, policies)
     text = _results_text(args, sc, exp, args.baseline, comparison_only=True)
-    print(text)
-    if args.out:
-        full = _results_text(args, sc, exp, args.baseline, comparison_only=True, full=True)
-        common.keep_results(args, exp, sc, lambda: _write(args.out, exp, args.baseline, full, sc, args.command_line))
+    full = _results_text(args, sc, exp, args.baseline, comparison_only=True, full=True) if args.out else ""
+    _write_then_print(args, sc, exp, args.baseline, text, full)
     return 0
 
 
