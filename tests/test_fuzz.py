@@ -235,6 +235,12 @@ def _related(problem_path: str, mutated: str) -> bool:
     return a == b or a.startswith((b + ".", b + "[")) or b.startswith((a + ".", a + "[")) or b == "(top level)"
 
 
+def _names_the_place(value: Any, mutated: str) -> bool:
+    """Is ``value`` a dotted path into the mutated place (an ``[uncertainty]`` entry that refers
+    to a field the mutation changed, e.g. to a parameter a fixed distribution does not have)?"""
+    return isinstance(value, str) and _related(value, mutated)
+
+
 def _refers_to(value: Any, path: tuple) -> bool:
     """Is ``value`` a name defined at ``path`` in the starting scenario (a cross-reference
     to what the mutation removed, e.g. an address a policy sends returns to)?"""
@@ -284,6 +290,7 @@ def outcome(case: dict[str, Any], tmp: Path) -> str:
             assert [p.path for p in err.problems] == ["(file)"], str(err)
         elif not any(
             _related(p.path, mutated) or _related(p.path, around) or _refers_to(p.value, case["path"])
+            or _names_the_place(p.value, mutated)
             for p in err.problems
         ):
             extends = mutated.endswith(".extends") and all(p.path.endswith(".extends") for p in err.problems)

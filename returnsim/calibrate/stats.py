@@ -48,7 +48,11 @@ def wilson(k: Any, n: Any, z: float = Z95) -> tuple[Any, Any, Any]:
         denom = 1 + z * z / n
         centre = (p + z * z / (2 * n)) / denom
         half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return p, np.clip(centre - half, 0, 1), np.clip(centre + half, 0, 1)
+    # At k = 0 (or k = n) the interval's end is 0 (or 1) exactly; computed, it comes out a
+    # rounding error away (2e-19), an interval that excludes a true share of 0.
+    low = np.where(k == 0, 0.0, np.clip(centre - half, 0, 1))
+    high = np.where(k == n, 1.0, np.clip(centre + half, 0, 1))
+    return p, low, high
 
 
 def mean_interval(values: Any) -> tuple[float, float, float, int]:
