@@ -737,3 +737,17 @@ def test_every_shipped_scenario_survives_its_json_form(path):
         pytest.fail(f"{path} does not validate")
     again = rs.Scenario.model_validate(sc.model_dump(mode="json", by_alias=True))
     assert again == sc
+
+
+def test_deep_data_under_a_dotted_key_is_named_as_in_the_file():
+    # An [uncertainty] key is a dotted path in quotes; deep data under it must be named with
+    # the quotes, or the path points at a field that does not exist (found by the fuzz test).
+    deep: list = []
+    node = deep
+    for _ in range(100):
+        node.append([])
+        node = node[0]
+    raw = minimal_raw()
+    raw["uncertainty"] = {"desk.wage_per_hour": {"low": 15, "high": 25, "label": deep}}
+    (problem,) = problems(raw=raw)
+    assert problem.path.startswith('uncertainty."desk.wage_per_hour".label[0][0]'), problem.path

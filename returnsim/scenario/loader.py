@@ -22,7 +22,15 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from .extends import attribute_problems, resolve_file_extends
-from .problems import _MISSING, Problem, ScenarioError, _show, _unwrap, problems_from_validation
+from .problems import (
+    _MISSING,
+    Problem,
+    ScenarioError,
+    _fmt,
+    _show,
+    _unwrap,
+    problems_from_validation,
+)
 from .schema import Scenario
 
 __all__ = [
@@ -66,7 +74,7 @@ def apply_overrides(raw: dict[str, Any], overrides: Mapping[str, Any]) -> list[P
             continue
         value, deep = _plain(value)
         if deep is not None:
-            problems.append(Problem(f"--set {dotted}", _MISSING, deep))
+            problems.append(Problem(f"--set {dotted}", _MISSING, f"{deep[0]}: {deep[1]}"))
             continue
         parts = [p for p in str(dotted).split(".")]
         if not all(parts):
@@ -91,10 +99,10 @@ def _default_raw(field: Any) -> Any:
     return {} if value is None else value
 
 
-def _plain(value: Any) -> tuple[Any, str | None]:
+def _plain(value: Any) -> tuple[Any, tuple[str, str] | None]:
     """A copy of raw data as plain Python (numpy numbers become ``int``/``float``/``bool``,
-    tuples lists, models dicts), without recursion; and what is wrong if it nests deeper than
-    :data:`MAX_DEPTH` (``None`` if nothing)."""
+    tuples lists, models dicts), without recursion; and, if it nests deeper than
+    :data:`MAX_DEPTH`, where and what is wrong (``None`` if nothing)."""
     import numpy as np
 
     def leaf(v: Any) -> Any:
@@ -110,8 +118,7 @@ def _plain(value: Any) -> tuple[Any, str | None]:
         v, parent, key, depth, path = stack.pop()
         v = leaf(v)
         if isinstance(v, Mapping | list | tuple) and depth >= MAX_DEPTH:
-            where = _fmt_path(path)
-            return None, f"{where}: nested more than {MAX_DEPTH} levels deep; no scenario field is"
+            return None, (_fmt(path), f"nested more than {MAX_DEPTH} levels deep; no scenario field is")
         if isinstance(v, Mapping):
             out: Any = dict.fromkeys(v)  # keys in the file's order (it fixes random draws)
             for k, item in v.items():
@@ -124,11 +131,6 @@ def _plain(value: Any) -> tuple[Any, str | None]:
             out = v
         parent[key] = out
     return root[0], None
-
-
-def _fmt_path(path: list[Any]) -> str:
-    text = "".join(f"[{k}]" if isinstance(k, int) else f".{k}" for k in path).lstrip(".")
-    return text or "(top level)"
 
 
 def _set_path(raw: dict[str, Any], parts: list[str], value: Any) -> str | None:
@@ -223,7 +225,7 @@ def parse_scenario(
     overrides = _check_overrides(overrides)
     raw, deep = _plain(raw)
     if deep is not None:
-        raise ScenarioError([Problem(deep.split(": ", 1)[0], _MISSING, deep.split(": ", 1)[1])], source)
+        raise ScenarioError([Problem(deep[0], _MISSING, deep[1])], source)
     if not isinstance(raw, dict):
         raise ScenarioError([Problem("(top level)", raw, "expected a table of scenario fields")], source)
     problems = apply_overrides(raw, overrides)
