@@ -313,3 +313,20 @@ def test_no_seller_decision_outside_open_hours_except_by_rules_set_in_advance():
     accepted = tr.second_touch & tr.accepted
     assert (tr.t_decision[accepted] < tr.t_follow[accepted]).all()
     assert not all(opened(t) for t in tr.t_decision[accepted])
+
+
+@pytest.mark.parametrize("reply_hours", [0.0, 4.0])
+def test_a_reply_to_a_late_answer_is_no_second_touch(reply_hours):
+    # The deadline rule authorises a return whose question is still open at the deadline; a
+    # question first asked after it is open then, however fast the buyer replies. The desk and
+    # the settlement must agree on that (they did not at reply_hours = 0: no follow-up was
+    # done, yet the settlement waited for one, and the money came out NaN).
+    sc = rs.load_scenario(SEED_SCENARIO, overrides={"buyer.reply_hours": reply_hours, "horizon_days": 60})
+    run = rs.simulate(sc, "seed", seed=7, trace=True)
+    assert all(np.isfinite(v) for v in run.ledger.values())
+    t = run.trace
+    asked = t.second_touch | t.lapsed
+    late_answer = t.t_answer > t.request_time + sc.desk.late_after_hours
+    assert (asked & late_answer).sum() > 0  # the case exists in this run
+    assert t.t_follow[t.second_touch].notna().all()
+    assert (t.lapsed == asked & (late_answer | (t.t_answer + reply_hours > t.request_time + sc.desk.late_after_hours))).all()
