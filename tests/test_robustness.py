@@ -751,3 +751,15 @@ def test_deep_data_under_a_dotted_key_is_named_as_in_the_file():
     raw["uncertainty"] = {"desk.wage_per_hour": {"low": 15, "high": 25, "label": deep}}
     (problem,) = problems(raw=raw)
     assert problem.path.startswith('uncertainty."desk.wage_per_hour".label[0][0]'), problem.path
+
+
+@pytest.mark.parametrize("key", ['"\\u001b[2J"', '"a[1].b"', '"x[]"'])
+def test_keys_with_brackets_are_named_not_parsed(tmp_path, key):
+    # Where each value came from is recorded by key; a key that looks like part of a path
+    # (an escape sequence "ESC[2J", brackets, dots) used to be parsed back and crash.
+    path = tmp_path / "s.toml"
+    path.write_text(MINIMAL_TOML + f"\n[markets.domestic.{key}]\nx = 1\n", encoding="utf-8")
+    with pytest.raises(rs.ScenarioError) as err:
+        rs.load_scenario(path)
+    (problem,) = err.value.problems
+    assert problem.path.startswith("markets.domestic.") and "unknown field" in str(problem), str(problem)

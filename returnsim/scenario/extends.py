@@ -67,7 +67,7 @@ def resolve_file_extends(
     here = path.resolve()
     origins: Origins = {}
     if "extends" not in raw:
-        _record(raw, path, origins, "")
+        _record(raw, path, origins, ())
         return raw, origins
     base_name = raw["extends"]
     if not isinstance(base_name, str) or not base_name.strip():
@@ -87,7 +87,7 @@ def resolve_file_extends(
         )
     base_raw, origins = resolve_file_extends(read(base_path), base_path, read, chain)
     own = {k: v for k, v in raw.items() if k != "extends"}
-    merged = _merge(base_raw, own, Scenario, path, origins, "")
+    merged = _merge(base_raw, own, Scenario, path, origins, ())
     return merged, origins
 
 
@@ -123,26 +123,17 @@ def _origin(problem_path: str, origins: Origins) -> Path | None:
     return origins.get(path)
 
 
-def _join(prefix: str, key: Any) -> str:
-    return _fmt([*_split(prefix), key])
+def _join(prefix: tuple[Any, ...], key: Any) -> tuple[Any, ...]:
+    return (*prefix, key)
 
 
-def _split(prefix: str) -> list[Any]:
-    if not prefix:
-        return []
-    keys: list[Any] = []
-    for part in prefix.replace("[", ".[").split("."):
-        if part.startswith("["):
-            keys.append(int(part[1:-1]))
-        elif part:
-            keys.append(part)
-    return keys
+def _record(value: Any, path: Path, origins: Origins, at: tuple[Any, ...]) -> None:
+    """Attribute ``value`` and everything inside it (at the keys ``at``) to ``path``.
 
-
-def _record(value: Any, path: Path, origins: Origins, at: str) -> None:
-    """Attribute ``value`` and everything inside it to ``path``."""
+    Paths are carried as keys and formatted once, never parsed back: a key may contain
+    anything, dots and brackets included."""
     if at:
-        origins[at] = path
+        origins[_fmt(list(at))] = path
     if isinstance(value, dict):
         for k, v in value.items():
             _record(v, path, origins, _join(at, k))
@@ -177,7 +168,7 @@ def _field_type(model: type[BaseModel], key: str) -> Any:
     return None
 
 
-def _merge(base: Any, own: Any, tp: Any, path: Path, origins: Origins, at: str) -> Any:
+def _merge(base: Any, own: Any, tp: Any, path: Path, origins: Origins, at: tuple[Any, ...]) -> Any:
     """``own`` (from ``path``) over ``base``; records the origin of what ``own`` sets."""
     kind, inner = _section(tp) if tp is not None else ("value", None)
     if kind == "value" or not isinstance(base, dict) or not isinstance(own, dict) or "dist" in own:
@@ -186,7 +177,7 @@ def _merge(base: Any, own: Any, tp: Any, path: Path, origins: Origins, at: str) 
         return own
     out = dict(base)
     if at:
-        origins[at] = path
+        origins[_fmt(list(at))] = path
     for key, value in own.items():
         child_tp = _field_type(inner, key) if kind == "model" and inner is not None else inner
         where = _join(at, key)
@@ -198,11 +189,12 @@ def _merge(base: Any, own: Any, tp: Any, path: Path, origins: Origins, at: str) 
     return out
 
 
-def _forget(origins: Origins, at: str) -> None:
-    """Drop the origins recorded under ``at`` (its base value is being replaced)."""
-    if not at:
+def _forget(origins: Origins, keys: tuple[Any, ...]) -> None:
+    """Drop the origins recorded under ``keys`` (its base value is being replaced)."""
+    if not keys:
         origins.clear()
         return
+    at = _fmt(list(keys))
     for key in [k for k in origins if k == at or k.startswith(at + ".") or k.startswith(at + "[")]:
         del origins[key]
 
