@@ -72,5 +72,5 @@ def csv_safe(frame: Any) -> Any:
 
 def for_matplotlib(text: str) -> str:
     """``text`` shown literally by matplotlib: every ``$`` escaped (no mathematics), control
-    characters shown as escapes."""
-    return printable(str(text)).replace("$", r"\$")
+    characters shown as escapes, except line breaks, which break the line as in any label."""
+    return "\n".join(printable(line).replace("$", r"\$") for line in str(text).split("\n"))

@@ -105,4 +105,7 @@ def test_lab_dashboard(sc):
     rdr_ax = fig.axes[1]
     assert _line(rdr_ax, "rdr_target").get_xdata()[0] == 0.10
     d = exp.compare("seed", ["net_value_per_order"]).set_index("policy").loc["free_returns", "mean_diff"]
-    assert f"{d:+.2f}" in fig.axes[3].get_title()
+    title = fig.axes[3].get_title()
+    # The difference in the scenario's currency as a seller writes it, on two real lines.
+    assert f"{'-' if d < 0 else '+'}€{abs(d):.2f} vs seed" in title
+    assert len(title.split("\n")) == 2 and "\\n" not in title

@@ -763,3 +763,10 @@ def test_keys_with_brackets_are_named_not_parsed(tmp_path, key):
         rs.load_scenario(path)
     (problem,) = err.value.problems
     assert problem.path.startswith("markets.domestic.") and "unknown field" in str(problem), str(problem)
+
+
+def test_text_for_figures_keeps_its_line_breaks_and_nothing_else():
+    # A two-line title must stay two lines (it showed a literal "\n"), while dollars and
+    # control characters from user strings still cannot reach matplotlib's parser.
+    assert for_matplotlib("net $1\nsecond line") == "net \\$1\nsecond line"
+    assert for_matplotlib("a\x1b[2Jb") == printable("a\x1b[2Jb")

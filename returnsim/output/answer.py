@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..amazon import HealthWarning, target_breaches
+from .labels import fmt_money as _money
 from .labels import metric as metric_info
 
 __all__ = ["Answer", "answer", "health_warnings"]
@@ -126,11 +127,6 @@ class Answer:
         else:
             why = f"the replications do not separate them at {pct} joint confidence; more replications may"
         return f"Answer: no clear winner on {words}: {listed} are tied ({why}); {b} has the best mean, {gap}.{note}"
-
-
-def _money(x: float, currency: str, decimals: int, sign: bool = False) -> str:
-    s = "-" if x < 0 else ("+" if sign else "")
-    return f"{s}{currency}{abs(x):,.{decimals}f}"
 
 
 def health_warnings(means: dict[str, dict[str, float]]) -> dict[str, list[HealthWarning]]:

@@ -17,6 +17,8 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
+from .labels import fmt_money
+
 if TYPE_CHECKING:  # pragma: no cover
 
     from ..decide import Assessment, Selection
@@ -51,28 +53,24 @@ def selection_of(result: Any, decision: Any = None) -> Selection | None:
     return replay(result.runs, METRIC, DEFAULT_INDIFFERENCE, policies=list(result.policies), first_stage=FIRST_STAGE)
 
 
-def _money(currency: str, x: float) -> str:
-    return f"{'-' if x < 0 else ''}{currency}{abs(x):.2f}"
-
-
 def _selection_rows(sel: Selection, currency: str) -> list[dict[str, str]]:
     status = {
         "selected": "selected",
         "eliminated": "ruled out",
-        "within δ": f"tie: within {_money(currency, sel.indifference)}",
+        "within δ": f"tie: within {fmt_money(sel.indifference, currency)}",
         "not resolved": "not separated yet",
         "identical": "identical results",
     }
     rows = []
     for _, r in sel.table.sort_values("mean", ascending=sel.goal == "min", kind="stable").iterrows():
         gap = "" if r.status == "selected" else (
-            f"{_money(currency, r.advantage)} ({_money(currency, r.ci_low)} to {_money(currency, r.ci_high)})"
+            f"{fmt_money(r.advantage, currency)} ({fmt_money(r.ci_low, currency)} to {fmt_money(r.ci_high, currency)})"
         )
         at = "" if r.status == "selected" or not math.isfinite(r.eliminated_at) else f" after {int(r.eliminated_at)}"
         rows.append(
             {
                 "policy": str(r.policy),
-                "mean": _money(currency, r["mean"]),
+                "mean": fmt_money(r["mean"], currency),
                 "n": str(int(r.n)),
                 "status": status.get(str(r.status), str(r.status)) + at,
                 "gap": gap,
@@ -89,7 +87,7 @@ def how_sure_section(result: Any, decision: Assessment | Selection | None, curre
     out: dict[str, Any] = {
         "selection": _selection_rows(sel, currency),
         "guarantee": sel.guarantee,
-        "indifference": _money(currency, sel.indifference),
+        "indifference": fmt_money(sel.indifference, currency),
         "replications": sel.total_replications,
         "replayed": decision is None,
         "psa": None,
@@ -113,18 +111,18 @@ def how_sure_section(result: Any, decision: Assessment | Selection | None, curre
                     "policy": str(r.policy),
                     "p_best": f"{r.p_best:.0%}",
                     "ci": f"{r.p_best_low:.0%} to {r.p_best_high:.0%}",
-                    "loss": _money(currency, r.expected_loss),
+                    "loss": fmt_money(r.expected_loss, currency),
                 }
                 for _, r in s.iterrows()
             ],
         }
         lo, hi = psa.evpi_ci()
-        out["evpi"] = f"{_money(currency, psa.evpi)} per order (95 % CI {_money(currency, lo)} to {_money(currency, hi)})"
+        out["evpi"] = f"{fmt_money(psa.evpi, currency)} per order (95 % CI {fmt_money(lo, currency)} to {fmt_money(hi, currency)})"
         out["evppi"] = []
         if psa.draws >= MIN_DRAWS_FOR_EVPPI * len(psa.specs):
             voi = psa.evppi(by_group=False)
             voi = voi[voi.evppi > 0].head(3)
-            out["evppi"] = [f"{r['name']} ({_money(currency, r.evppi)} per order)" for _, r in voi.iterrows()]
+            out["evppi"] = [f"{r['name']} ({fmt_money(r.evppi, currency)} per order)" for _, r in voi.iterrows()]
         else:
             out["notes"].append(
                 f"{psa.draws} draws are too few to say which of {len(psa.specs)} inputs is worth "

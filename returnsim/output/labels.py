@@ -26,6 +26,7 @@ __all__ = [
     "metric",
     "label",
     "category_label",
+    "fmt_money",
     "fmt_value",
     "fmt_interval",
     "fmt_diff",
@@ -161,6 +162,12 @@ def _decimals_for(m: Metric, half: float) -> int:
         return m.decimals
     need = 1 - math.floor(math.log10(shown))
     return min(max(m.decimals, need), m.decimals + 3)
+
+
+def fmt_money(x: float, currency: str = "$", decimals: int = 2, sign: bool = False) -> str:
+    """An amount as a seller reads it: ``-$2.40``, ``+$0.58`` (with ``sign``), ``$1,234.50``."""
+    s = "-" if x < 0 else ("+" if sign else "")
+    return f"{s}{currency}{abs(x):,.{decimals}f}"
 
 
 def fmt_value(name: str, value: float | None) -> str:

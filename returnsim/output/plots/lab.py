@@ -15,6 +15,7 @@ import numpy as np
 from ...amazon import RDR_TARGET
 from ...model.ledger import CATEGORIES
 from ...text import for_matplotlib
+from ..labels import fmt_money
 from .experiments import kpi_bars
 from .runs import cost_breakdown
 
@@ -69,8 +70,9 @@ def lab_dashboard(result: Any, baseline: str, policy: str, fig: Any = None, *, c
         r = d.loc[policy]
         sure = "resolved" if (r["ci_low"] > 0 or r["ci_high"] < 0) else "not resolved: could be 0"
         ax.set_title(for_matplotlib(
-            f"net value per order: {r['mean_diff']:+.2f} {currency} vs {baseline}\n"
-            f"(paired 95 % CI {r['ci_low']:+.2f} to {r['ci_high']:+.2f}; {sure})"
+            f"net value per order: {fmt_money(r['mean_diff'], currency, sign=True)} vs {baseline}\n"
+            f"(paired 95 % CI {fmt_money(r['ci_low'], currency, sign=True)} to "
+            f"{fmt_money(r['ci_high'], currency, sign=True)}; {sure})"
         ), fontsize=10)
     for a in np.ravel(axes):
         a.title.set_fontsize(10)
