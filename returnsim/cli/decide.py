@@ -199,7 +199,10 @@ def cmd_psa(args: argparse.Namespace) -> int:
           f"x {res.replications} replications")
     print(_table(["policy", f"{args.metric}: mean", "probability best (95 % CI)", "expected loss"], rows))
     lo, hi = res.evpi_ci()
-    print(f"\nexpected value of perfect information: {_fmt(res.evpi, 3)} ({_fmt(lo, 3)} to {_fmt(hi, 3)}) per unit of {args.metric}")
+    from ..output.labels import label
+
+    print(f"\nexpected value of perfect information: {_fmt(res.evpi, 3)} ({_fmt(lo, 3)} to {_fmt(hi, 3)}), "
+          f"in the units of {label(args.metric, sc.currency)}")
     top = voi[voi.evppi > 0].head(args.top)
     if len(top):
         print(_table(["input or group", "EVPPI", "95 % CI", "share of EVPI"],
