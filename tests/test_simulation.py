@@ -40,7 +40,7 @@ def test_every_request_ends_in_exactly_one_terminal_state(traced):
         assert (tr.action.notna() == (refunded | reship)).all(), name
 
 
-# DESIGN.md section 5, written out: what the seller pays because of returns, and gets back.
+# docs/model.md section 5 (Money), written out: what the seller pays because of returns, and gets back.
 COSTS = ("refunds", "partial_refunds", "seller_freight", "replacement_units", "labor", "inspection",
          "processing_fees", "disposal_fees", "refund_admin_fees")
 CREDITS = ("recovered_value", "buyer_fees", "carrier_claims", "referral_fee_credits")
@@ -86,7 +86,7 @@ def test_kpis_agree_with_the_trace_and_the_scenario(seed_sc, traced):
         lo, hi = stats.binom.interval(0.999, int(k["demand_orders"]), rate)
         assert lo <= first <= hi, (name, first, k["demand_orders"] * rate)
         assert k["orders"] - k["demand_orders"] >= (tr.generation > 0).sum()  # each later request is an order
-        # Money per order divides by the scenario's own demand (DESIGN.md section 5), not by
+        # Money per order divides by the scenario's own demand (docs/model.md section 5), not by
         # every order: here repeat orders make the two differ.
         assert k["orders"] > k["demand_orders"]
         assert k["net_return_cost_per_order"] == pytest.approx(k["net_return_cost"] / k["demand_orders"], rel=1e-12)
