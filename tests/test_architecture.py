@@ -32,11 +32,8 @@ def _unit(module: str) -> str:
 
 def _imports(path: Path) -> list[str]:
     """Every returnsim module ``path`` imports, at the top or inside a function."""
-    rel = path.relative_to(ROOT).with_suffix("")
-    here = list(rel.parts)
-    package = here[:-1] if here[-1] != "__init__" else here[:-1]
-    if here[-1] == "__init__":
-        here = here[:-1]
+    # Relative imports count from the module's package (for an __init__, the package itself).
+    package = list(path.relative_to(ROOT).with_suffix("").parts)[:-1]
     out: list[str] = []
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.ImportFrom):
@@ -57,7 +54,7 @@ def _upward_imports() -> list[str]:
     wrong = []
     for path in sorted(PACKAGE.rglob("*.py")):
         rel = path.relative_to(ROOT).with_suffix("")
-        src = _unit(".".join(rel.parts)) if rel.parts[-1] != "__init__" or len(rel.parts) > 2 else "__init__"
+        src = _unit(".".join(rel.parts))
         for target in _imports(path):
             dst = _unit(target)
             if dst != src and RANK[dst] >= RANK[src]:

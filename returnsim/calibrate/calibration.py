@@ -66,6 +66,8 @@ class Calibration:
     delay_fit: DistributionFit | None = field(default=None, repr=False)
     """The delivery -> request delay fitted with ``returns`` (the assumed delivery time and window)."""
     returns: Returns = field(default_factory=Returns, repr=False)
+    writer_notes: list[str] = field(default_factory=list)
+    """What writing the last scenario (:meth:`to_scenario`) left for the seller to check."""
     _prepared: Prepared | None = field(default=None, repr=False)
 
     # ------------------------------------------------------------------------------------

@@ -78,7 +78,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     assumed = cal.assumed(text)
     print()
     print(f"Still assumed ({len(assumed)} fields, from {base.name}): " + ", ".join(assumed[:8]) + (f", ... (all in {report.name})" if len(assumed) > 8 else ""))
-    for note in getattr(cal, "writer_notes", []):
+    for note in cal.writer_notes:
         print(f"Note: {note}")
     print(f"Wrote {out} and the fit report {report}.")
     print(f"Next: returnsim run {out} --replications 30")

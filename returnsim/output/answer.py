@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..amazon import HealthWarning, target_breaches
-from .labels import fmt_money as _money
+from .labels import fmt_money
 from .labels import metric as metric_info
 
 __all__ = ["Answer", "answer", "health_warnings"]
@@ -70,14 +70,14 @@ class Answer:
 
         def value(x: float) -> str:
             if m.unit == "money":
-                return _money(x, currency, min(m.decimals, 2))
+                return fmt_money(x, currency, min(m.decimals, 2))
             if m.unit == "share":
                 return f"{x * 100:.{m.decimals}f} %"
             return f"{x:,.{m.decimals}f}"
 
         def diff(x: float) -> str:
             if m.unit == "money":
-                return _money(x, currency, min(m.decimals, 2), sign=True)
+                return fmt_money(x, currency, min(m.decimals, 2), sign=True)
             if m.unit == "share":
                 return f"{x * 100:+.{m.decimals}f} pp"
             return f"{x:+,.{m.decimals}f}"

@@ -123,10 +123,6 @@ def _origin(problem_path: str, origins: Origins) -> Path | None:
     return origins.get(path)
 
 
-def _join(prefix: tuple[Any, ...], key: Any) -> tuple[Any, ...]:
-    return (*prefix, key)
-
-
 def _record(value: Any, path: Path, origins: Origins, at: tuple[Any, ...]) -> None:
     """Attribute ``value`` and everything inside it (at the keys ``at``) to ``path``.
 
@@ -136,10 +132,10 @@ def _record(value: Any, path: Path, origins: Origins, at: tuple[Any, ...]) -> No
         origins[_fmt(list(at))] = path
     if isinstance(value, dict):
         for k, v in value.items():
-            _record(v, path, origins, _join(at, k))
+            _record(v, path, origins, (*at, k))
     elif isinstance(value, list):
         for i, v in enumerate(value):
-            _record(v, path, origins, _join(at, i))
+            _record(v, path, origins, (*at, i))
 
 
 def _section(tp: Any) -> tuple[str, Any]:
@@ -180,7 +176,7 @@ def _merge(base: Any, own: Any, tp: Any, path: Path, origins: Origins, at: tuple
         origins[_fmt(list(at))] = path
     for key, value in own.items():
         child_tp = _field_type(inner, key) if kind == "model" and inner is not None else inner
-        where = _join(at, key)
+        where = (*at, key)
         if key in out:
             out[key] = _merge(out[key], value, child_tp, path, origins, where)
         else:
