@@ -148,7 +148,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     exp = _experiment(args, sc, policies)
     base = baseline if len(policies) > 1 else None
     text = _results_text(args, sc, exp, base)
-    full = _results_text(args, sc, exp, base, full=True) if args.out else ""
+    full = text if args.full or not args.out else _results_text(args, sc, exp, base, full=True)
     _write_then_print(args, sc, exp, baseline, text, full)
     return 0
 
@@ -166,7 +166,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
         raise UserError("compare needs at least one policy besides the baseline")
     exp = _experiment(args, sc, policies)
     text = _results_text(args, sc, exp, args.baseline, comparison_only=True)
-    full = _results_text(args, sc, exp, args.baseline, comparison_only=True, full=True) if args.out else ""
+    full = (
+        text if args.full or not args.out
+        else _results_text(args, sc, exp, args.baseline, comparison_only=True, full=True)
+    )
     _write_then_print(args, sc, exp, args.baseline, text, full)
     return 0
 

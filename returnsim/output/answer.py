@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..amazon import HealthWarning, target_breaches
+from .how_sure import METRIC, selection_of
 from .labels import fmt_money
 from .labels import metric as metric_info
 
@@ -169,8 +170,8 @@ def answer(
     best = ranked[0]
     k = len(policies)
     per_comparison = 1 - (1 - confidence) / max(k - 1, 1)
-    if selection is None and metric == KN_METRIC:
-        selection = _replayed(runs, policies)
+    if selection is None and metric == METRIC:
+        selection = selection_of(runs)
     if selection is not None and selection.metric == metric:
         best = selection.selected
         ranked = [best, *(p for p in ranked if p != best)]
@@ -210,18 +211,3 @@ def answer(
         higher_is_better=higher,
         selection=selection,
     )
-
-
-KN_METRIC = "net_value_per_order"
-"""The metric whose answer rests on Kim & Nelson's selection (its indifference zone is the
-report's, :data:`returnsim.output.how_sure.DEFAULT_INDIFFERENCE`)."""
-
-
-def _replayed(runs: Any, policies: list[str]) -> Any:
-    """KN replayed on ``runs`` when every policy has its first stage, else ``None``."""
-    from ..decide.selection import replay
-    from .how_sure import DEFAULT_INDIFFERENCE, FIRST_STAGE
-
-    if len(policies) < 2 or int(runs.groupby("policy").size().min()) < FIRST_STAGE:
-        return None
-    return replay(runs, KN_METRIC, DEFAULT_INDIFFERENCE, policies=policies, first_stage=FIRST_STAGE)

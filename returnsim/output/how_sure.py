@@ -42,15 +42,18 @@ uncertain input: with fewer, chance correlations between inputs in the sample do
 
 
 def selection_of(result: Any, decision: Any = None) -> Selection | None:
-    """The selection behind the verdict: the decision's, else KN replayed on ``result``'s
-    replications (``None`` while a policy has fewer than :data:`FIRST_STAGE`)."""
+    """The selection behind the verdict: the decision's, else KN replayed on the replications
+    of ``result`` (an experiment result or its runs table; ``None`` while a policy has fewer
+    than :data:`FIRST_STAGE`)."""
     if decision is not None:
         return getattr(decision, "selection", decision)
     from ..decide import replay
 
-    if len(result.policies) < 2 or result.runs.groupby("policy").size().min() < FIRST_STAGE:
+    runs = getattr(result, "runs", result)
+    policies = list(dict.fromkeys(runs["policy"].tolist()))
+    if len(policies) < 2 or runs.groupby("policy").size().min() < FIRST_STAGE:
         return None
-    return replay(result.runs, METRIC, DEFAULT_INDIFFERENCE, policies=list(result.policies), first_stage=FIRST_STAGE)
+    return replay(runs, METRIC, DEFAULT_INDIFFERENCE, policies=policies, first_stage=FIRST_STAGE)
 
 
 def _selection_rows(sel: Selection, currency: str) -> list[dict[str, str]]:
@@ -79,9 +82,11 @@ def _selection_rows(sel: Selection, currency: str) -> list[dict[str, str]]:
     return rows
 
 
-def how_sure_section(result: Any, decision: Assessment | Selection | None, currency: str, command: str = "") -> dict[str, Any] | None:
-    """Everything the "How sure is this?" partial shows (``None``: nothing to show)."""
-    sel = selection_of(result, decision)
+def how_sure_section(
+    sel: Selection | None, decision: Assessment | Selection | None, currency: str, command: str = ""
+) -> dict[str, Any] | None:
+    """Everything the "How sure is this?" partial shows (``None``: nothing to show); ``sel`` is
+    :func:`selection_of` the result and ``decision``, which the verdict uses too."""
     if sel is None:
         return None
     out: dict[str, Any] = {

@@ -193,7 +193,7 @@ def render_report(
         version=__version__,
         when=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         verdict=_verdict(result, baseline, currency, selection),
-        how_sure=how_sure_section(result, decision, currency, command or ""),
+        how_sure=how_sure_section(selection, decision, currency, command or ""),
         images=_charts(result, summary, compare, policies, baseline, currency),
         comparison=_comparison(compare, currency),
         kpis=_kpi_rows(summary, policies, currency),
