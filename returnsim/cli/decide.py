@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from . import common
 from .common import UserError, load, positive_int, scenario_args, seed_int
 
 __all__ = ["register"]
@@ -38,6 +39,14 @@ def _user_errors(args: argparse.Namespace) -> Iterator[None]:
         if getattr(args, "scheduler", None):
             raise UserError(f"could not reach the Dask scheduler at {args.scheduler}: {err}") from None
         raise
+
+
+def _check_outputs(args: argparse.Namespace, **kinds: str) -> None:
+    """Refuse an output location that cannot be written before a long study starts, not after
+    (``kinds``: option name -> ``"file"`` or ``"dir"``, as :func:`common.check_writable`)."""
+    for name, kind in kinds.items():
+        if getattr(args, name, None):
+            common.check_writable(getattr(args, name), f"--{name}", kind)
 
 
 def _where(args: argparse.Namespace) -> dict[str, Any]:
@@ -69,8 +78,9 @@ def cmd_select(args: argparse.Namespace) -> int:
     from ..decide import assess, select_best
 
     sc = load(args)
-    if args.report and Path(args.report).is_dir():
-        raise UserError(f"--report expects a file, {args.report} is a directory")
+    _check_outputs(args, report="file")
+    if args.report and args.baseline and args.baseline not in (names := args.policy or list(sc.policies)):
+        raise UserError(f"--baseline {args.baseline!r} is not among the policies: {', '.join(names)}")
     with _user_errors(args):
         sel = select_best(
             sc, args.policy, args.metric, args.indifference, args.confidence, goal=args.goal,
@@ -99,8 +109,6 @@ def cmd_select(args: argparse.Namespace) -> int:
             )
         exp = sel.experiment()
         baseline = args.baseline or exp.policies[0]
-        if baseline not in exp.policies:
-            raise UserError(f"--baseline {baseline!r} is not among the policies: {', '.join(exp.policies)}")
         path = write_report(exp, sc, args.report, baseline, args.command_line, decision)
         print(f"wrote {path}")
     return 0
@@ -112,18 +120,17 @@ def cmd_select(args: argparse.Namespace) -> int:
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     from ..decide import sweep
+    from ..decide.errors import goal_of
 
     sc = load(args)
+    _check_outputs(args, out="file")
     with _user_errors(args):
+        goal = goal_of(args.metric, args.goal)  # a metric without a direction fails before the sweep
         res = sweep(
             sc, args.design, args.points, inputs=args.input, vary=args.vary, policies=args.policy,
             replications=args.replications, crn=args.crn, design_seed=args.design_seed, **_where(args),
         )
         means = res.means(args.metric)
-    from ..decide.errors import goal_of
-
-    with _user_errors(args):
-        goal = goal_of(args.metric, args.goal)
     best = means.idxmax(axis=1) if goal == "max" else means.idxmin(axis=1)
     rows = [
         [p, _fmt(means[p].mean()), _fmt(means[p].min()), _fmt(means[p].max()), f"{(best == p).mean():.0%}"]
@@ -149,6 +156,7 @@ def cmd_optimize(args: argparse.Namespace) -> int:
     from ..decide import optimize
 
     sc = load(args)
+    _check_outputs(args, out="file", plot="file")
     with _user_errors(args):
         opt = optimize(
             sc, args.policy, args.lever, args.metric, goal=args.goal, levels=args.levels, refine=args.refine,
@@ -161,7 +169,6 @@ def cmd_optimize(args: argparse.Namespace) -> int:
     print()
     print(opt.describe())
     if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         opt.curve.to_csv(args.out, index=False, float_format="%.17g")
         print(f"wrote {args.out}")
     if args.plot:
@@ -184,6 +191,7 @@ def cmd_psa(args: argparse.Namespace) -> int:
     from ..decide import psa
 
     sc = load(args)
+    _check_outputs(args, out="dir")
     with _user_errors(args):
         res = psa(
             sc, args.draws, args.policy, args.metric, goal=args.goal, inputs=args.input,
@@ -212,10 +220,7 @@ def cmd_psa(args: argparse.Namespace) -> int:
     else:
         print("no input alone is worth measuring: the choice does not depend on any of them")
     if args.out:
-        out = Path(args.out)
-        if out.exists() and not out.is_dir():
-            raise UserError(f"--out expects a directory, {out} is a file")
-        out.mkdir(parents=True, exist_ok=True)
+        out = Path(args.out)  # checked and created before the draws
         s.to_csv(out / "psa_summary.csv", index=False)
         voi.to_csv(out / "evppi.csv", index=False)
         res.runs.to_csv(out / "psa_runs.csv", index=False, float_format="%.17g")
