@@ -171,3 +171,19 @@ def test_a_script_without_main_guard_gets_a_clear_error_from_a_sweep(tmp_path):
     proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
     assert proc.returncode != 0
     assert "if __name__ == '__main__':" in proc.stderr
+
+
+def test_a_variant_too_large_for_memory_is_refused_before_anything_runs(monkeypatch):
+    # Workers run with the size check off, so the study must check each variant it adds: a
+    # declared range can reach a demand far beyond the scenario's own.
+    from returnsim.model import budget
+
+    sc = _minimal()
+    design = pd.DataFrame({"demand.orders_per_day": [20.0, 2e6]})
+    small = budget.estimate_run(sc).memory_bytes
+    monkeypatch.setattr(budget, "available_memory", lambda: 4 * small)
+    calls = []
+    monkeypatch.setattr(rs.decide.runner, "run_tasks", lambda *a: calls.append(a) or [])
+    with pytest.raises(DecideError, match=r"a variant of this study would need .* demand.orders_per_day = 2e\+06"):
+        rs.sweep(sc, design, progress=False, workers=1)
+    assert calls == []

@@ -25,6 +25,7 @@ from ..experiment import executors
 from ..experiment.executors import Backend, plan_batches
 from ..experiment.store import ResultStore, scenario_hash
 from ..experiment.tasks import METRICS, run_batch
+from ..model import budget
 from ..scenario import Scenario
 from .errors import DecideError
 
@@ -85,6 +86,23 @@ class _Silent:
 
     def close(self) -> None:
         pass
+
+
+def _check_size(scenario: Scenario) -> None:
+    """Refuse a variant one replication of which would not fit in memory, before anything runs.
+
+    Workers run replications with the size check off (:func:`run_batch`: an experiment checks
+    its size up front), so a study checks each variant it adds: a declared range can reach
+    values (demand, horizon) far beyond the scenario's own.
+    """
+    est = budget.estimate_run(scenario)
+    free = budget.available_memory()
+    if free is not None and est.memory_bytes > free:
+        raise DecideError(
+            f"a variant of this study would need {est.describe()} per replication, but "
+            f"{budget.human_bytes(free)} of memory is available ({'; '.join(est.drivers)}): "
+            "narrow the ranges of the inputs or levers that make it this large"
+        )
 
 
 class StudyRunner:
@@ -178,6 +196,7 @@ class StudyRunner:
         data = scenario.model_dump(mode="json", by_alias=True)
         key = scenario_hash(data)
         if key not in self.variants:
+            _check_size(scenario)
             self.variants[key] = data
             self._models[key] = scenario
         return key
