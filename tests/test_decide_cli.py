@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 from conftest import SEED_SCENARIO
 
+import returnsim as rs
 from returnsim.cli import main
 from returnsim.experiment import ExperimentResult
 from returnsim.output.answer import answer
@@ -136,3 +137,26 @@ def test_report_with_an_assessment_says_how_sure(capsys, tmp_path):
     assert "What would change the answer" in sure and 'alt="tornado diagram" src="data:image/png;base64,' in sure
     verdict = html[html.index('class="verdict"'):html.index("</div>")]
     assert "no clear winner" in verdict or "best net value per order" in verdict
+
+
+def test_the_assessment_pool_is_one_whose_workers_end_with_their_parent(monkeypatch):
+    # `select --report` assesses on its own pool; it must be the engine's kind, whose workers
+    # exit when a killed parent leaves them (it was a bare ProcessPoolExecutor).
+    import importlib
+    from concurrent.futures import ThreadPoolExecutor
+
+    from returnsim.decide import select_best
+    from returnsim.experiment import executors
+
+    sc = rs.load_scenario(SEED_SCENARIO, overrides={"horizon_days": 7})
+    sel = select_best(sc, ["seed", "free_returns"], first_stage=5, max_replications=6, progress=False, workers=1)
+    assess_module = importlib.import_module("returnsim.decide.assess")  # the module, not the function
+    made: list[int] = []
+    monkeypatch.setattr(assess_module, "process_pool", lambda n: made.append(n) or ThreadPoolExecutor(n))
+    assess_module.assess(sc, sel, draws=4, tornado_replications=1, workers=2, progress=False)
+    assert made == [2]
+    pool = executors.process_pool(1)
+    try:
+        assert pool._initializer is executors.watch_parent
+    finally:
+        pool.shutdown()

@@ -15,20 +15,19 @@ The studies share one pool of worker processes and, with a store, the results st
 
 from __future__ import annotations
 
-import multiprocessing
 from collections.abc import Mapping
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..experiment.executors import START_METHOD, available_cpus
+from ..experiment.executors import available_cpus, process_pool
 from ..experiment.store import ResultStore
 from ..scenario import Scenario
+from ..scenario.loader import as_scenario
 from .psa import PSA, psa
 from .selection import Selection
 from .sensitivity import BreakEven, Tornado, breakeven, tornado
-from .sweep import as_scenario
 
 __all__ = ["Assessment", "assess", "rival"]
 
@@ -97,9 +96,7 @@ def assess(
     seed = selection.seed if seed is None else seed
     own = None
     if executor is None and scheduler is None and (workers or available_cpus()) > 1:
-        own = ProcessPoolExecutor(
-            max_workers=workers or available_cpus(), mp_context=multiprocessing.get_context(START_METHOD)
-        )
+        own = process_pool(workers or available_cpus())  # its workers end with this process
         executor = own
     where: dict[str, Any] = dict(
         seed=seed, store=store, executor=executor, scheduler=scheduler, workers=workers, progress=progress

@@ -40,10 +40,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..scenario import Scenario
+from ..scenario.loader import as_scenario
 from .errors import DecideError, Goal, check_metric, goal_of, positive
 from .inputs import Input, Variants, study_inputs
 from .runner import StudyRunner, where_options
-from .sweep import as_scenario, check_policies, run_design
+from .sweep import check_policies, run_design
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd

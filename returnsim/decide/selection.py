@@ -385,8 +385,9 @@ def select_best(
     import pandas as pd
 
     from ..experiment.tasks import METRICS
+    from ..scenario.loader import as_scenario
     from .runner import StudyRunner
-    from .sweep import as_scenario, check_policies
+    from .sweep import check_policies
 
     started = time.perf_counter()
     check_metric(metric)

@@ -26,6 +26,7 @@ import numpy as np
 
 from ..experiment.store import ResultStore
 from ..scenario import Scenario
+from ..scenario.loader import as_scenario
 from .designs import make_design
 from .errors import DecideError, check_metric, positive
 from .inputs import Input, Variants, study_inputs
@@ -34,24 +35,9 @@ from .runner import StudyRunner
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-__all__ = ["sweep", "SweepResult", "run_design", "as_scenario", "check_policies"]
+__all__ = ["sweep", "SweepResult", "run_design", "check_policies"]
 
 Crn = Literal["common", "independent"]
-
-
-def as_scenario(scenario: Any) -> Scenario:
-    """A :class:`Scenario` from a scenario, a path to a file, or a dict."""
-    if isinstance(scenario, Scenario):
-        return scenario
-    if isinstance(scenario, (str, Path)):
-        from ..scenario import load_scenario
-
-        return load_scenario(scenario)
-    if isinstance(scenario, Mapping):
-        from ..scenario import parse_scenario
-
-        return parse_scenario(dict(scenario))
-    raise TypeError(f"scenario must be a Scenario, a path or a dict, got {type(scenario).__name__}")
 
 
 def check_policies(sc: Scenario, policies: Sequence[str] | None) -> list[str]:

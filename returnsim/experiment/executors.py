@@ -30,6 +30,7 @@ __all__ = [
     "plan_batches",
     "iter_batches",
     "watch_parent",
+    "process_pool",
     "START_METHOD",
     "TASK_OVERHEAD_SECONDS",
     "OVERHEAD_FACTOR",
@@ -77,6 +78,14 @@ def available_cpus() -> int:
         return os.cpu_count() or 1
 
 
+def process_pool(workers: int) -> ProcessPoolExecutor:
+    """A process pool of ``workers`` on a ``spawn`` context (not the global start method), whose
+    workers exit when this process dies (:func:`watch_parent`)."""
+    return ProcessPoolExecutor(
+        max_workers=workers, mp_context=multiprocessing.get_context(START_METHOD), initializer=watch_parent
+    )
+
+
 class Backend:
     """Where tasks run: an executor (none: this process), its worker count, how to close it."""
 
@@ -116,12 +125,8 @@ class Backend:
             self.name = "serial"
 
     def start_pool(self) -> None:
-        """Start the engine's own process pool (a ``spawn`` context, not the global method);
-        its workers exit when this process dies."""
-        ctx = multiprocessing.get_context(START_METHOD)
-        self.executor = ProcessPoolExecutor(
-            max_workers=self.workers, mp_context=ctx, initializer=watch_parent
-        )
+        """Start the engine's own process pool (see :func:`process_pool`)."""
+        self.executor = process_pool(self.workers)
         self.owned = True
         self.kind = "processes"
         self.name = f"processes({self.workers})"
