@@ -187,3 +187,27 @@ def test_a_variant_too_large_for_memory_is_refused_before_anything_runs(monkeypa
     with pytest.raises(DecideError, match=r"a variant of this study would need .* demand.orders_per_day = 2e\+06"):
         rs.sweep(sc, design, progress=False, workers=1)
     assert calls == []
+
+
+@pytest.mark.parametrize(
+    "damage",
+    ["'{\"orders\": 1.0, '", "json_remove(metrics, '$.rdr')"],
+    ids=["corrupt-json", "missing-metric"],
+)
+def test_a_study_recomputes_a_stored_row_it_cannot_read_in_full(tmp_path, damage):
+    # The same rule as experiments (never a silent NaN, never a dead end): the row is named
+    # in a warning and recomputed.
+    from returnsim.experiment.replications import StoreWarning
+
+    path = tmp_path / "sweep.sqlite"
+    sc = _minimal()
+    clean = rs.sweep(sc, "lhs", 3, seed=5, progress=False, workers=1, store=path)
+    con = sqlite3.connect(path)
+    with con:
+        con.execute(f"UPDATE runs SET metrics = {damage} WHERE policy = 'free' AND replication = 0 "
+                    "AND rowid = (SELECT min(rowid) FROM runs WHERE policy = 'free')")
+    con.close()
+    with pytest.warns(StoreWarning, match="policy 'free', replication 0"):
+        again = rs.sweep(sc, "lhs", 3, seed=5, progress=False, workers=1, store=path)
+    assert (again.computed, again.from_store) == (1, len(clean.runs) - 1)
+    pd.testing.assert_frame_equal(again.runs, clean.runs, check_exact=True)

@@ -23,6 +23,7 @@ import numpy as np
 
 from ..experiment import executors
 from ..experiment.executors import Backend, plan_batches
+from ..experiment.replications import read_store
 from ..experiment.store import ResultStore, scenario_hash
 from ..experiment.tasks import METRICS, run_batch
 from ..model import budget
@@ -208,7 +209,7 @@ class StudyRunner:
             if key in self._loaded:
                 continue
             self._loaded.add(key)
-            for rec in self.store.records(key, seed=self.seed, version=self.version):
+            for rec in read_store(self.store, key, self.seed, self.version, None, []):
                 task = (key, rec["policy"], int(rec["replication"]))
                 if task not in self.results:
                     self.results[task] = rec

@@ -47,7 +47,7 @@ if TYPE_CHECKING:  # pragma: no cover
 # pandas and scipy (through .statistics) are imported where used, so spawned workers, which only
 # simulate, start without them.
 
-__all__ = ["run_experiment", "PrecisionWarning", "StoreWarning"]
+__all__ = ["run_experiment", "read_store", "PrecisionWarning", "StoreWarning"]
 
 
 class PrecisionWarning(UserWarning):
@@ -196,9 +196,12 @@ def _check_kinds(executor: Any, store: Any, scheduler: Any, progress: Any, allow
             raise TypeError(f"{name} must be True or False, got {value!r:.60}")
 
 
-def _read_store(st: ResultStore, key: str, seed: int, version: str, names: list[str], notes: list[str]) -> list[dict[str, Any]]:
-    """Rows already stored for this experiment; rows that cannot be read in full are named in
-    a warning and deleted, so they are recomputed (never read back as NaN)."""
+def read_store(
+    st: ResultStore, key: str, seed: int, version: str, names: list[str] | None, notes: list[str]
+) -> list[dict[str, Any]]:
+    """Rows already stored for this scenario, seed and version (of the policies ``names``, or
+    all); rows that cannot be read in full are named in a warning (and in ``notes``) and
+    deleted, so they are recomputed (never read back as NaN). Experiments and studies alike."""
     bad: list[tuple[tuple[Any, ...], str]] = []
     good = st.records(key, seed=seed, version=version, policies=names, metrics=METRICS, unreadable=bad)
     if bad:
@@ -372,7 +375,7 @@ def run_experiment(
         if st is not None:
             if st.writable:
                 st.add_scenario(sc)
-            for rec in _read_store(st, key, seed, __version__, names, notes):
+            for rec in read_store(st, key, seed, __version__, names, notes):
                 runner.results[(rec["policy"], rec["replication"])] = rec
         n = replications
         reason = "replications"
