@@ -73,7 +73,3 @@ class Calendar:
         # Skip to a business day (a target exactly at a day boundary lands at that midnight).
         out = (day + (target - self.before[day])) * HOURS_PER_DAY
         return np.maximum(out, t)
-
-    def is_holiday(self, day: int) -> bool:
-        """Whether day ``day`` (since t = 0) is a holiday."""
-        return day in set(self.holiday_index)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..scenario.distributions import poisson_ppf
-from .columns import concat_rows, take_rows
+from .columns import take_rows
 from .world import HOURS_PER_DAY, HOURS_PER_YEAR, World
 
 __all__ = [
@@ -120,10 +120,6 @@ class Requests:
     def take(self, idx: np.ndarray) -> Requests:
         """The requests at ``idx`` (an index array or boolean mask)."""
         return take_rows(self, idx)
-
-    @staticmethod
-    def concat(parts: list[Requests]) -> Requests:
-        return concat_rows(parts)
 
 
 CUSTOMER_UNIFORMS = 5

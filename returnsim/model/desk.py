@@ -289,10 +289,6 @@ class Desk:
         if self._idle:
             self._idle.pop().succeed()
 
-    def _wake(self) -> None:
-        if self._idle:
-            self._idle.pop().succeed()
-
     def feed(self, ids: Iterable[int]):
         """A SimPy process that delivers requests ``ids`` (slots, in time order) as they arrive;
         ``ids`` may be a lazy iterable, read one slot ahead of the clock."""

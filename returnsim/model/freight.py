@@ -43,15 +43,6 @@ class FreightTerms:
     label_payer: np.ndarray
     """``PAYER`` code of who pays the label of a loss-fee negotiation, whatever the answer."""
 
-    def take(self, idx: np.ndarray) -> FreightTerms:
-        """The terms of the requests at ``idx``."""
-        return FreightTerms(
-            payer=self.payer[idx],
-            ask=self.ask[idx],
-            fee_share=self.fee_share[idx],
-            label_payer=self.label_payer[idx],
-        )
-
 
 def freight_terms(world: World, policy: Policy, req: RequestView) -> FreightTerms:
     """Apply the freight table to each request (using the fault and reason on record, and in

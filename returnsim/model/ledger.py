@@ -234,7 +234,7 @@ def flows(
                     float(world.fba_fulfilment_fee[k]),
                 )
             recovered = recovered + np.where(used, credit(np.maximum(gr, 0.0) * decay), 0.0)
-        disposal = disposal + np.where(junk, [amazon.removal_fee(w) for w in weight], 0.0)
+        disposal = disposal + np.where(junk, world.fba_removal_fee[item_class], 0.0)
         processing = processing + np.where(f_items, world.fba_returns_fee[item_class], 0.0)
 
     lost = np.where(refunded | reship, price, 0.0)

@@ -22,6 +22,7 @@ import numpy as np
 from ..scenario import Policy
 from ..scenario.rules import RequestView, first_match
 from . import buyer
+from .columns import take_rows
 from .demand import Requests
 from .disposition import Option, choose_disposition
 from .freight import FreightTerms, asked_amount, freight_terms
@@ -151,7 +152,7 @@ def plan(world: World, policy: Policy, req: Requests) -> Plan:
         lane_addr = np.where(action == ACTION["return_to_address"], address, -1)
         market, item_class, price = req.market[rows], req.item_class[rows], req.price[rows]
         label = world.lane_label(market, world.weight_lb[item_class], lane_addr)
-        sub_view = _take_view(view, rows)
+        sub_view = take_rows(view, rows)
         terms = freight_terms(world, policy, destination_view(world, sub_view, action, address))
         asking = terms.payer == PAYER["negotiate"]
         p_fee = buyer.fee_acceptance(world, asked_amount(terms, price, label), price)
@@ -218,18 +219,4 @@ def plan(world: World, policy: Policy, req: Requests) -> Plan:
         abandon_mode=disp.abandon_mode,
         terms=terms,
         asked=asked,
-    )
-
-
-def _take_view(view: RequestView, rows: np.ndarray) -> RequestView:
-    return RequestView(
-        price=view.price[rows],
-        market=view.market[rows],
-        item_class=view.item_class[rows],
-        reason=view.reason[rows],
-        true_reason=view.true_reason[rows],
-        fault=view.fault[rows],
-        condition=view.condition[rows],
-        in_window=view.in_window[rows],
-        returned_before=view.returned_before[rows],
     )

@@ -24,10 +24,10 @@ from .demand import Requests
 from .disposition import receipt_actions
 from .freight import asked_amount
 from .ledger import ABANDON, ACTION, ASK, PAYER, RECEIPT, flows
-from .plan import Plan, investigated_mask
+from .plan import Plan
 from .world import FAULT, HOURS_PER_DAY, HOURS_PER_WEEK, OFFER, OUTCOME, World
 
-__all__ = ["Resolved", "DeskTimes", "resolve", "investigated_mask"]
+__all__ = ["Resolved", "DeskTimes", "resolve"]
 
 _NAN = float("nan")
 

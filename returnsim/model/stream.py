@@ -163,11 +163,6 @@ class RequestStream:
         """Requests released so far."""
         return self._released
 
-    @property
-    def pending(self) -> int:
-        """Requests drawn and waiting for their time."""
-        return sum(len(p.req) for p in self._pending)
-
     def next_part(self) -> Part | None:
         """The next requests in time order, or None once every request has been released."""
         n_days = len(self._length)

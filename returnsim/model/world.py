@@ -96,6 +96,8 @@ class World:
         """Whether each class is fulfilled by Amazon in the scenario (a policy may move more)."""
         self.fba_size_tier = [c.fba.size_tier for c in classes]
         self.fba_fulfilment_fee = np.array([c.fba.fulfilment_fee for c in classes])
+        self.fba_removal_fee = np.array([amazon.removal_fee(c.weight_lb) for c in classes])
+        """Amazon's removal/disposal fee of one unit of each class (it depends on weight only)."""
         self.fba_returns_fee = np.array(
             [
                 c.fba.returns_processing_fee
