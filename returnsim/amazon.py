@@ -297,7 +297,12 @@ def apparel_returns_processing_fee(size_tier: str, shipping_weight_lb: float) ->
 
 REMOVAL_FEE_TIERS = ((0.5, 0.84), (1.0, 1.53), (2.0, 2.27))
 """Removal and disposal fee per standard-size unit by shipping weight from January 2026 [F1]:
-(heaviest weight in lb, fee); heavier units pay $2.89 + $1.06 per lb above 2 lb."""
+(heaviest weight in lb, fee); heavier units pay :data:`REMOVAL_OVER_BASE` plus
+:data:`REMOVAL_OVER_PER_LB` per lb above the last tier."""
+REMOVAL_OVER_BASE = 2.89
+"""Removal fee of a unit heavier than the last tier, before its weight above it [F1]."""
+REMOVAL_OVER_PER_LB = 1.06
+"""Removal fee per lb above the last tier [F1]."""
 
 
 def removal_fee(shipping_weight_lb: float) -> float:
@@ -312,4 +317,5 @@ def removal_fee(shipping_weight_lb: float) -> float:
     for heaviest, fee in REMOVAL_FEE_TIERS:
         if shipping_weight_lb <= heaviest + 1e-12:
             return fee
-    return float(_cents(Decimal("2.89") + Decimal("1.06") * (_dec(shipping_weight_lb) - 2)))
+    last = REMOVAL_FEE_TIERS[-1][0]
+    return float(_cents(_dec(REMOVAL_OVER_BASE) + _dec(REMOVAL_OVER_PER_LB) * (_dec(shipping_weight_lb) - _dec(last))))

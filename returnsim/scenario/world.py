@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
+from .. import amazon
 from .distributions import Fixed, Lognormal, Uniform
 from .fields import Dist, NonNeg, Share, Strict, _mix_sums_to_one
 from .rules import CONDITIONS
@@ -40,7 +41,7 @@ __all__ = [
     "GRADES",
 ]
 
-GRADES = ("sellable", "like_new", "very_good", "good", "acceptable", "unsellable")
+GRADES = amazon.GRADES
 """Grades a fulfilment centre gives a returned unit (``returnsim.amazon.GRADES``)."""
 
 
@@ -114,9 +115,7 @@ class ResaleShares(ConditionMix):
 class FbaTerms(Strict):
     """Amazon's fees for one item class when it is fulfilled by Amazon (docs/sources.md [F4-F7])."""
 
-    size_tier: Literal[
-        "small_standard", "large_standard", "small_oversize", "medium_oversize", "large_oversize"
-    ] = Field(default="small_standard", description="Amazon's product size tier (assumed)")
+    size_tier: amazon.SizeTier = Field(default="small_standard", description="Amazon's product size tier (assumed)")
     fulfilment_fee: NonNeg = Field(
         default=3.50,
         description="FBA fulfilment fee per unit shipped, in the scenario's currency, by size and weight (assumed: a small "
@@ -284,13 +283,9 @@ class WeightFee(Strict):
 def _fba_disposal() -> WeightFee:
     # FBA removal/disposal fee per standard-size unit from Jan 2026 (docs/sources.md [F1]).
     return WeightFee(
-        tiers=[
-            WeightTier(max_lb=0.5, fee=0.84),
-            WeightTier(max_lb=1.0, fee=1.53),
-            WeightTier(max_lb=2.0, fee=2.27),
-        ],
-        over_base=2.89,
-        over_per_lb=1.06,
+        tiers=[WeightTier(max_lb=lb, fee=fee) for lb, fee in amazon.REMOVAL_FEE_TIERS],
+        over_base=amazon.REMOVAL_OVER_BASE,
+        over_per_lb=amazon.REMOVAL_OVER_PER_LB,
     )
 
 
