@@ -382,8 +382,7 @@ def stated_mix(scenario: Scenario, item_class: str) -> dict[str, float]:
     rho = sc.returns.misreport_rate
     out: dict[str, float] = {}
     for r, share in cls.reasons.items():
-        reason = sc.reasons[r]
-        target = (reason.misreport_as or sc.misreport_target()) if reason.fault == "buyer" else None
+        target = sc.misreport_target(r)
         if target is not None and rho > 0:
             out[r] = out.get(r, 0.0) + share * (1 - rho)
             out[target] = out.get(target, 0.0) + share * rho

@@ -88,11 +88,9 @@ def feasible_misreport_rate(stated: dict[str, float], sc: Scenario) -> float:
     """
     landing: dict[str, float] = {}
     for r, s in stated.items():
-        reason = sc.reasons.get(r)
-        if reason is not None and reason.fault == "buyer" and s > 0:
-            target = reason.misreport_as or sc.misreport_target()
-            if target is not None:
-                landing[target] = landing.get(target, 0.0) + s
+        target = sc.misreport_target(r) if s > 0 else None
+        if target is not None:
+            landing[target] = landing.get(target, 0.0) + s
     limit = 1.0
     for target, buyer_share in landing.items():
         s_m = stated.get(target, 0.0)

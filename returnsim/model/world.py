@@ -64,8 +64,7 @@ class World:
         reasons = list(sc.reasons.values())
         self.reason_fault = np.array([FAULT[r.fault] for r in reasons])
         """Fault code per reason."""
-        default = sc.misreport_target()
-        targets = [(r.misreport_as or default) if r.fault == "buyer" else None for r in reasons]
+        targets = [sc.misreport_target(name) for name in sc.reasons]
         self.reason_misreport_as = np.array(
             [rc[t] if t is not None else -1 for t in targets], dtype=np.int64
         )

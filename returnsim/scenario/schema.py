@@ -91,10 +91,17 @@ class Scenario(Strict):
 
     # Convenience -------------------------------------------------------------------------
 
-    def misreport_target(self) -> str | None:
-        """The seller-fault reason misreporters state by default: ``returns.misreport_as``, else
-        ``not_as_described`` if defined, else the first seller-fault reason (None: there is none,
-        so buyers cannot misreport)."""
+    def misreport_target(self, reason: str | None = None) -> str | None:
+        """The seller-fault reason a misreporter states: for ``reason`` (a buyer-fault reason)
+        its own ``misreport_as`` if set; by default ``returns.misreport_as``, else
+        ``not_as_described`` if defined, else the first seller-fault reason. None: there is
+        none, or ``reason`` is not the buyer's fault (only those are misreported)."""
+        if reason is not None:
+            r = self.reasons.get(reason)
+            if r is None or r.fault != "buyer":
+                return None
+            if r.misreport_as is not None:
+                return r.misreport_as
         if self.returns.misreport_as is not None:
             return self.returns.misreport_as
         sellers = [r for r, v in self.reasons.items() if v.fault == "seller"]
@@ -229,16 +236,12 @@ def _stated_mix_errors(sc: Scenario) -> Iterator[InitErrorDetails]:
     q = sc.returns.misreport_rate
     if q <= 0:
         return
-    default = sc.misreport_target()
     for cname, cls in sc.catalog.items():
         if cls.reasons_are != "stated":
             continue
         inflow: dict[str, float] = {}
         for r, share in cls.reasons.items():
-            reason = sc.reasons.get(r)
-            if reason is None or reason.fault != "buyer":
-                continue
-            target = reason.misreport_as or default
+            target = sc.misreport_target(r)
             if target is None or target not in sc.reasons:
                 continue  # an unknown target is reported where it is named
             if q >= 1:
