@@ -164,7 +164,8 @@ def estimate_run(scenario: Scenario, trace: bool = False) -> RunEstimate:
     shares = np.array([c.share for c in sc.catalog.values()], dtype=float)
     rates = np.array([c.return_rate for c in sc.catalog.values()], dtype=float)
     return_rate = float(shares @ rates / shares.sum()) if shares.sum() > 0 else 0.0
-    orders = sc.demand.orders_per_day * _seasonal_days(sc)
+    season_days = _seasonal_days(sc)
+    orders = sc.demand.orders_per_day * season_days
     requests = orders * return_rate
     if sc.retention.feedback_into_demand:
         # Each returner buys again at (at most) the multiplier's ceiling times their own rate,
@@ -188,7 +189,7 @@ def estimate_run(scenario: Scenario, trace: bool = False) -> RunEstimate:
     # Requests in progress at the busiest time of year: the peak month's daily rate, held for
     # IN_PROGRESS_DAYS, plus the block of requests drawn ahead of the clock.
     peak = float(np.max(sc.demand.seasonality)) if len(sc.demand.seasonality) else 1.0
-    mean_season = _seasonal_days(sc) / days if days > 0 else 1.0
+    mean_season = season_days / days if days > 0 else 1.0
     per_day = requests / days * peak / max(mean_season, 1e-12) if days > 0 else 0.0
     in_progress = min(requests, per_day * IN_PROGRESS_DAYS + CHUNK_REQUESTS)
     held = requests if trace else in_progress

@@ -137,8 +137,7 @@ class RequestStream:
         """Requests of the scenario's own orders (known before any is drawn)."""
         self._first = np.concatenate([[0], np.cumsum(returned)])
         """Index of the first returned order (customer) of each day, and the total."""
-        h = world.scenario.health
-        p_defect = 1 - (1 - h.chargeback_rate) * (1 - h.negative_seller_feedback_rate)
+        p_defect = world.scenario.health.kept_order_defect_rate
         kept_defects = _reader(rng_orders, self.total).binomial(per_day - returned, p_defect)
         self.orders = Orders(per_day=per_day, kept_defects=kept_defects)
         self._times = rng_orders

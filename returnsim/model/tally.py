@@ -267,7 +267,7 @@ class Tally:
         k["rdr"] = n["rdr"] / n_req
         # ODR on orders, one defect per order: returned orders' own defects, kept orders' defects
         # (the scenario's own demand drawn per day, repeat orders at the same rate in expectation).
-        p_kept = 1 - (1 - h.chargeback_rate) * (1 - h.negative_seller_feedback_rate)
+        p_kept = h.kept_order_defect_rate
         kept_repeat = max(int(customers["simulated"]) - (n_req - int(customers["customers"])), 0)
         defects = float(n["odr"]) + float(orders.kept_defects[w:].sum()) + p_kept * kept_repeat
         k["odr"] = defects / n_orders if n_orders else float("nan")

@@ -421,3 +421,9 @@ class Health(Strict):
         description="Return Dissatisfaction Rate window (assumed 60 days, as account health's "
         "other metrics [A17])",
     )
+
+    @property
+    def kept_order_defect_rate(self) -> float:
+        """Probability that an order the buyer keeps is a defect in Amazon's ODR: a chargeback
+        or negative seller feedback (independent; one defect per order)."""
+        return 1 - (1 - self.chargeback_rate) * (1 - self.negative_seller_feedback_rate)
