@@ -61,8 +61,7 @@ def _candidates(x: np.ndarray) -> list[np.ndarray]:
     """Nested polynomial bases in the standardised inputs, simplest first: a constant; for one
     input, degrees 1 to 4 (at most its distinct values less one); for several, linear,
     with squares, with pairwise products."""
-    sd = x.std(axis=0)
-    z = (x - x.mean(axis=0)) / np.where(sd > 0, sd, 1.0)
+    z = _standardise(x)
     n, p = z.shape
     one = np.ones((n, 1))
     out = [one]
@@ -76,6 +75,12 @@ def _candidates(x: np.ndarray) -> list[np.ndarray]:
         pairs = [(z[:, i] * z[:, j])[:, None] for i in range(p) for j in range(i + 1, p)]
         out.append(np.hstack([one, z, z**2, *pairs]))
     return [f for f in out if f.shape[1] <= max(1, n // 4)]
+
+
+def _value_of_information(v: np.ndarray) -> float:
+    """Expected value of knowing which column is best in each row, over choosing the best on
+    average (``v``: draws x policies, larger is better): EVPI, or EVPPI of fitted values."""
+    return float(v.max(axis=1).mean() - v.mean(axis=0).max())
 
 
 def _standardise(x: np.ndarray) -> np.ndarray:
@@ -186,33 +191,12 @@ class PSA:
     def evpi(self) -> float:
         """Expected value of perfect information, per unit of the metric (e.g. per order):
         the expected loss of the policy with the best expected value."""
-        v = self._signed()
-        return float(v.max(axis=1).mean() - v.mean(axis=0).max())
+        return _value_of_information(self._signed())
 
     def evpi_ci(self) -> tuple[float, float]:
         """Bootstrap interval of :attr:`evpi` over draws."""
         rng = np.random.default_rng(self.seed)
-        return _bootstrap_ci(self._signed(), lambda v: v.max(axis=1).mean() - v.mean(axis=0).max(), self.confidence, rng)
-
-    @property
-    def noise_share(self) -> float:
-        """Share of the spread of per-draw differences from the chosen policy that is
-        simulation noise (NaN with one replication per draw)."""
-        if self.replications < 2:
-            return math.nan
-        from .sensitivity import response
-
-        ref = self.chosen
-        noise, total = [], []
-        for p in self.policies:
-            if p == ref:
-                continue
-            d = response(self.runs, self.metric, [p, ref])
-            within = d.groupby("point")["value"].var(ddof=1).mean() / self.replications
-            between = d.groupby("point")["value"].mean().var(ddof=1)
-            noise.append(within)
-            total.append(between)
-        return float(np.sum(noise) / np.sum(total)) if np.sum(total) > 0 else math.nan
+        return _bootstrap_ci(self._signed(), _value_of_information, self.confidence, rng)
 
     # -- value of information -------------------------------------------------------------------
 
@@ -227,7 +211,7 @@ class PSA:
                 fitted[:, j] = conditional_means(x, v[:, j] - v[:, ref], rest)
 
         def stat(f: np.ndarray) -> float:
-            return float(max(0.0, f.max(axis=1).mean() - f.mean(axis=0).max()))
+            return max(0.0, _value_of_information(f))
 
         return stat(fitted), _bootstrap_ci(fitted, stat, self.confidence, np.random.default_rng(self.seed))
 

@@ -233,8 +233,8 @@ def kn_select(
     fetch(list(range(k)), n0)
     first = np.array([d[:n0] for d in data]) * sign
     diff = first[:, None, :] - first[None, :, :]
-    s2 = diff.var(axis=2, ddof=1) if n0 > 1 else np.zeros((k, k))
-    eta, h2 = kn_constants(max(k, 2), conf, n0) if k > 1 else (0.0, 0.0)
+    s2 = diff.var(axis=2, ddof=1)  # n0 >= 2, checked above
+    eta, h2 = kn_constants(k, conf, n0) if k > 1 else (0.0, 0.0)
 
     def w(i: int, j: int, r: int) -> float:
         """KN's allowance W_ij(r): how far i's mean may trail j's at r and stay in."""
