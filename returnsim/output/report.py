@@ -17,12 +17,10 @@ import datetime as dt
 import io
 from collections.abc import Sequence
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pandas as pd
 
-from ..model.ledger import CATEGORIES
 from ..scenario import Scenario
 from .answer import answer
 from .how_sure import how_sure_section, selection_of
@@ -130,12 +128,7 @@ def _charts(result: Any, summary: pd.DataFrame, compare: pd.DataFrame, policies:
 
     from . import plots
 
-    # Means over replications, in the shape plots.cost_breakdown takes.
-    means = result.runs.groupby("policy", sort=False).mean(numeric_only=True)
-    runs = {
-        p: SimpleNamespace(ledger={c: means.loc[p, c] for c in CATEGORIES if c in means}, kpis=means.loc[p].to_dict())
-        for p in policies
-    }
+    runs = plots.mean_runs(result.runs, policies)
     fig, ax = plt.subplots(figsize=(7.5, 0.5 * len(policies) + 2.2))
     plots.cost_breakdown(runs, ax=ax, per="order", currency=currency)
     ax.set_title("Where the money goes, per order (mean over replications)")

@@ -25,10 +25,11 @@ from .economics import (
 )
 from .experiments import common_random_numbers, forest, kpi_bars
 from .lab import lab_dashboard
-from .runs import cost_breakdown, late_by_weekday, outcome_mix, response_times
+from .runs import cost_breakdown, late_by_weekday, mean_runs, outcome_mix, response_times
 
 __all__ = [
     "cost_breakdown",
+    "mean_runs",
     "response_times",
     "outcome_mix",
     "late_by_weekday",

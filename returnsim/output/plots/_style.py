@@ -90,9 +90,9 @@ def _policy_colors(names: Sequence[str]) -> dict[str, Any]:
 
 
 def _money(value: float, currency: str, per: str) -> str:
-    digits = 0 if per == "total" or abs(value) >= 100 else 2
-    sign = "-" if value < 0 else ""
-    return f"{sign}{currency}{abs(value):,.{digits}f}"
+    from ..labels import fmt_money
+
+    return fmt_money(value, currency, 0 if per == "total" or abs(value) >= 100 else 2)
 
 
 def _decision_hours(trace: pd.DataFrame) -> np.ndarray:

@@ -7,17 +7,15 @@ and net value per order with the paired difference. Every number carries its 95 
 
 from __future__ import annotations
 
-from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
 
 from ...amazon import RDR_TARGET
-from ...model.ledger import CATEGORIES
 from ...text import for_matplotlib
 from ..labels import fmt_money
 from .experiments import kpi_bars
-from .runs import cost_breakdown
+from .runs import cost_breakdown, mean_runs
 
 __all__ = ["lab_dashboard"]
 
@@ -43,14 +41,7 @@ def lab_dashboard(result: Any, baseline: str, policy: str, fig: Any = None, *, c
         fig.clear()
     axes = fig.subplots(2, 2)
     names = [baseline, policy]
-    runs = result.runs[result.runs["policy"].isin(names)]
-    means = runs.groupby("policy", sort=False).mean(numeric_only=True)
-    as_runs = {
-        p: SimpleNamespace(ledger={c: float(means.loc[p, c]) for c in CATEGORIES if c in means},
-                           kpis=means.loc[p].to_dict())
-        for p in names
-    }
-    ax = cost_breakdown(as_runs, ax=axes[0, 0], per="order", currency=currency)
+    ax = cost_breakdown(mean_runs(result.runs, names), ax=axes[0, 0], per="order", currency=currency)
     ax.set_title("Where the money goes, per order")
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=7, frameon=False)
 

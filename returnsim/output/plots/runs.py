@@ -11,12 +11,12 @@ hours from the buyer's return request, shares are fractions of return requests.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ...model.ledger import COSTS, CREDITS
+from ...model.ledger import CATEGORIES, COSTS, CREDITS
 from ...scenario import RESOLUTIONS
 from ...text import for_matplotlib
 from ..labels import category_label
@@ -35,11 +35,23 @@ from ._style import (
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
 
-__all__ = ["cost_breakdown", "response_times", "outcome_mix", "late_by_weekday"]
+__all__ = ["cost_breakdown", "mean_runs", "response_times", "outcome_mix", "late_by_weekday"]
 
 
 # --------------------------------------------------------------------------------------------
 # cost breakdown
+
+
+def mean_runs(runs: Any, policies: Sequence[str]) -> dict[str, Any]:
+    """Each policy's means over its replications (``runs``: an experiment's runs table), in the
+    shape :func:`cost_breakdown` takes: objects with a ``ledger`` and ``kpis``."""
+    from types import SimpleNamespace
+
+    means = runs[runs["policy"].isin(policies)].groupby("policy", sort=False).mean(numeric_only=True)
+    return {
+        p: SimpleNamespace(ledger={c: float(means.loc[p, c]) for c in CATEGORIES if c in means}, kpis=means.loc[p].to_dict())
+        for p in policies
+    }
 
 
 def cost_breakdown(
