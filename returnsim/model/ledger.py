@@ -54,6 +54,20 @@ ABANDON = {"liquidate": 0, "dispose": 1, "in_place": 2}
 RECEIPT = {"resell": 0, "liquidate": 1, "dispose": 2}
 GRADE = {g: i for i, g in enumerate(amazon.GRADES)}
 
+
+def buyer_pays(payer: np.ndarray, ask: np.ndarray, label_payer: np.ndarray, accepted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Whether the buyer pays the return label, and whether a fee applies, by the freight terms
+    (``PAYER``/``ASK`` codes) and the buyer's answer to a negotiated ask (``accepted``).
+
+    A buyer-pays rule charges both; a negotiated freight ask charges the label if accepted; a
+    negotiated loss fee charges the fee if accepted and the label as ``label_payer`` says.
+    """
+    negotiated = payer == PAYER["negotiate"]
+    buyer = payer == PAYER["buyer"]
+    label = buyer | (negotiated & np.where(ask == ASK["freight"], accepted, label_payer == PAYER["buyer"]))
+    fee = buyer | (negotiated & (ask == ASK["loss_fee"]) & accepted)
+    return label, fee
+
 _REFUNDED = (OUTCOME["returnless_refund"], OUTCOME["returned_refund"], OUTCOME["claim_refund"])
 _RESHIP = (OUTCOME["exchanged"], OUTCOME["replaced"])
 
@@ -167,13 +181,7 @@ def flows(
         0.0,
     )
 
-    negotiated = payer == PAYER["negotiate"]
-    accepted = fee_accepted > 0
-    buyer_pays_label = (payer == PAYER["buyer"]) | (
-        negotiated
-        & np.where(ask == ASK["freight"], accepted, label_payer == PAYER["buyer"])
-    )
-    fee_applies = (payer == PAYER["buyer"]) | (negotiated & (ask == ASK["loss_fee"]) & accepted)
+    buyer_pays_label, fee_applies = buyer_pays(payer, ask, label_payer, fee_accepted > 0)
     deductible = returned & returns_item & merchant
     deduct = np.where(deductible, label * buyer_pays_label + price * fee_share * fee_applies, 0.0)
     deduct = np.minimum(deduct, price)

@@ -23,7 +23,7 @@ from .columns import concat_rows, take_rows
 from .demand import Requests
 from .disposition import receipt_actions
 from .freight import asked_amount
-from .ledger import ABANDON, ACTION, ASK, PAYER, RECEIPT, flows
+from .ledger import ABANDON, ACTION, PAYER, RECEIPT, buyer_pays, flows
 from .plan import Plan
 from .world import FAULT, HOURS_PER_DAY, HOURS_PER_WEEK, OFFER, OUTCOME, World
 
@@ -219,14 +219,10 @@ def resolve(
     # 8. The buyer's experience, feedback, claims and account-health defects.
     decision_h = t_decision - req.request_time
     late = ((decision_h > late_after + 1e-9) | escalated) & ~instant
-    buyer_payer = terms.payer == PAYER["buyer"]
     refunded_return = returns_item & (outcome == OUTCOME["returned_refund"]) & ~fba
-    negotiated = terms.payer == PAYER["negotiate"]
-    label_paid = refunded_return & (
-        buyer_payer
-        | (negotiated & np.where(terms.ask == ASK["freight"], fee_accepted, terms.label_payer == PAYER["buyer"]))
-    )
-    fee_paid = refunded_return & (buyer_payer | (fee_accepted & (terms.ask == ASK["loss_fee"])))
+    pays_label, pays_fee = buyer_pays(terms.payer, terms.ask, terms.label_payer, fee_accepted)
+    label_paid = refunded_return & pays_label
+    fee_paid = refunded_return & pays_fee
     # FBA: Amazon deducts the label from a buyer-fault refund under its own policy [A10].
     label_paid = label_paid | (fba & (outcome == OUTCOME["returned_refund"]) & (pl.view.fault == FAULT["buyer"]))
     s = retention.satisfaction(
