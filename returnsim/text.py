@@ -61,12 +61,13 @@ def csv_safe(frame: Any) -> Any:
         for c in frame.columns
         if not (is_numeric_dtype(frame[c]) or is_bool_dtype(frame[c]) or is_datetime64_any_dtype(frame[c]))
     ]
-    risky = [c for c in text_cols if frame[c].map(lambda v: csv_cell(v) is not v).any()]
+    safe = {c: frame[c].map(csv_cell) for c in text_cols}
+    risky = {c: v for c, v in safe.items() if any(a is not b for a, b in zip(v, frame[c], strict=True))}
     if not risky:
         return frame
     out = frame.copy()
-    for c in risky:
-        out[c] = out[c].map(csv_cell)
+    for c, v in risky.items():
+        out[c] = v
     return out
 
 

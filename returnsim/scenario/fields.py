@@ -105,3 +105,10 @@ def _choices(name: str, options: list[str]) -> str:
     return choices(name, options)
 
 
+def split_annotated(tp: Any) -> tuple[Any, list[Any]]:
+    """``Annotated[T, *meta]`` -> ``(T, meta)`` (nested ``Annotated`` flattened)."""
+    meta: list[Any] = []
+    while typing.get_origin(tp) is typing.Annotated:
+        meta.extend(tp.__metadata__)
+        tp = typing.get_args(tp)[0]
+    return tp, meta

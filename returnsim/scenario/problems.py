@@ -26,6 +26,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
 from ..text import printable
+from .fields import split_annotated
 from .kinds import MISSING_TAG, choices
 from .schema import Scenario
 
@@ -104,15 +105,6 @@ def _dispatch(metadata: list[Any]) -> Any:
     return None
 
 
-def _split(tp: Any) -> tuple[Any, list[Any]]:
-    """``Annotated[T, *meta]`` -> ``(T, meta)`` (nested Annotated flattened)."""
-    meta: list[Any] = []
-    while typing.get_origin(tp) is typing.Annotated:
-        meta.extend(tp.__metadata__)
-        tp = typing.get_args(tp)[0]
-    return tp, meta
-
-
 def _members(tp: Any) -> list[Any]:
     """Members of a union other than ``None`` (``[tp]`` for anything else)."""
     if typing.get_origin(tp) in (typing.Union, types.UnionType):
@@ -123,10 +115,10 @@ def _members(tp: Any) -> list[Any]:
 def _unwrap(tp: Any) -> Any:
     """A field's type without ``Annotated`` and ``Optional``; for a union of one table and other
     kinds (``"24/7"`` or hours), the table."""
-    tp, _ = _split(tp)
+    tp, _ = split_annotated(tp)
     members = _members(tp)
     if len(members) == 1:
-        return _split(members[0])[0]
+        return split_annotated(members[0])[0]
     models = [m for m in members if isinstance(m, type) and issubclass(m, BaseModel)]
     return models[0] if len(models) == 1 else tp
 
@@ -157,7 +149,7 @@ def _locate(loc: tuple[Any, ...], raw: Any) -> _Where:
     i = 0
     while i < len(loc):
         seg = loc[i]
-        tp, meta = _split(tp)
+        tp, meta = split_annotated(tp)
         dispatch = _dispatch(meta)
         if dispatch is not None:
             tp = dispatch.member_for(node)  # validated by that member alone
@@ -176,7 +168,7 @@ def _locate(loc: tuple[Any, ...], raw: Any) -> _Where:
                 where.union_value = node
                 return where
             tp = next(  # a tagged union: the next segment is the tag
-                (m for m in members if seg in typing.get_args(_split(m)[0].model_fields[disc].annotation)),
+                (m for m in members if seg in typing.get_args(split_annotated(m)[0].model_fields[disc].annotation)),
                 None,
             )
             i += 1
@@ -226,7 +218,7 @@ def _literals(ctx_expected: str) -> list[str]:
 
 def _describe(member: Any) -> str:
     """What a member of a plain union accepts, in a user's words."""
-    tp, _ = _split(member)
+    tp, _ = split_annotated(member)
     if typing.get_origin(tp) is typing.Literal:
         return " or ".join(json.dumps(v) for v in typing.get_args(tp))
     if isinstance(tp, type) and issubclass(tp, BaseModel):

@@ -16,9 +16,12 @@ import json
 import re
 from dataclasses import dataclass, field
 
+from .desk import WEEKDAYS
+
 __all__ = ["ItemSpec", "StoreFacts", "starter_toml", "parse_hours", "DAYS"]
 
-DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+DAYS = WEEKDAYS
+"""Weekday keys of opening hours, Monday first (the desk's own)."""
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ import math
 import typing
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import annotated_types
 import numpy as np
@@ -37,7 +37,7 @@ from pydantic.fields import FieldInfo
 from pydantic_core import InitErrorDetails
 
 from .distributions import Gamma, Lognormal, Triangular, Uniform
-from .fields import Strict, _choices, _err
+from .fields import Strict, _choices, _err, split_annotated
 
 if TYPE_CHECKING:  # pragma: no cover
     from .schema import Scenario
@@ -218,18 +218,9 @@ def _bounds(items: list[Any]) -> dict[str, float]:
     return out
 
 
-def _split(tp: Any) -> tuple[Any, list[Any]]:
-    """An annotation without its ``Annotated`` wrapper, and the metadata that wrapper held."""
-    meta: list[Any] = []
-    while typing.get_origin(tp) is Annotated:
-        args = typing.get_args(tp)
-        tp, meta = args[0], [*meta, *args[1:]]
-    return tp, meta
-
-
 def _element(tp: Any, index: int) -> Any:
     """The value type of ``dict[K, V]`` (index 1) or ``list[V]`` (index 0); ``Any`` otherwise."""
-    tp, _ = _split(tp)
+    tp, _ = split_annotated(tp)
     args = typing.get_args(tp)
     return args[index] if len(args) > index else Any
 
@@ -272,16 +263,16 @@ def resolve_path(scenario: Scenario, path: str) -> Target:
                 raise PathError(
                     f"{here} has no entry '{seg}'; " + (_choices(seg, keys) if keys else "it is empty")
                 )
-            tp, meta = _split(_element(tp, 1))
+            tp, meta = split_annotated(_element(tp, 1))
             node = node[seg]
         elif isinstance(node, list):
             if not seg.lstrip("-").isdigit() or not -len(node) <= int(seg) < len(node):
                 raise PathError(f"{here} is a list of {len(node)}; use an index from 0 to {len(node) - 1}")
-            tp, meta = _split(_element(tp, 0))
+            tp, meta = split_annotated(_element(tp, 0))
             node = node[int(seg)]
         else:
             raise PathError(f"{here} is a single value, not a table: end the path there")
-        inner, more = _split(tp)
+        inner, more = split_annotated(tp)
         tp, meta = inner, [*meta, *more]
     if isinstance(node, bool) or not isinstance(node, (int, float)):
         what = (
