@@ -6,10 +6,12 @@ saved somewhere the message names if writing fails anyway (:func:`keep_results`)
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import sqlite3
 import sys
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -218,3 +220,51 @@ def keep_results(args: argparse.Namespace, exp: Any, sc: Scenario, write: Callab
         raise UserError(
             f"could not write the output: {type(err).__name__}: {printable(str(err))}\n{where}"
         ) from None
+
+
+def where_args(sp: argparse.ArgumentParser, store_help: str) -> None:
+    """``--seed``, ``--workers`` | ``--scheduler``, ``--store`` and ``--progress``: where and how
+    the runs of an experiment or a study execute."""
+    sp.add_argument(
+        "--seed", type=seed_int, default=0,
+        help="base seed; replication r uses SeedSequence([seed, r]) (default 0)",
+    )
+    where = sp.add_mutually_exclusive_group()
+    where.add_argument(
+        "--workers", type=positive_int, metavar="N",
+        help="worker processes (default: every CPU; 1 runs in this process)",
+    )
+    where.add_argument(
+        "--scheduler", metavar="ADDRESS", help="run on a Dask cluster, e.g. tcp://10.0.0.5:8786"
+    )
+    sp.add_argument("--store", metavar="FILE", help=store_help)
+    sp.add_argument(
+        "--progress", action=argparse.BooleanOptionalAction, default=None,
+        help="progress bar on stderr (default: only when stderr is a terminal)",
+    )
+
+
+def show_progress(args: argparse.Namespace) -> bool:
+    """``--progress`` / ``--no-progress``, else a bar only when stderr is a terminal."""
+    return sys.stderr.isatty() if args.progress is None else bool(args.progress)
+
+
+@contextlib.contextmanager
+def user_errors(args: argparse.Namespace, *plain: type[Exception]) -> Iterator[None]:
+    """Errors of an experiment or a study that the user can fix, as :class:`UserError`: those
+    of the types ``plain`` (a study's own), a missing optional dependency, an unreadable results
+    store, an unreachable Dask scheduler."""
+    from ..experiment import StoreError
+
+    try:
+        yield
+    except plain as err:
+        raise UserError(str(err)) from None
+    except ImportError as err:
+        raise UserError(str(err)) from None
+    except (StoreError, sqlite3.DatabaseError) as err:
+        raise UserError(f"results store {getattr(args, 'store', '')}: {err}") from None
+    except (OSError, TimeoutError) as err:
+        if getattr(args, "scheduler", None):
+            raise UserError(f"could not reach the Dask scheduler at {args.scheduler}: {err}") from None
+        raise

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import sqlite3
-import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,25 +18,14 @@ from .common import UserError, load, positive_int, scenario_args, seed_int
 
 __all__ = ["register"]
 
+_STORE_HELP = "SQLite results store: commits each run, resumes a killed study"
 
-@contextlib.contextmanager
-def _user_errors(args: argparse.Namespace) -> Iterator[None]:
-    """Library errors a user can fix, as :class:`UserError`."""
+
+def _user_errors(args: argparse.Namespace) -> contextlib.AbstractContextManager[None]:
+    """:func:`common.user_errors`, with a study's own errors (:class:`DecideError`) as well."""
     from ..decide import DecideError
-    from ..experiment import StoreError
 
-    try:
-        yield
-    except DecideError as err:
-        raise UserError(str(err)) from None
-    except ImportError as err:
-        raise UserError(str(err)) from None
-    except (StoreError, sqlite3.DatabaseError) as err:
-        raise UserError(f"results store {getattr(args, 'store', '')}: {err}") from None
-    except (OSError, TimeoutError) as err:
-        if getattr(args, "scheduler", None):
-            raise UserError(f"could not reach the Dask scheduler at {args.scheduler}: {err}") from None
-        raise
+    return common.user_errors(args, DecideError)
 
 
 def _check_outputs(args: argparse.Namespace, **kinds: str) -> None:
@@ -50,7 +37,7 @@ def _check_outputs(args: argparse.Namespace, **kinds: str) -> None:
 
 
 def _where(args: argparse.Namespace) -> dict[str, Any]:
-    progress = sys.stderr.isatty() if args.progress is None else args.progress
+    progress = common.show_progress(args)
     return {
         "seed": args.seed,
         "store": args.store,
@@ -239,16 +226,6 @@ def _number(text: str) -> float:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
 
 
-def _where_args(sp: argparse.ArgumentParser) -> None:
-    sp.add_argument("--seed", type=seed_int, default=0, help="base seed; replication r uses SeedSequence([seed, r]) (default 0)")
-    where = sp.add_mutually_exclusive_group()
-    where.add_argument("--workers", type=positive_int, metavar="N", help="worker processes (default: every CPU; 1 runs in this process)")
-    where.add_argument("--scheduler", metavar="ADDRESS", help="run on a Dask cluster, e.g. tcp://10.0.0.5:8786")
-    sp.add_argument("--store", metavar="FILE", help="SQLite results store: commits each run, resumes a killed study")
-    sp.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
-                    help="progress bar on stderr (default: only when stderr is a terminal)")
-
-
 def _metric_args(sp: argparse.ArgumentParser, default: str = "net_value_per_order") -> None:
     sp.add_argument("--metric", default=default, help=f"KPI or ledger category to rank by (default {default})")
     sp.add_argument("--goal", choices=("max", "min"), help="maximise or minimise (default: from the metric)")
@@ -277,7 +254,7 @@ def register(sub: Any) -> None:
                     help="with --report: draws of the uncertain inputs for the probability best (default 48; 0 skips)")
     sp.add_argument("--tornado-replications", type=int, default=2, metavar="N",
                     help="with --report: replications per tornado point (default 2; 0 skips)")
-    _where_args(sp)
+    common.where_args(sp, _STORE_HELP)
 
     sp = _add(sub, "sweep", "run policies over a design of input values (results as one tidy CSV)", cmd_sweep)
     from ..decide.designs import DESIGNS
@@ -293,7 +270,7 @@ def register(sub: Any) -> None:
     sp.add_argument("--design-seed", type=seed_int, metavar="S", help="seed of the design's points (default: --seed)")
     _metric_args(sp)
     sp.add_argument("--out", metavar="FILE", help="write the tidy runs as CSV")
-    _where_args(sp)
+    common.where_args(sp, _STORE_HELP)
 
     sp = _add(sub, "optimize", "the best value of one or two numeric levers of a policy, with a confidence interval", cmd_optimize)
     sp.add_argument("--policy", required=True, metavar="P", help="the policy whose metric is optimised")
@@ -305,7 +282,7 @@ def register(sub: Any) -> None:
     sp.add_argument("--replications", type=positive_int, default=10, metavar="N", help="replications per value (default 10)")
     sp.add_argument("--out", metavar="FILE", help="write the curve as CSV")
     sp.add_argument("--plot", metavar="FILE", help="draw the curve to a PNG file")
-    _where_args(sp)
+    common.where_args(sp, _STORE_HELP)
 
     sp = _add(sub, "psa", "probabilistic sensitivity analysis: probability best, expected loss, EVPI and EVPPI", cmd_psa)
     sp.add_argument("--draws", type=int, default=200, metavar="N", help="draws of the uncertain inputs (default 200)")
@@ -316,4 +293,4 @@ def register(sub: Any) -> None:
     sp.add_argument("--top", type=positive_int, default=8, metavar="N", help="inputs shown by value of information (default 8)")
     _metric_args(sp)
     sp.add_argument("--out", metavar="DIR", help="write psa_summary.csv, evppi.csv and psa_runs.csv here")
-    _where_args(sp)
+    common.where_args(sp, _STORE_HELP)

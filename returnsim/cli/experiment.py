@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from . import common
-from .common import UserError, load, positive_int, scenario_args, seed_int, terminal_width
+from .common import UserError, load, positive_int, scenario_args, terminal_width
 
 __all__ = ["register", "experiment_args"]
 
@@ -37,40 +36,29 @@ def _targets(pairs: Sequence[str] | None) -> dict[str, float] | None:
 
 def _experiment(args: argparse.Namespace, sc, policies: list[str]):
     """Run the experiment the options describe; library errors become user errors."""
-    import sqlite3
     import warnings
 
-    from ..experiment import PrecisionWarning, StoreError, run_experiment
+    from ..experiment import PrecisionWarning, run_experiment
     from ..experiment.budget import RunSizeWarning
     from ..experiment.replications import StoreWarning
 
-    progress = sys.stderr.isatty() if args.progress is None else args.progress
     common.preflight(args, sc, len(policies))  # outputs writable, size bounded: before the run
-    try:
-        with warnings.catch_warnings():
-            for said in (PrecisionWarning, StoreWarning, RunSizeWarning):  # in the output instead
-                warnings.simplefilter("ignore", said)
-            return run_experiment(
-                sc,
-                policies=policies,
-                replications=args.replications,
-                seed=args.seed,
-                store=args.store,
-                progress=progress,
-                target_half_width=_targets(args.target),
-                scheduler=args.scheduler,
-                workers=args.workers,
-                max_replications=max(args.max_replications, args.replications),
-                allow_large=args.allow_large,
-            )
-    except ImportError as err:
-        raise UserError(str(err)) from None
-    except (StoreError, sqlite3.DatabaseError) as err:
-        raise UserError(f"results store {args.store}: {err}") from None
-    except (OSError, TimeoutError) as err:
-        if args.scheduler:
-            raise UserError(f"could not reach the Dask scheduler at {args.scheduler}: {err}") from None
-        raise
+    with common.user_errors(args), warnings.catch_warnings():
+        for said in (PrecisionWarning, StoreWarning, RunSizeWarning):  # in the output instead
+            warnings.simplefilter("ignore", said)
+        return run_experiment(
+            sc,
+            policies=policies,
+            replications=args.replications,
+            seed=args.seed,
+            store=args.store,
+            progress=common.show_progress(args),
+            target_half_width=_targets(args.target),
+            scheduler=args.scheduler,
+            workers=args.workers,
+            max_replications=max(args.max_replications, args.replications),
+            allow_large=args.allow_large,
+        )
 
 
 def _header(args: argparse.Namespace, sc, exp) -> str:
@@ -200,22 +188,7 @@ def experiment_args(sp: argparse.ArgumentParser) -> None:
         "--replications", type=positive_int, default=30, metavar="N",
         help="replications per policy (default 30)",
     )
-    sp.add_argument(
-        "--seed", type=seed_int, default=0,
-        help="base seed; replication r uses SeedSequence([seed, r]) (default 0)",
-    )
-    where = sp.add_mutually_exclusive_group()
-    where.add_argument(
-        "--workers", type=positive_int, metavar="N",
-        help="worker processes (default: every CPU; 1 runs in this process)",
-    )
-    where.add_argument(
-        "--scheduler", metavar="ADDRESS", help="run on a Dask cluster, e.g. tcp://10.0.0.5:8786"
-    )
-    sp.add_argument(
-        "--store", metavar="FILE",
-        help="SQLite results store: commits each replication, resumes a killed run",
-    )
+    common.where_args(sp, "SQLite results store: commits each replication, resumes a killed run")
     sp.add_argument(
         "--out", metavar="DIR",
         help="also write runs.csv, summary.csv, comparison.csv, tables.txt (every table) and "
@@ -229,10 +202,6 @@ def experiment_args(sp: argparse.ArgumentParser) -> None:
     sp.add_argument(
         "--max-replications", type=positive_int, default=1000, metavar="N",
         help="cap per policy with --target (default 1000)",
-    )
-    sp.add_argument(
-        "--progress", action=argparse.BooleanOptionalAction, default=None,
-        help="progress bar on stderr (default: only when stderr is a terminal)",
     )
     detail = sp.add_mutually_exclusive_group()
     detail.add_argument(
