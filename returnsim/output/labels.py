@@ -139,10 +139,13 @@ def label(name: str, currency: str = "$", unit: bool = True) -> str:
     """``"net value per order ($)"``: the words and, with ``unit``, the unit in brackets (money
     and hours; shares print their own ``%``)."""
     m = metric(name)
-    if not unit:
-        return m.label
-    suffix = {"money": f" ({currency})", "hours": " (h)"}.get(m.unit, "")
-    return m.label + suffix
+    return m.label + unit_suffix(name, currency) if unit else m.label
+
+
+def unit_suffix(name: str, currency: str = "$") -> str:
+    """``" ($)"`` for money, ``" (h)"`` for hours, nothing for shares (they print their ``%``)
+    and counts."""
+    return {"money": f" ({currency})", "hours": " (h)"}.get(metric(name).unit, "")
 
 
 def _number(m: Metric, value: float, decimals: int | None = None, sign: bool = False) -> str:

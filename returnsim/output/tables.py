@@ -15,7 +15,16 @@ from typing import Any
 
 from ..model import KPI_NAMES
 from ..model.ledger import COSTS, CREDITS
-from .labels import KPIS, category_label, column_decimals, fmt_diff, fmt_interval, fmt_value, label
+from .labels import (
+    KPIS,
+    category_label,
+    column_decimals,
+    fmt_diff,
+    fmt_interval,
+    fmt_value,
+    label,
+    unit_suffix,
+)
 
 __all__ = [
     "format_table",
@@ -132,11 +141,12 @@ def _chunked(
     return "\n\n".join(parts)
 
 
-def _money_rows(currency: str) -> list[tuple[str, str]]:
-    rows = [(c, f"  {category_label(c)}") for c in COSTS]
-    rows += [(c, f"- {category_label(c)}") for c in CREDITS]
-    rows.append(("net_return_cost", f"= {category_label('net_return_cost')}"))
-    return rows
+MONEY_ROWS: list[tuple[str, str]] = [
+    *((c, f"  {category_label(c)}") for c in COSTS),
+    *((c, f"- {category_label(c)}") for c in CREDITS),
+    ("net_return_cost", f"= {category_label('net_return_cost')}"),
+]
+"""Rows of a cost breakdown: (category, its label with + / - / = for costs, credits, net)."""
 
 
 def run_tables(runs: Mapping[str, Any], currency: str = "$") -> str:
@@ -146,7 +156,7 @@ def run_tables(runs: Mapping[str, Any], currency: str = "$") -> str:
     kpi_rows = [[label(k, currency), *(fmt_value(k, runs[n].kpis.get(k)) for n in names)] for k in keys]
     kpis = format_table(["KPI", *names], kpi_rows, "Key figures (one replication, so no interval)")
     money_rows = []
-    for key, text in _money_rows(currency):
+    for key, text in MONEY_ROWS:
         values = [
             runs[n].kpis["net_return_cost"] if key == "net_return_cost"
             else (-1 if key in CREDITS else 1) * runs[n].ledger.get(key, 0.0)
@@ -207,7 +217,7 @@ def summary_tables(summary: Any, policies: Sequence[str], width: int = 120, curr
     money_cols = []
     for p in policies:
         col = []
-        for key, _ in _money_rows(currency):
+        for key, _ in MONEY_ROWS:
             mu, lo, hi = cells.get((p, key), _NAN3)
             if key in CREDITS:
                 mu, lo, hi = -mu, -hi, -lo
@@ -215,7 +225,7 @@ def summary_tables(summary: Any, policies: Sequence[str], width: int = 120, curr
         money_cols.append((p, col))
     money = _chunked(
         f"money ({currency}, per run)",
-        [text for _, text in _money_rows(currency)],
+        [text for _, text in MONEY_ROWS],
         money_cols,
         "Cost breakdown (costs, less credits): mean ± 95 % CI half-width",
         width,
@@ -291,7 +301,7 @@ def brief_table(
     shown = [m for m in metrics if any((p, m) in cells for p in policies)]
     columns: list[tuple[str, list[str]]] = []
     for i, m in enumerate(shown):
-        unit = {"money": f" ({currency})", "hours": " (h)"}.get(KPIS[m].unit if m in KPIS else "", "")
+        unit = unit_suffix(m, currency) if m in KPIS else ""
         triples = [cells.get((p, m), _NAN3) for p in policies]
         d = column_decimals(m, [(hi - lo) / 2 for _, lo, hi in triples])
         columns.append((metrics[m] + unit, [fmt_interval(m, *t, decimals=d) for t in triples]))
