@@ -42,6 +42,7 @@ from .scenario import (  # noqa: E402
     parse_scenario,
     scenario_schema,
 )
+from .shipped import shipped  # noqa: E402
 
 __all__ = [
     "__version__",
@@ -74,4 +75,5 @@ __all__ = [
     "sobol_indices",
     "pareto",
     "DecideError",
+    "shipped",
 ]

@@ -18,22 +18,14 @@ __all__ = ["check", "shipped"]
 
 
 def shipped(relative: str, start: str | Path | None = None) -> Path:
-    """A file shipped with returnsim's repository, e.g. ``shipped("scenarios/seed_policies.toml")``.
+    """A file shipped with returnsim, e.g. ``shipped("scenarios/seed_policies.toml")``.
 
-    Looks in the working directory and its parents (a notebook opened anywhere in the
-    repository), then beside the installed package (an editable install lives in the repository).
-
-    Raises:
-        FileNotFoundError: naming where it looked.
+    The same as :func:`returnsim.shipped` (found inside the installed package, wherever the
+    notebook runs); ``start`` is ignored and kept so older notebooks still run.
     """
-    here = Path.cwd() if start is None else Path(start)
-    for folder in [here, *here.parents]:
-        if (folder / relative).is_file():
-            return folder / relative
-    repo = Path(__file__).resolve().parent.parent
-    if (repo / relative).is_file():
-        return repo / relative
-    raise FileNotFoundError(f"no {relative} in {here}, its parents or {repo}")
+    from .shipped import shipped as _shipped
+
+    return _shipped(relative)
 
 
 def check(answer: Any, expected: Any, *, rel: float = 0.02, abs_tol: float = 0.0, hint: str = "") -> None:

@@ -34,11 +34,10 @@ __all__ = ["calibrate", "Calibration", "PROBLEM_COLUMNS", "default_base"]
 
 
 def default_base() -> Path:
-    """The seed scenario of a returnsim checkout, used when no base scenario is given."""
-    path = Path(__file__).resolve().parents[2] / "scenarios" / "seed_policies.toml"
-    if not path.is_file():
-        raise FileNotFoundError("no base scenario given and scenarios/seed_policies.toml is not beside returnsim: pass base=")
-    return path
+    """The seed scenario shipped with returnsim, used when no base scenario is given."""
+    from ..shipped import shipped
+
+    return shipped("seed_policies.toml")
 
 
 @dataclass
