@@ -26,6 +26,7 @@ _MAXIMISE = {
     "buyer_fees",
     "carrier_claims",
     "referral_fee_credits",
+    "safet_reimbursements",
 }
 """KPIs and ledger credits where more is better; every other cost, rate or time is better low."""
 

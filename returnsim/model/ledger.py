@@ -43,7 +43,7 @@ COSTS = (
     "refund_admin_fees",
 )
 """Money the seller pays out because of returns."""
-CREDITS = ("recovered_value", "buyer_fees", "carrier_claims", "referral_fee_credits")
+CREDITS = ("recovered_value", "buyer_fees", "carrier_claims", "referral_fee_credits", "safet_reimbursements")
 """Money the seller gets back."""
 CATEGORIES = COSTS + CREDITS
 
@@ -78,7 +78,7 @@ def net_return_cost(ledger: Mapping[str, float]) -> float:
 
     Costs are ``refunds, partial_refunds, seller_freight, replacement_units, labor, inspection,
     processing_fees, disposal_fees, refund_admin_fees``; credits are ``recovered_value,
-    buyer_fees, carrier_claims, referral_fee_credits``. A refunded sale counts its full price as
+    buyer_fees, carrier_claims, referral_fee_credits, safet_reimbursements``. A refunded sale counts its full price as
     a cost and the resale of the returned unit as a credit, so a kept order contributes zero.
     """
     return sum(ledger[c] for c in COSTS) - sum(ledger[c] for c in CREDITS)
@@ -128,6 +128,8 @@ def flows(
     fba: np.ndarray,
     labor_hours: np.ndarray,
     weeks_to_resale: np.ndarray,
+    label_waived: np.ndarray | None = None,
+    safet_reimbursement: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """Per-request money flows for decided returns.
 
@@ -138,7 +140,9 @@ def flows(
     disposition ``action`` (``ACTION``) with its ``address`` (-1: none) and ``abandon_mode``
     (``ABANDON``); the second-stage ``receipt`` action at the origin on the true ``condition``
     (``RECEIPT``); the FBA ``grade`` (``GRADE``) for fulfilled-by-Amazon requests (``fba``); the
-    agent time in hours; and the time from the sale to resale in weeks (value decays with it).
+    agent time in hours; the time from the sale to resale in weeks (value decays with it);
+    whether the seller may not deduct the label (``label_waived``: free fashion returns [A20]);
+    and what Amazon reimbursed on a SAFE-T claim (``safet_reimbursement``, money).
 
     Rules encoded here (``docs/model.md`` section 4):
       * The seller buys every return label of a merchant-fulfilled return (Amazon's prepaid
@@ -182,6 +186,8 @@ def flows(
     )
 
     buyer_pays_label, fee_applies = buyer_pays(payer, ask, label_payer, fee_accepted > 0)
+    if label_waived is not None:
+        buyer_pays_label = buyer_pays_label & ~np.asarray(label_waived, dtype=bool)
     deductible = returned & returns_item & merchant
     deduct = np.where(deductible, label * buyer_pays_label + price * fee_share * fee_applies, 0.0)
     deduct = np.minimum(deduct, price)
@@ -269,6 +275,7 @@ def flows(
         "buyer_fees": deduct,
         "carrier_claims": claims,
         "referral_fee_credits": rate * (refund_net + partial),
+        "safet_reimbursements": zero if safet_reimbursement is None else np.asarray(safet_reimbursement, dtype=float),
     }
 
 

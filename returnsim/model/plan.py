@@ -29,7 +29,7 @@ from .freight import FreightTerms, asked_amount, freight_terms
 from .ledger import ABANDON, ACTION, PAYER, RECEIPT, flows, net_cost_per_request
 from .world import FAULT, HOURS_PER_DAY, HOURS_PER_WEEK, OFFER, OUTCOME, World
 
-__all__ = ["Plan", "plan", "fba_mask", "investigated_mask"]
+__all__ = ["Plan", "plan", "fba_mask", "auto_mask", "investigated_mask", "amazon_terms"]
 
 _NAN = float("nan")
 
@@ -41,7 +41,14 @@ class Plan:
     fba: np.ndarray
     """Fulfilled by Amazon: Amazon's desk, labels and grading; no seller decision applies."""
     auto: np.ndarray
-    """Authorised on arrival by the policy's prepaid-label rule (merchant requests)."""
+    """Auto-authorised: an in-policy merchant request Amazon authorises at once with a prepaid
+    label (:func:`auto_mask`); offers then race the buyer's drop-off as messages."""
+    rfs: np.ndarray
+    """Auto-authorised in a marketplace that refunds prepaid-label returns at first scan
+    (before Amazon's exclusions, drawn at settlement)."""
+    label_waived: np.ndarray
+    """The seller may not deduct the return label (free fashion returns: an in-policy return of
+    a category the marketplace names, not crossing a border [A20])."""
     investigated: np.ndarray
     revealed: np.ndarray
     """The investigation revealed a misreported reason."""
@@ -70,11 +77,49 @@ def fba_mask(world: World, policy: Policy, item_class: np.ndarray) -> np.ndarray
     return per_class[item_class]
 
 
-def investigated_mask(world: World, policy: Policy, req: Requests) -> np.ndarray:
-    """Requests whose stated reason the desk checks (seller-fault claims, when investigating)."""
-    if not policy.investigate or policy.auto_authorise:
+def auto_mask(world: World, policy: Policy, req: Requests, fba: np.ndarray) -> np.ndarray:
+    """Requests Amazon authorises at once with a prepaid label [A8, A18]: merchant-fulfilled,
+    in the return window, of a class not exempt from prepaid labels, from a professional seller,
+    where the marketplace makes auto-authorisation mandatory (or the policy opts in where it is
+    optional, or in the rule-free world)."""
+    rules = world.rules
+    if rules.auto_authorisation == "mandatory":
+        on = policy.auto_authorise is not False  # False is refused at validation
+    else:
+        on = bool(policy.auto_authorise)
+    if not on or world.scenario.amazon.seller_plan == "individual":
         return np.zeros(len(req), dtype=bool)
-    return (world.reason_fault[req.stated_reason] == FAULT["seller"]) & ~fba_mask(world, policy, req.item_class)
+    return ~fba & req.in_window & ~world.class_prepaid_exempt[req.item_class]
+
+
+def investigated_mask(world: World, policy: Policy, req: Requests, auto: np.ndarray | None = None) -> np.ndarray:
+    """Requests whose stated reason the desk checks (seller-fault claims, when investigating;
+    never an auto-authorised one, which the seller does not review)."""
+    if not policy.investigate:
+        return np.zeros(len(req), dtype=bool)
+    fba = fba_mask(world, policy, req.item_class)
+    if auto is None:
+        auto = auto_mask(world, policy, req, fba)
+    return (world.reason_fault[req.stated_reason] == FAULT["seller"]) & ~fba & ~auto
+
+
+def amazon_terms(terms: FreightTerms, rfs: np.ndarray, waived: np.ndarray) -> FreightTerms:
+    """The policy's freight terms within Amazon's rules.
+
+    * Free fashion returns (``waived``): the seller pays the label and deducts no fee [A13, A20].
+    * Refund at first scan (``rfs``): nothing is negotiated (Amazon authorised the return) and no
+      restocking fee can be deducted, since the refund goes out before the unit is seen (the
+      seller's route is a SAFE-T claim [A21]); a negotiate rule keeps only its label payer.
+      (Auto-authorised returns in the rule-free world keep their terms: a rule set in advance
+      deducts a negotiated fee without asking.)
+    """
+    negotiate = terms.payer == PAYER["negotiate"]
+    payer = np.where(rfs & negotiate, terms.label_payer, terms.payer)
+    free = waived & ((payer == PAYER["buyer"]) | (payer == PAYER["negotiate"]))
+    payer = np.where(free, PAYER["seller"], payer)
+    fee = np.where(rfs | waived, 0.0, terms.fee_share)
+    label_payer = np.where(waived, PAYER["seller"], terms.label_payer)
+    return FreightTerms(payer=payer, ask=terms.ask, fee_share=fee, label_payer=label_payer)
 
 
 def destination_view(world: World, view: RequestView, action: np.ndarray, address: np.ndarray) -> RequestView:
@@ -91,10 +136,11 @@ def plan(world: World, policy: Policy, req: Requests) -> Plan:
     n = len(req)
     fba = fba_mask(world, policy, req.item_class)
     merchant = ~fba
-    auto = merchant & policy.auto_authorise
+    auto = auto_mask(world, policy, req, fba)
+    rfs = auto & world.rules.refund_at_first_scan
 
     # 1. The real reason: an investigation may reveal a misreport.
-    investigated = investigated_mask(world, policy, req)
+    investigated = investigated_mask(world, policy, req, auto)
     revealed = (
         investigated
         & (req.stated_reason != req.true_reason)
@@ -114,10 +160,11 @@ def plan(world: World, policy: Policy, req: Requests) -> Plan:
     )
 
     # 2. Reject, or make the targeted offer.
-    rejected = (first_match([r.when for r in policy.reject], view, world.codes) >= 0) & merchant
+    # Amazon authorised auto requests already: nothing to reject; offers go out as messages.
+    rejected = (first_match([r.when for r in policy.reject], view, world.codes) >= 0) & merchant & ~auto
     offer = np.full(n, -1, dtype=np.int64)
     value_share = np.zeros(n)
-    if not policy.auto_authorise and policy.offers:
+    if policy.offers:
         hit = first_match([o.when for o in policy.offers], view, world.codes)
         kinds = np.array([OFFER[o.kind] for o in policy.offers])
         values = np.array([o.value_share for o in policy.offers])
@@ -126,9 +173,17 @@ def plan(world: World, policy: Policy, req: Requests) -> Plan:
         value_share[has] = values[hit[has]]
 
     # 3. Where the unit goes, valued with the freight terms of each destination.
-    t_answer = req.request_time + (0.0 if policy.auto_authorise else req.handling_h)
-    mean_reply_h = 0.0 if policy.auto_authorise else sc.buyer.reply_hours.mean
+    # An auto-authorised buyer ships from the request on; a manual one after the answer (and
+    # the reply to a question).
+    t_answer = req.request_time + np.where(auto, 0.0, req.handling_h)
+    mean_reply_h = np.where(auto, 0.0, sc.buyer.reply_hours.mean)
     mean_ship_h = sc.returns.ship_days.mean * HOURS_PER_DAY
+
+    free_class = world.class_free_returns[req.item_class] & req.in_window & merchant
+
+    def waived_for(dest: RequestView, rows: np.ndarray | slice = slice(None)) -> np.ndarray:
+        """Free fashion returns: in-policy, of a free-returns category, not crossing a border."""
+        return free_class[rows] & (dest.market == 0)
 
     def value(sel: np.ndarray, options: list[Option]) -> np.ndarray:
         """Expected net value (options x selected requests) of handling the selected authorised
@@ -153,12 +208,12 @@ def plan(world: World, policy: Policy, req: Requests) -> Plan:
         market, item_class, price = req.market[rows], req.item_class[rows], req.price[rows]
         label = world.lane_label(market, world.weight_lb[item_class], lane_addr)
         sub_view = take_rows(view, rows)
-        terms = freight_terms(world, policy, destination_view(world, sub_view, action, address))
+        dest = destination_view(world, sub_view, action, address)
+        terms = amazon_terms(freight_terms(world, policy, dest), rfs[rows], waived_for(dest, rows))
         asking = terms.payer == PAYER["negotiate"]
         p_fee = buyer.fee_acceptance(world, asked_amount(terms, price, label), price)
-        if policy.auto_authorise:  # not asked: the rule set in advance deducts the fee
-            p_fee = np.ones_like(p_fee)
-        reply = np.where(asking | (offer[rows] >= 0), mean_reply_h, 0.0)
+        p_fee = np.where(auto[rows], 1.0, p_fee)  # not asked: a rule set in advance deducts it
+        reply = np.where(asking | (offer[rows] >= 0), mean_reply_h[rows], 0.0)
         transit = world.lane_days(market, lane_addr, np.full(len(rows), _NAN))
         restock = world.restock_days(lane_addr, np.full(len(rows), _NAN))
         weeks = (
@@ -187,6 +242,7 @@ def plan(world: World, policy: Policy, req: Requests) -> Plan:
                 fba=np.zeros(len(rows), dtype=bool),
                 labor_hours=np.zeros(len(rows)),
                 weeks_to_resale=weeks,
+                label_waived=waived_for(dest, rows),
             )
         )
         cost = np.where(np.isnan(label), np.nan, cost)  # an address with no lane from here
@@ -197,17 +253,21 @@ def plan(world: World, policy: Policy, req: Requests) -> Plan:
 
     disp = choose_disposition(world, policy, view, value)
     action = np.where(fba, ACTION["return_to_origin"], disp.action)
-    terms = freight_terms(world, policy, destination_view(world, view, action, disp.address))
+    dest = destination_view(world, view, action, disp.address)
+    waived = waived_for(dest)
+    terms = amazon_terms(freight_terms(world, policy, dest), rfs, waived)
 
     # 4. A question to the buyer makes a second touch.
     ships = (action != ACTION["give_to_buyer"]) & ~(
         (action == ACTION["abandon"]) & (disp.abandon_mode == ABANDON["in_place"])
     )
     negotiable = (terms.payer == PAYER["negotiate"]) & ships
-    asked = merchant & ~auto & ~rejected & ((offer >= 0) | negotiable)
+    asked = merchant & ~rejected & ((offer >= 0) | (negotiable & ~auto))
     return Plan(
         fba=fba,
         auto=auto,
+        rfs=rfs,
+        label_waived=waived,
         investigated=investigated,
         revealed=revealed,
         view=view,

@@ -22,9 +22,9 @@ from .calendar import Calendar
 from .columns import concat_rows, take_rows
 from .demand import Requests
 from .disposition import receipt_actions
-from .freight import asked_amount
+from .freight import asked_amount, freight_terms
 from .ledger import ABANDON, ACTION, PAYER, RECEIPT, buyer_pays, flows
-from .plan import Plan
+from .plan import Plan, amazon_terms, destination_view
 from .world import FAULT, HOURS_PER_DAY, HOURS_PER_WEEK, OFFER, OUTCOME, World
 
 __all__ = ["Resolved", "DeskTimes", "resolve"]
@@ -59,6 +59,15 @@ class Resolved:
     outcome: np.ndarray
     payer: np.ndarray
     fee_accepted: np.ndarray
+    fee_share: np.ndarray
+    """Restocking or loss fee deducted, as a share of the price (set at receipt)."""
+    auto: np.ndarray
+    """Auto-authorised by Amazon with a prepaid label."""
+    refund_at_first_scan: np.ndarray
+    """Refunded when the carrier first scanned the parcel."""
+    safet_claim: np.ndarray
+    """The seller filed a SAFE-T claim for the unit received."""
+    safet_granted: np.ndarray
     buyer_paid_label: np.ndarray
     buyer_label: np.ndarray
     """Return-label cost deducted from the buyer's refund (part of ``buyer_fees``)."""
@@ -127,11 +136,17 @@ def resolve(
     escalated = ~np.isnan(desk.abandoned) & ~fba & ~auto
     instant = fba | auto
     deadline = req.request_time + late_after
+    # An auto-authorised buyer has a label at once and hands the parcel over ship_h later; an
+    # offer sent as a message counts only if the buyer has read it and replied by then.
+    drop_off = req.request_time + req.ship_h
 
     # 1. The first answer: at once for FBA and auto-authorised requests (a rule, not a person);
     # when Amazon steps in for a buyer who gave up; else when the agent answered.
     t_answer = np.where(instant, req.request_time, np.where(escalated, desk.abandoned, desk.answer))
     response_h = t_answer - req.request_time
+    # When the question (offer or fee) went out: with the answer, or as a message after the
+    # auto-authorisation.
+    t_asked = np.where(auto, desk.answer, t_answer)
     rejected = pl.rejected & ~escalated
     offer = np.where(escalated, -1, pl.offer)
     asked = pl.asked & ~escalated
@@ -141,10 +156,11 @@ def resolve(
     # authorise the return then; a reply before it is a second touch, done when an agent acts.
     # The same test as the desk's (``Desk._agent``): a reply counts only if it lands by the
     # deadline, so a late first answer lapses even when the buyer replies at once (reply_h = 0).
-    reply_at = t_answer + req.reply_h
+    reply_at = t_asked + req.reply_h
     lapse_at = np.maximum(deadline, t_answer)
     lapsed = asked & ~(reply_at <= deadline) if policy.authorise_at_deadline else np.zeros(n, dtype=bool)
-    p_accept = buyer.offer_acceptance(world, offer, pl.value_share, response_h, req.true_reason)
+    lapsed = np.where(auto, asked & ~(reply_at <= drop_off), lapsed)
+    p_accept = buyer.offer_acceptance(world, offer, pl.value_share, t_asked - req.request_time, req.true_reason)
     accepted = (offer >= 0) & (req.u_accept < p_accept) & ~lapsed
     second = asked & ~lapsed
     t_follow = np.where(second, desk.follow_done, _NAN)
@@ -155,7 +171,7 @@ def resolve(
         t_authorise = np.minimum(t_follow, lapse_at)
     t_decision = np.where(
         instant,
-        req.request_time,
+        np.where(auto & accepted, reply_at, req.request_time),
         np.where(
             escalated,
             desk.abandoned,
@@ -186,6 +202,18 @@ def resolve(
     p_fee = buyer.fee_acceptance(world, asked_amount(terms, req.price, label), req.price)
     p_fee = np.where(auto, 1.0, p_fee)
     fee_accepted = asking & (req.u_fee < p_fee) & ~lapsed
+    # A restocking fee is set at receipt, on the condition the inspection finds, and never above
+    # what the marketplace lets the seller deduct for it [A13]; refunds at first scan carry none.
+    true_view = replace(pl.view, condition=req.condition)
+    at_receipt = amazon_terms(
+        freight_terms(world, policy, destination_view(world, true_view, act, pl.address)), pl.rfs, pl.label_waived
+    )
+    fee_share = np.where(
+        terms.payer == PAYER["buyer"],
+        np.where(at_receipt.payer == PAYER["buyer"], at_receipt.fee_share, 0.0),
+        terms.fee_share,
+    )
+    fee_share = np.where(fba, 0.0, np.minimum(fee_share, world.restocking_cap[req.condition, req.in_window.astype(np.int64)]))
 
     # 5. The unit's journey and the refund. The buyer ships after the authorisation (or the
     # acceptance of an exchange); FBA units go to a fulfilment centre on the market's lane.
@@ -200,37 +228,63 @@ def resolve(
     )
     fba_refund = np.nan_to_num(t_receive, nan=0.0) + sc.fba.refund_days.mean * HOURS_PER_DAY
     t_refund = np.where(returns_item, np.where(fba, fba_refund, business), t_decision)
+    # Refund at first scan: when the carrier scans the parcel, unless Amazon excludes the return
+    # (by value or the buyer's history: a share, drawn with the fee uniform, which an
+    # auto-authorised return never uses for a fee answer).
+    rfs = (
+        pl.rfs
+        & returns_item
+        & (outcome == OUTCOME["returned_refund"])
+        & ~(req.u_fee < sc.amazon.rfs_excluded_share)
+    )
+    t_refund = np.where(rfs, t_decision + req.ship_h, t_refund)
     t_refund = np.where(outcome == OUTCOME["kept_partial_refund"], t_follow, t_refund)
     t_refund = np.where(refunded | (outcome == OUTCOME["kept_partial_refund"]), t_refund, _NAN)
     weeks = np.where(returns_item, t_receive + restock_h - req.order_time, 0.0) / HOURS_PER_WEEK
 
     # 6. Second stage at receipt, on the true condition (FBA: Amazon's grade).
-    true_view = replace(pl.view, condition=req.condition)
     at_origin = returns_item & ~fba & (act == ACTION["return_to_origin"])
     receipt = np.where(at_origin, receipt_actions(world, policy, true_view), -1)
+    # SAFE-T: a unit refunded at first scan that comes back in a condition worth a claim is
+    # claimed (agent time, not queued: claims are filed in batches); Amazon grants a share of the
+    # claims (drawn with the investigation uniform, which an auto-authorised request never uses).
+    safet = rfs & at_origin & world.safet_condition[req.condition]
+    st = sc.amazon.safet
+    safet_granted = safet & (req.u_detect < st.approval_probability)
+    safet_money = np.where(safet_granted, st.reimbursed_share * req.price, 0.0)
 
     # 7. Labour: every touch an agent did (an auto-authorised request is still reviewed).
     first_touch = ~fba & ~escalated
+    # An auto-authorised request is a desk touch only when a message goes out.
+    first_touch = first_touch & (~auto | pl.asked)
     labor = (
         np.where(first_touch, req.handling_h + req.investigate_h * pl.investigated, 0.0)
         + np.where(second, req.follow_up_h, 0.0)
+        + np.where(safet, st.file_minutes / 60.0, 0.0)
     )
 
     # 8. The buyer's experience, feedback, claims and account-health defects.
     decision_h = t_decision - req.request_time
     late = ((decision_h > late_after + 1e-9) | escalated) & ~instant
+    # Auto-authorised: late when a buyer who took an offer waited beyond the target for the
+    # seller to act on it.
+    late = late | (auto & accepted & (t_follow - req.request_time > late_after + 1e-9))
     refunded_return = returns_item & (outcome == OUTCOME["returned_refund"]) & ~fba
     pays_label, pays_fee = buyer_pays(terms.payer, terms.ask, terms.label_payer, fee_accepted)
-    label_paid = refunded_return & pays_label
-    fee_paid = refunded_return & pays_fee
-    # FBA: Amazon deducts the label from a buyer-fault refund under its own policy [A10].
-    label_paid = label_paid | (fba & (outcome == OUTCOME["returned_refund"]) & (pl.view.fault == FAULT["buyer"]))
+    label_paid = refunded_return & pays_label & ~pl.label_waived
+    fee_paid = refunded_return & pays_fee & (fee_share > 0)
+    # FBA: Amazon deducts the label from a buyer-fault refund under its own policy [A10], except
+    # for free fashion returns [A20].
+    fba_free = world.class_free_returns[req.item_class] & req.in_window
+    label_paid = label_paid | (
+        fba & (outcome == OUTCOME["returned_refund"]) & (pl.view.fault == FAULT["buyer"]) & ~fba_free
+    )
     s = retention.satisfaction(
         world,
         response_h=response_h,
         decision_h=decision_h,
         buyer_paid_label=label_paid,
-        fee_share_paid=np.where(fee_paid, terms.fee_share, 0.0),
+        fee_share_paid=np.where(fee_paid, fee_share, 0.0),
         refund_delay_h=t_refund - req.request_time,
         outcome=outcome,
         disputed=pl.revealed,
@@ -262,7 +316,7 @@ def resolve(
         # Fulfilled by Amazon: Amazon's rules, not the seller's freight table (no carrier claim).
         payer=np.where(fba, PAYER["seller"], terms.payer),
         ask=terms.ask,
-        fee_share=terms.fee_share,
+        fee_share=fee_share,
         fee_accepted=fee_accepted.astype(float),
         label_payer=terms.label_payer,
         action=act,
@@ -272,6 +326,8 @@ def resolve(
         fba=fba,
         labor_hours=labor,
         weeks_to_resale=weeks,
+        label_waived=pl.label_waived,
+        safet_reimbursement=safet_money,
     )
     # The label share of what the buyer paid back (for net freight reporting).
     buyer_label = np.where(label_paid & ~fba, np.minimum(label, money["buyer_fees"]), 0.0)
@@ -287,6 +343,11 @@ def resolve(
         outcome=outcome,
         payer=np.where(fba, -1, terms.payer),
         fee_accepted=fee_accepted,
+        fee_share=np.where(fee_paid, fee_share, 0.0),
+        auto=auto,
+        refund_at_first_scan=rfs,
+        safet_claim=safet,
+        safet_granted=safet_granted,
         buyer_paid_label=label_paid,
         buyer_label=buyer_label,
         lapsed=lapsed,
@@ -297,7 +358,7 @@ def resolve(
         address=np.where(goods & (act == ACTION["return_to_address"]), pl.address, -1),
         receipt=np.where(goods, receipt, -1),
         t_start=np.where(escalated, _NAN, np.where(auto, req.request_time, desk.start)),
-        t_review=np.where(auto, desk.start, _NAN),
+        t_review=np.where(auto & pl.asked, desk.start, _NAN),
         t_answer=t_answer,
         t_decision=t_decision,
         t_follow=t_follow,

@@ -258,12 +258,16 @@ def _folds_per_epoch(world: World, epoch_days: float) -> int:
 def _desk_inputs(world: World, pol, req: Requests, pl: Plan) -> dict[str, list]:
     """What the desk needs per request, from the seller's plan (lists indexed like ``req``)."""
     sc = world.scenario
-    # Only a buyer waiting for a first answer gives up: not for auto-authorised requests,
-    # whose first touch is a review off the 48 h clock, nor for Amazon's own.
+    # Only a buyer waiting for a first answer gives up: not for auto-authorised requests (Amazon
+    # authorised them), nor for Amazon's own.
     patience = np.where(pl.auto | pl.fba, math.inf, req.patience_h)
     follow_delay = np.where(pl.asked, req.reply_h, np.nan)
     deadline = req.request_time + sc.desk.late_after_hours
     lapse_at = deadline if pol.authorise_at_deadline else np.full(len(req), math.inf)
+    # A message to an auto-authorised buyer matters only until the parcel is handed over.
+    lapse_at = np.where(pl.auto, req.request_time + req.ship_h, lapse_at)
+    # No desk touch at all: Amazon's requests, and auto-authorised ones with nothing to send.
+    instant = pl.fba | (pl.auto & ~pl.asked)
     return {
         "request_time": req.request_time.tolist(),
         "service": (req.handling_h + req.investigate_h * pl.investigated).tolist(),
@@ -271,7 +275,7 @@ def _desk_inputs(world: World, pol, req: Requests, pl: Plan) -> dict[str, list]:
         "follow_delay": follow_delay.tolist(),
         "follow_service": req.follow_up_h.tolist(),
         "lapse_at": lapse_at.tolist(),
-        "instant": pl.fba.tolist(),
+        "instant": instant.tolist(),
     }
 
 
@@ -327,6 +331,11 @@ def _trace(world: World, req: Requests | None, res: Resolved | None):
             "outcome": cat(res.outcome, RESOLUTIONS),
             "payer": cat(res.payer, payer_names),
             "fee_accepted": res.fee_accepted,
+            "fee_share": res.fee_share,
+            "auto_authorised": res.auto,
+            "refund_at_first_scan": res.refund_at_first_scan,
+            "safet_claim": res.safet_claim,
+            "safet_granted": res.safet_granted,
             "buyer_paid_label": res.buyer_paid_label,
             "buyer_label": res.buyer_label,
             "lapsed": res.lapsed,

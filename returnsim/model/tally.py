@@ -90,6 +90,7 @@ _COUNTS = (
     "invalid",
     "rdr",
     "odr",
+    "merchant",
 )
 _SUMS = ("response", "wait", "buyer_label")
 _COLUMNS = (
@@ -170,7 +171,9 @@ class Tally:
             last = np.fmax(c["t_answer"], c["t_follow"])[queued]
             if not np.isnan(last).all():
                 self.last_desk_work = max(self.last_desk_work, float(np.nanmax(last)))
-        self.rdr_days.add(c["request_time"], c["rdr_defect"])
+        # The Return Dissatisfaction Rate covers seller-fulfilled returns only [A5].
+        seller = ~c["fba"]
+        self.rdr_days.add(c["request_time"][seller], c["rdr_defect"][seller])
         self.odr_days.add(c["order_time"], c["odr_defect"])
         if measured is not None:
             c = {k: v[measured] for k, v in c.items()}
@@ -198,10 +201,11 @@ class Tally:
             ("second_touch", "second_touch"),
             ("negative_feedback", "negative_feedback"),
             ("az_claim", "az_claim"),
-            ("rdr", "rdr_defect"),
             ("odr", "odr_defect"),
         ):
             n[key] += int(np.count_nonzero(c[col]))
+        n["merchant"] += int(np.count_nonzero(~c["fba"]))
+        n["rdr"] += int(np.count_nonzero(c["rdr_defect"] & ~c["fba"]))
         n["invalid"] += int(np.count_nonzero(c["rejected"] & c["in_window"]))
         s["buyer_label"] += float(c["buyer_label"].sum())
 
@@ -264,7 +268,7 @@ class Tally:
         k["negative_feedback_rate"] = n["negative_feedback"] / n_req
         k["az_claim_rate"] = n["az_claim"] / n_req
         k["invalid_rejection_rate"] = n["invalid"] / n_req
-        k["rdr"] = n["rdr"] / n_req
+        k["rdr"] = n["rdr"] / n["merchant"] if n["merchant"] else float("nan")
         # ODR on orders, one defect per order: returned orders' own defects, kept orders' defects
         # (the scenario's own demand drawn per day, repeat orders at the same rate in expectation).
         p_kept = h.kept_order_defect_rate

@@ -92,6 +92,18 @@ class World:
         """True reason mix per class (derived from a stated mix by undoing misreports)."""
         self.reason_cdf = np.cumsum(self.reason_mix, axis=1)
         self.class_fba = np.array([c.fulfilment == "fba" for c in classes])
+        # Amazon's marketplace rules (scenario.amazon): which classes Amazon auto-authorises and
+        # which return labels the seller may not deduct (free fashion returns [A20]).
+        self.rules = sc.amazon.rules
+        self.class_prepaid_exempt = np.array([c.prepaid_exempt for c in classes])
+        free = set(self.rules.free_returns_categories)
+        self.class_free_returns = np.array([c.category in free for c in classes])
+        safet_conditions = set(sc.amazon.safet.conditions) if sc.amazon.safet.file else set()
+        self.safet_condition = np.array([c in safet_conditions for c in CONDITIONS])
+        self.restocking_cap = np.array(
+            [[self.rules.restocking_cap(c, in_window=False), self.rules.restocking_cap(c)] for c in CONDITIONS]
+        )
+        """Largest fee share the seller may deduct, by inspected condition and in_window (0/1)."""
         """Whether each class is fulfilled by Amazon in the scenario (a policy may move more)."""
         self.fba_size_tier = [c.fba.size_tier for c in classes]
         self.fba_fulfilment_fee = np.array([c.fba.fulfilment_fee for c in classes])

@@ -116,6 +116,7 @@ CATEGORY_LABELS: dict[str, str] = {
     "buyer_fees": "labels and fees buyers paid",
     "carrier_claims": "carrier claims",
     "referral_fee_credits": "referral fees credited back",
+    "safet_reimbursements": "SAFE-T reimbursements",
     "net_return_cost": "net return cost",
 }
 """Plain words for the ledger categories (``rs.CATEGORIES``)."""

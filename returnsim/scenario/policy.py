@@ -108,11 +108,14 @@ class Policy(Strict):
 
     extends: str | None = Field(default=None, description="start from this policy's fields")
     description: str = Field(default="", description="what the policy is, in plain words (shown beside its name)")
-    auto_authorise: bool = Field(
-        default=False,
-        description="authorise every request on arrival by a rule set in advance (Amazon's "
-        "prepaid-label auto-authorisation [A8]): no offers, fees deducted without asking; an agent "
-        "still reviews each request (desk.handling_minutes, queued, off the 48 h clock)",
+    auto_authorise: bool | None = Field(
+        default=None,
+        description="who authorises in-policy requests of classes not exempt from prepaid labels: "
+        "Amazon, at once, with a prepaid label (true), or the seller, after review (false). "
+        "Default: the marketplace's rule (amazon.marketplace; mandatory in the US, UK and DE "
+        "[A8, A18], where false is refused; none: the seller). Under auto-authorisation offers "
+        "go out as buyer-seller messages and count only if the buyer reads them before dropping "
+        "the parcel off; no rejection, investigation or fee negotiation",
     )
     authorise_at_deadline: bool = Field(
         default=True,

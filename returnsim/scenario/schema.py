@@ -23,6 +23,7 @@ from pydantic_core import InitErrorDetails
 from .behaviour import Buyer, Retention
 from .desk import Desk
 from .fields import Date, Strict, _choices, _err
+from .marketplace import AmazonSettings
 from .policy import Policy, resolve_extends
 from .rules import Condition
 from .uncertainty import Uncertainty, uncertainty_errors
@@ -59,6 +60,11 @@ class Scenario(Strict):
         "and of the ledger, with their customers' later returns, so that the measured requests meet "
         "a desk that is already busy rather than empty; must be less than horizon_days",
     )
+    amazon: AmazonSettings = Field(
+        default_factory=AmazonSettings,
+        description="the Amazon store whose returns rules apply (marketplace profile), the seller's "
+        "plan and return address, and the inputs of refund at first scan and SAFE-T",
+    )
     demand: Demand = Field(description="orders over time")
     markets: Markets = Field(description="where buyers live: domestic and international, with their shipping lanes")
     catalog: dict[str, ItemClass] = Field(min_length=1, description="item classes by name: price, weight, return rate, reason mix")
@@ -84,6 +90,7 @@ class Scenario(Strict):
 
     @model_validator(mode="after")
     def _cross_references(self) -> Scenario:
+        _apply_marketplace(self)
         errors = list(_cross_errors(self))
         if errors:
             raise ValidationError.from_exception_data("Scenario", errors)
@@ -117,6 +124,18 @@ class Scenario(Strict):
             raise KeyError(
                 f"no policy named '{name}'; this scenario has: {', '.join(self.policies)}"
             ) from None
+
+
+def _apply_marketplace(sc: Scenario) -> None:
+    """Figures the scenario leaves unset come from its marketplace's profile (an explicit value is
+    a per-market override): the manual-authorisation target, the window and the holiday window."""
+    rules = sc.amazon.rules
+    if "late_after_hours" not in sc.desk.model_fields_set:
+        sc.desk.late_after_hours = rules.manual_response_hours
+    if "window_days" not in sc.returns.model_fields_set:
+        sc.returns.window_days = rules.return_window_days
+    if "holiday_window" not in sc.returns.model_fields_set:
+        sc.returns.holiday_window = rules.holiday_window
 
 
 def _cross_errors(sc: Scenario) -> Iterator[InitErrorDetails]:
@@ -178,8 +197,17 @@ def _cross_errors(sc: Scenario) -> Iterator[InitErrorDetails]:
         "abandon:liquidate",
         "abandon:in_place",
     ]
+    rules = sc.amazon.rules
     for pname, pol in sc.policies.items():
         base = ("policies", pname)
+        if pol.auto_authorise is False and rules.auto_authorisation == "mandatory":
+            yield _err(
+                (*base, "auto_authorise"),
+                False,
+                f"{rules.name} authorises in-policy requests itself with a prepaid label [A8, A18]; "
+                "a seller cannot opt out (leave auto_authorise unset, mark a class "
+                "prepaid_exempt, or set amazon.marketplace = \"none\")",
+            )
         for i, cname in enumerate(pol.fba_classes or []):
             if cname not in sc.catalog:
                 yield _err((*base, "fba_classes", i), cname, f"unknown item class; {_choices(cname, classes)}")

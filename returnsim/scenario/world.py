@@ -172,6 +172,17 @@ class ItemClass(Strict):
     fba: FbaTerms = Field(
         default_factory=lambda: FbaTerms(), description="Amazon's fees for this class under FBA"
     )
+    category: str = Field(
+        default="other",
+        description="Amazon category of the class, lower case (e.g. clothing, shoes, jewelry, "
+        "watches, handbags): the marketplace's free fashion returns apply to the categories its "
+        "profile names [A20]",
+    )
+    prepaid_exempt: bool = Field(
+        default=False,
+        description="the class is exempt from prepaid return labels (a category exemption, or "
+        "SKUs the seller exempted [A8]), so its requests come to the seller for manual authorisation",
+    )
 
     @model_validator(mode="after")
     def _mix(self) -> ItemClass:

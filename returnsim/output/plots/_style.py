@@ -35,6 +35,7 @@ CATEGORY_COLORS: dict[str, str] = {
     "buyer_fees": "#92c5de",
     "carrier_claims": "#1b7837",
     "referral_fee_credits": "#5aae61",
+    "safet_reimbursements": "#4393c3",
 }
 """Colour of each ledger category: warm for costs, cool for credits."""
 
