@@ -240,8 +240,14 @@ def expected_cost_per_return(
     depends on the hour of the week, which this closed form does not integrate.
     """
     pol = scenario.policy(policy)
-    if scenario.desk.hours != "24/7" and not pol.auto_authorise:
-        raise ValueError("expected_cost_per_return needs desk.hours = '24/7' (or auto_authorise)")
+    rules = scenario.amazon.rules
+    if rules.refund_at_first_scan and rules.auto_authorisation != "none":
+        raise ValueError(
+            "expected_cost_per_return covers amazon.marketplace = 'none' only (refund at first "
+            "scan and SAFE-T are not integrated in closed form)"
+        )
+    if scenario.desk.hours != "24/7":
+        raise ValueError("expected_cost_per_return needs desk.hours = '24/7'")
     world = World(scenario)
     if fba_mask(world, pol, np.arange(len(world.class_names))).any():
         raise ValueError("expected_cost_per_return covers merchant-fulfilled classes only")
@@ -289,7 +295,13 @@ def _branch_cost(world, pol, k, m, branches, p_vals, p_w, h_vals, h_w, delay_in,
     # A question to the buyer lapses when the reply would come after the late threshold
     # (``authorise_at_deadline``): a branch of its own, with the reply's conditional mean
     # otherwise, since the reply time enters the decision nonlinearly.
-    lapse = _lapse_table(sc, pol, h_vals)
+    lapse_manual = _lapse_table(sc, pol, h_vals, auto=False)
+    lapse_auto = _lapse_table(sc, pol, h_vals, auto=True)
+    # Auto-authorised requests (in the window, class not exempt, the policy opting in): an offer
+    # races the drop-off instead of the late threshold.
+    auto_on = bool(pol.auto_authorise) and sc.amazon.seller_plan == "professional"
+    auto_class = auto_on and not world.class_prepaid_exempt[k]
+    lapse = {h: max(lapse_manual[h], lapse_auto[h]) for h in h_vals}
     grid = np.array(
         [
             (b_w * pw * hw, t, st, c, sc_, inside, price, h, d, a, f, lap)
@@ -305,9 +317,16 @@ def _branch_cost(world, pol, k, m, branches, p_vals, p_w, h_vals, h_w, delay_in,
     )
     n = len(grid)
     weight, true_r, stated, cond, told, inside, price, handling_min, d, a, f, lap = grid.T
-    p_lapse = np.array([lapse[h][0] for h in handling_min])
-    reply = np.where(lap == 1, np.array([lapse[h][2] for h in handling_min]), [lapse[h][1] for h in handling_min])
     inside = inside.astype(bool)
+    auto_row = inside & auto_class
+
+    def col(i: int) -> np.ndarray:
+        return np.where(
+            auto_row, [lapse_auto[h][i] for h in handling_min], [lapse_manual[h][i] for h in handling_min]
+        )
+
+    p_lapse = col(0)
+    reply = np.where(lap == 1, col(2), col(1))
     delivery = sc.returns.delivery_days.mean
     request_time = (delivery + np.where(inside, delay_in, delay_out)) * HOURS_PER_DAY
     ints = lambda x: x.astype(np.int64)  # noqa: E731
@@ -363,13 +382,27 @@ def _branch_cost(world, pol, k, m, branches, p_vals, p_w, h_vals, h_w, delay_in,
     return float(np.dot(w, net_cost_per_request(res.flows)))
 
 
-def _lapse_table(sc: Scenario, pol, handling_minutes: np.ndarray) -> dict[float, tuple[float, float, float]]:
-    """Per handling time: (P(reply lapses), E[reply | in time], a reply that lapses), hours."""
+def _lapse_table(
+    sc: Scenario, pol, handling_minutes: np.ndarray, auto: bool
+) -> dict[float, tuple[float, float, float]]:
+    """Per handling time: (P(reply lapses), E[reply | in time], a reply that lapses), hours.
+
+    A manual request's question lapses at the late threshold (``authorise_at_deadline``); an
+    auto-authorised buyer's message at the drop-off, ``returns.ship_days`` after the request
+    (at its mean, as the rest of this closed form takes it)."""
     dist = sc.buyer.reply_hours
     out = {}
     for h in handling_minutes:
-        room = sc.desk.late_after_hours - h / 60.0
-        if pol.auto_authorise or not pol.authorise_at_deadline or room <= 0:
+        if auto:
+            room = sc.returns.ship_days.mean * HOURS_PER_DAY - h / 60.0
+            applies = room > 0
+        else:
+            room = sc.desk.late_after_hours - h / 60.0
+            applies = pol.authorise_at_deadline and room > 0
+        if not applies:
+            if auto:  # the desk answers after the drop-off: every message lapses
+                out[h] = (1.0, dist.mean, 1.0)
+                continue
             out[h] = (0.0, dist.mean, dist.mean)
             continue
         p_in = dist.cdf(room)

@@ -128,7 +128,6 @@ def flows(
     fba: np.ndarray,
     labor_hours: np.ndarray,
     weeks_to_resale: np.ndarray,
-    label_waived: np.ndarray | None = None,
     safet_reimbursement: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """Per-request money flows for decided returns.
@@ -141,7 +140,6 @@ def flows(
     (``ABANDON``); the second-stage ``receipt`` action at the origin on the true ``condition``
     (``RECEIPT``); the FBA ``grade`` (``GRADE``) for fulfilled-by-Amazon requests (``fba``); the
     agent time in hours; the time from the sale to resale in weeks (value decays with it);
-    whether the seller may not deduct the label (``label_waived``: free fashion returns [A20]);
     and what Amazon reimbursed on a SAFE-T claim (``safet_reimbursement``, money).
 
     Rules encoded here (``docs/model.md`` section 4):
@@ -186,8 +184,6 @@ def flows(
     )
 
     buyer_pays_label, fee_applies = buyer_pays(payer, ask, label_payer, fee_accepted > 0)
-    if label_waived is not None:
-        buyer_pays_label = buyer_pays_label & ~np.asarray(label_waived, dtype=bool)
     deductible = returned & returns_item & merchant
     deduct = np.where(deductible, label * buyer_pays_label + price * fee_share * fee_applies, 0.0)
     deduct = np.minimum(deduct, price)

@@ -242,7 +242,6 @@ def plan(world: World, policy: Policy, req: Requests) -> Plan:
                 fba=np.zeros(len(rows), dtype=bool),
                 labor_hours=np.zeros(len(rows)),
                 weeks_to_resale=weeks,
-                label_waived=waived_for(dest, rows),
             )
         )
         cost = np.where(np.isnan(label), np.nan, cost)  # an address with no lane from here

@@ -88,6 +88,11 @@ class Resolved:
     t_review: np.ndarray
     """An agent picked up the review of an auto-authorised request (NaN for others)."""
     t_answer: np.ndarray
+    t_message: np.ndarray
+    """When a message went to an auto-authorised buyer (an offer), NaN otherwise."""
+    t_drop_off: np.ndarray
+    """When an auto-authorised buyer hands the parcel over (NaN for others): a message read
+    later counts for nothing."""
     t_decision: np.ndarray
     t_follow: np.ndarray
     t_receive: np.ndarray
@@ -271,7 +276,7 @@ def resolve(
     late = late | (auto & accepted & (t_follow - req.request_time > late_after + 1e-9))
     refunded_return = returns_item & (outcome == OUTCOME["returned_refund"]) & ~fba
     pays_label, pays_fee = buyer_pays(terms.payer, terms.ask, terms.label_payer, fee_accepted)
-    label_paid = refunded_return & pays_label & ~pl.label_waived
+    label_paid = refunded_return & pays_label
     fee_paid = refunded_return & pays_fee & (fee_share > 0)
     # FBA: Amazon deducts the label from a buyer-fault refund under its own policy [A10], except
     # for free fashion returns [A20].
@@ -326,7 +331,6 @@ def resolve(
         fba=fba,
         labor_hours=labor,
         weeks_to_resale=weeks,
-        label_waived=pl.label_waived,
         safet_reimbursement=safet_money,
     )
     # The label share of what the buyer paid back (for net freight reporting).
@@ -360,6 +364,8 @@ def resolve(
         t_start=np.where(escalated, _NAN, np.where(auto, req.request_time, desk.start)),
         t_review=np.where(auto & pl.asked, desk.start, _NAN),
         t_answer=t_answer,
+        t_message=np.where(auto & pl.asked, desk.answer, _NAN),
+        t_drop_off=np.where(auto, drop_off, _NAN),
         t_decision=t_decision,
         t_follow=t_follow,
         t_receive=t_receive,

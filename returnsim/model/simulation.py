@@ -347,6 +347,8 @@ def _trace(world: World, req: Requests | None, res: Resolved | None):
             "t_start": res.t_start,
             "t_review": res.t_review,
             "t_answer": res.t_answer,
+            "t_message": res.t_message,
+            "t_drop_off": res.t_drop_off,
             "t_decision": res.t_decision,
             "t_follow": res.t_follow,
             "t_receive": res.t_receive,
