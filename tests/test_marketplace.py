@@ -10,13 +10,12 @@ import re
 
 import numpy as np
 import pytest
+from conftest import ROOT, SEED_SCENARIO, minimal_raw, put
 from scipy import stats
 
 import returnsim as rs
 from returnsim.analytic import expected_cost_per_return
 from returnsim.scenario.marketplace import FEE_CONDITIONS, MARKETPLACES, marketplace_rules
-
-from conftest import ROOT, SEED_SCENARIO, minimal_raw, put
 
 HORIZON = 120
 

@@ -227,7 +227,13 @@ def test_handling_times_follow_the_scenarios_distribution():
     the same mean does not (p < 1e-6)."""
     sc = rs.load_scenario(
         SEED_SCENARIO,
-        overrides={"desk.hours": "24/7", "desk.staff": 40, "horizon_days": 60, "retention.feedback_into_demand": False},
+        overrides={
+            "desk.hours": "24/7",
+            "desk.staff": 40,
+            "horizon_days": 60,
+            "retention.feedback_into_demand": False,
+            "amazon.marketplace": "none",  # every request answered by the desk, none by Amazon
+        },
     )
     tr = rs.simulate(sc, "seed", seed=8, trace=True).trace
     minutes = ((tr.t_answer - tr.t_start) * 60).to_numpy()

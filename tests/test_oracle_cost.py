@@ -29,7 +29,13 @@ from scipy import stats
 
 import returnsim as rs
 
-AMPLE = {"desk.hours": "24/7", "desk.staff": 40, "retention.feedback_into_demand": False}
+AMPLE = {
+    "desk.hours": "24/7",
+    "desk.staff": 40,
+    "retention.feedback_into_demand": False,
+    "amazon.marketplace": "none",  # the closed form and the oracle integrate the rule-free workflow
+    "policies.auto_authorise.auto_authorise": True,  # and opting in to authorise at once there
+}
 POLICIES = [
     "seed",
     "free_returns",

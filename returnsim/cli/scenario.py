@@ -122,6 +122,7 @@ def _facts(args: argparse.Namespace) -> StoreFacts:
         staff=args.staff if args.staff is not None else d.staff,
         hours=args.hours or d.hours,
         currency=args.currency or d.currency,
+        marketplace=args.marketplace or d.marketplace,
     )
     names = [i.name for i in facts.items]
     dup = sorted({n for n in names if names.count(n) > 1})
@@ -144,7 +145,18 @@ def _facts(args: argparse.Namespace) -> StoreFacts:
     facts.hours = _ask('Their hours ("24/7", or e.g. "mon-fri 9-17, sat 10-14")', facts.hours,
                        _valid_hours)
     facts.currency = _ask("Currency symbol", facts.currency, _valid_currency)
+    facts.marketplace = _ask("Amazon marketplace (US, UK, DE, or none for your own shop)",
+                             facts.marketplace, _valid_marketplace)
     return facts
+
+
+def _valid_marketplace(text: str) -> str:
+    from ..scenario.marketplace import MARKETPLACES
+
+    found = {m.lower(): m for m in MARKETPLACES}.get(text.strip().lower())
+    if found is None:
+        raise ValueError(f"marketplace: expected one of {', '.join(MARKETPLACES)}, got {text!r}")
+    return found
 
 
 def _valid_hours(text: str) -> str:
@@ -232,6 +244,9 @@ def register(sub: Any) -> None:
     sp.add_argument("--hours", type=_arg(_valid_hours), metavar="HOURS",
                     help='desk hours: "24/7" or e.g. "mon-fri 9-17, sat 10-14" (default mon-fri 9-17)')
     sp.add_argument("--currency", type=_arg(_valid_currency), help="currency symbol (default $)")
+    sp.add_argument("--marketplace", type=_arg(_valid_marketplace), metavar="CODE",
+                    help="Amazon marketplace whose return rules apply: US, UK, DE, or none for a "
+                    "store of your own (default US)")
     sp.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
     sp.set_defaults(func=cmd_init)
 

@@ -354,7 +354,14 @@ def _trace(world: World, req: Requests | None, res: Resolved | None):
             "t_receive": res.t_receive,
             "t_refund": res.t_refund,
             "t_resolved": res.t_resolved,
-            "wait_hours": np.where(res.escalated, res.t_answer, res.t_start) - req.request_time,
+            # Until an agent picked the request (or the offer's message) up, or its buyer gave
+            # up; none for a request Amazon handled (FBA, or authorised without the desk).
+            "wait_hours": np.where(
+                res.fba | (res.auto & np.isnan(res.t_review)),
+                np.nan,
+                np.where(np.isnan(res.t_review), np.where(res.escalated, res.t_answer, res.t_start), res.t_review),
+            )
+            - req.request_time,
             "response_hours": res.t_answer - req.request_time,
             "late": res.late,
             "p_accept": res.p_accept,

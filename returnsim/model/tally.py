@@ -98,6 +98,7 @@ _COLUMNS = (
     "order_time",
     "in_window",
     "fba",
+    "auto",
     "t_start",
     "t_review",
     "t_answer",
@@ -114,6 +115,12 @@ _COLUMNS = (
     "buyer_label",
 )
 """What the KPIs read of a settled request (from ``Requests`` and ``Resolved``)."""
+
+
+def _desk_work(c: dict[str, np.ndarray]) -> np.ndarray:
+    """Requests that reach the seller's desk: seller-fulfilled ones, except those Amazon
+    authorised at once without a message from the seller (no ``t_review``)."""
+    return ~c["fba"] & (~c["auto"] | ~np.isnan(c["t_review"]))
 
 
 class Tally:
@@ -165,7 +172,7 @@ class Tally:
             )
         c = dict(zip(_COLUMNS, (np.concatenate(col) for col in zip(*(b[1] for b in self._buffer), strict=True)), strict=True))
         self._buffer, self._buffered = [], 0
-        queued = ~c["fba"]
+        queued = _desk_work(c)
         if queued.any():
             self.first_queued = min(self.first_queued, float(c["request_time"][queued].min()))
             last = np.fmax(c["t_answer"], c["t_follow"])[queued]
@@ -187,7 +194,7 @@ class Tally:
         self.response.add(response)
         # The desk's queue of first touches (Erlang A's customers): time until an agent picks a
         # request up, or until its buyer gives up; Amazon's own requests never queue here.
-        queued = ~c["fba"]
+        queued = _desk_work(c)
         if queued.any():
             left = np.where(c["escalated"], c["t_answer"], c["t_start"])
             left = np.where(np.isnan(c["t_review"]), left, c["t_review"])

@@ -98,13 +98,16 @@ def marketplace_rules(code: str) -> MarketplaceRules:
     return profiles[code]
 
 
+ClaimCondition = Literal["opened", "used", "damaged"]
+
+
 class Safet(Strict):
     """SAFE-T claims for returns refunded at first scan that come back damaged, used or
     incomplete (Amazon reimburses at its discretion [A21])."""
 
     file: bool = Field(default=True, description="the seller files a claim for every eligible unit")
-    conditions: list[Literal["opened", "used", "damaged"]] = Field(
-        default_factory=lambda: ["used", "damaged"],
+    conditions: list[ClaimCondition] = Field(
+        default_factory=lambda: list[ClaimCondition](["used", "damaged"]),
         description="inspected conditions worth a claim (assumed: used and damaged units)",
     )
     approval_probability: Share = Field(

@@ -6,7 +6,7 @@ turns those into a complete scenario file in which every other figure is written
 source id (``docs/sources.md``) or the word "assumed", so the file is both valid at once and a
 list of what to check. The file compares four policies a seller typically weighs: the article's
 practice (``seed``), free returns, authorising everything at once, and returnless refunds for
-cheap items.
+cheap items, under the return rules of the store's Amazon marketplace.
 """
 
 from __future__ import annotations
@@ -47,6 +47,9 @@ class StoreFacts:
     hours: str = "mon-fri 9-17"
     """``"24/7"`` or day ranges with hours, e.g. ``"mon-fri 9-17, sat 10-14"``."""
     currency: str = "$"
+    marketplace: str = "US"
+    """Amazon marketplace whose return rules apply (``returnsim.scenario.MARKETPLACES``), or
+    ``"none"`` for a store of one's own."""
 
 
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
@@ -223,8 +226,9 @@ freight = [
 
 [policies.auto_authorise]
 extends = "seed"
-description = "Every request authorised at once, no questions and no offers."
+description = "Every request authorised at once with a prepaid label; no messages, no offers."
 auto_authorise = true
+offers = []
 
 [policies.cost_optimal]
 extends = "seed"
@@ -261,6 +265,12 @@ def starter_toml(facts: StoreFacts, file_name: str = "my_store.toml", today: dt.
         _c(f"start_date = {start.isoformat()}", "a Monday: the simulated week starts there"),
         _c("horizon_days = 365", "a year of orders; every return from them is followed to its end"),
         "",
+        "# Amazon's rules for seller-fulfilled returns in this marketplace: prepaid labels authorised",
+        "# by Amazon, refund at first scan, free fashion returns, SAFE-T claims [A18-A21].",
+        "[amazon]",
+        _c(f"marketplace = {q(facts.marketplace)}", "your answer (US, UK, DE, or none for your own shop)"),
+        _c('seller_plan = "professional"', "individual sellers authorise every request themselves [A8]"),
+        "",
         "[demand]",
         _c(f"orders_per_day = {_num(facts.orders_per_day)}", "your answer"),
         "# seasonality = [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1.3, 1.6]   # Jan..Dec multipliers (default: none)",
@@ -290,6 +300,7 @@ def starter_toml(facts: StoreFacts, file_name: str = "my_store.toml", today: dt.
             _c("unit_cost_share = 0.45", "assumed: cost of goods / price"),
             _c("weight_lb = 1.0", "assumed"),
             _c(f"return_rate = {_num(item.return_rate)}", "your answer"),
+            _c('category = "other"', "clothing, shoes, jewelry, watches, handbags: free returns [A20]"),
             f"reasons = {{ {mix} }}",
         ]
     lines += ["", _REASONS]

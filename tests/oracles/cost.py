@@ -75,7 +75,7 @@ from .terms import (
     cents_half_up,
     logistic,
 )
-from .worlds import GRADES, Worlds, enumerate_worlds, world_from_trace
+from .worlds import CONDITIONS, GRADES, Worlds, enumerate_worlds, world_from_trace
 
 __all__ = ["AmpleStaffOracle", "NotCovered", "CATEGORIES", "expected_per_return", "world_from_trace", "Worlds"]
 
@@ -86,6 +86,9 @@ class AmpleStaffOracle(ScenarioTables):
     def __init__(self, scenario: Any, policy: str) -> None:
         super().__init__(scenario, policy)
         sc, pol = self.sc, self.pol
+        rules = sc.amazon.rules
+        if rules.refund_at_first_scan or rules.free_returns_categories:
+            raise NotCovered("refund at first scan, SAFE-T and free fashion returns (marketplace = 'none' only)")
         desk = sc.desk
         self.handling_h = dists.mean(desk.handling_minutes) / 60
         self.h_bins = dists.bins(desk.handling_minutes, 24) / 60
@@ -97,7 +100,7 @@ class AmpleStaffOracle(ScenarioTables):
         self.p_lapse, self.reply_in, self.reply_in_capped = [], [], []
         for h in self.h_bins:
             room = self.late - h
-            if pol.auto_authorise or not pol.authorise_at_deadline:
+            if not pol.authorise_at_deadline:
                 m = dists.mean(self.reply)
                 self.p_lapse.append(0.0)
                 self.reply_in.append(m)
@@ -132,9 +135,11 @@ class AmpleStaffOracle(ScenarioTables):
         labor_h: np.ndarray,
         offset_h: np.ndarray,
         condition: np.ndarray,
+        fee_share: np.ndarray | None = None,
     ) -> dict[str, np.ndarray]:
         """Every ledger flow of one branch (docs/model.md section 5 and 7). ``offset_h``: hours
-        from the request to the authorisation (or the acceptance of an exchange)."""
+        from the request to the authorisation (or the acceptance of an exchange). ``fee_share``:
+        the fee set at receipt (section 7b; default: the terms' own, as valued before receipt)."""
         sc, c = self.sc, self.sc.costs
         k, m, price = x.item_class, x.market, x.price
         merchant = ~fba
@@ -151,7 +156,7 @@ class AmpleStaffOracle(ScenarioTables):
         fee_applies = (terms.payer == BUYER) | (nego & (terms.ask == LOSS_FEE) & fee_yes)
         deduct = np.where(
             returned & ships & merchant,
-            np.minimum(label * buyer_label + price * terms.fee_share * fee_applies, price),
+            np.minimum(label * buyer_label + price * (terms.fee_share if fee_share is None else fee_share) * fee_applies, price),
             0.0,
         )
         refund_net = np.where(refunded, price - deduct, 0.0)
@@ -254,13 +259,14 @@ class AmpleStaffOracle(ScenarioTables):
                 out += [(ABANDON, -1, modes[mm]) for mm in ([arg] if arg else ["liquidate", "dispose"])]
         return out
 
-    def _cost_optimal(self, x: Worlds, view: dict[str, np.ndarray], offer: np.ndarray, names: list[str] | None) -> tuple:
+    def _cost_optimal(
+        self, x: Worlds, view: dict[str, np.ndarray], offer: np.ndarray, names: list[str] | None, auto: np.ndarray
+    ) -> tuple:
         """The candidate of highest expected net value (section 2, step 4): valued by the money
         rules with the stated condition (the receipt rules read it too), expected times, each
         destination's own freight terms and the fee-acceptance probability; first listed wins
         ties; no candidate with a lane from the buyer's market: back to the origin."""
         n = len(x)
-        auto = self.pol.auto_authorise
         best = np.full(n, -np.inf)
         pick = np.tile(np.array([ORIGIN, -1, LIQUIDATE]), (n, 1))
         for action, address, mode in self._options(names):
@@ -272,8 +278,8 @@ class AmpleStaffOracle(ScenarioTables):
             in_place = (a == ABANDON) & (md == IN_PLACE)
             outcome = np.where((a == GIVE) | in_place, RETURNLESS, RETURNED)
             asking = terms.payer == NEGOTIATE
-            reply = 0.0 if auto else np.where(asking | (offer >= 0), dists.mean(self.reply), 0.0)
-            offset = (0.0 if auto else self.handling_h) + reply
+            reply = np.where(auto, 0.0, np.where(asking | (offer >= 0), dists.mean(self.reply), 0.0))
+            offset = np.where(auto, 0.0, self.handling_h) + reply
             common = dict(
                 fba=np.zeros(n, dtype=bool),
                 outcome=outcome,
@@ -290,7 +296,7 @@ class AmpleStaffOracle(ScenarioTables):
             yes = self.net(self.money(x, fee_yes=np.ones(n, dtype=bool), **common))
             no = self.net(self.money(x, fee_yes=np.zeros(n, dtype=bool), **common))
             # Auto-authorised requests are not asked: the rule set in advance deducts the fee.
-            p = 1.0 if auto else self._p_fee(terms, label, x.price)
+            p = np.where(auto, 1.0, self._p_fee(terms, label, x.price))
             value = -np.where(asking, p * yes + (1 - p) * no, no)
             value = np.where(np.isnan(label), -np.inf, value)
             better = value > best
@@ -307,8 +313,11 @@ class AmpleStaffOracle(ScenarioTables):
         n = len(worlds)
         fba = self.fba_class[worlds.item_class]
         merchant = ~fba
-        auto = merchant & pol.auto_authorise
-        investigated = merchant & pol.investigate & (not pol.auto_authorise) & (self.fault[worlds.stated_reason] == FAULTS["seller"])
+        # Authorised at once by the rule (section 7b): in the window, of a class not exempt from
+        # prepaid labels, where the policy opts in (the oracle covers the rule-free world only).
+        exempt = np.array([c.prepaid_exempt for c in sc.catalog.values()])
+        auto = merchant & (pol.auto_authorise is True) & worlds.in_window & ~exempt[worlds.item_class]
+        investigated = merchant & pol.investigate & ~auto & (self.fault[worlds.stated_reason] == FAULTS["seller"])
         revealable = investigated & (worlds.stated_reason != worlds.true_reason)
         p_d = sc.desk.investigation.detect_probability
         # Branch 1: the investigation reveals a misreport, or not.
@@ -329,12 +338,14 @@ class AmpleStaffOracle(ScenarioTables):
             "condition": x.stated_condition,
             "in_window": x.in_window,
         }
-        # Step 3: the offer (none for FBA or auto-authorised requests).
+        # Step 3: the offer (none for FBA; the oracle has no message race for auto-authorised ones).
         offer = np.full(m, -1)
         value_share = np.zeros(m)
-        if pol.offers and not pol.auto_authorise:
+        if pol.offers:
             hit = self._first(pol.offers, view)
             has = (hit >= 0) & merchant
+            if (has & auto).any():
+                raise NotCovered("offers to auto-authorised buyers (the message race of section 7b)")
             offer[has] = np.array([OFFER_KINDS.index(o.kind) for o in pol.offers])[hit[has]]
             value_share[has] = np.array([o.value_share for o in pol.offers])[hit[has]]
         # Step 4: where the unit goes (FBA: to Amazon's fulfilment centre, treated as the origin).
@@ -348,7 +359,7 @@ class AmpleStaffOracle(ScenarioTables):
                 continue
             if rule.action == "cost_optimal":
                 sub = {key: v[sel] for key, v in view.items()}
-                a, ad, md = self._cost_optimal(x.take(np.flatnonzero(sel)), sub, offer[sel], rule.candidates)
+                a, ad, md = self._cost_optimal(x.take(np.flatnonzero(sel)), sub, offer[sel], rule.candidates, auto[sel])
                 action[sel], address[sel], mode[sel] = a, ad, md
             else:
                 action[sel] = {"give_to_buyer": GIVE, "return_to_origin": ORIGIN, "return_to_address": ADDRESS, "abandon": ABANDON}[rule.action]
@@ -361,8 +372,17 @@ class AmpleStaffOracle(ScenarioTables):
         label = self._lane_label(x.market, x.item_class, action, address)
         ships = (action != GIVE) & ~((action == ABANDON) & (mode == IN_PLACE))
         negotiate = merchant & (terms.payer == NEGOTIATE) & ships
-        asked = merchant & ~auto & ((offer >= 0) | negotiate)
+        asked = merchant & ((offer >= 0) | (negotiate & ~auto))
         p_fee = self._p_fee(terms, label, x.price)
+        # The fee is set at receipt on the true condition (section 7b): a buyer-pays rule read
+        # again on it, a negotiated fee as agreed; never above the marketplace's cap.
+        at_receipt = self._terms({**view, "condition": x.condition}, action, address)
+        fee_share = np.where(
+            terms.payer == BUYER, np.where(at_receipt.payer == BUYER, at_receipt.fee_share, 0.0), terms.fee_share
+        )
+        rules = sc.amazon.rules
+        cap = np.array([[rules.restocking_cap(cond, bool(w)) for w in (0, 1)] for cond in CONDITIONS])
+        fee_share = np.where(fba, 0.0, np.minimum(fee_share, cap[x.condition, x.in_window.astype(int)]))
         receipt = self._receipt(view, x.condition)
         base = np.where(ships, RETURNED, RETURNLESS)
         accepted_outcome = np.array([TROUBLESHOT, KEPT_PARTIAL, EXCHANGED, REPLACED])[np.maximum(offer, 0)]
@@ -409,13 +429,13 @@ class AmpleStaffOracle(ScenarioTables):
 
         common = dict(
             fba=fba, action=action, address=address, mode=mode, receipt=receipt, terms=terms,
-            value_share=value_share, condition=x.condition,
+            value_share=value_share, condition=x.condition, fee_share=fee_share,
         )
         yes, no = np.ones(m, dtype=bool), np.zeros(m, dtype=bool)
         # No question: decided at the first answer (at once for FBA and auto-authorised requests,
         # whose fee, a rule set in advance, is deducted without asking).
         offset_n = np.where(fba | auto, 0.0, self.handling_h)
-        labor_n = np.where(fba, 0.0, self.handling_h + extra)
+        labor_n = np.where(fba | auto, 0.0, self.handling_h + extra)  # Amazon authorised it: no touch
         fee_n = auto & negotiate
         book(np.where(asked, 0.0, 1.0), outcome=base, fee_yes=fee_n, labor_h=labor_n, offset_h=offset_n, **common)
         # The question lapses at the deadline: authorised then; no answer, no second touch.
