@@ -19,7 +19,8 @@ import pandas as pd
 from returnsim.experiment.tasks import METRICS
 
 Response = Callable[[str, Mapping[str, float], int], float]
-"""``f(policy, inputs, replication)`` -> the metric's value in that run."""
+"""``f(policy, inputs, replication)`` -> the metric's value in that run (``inputs``: the values
+the design point sets; an input it leaves at the scenario's value is absent)."""
 
 
 def fake_run_design(metric: str, f: Response, calls: list[pd.DataFrame] | None = None) -> Callable[..., pd.DataFrame]:
@@ -34,13 +35,14 @@ def fake_run_design(metric: str, f: Response, calls: list[pd.DataFrame] | None =
         if calls is not None:
             calls.append(design.copy())
         rows = []
-        for i, (point, row) in enumerate(zip(design.index, design.to_dict("records"), strict=True)):
+        for i, (point, given) in enumerate(zip(design.index, design.to_dict("records"), strict=True)):
+            row = {k: v for k, v in given.items() if v == v}  # NaN: the scenario's own value, as the real one
             reps = range(replications) if crn == "common" else range(i * replications, (i + 1) * replications)
             for pol in policies:
                 for rep in reps:
                     rec = dict.fromkeys(METRICS, 0.0)
                     rec[metric] = float(f(pol, row, rep))
-                    rows.append({"point": point, **row, "policy": pol, "replication": rep, "seed": 0,
+                    rows.append({"point": point, **given, "policy": pol, "replication": rep, "seed": 0,
                                  "scenario_hash": "fake", **rec})
         return pd.DataFrame(rows)
 
