@@ -190,3 +190,22 @@ def test_one_replication_names_no_winner():
     mean = res.runs.loc[res.runs.policy == "b", METRIC].iloc[0]
     assert text == ("Answer: one replication cannot say which policy is best; run at least 2 "
                     f"(highest net value per order so far: b, {money(mean)}, with no interval yet).")
+
+
+def test_the_paired_rule_is_bonferronis_not_the_per_comparison_level():
+    # Three policies, 8 replications: b trails the best by 2.6 standard errors of the paired
+    # difference. That clears a single 95 % interval (t(0.975, 7) = 2.365) but not the joint one
+    # over k - 1 = 2 comparisons (t(1 - 0.025/2, 7) = 2.841): b is tied; c, far behind, is not.
+    z = np.array([-1.5, -1.0, -0.5, 0.0, 0.0, 0.5, 1.0, 1.5])
+    z = (z - z.mean()) / z.std(ddof=1)
+    sd = 0.2
+    gap = 2.6 * sd / math.sqrt(8)
+    assert stats.t.ppf(0.975, 7) < 2.6 < stats.t.ppf(1 - 0.025 / 2, 7)
+    shared = np.linspace(-1, 1, 8)
+    values = {"best": 10 + shared, "b": 10 + shared - gap - sd * z, "c": 10 + shared - 5.0 + 0.01 * z}
+    rows = [{"policy": p, "replication": r, "seed": 0, **dict.fromkeys(METRICS, 0.0), METRIC: float(v[r])}
+            for p, v in values.items() for r in range(8)]
+    res = ExperimentResult(runs=pd.DataFrame(rows), policies=list(values), seed=0, replications=8, scenario_hash="x")
+    a = answer(res, baseline="best")
+    assert a.best == "best" and a.tied == ["b"] and not a.resolved
+    assert a.text("$").startswith("Answer: no clear winner on net value per order: best ($10.00) and b ")
