@@ -18,7 +18,7 @@ KEY_PARAMETERS = (
     "international_share",
     "return_rate",
     "in_policy_share",
-    "buyer_paid_label_share",
+    "label_buyer_paid_share",
     "az_claim_rate",
     "refund_to_order_share",
     "request_delay_days_mean",
