@@ -30,6 +30,12 @@ __all__ = ["prepare", "propose_price_bands", "band_names", "UNKNOWN_COLUMNS"]
 
 UNKNOWN_COLUMNS = ["report", "column", "code", "rows"]
 
+NO_REPEAT_NOTE = (
+    "no Repeat Purchase Behavior report: purchases a year with you (buyer.purchases_per_year) stay "
+    "assumed, and they are the input to measure first (the PSA ranks them first): pass --repeat-purchases"
+)
+"""What the summary says when purchases a year with the seller were not measured."""
+
 
 def _nice(x: float) -> float:
     """The round number (1, 2, 2.5 or 5 times a power of ten) nearest to ``x`` on a log scale."""
@@ -341,10 +347,7 @@ def prepare(
             notes.append(f"{repeat.name}: {int(bad.sum()):,} rows end before they start; left out")
             rp = rp[~bad]
     else:
-        notes.append(
-            "no Repeat Purchase Behavior report: buyer.purchases_per_year keeps the base's assumed value. "
-            "It is the input to measure first (the decision hinges on it most): pass --repeat-purchases"
-        )
+        notes.append(NO_REPEAT_NOTE)
 
     prepared = Prepared(
         orders=o,

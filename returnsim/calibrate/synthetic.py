@@ -44,7 +44,7 @@ from .codes import CodeTable
 from .fits import MONTHS
 from .stats import truncated_mean
 
-__all__ = ["synthetic_reports", "SyntheticReports", "expected_estimates", "DISPOSITION_OF", "TRACE_COLUMNS", "damage"]
+__all__ = ["synthetic_reports", "SyntheticReports", "expected_estimates", "DISPOSITION_OF", "TRACE_COLUMNS", "REGIME", "damage"]
 
 TRACE_COLUMNS = (
     "item_class", "market", "price", "order_time", "request_time", "true_reason", "stated_reason",
@@ -97,11 +97,15 @@ class SyntheticReports:
     seed: Any
     fba_share: float
     run: Any = field(repr=False, default=None)
+    repeat_purchases: str | None = None
+    """A Repeat Purchase Behavior report (CSV), when asked for."""
 
     def sources(self) -> dict[str, io.StringIO]:
         """In-memory files for :func:`returnsim.calibrate.calibrate` (``**reports.sources()``)."""
         out = {}
-        for key in ("fba_returns", "mfn_returns", "orders", "classes"):
+        for key in ("fba_returns", "mfn_returns", "orders", "classes", "repeat_purchases"):
+            if getattr(self, key) is None:
+                continue
             buf = io.StringIO(getattr(self, key))
             buf.name = f"synthetic_{key}.txt"
             out[key] = buf
@@ -112,7 +116,9 @@ class SyntheticReports:
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         paths = {}
-        for key, ext in (("orders", "txt"), ("fba_returns", "txt"), ("mfn_returns", "txt"), ("classes", "csv")):
+        for key, ext in (("orders", "txt"), ("fba_returns", "txt"), ("mfn_returns", "txt"), ("classes", "csv"), ("repeat_purchases", "csv")):
+            if getattr(self, key) is None:
+                continue
             path = folder / f"{prefix}{key}.{ext}"
             path.write_text(getattr(self, key), encoding="utf-8")
             paths[key] = path
@@ -126,11 +132,50 @@ def _horizon(sc: Scenario, months: int) -> float:
     return float((end - start).days)
 
 
-def _prepare_scenario(scenario: Scenario, months: int) -> Scenario:
+def _prepare_scenario(scenario: Scenario, months: int, fixed_prices: bool = False) -> Scenario:
     sc = scenario.model_copy(deep=True)
     sc.horizon_days = _horizon(scenario, months)
     sc.retention.feedback_into_demand = False
+    if fixed_prices:  # a small seller's shape: every item of a class sells at one list price
+        from ..scenario.distributions import Fixed
+
+        for c in sc.catalog.values():
+            c.price = Fixed(value=round(c.price.mean, 2))
     return sc
+
+
+REGIME = {"rfs_share": 0.9, "safet_claim_rate": 0.06, "safet_approval_rate": 0.6, "safet_reimbursed_share": 0.8}
+"""Default regime of the synthetic Returns report's Resolution and SAFE-T columns (``regime=``):
+the share of eligible refunds made at first scan, of those claimed under SAFE-T, of claims
+approved, and the mean reimbursed share of the order amount (uniform 0.6-1.0)."""
+
+
+def _ztp_draw(rng: np.random.Generator, mu: float, size: int) -> np.ndarray:
+    """Zero-truncated Poisson counts of mean ``mu`` before truncation (inverse CDF)."""
+    k = np.arange(1, 60)
+    logp = k * np.log(max(mu, 1e-12)) - mu - np.cumsum(np.log(k))
+    cdf = np.cumsum(np.exp(logp)) / -np.expm1(-max(mu, 1e-12))
+    return 1 + np.minimum(np.searchsorted(cdf, rng.random(size)), len(k) - 1)
+
+
+def _repeat_report(rng: np.random.Generator, sc: Scenario, asin: np.ndarray, o_time: np.ndarray) -> str:
+    """A Repeat Purchase Behavior report (per ASIN and month) of buyers who each buy the same
+    ASIN at ``buyer.purchases_per_year.mean`` a year (Poisson): a month's unique customers are
+    its order lines over a customer's mean orders in the month, each customer's orders drawn."""
+    rate = sc.buyer.purchases_per_year.mean
+    start = pd.Timestamp(sc.start_date)
+    month = (start + pd.to_timedelta(o_time, unit="h")).to_period("M")
+    lines = pd.DataFrame({"asin": asin, "month": month}).groupby(["asin", "month"]).size()
+    rows = []
+    for (a, m), n in lines.items():
+        days = m.days_in_month
+        mu = rate * days / 365.25
+        mean_n = mu / -np.expm1(-mu) if mu > 0 else 1.0
+        customers = max(int(round(n / mean_n)), 1)
+        orders = int(_ztp_draw(rng, mu, customers).sum())
+        rows.append([a, m.start_time.strftime("%Y-%m-%d"), m.end_time.strftime("%Y-%m-%d"), orders, customers])
+    df = pd.DataFrame(rows, columns=["ASIN", "Start Date", "End Date", "Orders", "Unique Customers"])
+    return df.to_csv(index=False, lineterminator="\n")
 
 
 def _stamp(start: dt.date, hours: np.ndarray, fmt: str) -> pd.Series:
@@ -151,6 +196,11 @@ def synthetic_reports(
     *,
     fba_share: float = 0.4,
     codes: CodeTable | None = None,
+    fba_months: int | None = None,
+    fixed_prices: bool = False,
+    label_gaps: bool = False,
+    regime: dict[str, float] | None = None,
+    repeat_purchases: bool = False,
 ) -> SyntheticReports:
     """Realistic synthetic Amazon reports of the store a scenario describes.
 
@@ -161,6 +211,14 @@ def synthetic_reports(
         months: length of the reporting period, from the scenario's start date.
         fba_share: share of orders fulfilled by Amazon.
         codes: the code table that turns reasons into codes (default: returnsim's).
+        fba_months: the FBA report ends after this many months (default ``months``): reports
+            that end on different dates.
+        fixed_prices: every item of a class sells at one list price (the class's mean).
+        label_gaps: rows without a label say so as real exports do (``NoLabel``, a payer and a
+            zero cost) instead of leaving the label columns blank.
+        regime: fill the Resolution (refund at first scan) and SAFE-T columns with these rates
+            (keys of :data:`REGIME`; ``{}`` for its defaults); default: not filled.
+        repeat_purchases: also write a Repeat Purchase Behavior report.
 
     Returns:
         A :class:`SyntheticReports` with the four files as text.
@@ -171,7 +229,7 @@ def synthetic_reports(
     from ..model import simulate
 
     codes = codes or CodeTable.load()
-    sc = _prepare_scenario(scenario, months)
+    sc = _prepare_scenario(scenario, months, fixed_prices)
     for r in sc.reasons:
         codes.code_for(r)  # a clear error for a reason the table cannot write
     run = simulate(sc, policy, seed=seed, trace=True)
@@ -264,7 +322,7 @@ def synthetic_reports(
     # FBA: Amazon handles every request; the unit comes back.
     fr = np.flatnonzero(r_fba)
     fba_date = t["request_time"].to_numpy(float)[fr] + ship_h[fr] + transit_h[fr]
-    keep = fba_date < horizon_h
+    keep = fba_date < (_horizon(sc, fba_months) * 24.0 if fba_months is not None else horizon_h)
     fr, fba_date = fr[keep], fba_date[keep]
     comments = np.where(rng.random(len(fr)) < 0.3, "SYNTHETIC comment: buyer wrote something here", "")
     fba_rep = pd.DataFrame(
@@ -345,6 +403,27 @@ def synthetic_reports(
             "Refunded Amount": [f"{v:.2f}" for v in refunded],
         }
     )
+    # Shapes of real exports, drawn from their own stream (the default reports stay the same).
+    extra = np.random.default_rng(np.random.SeedSequence([int(seed), 12]))
+    if label_gaps:
+        none = ~physical
+        mfn_rep.loc[none, "Label type"] = "NoLabel"
+        mfn_rep.loc[none, "Label to be paid by"] = "Seller"
+        mfn_rep.loc[none, "Label cost"] = "0.00"
+    if regime is not None:
+        rates = {**REGIME, **regime}
+        refunded_in_full = np.asarray(outcome == "returned_refund") & physical
+        rfs = refunded_in_full & (extra.random(len(mr)) < rates["rfs_share"])
+        mfn_rep.loc[rfs, "Resolution"] = "RefundAtFirstScan"
+        claim = refunded_in_full & (extra.random(len(mr)) < rates["safet_claim_rate"])
+        approved = claim & (extra.random(len(mr)) < rates["safet_approval_rate"])
+        share = extra.uniform(0.6, 1.0, len(mr)) * (2 * rates["safet_reimbursed_share"] / 1.6)
+        mfn_rep.loc[claim, "SafeT claim id"] = [f"SYNSAFET{i:07d}" for i in range(int(claim.sum()))]
+        mfn_rep.loc[claim, "SafeT claim state"] = np.where(approved[claim], "Approved", "Denied")
+        amount = np.where(approved, [f"{v:.2f}" for v in np.round(o_price[mr] * share, 2)], "")
+        mfn_rep.loc[claim, "SafeT claim reimbursement amount"] = amount[claim]
+    repeat_text = _repeat_report(extra, sc, asin, o_time) if repeat_purchases else None
+
     class_map = pd.DataFrame(
         {"sku": [f"SYN-{c}-{j:02d}" for c in classes for j in range(SKUS_PER_CLASS)], "item_class": [c for c in classes for _ in range(SKUS_PER_CLASS)]}
     )
@@ -362,6 +441,7 @@ def synthetic_reports(
         seed=seed,
         fba_share=fba_share,
         run=run,
+        repeat_purchases=repeat_text,
     )
 
 
@@ -391,12 +471,18 @@ def stated_mix(scenario: Scenario, item_class: str) -> dict[str, float]:
     return out
 
 
-def expected_estimates(scenario: Scenario) -> pd.DataFrame:
+def expected_estimates(scenario: Scenario, regime: dict[str, float] | None = None, repeat_purchases: bool = False) -> pd.DataFrame:
     """The values the fits should recover from :func:`synthetic_reports` of ``scenario`` (with
     ``months = 12``), for every estimate that is a function of the scenario alone (the policy's
-    outcomes, such as label payers or claims, are not). Columns ``parameter, item_class, true``."""
+    outcomes, such as label payers or claims, are not), and of the ``regime`` and repeat
+    purchases when the reports were made with them. Columns ``parameter, item_class, true``."""
     sc = scenario
     rows: list[tuple[str, str, float]] = []
+    if regime is not None:
+        rows += [(k, "all", float(v)) for k, v in {**REGIME, **regime}.items()]
+    if repeat_purchases:
+        per_year = float(sc.buyer.purchases_per_year.mean)
+        rows += [("repeat_purchases_per_year", c, per_year) for c in ["all", *sc.catalog]]
     classes = list(sc.catalog)
     share = np.array([c.share for c in sc.catalog.values()], float)
     share /= share.sum()
