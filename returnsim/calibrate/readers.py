@@ -419,6 +419,8 @@ def read_orders(source: Source | dict[str, float] | pd.Series) -> Report:
     except NotText:
         return read_report(source, "orders", ALL_ORDERS)  # says what the file is
     first = next((ln for ln in split_lines(text) if ln.strip()), "")
+    if not first:
+        return read_report(source, "orders", ALL_ORDERS)  # says the file is empty
     keys = [header_key(h) for h in re.split(r"[\t,]", first)]
     if set(keys) & {"amazon-order-id", "purchase-date"} or ("order-id" in keys and not set(keys) & SIGNATURES["fba_returns"][1]):
         return read_report(source, "orders", ALL_ORDERS)

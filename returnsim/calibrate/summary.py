@@ -98,7 +98,7 @@ def summary(cal: Calibration, width: int = 100, problems: int = 8) -> str:
         out.append(f"Unknown codes (counted, not used): {items}{more}")
     for note in cal.notes:
         if note == NO_REPEAT_NOTE:  # wrapped, not cut: it says what to do
-            out += textwrap.wrap(f"Note: {note}", width=width, subsequent_indent="  ")
+            out += textwrap.wrap(f"Note: {note}", width=width, subsequent_indent="  ", break_on_hyphens=False)
             continue
         text = f"Note: {note}"
         out.append(text if len(text) <= width else text[: width - 1] + "…")

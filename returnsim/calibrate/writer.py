@@ -323,12 +323,14 @@ def write_scenario(cal: Calibration, base: str | Path | Scenario) -> tuple[str, 
     return lead + out, notes
 
 
-def _table_at(doc: Any, parts: list[str]) -> Any:
-    """The table at ``parts`` in the document, created where missing."""
-    node = doc
+def _table_at(doc: Any, sc: Scenario, parts: list[str]) -> Any:
+    """The table at ``parts`` in the document; where the file leaves it out, it is created with
+    the base scenario's values (a table may have fields without defaults)."""
+    node, model = doc, sc
     for key in parts:
+        model = model[key] if isinstance(model, dict) else getattr(model, key)
         if key not in node:
-            node[key] = tomlkit.table()
+            node[key] = tomlkit.item(model.model_dump(mode="json", by_alias=True, exclude_none=True)) if hasattr(model, "model_dump") else tomlkit.table()
         node = node[key]
     return node
 
@@ -358,9 +360,9 @@ def _write_scalars(doc: Any, sc: Scenario, e: pd.DataFrame, why: Any, notes: lis
             dist[parts[-1]] = round(value, 4)
             item = tomlkit.inline_table()
             item.update(dist)
-            _set(_table_at(doc, parts[:-2]), parts[-2], item, comment + "; " + target.how)
+            _set(_table_at(doc, sc, parts[:-2]), parts[-2], item, comment + "; " + target.how)
         else:
-            _set(_table_at(doc, parts[:-1]), parts[-1], round(value, 4), comment)
+            _set(_table_at(doc, sc, parts[:-1]), parts[-1], round(value, 4), comment)
         out.append((target.path, value, row, target.flip))
     return out
 
