@@ -319,3 +319,17 @@ def test_shaped_reports_cover_every_parameter_at_the_nominal_rate(store):
     assert {"return_rate", "price_mean", "rfs_share", "safet_claim_rate", "safet_approval_rate", "safet_reimbursed_share", "repeat_purchases_per_year"} <= families
     low = cov[cov["covered"] < cov["lowest_plausible"]]
     assert low.empty, cov
+
+
+def test_a_returns_report_without_rows_still_gives_a_valid_scenario(store):
+    # no returns in the period: nothing is fitted from the report, and the price-band classes
+    # take what it would have given from the base, marked assumed
+    rep = synthetic_reports(store, "seed", seed=10, months=6, fba_share=0.0)
+    empty = io.StringIO(rep.mfn_returns.split("\n")[0] + "\n")
+    empty.name = "returns.txt"
+    cal = calibrate(orders=io.StringIO(rep.orders), mfn_returns=empty)
+    assert any("returns.txt: a header and no rows" in n for n in cal.notes)
+    text = cal.to_scenario(SEED_SCENARIO)
+    sc = rs.parse_scenario(tomllib.loads(text))
+    new = [c for c in sc.catalog if c.startswith("price_")]
+    assert new and all(f"catalog.{c}.return_rate" in cal.assumed(text) for c in new)

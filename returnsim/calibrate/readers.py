@@ -318,6 +318,8 @@ def read_report(source: Source, kind: str, columns: Sequence[Column], delimiter:
         return rep
     if not rows and kind in _ROW_NEEDS:
         return rep.fail(1, "the file has a header but no rows; download the report for a period with orders")
+    if not rows:
+        rep.notes.append(f"{name}: a header and no rows (no returns in the period?); no figure is fitted from it")
 
     width = len(header)
     idx = [where[c.name] for c in columns if c.name in where]

@@ -261,6 +261,13 @@ def write_scenario(cal: Calibration, base: str | Path | Scenario) -> tuple[str, 
             what = "fitted stated mix" + (" (store-wide)" if not per_class else "")
             _set(t, "reasons", _mix_toml(stated), f"{what}: {names(mix_rows.iloc[0]['source'])}, {int(mix_rows.iloc[0]['n']):,} returns; stated shares 95 % CI: {cis}")
             _set(t, "reasons_are", "stated", "Amazon's reports give the reasons buyers stated")
+        if cls not in sc.catalog:  # a new class: what the reports did not give, from the base
+            like = sc.catalog.get(cls, defaults)
+            for key in ("price", "return_rate", "reasons", "reasons_are"):
+                if key not in t:
+                    value = getattr(like, key)
+                    value = value.model_dump(mode="json", by_alias=True) if hasattr(value, "model_dump") else value
+                    _set(t, key, tomlkit.item(value), f"assumed: not in the reports (from the base's class '{next(iter(sc.catalog))}')")
     if per_class:
         for cls in sc.catalog:
             if cls not in fitted and cls in catalog:
