@@ -101,7 +101,7 @@ def register(sub: Any) -> None:
     sp.add_argument("--orders", metavar="FILE", help="All Orders report, or a table of month and orders")
     sp.add_argument("--classes", metavar="FILE", help="SKU/ASIN -> item_class mapping (default: price bands)")
     sp.add_argument("--repeat-purchases", metavar="FILE", help="Brand Analytics' Repeat Purchase Behavior report (CSV or the API's JSON): fits purchases a year with you")
-    sp.add_argument("--base", metavar="SCENARIO", help="scenario to start from (default: scenarios/seed_policies.toml)")
+    sp.add_argument("--base", metavar="SCENARIO", help="scenario to start from (default: the seed scenario shipped with returnsim)")
     sp.add_argument("--out", "-o", required=True, metavar="FILE.toml", help="the calibrated scenario to write")
     sp.add_argument("--report", metavar="FILE.html", help="the fit report (default: OUT_fit.html beside --out)")
     sp.add_argument("--codes", metavar="FILE", help="your copy of the code table (amazon_codes.toml)")
