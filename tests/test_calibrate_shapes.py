@@ -18,7 +18,7 @@ from scipy import stats
 import returnsim as rs
 from returnsim.calibrate import ReportError, calibrate, synthetic_reports
 from returnsim.calibrate import writer as writer_mod
-from returnsim.calibrate.readers import read_repeat_purchases
+from returnsim.calibrate.repeat import read_repeat_purchases
 from returnsim.calibrate.roundtrip import coverage
 from returnsim.calibrate.stats import Z95, repeat_rate
 from returnsim.cli import main

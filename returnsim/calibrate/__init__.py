@@ -43,7 +43,7 @@ _LAZY = {
     "read_mfn_returns": "readers",
     "read_orders": "readers",
     "read_classes": "readers",
-    "read_repeat_purchases": "readers",
+    "read_repeat_purchases": "repeat",
     "ReportError": "readers",
     "synthetic_reports": "synthetic",
     "SyntheticReports": "synthetic",

@@ -204,8 +204,8 @@ def calibrate(
         read_fba_returns,
         read_mfn_returns,
         read_orders,
-        read_repeat_purchases,
     )
+    from .repeat import read_repeat_purchases
     from .stats import fit_request_delay
 
     table = codes if isinstance(codes, CodeTable) else CodeTable.load(codes)

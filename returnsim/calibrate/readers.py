@@ -61,7 +61,6 @@ __all__ = [
     "read_mfn_returns",
     "read_orders",
     "read_classes",
-    "read_repeat_purchases",
     "redact",
 ]
 
@@ -188,17 +187,6 @@ ALL_ORDERS: tuple[Column, ...] = (
     Column("ship_country", ("ship-country",), "country"),
 )
 """Columns read from the All Orders report."""
-
-REPEAT_PURCHASES: tuple[Column, ...] = (
-    Column("asin", ("asin",), "text"),
-    Column("start_date", ("startdate", "start-date"), "date"),
-    Column("end_date", ("enddate", "end-date"), "date"),
-    Column("orders", ("orders",), "count"),
-    Column("unique_customers", ("uniquecustomers", "unique-customers"), "count"),
-    Column("repeat_revenue", ("repeatpurchaserevenue", "repeat-purchase-revenue"), "money"),
-)
-"""Columns read from Brand Analytics' Repeat Purchase Behavior report (per ASIN and period; the
-API's JSON ``dataByAsin`` or the dashboard's CSV)."""
 
 MONTHLY_ORDERS: tuple[Column, ...] = (
     Column("month", ("month",), "month"),
@@ -436,56 +424,6 @@ def read_orders(source: Source | dict[str, float] | pd.Series) -> Report:
         "purchase-date, sku, quantity, item-price, ship-country, ...) or a table with "
         "columns month and orders",
     )
-
-
-def read_repeat_purchases(source: Source) -> Report:
-    """Read a Repeat Purchase Behavior report (Brand Analytics): per ASIN and period, orders and
-    unique customers (``docs/calibrate.md``).
-
-    Takes the dashboard's download (comma- or tab-separated, headers such as ``ASIN``,
-    ``Start Date``, ``Orders``, ``Unique Customers``) or the Selling Partner API's JSON document
-    (``dataByAsin`` records with ``startDate``, ``endDate``, ``asin``, ``orders``,
-    ``uniqueCustomers``, ``repeatPurchaseRevenue``). A row with more unique customers than orders
-    is impossible and reported (its cells are left out).
-    """
-    try:
-        text, name, _ = read_text(source)
-    except NotText:
-        return read_report(source, "repeat_purchases", REPEAT_PURCHASES)
-    if text.lstrip().startswith("{"):
-        import json
-
-        try:
-            doc = json.loads(text)
-            records = doc["dataByAsin"]
-            if not isinstance(records, list):
-                raise TypeError
-        except (ValueError, KeyError, TypeError):
-            return Report(kind="repeat_purchases", name=name, data=pd.DataFrame()).fail(
-                1, "JSON without a list dataByAsin: expected the sellingPartnerRepeatPurchaseReport document of the Selling Partner API"
-            )
-        rows = []
-        for r in records:
-            rev = r.get("repeatPurchaseRevenue") if isinstance(r, dict) else None
-            r = dict(r) if isinstance(r, dict) else {}
-            r["repeatPurchaseRevenue"] = rev.get("amount", "") if isinstance(rev, dict) else rev
-            rows.append(r)
-        cols = ["asin", "startDate", "endDate", "orders", "uniqueCustomers", "repeatPurchaseRevenue"]
-        body = "".join("\t".join("" if r.get(c) is None else str(r.get(c)) for c in cols) + "\n" for r in rows)
-        buf = io.StringIO("\t".join(cols) + "\n" + body)
-        buf.name = name
-        rep = read_report(buf, "repeat_purchases", REPEAT_PURCHASES)
-    else:
-        rep = read_report(source, "repeat_purchases", REPEAT_PURCHASES, delimiter="auto")
-    d = rep.data
-    if not d.empty:
-        bad = (d["unique_customers"] > d["orders"]).to_numpy()
-        for i in np.flatnonzero(bad):
-            rep.problems.append(
-                ReadProblem(rep.name, int(d["line"].iat[i]), "unique customers", str(int(d["unique_customers"].iat[i])), f"more unique customers than orders ({int(d['orders'].iat[i])}); row skipped")
-            )
-        rep.data = d[~bad].reset_index(drop=True)
-    return rep
 
 
 _CLASS_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")

@@ -41,7 +41,9 @@ import pandas as pd
 
 from ..scenario import Scenario
 from .codes import CodeTable
+from .damage import damage
 from .fits import MONTHS
+from .repeat import repeat_report
 from .stats import truncated_mean
 
 __all__ = ["synthetic_reports", "SyntheticReports", "expected_estimates", "DISPOSITION_OF", "TRACE_COLUMNS", "REGIME", "damage"]
@@ -148,34 +150,6 @@ REGIME = {"rfs_share": 0.9, "safet_claim_rate": 0.06, "safet_approval_rate": 0.6
 """Default regime of the synthetic Returns report's Resolution and SAFE-T columns (``regime=``):
 the share of eligible refunds made at first scan, of those claimed under SAFE-T, of claims
 approved, and the mean reimbursed share of the order amount (uniform 0.6-1.0)."""
-
-
-def _ztp_draw(rng: np.random.Generator, mu: float, size: int) -> np.ndarray:
-    """Zero-truncated Poisson counts of mean ``mu`` before truncation (inverse CDF)."""
-    k = np.arange(1, 60)
-    logp = k * np.log(max(mu, 1e-12)) - mu - np.cumsum(np.log(k))
-    cdf = np.cumsum(np.exp(logp)) / -np.expm1(-max(mu, 1e-12))
-    return 1 + np.minimum(np.searchsorted(cdf, rng.random(size)), len(k) - 1)
-
-
-def _repeat_report(rng: np.random.Generator, sc: Scenario, asin: np.ndarray, o_time: np.ndarray) -> str:
-    """A Repeat Purchase Behavior report (per ASIN and month) of buyers who each buy the same
-    ASIN at ``buyer.purchases_per_year.mean`` a year (Poisson): a month's unique customers are
-    its order lines over a customer's mean orders in the month, each customer's orders drawn."""
-    rate = sc.buyer.purchases_per_year.mean
-    start = pd.Timestamp(sc.start_date)
-    month = (start + pd.to_timedelta(o_time, unit="h")).to_period("M")
-    lines = pd.DataFrame({"asin": asin, "month": month}).groupby(["asin", "month"]).size()
-    rows = []
-    for (a, m), n in lines.items():
-        days = m.days_in_month
-        mu = rate * days / 365.25
-        mean_n = mu / -np.expm1(-mu) if mu > 0 else 1.0
-        customers = max(int(round(n / mean_n)), 1)
-        orders = int(_ztp_draw(rng, mu, customers).sum())
-        rows.append([a, m.start_time.strftime("%Y-%m-%d"), m.end_time.strftime("%Y-%m-%d"), orders, customers])
-    df = pd.DataFrame(rows, columns=["ASIN", "Start Date", "End Date", "Orders", "Unique Customers"])
-    return df.to_csv(index=False, lineterminator="\n")
 
 
 def _stamp(start: dt.date, hours: np.ndarray, fmt: str) -> pd.Series:
@@ -422,7 +396,7 @@ def synthetic_reports(
         mfn_rep.loc[claim, "SafeT claim state"] = np.where(approved[claim], "Approved", "Denied")
         amount = np.where(approved, [f"{v:.2f}" for v in np.round(o_price[mr] * share, 2)], "")
         mfn_rep.loc[claim, "SafeT claim reimbursement amount"] = amount[claim]
-    repeat_text = _repeat_report(extra, sc, asin, o_time) if repeat_purchases else None
+    repeat_text = repeat_report(extra, sc, asin, o_time) if repeat_purchases else None
 
     class_map = pd.DataFrame(
         {"sku": [f"SYN-{c}-{j:02d}" for c in classes for j in range(SKUS_PER_CLASS)], "item_class": [c for c in classes for _ in range(SKUS_PER_CLASS)]}
@@ -523,54 +497,3 @@ def expected_estimates(scenario: Scenario, regime: dict[str, float] | None = Non
         rows.append(("request_delay_after_delivery_cv", "all", float(dist.cv)))  # type: ignore[union-attr]
     del classes
     return pd.DataFrame(rows, columns=["parameter", "item_class", "true"])
-
-
-# --------------------------------------------------------------------------------------------
-# damaged files, for tests and examples
-
-
-def damage(text: str, seed: int = 0, rows: int = 6) -> tuple[str, list[str]]:
-    """A copy of a tab-separated report with faults a real export may have, and what was done.
-
-    Faults, each on a different data row: an unreadable date, an amount that is not a number, a
-    row with a field missing, a duplicated row, an unknown code in the first code-like column,
-    and a stray quote opening a field. The header and the rest are untouched.
-    """
-    rng = np.random.default_rng(seed)
-    lines = text.rstrip("\n").split("\n")
-    header = lines[0].split("\t")
-    lower = [h.lower() for h in header]
-    picks = rng.choice(np.arange(1, len(lines)), size=min(rows, len(lines) - 1), replace=False)
-    done: list[str] = []
-
-    def col(*names: str) -> int | None:
-        return next((lower.index(n) for n in names if n in lower), None)
-
-    date_col = col("return-date", "return request date", "purchase-date")
-    money_col = col("item-price", "label cost", "order amount")
-    code_col = col("reason", "return reason", "detailed-disposition")
-    actions = ["date", "money", "short", "duplicate", "code", "quote"]
-    extra: list[str] = []
-    for i, what in zip(picks, actions, strict=False):
-        f = lines[i].split("\t")
-        if what == "date" and date_col is not None:
-            f[date_col] = "31/13/2025"
-            done.append(f"line {i + 1}: date 31/13/2025")
-        elif what == "money" and money_col is not None:
-            f[money_col] = "twelve"
-            done.append(f"line {i + 1}: amount 'twelve'")
-        elif what == "short":
-            f = f[:-2]
-            done.append(f"line {i + 1}: two fields missing")
-        elif what == "duplicate":
-            extra.append(lines[i])
-            done.append(f"line {i + 1}: duplicated at the end")
-        elif what == "code" and code_col is not None:
-            f[code_col] = "SYN_NEW_CODE"
-            done.append(f"line {i + 1}: unknown code SYN_NEW_CODE")
-        elif what == "quote":
-            j = next((k for k, h in enumerate(lower) if h in ("product-name", "item name")), 2)
-            f[j] = '"' + f[j]
-            done.append(f"line {i + 1}: stray quote opening a field")
-        lines[i] = "\t".join(f)
-    return "\n".join(lines + extra) + "\n", done
