@@ -75,6 +75,14 @@ class Details:
 
 
 FIGURE_NEEDS: dict[str, dict[str, tuple[str, ...]]] = {
+    "orders": {
+        "order_share": (),
+        "price_mean": ("item_price", "quantity"),
+        "international_share": ("ship_country",),
+        "orders_per_day": ("purchase_date",),
+        "seasonality": ("purchase_date",),
+        "return_rate": ("purchase_date",),
+    },
     "fba_returns": {
         "return_rate": ("order_id",),
         "reason_share": ("reason",),
@@ -96,8 +104,8 @@ FIGURE_NEEDS: dict[str, dict[str, tuple[str, ...]]] = {
         "safet_reimbursed_share": ("safet_amount", "order_amount"),
     },
 }
-"""Per returns report, the figures a row feeds and the columns each needs: a row with one
-unreadable cell still counts in the figures that do not need that cell (its problem says which)."""
+"""Per report, the figures a row feeds and the columns each needs: a row with one unreadable
+(or empty) cell still counts in the figures that do not need that cell (its problem says which)."""
 
 
 def still_counts(kind: str, column: str) -> tuple[list[str], list[str]]:

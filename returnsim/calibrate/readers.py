@@ -246,8 +246,12 @@ _REQUIRED = {
     "classes": ("item_class",),
 }
 """Columns a file must have. In the order and class tables a row without them says nothing
-and is reported and skipped; a return row is kept (its reason still counts)."""
+and is reported and skipped (except :data:`_KEPT_WITHOUT`); a return row is kept (its reason
+still counts)."""
 _ROW_NEEDS = ("orders", "monthly_orders", "classes", "repeat_purchases")
+_KEPT_WITHOUT = {"orders": ("purchase_date",)}
+"""Required columns whose empty or unreadable cell leaves the row in: an order line without its
+date is still an order line (its class, price and country count; its date-bound figures not)."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -356,7 +360,11 @@ def read_report(source: Source, kind: str, columns: Sequence[Column], delimiter:
                     ReadProblem(name, int(lines[i]), header_name, redact(raw.iat[i]), EXPECT[col.kind], cname)
                 )
         data[cname] = parsed.to_numpy() if col.kind not in ("yn",) else parsed.array
-        if kind in _ROW_NEEDS and cname in _REQUIRED.get(kind, ()):
+        if cname in _KEPT_WITHOUT.get(kind, ()):
+            missing = parsed.isna().to_numpy()
+            for i in np.flatnonzero(missing & ~bad.to_numpy()):
+                rep.problems.append(ReadProblem(name, int(lines[i]), header[where[cname]].strip(), "", "empty", cname))
+        elif kind in _ROW_NEEDS and cname in _REQUIRED.get(kind, ()):
             missing = parsed.isna().to_numpy()
             for i in np.flatnonzero(missing & ~bad.to_numpy() & ~drop):
                 rep.problems.append(
