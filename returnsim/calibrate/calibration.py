@@ -128,6 +128,22 @@ class Calibration:
         return {str(k): float(v) for k, v in w.groupby(m["market"]).mean().items()}
 
 
+def _with_uses(problem: Any, kind: str) -> Any:
+    """A returns row's unreadable cell, with the figures the row still counts in."""
+    from dataclasses import replace
+
+    from .fits import still_counts
+
+    if not problem.field:
+        return problem
+    uses, lost = still_counts(kind, problem.field)
+    if not uses:
+        return problem
+    more = f" and {len(uses) - 2} more" if len(uses) > 2 else ""
+    but = f"; not in {', '.join(lost)}" if lost else ""
+    return replace(problem, problem=f"{problem.problem}; left empty, the row still counts in {', '.join(uses[:2])}{more}{but}")
+
+
 def _frame() -> pd.DataFrame:
     import pandas as pd
 
@@ -145,6 +161,7 @@ def calibrate(
     mfn_returns: Any = None,
     orders: Any = None,
     classes: Any = None,
+    repeat_purchases: Any = None,
     *,
     codes: str | Path | CodeTable | None = None,
     base: str | Path | Scenario | None = None,
@@ -161,6 +178,8 @@ def calibrate(
             ``orders``, or a dict / Series of month -> orders).
         classes: a SKU/ASIN -> item class mapping (file with ``sku`` or ``asin`` and
             ``item_class``, or a dict); without one, classes are price bands.
+        repeat_purchases: Brand Analytics' Repeat Purchase Behavior report (CSV or the API's
+            JSON): fits ``buyer.purchases_per_year``; without it that input stays assumed.
         codes: the code table (default: returnsim's ``amazon_codes.toml``).
         base: the scenario whose assumptions the delay fit uses (delivery time, return window);
             default: the schema's defaults. ``to_scenario`` takes its own base.
@@ -179,7 +198,14 @@ def calibrate(
     from .fits import estimate_all
     from .names import ESTIMATE_COLUMNS
     from .prepare import prepare
-    from .readers import read_classes, read_fba_returns, read_mfn_returns, read_orders
+    from .readers import (
+        ReportError,
+        read_classes,
+        read_fba_returns,
+        read_mfn_returns,
+        read_orders,
+    )
+    from .repeat import read_repeat_purchases
     from .stats import fit_request_delay
 
     table = codes if isinstance(codes, CodeTable) else CodeTable.load(codes)
@@ -188,15 +214,20 @@ def calibrate(
         "mfn_returns": read_mfn_returns(mfn_returns) if mfn_returns is not None else None,
         "orders": read_orders(orders) if orders is not None else None,
         "classes": read_classes(classes) if classes is not None else None,
+        "repeat_purchases": read_repeat_purchases(repeat_purchases) if repeat_purchases is not None else None,
     }
-    if all(r is None for k, r in reports.items() if k != "classes"):
+    if all(r is None for k, r in reports.items() if k not in ("classes", "repeat_purchases")):
         raise ValueError("calibrate needs at least one report: fba_returns, mfn_returns or orders")
+    unusable = [r.unusable for r in reports.values() if r is not None and r.unusable]
+    if unusable:
+        raise ReportError("cannot use " + "; ".join(unusable))
     prepared, unknown, info = prepare(
         fba=reports["fba_returns"],
         mfn=reports["mfn_returns"],
         orders=reports["orders"],
         classes=reports["classes"],
         codes=table,
+        repeat=reports["repeat_purchases"],
         home_country=home_country,
         price_bands=price_bands,
         maturity_days=maturity_days,
@@ -216,7 +247,7 @@ def calibrate(
                 columns=ESTIMATE_COLUMNS,
             )
             estimates = pd.concat([estimates, extra], ignore_index=True)
-    problems = [p for r in reports.values() if r is not None for p in r.problems]
+    problems = [_with_uses(p, r.kind) for r in reports.values() if r is not None for p in r.problems]
     notes = [n for r in reports.values() if r is not None for n in r.notes] + prepared.notes
     rows = pd.DataFrame(
         [

@@ -39,6 +39,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     mfn = _file(args.mfn_returns, "--mfn-returns")
     orders = _file(args.orders, "--orders")
     classes = _file(args.classes, "--classes")
+    repeat = _file(args.repeat_purchases, "--repeat-purchases")
     codes = _file(args.codes, "--codes")
     if fba is None and mfn is None and orders is None:
         raise UserError("give at least one report: --fba-returns, --mfn-returns or --orders")
@@ -63,13 +64,14 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
             mfn_returns=mfn,
             orders=orders,
             classes=classes,
+            repeat_purchases=repeat,
             codes=codes,
             base=base_sc,
             home_country=args.home_country,
             price_bands=args.price_bands,
             maturity_days=args.maturity_days,
         )
-    except ValueError as err:  # a malformed code table
+    except ValueError as err:  # a report that cannot be used, a malformed code table
         raise UserError(str(err)) from None
     text = cal.to_scenario(base=base, path=out)
     cal.write_report(report, scenario_text=text)
@@ -98,7 +100,8 @@ def register(sub: Any) -> None:
     sp.add_argument("--mfn-returns", metavar="FILE", help="seller-fulfilled Returns report (tab-separated)")
     sp.add_argument("--orders", metavar="FILE", help="All Orders report, or a table of month and orders")
     sp.add_argument("--classes", metavar="FILE", help="SKU/ASIN -> item_class mapping (default: price bands)")
-    sp.add_argument("--base", metavar="SCENARIO", help="scenario to start from (default: scenarios/seed_policies.toml)")
+    sp.add_argument("--repeat-purchases", metavar="FILE", help="Brand Analytics' Repeat Purchase Behavior report (CSV or the API's JSON): fits purchases a year with you")
+    sp.add_argument("--base", metavar="SCENARIO", help="scenario to start from (default: the seed scenario shipped with returnsim)")
     sp.add_argument("--out", "-o", required=True, metavar="FILE.toml", help="the calibrated scenario to write")
     sp.add_argument("--report", metavar="FILE.html", help="the fit report (default: OUT_fit.html beside --out)")
     sp.add_argument("--codes", metavar="FILE", help="your copy of the code table (amazon_codes.toml)")
