@@ -118,6 +118,89 @@ def test_notebook_runs(path: Path, monkeypatch: pytest.MonkeyPatch):
     assert probe[1] == "1", "the kernel did not see RETURNSIM_SMALL=1"
 
 
+LAB = NB / "teaching" / "00_lab.ipynb"
+LAB_PROBE = """
+import json
+import ipywidgets as W
+sliders = {n: c.continuous_update for n, c in controls.items() if isinstance(c, (W.IntSlider, W.FloatSlider))}
+first = answered["count"]
+for v in (10, 20, 30):
+    controls["give_away_below"].value = v      # three settled values
+settled = answered["count"] - first
+controls["give_away_below"].value = 30         # the same value again
+repeated = answered["count"] - first - settled
+fig, lines, took = lab_answer(staff=1, hours="weekdays 9-17")
+plt.close(fig)
+result = lab_run(staff=1, hours="weekdays 9-17")
+warned = [str(w) for ws in answer(result, baseline="seed").warnings.values() for w in ws]
+print("PROBE" + json.dumps({"sliders": sliders, "settled": settled, "repeated": repeated, "lines": lines,
+                            "warned": warned, "image": len(panel.value), "shown": lines_box.value}))
+"""
+
+
+def _run(nb, path: Path, cwd: Path, timeout: int) -> None:
+    import nbclient
+
+    nbclient.NotebookClient(nb, km=_this_python_kernel(), timeout=timeout,
+                            resources={"metadata": {"path": str(cwd)}}).execute()
+
+
+def test_lab_runs_in_batch_at_full_size(monkeypatch: pytest.MonkeyPatch):
+    """The lab at full size under nbclient, as `jupyter execute` runs it: the widget cell must not
+    wait on a browser. The cell timeout is a guard that turns a hang into a failure (the lab's
+    speed is measured by benchmarks/bench_notebooks.py, not asserted here)."""
+    import json
+
+    import nbformat
+
+    monkeypatch.setenv("RETURNSIM_SMALL", "0")
+    monkeypatch.delenv("MPLBACKEND", raising=False)
+    nb = nbformat.read(LAB, as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell(LAB_PROBE))
+    _run(nb, LAB, LAB.parent, timeout=120)
+    text = "".join(o.get("text", "") for o in nb.cells[-1].outputs)
+    probe = json.loads(text[text.index("PROBE") + 5:])
+    # Sliders answer on release, and each settled value runs exactly one simulation.
+    assert probe["sliders"] and not any(probe["sliders"].values()), probe["sliders"]
+    assert probe["settled"] == 3 and probe["repeated"] == 0
+    assert probe["image"] > 1000 and "answered in" in probe["shown"]
+    # Every account-health warning (of seed and of the lab policy) is among the lines shown, and
+    # the time the answer took is shown with it.
+    assert probe["warned"], "this lever setting should break a target (RDR of one weekday agent)"
+    for w in probe["warned"]:
+        assert f"  ! {w}" in probe["lines"], w
+    assert probe["lines"][-1].startswith("(answered in ")
+    # The cell without widgets answers in the notebook too.
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
+    assert any("image/png" in o.get("data", {}) for o in outputs)
+
+
+def test_notebooks_find_shipped_files_through_the_package():
+    """No notebook reaches for files relative to where it sits in the repository."""
+    for path in NOTEBOOKS:
+        code = "\n".join(c.source for c in _cells(path) if c.cell_type == "code")
+        for bad in ("../", "find_root", 'Path("scenarios', "Path('scenarios", "ROOT /"):
+            assert bad not in code, f"{path.name} uses {bad!r}: use returnsim.shipped(...)"
+
+
+@pytest.mark.parametrize("name", ["03_your_store.ipynb", "04_research_study.ipynb"])
+def test_notebook_runs_from_a_copy_outside_the_repository(name: str, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch):
+    import nbformat
+
+    copy = tmp_path / "elsewhere" / name
+    copy.parent.mkdir()
+    copy.write_bytes((NB / name).read_bytes())
+    monkeypatch.setenv("RETURNSIM_SMALL", "1")
+    monkeypatch.delenv("MPLBACKEND", raising=False)
+    monkeypatch.chdir(tmp_path)
+    nb = nbformat.read(copy, as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell("import os\nprint(os.getcwd())"))
+    _run(nb, copy, copy.parent, timeout=CELL_TIMEOUT)
+    assert Path(nb.cells[-1].outputs[0]["text"].strip()).resolve() == copy.parent.resolve()
+    assert ROOT not in copy.resolve().parents
+
+
 # --------------------------------------------------------------------------------------------
 # teaching notebooks: objectives, exercises checked by a cell, answers hidden from students
 
