@@ -103,3 +103,22 @@ def test_cli_reference_page_is_generated_from_the_parser():
     page = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
     assert page == markdown(), "run: python -m returnsim.cli.reference docs/cli.md"
     assert "## returnsim sweep" in page and "`-o, --output`" in page
+
+
+def test_parsing_loads_no_numerical_library():
+    """`returnsim --help` and the parser answer at once: the heavy parts load when a command runs
+    (the time is measured by benchmarks/bench_startup.py)."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from returnsim.cli import build_parser; build_parser().format_help(); "
+            "print(sorted(m for m in ('numpy', 'scipy', 'pandas', 'matplotlib', 'pydantic', 'simpy') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]", out
+
+
+def test_sweep_designs_are_the_libraries():
+    from returnsim.cli.decide import SWEEP_DESIGNS
+    from returnsim.decide.designs import DESIGNS
+
+    assert tuple(SWEEP_DESIGNS) == tuple(DESIGNS)

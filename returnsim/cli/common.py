@@ -13,10 +13,12 @@ import sys
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..scenario import Scenario, load_scenario, parse_override_value
 from ..text import printable
+
+if TYPE_CHECKING:  # the scenario package (pydantic, scipy) loads when a command runs, not to parse
+    from ..scenario import Scenario
 
 __all__ = [
     "UserError",
@@ -44,7 +46,7 @@ def overrides(pairs: Sequence[str] | None) -> dict[str, Any]:
         path, sep, value = pair.partition("=")
         if not sep or not path.strip():
             raise UserError(f"--set expects PATH=VALUE (e.g. desk.staff=3), got {pair!r}")
-        out[path.strip()] = parse_override_value(value.strip())
+        out[path.strip()] = _parse_value(value.strip())
     return out
 
 
@@ -53,6 +55,8 @@ def load(args: argparse.Namespace) -> Scenario:
     path = Path(args.scenario)
     if not path.is_file():
         raise UserError(f"no such scenario file: {path}")
+    from ..scenario import load_scenario
+
     return load_scenario(path, overrides(getattr(args, "set", None)))
 
 
@@ -305,3 +309,9 @@ def require_output(args: argparse.Namespace) -> None:
     """Refuse a command whose required ``--output`` was given in neither spelling."""
     if getattr(args, "_output_required", False) and not getattr(args, "output", None):
         raise UserError("the option --output (-o) FILE is required")
+
+
+def _parse_value(text: str) -> Any:
+    from ..scenario import parse_override_value
+
+    return parse_override_value(text)

@@ -18,6 +18,10 @@ from .common import UserError, load, positive_int, scenario_args, seed_int
 
 __all__ = ["register"]
 
+# returnsim.decide.designs.DESIGNS, written out so that parsing the command line does not load
+# the study machinery (numpy, scipy, pandas); tests/test_cli_vocabulary.py checks they agree.
+SWEEP_DESIGNS = ("grid", "lhs", "sobol", "halton", "random")
+
 _STORE_HELP = "SQLite results store: commits each run, resumes a killed study"
 
 
@@ -257,9 +261,7 @@ def register(sub: Any) -> None:
     common.where_args(sp, _STORE_HELP)
 
     sp = _add(sub, "sweep", "run policies over a design of input values (results as one tidy CSV)", cmd_sweep)
-    from ..decide.designs import DESIGNS
-
-    sp.add_argument("--design", choices=DESIGNS, default="lhs", help="grid, lhs (default), sobol, halton or random")
+    sp.add_argument("--design", choices=SWEEP_DESIGNS, default="lhs", help="grid, lhs (default), sobol, halton or random")
     sp.add_argument("--points", type=int, default=64, metavar="N", help="points of a sampled design; levels per input of a grid (default 64)")
     sp.add_argument("--vary", action="append", metavar="PATH=LO:HI[:N]", help="vary a number over a range (N: grid levels; repeatable)")
     sp.add_argument("--input", action="append", metavar="PATH", help="an input of the scenario's [uncertainty] table (repeatable; default all)")
