@@ -55,6 +55,27 @@ def _fmt(x: float, digits: int = 4) -> str:
     return "-" if x != x else f"{x:.{digits}g}"
 
 
+def _amount(metric: str, x: float, currency: str, sign: bool = False) -> str:
+    """``x`` in the metric's unit: money with the scenario's currency (``$0.0329``), shares in
+    percent (differences in percentage points), three significant digits at least."""
+    import math
+
+    from ..output.labels import fmt_money
+    from ..output.labels import metric as metric_info
+
+    if x != x:
+        return "-"
+    m = metric_info(metric)
+    digits = max(2, 2 - math.floor(math.log10(abs(x)))) if x else 2
+    if m.unit == "money":
+        return fmt_money(x, currency, min(digits, 4), sign=sign)
+    if m.unit == "share":
+        scaled = x * 100
+        d = min(max(1, 2 - math.floor(math.log10(abs(scaled)))) if scaled else 1, 3)
+        return f"{scaled:{'+' if sign else ''}.{d}f} {'pp' if sign else '%'}"
+    return f"{x:{'+' if sign else ''}.4g}"
+
+
 def _table(header: list[str], rows: list[list[str]], title: str = "") -> str:
     from ..output.tables import format_table
 
@@ -79,8 +100,10 @@ def cmd_select(args: argparse.Namespace) -> int:
         )
     rows = [
         [
-            str(r.policy), _fmt(r["mean"]), str(int(r.n)), str(r.status),
-            "" if r.status == "selected" else f"{_fmt(r.advantage, 3)} ({_fmt(r.ci_low, 3)} to {_fmt(r.ci_high, 3)})",
+            str(r.policy), _amount(args.metric, r["mean"], sc.currency), str(int(r.n)), str(r.status),
+            "" if r.status == "selected" else (
+                f"{_amount(args.metric, r.advantage, sc.currency)} ({_amount(args.metric, r.ci_low, sc.currency)} "
+                f"to {_amount(args.metric, r.ci_high, sc.currency)})"),
         ]
         for _, r in sel.table.sort_values("mean", ascending=sel.goal == "min", kind="stable").iterrows()
     ]
