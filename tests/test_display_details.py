@@ -41,3 +41,12 @@ def test_outcome_legend_reads_in_words():
     assert legend and all("_" not in t for t in legend), legend
     assert OUTCOME_LABELS["returned_refund"] in legend
     plt.close("all")
+
+
+def test_a_rate_just_below_a_target_does_not_read_as_the_target():
+    from returnsim.amazon import target_breaches
+
+    (w,) = target_breaches("p", {"odr": 0.00996, "odr_window_max": 0.0103, "odr_windows_over_target": 0.2})
+    assert "averages 0.996%" in w and "reaches 1.0%" in w
+    (w,) = target_breaches("p", {"odr": 0.0123})
+    assert "1.2% of orders" in w
