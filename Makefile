@@ -34,7 +34,7 @@ $(VENV)/.lab: pyproject.toml | $(BIN)/python
 # from the store) and rewrites the report with "How sure is this?".
 demo: $(VENV)/.core
 	$(BIN)/returnsim run scenarios/seed_policies.toml --replications 60 --baseline seed --out $(OUT) --store $(OUT)/runs.sqlite
-	$(BIN)/returnsim select scenarios/seed_policies.toml --indifference 0.05 --baseline seed --store $(OUT)/runs.sqlite --report $(OUT)/report.html
+	$(BIN)/returnsim select scenarios/seed_policies.toml --indifference 0.05 --baseline seed --store $(OUT)/runs.sqlite --output $(OUT)/report.html
 
 test: lint docs browser
 	$(BIN)/python -m pytest

@@ -179,7 +179,7 @@ def test_a_file_that_cannot_be_used_is_named_with_the_fix(store, tmp_path, capsy
     elif case == "empty":
         bad.write_text("\n\n")
         args["--orders"] = bad
-    argv = ["calibrate", *[str(x) for kv in args.items() for x in kv], "--out", str(tmp_path / "x.toml")]
+    argv = ["calibrate", *[str(x) for kv in args.items() for x in kv], "--output", str(tmp_path / "x.toml")]
     assert main(argv) == 2
     err = capsys.readouterr().err
     name = "bad.txt" if case not in ("orders as fba", "fba as mfn") else ("synthetic_orders.txt" if case == "orders as fba" else "synthetic_fba_returns.txt")

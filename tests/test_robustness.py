@@ -391,7 +391,7 @@ def test_output_locations_are_checked_before_the_run(capsys, tmp_path, monkeypat
 def test_report_location_is_checked_before_the_run(capsys, tmp_path, monkeypatch):
     monkeypatch.setattr("returnsim.experiment.run_experiment", _must_not_run)
     code, _, err = run_cli(capsys, "report", str(MMC_SCENARIO), "--set", "horizon_days=2", "-o", str(tmp_path))
-    assert code == 2 and "-o expects a file" in err
+    assert code == 2 and "--output (-o) expects a file" in err
 
 
 def test_unwritable_output_directory_is_refused_before_the_run(capsys, tmp_path, monkeypatch):

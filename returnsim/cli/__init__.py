@@ -14,7 +14,6 @@ import shlex
 import sys
 from collections.abc import Sequence
 
-from ..scenario import ScenarioError
 from . import calibrate, decide, experiment, scenario
 from .common import UserError
 
@@ -49,9 +48,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.command_line = shlex.join(["returnsim", *argv])  # how to reproduce, for reports
     try:
         return int(args.func(args) or 0)
-    except ScenarioError as err:
-        print(str(err), file=sys.stderr)
-        return 2
     except UserError as err:
         print(f"returnsim: {err}", file=sys.stderr)
         return 2
@@ -64,6 +60,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
     except Exception as err:  # an internal error: say so plainly, traceback only on request
+        # A scenario's problems (imported here: the scenario package loads only when a command
+        # needs it, and it is loaded whenever one of its errors exists).
+        from ..scenario import ScenarioError
+
+        if isinstance(err, ScenarioError):
+            print(str(err), file=sys.stderr)
+            return 2
         if args.debug:
             raise
         print(
