@@ -53,7 +53,8 @@ def load(args: argparse.Namespace) -> Scenario:
     path = Path(args.scenario)
     if not path.is_file():
         raise UserError(f"no such scenario file: {path}")
-    return load_scenario(path, overrides(getattr(args, "set", None)))
+    allow = True if getattr(args, "allow_extends_outside", False) else ()
+    return load_scenario(path, overrides(getattr(args, "set", None)), allow_paths=allow)
 
 
 def policies(sc: Scenario, wanted: Sequence[str] | None) -> list[str]:
@@ -76,6 +77,11 @@ def scenario_args(sp: argparse.ArgumentParser) -> None:
         action="append",
         metavar="PATH=VALUE",
         help="override a field, e.g. --set desk.staff=3 (repeatable)",
+    )
+    sp.add_argument(
+        "--allow-extends-outside",
+        action="store_true",
+        help="let `extends` read a base file outside the scenario's folder and the shipped scenarios",
     )
 
 

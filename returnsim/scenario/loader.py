@@ -15,13 +15,13 @@ import os
 import re
 import tomllib
 import typing
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from .extends import attribute_problems, resolve_file_extends
+from .extends import allowed_roots, attribute_problems, resolve_file_extends
 from .problems import (
     _MISSING,
     Problem,
@@ -249,7 +249,7 @@ def _read_text(path: Path) -> str:
             raise fail(f"{size / 1e6:.0f} MB is too large for a scenario file (at most {MAX_BYTES / 1e6:.0f} MB)")
         data = path.read_bytes()
     except FileNotFoundError:
-        raise
+        raise fail("no such file") from None
     except IsADirectoryError:
         raise fail("is a directory, not a scenario file") from None
     except PermissionError:
@@ -271,7 +271,12 @@ def _read_text(path: Path) -> str:
         ) from None
 
 
-def load_scenario(path: str | os.PathLike[str], overrides: Mapping[str, Any] | None = None) -> Scenario:
+def load_scenario(
+    path: str | os.PathLike[str],
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    allow_paths: Sequence[str | os.PathLike[str]] | bool = (),
+) -> Scenario:
     """Read and validate a TOML scenario file.
 
     Args:
@@ -279,18 +284,22 @@ def load_scenario(path: str | os.PathLike[str], overrides: Mapping[str, Any] | N
             from another file (:mod:`returnsim.scenario.extends`).
         overrides: dotted paths into the file and their new values, e.g.
             ``{"desk.staff": 3, "policies.seed.discipline": "deadline"}``.
+        allow_paths: further folders an ``extends`` may read from (by default only the file's
+            own folder and the shipped scenarios); ``True`` allows any file.
 
     Raises:
         ScenarioError: listing every problem with its field path, value and expectation; also
-            when the file cannot be read, is not UTF-8 text or not TOML.
-        FileNotFoundError: if the file does not exist.
-        TypeError: if ``path`` is not a path or ``overrides`` not a dict.
+            when the file does not exist, cannot be read, is not UTF-8 text or not TOML, or
+            ``extends`` leads outside the allowed folders.
+        TypeError: if ``path`` is not a path, ``overrides`` not a dict or ``allow_paths`` not a
+            list of folders.
     """
     if not isinstance(path, str | os.PathLike):
-        raise TypeError(f"path must be a path to a scenario file, got {type(path).__name__}")
+        raise TypeError(f"load_scenario(path=...): expected a path to a scenario file, got {type(path).__name__}")
     path = Path(path)
     overrides = _check_overrides(overrides)
-    raw, origins = resolve_file_extends(_read_toml(path), path, _read_toml)
+    allowed = allowed_roots(path, allow_paths)
+    raw, origins = resolve_file_extends(_read_toml(path), path, _read_toml, allowed=allowed)
     try:
         return parse_scenario(raw, overrides, source=str(path))
     except ScenarioError as err:
@@ -299,7 +308,8 @@ def load_scenario(path: str | os.PathLike[str], overrides: Mapping[str, Any] | N
 
 def _read_toml(path: Path) -> dict[str, Any]:
     """The table of a TOML file; a ``ScenarioError`` naming the file if it cannot be read as
-    UTF-8 text or is not TOML."""
+    UTF-8 text or is not TOML. The message gives the line and column of a TOML mistake but never
+    quotes the file: a file that is not a scenario may be anything (``/proc/self/environ``)."""
     text = _read_text(path)
     try:
         raw = tomllib.loads(text)
@@ -307,14 +317,31 @@ def _read_toml(path: Path) -> dict[str, Any]:
         if isinstance(err, RecursionError):
             detail = f"nested more than the reader can follow (a scenario needs {MAX_DEPTH} levels at most)"
         else:
-            detail = str(err)
-        at = re.search(r"at line (\d+)", detail)
-        lines = text.splitlines()
-        if at and 1 <= int(at.group(1)) <= len(lines):
-            detail += f": {lines[int(at.group(1)) - 1].strip()[:80]}"
+            detail = _toml_mistake(str(err))
         problem = Problem("(file)", _MISSING, f"not valid TOML: {detail}")
         raise ScenarioError([problem], str(path)) from None
     return raw
+
+
+# tomllib messages that quote the file (a key, a character) -> the same mistake without it.
+_QUOTING_MESSAGES = {
+    "Found invalid character": "a character TOML does not allow here",
+    "Illegal character": "a character TOML does not allow in a string",
+    "Cannot declare": "a table or key declared twice",
+    "Cannot mutate immutable namespace": "a table changed after it was written whole",
+    "Cannot redefine namespace": "a table declared again",
+    "Duplicate inline table key": "a key written twice in one inline table",
+}
+
+
+def _toml_mistake(message: str) -> str:
+    """tomllib's message without anything it quotes from the file, keeping where it is."""
+    found = re.match(r"(?s)(.*) \((at line \d+, column \d+|at end of document)\)$", message)
+    text, where = (found.group(1), found.group(2)) if found else (message, "")
+    for lead, plain in _QUOTING_MESSAGES.items():
+        if text.startswith(lead):
+            text = plain
+    return f"{text} ({where})" if where else text
 
 
 def as_scenario(scenario: Any, overrides: Mapping[str, Any] | None = None) -> Scenario:
