@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..scenario import Scenario, load_scenario, parse_override_value
+from ..scenario.plausibility import plausibility_warnings
 from ..text import printable
 
 __all__ = [
@@ -54,7 +55,11 @@ def load(args: argparse.Namespace) -> Scenario:
     if not path.is_file():
         raise UserError(f"no such scenario file: {path}")
     allow = True if getattr(args, "allow_extends_outside", False) else ()
-    return load_scenario(path, overrides(getattr(args, "set", None)), allow_paths=allow)
+    sc = load_scenario(path, overrides(getattr(args, "set", None)), allow_paths=allow)
+    # Valid but unlikely values (grams typed as pounds, days as hours): said, never stopping.
+    for warning in plausibility_warnings(sc):
+        print(f"warning: {warning}", file=sys.stderr)
+    return sc
 
 
 def policies(sc: Scenario, wanted: Sequence[str] | None) -> list[str]:

@@ -38,6 +38,7 @@ from . import executors
 from .budget import RunSizeWarning, check_experiment
 from .executors import Backend, iter_batches
 from .result import ExperimentResult
+from .statistics import undefined_notes
 from .store import ResultStore, describe_row, scenario_hash
 from .tasks import METRICS, run_batch
 
@@ -415,8 +416,10 @@ def run_experiment(
         if own_store and st is not None:
             st.close()
 
+    runs = _frame(runner.results, names, n)
+    notes.extend(undefined_notes(runs))
     return ExperimentResult(
-        runs=_frame(runner.results, names, n),
+        runs=runs,
         policies=names,
         seed=seed,
         replications=n,

@@ -22,6 +22,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from .extends import allowed_roots, attribute_problems, resolve_file_extends
+from .plausibility import nothing_to_learn
 from .problems import (
     _MISSING,
     Problem,
@@ -219,7 +220,9 @@ def parse_scenario(
     """Validate a raw scenario table (as read from TOML), after applying ``overrides``.
 
     Raises:
-        ScenarioError: listing every problem with its field path, value and expectation.
+        ScenarioError: listing every problem with its field path, value and expectation; also
+            a scenario nothing could be learned from (no returns expected at all,
+            :func:`~returnsim.scenario.plausibility.nothing_to_learn`).
         TypeError: if ``overrides`` is not a dict.
     """
     overrides = _check_overrides(overrides)
@@ -232,9 +235,13 @@ def parse_scenario(
     if problems:
         raise ScenarioError(problems, source)
     try:
-        return Scenario.model_validate(raw)
+        sc = Scenario.model_validate(raw)
     except ValidationError as err:
         raise ScenarioError(problems_from_validation(err, raw), source) from None
+    pointless = nothing_to_learn(sc)
+    if pointless:  # valid field by field, but no run of it could measure a return
+        raise ScenarioError(pointless, source)
+    return sc
 
 
 def _read_text(path: Path) -> str:
