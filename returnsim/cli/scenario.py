@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+from ..files import write_text_atomically
 from ..scenario import scenario_schema
 from ..scenario.starter import ItemSpec, StoreFacts, check_item_name, parse_hours, starter_toml
 from .common import UserError, load, scenario_args
@@ -177,7 +178,7 @@ def cmd_init(args: argparse.Namespace) -> int:
         parse_scenario(tomllib.loads(text))  # before writing: never leave a broken file behind
     except ScenarioError as err:  # a bug in the template, not the user's doing
         raise RuntimeError(f"the starter scenario does not validate:\n{err}") from err
-    path.write_text(text, encoding="utf-8")
+    write_text_atomically(path, text)
     sc = load_scenario(path)  # and as written
     print(
         f"wrote {path}: {sc.demand.orders_per_day:g} orders a day, {len(sc.catalog)} item "

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from ..experiment.store import ResultStore
+from ..files import write_atomically
 from ..scenario import Scenario
 from ..scenario.loader import as_scenario
 from .designs import make_design
@@ -88,8 +89,7 @@ class SweepResult:
         """Write :attr:`runs` as CSV (floats with 17 significant digits: they read back exactly)."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        self.runs.to_csv(path, index=False, float_format="%.17g")
-        return path
+        return write_atomically(path, lambda p: self.runs.to_csv(p, index=False, float_format="%.17g"))
 
 
 def _replications(point: int, r: int, crn: str) -> range:
