@@ -157,7 +157,15 @@ def _check_seed(seed: Any) -> int:
     return seed
 
 
-def _check_policies(sc: Scenario, policies: Any) -> list[str]:
+def check_policy_names(sc: Scenario, policies: Any) -> list[str]:
+    """The policies asked for (default: all of ``sc``'s): one name or a list of known names,
+    none twice. The one check of policy names, for experiments and studies alike.
+
+    Raises:
+        TypeError: ``policies`` is not a name or a list of names.
+        KeyError: an unknown policy (the message lists the scenario's).
+        ValueError: an empty list, or a policy listed twice.
+    """
     if policies is None:
         return list(sc.policies)
     if isinstance(policies, str):  # one policy by name
@@ -171,7 +179,11 @@ def _check_policies(sc: Scenario, policies: Any) -> list[str]:
         raise ValueError("no policies to run")
     unknown = [p for p in names if p not in sc.policies]
     if unknown:
-        raise KeyError(f"unknown policy {', '.join(map(repr, unknown))}; scenario has: {', '.join(sc.policies)}")
+        import difflib
+
+        close = difflib.get_close_matches(unknown[0], list(sc.policies), n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        raise KeyError(f"unknown policy {', '.join(map(repr, unknown))}; {hint}scenario has: {', '.join(sc.policies)}")
     if len(set(names)) != len(names):
         raise ValueError(f"a policy is listed twice: {names}")
     return names
@@ -343,10 +355,12 @@ def run_experiment(
     started = time.perf_counter()
     sc = as_scenario(scenario)
     seed = _check_seed(seed)
-    names = _check_policies(sc, policies)
+    names = check_policy_names(sc, policies)
     replications = _check_count("replications", replications)
     max_replications = _check_count("max_replications", max_replications)
     _check_kinds(executor, store, scheduler, progress, allow_large)
+    if workers is not None:
+        workers = _check_count("workers", workers)
     targets = _check_targets(target_half_width)
     if targets is not None:
         if replications < 2:
