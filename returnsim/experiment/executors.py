@@ -17,14 +17,18 @@ import math
 import multiprocessing
 import os
 import threading
-from collections.abc import Iterator, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from itertools import islice
-from typing import Any
+from typing import Any, Generic, TypeVar
+
+T = TypeVar("T")
 
 __all__ = [
     "Backend",
+    "Scheduler",
     "explain_broken_pool",
     "available_cpus",
     "plan_batches",
@@ -168,12 +172,12 @@ def watch_parent() -> None:
 
 
 def iter_batches(
-    tasks: Iterator[tuple[str, int]],
+    tasks: Iterator[T],
     count: int,
     seconds_per_task: float,
     workers: int,
     overhead: float,
-) -> Iterator[list[tuple[str, int]]]:
+) -> Iterator[list[T]]:
     """Batches of the ``count`` tasks of an iterator, made as they are asked for.
 
     A batch lasts at least ``OVERHEAD_FACTOR * overhead`` seconds (so scheduling costs under
@@ -195,7 +199,87 @@ def iter_batches(
 
 
 def plan_batches(
-    tasks: Sequence[tuple[str, int]], seconds_per_task: float, workers: int, overhead: float
-) -> list[list[tuple[str, int]]]:
+    tasks: Sequence[T], seconds_per_task: float, workers: int, overhead: float
+) -> list[list[T]]:
     """All batches of a list of tasks at once (see :func:`iter_batches`)."""
     return list(iter_batches(iter(tasks), len(tasks), seconds_per_task, workers, overhead))
+
+
+class Scheduler(Generic[T]):
+    """The one scheduling loop of every command (``run``, ``select``, ``sweep``, ``psa``,
+    ``optimize``...): a timed pilot task in this process, then this process or a pool as the
+    work is worth it, batches sized by :func:`iter_batches`, two batches per worker in flight,
+    and a broken pool explained.
+
+    Args:
+        backend: where tasks run (its pool is started here when needed, closed by its owner).
+        local: simulates one task in this process; returns its records.
+        submit: sends one batch to an executor; returns the future of its records.
+        finish: takes records as they arrive (the store, the results, the progress bar).
+    """
+
+    def __init__(
+        self,
+        backend: Backend,
+        local: Callable[[T], list[dict[str, Any]]],
+        submit: Callable[[Executor, list[T]], Future],
+        finish: Callable[[list[dict[str, Any]]], None],
+    ) -> None:
+        self.backend = backend
+        self.local = local
+        self.submit = submit
+        self.finish = finish
+        self.seconds_per_task: float | None = None
+        """Seconds one task took in this process (the pilot's, then the latest local one)."""
+
+    def run_local(self, tasks: Iterable[T]) -> None:
+        """Run tasks one by one in this process, timing each."""
+        for task in tasks:
+            start = time.perf_counter()
+            self.finish(self.local(task))
+            self.seconds_per_task = time.perf_counter() - start
+
+    def run(self, tasks: Iterator[T], count: int) -> None:
+        """Run ``count`` tasks drawn from an iterator (made lazily: never all in memory)."""
+        b = self.backend
+        if b.executor is None and b.workers == 1:
+            self.run_local(tasks)
+            return
+        if count and self.seconds_per_task is None:
+            self.run_local(islice(tasks, 1))  # a timed pilot, to size the batches
+            count -= 1
+        if count <= 0:
+            return
+        assert self.seconds_per_task is not None
+        if b.executor is None:
+            if self.seconds_per_task * count < MIN_POOL_SECONDS:
+                self.run_local(tasks)  # less work than starting a pool costs
+                return
+            b.start_pool()
+        overhead = TASK_OVERHEAD_SECONDS[b.kind]
+        batches = iter_batches(tasks, count, self.seconds_per_task, b.workers, overhead)
+        executor = b.executor
+        assert executor is not None
+        pending: set[Future] = set()
+        try:
+            for batch in batches:
+                # Keep two batches per worker in flight; make the next only when one is done.
+                while len(pending) >= 2 * b.workers:
+                    self._collect(pending)
+                pending.add(self.submit(executor, batch))
+            while pending:
+                self._collect(pending)
+        except BrokenProcessPool as err:
+            for fut in pending:
+                fut.cancel()
+            raise explain_broken_pool(err) from err
+        except BaseException:
+            for fut in pending:
+                fut.cancel()
+            raise
+
+    def _collect(self, pending: set[Future]) -> None:
+        done, _ = wait(pending, return_when=FIRST_COMPLETED)
+        for fut in done:
+            pending.discard(fut)
+            self.finish(fut.result())

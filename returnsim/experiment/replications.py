@@ -24,9 +24,7 @@ import secrets
 import time
 import warnings
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
-from concurrent.futures.process import BrokenProcessPool
-from itertools import islice
+from concurrent.futures import Executor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -36,7 +34,7 @@ from ..scenario import Scenario
 from ..scenario.loader import as_scenario
 from . import executors
 from .budget import RunSizeWarning, check_experiment
-from .executors import Backend, iter_batches
+from .executors import Backend, Scheduler
 from .result import ExperimentResult
 from .statistics import undefined_notes
 from .store import ResultStore, describe_row, scenario_hash
@@ -61,21 +59,26 @@ class StoreWarning(UserWarning):
 
 
 class _Runner:
-    """Runs tasks on a backend, committing results and moving the progress bar."""
+    """Runs one scenario's ``(policy, replication)`` tasks on the shared :class:`Scheduler`,
+    committing results and moving the progress bar."""
 
     def __init__(self, sc: Scenario, seed: int, backend: Backend, store: ResultStore | None,
                  key: str, version: str, bar: Any) -> None:
         self.sc = sc
         self.sc_dict = sc.model_dump(mode="json", by_alias=True)
         self.seed = seed
-        self.backend = backend
         self.store = store
         self.key = key
         self.version = version
         self.bar = bar
         self.results: dict[tuple[str, int], dict[str, Any]] = {}
         self.computed = 0
-        self.seconds_per_task: float | None = None
+        self.scheduler: Scheduler[tuple[str, int]] = Scheduler(
+            backend,
+            local=lambda task: run_batch(self.sc, self.seed, [task]),
+            submit=lambda executor, batch: executor.submit(run_batch, self.sc_dict, self.seed, batch),
+            finish=self.finish,
+        )
 
     def finish(self, records: Iterable[dict[str, Any]]) -> None:
         records = list(records)
@@ -86,56 +89,9 @@ class _Runner:
         self.computed += len(records)
         self.bar.update(len(records))
 
-    def run_local(self, tasks: Iterable[tuple[str, int]]) -> None:
-        for task in tasks:
-            start = time.perf_counter()
-            self.finish(run_batch(self.sc, self.seed, [task]))
-            self.seconds_per_task = time.perf_counter() - start
-
     def run(self, tasks: Iterator[tuple[str, int]], count: int) -> None:
         """Run ``count`` tasks drawn from an iterator (made lazily: never all in memory)."""
-        b = self.backend
-        if b.executor is None and b.workers == 1:
-            self.run_local(tasks)
-            return
-        if count and self.seconds_per_task is None:
-            self.run_local(islice(tasks, 1))  # a timed pilot, to size the batches
-            count -= 1
-        if count <= 0:
-            return
-        assert self.seconds_per_task is not None
-        if b.executor is None:
-            if self.seconds_per_task * count < executors.MIN_POOL_SECONDS:
-                self.run_local(tasks)  # less work than starting a pool costs
-                return
-            b.start_pool()
-        overhead = executors.TASK_OVERHEAD_SECONDS[b.kind]
-        batches = iter_batches(tasks, count, self.seconds_per_task, b.workers, overhead)
-        executor = b.executor
-        assert executor is not None
-        pending: set[Future] = set()
-        try:
-            for batch in batches:
-                # Keep two batches per worker in flight; make the next only when one is done.
-                while len(pending) >= 2 * b.workers:
-                    self._collect(pending)
-                pending.add(executor.submit(run_batch, self.sc_dict, self.seed, batch))
-            while pending:
-                self._collect(pending)
-        except BrokenProcessPool as err:
-            for fut in pending:
-                fut.cancel()
-            raise executors.explain_broken_pool(err) from err
-        except BaseException:
-            for fut in pending:
-                fut.cancel()
-            raise
-
-    def _collect(self, pending: set[Future]) -> None:
-        done, _ = wait(pending, return_when=FIRST_COMPLETED)
-        for fut in done:
-            pending.discard(fut)
-            self.finish(fut.result())
+        self.scheduler.run(tasks, count)
 
 
 def _progress_bar(total: int, progress: bool) -> Any:
