@@ -34,6 +34,7 @@ __all__ = [
     "plan_batches",
     "iter_batches",
     "watch_parent",
+    "WATCH_INITIALIZER",
     "process_pool",
     "START_METHOD",
     "TASK_OVERHEAD_SECONDS",
@@ -88,7 +89,7 @@ def process_pool(workers: int) -> ProcessPoolExecutor:
     return ProcessPoolExecutor(
         max_workers=workers,
         mp_context=multiprocessing.get_context(START_METHOD),
-        initializer=partial(exec, _WATCH_SOURCE, {}),  # see _WATCH_SOURCE: nothing to import
+        initializer=WATCH_INITIALIZER,
     )
 
 
@@ -177,6 +178,9 @@ if parent is not None:
 
     threading.Thread(target=wait_for_parent, name="returnsim-watch-parent", daemon=True).start()
 """
+
+WATCH_INITIALIZER = partial(exec, _WATCH_SOURCE, {})
+"""The initializer of the engine's pools: :func:`watch_parent`'s work, importing nothing."""
 
 
 def watch_parent() -> None:
