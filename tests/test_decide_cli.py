@@ -186,6 +186,6 @@ def test_the_assessment_pool_is_one_whose_workers_end_with_their_parent(monkeypa
     assert made == [2]
     pool = executors.process_pool(1)
     try:
-        assert pool._initializer is executors.watch_parent
+        assert pool._initializer is executors.WATCH_INITIALIZER
     finally:
         pool.shutdown()

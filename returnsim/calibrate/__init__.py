@@ -18,11 +18,12 @@ The flow follows the data:
 
 from typing import Any
 
-from .calibration import Calibration, calibrate
+from .calibration import Calibration, CalibrationError, calibrate
 from .codes import CodeTable
 
 __all__ = [
     "calibrate",
+    "CalibrationError",
     "Calibration",
     "CodeTable",
     "ReadProblem",

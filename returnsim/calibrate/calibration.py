@@ -29,7 +29,42 @@ if TYPE_CHECKING:  # pragma: no cover
     from .stats import DistributionFit
 
 
-__all__ = ["calibrate", "Calibration", "PROBLEM_COLUMNS", "default_base"]
+__all__ = ["calibrate", "Calibration", "CalibrationError", "PROBLEM_COLUMNS", "default_base"]
+
+
+class CalibrationError(ValueError):
+    """An argument of :func:`calibrate` cannot be a report: the message names the argument."""
+
+
+_SQLITE = b"SQLite format 3\x00"
+
+
+def _check_source(name: str, value: Any, tables: bool = False) -> None:
+    """``value`` can be the report ``name``: a path to an existing text file, bytes, an open
+    text stream, or (``tables``) a dict / Series / DataFrame; a CalibrationError naming the
+    argument if not. Only the first bytes of a file are looked at (its kind, not its rows)."""
+    if value is None or isinstance(value, bytes) or hasattr(value, "read"):
+        return
+    if tables and (isinstance(value, dict) or hasattr(value, "to_dict")):
+        return
+    if isinstance(value, bool) or not isinstance(value, str | Path):
+        extra = ", a dict or a table" if tables else ""
+        raise CalibrationError(
+            f"calibrate({name}=...): expected a path to the report, bytes or an open text file{extra}; "
+            f"got {type(value).__name__}"
+        )
+    path = Path(value)
+    if not path.is_file():
+        raise CalibrationError(f"calibrate({name}=...): no such file: {path}")
+    with open(path, "rb") as f:
+        head = f.read(4096)
+    if head.startswith(_SQLITE):
+        raise CalibrationError(
+            f"calibrate({name}=...): {path} is an SQLite database (a results store?), not an Amazon "
+            "report; download the report as a tab-separated text file from Seller Central"
+        )
+    if b"\x00" in head:
+        raise CalibrationError(f"calibrate({name}=...): {path} is a binary file, not a text file")
 
 
 
@@ -208,6 +243,17 @@ def calibrate(
     from .repeat import read_repeat_purchases
     from .stats import fit_request_delay
 
+    for arg, value, tables in (
+        ("fba_returns", fba_returns, False), ("mfn_returns", mfn_returns, False),
+        ("orders", orders, True), ("classes", classes, True),
+    ):
+        _check_source(arg, value, tables)
+    if codes is not None and not isinstance(codes, CodeTable):
+        _check_source("codes", codes)
+        try:
+            Path(codes).read_bytes().decode("utf-8")
+        except UnicodeDecodeError:
+            raise CalibrationError(f"calibrate(codes=...): {codes} is not UTF-8 text; expected a TOML code table") from None
     table = codes if isinstance(codes, CodeTable) else CodeTable.load(codes)
     reports: dict[str, Report | None] = {
         "fba_returns": read_fba_returns(fba_returns) if fba_returns is not None else None,

@@ -40,8 +40,22 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _main_is_returnsim() -> None:
+    """Name the ``returnsim`` console script as the module ``returnsim.__main__``, which spawned
+    pool workers do not import: they would otherwise run the script to import returnsim (1.5-3 s)
+    before they can watch their parent, and outlive a ``kill -9`` by as long (issue 22)."""
+    import importlib.util
+
+    main_module = sys.modules.get("__main__")
+    if main_module is not None and getattr(main_module, "__spec__", None) is None and getattr(
+        main_module, "main", None
+    ) is main:
+        main_module.__spec__ = importlib.util.find_spec("returnsim.__main__")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``returnsim`` with ``argv`` (default: the process's arguments); returns the exit code."""
+    _main_is_returnsim()
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)

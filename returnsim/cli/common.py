@@ -56,8 +56,14 @@ def load(args: argparse.Namespace) -> Scenario:
     if not path.is_file():
         raise UserError(f"no such scenario file: {path}")
     from ..scenario import load_scenario
+    from ..scenario.plausibility import plausibility_warnings
 
-    return load_scenario(path, overrides(getattr(args, "set", None)))
+    allow = True if getattr(args, "allow_extends_outside", False) else ()
+    sc = load_scenario(path, overrides(getattr(args, "set", None)), allow_paths=allow)
+    # Valid but unlikely values (grams typed as pounds, days as hours): said, never stopping.
+    for warning in plausibility_warnings(sc):
+        print(f"warning: {warning}", file=sys.stderr)
+    return sc
 
 
 def policies(sc: Scenario, wanted: Sequence[str] | None) -> list[str]:
@@ -80,6 +86,11 @@ def scenario_args(sp: argparse.ArgumentParser) -> None:
         action="append",
         metavar="PATH=VALUE",
         help="override a field, e.g. --set desk.staff=3 (repeatable)",
+    )
+    sp.add_argument(
+        "--allow-extends-outside",
+        action="store_true",
+        help="let `extends` read a base file outside the scenario's folder and the shipped scenarios",
     )
 
 

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ..files import write_atomically
 from . import common
 from .common import UserError, load, positive_int, scenario_args, seed_int
 
@@ -183,7 +184,7 @@ def cmd_optimize(args: argparse.Namespace) -> int:
     print()
     print(opt.describe())
     if args.output:
-        opt.curve.to_csv(args.output, index=False, float_format="%.17g")
+        write_atomically(args.output, lambda p: opt.curve.to_csv(p, index=False, float_format="%.17g"))
         print(f"wrote {args.output}")
     if args.plot:
         import matplotlib
@@ -192,7 +193,8 @@ def cmd_optimize(args: argparse.Namespace) -> int:
         from ..output import plots
 
         fig: Any = plots.optimum_curve(opt).figure
-        fig.savefig(args.plot, dpi=110, bbox_inches="tight")
+        kind = Path(args.plot).suffix.lstrip(".") or "png"  # the temporary name ends in .part
+        write_atomically(args.plot, lambda p: fig.savefig(p, format=kind, dpi=110, bbox_inches="tight"))
         print(f"wrote {args.plot}")
     return 0
 
@@ -235,9 +237,9 @@ def cmd_psa(args: argparse.Namespace) -> int:
         print("no input alone is worth measuring: the choice does not depend on any of them")
     if args.out:
         out = Path(args.out)  # checked and created before the draws
-        s.to_csv(out / "psa_summary.csv", index=False)
-        voi.to_csv(out / "evppi.csv", index=False)
-        res.runs.to_csv(out / "psa_runs.csv", index=False, float_format="%.17g")
+        write_atomically(out / "psa_summary.csv", lambda p: s.to_csv(p, index=False))
+        write_atomically(out / "evppi.csv", lambda p: voi.to_csv(p, index=False))
+        write_atomically(out / "psa_runs.csv", lambda p: res.runs.to_csv(p, index=False, float_format="%.17g"))
         print(f"wrote {out / 'psa_summary.csv'}, {out / 'evppi.csv'}, {out / 'psa_runs.csv'}")
     return 0
 

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:  # imported when a command runs: `returnsim --help` answers without them
     from ..scenario.starter import ItemSpec, StoreFacts
+
+from ..files import write_text_atomically
 from .common import UserError, load, scenario_args
 
 __all__ = ["register", "item_spec"]
@@ -185,7 +187,7 @@ def cmd_init(args: argparse.Namespace) -> int:
         parse_scenario(tomllib.loads(text))  # before writing: never leave a broken file behind
     except ScenarioError as err:  # a bug in the template, not the user's doing
         raise RuntimeError(f"the starter scenario does not validate:\n{err}") from err
-    path.write_text(text, encoding="utf-8")
+    write_text_atomically(path, text)
     sc = load_scenario(path)  # and as written
     print(
         f"wrote {path}: {sc.demand.orders_per_day:g} orders a day, {len(sc.catalog)} item "
