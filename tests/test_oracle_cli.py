@@ -12,6 +12,7 @@ from conftest import SEED_SCENARIO
 
 import returnsim as rs
 from returnsim.cli import main
+from returnsim.output.labels import fmt_money
 
 POLICIES = ["seed", "free_returns", "strict_buyer_pays"]
 
@@ -30,5 +31,5 @@ def test_select_with_defaults_prints_the_selection_of_the_documented_defaults(ca
     for _, r in sel.table.iterrows():
         line = next(x for x in out.splitlines() if x.startswith(r.policy + " "))
         cells = line.split()
-        assert cells[1] == f"{r['mean']:.4g}" and cells[2] == str(int(r.n)), line
+        assert cells[1] == fmt_money(r["mean"], sc.currency) and cells[2] == str(int(r.n)), line
     assert "indifference zone 0.05, confidence 95%" in out

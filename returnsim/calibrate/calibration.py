@@ -18,6 +18,7 @@ from ..scenario import Scenario, load_scenario
 from ..scenario.world import Returns
 from .codes import CodeTable
 from .names import ALL, PROBLEM_COLUMNS
+from .tsv import NotText, decode
 
 # pandas and scipy are imported where the reports are read and fitted, so `import returnsim`
 # (and every worker process an experiment starts) does not load them.
@@ -36,7 +37,6 @@ class CalibrationError(ValueError):
     """An argument of :func:`calibrate` cannot be a report: the message names the argument."""
 
 
-_SQLITE = b"SQLite format 3\x00"
 
 
 def _check_source(name: str, value: Any, tables: bool = False) -> None:
@@ -58,13 +58,13 @@ def _check_source(name: str, value: Any, tables: bool = False) -> None:
         raise CalibrationError(f"calibrate({name}=...): no such file: {path}")
     with open(path, "rb") as f:
         head = f.read(4096)
-    if head.startswith(_SQLITE):
+    try:  # the readers' own test of what the bytes are (a database, a workbook, UTF-16 ...)
+        decode(head)
+    except NotText as err:
         raise CalibrationError(
-            f"calibrate({name}=...): {path} is an SQLite database (a results store?), not an Amazon "
-            "report; download the report as a tab-separated text file from Seller Central"
-        )
-    if b"\x00" in head:
-        raise CalibrationError(f"calibrate({name}=...): {path} is a binary file, not a text file")
+            f"calibrate({name}=...): {path}: {err}"
+            + ("" if name == "codes" else "; download the report from Seller Central as a tab-separated text file")
+        ) from None
 
 
 

@@ -191,6 +191,9 @@ def _dates(s: pd.Series) -> tuple[pd.Series, pd.Series, bool]:
 
 _MONEY_JUNK = re.compile(r"[\s$€£¥]|USD|EUR|GBP|CAD|JPY")
 _THOUSANDS = re.compile(r"^-?\d{1,3}(,\d{3})+(\.\d+)?$")
+_LARGEST = 1e9
+"""No amount or quantity on one report line reaches this: a larger number is a corrupt cell (and
+would overflow the fits' log-scale arithmetic), reported as unreadable."""
 
 
 def _numbers(s: pd.Series, integer: bool) -> tuple[pd.Series, pd.Series]:
@@ -202,7 +205,7 @@ def _numbers(s: pd.Series, integer: bool) -> tuple[pd.Series, pd.Series]:
         thousands = clean.str.match(_THOUSANDS)
         clean = clean.where(~thousands, clean.str.replace(",", "", regex=False))
         num[retry] = pd.to_numeric(clean, errors="coerce")
-    ok = np.isfinite(num) & (num >= 0)
+    ok = np.isfinite(num) & (num >= 0) & (num < _LARGEST)
     if integer:
         ok &= num == np.round(num)
     num = num.where(ok)
