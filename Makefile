@@ -3,15 +3,16 @@
 #   make test   create .venv, install returnsim with its test extras (and Debian's chromium if
 #               missing, for the report's layout test), run every check and test
 # Also: make lab (JupyterLab on notebooks/), make bench (speed benchmarks), make lint (ruff and
-# mypy), make docs (the API reference, strict), make mutate (plant each curated bug of
-# tools/mutations.toml and check a test fails; tens of minutes, not part of make test), make clean.
+# mypy), make docs (the API reference, strict), make fuzz (hostile scenarios and report files,
+# counts by class), make mutate (plant each curated bug of tools/mutations.toml and check a test
+# fails; tens of minutes, not part of make test), make clean.
 
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 OUT    ?= results/demo
 
-.PHONY: demo test lab bench lint docs clean browser mutate
+.PHONY: demo test lab bench lint docs clean browser mutate fuzz
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,7 +35,7 @@ $(VENV)/.lab: pyproject.toml | $(BIN)/python
 # from the store) and rewrites the report with "How sure is this?".
 demo: $(VENV)/.core
 	$(BIN)/returnsim run scenarios/seed_policies.toml --replications 60 --baseline seed --out $(OUT) --store $(OUT)/runs.sqlite
-	$(BIN)/returnsim select scenarios/seed_policies.toml --indifference 0.05 --baseline seed --store $(OUT)/runs.sqlite --report $(OUT)/report.html
+	$(BIN)/returnsim select scenarios/seed_policies.toml --indifference 0.05 --baseline seed --store $(OUT)/runs.sqlite --output $(OUT)/report.html
 
 test: lint docs browser
 	$(BIN)/python -m pytest
@@ -62,6 +63,11 @@ lab: $(VENV)/.lab
 bench: $(VENV)/.dev
 	$(BIN)/python benchmarks/bench_model.py
 	$(BIN)/python benchmarks/bench_notebooks.py
+
+# Hostile input (issue 22): 3,000 scenario cases and 300 report files, counts by class; fails on
+# an internal error, a NaN or out-of-range output, or a hang. make test runs a fixed sample.
+fuzz: $(VENV)/.dev
+	$(BIN)/python tests/test_fuzz_hostile.py 3000 300
 
 # Mutation testing: each mutation runs its tests in a temporary copy of the tree; prints the table
 # and the score (MUTATE_ARGS, e.g. "--only desk- --jobs 2 --markdown mutation-table.md").

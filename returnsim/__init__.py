@@ -17,32 +17,90 @@ value of information, optimisation) -> :mod:`returnsim.output` (tables, plots, r
 
 __version__ = "0.1.0"
 
-from .calibrate import Calibration, calibrate  # noqa: E402
-from .decide import (  # noqa: E402
-    DecideError,
-    Selection,
-    optimize,
-    pareto,
-    psa,
-    select_best,
-    sobol_indices,
-    sweep,
-    tornado,
-)
-from .experiment import ExperimentResult, ResultStore, run_experiment  # noqa: E402
-from .model import KPI_NAMES, RunResult, simulate  # noqa: E402
-from .model.ledger import CATEGORIES, COSTS, CREDITS, net_return_cost  # noqa: E402
-from .output import plots  # noqa: E402
-from .scenario import (  # noqa: E402
-    Policy,
-    Problem,
-    Scenario,
-    ScenarioError,
-    load_scenario,
-    parse_scenario,
-    scenario_schema,
-)
-from .shipped import shipped  # noqa: E402
+import sys
+import types
+from typing import TYPE_CHECKING, Any
+
+from .shipped import shipped  # light, and shares its name with the module returnsim.shipped
+
+if TYPE_CHECKING:
+    from .calibrate import Calibration, calibrate
+    from .decide import (  # type: ignore[no-redef]
+        DecideError,
+        Selection,
+        optimize,
+        pareto,
+        psa,
+        select_best,
+        sobol_indices,
+        sweep,
+        tornado,
+    )
+    from .experiment import ExperimentResult, ResultStore, run_experiment
+    from .model import KPI_NAMES, RunResult, simulate
+    from .model.ledger import CATEGORIES, COSTS, CREDITS, net_return_cost
+    from .output import plots
+    from .scenario import (
+        Policy,
+        Problem,
+        Scenario,
+        ScenarioError,
+        load_scenario,
+        parse_scenario,
+        scenario_schema,
+    )
+    from .shipped import shipped
+
+# Names load on first use (PEP 562): `import returnsim` and the `returnsim` command's start-up stay
+# quick, and a command pays only for the parts it uses (scipy, pandas, matplotlib, pydantic).
+_LAZY = {
+    "Calibration": "calibrate", "calibrate": "calibrate",
+    "DecideError": "decide", "Selection": "decide", "optimize": "decide", "pareto": "decide",
+    "psa": "decide", "select_best": "decide", "sobol_indices": "decide", "sweep": "decide",
+    "tornado": "decide",
+    "ExperimentResult": "experiment", "ResultStore": "experiment", "run_experiment": "experiment",
+    "KPI_NAMES": "model", "RunResult": "model", "simulate": "model",
+    "CATEGORIES": "model.ledger", "COSTS": "model.ledger", "CREDITS": "model.ledger",
+    "net_return_cost": "model.ledger",
+    "plots": "output",
+    "Policy": "scenario", "Problem": "scenario", "Scenario": "scenario", "ScenarioError": "scenario",
+    "load_scenario": "scenario", "parse_scenario": "scenario", "scenario_schema": "scenario",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+        globals()[name] = value  # once loaded, an ordinary attribute
+        return value
+    raise AttributeError(f"module 'returnsim' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
+
+class _Package(types.ModuleType):
+    """``returnsim``, whose function ``calibrate`` shares its name with the subpackage
+    ``returnsim.calibrate``: importing the subpackage sets the package's attribute to it, which
+    would hide the function. The property keeps ``rs.calibrate`` the function (as the eager
+    imports of earlier releases did), and ignores the import system's assignment."""
+
+    @property
+    def calibrate(self) -> Any:
+        from .calibrate.calibration import calibrate
+
+        return calibrate
+
+    @calibrate.setter
+    def calibrate(self, value: Any) -> None:
+        pass  # the subpackage stays reachable through sys.modules, as `from returnsim.calibrate import ...`
+
+
+sys.modules[__name__].__class__ = _Package
+
 
 __all__ = [
     "__version__",

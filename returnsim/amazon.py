@@ -94,7 +94,7 @@ def target_breaches(policy: str, kpis: Mapping[str, float]) -> list[HealthWarnin
         if value is not None and value == value and value >= target:
             out.append(
                 HealthWarning(
-                    f"{policy}: {name} {value:.1%} of {per} is at or above Amazon's target of "
+                    f"{policy}: {name} {_rate(value, target)} of {per} is at or above Amazon's target of "
                     f"{target:.0%}; Amazon may restrict a seller's account for this"
                 )
             )
@@ -102,11 +102,20 @@ def target_breaches(policy: str, kpis: Mapping[str, float]) -> list[HealthWarnin
             when = f" ({share:.0%} of 60-day windows)" if share is not None and share == share else ""
             out.append(
                 HealthWarning(
-                    f"{policy}: {name} averages {value:.1%} of {per}, but reaches {worst:.1%} in its "
+                    f"{policy}: {name} averages {_rate(value, target)} of {per}, but reaches {_rate(worst, target)} in its "
                     f"worst 60-day window{when}, at or above Amazon's target of {target:.0%}"
                 )
             )
     return out
+
+
+def _rate(x: float, target: float) -> str:
+    """``x`` as a percentage with the decimals (1 to 3) it needs to read on its own side of
+    ``target``: 0.996 % below a 1 % target, never "1.0 %" that seems to meet it."""
+    for d in (1, 2, 3):
+        if (round(x * 100, d) >= round(target * 100, d)) == (x >= target):
+            break
+    return f"{x:.{d}%}"
 
 
 # Fees ------------------------------------------------------------------------------------------

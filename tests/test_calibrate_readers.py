@@ -163,9 +163,16 @@ def test_odd_bytes_never_raise(bad: bytes):
     assert rep.data.empty and rep.problems
 
 
-def test_order_rows_without_an_order_id_or_date_are_reported_and_skipped():
+def test_order_rows_without_an_order_id_are_skipped_and_without_a_date_kept():
     header = ["amazon-order-id", "purchase-date", "sku", "quantity", "item-price", "ship-country"]
-    rows = [["111-0000001-0000001", "2026-07-01T10:00:00+00:00", "A", "1", "10.00", "US"], ["", "2026-07-01T10:00:00+00:00", "A", "1", "10.00", "US"], ["111-0000001-0000003", "", "A", "1", "10.00", "usa"]]
+    rows = [["111-0000001-0000001", "2026-07-01T10:00:00+00:00", "A", "1", "10.00", "US"], ["", "2026-07-01T10:00:00+00:00", "A", "1", "10.00", "US"], ["111-0000001-0000003", "", "A", "1", "10.00", "usa"], ["111-0000001-0000004", "31/13/2025", "A", "1", "12.00", "US"]]
     rep = read_orders(io.StringIO(tsv(header, rows)))
-    assert {(p.line, p.column) for p in rep.problems} == {(3, "amazon-order-id"), (4, "purchase-date"), (4, "ship-country")}
-    assert len(rep.data) == 1
+    assert {(p.line, p.column) for p in rep.problems} == {(3, "amazon-order-id"), (4, "purchase-date"), (4, "ship-country"), (5, "purchase-date")}
+    # without its id a row says nothing; without its date it is still an order line
+    assert rep.data["line"].tolist() == [2, 4, 5]
+    cal = calibrate(orders=io.StringIO(tsv(header, rows)))
+    assert cal.estimates.query("parameter == 'order_share'")["n"].tolist() == [3]
+    assert cal.estimates.query("parameter == 'orders_per_day'")["n"].tolist() == [1]
+    assert cal.estimate("price_mean", "all_items") == pytest.approx(32 / 3)
+    p = cal.problems[(cal.problems["line"] == 5)].iloc[0]
+    assert "still counts in order_share, price_mean" in p["problem"] and "not in orders_per_day" in p["problem"]

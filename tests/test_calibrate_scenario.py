@@ -29,7 +29,7 @@ def _cli(tmp_path: Path, *extra: str) -> list[str]:
         "--fba-returns", str(EXAMPLES / "synthetic_fba_returns.txt"),
         "--mfn-returns", str(EXAMPLES / "synthetic_mfn_returns.txt"),
         "--orders", str(EXAMPLES / "synthetic_orders.txt"),
-        "--out", str(tmp_path / "my_store.toml"),
+        "--output", str(tmp_path / "my_store.toml"),
         *extra,
     ]
 
@@ -58,11 +58,11 @@ def test_command_on_the_shipped_examples(tmp_path, capsys):
 
 
 def test_command_errors_are_clear(tmp_path, capsys):
-    assert main(["calibrate", "--fba-returns", str(tmp_path / "nope.txt"), "--out", str(tmp_path / "x.toml")]) == 2
+    assert main(["calibrate", "--fba-returns", str(tmp_path / "nope.txt"), "--output", str(tmp_path / "x.toml")]) == 2
     assert "no such file" in capsys.readouterr().err
-    assert main(["calibrate", "--out", str(tmp_path / "x.toml")]) == 2
+    assert main(["calibrate", "--output", str(tmp_path / "x.toml")]) == 2
     assert "at least one report" in capsys.readouterr().err
-    assert main(_cli(tmp_path)[:-2] + ["--out", str(tmp_path / "x.txt")]) == 2
+    assert main(_cli(tmp_path)[:-2] + ["--output", str(tmp_path / "x.txt")]) == 2
     assert ".toml" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(_cli(tmp_path, "--price-bands", "cheap"))

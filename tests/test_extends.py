@@ -87,7 +87,10 @@ def test_chain_relative_paths_and_overrides(tmp_path: Path, seed_copy: Path):
     shutil.move(seed_copy, shared / "seed.toml")
     _write(shared, "middle.toml", 'extends = "seed.toml"\n[desk]\nstaff = 4\n')
     top = _write(tmp_path / "stores", "top.toml", 'extends = "../shared/middle.toml"\n[demand]\norders_per_day = 12\n')
-    sc = rs.load_scenario(top, overrides={"desk.wage_per_hour": 30})
+    # ../shared is outside the scenario's folder: refused unless the caller allows that folder
+    with pytest.raises(ScenarioError, match="leads outside"):
+        rs.load_scenario(top)
+    sc = rs.load_scenario(top, overrides={"desk.wage_per_hour": 30}, allow_paths=[shared])
     assert (sc.desk.staff, sc.demand.orders_per_day, sc.desk.wage_per_hour) == (4, 12, 30)
 
 
@@ -142,3 +145,70 @@ def test_cli_validate_names_the_base_file(tmp_path: Path, seed_copy: Path):
     )
     assert proc.returncode == 2
     assert "desk.staff (from bad_base.toml): got 0" in proc.stderr and "Traceback" not in proc.stderr
+
+
+# --------------------------------------------------------------------------------------------
+# issue 22, item 1: extends stays inside the scenario's folder, and never prints a file
+# --------------------------------------------------------------------------------------------
+
+SECRET = "SECRET_TOKEN_do_not_print_4711"
+
+
+def _outside_cases(tmp_path: Path) -> dict[str, str]:
+    """A secret file outside the scenario's folder, reached three ways."""
+    outside = _write(tmp_path, "private/secret.txt", f"{SECRET}=1\nnot toml at all {SECRET}\n")
+    depth = len((tmp_path / "store").resolve().parts)
+    return {
+        "absolute": str(outside.resolve()),
+        "dotdot": "../private/secret.txt",
+        "dotdot_chain": "../" * depth + str(outside.resolve()).lstrip("/"),
+        "proc_environ": "/proc/self/environ",
+    }
+
+
+@pytest.mark.parametrize("case", ["absolute", "dotdot", "dotdot_chain", "proc_environ"])
+def test_extends_outside_the_folder_is_refused_without_reading_it(
+    tmp_path: Path, case: str, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setenv("SECRET_TOKEN", SECRET)
+    target = _outside_cases(tmp_path)[case]
+    top = _write(tmp_path / "store", "top.toml", f"extends = {target!r}\n".replace("'", '"'))
+    with pytest.raises(ScenarioError) as info:
+        rs.load_scenario(top)
+    message = str(info.value)
+    assert "leads outside" in message and "allow_paths" in message, message
+    assert SECRET not in message
+
+
+@pytest.mark.parametrize("case", ["absolute", "dotdot", "proc_environ"])
+def test_allowed_outside_file_that_is_not_a_scenario_is_named_never_quoted(
+    tmp_path: Path, case: str, monkeypatch: pytest.MonkeyPatch
+):
+    """Even when the caller allows any path, a base that is not TOML is named, not printed."""
+    monkeypatch.setenv("SECRET_TOKEN", SECRET)
+    target = _outside_cases(tmp_path)[case]
+    top = _write(tmp_path / "store", "top.toml", f"extends = {target!r}\n".replace("'", '"'))
+    with pytest.raises(ScenarioError) as info:
+        rs.load_scenario(top, allow_paths=True)
+    message = str(info.value)
+    assert "not valid TOML" in message or "not UTF-8" in message, message
+    assert SECRET not in message
+
+
+def test_shipped_scenarios_may_be_extended_from_anywhere(tmp_path: Path):
+    top = _write(tmp_path, "top.toml", f'extends = "{rs.shipped("seed_policies.toml")}"\nname = "mine"\n')
+    assert rs.load_scenario(top).name == "mine"
+
+
+def test_cli_allow_extends_outside(tmp_path: Path, seed_copy: Path):
+    top = _write(tmp_path / "store", "top.toml", 'extends = "../seed_policies.toml"\n')
+    run = [sys.executable, "-m", "returnsim", "validate", str(top)]
+    refused = subprocess.run(run, capture_output=True, text=True, timeout=120)
+    assert refused.returncode == 2 and "leads outside" in refused.stderr and "Traceback" not in refused.stderr
+    allowed = subprocess.run([*run, "--allow-extends-outside"], capture_output=True, text=True, timeout=120)
+    assert allowed.returncode == 0, allowed.stderr
+
+
+def test_allow_paths_of_the_wrong_type_names_the_argument(seed_copy: Path):
+    with pytest.raises(TypeError, match="allow_paths"):
+        rs.load_scenario(seed_copy, allow_paths=3)  # type: ignore[arg-type]

@@ -8,6 +8,7 @@ venv's returnsim. ``RETURNSIM_SMALL=1`` makes them use a short horizon.
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -76,7 +77,7 @@ def test_notebook_committed_without_outputs(path: Path):
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[_id(p) for p in NOTEBOOKS])
-def test_notebook_runs(path: Path, monkeypatch: pytest.MonkeyPatch):
+def test_notebook_runs(path: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
     import nbclient
     import nbformat
 
@@ -95,7 +96,11 @@ def test_notebook_runs(path: Path, monkeypatch: pytest.MonkeyPatch):
         timeout=CELL_TIMEOUT,
         resources={"metadata": {"path": str(path.parent)}},
     )
+    log = tmp_path / "expected.jsonl"
+    monkeypatch.setenv("RETURNSIM_CHECK_LOG", str(log))
     client.execute()  # raises CellExecutionError on the first failing cell
+    if path.parent.name == "teaching" and path.name != "00_lab.ipynb":
+        _assert_prints_no_expected_value(nb, log)
 
     errors = [
         (i, out.get("ename"), out.get("evalue"))
@@ -116,6 +121,89 @@ def test_notebook_runs(path: Path, monkeypatch: pytest.MonkeyPatch):
     probe = "".join(out.get("text", "") for out in nb.cells[-1].outputs).split()
     assert Path(probe[0]).resolve() == Path(sys.executable).resolve(), probe
     assert probe[1] == "1", "the kernel did not see RETURNSIM_SMALL=1"
+
+
+LAB = NB / "teaching" / "00_lab.ipynb"
+LAB_PROBE = """
+import json
+import ipywidgets as W
+sliders = {n: c.continuous_update for n, c in controls.items() if isinstance(c, (W.IntSlider, W.FloatSlider))}
+first = answered["count"]
+for v in (10, 20, 30):
+    controls["give_away_below"].value = v      # three settled values
+settled = answered["count"] - first
+controls["give_away_below"].value = 30         # the same value again
+repeated = answered["count"] - first - settled
+fig, lines, took = lab_answer(staff=1, hours="weekdays 9-17")
+plt.close(fig)
+result = lab_run(staff=1, hours="weekdays 9-17")
+warned = [str(w) for ws in answer(result, baseline="seed").warnings.values() for w in ws]
+print("PROBE" + json.dumps({"sliders": sliders, "settled": settled, "repeated": repeated, "lines": lines,
+                            "warned": warned, "image": len(panel.value), "shown": lines_box.value}))
+"""
+
+
+def _run(nb, path: Path, cwd: Path, timeout: int) -> None:
+    import nbclient
+
+    nbclient.NotebookClient(nb, km=_this_python_kernel(), timeout=timeout,
+                            resources={"metadata": {"path": str(cwd)}}).execute()
+
+
+def test_lab_runs_in_batch_at_full_size(monkeypatch: pytest.MonkeyPatch):
+    """The lab at full size under nbclient, as `jupyter execute` runs it: the widget cell must not
+    wait on a browser. The cell timeout is a guard that turns a hang into a failure (the lab's
+    speed is measured by benchmarks/bench_notebooks.py, not asserted here)."""
+    import json
+
+    import nbformat
+
+    monkeypatch.setenv("RETURNSIM_SMALL", "0")
+    monkeypatch.delenv("MPLBACKEND", raising=False)
+    nb = nbformat.read(LAB, as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell(LAB_PROBE))
+    _run(nb, LAB, LAB.parent, timeout=120)
+    text = "".join(o.get("text", "") for o in nb.cells[-1].outputs)
+    probe = json.loads(text[text.index("PROBE") + 5:])
+    # Sliders answer on release, and each settled value runs exactly one simulation.
+    assert probe["sliders"] and not any(probe["sliders"].values()), probe["sliders"]
+    assert probe["settled"] == 3 and probe["repeated"] == 0
+    assert probe["image"] > 1000 and "answered in" in probe["shown"]
+    # Every account-health warning (of seed and of the lab policy) is among the lines shown, and
+    # the time the answer took is shown with it.
+    assert probe["warned"], "this lever setting should break a target (RDR of one weekday agent)"
+    for w in probe["warned"]:
+        assert f"  ! {w}" in probe["lines"], w
+    assert probe["lines"][-1].startswith("(answered in ")
+    # The cell without widgets answers in the notebook too.
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
+    assert any("image/png" in o.get("data", {}) for o in outputs)
+
+
+def test_notebooks_find_shipped_files_through_the_package():
+    """No notebook reaches for files relative to where it sits in the repository."""
+    for path in NOTEBOOKS:
+        code = "\n".join(c.source for c in _cells(path) if c.cell_type == "code")
+        for bad in ("../", "find_root", 'Path("scenarios', "Path('scenarios", "ROOT /"):
+            assert bad not in code, f"{path.name} uses {bad!r}: use returnsim.shipped(...)"
+
+
+@pytest.mark.parametrize("name", ["03_your_store.ipynb", "04_research_study.ipynb"])
+def test_notebook_runs_from_a_copy_outside_the_repository(name: str, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch):
+    import nbformat
+
+    copy = tmp_path / "elsewhere" / name
+    copy.parent.mkdir()
+    copy.write_bytes((NB / name).read_bytes())
+    monkeypatch.setenv("RETURNSIM_SMALL", "1")
+    monkeypatch.delenv("MPLBACKEND", raising=False)
+    monkeypatch.chdir(tmp_path)
+    nb = nbformat.read(copy, as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell("import os\nprint(os.getcwd())"))
+    _run(nb, copy, copy.parent, timeout=CELL_TIMEOUT)
+    assert Path(nb.cells[-1].outputs[0]["text"].strip()).resolve() == copy.parent.resolve()
+    assert ROOT not in copy.resolve().parents
 
 
 # --------------------------------------------------------------------------------------------
@@ -140,7 +228,7 @@ def test_teaching_notebook_teaches_one_idea(path: Path):
     if path.parent.name == "instructor":
         assert "**Learning objectives.**" in cells[0].source
         solutions = [c for c in cells if "solution" in c.metadata.get("tags", [])]
-        checks = [c for c in cells if c.cell_type == "code" and "check(answer_" in c.source]
+        checks = [c for c in cells if c.cell_type == "code" and CHECK_CELL.match(c.source.strip())]
         assert len(solutions) >= 3 and len(checks) == len(solutions)
 
 
@@ -165,22 +253,76 @@ def test_student_copies_are_generated_and_hide_the_answers():
         assert "Instructor notes" not in text and "Instructor notes" in "\n".join(c.source for c in teacher)
 
 
-def test_check_says_right_or_wrong_and_is_strict_only_for_solutions(monkeypatch, capsys):
-    from returnsim.teaching import check
+def test_verdict_says_right_or_wrong_and_is_strict_only_for_solutions(monkeypatch, capsys):
+    from returnsim.teaching import verdict
 
     monkeypatch.delenv("RETURNSIM_EXPECT_SOLUTIONS", raising=False)
-    check(None, 1.0)
-    check(1.01, 1.0)
-    check(2.0, 1.0, hint="look again")
-    check("Give Away Under $5 ", "give away under $5")
+    verdict(None, 1.0)
+    verdict(1.01, 1.0)
+    verdict(2.0, 1.2345, hint="look again")
+    verdict("Give Away Under $5 ", "give away under $5")
     out = capsys.readouterr().out.splitlines()
     assert out[0].startswith("Not answered yet") and out[1].startswith("Correct")
     assert out[2].startswith("Not yet") and "look again" in out[2] and out[3].startswith("Correct")
+    assert "1.2345" not in out[2] and "1.23" not in out[2]  # never the expected value
     monkeypatch.setenv("RETURNSIM_EXPECT_SOLUTIONS", "1")
     with pytest.raises(AssertionError):
-        check(2.0, 1.0)
+        verdict(2.0, 1.0)
     with pytest.raises(AssertionError):
-        check(None, 1.0)
+        verdict(None, 1.0)
+
+
+def test_check_computes_the_expected_value_itself_and_names_the_exercise(monkeypatch, capsys):
+    from returnsim import analytic
+    from returnsim.teaching import EXERCISES, check
+
+    monkeypatch.delenv("RETURNSIM_EXPECT_SOLUTIONS", raising=False)
+    sc = rs.load_scenario(SEED_SCENARIO)
+    right = analytic.giveaway_breakeven(sc, "accessories", "unopened")
+    check("disposition-1", right, sc=sc)
+    check("disposition-1", right * 1.5, sc=sc)
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("Correct") and out[1].startswith("Not yet")
+    assert EXERCISES["disposition-1"].hint in out[1] and f"{right:.2f}" not in out[1]
+    with pytest.raises(KeyError, match="no such exercise"):
+        check("desk-99", 1.0)
+
+
+CHECK_CELL = re.compile(r'^check\("[\w-]+", answer_\w+(, \w+=[\w\[\]"\' -]+)*\)$')
+
+
+def _number_forms(value: float) -> set[str]:
+    """How a notebook might print ``value``: as a share, a percentage or a plain number. A plain
+    number needs three significant digits, a percentage two (fewer would match unrelated
+    numbers by chance)."""
+
+    def digits(form: str) -> int:
+        return len(re.sub(r"\D", "", form.lstrip("-0.")))
+
+    plain = {f"{value:.2f}", f"{value:.3f}", f"{value:.4f}", f"{value:.3g}", f"{value * 100:.2f}"}
+    percent = {f"{value:.1%}", f"{value:.2%}", f"{value * 100:.1f} pp", f"{value * 100:.1f} %"}
+    return {f for f in plain if digits(f) >= 3} | {f for f in percent if digits(f) >= 2}
+
+
+def _assert_prints_no_expected_value(nb, log: Path) -> None:
+    """A student's copy never prints an exercise's expected value, nor shows its expression."""
+    import json
+
+    assert log.is_file(), "the student copy called no check()"
+    expected = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
+    assert len(expected) >= 3
+    text = "\n".join(
+        out.get("text", "") + "".join(out.get("data", {}).get("text/plain", "")) + "".join(out.get("data", {}).get("text/html", ""))
+        for cell in nb.cells if cell.cell_type == "code" for out in cell.get("outputs", [])
+    )
+    for e in expected:
+        if isinstance(e["expected"], str):  # a choice among options the notebook lists
+            continue
+        for form in _number_forms(float(e["expected"])):
+            assert not re.search(rf"(?<![\d.]){re.escape(form)}(?!\d)", text), (e["exercise"], form)
+    for cell in nb.cells:
+        if cell.cell_type == "code" and "check(" in cell.source:
+            assert CHECK_CELL.match(cell.source.strip()), f"a check cell shows more than the exercise: {cell.source}"
 
 
 # --------------------------------------------------------------------------------------------

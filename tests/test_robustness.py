@@ -209,6 +209,35 @@ def test_file_too_large(tmp_path, monkeypatch):
         rs.load_scenario(path)
 
 
+def test_huge_list_is_refused_before_parsing(tmp_path, monkeypatch):
+    """Issue 22, item 3: a 4 MB list of two million numbers (under MAX_BYTES) took 27 s to
+    validate; it is refused by its entry count before the TOML reader sees it."""
+    path = tmp_path / "s.toml"
+    path.write_text("junk = [" + ",".join(["1"] * 2_000_000) + "]\n" + MINIMAL_TOML, encoding="utf-8")
+    assert path.stat().st_size < loader.MAX_BYTES
+
+    def not_parsed(text: str) -> dict:
+        raise AssertionError("the file was parsed")
+
+    monkeypatch.setattr(loader.tomllib, "loads", not_parsed)
+    with pytest.raises(rs.ScenarioError) as info:
+        rs.load_scenario(path)
+    message = str(info.value)
+    assert "2,000,0" in message and "at most 200,000" in message, message
+
+
+def test_list_just_under_the_entry_limit_is_validated(tmp_path):
+    """The limit is on entries, not a refusal of anything large: a list within it is read and
+    reported like any other value."""
+    n = loader.MAX_ENTRIES - MINIMAL_TOML.count("\n") - MINIMAL_TOML.count(",") - 10
+    path = tmp_path / "s.toml"
+    path.write_text("junk = [" + ",".join(["1"] * n) + "]\n" + MINIMAL_TOML, encoding="utf-8")
+    with pytest.raises(rs.ScenarioError) as info:
+        rs.load_scenario(path)
+    (problem,) = info.value.problems
+    assert problem.path == "junk" and f"a list of {n} entries" in str(problem)
+
+
 def test_deep_dict_through_the_api():
     deep: dict = {}
     node = deep
@@ -391,7 +420,7 @@ def test_output_locations_are_checked_before_the_run(capsys, tmp_path, monkeypat
 def test_report_location_is_checked_before_the_run(capsys, tmp_path, monkeypatch):
     monkeypatch.setattr("returnsim.experiment.run_experiment", _must_not_run)
     code, _, err = run_cli(capsys, "report", str(MMC_SCENARIO), "--set", "horizon_days=2", "-o", str(tmp_path))
-    assert code == 2 and "-o expects a file" in err
+    assert code == 2 and "--output (-o) expects a file" in err
 
 
 def test_unwritable_output_directory_is_refused_before_the_run(capsys, tmp_path, monkeypatch):

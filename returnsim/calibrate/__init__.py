@@ -4,7 +4,8 @@ reports for testing (``docs/calibrate.md``).
 The flow follows the data:
 
 * :mod:`.readers`: tolerant readers for the FBA customer returns report, the seller-fulfilled
-  Returns report, the All Orders report (or orders per month) and a SKU -> class mapping;
+  Returns report, the All Orders report (or orders per month), Brand Analytics' Repeat
+  Purchase Behavior report and a SKU -> class mapping;
   every unreadable row or cell is reported with file, line, column and value;
 * :mod:`.codes`: the editable table of Amazon's reason and disposition codes;
 * :mod:`.prepare`: order ids replaced by codes, classes assigned, returns matched to orders;
@@ -17,11 +18,12 @@ The flow follows the data:
 
 from typing import Any
 
-from .calibration import Calibration, calibrate
+from .calibration import Calibration, CalibrationError, calibrate
 from .codes import CodeTable
 
 __all__ = [
     "calibrate",
+    "CalibrationError",
     "Calibration",
     "CodeTable",
     "ReadProblem",
@@ -29,6 +31,8 @@ __all__ = [
     "read_mfn_returns",
     "read_orders",
     "read_classes",
+    "read_repeat_purchases",
+    "ReportError",
     "synthetic_reports",
     "SyntheticReports",
     "expected_estimates",
@@ -40,6 +44,8 @@ _LAZY = {
     "read_mfn_returns": "readers",
     "read_orders": "readers",
     "read_classes": "readers",
+    "read_repeat_purchases": "repeat",
+    "ReportError": "readers",
     "synthetic_reports": "synthetic",
     "SyntheticReports": "synthetic",
     "expected_estimates": "synthetic",

@@ -18,6 +18,7 @@ from ..scenario import Scenario, load_scenario
 from ..scenario.world import Returns
 from .codes import CodeTable
 from .names import ALL, PROBLEM_COLUMNS
+from .tsv import NotText, decode
 
 # pandas and scipy are imported where the reports are read and fitted, so `import returnsim`
 # (and every worker process an experiment starts) does not load them.
@@ -29,7 +30,41 @@ if TYPE_CHECKING:  # pragma: no cover
     from .stats import DistributionFit
 
 
-__all__ = ["calibrate", "Calibration", "PROBLEM_COLUMNS", "default_base"]
+__all__ = ["calibrate", "Calibration", "CalibrationError", "PROBLEM_COLUMNS", "default_base"]
+
+
+class CalibrationError(ValueError):
+    """An argument of :func:`calibrate` cannot be a report: the message names the argument."""
+
+
+
+
+def _check_source(name: str, value: Any, tables: bool = False) -> None:
+    """``value`` can be the report ``name``: a path to an existing text file, bytes, an open
+    text stream, or (``tables``) a dict / Series / DataFrame; a CalibrationError naming the
+    argument if not. Only the first bytes of a file are looked at (its kind, not its rows)."""
+    if value is None or isinstance(value, bytes) or hasattr(value, "read"):
+        return
+    if tables and (isinstance(value, dict) or hasattr(value, "to_dict")):
+        return
+    if isinstance(value, bool) or not isinstance(value, str | Path):
+        extra = ", a dict or a table" if tables else ""
+        raise CalibrationError(
+            f"calibrate({name}=...): expected a path to the report, bytes or an open text file{extra}; "
+            f"got {type(value).__name__}"
+        )
+    path = Path(value)
+    if not path.is_file():
+        raise CalibrationError(f"calibrate({name}=...): no such file: {path}")
+    with open(path, "rb") as f:
+        head = f.read(4096)
+    try:  # the readers' own test of what the bytes are (a database, a workbook, UTF-16 ...)
+        decode(head)
+    except NotText as err:
+        raise CalibrationError(
+            f"calibrate({name}=...): {path}: {err}"
+            + ("" if name == "codes" else "; download the report from Seller Central as a tab-separated text file")
+        ) from None
 
 
 
@@ -128,6 +163,22 @@ class Calibration:
         return {str(k): float(v) for k, v in w.groupby(m["market"]).mean().items()}
 
 
+def _with_uses(problem: Any, kind: str) -> Any:
+    """A returns row's unreadable cell, with the figures the row still counts in."""
+    from dataclasses import replace
+
+    from .fits import still_counts
+
+    if not problem.field:
+        return problem
+    uses, lost = still_counts(kind, problem.field)
+    if not uses:
+        return problem
+    more = f" and {len(uses) - 2} more" if len(uses) > 2 else ""
+    but = f"; not in {', '.join(lost)}" if lost else ""
+    return replace(problem, problem=f"{problem.problem}; left empty, the row still counts in {', '.join(uses[:2])}{more}{but}")
+
+
 def _frame() -> pd.DataFrame:
     import pandas as pd
 
@@ -145,6 +196,7 @@ def calibrate(
     mfn_returns: Any = None,
     orders: Any = None,
     classes: Any = None,
+    repeat_purchases: Any = None,
     *,
     codes: str | Path | CodeTable | None = None,
     base: str | Path | Scenario | None = None,
@@ -161,6 +213,8 @@ def calibrate(
             ``orders``, or a dict / Series of month -> orders).
         classes: a SKU/ASIN -> item class mapping (file with ``sku`` or ``asin`` and
             ``item_class``, or a dict); without one, classes are price bands.
+        repeat_purchases: Brand Analytics' Repeat Purchase Behavior report (CSV or the API's
+            JSON): fits ``buyer.purchases_per_year``; without it that input stays assumed.
         codes: the code table (default: returnsim's ``amazon_codes.toml``).
         base: the scenario whose assumptions the delay fit uses (delivery time, return window);
             default: the schema's defaults. ``to_scenario`` takes its own base.
@@ -179,24 +233,47 @@ def calibrate(
     from .fits import estimate_all
     from .names import ESTIMATE_COLUMNS
     from .prepare import prepare
-    from .readers import read_classes, read_fba_returns, read_mfn_returns, read_orders
+    from .readers import (
+        ReportError,
+        read_classes,
+        read_fba_returns,
+        read_mfn_returns,
+        read_orders,
+    )
+    from .repeat import read_repeat_purchases
     from .stats import fit_request_delay
 
+    for arg, value, tables in (
+        ("fba_returns", fba_returns, False), ("mfn_returns", mfn_returns, False),
+        ("orders", orders, True), ("classes", classes, True),
+    ):
+        _check_source(arg, value, tables)
+    if codes is not None and not isinstance(codes, CodeTable):
+        _check_source("codes", codes)
+        try:
+            Path(codes).read_bytes().decode("utf-8")
+        except UnicodeDecodeError:
+            raise CalibrationError(f"calibrate(codes=...): {codes} is not UTF-8 text; expected a TOML code table") from None
     table = codes if isinstance(codes, CodeTable) else CodeTable.load(codes)
     reports: dict[str, Report | None] = {
         "fba_returns": read_fba_returns(fba_returns) if fba_returns is not None else None,
         "mfn_returns": read_mfn_returns(mfn_returns) if mfn_returns is not None else None,
         "orders": read_orders(orders) if orders is not None else None,
         "classes": read_classes(classes) if classes is not None else None,
+        "repeat_purchases": read_repeat_purchases(repeat_purchases) if repeat_purchases is not None else None,
     }
-    if all(r is None for k, r in reports.items() if k != "classes"):
+    if all(r is None for k, r in reports.items() if k not in ("classes", "repeat_purchases")):
         raise ValueError("calibrate needs at least one report: fba_returns, mfn_returns or orders")
+    unusable = [r.unusable for r in reports.values() if r is not None and r.unusable]
+    if unusable:
+        raise ReportError("cannot use " + "; ".join(unusable))
     prepared, unknown, info = prepare(
         fba=reports["fba_returns"],
         mfn=reports["mfn_returns"],
         orders=reports["orders"],
         classes=reports["classes"],
         codes=table,
+        repeat=reports["repeat_purchases"],
         home_country=home_country,
         price_bands=price_bands,
         maturity_days=maturity_days,
@@ -216,7 +293,7 @@ def calibrate(
                 columns=ESTIMATE_COLUMNS,
             )
             estimates = pd.concat([estimates, extra], ignore_index=True)
-    problems = [p for r in reports.values() if r is not None for p in r.problems]
+    problems = [_with_uses(p, r.kind) for r in reports.values() if r is not None for p in r.problems]
     notes = [n for r in reports.values() if r is not None for n in r.notes] + prepared.notes
     rows = pd.DataFrame(
         [

@@ -101,6 +101,11 @@ def figures(cal: Calibration, returns: Returns | None = None) -> dict[str, Figur
         for ax, (cls, fit) in zip(axes[0], cal.details.price_fits.items(), strict=True):
             p = cal.details.prices[cls]
             ax.hist(p, bins=40, density=True, color="#d9d2c3")
+            ax.set_title(cls, loc="left", fontsize=9)
+            if fit.family == "fixed":  # one list price: a spike, no density to draw
+                ax.axvline(fit.mean, color="#8c510a", label=f"fixed: {fit.mean:,.2f}")
+                ax.legend(fontsize=7)
+                continue
             x = np.linspace(max(p.min(), 1e-6), np.quantile(p, 0.995), 200)
             dist = fit.dist()
             if fit.family == "lognormal":
@@ -110,7 +115,6 @@ def figures(cal: Calibration, returns: Returns | None = None) -> dict[str, Figur
                 a = 1 / fit.cv**2
                 pdf = stats.gamma.pdf(x, a, scale=fit.mean / a)
             ax.plot(x, pdf, color="#8c510a", label=f"{dist.dist}: mean {fit.mean:,.2f}, cv {fit.cv:.2f}")
-            ax.set_title(cls, loc="left", fontsize=9)
             ax.legend(fontsize=7)
         fig.suptitle("Unit prices per class: report vs fitted", x=0.02, ha="left", fontsize=11)
         out["prices"] = fig

@@ -18,7 +18,15 @@ import numpy as np
 import pandas as pd
 
 from .names import ALL, ESTIMATE_COLUMNS
-from .stats import Z95, DistributionFit, fit_positive, mean_interval, poisson_rate, wilson
+from .stats import (
+    Z95,
+    DistributionFit,
+    fit_positive,
+    mean_interval,
+    poisson_rate,
+    repeat_rate,
+    wilson,
+)
 
 __all__ = ["ESTIMATE_COLUMNS", "Prepared", "estimate_all", "MONTHS"]
 
@@ -46,6 +54,8 @@ class Prepared:
     delay_day_resolution: bool = False
     returns_in_rate: tuple[str, ...] = ()
     """Which returns reports the return rate counts."""
+    repeat: pd.DataFrame | None = None
+    """Repeat Purchase Behavior rows: ``item_class, orders, unique_customers, days``."""
 
 
 @dataclass
@@ -62,6 +72,47 @@ class Details:
     """Days of orders covered per calendar month (1 = January)."""
     delay_day_resolution: bool = False
     """The delays are whole days between calendar dates."""
+
+
+FIGURE_NEEDS: dict[str, dict[str, tuple[str, ...]]] = {
+    "orders": {
+        "order_share": (),
+        "price_mean": ("item_price", "quantity"),
+        "international_share": ("ship_country",),
+        "orders_per_day": ("purchase_date",),
+        "seasonality": ("purchase_date",),
+        "return_rate": ("purchase_date",),
+    },
+    "fba_returns": {
+        "return_rate": ("order_id",),
+        "reason_share": ("reason",),
+        "disposition_share": ("disposition",),
+    },
+    "mfn_returns": {
+        "return_rate": ("order_id",),
+        "reason_share": ("reason",),
+        "in_policy_share": ("in_policy", "order_date", "request_date"),
+        "request_delay_days_mean": ("order_date", "request_date", "in_policy"),
+        "label_buyer_paid_share": ("label_payer",),
+        "label_cost_mean": ("label_cost",),
+        "az_claim_rate": ("az_claim",),
+        "refund_to_order_share": ("refunded_amount", "order_amount"),
+        "returnless_share": ("resolution",),
+        "replacement_share": ("resolution",),
+        "rfs_share": ("resolution", "label_type"),
+        "safet_claim_rate": ("resolution",),
+        "safet_reimbursed_share": ("safet_amount", "order_amount"),
+    },
+}
+"""Per report, the figures a row feeds and the columns each needs: a row with one unreadable
+(or empty) cell still counts in the figures that do not need that cell (its problem says which)."""
+
+
+def still_counts(kind: str, column: str) -> tuple[list[str], list[str]]:
+    """The figures a ``kind`` row with an unreadable ``column`` (reader's name) still counts
+    in, and those it is left out of."""
+    needs = FIGURE_NEEDS.get(kind, {})
+    return [f for f, n in needs.items() if column not in n], [f for f, n in needs.items() if column in n]
 
 
 def _rows(out: list[dict[str, Any]], parameter: str, item_class: str, est: Any, lo: Any, hi: Any, n: Any, source: str) -> None:
@@ -152,15 +203,14 @@ def _orders(out: list[dict[str, Any]], p: Prepared, details: Details) -> None:
         for cls in sorted(o["item_class"].dropna().unique()):
             price = o.loc[o["item_class"] == cls, "unit_price"].to_numpy(float)
             price = price[np.isfinite(price) & (price > 0)]
-            if len(price) < 2:
+            if not len(price):
                 continue
-            m, lo, hi, n = mean_interval(price)
+            fit = _price_fit(price)
+            details.price_fits[cls] = fit
+            details.prices[cls] = price[:20000]
+            m, lo, hi, n = (fit.mean, *fit.mean_ci, fit.n) if fit.family == "fixed" else mean_interval(price)
             _rows(out, "price_mean", cls, m, lo, hi, n, src)
-            fit = fit_positive(price)
-            if fit is not None:
-                details.price_fits[cls] = fit
-                _rows(out, "price_cv", cls, fit.cv, fit.cv_ci[0], fit.cv_ci[1], fit.n, src)
-                details.prices[cls] = price[:20000]
+            _rows(out, "price_cv", cls, fit.cv, *fit.cv_ci, fit.n, src)
         known = o["market"].dropna()
         if len(known):
             k = int((known == "international").sum())
@@ -178,6 +228,23 @@ def _orders(out: list[dict[str, Any]], p: Prepared, details: Details) -> None:
             for cls, k in by.items():
                 est, lo, hi = wilson(k, total)
                 _rows(out, "order_share", str(cls), est, lo, hi, total, src)
+
+
+def _price_fit(price: np.ndarray) -> DistributionFit:
+    """A class's unit prices (currency) as a distribution the scenario accepts.
+
+    One list price for every line (a small seller's usual case: each SKU sells at one price)
+    is a ``fixed`` price, exactly known; a spread is fitted as lognormal or gamma by maximum
+    likelihood, or, with fewer than 10 lines, as a lognormal of the lines' mean and cv (no
+    interval for the cv)."""
+    if np.ptp(price) == 0:
+        value = float(price[0])
+        return DistributionFit("fixed", value, 0.0, (value, value), (0.0, 0.0), len(price))
+    m, lo, hi, n = mean_interval(price)
+    fit = fit_positive(price)
+    if fit is None:
+        return DistributionFit("lognormal", m, float(np.std(price, ddof=1) / m), (lo, hi), (math.nan, math.nan), n)
+    return fit
 
 
 def _class_shares(out: list[dict[str, Any]], classes: pd.Series, source: str) -> None:
@@ -245,24 +312,8 @@ def _mfn(out: list[dict[str, Any]], p: Prepared, details: Details) -> None:
 
     share("in_policy_share", "in_policy", mature)
     share("az_claim_rate", "az_claim", m)
-    if "label_cost" in m:
-        labelled = m[m["label_cost"] > 0]
-        if "payer" in labelled:
-            payer = labelled["payer"].dropna()
-            if len(payer):
-                est, lo, hi = wilson(int((payer == "buyer").sum()), len(payer))
-                _rows(out, "buyer_paid_label_share", ALL, est, lo, hi, len(payer), src)
-            for who, sub in labelled.groupby("payer"):
-                est, lo, hi, n = mean_interval(sub["label_cost"])
-                _rows(out, f"label_cost_mean:{who}", ALL, est, lo, hi, n, src)
-        for market, sub in labelled.groupby("market"):
-            msrc = _src(p, "mfn_returns", "orders")
-            est, lo, hi, n = mean_interval(sub["label_cost"])
-            _rows(out, f"label_cost_mean:any:{market}", ALL, est, lo, hi, n, msrc)
-            if "payer" in sub:
-                for who, s2 in sub.groupby("payer"):
-                    est, lo, hi, n = mean_interval(s2["label_cost"])
-                    _rows(out, f"label_cost_mean:{who}:{market}", ALL, est, lo, hi, n, msrc)
+    _labels(out, p, m, src)
+    _resolutions(out, m, src)
     if "delay_days" in mature:
         sel = mature["delay_days"].notna()
         if "in_policy" in mature:
@@ -290,6 +341,106 @@ def _mfn(out: list[dict[str, Any]], p: Prepared, details: Details) -> None:
             _rows(out, "refund_to_order_share", ALL, est, lo, hi, n, src)
 
 
+def has_label(m: pd.DataFrame) -> pd.Series:
+    """Rows of the Returns report that had a return label: the label type says so (Amazon's or
+    the seller's prepaid label), or, where the type is blank or absent, a label cost is shown.
+    Returnless refunds never had one, whatever the other columns say."""
+    cost = m["label_cost"] > 0 if "label_cost" in m else pd.Series(False, index=m.index)
+    kind = m["label_kind"] if "label_kind" in m else pd.Series(None, index=m.index, dtype=object)
+    typed = kind.isin(["prepaid", "seller_label"])
+    out = typed | (kind.isna() & cost.fillna(False).astype(bool))
+    if "outcome" in m:
+        out &= m["outcome"] != "returnless"
+    return out.astype(bool)
+
+
+def _labels(out: list[dict[str, Any]], p: Prepared, m: pd.DataFrame, src: str) -> None:
+    """Who pays and what labels cost, over the rows that had a label (a row whose cost could
+    not be read still says who paid)."""
+    labelled = m[has_label(m)]
+    if "payer" in labelled:
+        payer = labelled["payer"].dropna()
+        if len(payer):
+            est, lo, hi = wilson(int((payer == "buyer").sum()), len(payer))
+            _rows(out, "label_buyer_paid_share", ALL, est, lo, hi, len(payer), src)
+    if "label_cost" not in labelled:
+        return
+    costed = labelled[labelled["label_cost"] > 0]
+    if "payer" in costed:
+        for who, sub in costed.groupby("payer"):
+            est, lo, hi, n = mean_interval(sub["label_cost"])
+            _rows(out, f"label_cost_mean:{who}", ALL, est, lo, hi, n, src)
+    for market, sub in costed.groupby("market"):
+        msrc = _src(p, "mfn_returns", "orders")
+        est, lo, hi, n = mean_interval(sub["label_cost"])
+        _rows(out, f"label_cost_mean:any:{market}", ALL, est, lo, hi, n, msrc)
+        if "payer" in sub:
+            for who, s2 in sub.groupby("payer"):
+                est, lo, hi, n = mean_interval(s2["label_cost"])
+                _rows(out, f"label_cost_mean:{who}:{market}", ALL, est, lo, hi, n, msrc)
+
+
+def _share(out: list[dict[str, Any]], name: str, hits: pd.Series, src: str) -> None:
+    """``name``: the share of True among the non-missing values of ``hits`` (Wilson)."""
+    v = hits.dropna().astype(bool)
+    if len(v):
+        est, lo, hi = wilson(int(v.sum()), len(v))
+        _rows(out, name, ALL, est, lo, hi, len(v), src)
+
+
+def _resolutions(out: list[dict[str, Any]], m: pd.DataFrame, src: str) -> None:
+    """How requests were resolved (the Resolution column) and SAFE-T claims (its columns).
+
+    * ``returnless_share``, ``replacement_share``: over the requests whose resolution is known;
+    * ``rfs_share``: refunds at first scan over the refunds that could have been (Amazon's
+      prepaid label, refunded in full);
+    * ``safet_claim_rate``: SAFE-T claims over those same eligible refunds; ``safet_approval_rate``:
+      approved over decided claims; ``safet_reimbursed_share``: reimbursed amount over the
+      order amount, per approved claim (mean, Student t).
+    """
+    if "outcome" in m:
+        known = m["outcome"]
+        _share(out, "returnless_share", (known == "returnless").astype(object).where(known.notna()), src)
+        _share(out, "replacement_share", (known == "replacement").astype(object).where(known.notna()), src)
+        eligible = m["outcome"].isin(["rfs", "refund"])
+        if "label_kind" in m:
+            eligible &= m["label_kind"] == "prepaid"
+        _share(out, "rfs_share", (m.loc[eligible, "outcome"] == "rfs").astype(object), src)
+    else:
+        eligible = pd.Series(False, index=m.index)
+    if "safet_claim" not in m and "safet_state" not in m:
+        return
+    claimed = pd.Series(False, index=m.index)
+    for col in ("safet_claim", "safet_state"):
+        if col in m:
+            claimed |= m[col].notna()
+    if eligible.any():
+        _share(out, "safet_claim_rate", claimed[eligible | claimed].astype(object), src)
+    state = m.loc[claimed, "safet_verdict"] if "safet_verdict" in m else pd.Series(dtype=object)
+    decided = state[state.isin(["approved", "denied"])]
+    _share(out, "safet_approval_rate", (decided == "approved").astype(object), src)
+    if "safet_amount" in m and "order_amount" in m:
+        ok = claimed & (m.get("safet_verdict") == "approved") & (m["order_amount"] > 0)
+        ratio = (m.loc[ok, "safet_amount"] / m.loc[ok, "order_amount"]).clip(upper=1.0).dropna()
+        if len(ratio) >= 2:
+            est, lo, hi, n = mean_interval(ratio)
+            _rows(out, "safet_reimbursed_share", ALL, est, lo, hi, n, src)
+
+
+def _repeat(out: list[dict[str, Any]], p: Prepared) -> None:
+    """``repeat_purchases_per_year``: a customer's purchases a year of the same ASIN, per class
+    and store-wide, from orders and unique customers per ASIN and period (:func:`repeat_rate`)."""
+    r = p.repeat
+    if r is None or not len(r):
+        return
+    src = _src(p, "repeat_purchases")
+    groups = [(ALL, r), *((str(c), g) for c, g in r.groupby("item_class"))]
+    for cls, g in groups:
+        est, lo, hi = repeat_rate(g["orders"], g["unique_customers"], g["days"])
+        if np.isfinite(est):
+            _rows(out, "repeat_purchases_per_year", cls, est, lo, hi, int(g["unique_customers"].sum()), src)
+
+
 def _fba(out: list[dict[str, Any]], p: Prepared, dispositions: list[str]) -> None:
     f = p.fba
     if f is None or not len(f) or "disposition" not in f:
@@ -309,5 +460,6 @@ def estimate_all(p: Prepared, reasons: list[str], dispositions: list[str]) -> tu
     _reasons(out, p, reasons)
     _mfn(out, p, details)
     _fba(out, p, dispositions)
+    _repeat(out, p)
     df = pd.DataFrame(out, columns=ESTIMATE_COLUMNS)
     return df, details

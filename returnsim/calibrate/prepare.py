@@ -30,6 +30,12 @@ __all__ = ["prepare", "propose_price_bands", "band_names", "UNKNOWN_COLUMNS"]
 
 UNKNOWN_COLUMNS = ["report", "column", "code", "rows"]
 
+NO_REPEAT_NOTE = (
+    "no Repeat Purchase Behavior report: purchases a year with you (buyer.purchases_per_year) stay "
+    "assumed, and they are the input to measure first (the PSA ranks them first): pass --repeat-purchases"
+)
+"""What the summary says when purchases a year with the seller were not measured."""
+
 
 def _nice(x: float) -> float:
     """The round number (1, 2, 2.5 or 5 times a power of ten) nearest to ``x`` on a log scale."""
@@ -105,6 +111,7 @@ def prepare(
     orders: Report | None,
     classes: Report | None,
     codes: CodeTable,
+    repeat: Report | None = None,
     home_country: str | None = None,
     price_bands: Sequence[float] | None = None,
     maturity_days: float = 90.0,
@@ -114,7 +121,7 @@ def prepare(
     unknown = _Unknown()
     notes: list[str] = []
     info: dict[str, Any] = {"home_country": None, "classes_from": "none", "price_bands": []}
-    sources = {r.kind if r.kind != "monthly_orders" else "orders": r.name for r in (fba, mfn, orders) if r is not None}
+    sources = {r.kind if r.kind != "monthly_orders" else "orders": r.name for r in (fba, mfn, orders, repeat) if r is not None}
     by_sku, by_asin = _class_lookup(classes)
     if classes is not None and not classes.data.empty:
         info["classes_from"] = f"mapping {classes.name}"
@@ -244,9 +251,13 @@ def prepare(
         if "label_payer" in m:
             m["payer"] = m["label_payer"].map(codes.value_map("label_payer"))
             unknown.count(mfn.name, "Label to be paid by", m["label_payer"].where(m["payer"].isna()))
-        for col, table, header in (("status", "mfn_status", "Return request status"), ("label_type", "label_type", "Label type"), ("resolution", "resolution", "Resolution")):
+        for col, table, header in (("status", "mfn_status", "Return request status"), ("label_type", "label_type", "Label type"), ("resolution", "resolution", "Resolution"), ("safet_state", "safet_state", "SafeT claim state")):
             if col in m:
                 unknown.count(mfn.name, header, m[col].where(~m[col].isin(codes.known_values(table))))
+        # what each value means, through the code table (an unknown value stays missing)
+        for col, table, meaning in (("label_type", "label_type", "label_kind"), ("resolution", "resolution", "outcome"), ("safet_state", "safet_state", "safet_verdict")):
+            if col in m:
+                m[meaning] = m[col].map(codes.value_map(table))
         day = any(mfn.day_resolution.get(c, False) for c in ("order_date", "request_date"))
         if "order_date" in m:
             a, b = m["order_date"], m["request_date"]
@@ -293,7 +304,17 @@ def prepare(
                 )
         if ends:
             o["returned"] = returned
-            cohort = o["date"] <= min(ends) - pd.Timedelta(days=maturity_days)
+            # Each order line is mature with respect to the report that would hold its return:
+            # an FBA line's return is in the FBA report, a seller-fulfilled one's in the Returns
+            # report. Cutting every line at one report's end would count, as kept, lines whose
+            # returns fell after the other (earlier) report's end; a line of unknown channel
+            # could be in either, so it waits for the earlier end.
+            end = dict(zip(channels, ends, strict=True))
+            cutoff = pd.Series(min(ends), index=o.index)
+            if "channel" in o and o["channel"].notna().any():
+                known = o["channel"].isin(list(end))
+                cutoff[known] = o.loc[known, "channel"].map(end)
+            cohort = o["date"] <= cutoff - pd.Timedelta(days=maturity_days)
             if "channel" in o and o["channel"].notna().any() and len(channels) == 1:
                 cohort &= o["channel"] == channels[0]
                 notes.append(f"return rates count {channels[0].upper()} orders only: the other channel's returns report was not given")
@@ -308,6 +329,26 @@ def prepare(
         if in_rate:
             notes.append("order counts without order ids: return rate = returns dated in the months counted / orders in them (no matching)")
 
+    # Repeat purchases: ASINs to classes (the mapping, else the orders' ASINs).
+    rp = None
+    if repeat is not None and not repeat.data.empty:
+        rp = repeat.data.copy()
+        rp["days"] = (rp["end_date"].dt.normalize() - rp["start_date"].dt.normalize()).dt.days + 1
+        asin_class = dict(by_asin)
+        if o is not None and "asin" in o and "item_class" in o:
+            seen = o.dropna(subset=["asin", "item_class"]).drop_duplicates("asin")
+            asin_class = {**dict(zip(seen["asin"], seen["item_class"], strict=True)), **asin_class}
+        rp["item_class"] = rp["asin"].map(asin_class) if "asin" in rp else np.nan
+        unmapped = int(rp["item_class"].isna().sum())
+        if unmapped:
+            notes.append(f"{repeat.name}: {unmapped:,} rows are of ASINs neither the class mapping nor the orders name; counted store-wide only")
+        bad = rp["days"] <= 0
+        if bad.any():
+            notes.append(f"{repeat.name}: {int(bad.sum()):,} rows end before they start; left out")
+            rp = rp[~bad]
+    else:
+        notes.append(NO_REPEAT_NOTE)
+
     prepared = Prepared(
         orders=o,
         monthly=monthly,
@@ -317,5 +358,6 @@ def prepare(
         notes=notes,
         delay_day_resolution=prep_day,
         returns_in_rate=tuple(in_rate),
+        repeat=rp,
     )
     return prepared, unknown.frame(), info

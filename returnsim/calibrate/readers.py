@@ -30,16 +30,28 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from operator import itemgetter
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from .tsv import EXPECT, Source, header_key, read_cells, read_text, redact, split_lines, split_rows
+from .tsv import (
+    EXPECT,
+    NotText,
+    Source,
+    header_key,
+    read_cells,
+    read_text,
+    redact,
+    split_lines,
+    split_rows,
+)
 
 __all__ = [
     "ReadProblem",
     "Report",
+    "ReportError",
     "Column",
     "FBA_RETURNS",
     "MFN_RETURNS",
@@ -54,6 +66,11 @@ __all__ = [
 
 
 
+class ReportError(ValueError):
+    """A report that cannot be used at all (an empty or binary file, no header line, another
+    report than the one expected); the message names the file and the fix."""
+
+
 @dataclass(frozen=True)
 class ReadProblem:
     """One thing in a file that could not be read (the rest of the file is still used)."""
@@ -64,6 +81,8 @@ class ReadProblem:
     column: str
     value: str
     problem: str
+    field: str = ""
+    """The reader's name of the column (``return_date``) when one cell could not be read."""
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else self.file
@@ -99,6 +118,16 @@ class Report:
     columns_found: tuple[str, ...] = ()
     rows_read: int = 0
     """Data rows in the file (before dropping unreadable ones)."""
+    unusable: str | None = None
+    """Why the file cannot be used at all, and the fix (``None`` when it can):
+    :func:`~returnsim.calibrate.calibrate` raises :class:`ReportError` with it."""
+
+    def fail(self, line: int, why: str) -> Report:
+        """Mark the file unusable (also listed among its problems); returns ``self``."""
+        self.unusable = f"{self.name}: {why}"
+        self.problems.append(ReadProblem(self.name, line, "", "", why))
+        self.data = pd.DataFrame()
+        return self
 
     def has(self, column: str) -> bool:
         """Was ``column`` in the file, with at least one readable value?"""
@@ -139,6 +168,9 @@ MFN_RETURNS: tuple[Column, ...] = (
     Column("order_amount", ("order-amount",), "money"),
     Column("order_quantity", ("order-quantity",), "count"),
     Column("refunded_amount", ("refunded-amount",), "money"),
+    Column("safet_claim", ("safet-claim-id", "safe-t-claim-id"), "id"),
+    Column("safet_state", ("safet-claim-state", "safe-t-claim-state"), "code"),
+    Column("safet_amount", ("safet-claim-reimbursement-amount", "safe-t-claim-reimbursement-amount"), "money"),
 )
 """Columns read from the seller-fulfilled Returns report."""
 
@@ -167,16 +199,59 @@ CLASS_MAP: tuple[Column, ...] = (
     Column("item_class", ("item-class", "class"), "text"),
 )
 
+SIGNATURES: dict[str, tuple[str, frozenset[str]]] = {
+    "fba_returns": ("an FBA customer returns report", frozenset({"return-date", "detailed-disposition", "fulfillment-center-id", "license-plate-number", "fnsku"})),
+    "mfn_returns": ("a seller-fulfilled Returns report", frozenset({"return-request-date", "amazon-rma-id", "label-type", "label-to-be-paid-by", "return-request-status"})),
+    "orders": ("an All Orders report", frozenset({"purchase-date", "fulfillment-channel", "item-price", "ship-country", "order-status", "sales-channel"})),
+    "repeat_purchases": ("a Repeat Purchase Behavior report", frozenset({"unique-customers", "repeat-customers-pct-total", "repeat-purchase-revenue", "repeat-purchase-revenue-pct-total"})),
+    "classes": ("a class mapping", frozenset({"item-class"})),
+}
+"""Headers that only one kind of report has: how a file passed as the wrong report is recognised."""
+
+ARGUMENT = {
+    "fba_returns": "--fba-returns (fba_returns= in Python)",
+    "mfn_returns": "--mfn-returns (mfn_returns= in Python)",
+    "orders": "--orders (orders= in Python)",
+    "monthly_orders": "--orders (orders= in Python)",
+    "repeat_purchases": "--repeat-purchases (repeat_purchases= in Python)",
+    "classes": "--classes (classes= in Python)",
+}
+"""Where each kind of report is passed, in the library and on the command line."""
+
+_DATA_LIKE = re.compile(r"^\d{3}-\d{7}-\d{7}$|^\d{4}-\d{2}-\d{2}|^\d{1,2}-[A-Za-z]{3}-\d{4}$|^\d{1,2}-\d{2}-\d{4}$|^-?\d+(\.\d+)?$")
+"""Cells that are data, not column names: order ids, dates, numbers."""
+
+
+def _what_it_is(keys: list[str], kind: str) -> str:
+    """Why a header without the columns a ``kind`` report needs cannot be used, and the fix."""
+    scores = {k: len(sig & set(keys)) for k, (_, sig) in SIGNATURES.items() if k != kind}
+    other = max(scores, key=lambda k: scores[k]) if scores else None
+    if other is not None and scores[other] >= 2 and not (kind == "monthly_orders" and other == "orders"):
+        return f"this is {SIGNATURES[other][0]}, not the report expected here; pass it as {ARGUMENT[other]}"
+    data_like = sum(bool(_DATA_LIKE.match(k.strip())) for k in keys)
+    if data_like >= 2:
+        return (
+            "the first line holds data, not column names: the header line is missing; download the "
+            "report again from Seller Central, or add its header line (the columns are in docs/calibrate.md)"
+        )
+    return ""
+
+
 _REQUIRED = {
     "fba_returns": ("order_id", "return_date"),
     "mfn_returns": ("order_id", "request_date"),
     "orders": ("order_id", "purchase_date"),
     "monthly_orders": ("month", "orders"),
+    "repeat_purchases": ("orders", "unique_customers", "start_date", "end_date"),
     "classes": ("item_class",),
 }
 """Columns a file must have. In the order and class tables a row without them says nothing
-and is reported and skipped; a return row is kept (its reason still counts)."""
-_ROW_NEEDS = ("orders", "monthly_orders", "classes")
+and is reported and skipped (except :data:`_KEPT_WITHOUT`); a return row is kept (its reason
+still counts)."""
+_ROW_NEEDS = ("orders", "monthly_orders", "classes", "repeat_purchases")
+_KEPT_WITHOUT = {"orders": ("purchase_date",)}
+"""Required columns whose empty or unreadable cell leaves the row in: an order line without its
+date is still an order line (its class, price and country count; its date-bound figures not)."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -197,7 +272,11 @@ def read_report(source: Source, kind: str, columns: Sequence[Column], delimiter:
         A :class:`Report` whose ``data`` has one row per readable row and one column per
         column found (absent optional columns are left out), plus every problem.
     """
-    text, name, note = read_text(source)
+    try:
+        text, name, note = read_text(source)
+    except NotText as err:
+        name = _name(source)
+        return Report(kind=kind, name=name, data=pd.DataFrame()).fail(0, f"{err}; export the report from Seller Central as tab-delimited text (.txt) and pass that file")
     rep = Report(kind=kind, name=name, data=pd.DataFrame())
     if note:
         rep.notes.append(f"{name}: {note}")
@@ -206,8 +285,7 @@ def read_report(source: Source, kind: str, columns: Sequence[Column], delimiter:
         delimiter = "\t" if "\t" in first or "," not in first else ","
     header, rows = split_rows(text, delimiter)
     if not header:
-        rep.problems.append(ReadProblem(name, 0, "", "", "the file is empty"))
-        return rep
+        return rep.fail(0, "the file is empty; download the report again for a period with data")
     keys = [header_key(h) for h in header]
     where: dict[str, int] = {}
     for col in columns:
@@ -216,20 +294,24 @@ def read_report(source: Source, kind: str, columns: Sequence[Column], delimiter:
                 where[col.name] = keys.index(alias)
                 break
     rep.columns_found = tuple(where)
-    if not where:
-        expected = ", ".join(c.headers[0] for c in columns[:6])
-        rep.problems.append(
-            ReadProblem(name, 1, "", "", f"no column returnsim reads was found; expected some of: {expected}, ...")
-        )
-        return rep
     required = [c for c in _REQUIRED.get(kind, ()) if c not in where]
-    if required:
+    if not where or required:
+        why = _what_it_is(keys, kind)
+        if not where:
+            expected = ", ".join(c.headers[0] for c in columns[:6])
+            return rep.fail(1, why or f"no column returnsim reads was found; expected some of: {expected}, ...")
         by_name = {c.name: c for c in columns}
         for c in required:
             rep.problems.append(
                 ReadProblem(name, 1, by_name[c].headers[0], "", "missing column; rows cannot be used without it")
             )
+        missing = ", ".join(by_name[c].headers[0] for c in required)
+        rep.unusable = f"{name}: " + (why or f"no column {missing}; export the full report (every column) from Seller Central")
         return rep
+    if not rows and kind in _ROW_NEEDS:
+        return rep.fail(1, "the file has a header but no rows; download the report for a period with orders")
+    if not rows:
+        rep.notes.append(f"{name}: a header and no rows (no returns in the period?); no figure is fitted from it")
 
     width = len(header)
     idx = [where[c.name] for c in columns if c.name in where]
@@ -275,10 +357,14 @@ def read_report(source: Source, kind: str, columns: Sequence[Column], delimiter:
             header_name = header[where[cname]].strip()
             for i in np.flatnonzero(bad.to_numpy()):
                 rep.problems.append(
-                    ReadProblem(name, int(lines[i]), header_name, redact(raw.iat[i]), EXPECT[col.kind])
+                    ReadProblem(name, int(lines[i]), header_name, redact(raw.iat[i]), EXPECT[col.kind], cname)
                 )
         data[cname] = parsed.to_numpy() if col.kind not in ("yn",) else parsed.array
-        if kind in _ROW_NEEDS and cname in _REQUIRED.get(kind, ()):
+        if cname in _KEPT_WITHOUT.get(kind, ()):
+            missing = parsed.isna().to_numpy()
+            for i in np.flatnonzero(missing & ~bad.to_numpy()):
+                rep.problems.append(ReadProblem(name, int(lines[i]), header[where[cname]].strip(), "", "empty", cname))
+        elif kind in _ROW_NEEDS and cname in _REQUIRED.get(kind, ()):
             missing = parsed.isna().to_numpy()
             for i in np.flatnonzero(missing & ~bad.to_numpy() & ~drop):
                 rep.problems.append(
@@ -290,6 +376,12 @@ def read_report(source: Source, kind: str, columns: Sequence[Column], delimiter:
         df = df[~drop].reset_index(drop=True)
     rep.data = df
     return rep
+
+
+def _name(source: Source) -> str:
+    if isinstance(source, str | Path):
+        return Path(source).name
+    return getattr(source, "name", "(bytes)" if isinstance(source, bytes) else "(text)")
 
 
 def read_fba_returns(source: Source) -> Report:
@@ -320,26 +412,26 @@ def read_orders(source: Source | dict[str, float] | pd.Series) -> Report:
         rep = read_report(io.StringIO(text), "monthly_orders", MONTHLY_ORDERS)
         rep.name = "(order counts)"
         return rep
-    text, name, _ = read_text(source)
+    try:
+        text, name, _ = read_text(source)
+    except NotText:
+        return read_report(source, "orders", ALL_ORDERS)  # says what the file is
     first = next((ln for ln in split_lines(text) if ln.strip()), "")
-    keys = {header_key(h) for h in re.split(r"[\t,]", first)}
-    if keys & {"amazon-order-id", "order-id", "purchase-date"}:
+    if not first:
+        return read_report(source, "orders", ALL_ORDERS)  # says the file is empty
+    keys = [header_key(h) for h in re.split(r"[\t,]", first)]
+    if set(keys) & {"amazon-order-id", "purchase-date"} or ("order-id" in keys and not set(keys) & SIGNATURES["fba_returns"][1]):
         return read_report(source, "orders", ALL_ORDERS)
     if "month" in keys:
         return read_report(source, "monthly_orders", MONTHLY_ORDERS, delimiter="auto")
     rep = Report(kind="orders", name=name, data=pd.DataFrame())
-    rep.problems.append(
-        ReadProblem(
-            name,
-            1,
-            "",
-            "",
-            "not recognised as order counts: expected an All Orders report (amazon-order-id, "
-            "purchase-date, sku, quantity, item-price, ship-country, ...) or a table with "
-            "columns month and orders",
-        )
+    return rep.fail(
+        1,
+        _what_it_is(keys, "orders")
+        or "not recognised as order counts: expected an All Orders report (amazon-order-id, "
+        "purchase-date, sku, quantity, item-price, ship-country, ...) or a table with "
+        "columns month and orders",
     )
-    return rep
 
 
 _CLASS_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")

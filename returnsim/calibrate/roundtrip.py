@@ -9,6 +9,8 @@ the draw and counts how often the 95 % intervals hold the scenario's values.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 from scipy import stats
@@ -23,16 +25,17 @@ __all__ = ["round_trip", "coverage"]
 KEYS = ["parameter", "item_class"]
 
 
-def _fit(scenario: Scenario, policy: str, seed: int, months: int, fba_share: float) -> pd.DataFrame:
-    rep = synthetic_reports(scenario, policy, seed=seed, months=months, fba_share=fba_share)
+def _fit(scenario: Scenario, policy: str, seed: int, months: int, fba_share: float, shape: dict[str, Any]) -> pd.DataFrame:
+    rep = synthetic_reports(scenario, policy, seed=seed, months=months, fba_share=fba_share, **shape)
     s = rep.sources()
-    return calibrate(s["fba_returns"], s["mfn_returns"], s["orders"], s["classes"], base=rep.scenario).estimates
+    return calibrate(s["fba_returns"], s["mfn_returns"], s["orders"], s["classes"], s.get("repeat_purchases"), base=rep.scenario).estimates
 
 
-def _truth(scenario: Scenario, months: int) -> pd.DataFrame:
+def _truth(scenario: Scenario, months: int, shape: dict[str, Any]) -> pd.DataFrame:
     from .synthetic import _prepare_scenario
 
-    return expected_estimates(_prepare_scenario(scenario, months))
+    sc = _prepare_scenario(scenario, months, shape.get("fixed_prices", False))
+    return expected_estimates(sc, regime=shape.get("regime"), repeat_purchases=shape.get("repeat_purchases", False))
 
 
 def round_trip(
@@ -42,8 +45,12 @@ def round_trip(
     months: int = 12,
     reference: int = 4,
     fba_share: float = 0.4,
+    **shape: Any,
 ) -> pd.DataFrame:
     """One synthetic store fitted back, beside the truth.
+
+    ``shape``: how the reports are shaped (``fba_months``, ``fixed_prices``, ``label_gaps``,
+    ``regime``, ``repeat_purchases``; see :func:`~returnsim.calibrate.synthetic_reports`).
 
     Returns:
         One row per estimate: ``parameter, item_class, estimate, ci_low, ci_high, n, true,
@@ -51,8 +58,8 @@ def round_trip(
         error ``true_se``), ``inside`` (the truth is inside the 95 % interval) and ``z`` (the
         difference over its standard error, which combines the interval's and the reference's).
     """
-    fit = _fit(scenario, policy, seed, months, fba_share)
-    truth = _truth(scenario, months)
+    fit = _fit(scenario, policy, seed, months, fba_share, shape)
+    truth = _truth(scenario, months, shape)
     reason = fit["parameter"].str.startswith(("reason_share:", "disposition_share:"))
     out = fit.merge(truth, on=KEYS, how="left")
     # a reason the class does not have has a true share of 0
@@ -61,7 +68,7 @@ def round_trip(
     out["true_se"] = 0.0
     todo = out["true"].isna()
     if todo.any() and reference > 0:
-        refs = [_fit(scenario, policy, seed + 1000 + i, months, fba_share) for i in range(reference)]
+        refs = [_fit(scenario, policy, seed + 1000 + i, months, fba_share, shape) for i in range(reference)]
         pooled = pd.concat(refs).groupby(KEYS)["estimate"].agg(["mean", "std", "count"]).reset_index()
         pooled["se"] = pooled["std"] / np.sqrt(pooled["count"])
         merged = out.loc[todo, KEYS].merge(pooled, on=KEYS, how="left")
@@ -82,8 +89,10 @@ def coverage(
     seed: int = 0,
     months: int = 12,
     fba_share: float = 0.4,
+    **shape: Any,
 ) -> pd.DataFrame:
-    """How often the 95 % intervals hold the scenario's values over ``draws`` synthetic stores.
+    """How often the 95 % intervals hold the scenario's values over ``draws`` synthetic stores
+    (``shape``: as for :func:`round_trip`).
 
     Returns:
         Per parameter family (the name before ``:``): ``checks`` (draws x parameters), ``covered``
@@ -91,10 +100,10 @@ def coverage(
         with probability 0.999 when the family's parameters are treated as one draw each
         (binomial with ``draws`` trials: conservative when they are correlated).
     """
-    truth = _truth(scenario, months)
+    truth = _truth(scenario, months, shape)
     rows = []
     for d in range(draws):
-        est = _fit(scenario, policy, seed + d, months, fba_share).merge(truth, on=KEYS, how="inner")
+        est = _fit(scenario, policy, seed + d, months, fba_share, shape).merge(truth, on=KEYS, how="inner")
         est["family"] = est["parameter"].str.split(":").str[0]
         est["covered"] = (est["true"] >= est["ci_low"]) & (est["true"] <= est["ci_high"])
         rows.append(est[["family", "parameter", "item_class", "covered"]].assign(draw=d))

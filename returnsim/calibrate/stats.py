@@ -33,6 +33,7 @@ __all__ = [
     "DistributionFit",
     "fit_positive",
     "fit_request_delay",
+    "repeat_rate",
 ]
 
 Z95 = float(stats.norm.ppf(0.975))
@@ -68,6 +69,54 @@ def poisson_rate(count: float, exposure: float) -> tuple[float, float, float]:
     lo = 0.0 if count == 0 else stats.chi2.ppf(0.025, 2 * count) / 2
     hi = stats.chi2.ppf(0.975, 2 * count + 2) / 2
     return count / exposure, lo / exposure, hi / exposure
+
+
+def _ztp(mu: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and variance of a zero-truncated Poisson count of mean ``mu`` before truncation."""
+    mu = np.maximum(mu, 1e-12)
+    g = mu / -np.expm1(-mu)
+    return g, np.maximum(g * (1 + mu) - g * g, 0.0)
+
+
+def repeat_rate(orders: Any, customers: Any, days: Any, z: float = Z95) -> tuple[float, float, float]:
+    """Purchases a year per customer from orders and unique customers per period.
+
+    Each customer's orders in a period of ``days`` are taken as Poisson of mean ``rate x days /
+    365``, seen only when there is at least one: orders per unique customer is then the mean of a
+    zero-truncated Poisson. The rate solves ``sum(orders) = sum(customers x E[N | N >= 1])`` over
+    the periods; its 95 % interval is the score interval of that equation (the customers'
+    counts independent), which stays sensible with no repeat at all (rate 0, upper end > 0).
+
+    Args:
+        orders, customers, days: per period (and ASIN): orders, unique customers, length in days.
+
+    Returns:
+        The rate (purchases a year) and its interval; NaN without customers.
+    """
+    o = np.asarray(orders, float)
+    u = np.asarray(customers, float)
+    t = np.asarray(days, float) / 365.25
+    ok = (u > 0) & (o >= u) & (t > 0)
+    o, u, t = o[ok], u[ok], t[ok]
+    if not len(u):
+        return math.nan, math.nan, math.nan
+    total = o.sum()
+
+    def score(rate: float) -> float:
+        g, v = _ztp(rate * t)
+        return float((total - (u * g).sum()) / math.sqrt(max(float((u * v).sum()), 1e-300)))
+
+    def solve(target: float) -> float:
+        lo, hi = 1e-9, 1.0
+        if score(lo) <= target:
+            return 0.0
+        while score(hi) > target:
+            hi *= 4
+            if hi > 1e7:
+                return math.inf
+        return float(optimize.brentq(lambda r: score(r) - target, lo, hi, xtol=1e-10, rtol=1e-10))
+
+    return solve(0.0), solve(z), solve(-z)
 
 
 @dataclass

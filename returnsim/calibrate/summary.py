@@ -3,10 +3,13 @@ rows), what was left out and why, and what could not be read."""
 
 from __future__ import annotations
 
+import textwrap
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+
+from .prepare import NO_REPEAT_NOTE
 
 if TYPE_CHECKING:  # pragma: no cover
     from .calibration import Calibration
@@ -18,8 +21,15 @@ KEY_PARAMETERS = (
     "international_share",
     "return_rate",
     "in_policy_share",
-    "buyer_paid_label_share",
+    "label_buyer_paid_share",
     "az_claim_rate",
+    "returnless_share",
+    "replacement_share",
+    "rfs_share",
+    "safet_claim_rate",
+    "safet_approval_rate",
+    "safet_reimbursed_share",
+    "repeat_purchases_per_year",
     "refund_to_order_share",
     "request_delay_days_mean",
     "request_to_delivery_days_mean",
@@ -57,6 +67,8 @@ def summary(cal: Calibration, width: int = 100, problems: int = 8) -> str:
             ci = f"{_num(r.ci_low)} - {_num(r.ci_high)}"
             out.append(f"{name:<34}{_num(r.estimate):>11}{ci:>24}{r.n:>10,}")
             shown += 1
+    if not (e["parameter"] == "repeat_purchases_per_year").any():
+        out.append(f"{'repeat_purchases_per_year':<34}{'not measured: the input to measure first':>45}")
     rr = e[(e["parameter"] == "return_rate") & (e["item_class"] != "all")]
     for r in rr.itertuples():
         ci = f"{_num(r.ci_low)} - {_num(r.ci_high)}"
@@ -85,6 +97,9 @@ def summary(cal: Calibration, width: int = 100, problems: int = 8) -> str:
         more = f", +{len(u) - 6} more" if len(u) > 6 else ""
         out.append(f"Unknown codes (counted, not used): {items}{more}")
     for note in cal.notes:
+        if note == NO_REPEAT_NOTE:  # wrapped, not cut: it says what to do
+            out += textwrap.wrap(f"Note: {note}", width=width, subsequent_indent="  ", break_on_hyphens=False)
+            continue
         text = f"Note: {note}"
         out.append(text if len(text) <= width else text[: width - 1] + "…")
     return "\n".join(out)

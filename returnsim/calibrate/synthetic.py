@@ -41,10 +41,12 @@ import pandas as pd
 
 from ..scenario import Scenario
 from .codes import CodeTable
+from .damage import damage
 from .fits import MONTHS
+from .repeat import repeat_report
 from .stats import truncated_mean
 
-__all__ = ["synthetic_reports", "SyntheticReports", "expected_estimates", "DISPOSITION_OF", "TRACE_COLUMNS", "damage"]
+__all__ = ["synthetic_reports", "SyntheticReports", "expected_estimates", "DISPOSITION_OF", "TRACE_COLUMNS", "REGIME", "damage"]
 
 TRACE_COLUMNS = (
     "item_class", "market", "price", "order_time", "request_time", "true_reason", "stated_reason",
@@ -97,11 +99,15 @@ class SyntheticReports:
     seed: Any
     fba_share: float
     run: Any = field(repr=False, default=None)
+    repeat_purchases: str | None = None
+    """A Repeat Purchase Behavior report (CSV), when asked for."""
 
     def sources(self) -> dict[str, io.StringIO]:
         """In-memory files for :func:`returnsim.calibrate.calibrate` (``**reports.sources()``)."""
         out = {}
-        for key in ("fba_returns", "mfn_returns", "orders", "classes"):
+        for key in ("fba_returns", "mfn_returns", "orders", "classes", "repeat_purchases"):
+            if getattr(self, key) is None:
+                continue
             buf = io.StringIO(getattr(self, key))
             buf.name = f"synthetic_{key}.txt"
             out[key] = buf
@@ -112,7 +118,9 @@ class SyntheticReports:
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         paths = {}
-        for key, ext in (("orders", "txt"), ("fba_returns", "txt"), ("mfn_returns", "txt"), ("classes", "csv")):
+        for key, ext in (("orders", "txt"), ("fba_returns", "txt"), ("mfn_returns", "txt"), ("classes", "csv"), ("repeat_purchases", "csv")):
+            if getattr(self, key) is None:
+                continue
             path = folder / f"{prefix}{key}.{ext}"
             path.write_text(getattr(self, key), encoding="utf-8")
             paths[key] = path
@@ -126,11 +134,22 @@ def _horizon(sc: Scenario, months: int) -> float:
     return float((end - start).days)
 
 
-def _prepare_scenario(scenario: Scenario, months: int) -> Scenario:
+def _prepare_scenario(scenario: Scenario, months: int, fixed_prices: bool = False) -> Scenario:
     sc = scenario.model_copy(deep=True)
     sc.horizon_days = _horizon(scenario, months)
     sc.retention.feedback_into_demand = False
+    if fixed_prices:  # a small seller's shape: every item of a class sells at one list price
+        from ..scenario.distributions import Fixed
+
+        for c in sc.catalog.values():
+            c.price = Fixed(value=round(c.price.mean, 2))
     return sc
+
+
+REGIME = {"rfs_share": 0.9, "safet_claim_rate": 0.06, "safet_approval_rate": 0.6, "safet_reimbursed_share": 0.8}
+"""Default regime of the synthetic Returns report's Resolution and SAFE-T columns (``regime=``):
+the share of eligible refunds made at first scan, of those claimed under SAFE-T, of claims
+approved, and the mean reimbursed share of the order amount (uniform 0.6-1.0)."""
 
 
 def _stamp(start: dt.date, hours: np.ndarray, fmt: str) -> pd.Series:
@@ -151,6 +170,11 @@ def synthetic_reports(
     *,
     fba_share: float = 0.4,
     codes: CodeTable | None = None,
+    fba_months: int | None = None,
+    fixed_prices: bool = False,
+    label_gaps: bool = False,
+    regime: dict[str, float] | None = None,
+    repeat_purchases: bool = False,
 ) -> SyntheticReports:
     """Realistic synthetic Amazon reports of the store a scenario describes.
 
@@ -161,6 +185,14 @@ def synthetic_reports(
         months: length of the reporting period, from the scenario's start date.
         fba_share: share of orders fulfilled by Amazon.
         codes: the code table that turns reasons into codes (default: returnsim's).
+        fba_months: the FBA report ends after this many months (default ``months``): reports
+            that end on different dates.
+        fixed_prices: every item of a class sells at one list price (the class's mean).
+        label_gaps: rows without a label say so as real exports do (``NoLabel``, a payer and a
+            zero cost) instead of leaving the label columns blank.
+        regime: fill the Resolution (refund at first scan) and SAFE-T columns with these rates
+            (keys of :data:`REGIME`; ``{}`` for its defaults); default: not filled.
+        repeat_purchases: also write a Repeat Purchase Behavior report.
 
     Returns:
         A :class:`SyntheticReports` with the four files as text.
@@ -171,7 +203,7 @@ def synthetic_reports(
     from ..model import simulate
 
     codes = codes or CodeTable.load()
-    sc = _prepare_scenario(scenario, months)
+    sc = _prepare_scenario(scenario, months, fixed_prices)
     for r in sc.reasons:
         codes.code_for(r)  # a clear error for a reason the table cannot write
     run = simulate(sc, policy, seed=seed, trace=True)
@@ -264,7 +296,7 @@ def synthetic_reports(
     # FBA: Amazon handles every request; the unit comes back.
     fr = np.flatnonzero(r_fba)
     fba_date = t["request_time"].to_numpy(float)[fr] + ship_h[fr] + transit_h[fr]
-    keep = fba_date < horizon_h
+    keep = fba_date < (_horizon(sc, fba_months) * 24.0 if fba_months is not None else horizon_h)
     fr, fba_date = fr[keep], fba_date[keep]
     comments = np.where(rng.random(len(fr)) < 0.3, "SYNTHETIC comment: buyer wrote something here", "")
     fba_rep = pd.DataFrame(
@@ -345,6 +377,27 @@ def synthetic_reports(
             "Refunded Amount": [f"{v:.2f}" for v in refunded],
         }
     )
+    # Shapes of real exports, drawn from their own stream (the default reports stay the same).
+    extra = np.random.default_rng(np.random.SeedSequence([int(seed), 12]))
+    if label_gaps:
+        none = ~physical
+        mfn_rep.loc[none, "Label type"] = "NoLabel"
+        mfn_rep.loc[none, "Label to be paid by"] = "Seller"
+        mfn_rep.loc[none, "Label cost"] = "0.00"
+    if regime is not None:
+        rates = {**REGIME, **regime}
+        refunded_in_full = np.asarray(outcome == "returned_refund") & physical
+        rfs = refunded_in_full & (extra.random(len(mr)) < rates["rfs_share"])
+        mfn_rep.loc[rfs, "Resolution"] = "RefundAtFirstScan"
+        claim = refunded_in_full & (extra.random(len(mr)) < rates["safet_claim_rate"])
+        approved = claim & (extra.random(len(mr)) < rates["safet_approval_rate"])
+        share = extra.uniform(0.6, 1.0, len(mr)) * (2 * rates["safet_reimbursed_share"] / 1.6)
+        mfn_rep.loc[claim, "SafeT claim id"] = [f"SYNSAFET{i:07d}" for i in range(int(claim.sum()))]
+        mfn_rep.loc[claim, "SafeT claim state"] = np.where(approved[claim], "Approved", "Denied")
+        amount = np.where(approved, [f"{v:.2f}" for v in np.round(o_price[mr] * share, 2)], "")
+        mfn_rep.loc[claim, "SafeT claim reimbursement amount"] = amount[claim]
+    repeat_text = repeat_report(extra, sc, asin, o_time) if repeat_purchases else None
+
     class_map = pd.DataFrame(
         {"sku": [f"SYN-{c}-{j:02d}" for c in classes for j in range(SKUS_PER_CLASS)], "item_class": [c for c in classes for _ in range(SKUS_PER_CLASS)]}
     )
@@ -362,6 +415,7 @@ def synthetic_reports(
         seed=seed,
         fba_share=fba_share,
         run=run,
+        repeat_purchases=repeat_text,
     )
 
 
@@ -391,12 +445,18 @@ def stated_mix(scenario: Scenario, item_class: str) -> dict[str, float]:
     return out
 
 
-def expected_estimates(scenario: Scenario) -> pd.DataFrame:
+def expected_estimates(scenario: Scenario, regime: dict[str, float] | None = None, repeat_purchases: bool = False) -> pd.DataFrame:
     """The values the fits should recover from :func:`synthetic_reports` of ``scenario`` (with
     ``months = 12``), for every estimate that is a function of the scenario alone (the policy's
-    outcomes, such as label payers or claims, are not). Columns ``parameter, item_class, true``."""
+    outcomes, such as label payers or claims, are not), and of the ``regime`` and repeat
+    purchases when the reports were made with them. Columns ``parameter, item_class, true``."""
     sc = scenario
     rows: list[tuple[str, str, float]] = []
+    if regime is not None:
+        rows += [(k, "all", float(v)) for k, v in {**REGIME, **regime}.items()]
+    if repeat_purchases:
+        per_year = float(sc.buyer.purchases_per_year.mean)
+        rows += [("repeat_purchases_per_year", c, per_year) for c in ["all", *sc.catalog]]
     classes = list(sc.catalog)
     share = np.array([c.share for c in sc.catalog.values()], float)
     share /= share.sum()
@@ -437,54 +497,3 @@ def expected_estimates(scenario: Scenario) -> pd.DataFrame:
         rows.append(("request_delay_after_delivery_cv", "all", float(dist.cv)))  # type: ignore[union-attr]
     del classes
     return pd.DataFrame(rows, columns=["parameter", "item_class", "true"])
-
-
-# --------------------------------------------------------------------------------------------
-# damaged files, for tests and examples
-
-
-def damage(text: str, seed: int = 0, rows: int = 6) -> tuple[str, list[str]]:
-    """A copy of a tab-separated report with faults a real export may have, and what was done.
-
-    Faults, each on a different data row: an unreadable date, an amount that is not a number, a
-    row with a field missing, a duplicated row, an unknown code in the first code-like column,
-    and a stray quote opening a field. The header and the rest are untouched.
-    """
-    rng = np.random.default_rng(seed)
-    lines = text.rstrip("\n").split("\n")
-    header = lines[0].split("\t")
-    lower = [h.lower() for h in header]
-    picks = rng.choice(np.arange(1, len(lines)), size=min(rows, len(lines) - 1), replace=False)
-    done: list[str] = []
-
-    def col(*names: str) -> int | None:
-        return next((lower.index(n) for n in names if n in lower), None)
-
-    date_col = col("return-date", "return request date", "purchase-date")
-    money_col = col("item-price", "label cost", "order amount")
-    code_col = col("reason", "return reason", "detailed-disposition")
-    actions = ["date", "money", "short", "duplicate", "code", "quote"]
-    extra: list[str] = []
-    for i, what in zip(picks, actions, strict=False):
-        f = lines[i].split("\t")
-        if what == "date" and date_col is not None:
-            f[date_col] = "31/13/2025"
-            done.append(f"line {i + 1}: date 31/13/2025")
-        elif what == "money" and money_col is not None:
-            f[money_col] = "twelve"
-            done.append(f"line {i + 1}: amount 'twelve'")
-        elif what == "short":
-            f = f[:-2]
-            done.append(f"line {i + 1}: two fields missing")
-        elif what == "duplicate":
-            extra.append(lines[i])
-            done.append(f"line {i + 1}: duplicated at the end")
-        elif what == "code" and code_col is not None:
-            f[code_col] = "SYN_NEW_CODE"
-            done.append(f"line {i + 1}: unknown code SYN_NEW_CODE")
-        elif what == "quote":
-            j = next((k for k, h in enumerate(lower) if h in ("product-name", "item name")), 2)
-            f[j] = '"' + f[j]
-            done.append(f"line {i + 1}: stray quote opening a field")
-        lines[i] = "\t".join(f)
-    return "\n".join(lines + extra) + "\n", done

@@ -29,10 +29,55 @@ Source = str | Path | io.StringIO | bytes
 # --------------------------------------------------------------------------------------------
 
 
+class NotText(ValueError):
+    """The bytes are not a text export at all (a database, a spreadsheet, an archive)."""
+
+
+_BINARY = {
+    b"SQLite format 3\x00": "an SQLite database",
+    b"PK\x03\x04": "a zip archive or an Excel workbook (.xlsx)",
+    b"\xd0\xcf\x11\xe0": "an old Excel workbook (.xls)",
+    b"%PDF": "a PDF document",
+    b"\x1f\x8b": "a gzip archive",
+}
+"""Signatures of files a seller may pass by mistake, and what they are."""
+
+
+def _utf16_without_bom(raw: bytes) -> str | None:
+    """``utf-16-le`` or ``-be`` when the bytes look like UTF-16 text without its byte-order mark.
+
+    ASCII text in UTF-16 has a NUL in every other byte: Excel and some exporters write it
+    without the mark, and read as UTF-8 it would pass as text full of NULs."""
+    head = raw[:4096]
+    if len(head) < 4 or len(head) % 2:
+        head = head[: len(head) - len(head) % 2]
+    if len(head) < 4:
+        return None
+    even, odd = head[0::2], head[1::2]
+    if odd.count(0) > 0.9 * len(odd) and even.count(0) < 0.1 * len(even):
+        return "utf-16-le"
+    if even.count(0) > 0.9 * len(even) and odd.count(0) < 0.1 * len(odd):
+        return "utf-16-be"
+    return None
+
+
 def decode(raw: bytes) -> tuple[str, str | None]:
-    """Text of a file and a note when it was not UTF-8."""
+    """Text of a file and a note when it was not UTF-8.
+
+    Raises:
+        NotText: the bytes are a known binary format, or hold NUL bytes that no text encoding
+            explains (the message says what the file looks like).
+    """
+    for magic, what in _BINARY.items():
+        if raw.startswith(magic):
+            raise NotText(f"this is {what}, not a text report")
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
         return raw.decode("utf-16", errors="replace"), None
+    bom_less = _utf16_without_bom(raw)
+    if bom_less is not None:
+        return raw.decode(bom_less, errors="replace"), f"UTF-16 without a byte-order mark; read as {bom_less.upper()}"
+    if b"\x00" in raw[:4096]:
+        raise NotText("the file holds binary data (NUL bytes), not a text report")
     try:
         return raw.decode("utf-8-sig"), None
     except UnicodeDecodeError as err:
@@ -146,6 +191,9 @@ def _dates(s: pd.Series) -> tuple[pd.Series, pd.Series, bool]:
 
 _MONEY_JUNK = re.compile(r"[\s$€£¥]|USD|EUR|GBP|CAD|JPY")
 _THOUSANDS = re.compile(r"^-?\d{1,3}(,\d{3})+(\.\d+)?$")
+_LARGEST = 1e9
+"""No amount or quantity on one report line reaches this: a larger number is a corrupt cell (and
+would overflow the fits' log-scale arithmetic), reported as unreadable."""
 
 
 def _numbers(s: pd.Series, integer: bool) -> tuple[pd.Series, pd.Series]:
@@ -157,7 +205,7 @@ def _numbers(s: pd.Series, integer: bool) -> tuple[pd.Series, pd.Series]:
         thousands = clean.str.match(_THOUSANDS)
         clean = clean.where(~thousands, clean.str.replace(",", "", regex=False))
         num[retry] = pd.to_numeric(clean, errors="coerce")
-    ok = np.isfinite(num) & (num >= 0)
+    ok = np.isfinite(num) & (num >= 0) & (num < _LARGEST)
     if integer:
         ok &= num == np.round(num)
     num = num.where(ok)

@@ -33,11 +33,19 @@ __all__ = ["TARGETS", "REPORTED_ONLY", "write_scenario", "feasible_misreport_rat
 
 @dataclass(frozen=True)
 class Target:
-    """Estimates (by parameter name or prefix) and the scenario field they set."""
+    """Estimates (by parameter name or prefix) and the scenario field they set.
+
+    A target with ``estimate`` set is written by one generic step (:func:`_write_scalars`): the
+    store-wide estimate of that name, through ``flip`` (``1 - x``), goes to ``path`` *if the
+    scenario schema has that field* (fields other parts of returnsim are adding appear here
+    before they exist: until then the estimate is reported, not written), and its interval goes
+    into ``[uncertainty]``."""
 
     parameters: str
     path: str
     how: str
+    estimate: str | None = None
+    flip: bool = False
 
 
 TARGETS: tuple[Target, ...] = (
@@ -52,16 +60,23 @@ TARGETS: tuple[Target, ...] = (
     Target("request_delay_days_mean", "returns.request_delay_days", "delivery -> request, fitted through returns.delivery_days"),
     Target("label_cost_mean:any:<market>", "markets.<market>.return_label.base", "mean label cost less per_lb x mean weight"),
     Target("request_to_delivery_days_mean:<market>", "markets.<market>.transit_days", "request -> delivery less returns.ship_days (mean)"),
+    Target("repeat_purchases_per_year", "buyer.purchases_per_year.mean", "store-wide repeat purchases of the same ASIN a year (a lower bound on purchases with the seller); the base's family and cv kept", "repeat_purchases_per_year"),
+    Target("rfs_share", "amazon.rfs_excluded_share", "1 - refunds at first scan among the refunds that could have been", "rfs_share", flip=True),
+    Target("safet_approval_rate", "amazon.safet.approval_probability", "approved over decided SAFE-T claims", "safet_approval_rate"),
+    Target("safet_reimbursed_share", "amazon.safet.reimbursed_share", "reimbursed amount over the order amount of approved claims", "safet_reimbursed_share"),
 )
 """Which estimate sets which scenario field: the one place to update when the schema changes."""
 
 REPORTED_ONLY: dict[str, str] = {
-    "buyer_paid_label_share": "an outcome of the freight rules (a policy), not an input: compare it with a run of the policy closest to yours",
+    "label_buyer_paid_share": "an outcome of the freight rules (a policy), not an input: compare it with a run of the policy closest to yours",
     "label_cost_mean:<payer>": "shown for checking; the lanes are set from the cost of all labels of a market",
     "az_claim_rate": "an outcome of the desk and policy: compare it with the az_claim_rate KPI of a run",
     "refund_to_order_share": "an outcome of the policy's fees and deductions: compare with a run",
     "disposition_share:<code>": "FBA's warehouse grades; the scenario has no grade table yet (issue 9 adds one)",
     "request_to_delivery_days_mean": "store-wide; the lanes use the per-market figures",
+    "returnless_share": "an outcome of the policy's returnless rules: compare it with a run",
+    "replacement_share": "an outcome of the policy's offers: compare it with a run",
+    "safet_claim_rate": "the seller's own choice to file claims: compare it with the policy's",
 }
 """Estimates that are shown but not written, with the reason."""
 
@@ -117,7 +132,10 @@ def _set(table: Any, key: str, value: Any, comment: str) -> None:
 
 def _dist_toml(family: str, mean: float, cv: float) -> Any:
     t = tomlkit.inline_table()
-    t.update({"dist": family, "mean": round(mean, 4), "cv": round(cv, 4)})
+    if family == "fixed":  # one value (a fixed list price): the schema's degenerate distribution
+        t.update({"dist": "fixed", "value": round(mean, 4)})
+    else:
+        t.update({"dist": family, "mean": round(mean, 4), "cv": round(cv, 4)})
     return t
 
 
@@ -141,6 +159,8 @@ def write_scenario(cal: Calibration, base: str | Path | Scenario) -> tuple[str, 
     e = cal.estimates
     src = cal.source_names
     notes: list[str] = []
+    unc: list[tuple[str, float, pd.Series, bool]] = []
+    """Fitted values whose interval goes into [uncertainty]: (path, value written, row, flipped)."""
 
     def names(source: str) -> str:
         return " + ".join(src.get(k, k) for k in source.split("+"))
@@ -159,6 +179,7 @@ def write_scenario(cal: Calibration, base: str | Path | Scenario) -> tuple[str, 
         demand["seasonality"] = arr
         if opd is not None:
             _set(demand, "orders_per_day", round(float(opd["estimate"]), 2), why(opd))
+            unc.append(("demand.orders_per_day", float(opd["estimate"]), opd, False))
     elif opd is not None:
         covered = cal.details.month_days
         season = np.asarray(sc.demand.seasonality, float)
@@ -215,11 +236,16 @@ def write_scenario(cal: Calibration, base: str | Path | Scenario) -> tuple[str, 
         fit = cal.details.price_fits.get(cls)
         pm = _est(e, "price_mean", cls)
         if fit is not None and pm is not None:
-            other = [f"{f} {v:,.1f}" for f, v in fit.loglik.items()]
-            _set(t, "price", _dist_toml(fit.family, fit.mean, fit.cv), f"fitted: {names(pm['source'])}, {fit.n:,} order lines, mean {_ci(pm)}, cv CI {_g(fit.cv_ci[0])}-{_g(fit.cv_ci[1])}; log-likelihood {', '.join(other)}")
+            if fit.family == "fixed":
+                how = "one list price on every line"
+            else:
+                ll = f"; log-likelihood {', '.join(f'{f} {v:,.1f}' for f, v in fit.loglik.items())}" if fit.loglik else "; fewer than 10 lines: lognormal of their mean and cv"
+                how = f"mean {_ci(pm)}, cv CI {_g(fit.cv_ci[0])}-{_g(fit.cv_ci[1])}{ll}"
+            _set(t, "price", _dist_toml(fit.family, fit.mean, fit.cv), f"fitted: {names(pm['source'])}, {fit.n:,} order lines, {how}")
         row = _est(e, "return_rate", cls) if per_class else None
         if row is not None:
             _set(t, "return_rate", round(float(row["estimate"]), 4), why(row))
+            unc.append((f"catalog.{cls}.return_rate", float(row["estimate"]), row, False))
         elif not per_class and (overall := _est(e, "return_rate")) is not None:
             base_all = sum(c.share * c.return_rate for c in sc.catalog.values()) / sum(c.share for c in sc.catalog.values())
             old = sc.catalog[cls].return_rate if cls in sc.catalog else base_all
@@ -235,6 +261,13 @@ def write_scenario(cal: Calibration, base: str | Path | Scenario) -> tuple[str, 
             what = "fitted stated mix" + (" (store-wide)" if not per_class else "")
             _set(t, "reasons", _mix_toml(stated), f"{what}: {names(mix_rows.iloc[0]['source'])}, {int(mix_rows.iloc[0]['n']):,} returns; stated shares 95 % CI: {cis}")
             _set(t, "reasons_are", "stated", "Amazon's reports give the reasons buyers stated")
+        if cls not in sc.catalog:  # a new class: what the reports did not give, from the base
+            like = sc.catalog.get(cls, defaults)
+            for key in ("price", "return_rate", "reasons", "reasons_are"):
+                if key not in t:
+                    value = getattr(like, key)
+                    value = value.model_dump(mode="json", by_alias=True) if hasattr(value, "model_dump") else value
+                    _set(t, key, tomlkit.item(value), f"assumed: not in the reports (from the base's class '{next(iter(sc.catalog))}')")
     if per_class:
         for cls in sc.catalog:
             if cls not in fitted and cls in catalog:
@@ -263,6 +296,7 @@ def write_scenario(cal: Calibration, base: str | Path | Scenario) -> tuple[str, 
         flipped = row.copy()
         flipped["ci_low"], flipped["ci_high"] = 1 - row["ci_high"], 1 - row["ci_low"]
         _set(returns, "out_of_window_rate", round(1 - float(row["estimate"]), 4), why(flipped, "fitted (1 - in-policy share)"))
+        unc.append(("returns.out_of_window_rate", 1 - float(row["estimate"]), row, True))
     delays = cal.details.delays
     if len(delays):
         fit, dropped = fit_request_delay(delays, cal.details.delay_day_resolution, sc.returns.delivery_days, sc.returns.window_days)
@@ -278,6 +312,9 @@ def write_scenario(cal: Calibration, base: str | Path | Scenario) -> tuple[str, 
             if dropped:
                 notes.append(f"{dropped} requests later than delivery + window allows were left out of the delay fit")
 
+    unc.extend(_write_scalars(doc, sc, e, why, notes))
+    _write_uncertainty(doc, sc, unc, why)
+
     # name and provenance ----------------------------------------------------------------
     doc["name"] = f"{sc.name} (calibrated)"
     used = ", ".join(f"{k} {v}" for k, v in src.items())
@@ -291,6 +328,86 @@ def write_scenario(cal: Calibration, base: str | Path | Scenario) -> tuple[str, 
         f"{header.as_string().rstrip()}\n# everything else is the base scenario's ({base_name}). Order ids, buyer comments and names are never written here.\n"
     )
     return lead + out, notes
+
+
+def _table_at(doc: Any, sc: Scenario, parts: list[str]) -> Any:
+    """The table at ``parts`` in the document; where the file leaves it out, it is created with
+    the base scenario's values (a table may have fields without defaults)."""
+    node, model = doc, sc
+    for key in parts:
+        model = model[key] if isinstance(model, dict) else getattr(model, key)
+        if key not in node:
+            node[key] = tomlkit.item(model.model_dump(mode="json", by_alias=True, exclude_none=True)) if hasattr(model, "model_dump") else tomlkit.table()
+        node = node[key]
+    return node
+
+
+def _write_scalars(doc: Any, sc: Scenario, e: pd.DataFrame, why: Any, notes: list[str]) -> list[tuple[str, float, pd.Series, bool]]:
+    """Write every :data:`TARGETS` entry with an ``estimate`` whose field the schema has; note
+    the others. Returns what goes into ``[uncertainty]``."""
+    from ..scenario.uncertainty import PathError, resolve_path
+
+    out = []
+    for target in TARGETS:
+        if target.estimate is None or (row := _est(e, target.estimate)) is None:
+            continue
+        value = 1 - float(row["estimate"]) if target.flip else float(row["estimate"])
+        try:
+            resolve_path(sc, target.path)
+        except PathError:
+            notes.append(f"{target.estimate} {_g(float(row['estimate']))} ({_ci(row)}): reported only, the scenario has no field {target.path} yet")
+            continue
+        parts = target.path.split(".")
+        comment = why(row, "fitted" + (f" (1 - {target.estimate})" if target.flip else ""))
+        parent = sc
+        for key in parts[:-1]:
+            parent = parent[key] if isinstance(parent, dict) else getattr(parent, key)
+        if isinstance(getattr(parent, "dist", None), str):  # a distribution's parameter: write it whole
+            dist = parent.model_dump(mode="json", by_alias=True)
+            dist[parts[-1]] = round(value, 4)
+            item = tomlkit.inline_table()
+            item.update(dist)
+            _set(_table_at(doc, sc, parts[:-2]), parts[-2], item, comment + "; " + target.how)
+        else:
+            _set(_table_at(doc, sc, parts[:-1]), parts[-1], round(value, 4), comment)
+        out.append((target.path, value, row, target.flip))
+    return out
+
+
+def _write_uncertainty(doc: Any, sc: Scenario, fitted: list[tuple[str, float, pd.Series, bool]], why: Any) -> None:
+    """The fitted values' 95 % intervals as ``[uncertainty]`` entries (normal, sd from the
+    interval's width, truncated to what the field allows), replacing the base's assumed ranges,
+    so that ``psa`` and ``select`` vary them as much as the seller's data leave them uncertain."""
+    from ..scenario.uncertainty import PathError, resolve_path
+    from .stats import Z95
+
+    table = None
+    for path, value, row, flipped in fitted:
+        lo, hi = float(row["ci_low"]), float(row["ci_high"])
+        sd = (hi - lo) / (2 * Z95)
+        if not (np.isfinite(sd) and sd > 0):
+            continue
+        try:
+            field = resolve_path(sc, path)
+        except PathError:
+            continue
+        entry = tomlkit.inline_table()
+        if lo > 0 and value > 0 and field.low >= 0 and not np.isfinite(field.high):
+            # a positive quantity's interval is wide on the log scale (a rate's is skewed)
+            sdlog = (math.log(hi) - math.log(lo)) / (2 * Z95)
+            entry.update({"dist": "lognormal", "mean": round(value, 6), "cv": float(f"{math.sqrt(math.expm1(sdlog * sdlog)):.4g}")})
+        else:
+            entry.update({"dist": "normal", "mean": round(value, 6), "sd": float(f"{sd:.4g}")})
+            # truncated to the field's bounds (an open bound, "> 0", just inside it)
+            tiny = 1e-9 * max(abs(value), 1.0)
+            if np.isfinite(field.low):
+                entry["low"] = field.low + tiny if field.low_open else field.low
+            if np.isfinite(field.high):
+                entry["high"] = field.high - tiny if field.high_open else field.high
+        entry["source"] = why(row, "fitted" + (" (1 - x)" if flipped else ""))
+        if table is None:
+            table = doc.setdefault("uncertainty", tomlkit.table())
+        table[path] = entry
 
 
 def _scenario_with_reasons(sc: Scenario, stated: dict[str, float], cal: Calibration) -> Scenario:

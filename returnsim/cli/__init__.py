@@ -14,7 +14,6 @@ import shlex
 import sys
 from collections.abc import Sequence
 
-from ..scenario import ScenarioError
 from . import calibrate, decide, experiment, scenario
 from .common import UserError
 
@@ -41,17 +40,28 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _main_is_returnsim() -> None:
+    """Name the ``returnsim`` console script as the module ``returnsim.__main__``, which spawned
+    pool workers do not import: they would otherwise run the script to import returnsim (1.5-3 s)
+    before they can watch their parent, and outlive a ``kill -9`` by as long (issue 22)."""
+    import importlib.util
+
+    main_module = sys.modules.get("__main__")
+    if main_module is not None and getattr(main_module, "__spec__", None) is None and getattr(
+        main_module, "main", None
+    ) is main:
+        main_module.__spec__ = importlib.util.find_spec("returnsim.__main__")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``returnsim`` with ``argv`` (default: the process's arguments); returns the exit code."""
+    _main_is_returnsim()
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
     args.command_line = shlex.join(["returnsim", *argv])  # how to reproduce, for reports
     try:
         return int(args.func(args) or 0)
-    except ScenarioError as err:
-        print(str(err), file=sys.stderr)
-        return 2
     except UserError as err:
         print(f"returnsim: {err}", file=sys.stderr)
         return 2
@@ -64,6 +74,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
     except Exception as err:  # an internal error: say so plainly, traceback only on request
+        # A scenario's problems (imported here: the scenario package loads only when a command
+        # needs it, and it is loaded whenever one of its errors exists).
+        from ..scenario import ScenarioError
+
+        if isinstance(err, ScenarioError):
+            print(str(err), file=sys.stderr)
+            return 2
         if args.debug:
             raise
         print(

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from . import common
 from .common import UserError, terminal_width
 
 __all__ = ["register"]
@@ -35,10 +36,12 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     from ..calibrate.calibration import default_base
     from ..scenario import load_scenario
 
+    common.require_output(args)  # before the reports are read: nowhere to write is the first problem
     fba = _file(args.fba_returns, "--fba-returns")
     mfn = _file(args.mfn_returns, "--mfn-returns")
     orders = _file(args.orders, "--orders")
     classes = _file(args.classes, "--classes")
+    repeat = _file(args.repeat_purchases, "--repeat-purchases")
     codes = _file(args.codes, "--codes")
     if fba is None and mfn is None and orders is None:
         raise UserError("give at least one report: --fba-returns, --mfn-returns or --orders")
@@ -50,11 +53,11 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         except FileNotFoundError as err:
             raise UserError(str(err).replace("pass base=", "pass --base SCENARIO")) from None
     assert base is not None
-    out = Path(args.out)
+    out = Path(args.output)
     if out.suffix != ".toml":
-        raise UserError(f"--out: expected a .toml file name, got {args.out}")
+        raise UserError(f"--output: expected a .toml file name, got {args.output}")
     if not out.parent.exists():
-        raise UserError(f"--out: the folder {out.parent} does not exist")
+        raise UserError(f"--output: the folder {out.parent} does not exist")
     report = Path(args.report) if args.report else out.with_name(out.stem + "_fit.html")
     base_sc = load_scenario(base)
     try:
@@ -63,13 +66,14 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
             mfn_returns=mfn,
             orders=orders,
             classes=classes,
+            repeat_purchases=repeat,
             codes=codes,
             base=base_sc,
             home_country=args.home_country,
             price_bands=args.price_bands,
             maturity_days=args.maturity_days,
         )
-    except ValueError as err:  # a malformed code table
+    except ValueError as err:  # a report that cannot be used, a malformed code table
         raise UserError(str(err)) from None
     text = cal.to_scenario(base=base, path=out)
     cal.write_report(report, scenario_text=text)
@@ -98,9 +102,10 @@ def register(sub: Any) -> None:
     sp.add_argument("--mfn-returns", metavar="FILE", help="seller-fulfilled Returns report (tab-separated)")
     sp.add_argument("--orders", metavar="FILE", help="All Orders report, or a table of month and orders")
     sp.add_argument("--classes", metavar="FILE", help="SKU/ASIN -> item_class mapping (default: price bands)")
-    sp.add_argument("--base", metavar="SCENARIO", help="scenario to start from (default: scenarios/seed_policies.toml)")
-    sp.add_argument("--out", "-o", required=True, metavar="FILE.toml", help="the calibrated scenario to write")
-    sp.add_argument("--report", metavar="FILE.html", help="the fit report (default: OUT_fit.html beside --out)")
+    sp.add_argument("--repeat-purchases", metavar="FILE", help="Brand Analytics' Repeat Purchase Behavior report (CSV or the API's JSON): fits purchases a year with you")
+    sp.add_argument("--base", metavar="SCENARIO", help="scenario to start from (default: the seed scenario shipped with returnsim)")
+    common.output_file(sp, "the calibrated scenario to write", required=True, metavar="FILE.toml", old=["--out"])
+    sp.add_argument("--report", metavar="FILE.html", help="the fit report (default: FILE_fit.html beside --output)")
     sp.add_argument("--codes", metavar="FILE", help="your copy of the code table (amazon_codes.toml)")
     sp.add_argument("--home-country", metavar="CC", help="the marketplace's country (default: the most common ship country)")
     sp.add_argument("--price-bands", type=_bands, metavar="P1,P2", help="price boundaries for classes without --classes")

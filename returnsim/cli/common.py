@@ -13,10 +13,12 @@ import sys
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..scenario import Scenario, load_scenario, parse_override_value
 from ..text import printable
+
+if TYPE_CHECKING:  # the scenario package (pydantic, scipy) loads when a command runs, not to parse
+    from ..scenario import Scenario
 
 __all__ = [
     "UserError",
@@ -44,7 +46,7 @@ def overrides(pairs: Sequence[str] | None) -> dict[str, Any]:
         path, sep, value = pair.partition("=")
         if not sep or not path.strip():
             raise UserError(f"--set expects PATH=VALUE (e.g. desk.staff=3), got {pair!r}")
-        out[path.strip()] = parse_override_value(value.strip())
+        out[path.strip()] = _parse_value(value.strip())
     return out
 
 
@@ -53,7 +55,15 @@ def load(args: argparse.Namespace) -> Scenario:
     path = Path(args.scenario)
     if not path.is_file():
         raise UserError(f"no such scenario file: {path}")
-    return load_scenario(path, overrides(getattr(args, "set", None)))
+    from ..scenario import load_scenario
+    from ..scenario.plausibility import plausibility_warnings
+
+    allow = True if getattr(args, "allow_extends_outside", False) else ()
+    sc = load_scenario(path, overrides(getattr(args, "set", None)), allow_paths=allow)
+    # Valid but unlikely values (grams typed as pounds, days as hours): said, never stopping.
+    for warning in plausibility_warnings(sc):
+        print(f"warning: {warning}", file=sys.stderr)
+    return sc
 
 
 def policies(sc: Scenario, wanted: Sequence[str] | None) -> list[str]:
@@ -76,6 +86,11 @@ def scenario_args(sp: argparse.ArgumentParser) -> None:
         action="append",
         metavar="PATH=VALUE",
         help="override a field, e.g. --set desk.staff=3 (repeatable)",
+    )
+    sp.add_argument(
+        "--allow-extends-outside",
+        action="store_true",
+        help="let `extends` read a base file outside the scenario's folder and the shipped scenarios",
     )
 
 
@@ -149,7 +164,7 @@ def check_writable(path: str | Path, option: str, kind: str) -> None:
 
 def preflight(args: argparse.Namespace, sc: Scenario, n_policies: int) -> None:
     """Everything that can be checked before an experiment starts: each output location
-    (``--out``, ``-o``, ``--store``) and the experiment's estimated size (refused if it would
+    (``--out``, ``--output``, ``--store``) and the experiment's estimated size (refused if it would
     not fit in memory unless ``--allow-large``; announced on stderr if it would take hours)."""
     from ..experiment.budget import check_experiment
     from ..experiment.executors import available_cpus
@@ -158,7 +173,7 @@ def preflight(args: argparse.Namespace, sc: Scenario, n_policies: int) -> None:
     if getattr(args, "out", None):
         check_writable(args.out, "--out", "dir")
     if getattr(args, "output", None):
-        check_writable(args.output, "-o", "file")
+        check_writable(args.output, "--output (-o)", "file")
     if getattr(args, "store", None):
         store = Path(args.store)
         if store.is_dir():
@@ -268,3 +283,46 @@ def user_errors(args: argparse.Namespace, *plain: type[Exception]) -> Iterator[N
         if getattr(args, "scheduler", None):
             raise UserError(f"could not reach the Dask scheduler at {args.scheduler}: {err}") from None
         raise
+
+
+class _Deprecated(argparse.Action):
+    """An old spelling of an option: stores into the new option's ``dest`` and says, on stderr,
+    what to write instead (accepted for one more release)."""
+
+    def __init__(self, option_strings: list[str], dest: str, new: str = "", **kwargs: Any) -> None:
+        self.new = new
+        super().__init__(option_strings, dest, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: Any, option_string: str | None = None) -> None:
+        print(
+            f"returnsim {parser.prog.split()[-1]}: {option_string} is deprecated and will be removed in "
+            f"the next release; use {self.new} instead",
+            file=sys.stderr,
+        )
+        setattr(namespace, self.dest, values)
+
+
+def output_file(sp: argparse.ArgumentParser, help: str, *, required: bool = False,
+                metavar: str = "FILE", old: Sequence[str] = ()) -> None:
+    """``--output FILE`` (``-o FILE``): the one option of the command line for a single file to
+    write; ``old`` are spellings of earlier releases, still accepted with a deprecation message."""
+    if required and old:
+        # Required is checked after parsing (either spelling may give it), by require_output.
+        sp.set_defaults(_output_required=True)
+    sp.add_argument("-o", "--output", metavar=metavar, help=help, required=required and not old)
+    for spelling in old:
+        sp.add_argument(spelling, dest="output", metavar=metavar, action=_Deprecated,
+                        new="--output (-o)", help=argparse.SUPPRESS)
+
+
+def require_output(args: argparse.Namespace) -> None:
+    """Refuse a command whose required ``--output`` was given in neither spelling."""
+    if getattr(args, "_output_required", False) and not getattr(args, "output", None):
+        raise UserError("the option --output (-o) FILE is required")
+
+
+def _parse_value(text: str) -> Any:
+    from ..scenario import parse_override_value
+
+    return parse_override_value(text)

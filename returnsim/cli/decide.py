@@ -13,10 +13,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ..files import write_atomically
 from . import common
 from .common import UserError, load, positive_int, scenario_args, seed_int
 
 __all__ = ["register"]
+
+# returnsim.decide.designs.DESIGNS, written out so that parsing the command line does not load
+# the study machinery (numpy, scipy, pandas); tests/test_cli_vocabulary.py checks they agree.
+SWEEP_DESIGNS = ("grid", "lhs", "sobol", "halton", "random")
 
 _STORE_HELP = "SQLite results store: commits each run, resumes a killed study"
 
@@ -51,6 +56,27 @@ def _fmt(x: float, digits: int = 4) -> str:
     return "-" if x != x else f"{x:.{digits}g}"
 
 
+def _amount(metric: str, x: float, currency: str, sign: bool = False) -> str:
+    """``x`` in the metric's unit: money with the scenario's currency (``$0.0329``), shares in
+    percent (differences in percentage points), three significant digits at least."""
+    import math
+
+    from ..output.labels import fmt_money
+    from ..output.labels import metric as metric_info
+
+    if x != x:
+        return "-"
+    m = metric_info(metric)
+    digits = max(2, 2 - math.floor(math.log10(abs(x)))) if x else 2
+    if m.unit == "money":
+        return fmt_money(x, currency, min(digits, 4), sign=sign)
+    if m.unit == "share":
+        scaled = x * 100
+        d = min(max(1, 2 - math.floor(math.log10(abs(scaled)))) if scaled else 1, 3)
+        return f"{scaled:{'+' if sign else ''}.{d}f} {'pp' if sign else '%'}"
+    return f"{x:{'+' if sign else ''}.4g}"
+
+
 def _table(header: list[str], rows: list[list[str]], title: str = "") -> str:
     from ..output.tables import format_table
 
@@ -65,8 +91,8 @@ def cmd_select(args: argparse.Namespace) -> int:
     from ..decide import assess, select_best
 
     sc = load(args)
-    _check_outputs(args, report="file")
-    if args.report and args.baseline and args.baseline not in (names := args.policy or list(sc.policies)):
+    _check_outputs(args, output="file")
+    if args.output and args.baseline and args.baseline not in (names := args.policy or list(sc.policies)):
         raise UserError(f"--baseline {args.baseline!r} is not among the policies: {', '.join(names)}")
     with _user_errors(args):
         sel = select_best(
@@ -75,8 +101,10 @@ def cmd_select(args: argparse.Namespace) -> int:
         )
     rows = [
         [
-            str(r.policy), _fmt(r["mean"]), str(int(r.n)), str(r.status),
-            "" if r.status == "selected" else f"{_fmt(r.advantage, 3)} ({_fmt(r.ci_low, 3)} to {_fmt(r.ci_high, 3)})",
+            str(r.policy), _amount(args.metric, r["mean"], sc.currency), str(int(r.n)), str(r.status),
+            "" if r.status == "selected" else (
+                f"{_amount(args.metric, r.advantage, sc.currency)} ({_amount(args.metric, r.ci_low, sc.currency)} "
+                f"to {_amount(args.metric, r.ci_high, sc.currency)})"),
         ]
         for _, r in sel.table.sort_values("mean", ascending=sel.goal == "min", kind="stable").iterrows()
     ]
@@ -87,7 +115,7 @@ def cmd_select(args: argparse.Namespace) -> int:
     where = "this process" if sel.executor == "serial" else sel.executor
     print(f"ran on {where} in {sel.elapsed_seconds:.1f} s"
           + (f"; {sel.from_store} replications read from {args.store}" if args.store else ""))
-    if args.report:
+    if args.output:
         from ..output.report import write_report
 
         with _user_errors(args):
@@ -96,7 +124,7 @@ def cmd_select(args: argparse.Namespace) -> int:
             )
         exp = sel.experiment()
         baseline = args.baseline or exp.policies[0]
-        path = write_report(exp, sc, args.report, baseline, args.command_line, decision)
+        path = write_report(exp, sc, args.output, baseline, args.command_line, decision)
         print(f"wrote {path}")
     return 0
 
@@ -110,7 +138,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from ..decide.errors import goal_of
 
     sc = load(args)
-    _check_outputs(args, out="file")
+    _check_outputs(args, output="file")
     with _user_errors(args):
         goal = goal_of(args.metric, args.goal)  # a metric without a direction fails before the sweep
         res = sweep(
@@ -129,8 +157,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         f"{res.computed} runs simulated, {res.from_store} read from the store, {res.elapsed_seconds:.1f} s"
     )
     print(_table(["policy", f"{args.metric}: mean", "min", "max", "best at"], rows))
-    if args.out:
-        path = res.to_csv(args.out)
+    if args.output:
+        path = res.to_csv(args.output)
         print(f"wrote {path} (one row per point, policy and replication)")
     return 0
 
@@ -143,7 +171,7 @@ def cmd_optimize(args: argparse.Namespace) -> int:
     from ..decide import optimize
 
     sc = load(args)
-    _check_outputs(args, out="file", plot="file")
+    _check_outputs(args, output="file", plot="file")
     with _user_errors(args):
         opt = optimize(
             sc, args.policy, args.lever, args.metric, goal=args.goal, levels=args.levels, refine=args.refine,
@@ -155,9 +183,9 @@ def cmd_optimize(args: argparse.Namespace) -> int:
     print(_table([*cols, args.metric, "95 % CI"], rows, f"{args.metric} of {args.policy} ({opt.replications} replications each)"))
     print()
     print(opt.describe())
-    if args.out:
-        opt.curve.to_csv(args.out, index=False, float_format="%.17g")
-        print(f"wrote {args.out}")
+    if args.output:
+        write_atomically(args.output, lambda p: opt.curve.to_csv(p, index=False, float_format="%.17g"))
+        print(f"wrote {args.output}")
     if args.plot:
         import matplotlib
 
@@ -165,7 +193,8 @@ def cmd_optimize(args: argparse.Namespace) -> int:
         from ..output import plots
 
         fig: Any = plots.optimum_curve(opt).figure
-        fig.savefig(args.plot, dpi=110, bbox_inches="tight")
+        kind = Path(args.plot).suffix.lstrip(".") or "png"  # the temporary name ends in .part
+        write_atomically(args.plot, lambda p: fig.savefig(p, format=kind, dpi=110, bbox_inches="tight"))
         print(f"wrote {args.plot}")
     return 0
 
@@ -208,9 +237,9 @@ def cmd_psa(args: argparse.Namespace) -> int:
         print("no input alone is worth measuring: the choice does not depend on any of them")
     if args.out:
         out = Path(args.out)  # checked and created before the draws
-        s.to_csv(out / "psa_summary.csv", index=False)
-        voi.to_csv(out / "evppi.csv", index=False)
-        res.runs.to_csv(out / "psa_runs.csv", index=False, float_format="%.17g")
+        write_atomically(out / "psa_summary.csv", lambda p: s.to_csv(p, index=False))
+        write_atomically(out / "evppi.csv", lambda p: voi.to_csv(p, index=False))
+        write_atomically(out / "psa_runs.csv", lambda p: res.runs.to_csv(p, index=False, float_format="%.17g"))
         print(f"wrote {out / 'psa_summary.csv'}, {out / 'evppi.csv'}, {out / 'psa_runs.csv'}")
     return 0
 
@@ -248,18 +277,16 @@ def register(sub: Any) -> None:
     sp.add_argument("--confidence", type=_number, default=0.95, help="probability of selecting the best when it leads by D (default 0.95)")
     sp.add_argument("--first-stage", type=positive_int, default=20, metavar="N", help="replications of every policy before any is dropped (default 20)")
     sp.add_argument("--max-replications", type=positive_int, default=2000, metavar="N", help="budget per policy (default 2000)")
-    sp.add_argument("--report", metavar="FILE", help="also write the HTML report, with How sure is this?")
+    common.output_file(sp, "also write the HTML report, with How sure is this?", metavar="FILE.html", old=["--report"])
     sp.add_argument("--baseline", metavar="P", help="policy the report compares against (default: the first)")
     sp.add_argument("--draws", type=int, default=48, metavar="N",
-                    help="with --report: draws of the uncertain inputs for the probability best (default 48; 0 skips)")
+                    help="with --output: draws of the uncertain inputs for the probability best (default 48; 0 skips)")
     sp.add_argument("--tornado-replications", type=int, default=2, metavar="N",
-                    help="with --report: replications per tornado point (default 2; 0 skips)")
+                    help="with --output: replications per tornado point (default 2; 0 skips)")
     common.where_args(sp, _STORE_HELP)
 
     sp = _add(sub, "sweep", "run policies over a design of input values (results as one tidy CSV)", cmd_sweep)
-    from ..decide.designs import DESIGNS
-
-    sp.add_argument("--design", choices=DESIGNS, default="lhs", help="grid, lhs (default), sobol, halton or random")
+    sp.add_argument("--design", choices=SWEEP_DESIGNS, default="lhs", help="grid, lhs (default), sobol, halton or random")
     sp.add_argument("--points", type=int, default=64, metavar="N", help="points of a sampled design; levels per input of a grid (default 64)")
     sp.add_argument("--vary", action="append", metavar="PATH=LO:HI[:N]", help="vary a number over a range (N: grid levels; repeatable)")
     sp.add_argument("--input", action="append", metavar="PATH", help="an input of the scenario's [uncertainty] table (repeatable; default all)")
@@ -269,7 +296,7 @@ def register(sub: Any) -> None:
                     help="common: every point uses the same replications (default); independent: each point its own")
     sp.add_argument("--design-seed", type=seed_int, metavar="S", help="seed of the design's points (default: --seed)")
     _metric_args(sp)
-    sp.add_argument("--out", metavar="FILE", help="write the tidy runs as CSV")
+    common.output_file(sp, "write the tidy runs as CSV", metavar="FILE.csv", old=["--out"])
     common.where_args(sp, _STORE_HELP)
 
     sp = _add(sub, "optimize", "the best value of one or two numeric levers of a policy, with a confidence interval", cmd_optimize)
@@ -280,7 +307,7 @@ def register(sub: Any) -> None:
     sp.add_argument("--levels", type=int, default=9, metavar="N", help="values per lever on each grid (default 9)")
     sp.add_argument("--refine", type=int, default=1, metavar="N", help="rounds of a finer grid around the best (default 1)")
     sp.add_argument("--replications", type=positive_int, default=10, metavar="N", help="replications per value (default 10)")
-    sp.add_argument("--out", metavar="FILE", help="write the curve as CSV")
+    common.output_file(sp, "write the curve as CSV", metavar="FILE.csv", old=["--out"])
     sp.add_argument("--plot", metavar="FILE", help="draw the curve to a PNG file")
     common.where_args(sp, _STORE_HELP)
 

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from ..files import write_text_atomically
 from . import common
 from .common import UserError, load, positive_int, scenario_args, terminal_width
 
@@ -86,7 +87,7 @@ def _write(out_dir: str, exp, baseline: str | None, text: str, sc=None, command:
     if out.exists() and not out.is_dir():
         raise UserError(f"--out expects a directory, {out} is a file")
     paths = exp.to_csv(out, baseline)
-    (out / "tables.txt").write_text(text + "\n", encoding="utf-8")
+    write_text_atomically(out / "tables.txt", text + "\n")
     paths.append(out / "tables.txt")
     if sc is not None and len(exp.policies) > 1:
         from ..output.report import write_report

@@ -7,10 +7,12 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from ..scenario import scenario_schema
-from ..scenario.starter import ItemSpec, StoreFacts, check_item_name, parse_hours, starter_toml
+if TYPE_CHECKING:  # imported when a command runs: `returnsim --help` answers without them
+    from ..scenario.starter import ItemSpec, StoreFacts
+
+from ..files import write_text_atomically
 from .common import UserError, load, scenario_args
 
 __all__ = ["register", "item_spec"]
@@ -48,6 +50,8 @@ def item_spec(text: str) -> ItemSpec:
             f"item class {text.strip()!r}: expected NAME:PRICE:RETURN_RATE[:SHARE] (or the same "
             "parts separated by spaces), e.g. shoes:60:0.25 or shoes 60 0.25"
         )
+    from ..scenario.starter import ItemSpec, check_item_name
+
     name = check_item_name(parts[0])
     price = _number(parts[1], f"price of {name}", 0.01)
     rate = _number(parts[2], f"return rate of {name}", 0, 1)
@@ -111,6 +115,8 @@ def _ask_items(default: list[ItemSpec]) -> list[ItemSpec]:
 
 
 def _facts(args: argparse.Namespace) -> StoreFacts:
+    from ..scenario.starter import StoreFacts
+
     d = StoreFacts()
     facts = StoreFacts(
         name=args.name or d.name,
@@ -160,6 +166,8 @@ def _valid_marketplace(text: str) -> str:
 
 
 def _valid_hours(text: str) -> str:
+    from ..scenario.starter import parse_hours
+
     parse_hours(text)
     return text
 
@@ -184,12 +192,14 @@ def cmd_init(args: argparse.Namespace) -> int:
     if not path.parent.is_dir():
         raise UserError(f"no such folder: {path.parent}")
     facts = _facts(args)
+    from ..scenario.starter import starter_toml
+
     text = starter_toml(facts, path.name)
     try:
         parse_scenario(tomllib.loads(text))  # before writing: never leave a broken file behind
     except ScenarioError as err:  # a bug in the template, not the user's doing
         raise RuntimeError(f"the starter scenario does not validate:\n{err}") from err
-    path.write_text(text, encoding="utf-8")
+    write_text_atomically(path, text)
     sc = load_scenario(path)  # and as written
     print(
         f"wrote {path}: {sc.demand.orders_per_day:g} orders a day, {len(sc.catalog)} item "
@@ -216,6 +226,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
+    from ..scenario import scenario_schema
+
     print(json.dumps(scenario_schema(), indent=2))
     return 0
 

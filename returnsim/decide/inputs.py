@@ -133,6 +133,13 @@ def study_inputs(
     """
     out: dict[str, Input] = {}
     declared = sc.uncertainty
+    if not (inputs is None or isinstance(inputs, Mapping) or (
+        isinstance(inputs, Sequence) and not isinstance(inputs, str) and all(isinstance(p, str) for p in inputs)
+    )):
+        raise DecideError(
+            "inputs: expected a list of [uncertainty] paths such as ['demand.orders_per_day'], or a "
+            f"mapping of path -> range; got {type(inputs).__name__} {inputs!r:.60}"
+        )
     if isinstance(inputs, Mapping):
         for path, spec in inputs.items():
             spec = spec if isinstance(spec, UncertainInput) else UncertainInput.model_validate(spec)

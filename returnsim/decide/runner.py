@@ -11,18 +11,15 @@ so a study that is killed and started again reads back what it had and simulates
 
 from __future__ import annotations
 
-import time
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from concurrent.futures import Executor, Future, as_completed
-from concurrent.futures.process import BrokenProcessPool
+from concurrent.futures import Executor, Future
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ..experiment import executors
-from ..experiment.executors import Backend, plan_batches
+from ..experiment.executors import Backend, Scheduler
 from ..experiment.replications import read_store
 from ..experiment.store import ResultStore, scenario_hash
 from ..experiment.tasks import METRICS, run_batch
@@ -155,7 +152,13 @@ class StudyRunner:
         self._stored: set[Task] = set()
         self._served: set[Task] = set()
         self._stored_scenarios: set[str] = set()
-        self.seconds_per_task: float | None = None
+        # The experiment engine's scheduling loop, the same for every command.
+        self._scheduler: Scheduler[Task] = Scheduler(
+            self.backend,
+            local=lambda task: run_tasks(self.seed, self._models, [task]),
+            submit=self._submit,
+            finish=self._finish,
+        )
         self.bar: Any = _Silent()
         if progress:
             from tqdm.auto import tqdm
@@ -246,46 +249,9 @@ class StudyRunner:
         self.computed += len(records)
         self.bar.update(len(records))
 
-    def _local(self, tasks: Sequence[Task]) -> None:
-        for task in tasks:
-            start = time.perf_counter()
-            self._finish(run_tasks(self.seed, self._models, [task]))
-            self.seconds_per_task = time.perf_counter() - start
-
     def _compute(self, tasks: list[Task]) -> None:
-        b = self.backend
-        if b.executor is None and b.workers == 1:
-            self._local(tasks)
-            return
-        if self.seconds_per_task is None:
-            self._local(tasks[:1])  # a timed pilot, to size the batches
-            tasks = tasks[1:]
-        if not tasks:
-            return
-        assert self.seconds_per_task is not None
-        if b.executor is None:
-            if self.seconds_per_task * len(tasks) < executors.MIN_POOL_SECONDS:
-                self._local(tasks)  # less work than starting a pool costs
-                return
-            b.start_pool()
-        overhead = executors.TASK_OVERHEAD_SECONDS[b.kind]
-        # plan_batches only slices the list it is given: plan on indices, then take the tasks.
-        plan = plan_batches([("", i) for i in range(len(tasks))], self.seconds_per_task, b.workers, overhead)
-        batches = [[tasks[i] for _, i in part] for part in plan]
-        executor = b.executor
-        assert executor is not None
-        futures: list[Future] = []
-        for batch in batches:
-            keys = {k for k, _, _ in batch}
-            futures.append(executor.submit(run_tasks, self.seed, {k: self.variants[k] for k in keys}, batch))
-        try:
-            for fut in as_completed(futures):
-                self._finish(fut.result())
-        except BrokenProcessPool as err:
-            for fut in futures:
-                fut.cancel()
-            raise executors.explain_broken_pool(err) from err
-        except BaseException:
-            for fut in futures:
-                fut.cancel()
-            raise
+        self._scheduler.run(iter(tasks), len(tasks))
+
+    def _submit(self, executor: Executor, batch: list[Task]) -> Future:
+        keys = {k for k, _, _ in batch}
+        return executor.submit(run_tasks, self.seed, {k: self.variants[k] for k in keys}, batch)

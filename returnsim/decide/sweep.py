@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from ..experiment.store import ResultStore
+from ..files import write_atomically
 from ..scenario import Scenario
 from ..scenario.loader import as_scenario
 from .designs import make_design
@@ -41,18 +42,16 @@ Crn = Literal["common", "independent"]
 
 
 def check_policies(sc: Scenario, policies: Sequence[str] | None) -> list[str]:
-    """The policies asked for (default: all), each known, none twice."""
-    names = list(sc.policies) if policies is None else list(policies)
-    if not names:
-        raise DecideError("no policies to run")
-    from .errors import did_you_mean
+    """The policies asked for (default: all), each known, none twice: the experiment engine's
+    one check (:func:`~returnsim.experiment.replications.check_policy_names`), as a
+    :class:`DecideError` naming the argument."""
+    from ..experiment.replications import check_policy_names
 
-    for p in names:
-        if p not in sc.policies:
-            raise DecideError(f"unknown policy {p!r}; {did_you_mean(p, list(sc.policies))}this scenario has: {', '.join(sc.policies)}")
-    if len(set(names)) != len(names):
-        raise DecideError(f"a policy is listed twice: {names}")
-    return names
+    try:
+        return check_policy_names(sc, policies)
+    except (TypeError, KeyError, ValueError) as err:
+        text = err.args[0] if err.args else str(err)
+        raise DecideError(f"policies: {text}") from None
 
 
 @dataclass
@@ -88,8 +87,7 @@ class SweepResult:
         """Write :attr:`runs` as CSV (floats with 17 significant digits: they read back exactly)."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        self.runs.to_csv(path, index=False, float_format="%.17g")
-        return path
+        return write_atomically(path, lambda p: self.runs.to_csv(p, index=False, float_format="%.17g"))
 
 
 def _replications(point: int, r: int, crn: str) -> range:

@@ -16,20 +16,25 @@ from __future__ import annotations
 import math
 import multiprocessing
 import os
-import threading
-from collections.abc import Iterator, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
+from functools import partial
 from itertools import islice
-from typing import Any
+from typing import Any, Generic, TypeVar
+
+T = TypeVar("T")
 
 __all__ = [
     "Backend",
+    "Scheduler",
     "explain_broken_pool",
     "available_cpus",
     "plan_batches",
     "iter_batches",
     "watch_parent",
+    "WATCH_INITIALIZER",
     "process_pool",
     "START_METHOD",
     "TASK_OVERHEAD_SECONDS",
@@ -82,7 +87,9 @@ def process_pool(workers: int) -> ProcessPoolExecutor:
     """A process pool of ``workers`` on a ``spawn`` context (not the global start method), whose
     workers exit when this process dies (:func:`watch_parent`)."""
     return ProcessPoolExecutor(
-        max_workers=workers, mp_context=multiprocessing.get_context(START_METHOD), initializer=watch_parent
+        max_workers=workers,
+        mp_context=multiprocessing.get_context(START_METHOD),
+        initializer=WATCH_INITIALIZER,
     )
 
 
@@ -147,33 +154,54 @@ class Backend:
                 self.owned = False
 
 
+# What a pool worker runs first: standard library only, and passed as source to ``exec`` (a
+# builtin), so unpickling the initializer imports nothing. A worker used to import returnsim
+# (numpy, pandas, scipy: 1.5-3 s) just to unpickle ``watch_parent``, and outlived a parent
+# killed in that window by as long (issue 22).
+_WATCH_SOURCE = """
+import multiprocessing, os, sys, threading
+parent = multiprocessing.parent_process()
+if parent is not None:
+    if sys.platform.startswith("linux"):
+        try:  # the kernel kills this worker when its parent dies, whatever the worker is doing
+            import ctypes, signal
+            ctypes.CDLL(None).prctl(1, int(signal.SIGKILL), 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+        if os.getppid() != parent.pid:  # the parent died before the request
+            os._exit(1)
+
+    def wait_for_parent(sentinel=parent.sentinel):
+        from multiprocessing.connection import wait
+        wait([sentinel])
+        os._exit(1)
+
+    threading.Thread(target=wait_for_parent, name="returnsim-watch-parent", daemon=True).start()
+"""
+
+WATCH_INITIALIZER = partial(exec, _WATCH_SOURCE, {})
+"""The initializer of the engine's pools: :func:`watch_parent`'s work, importing nothing."""
+
+
 def watch_parent() -> None:
     """Pool initializer: end this worker as soon as the process that started it is gone.
 
     A worker otherwise waits on its task queue forever once its parent is killed (the queue's
-    pipe stays open in the worker itself). A daemon thread waits on the parent's sentinel, which
-    becomes ready when the parent exits for any reason, and then ends the worker at once.
+    pipe stays open in the worker itself). On Linux the kernel sends it SIGKILL when the parent
+    dies (``PR_SET_PDEATHSIG``; safe because the engine's pools are started and shut down by
+    the same call); everywhere a daemon thread waits on the parent's sentinel, which becomes
+    ready when the parent exits for any reason, and then ends the worker at once.
     """
-    parent = multiprocessing.parent_process()
-    if parent is None:  # pragma: no cover - not a multiprocessing child
-        return
-
-    def wait() -> None:
-        from multiprocessing.connection import wait as wait_for
-
-        wait_for([parent.sentinel])
-        os._exit(1)
-
-    threading.Thread(target=wait, name="returnsim-watch-parent", daemon=True).start()
+    exec(_WATCH_SOURCE, {})  # noqa: S102 - a constant of this module, no input
 
 
 def iter_batches(
-    tasks: Iterator[tuple[str, int]],
+    tasks: Iterator[T],
     count: int,
     seconds_per_task: float,
     workers: int,
     overhead: float,
-) -> Iterator[list[tuple[str, int]]]:
+) -> Iterator[list[T]]:
     """Batches of the ``count`` tasks of an iterator, made as they are asked for.
 
     A batch lasts at least ``OVERHEAD_FACTOR * overhead`` seconds (so scheduling costs under
@@ -195,7 +223,87 @@ def iter_batches(
 
 
 def plan_batches(
-    tasks: Sequence[tuple[str, int]], seconds_per_task: float, workers: int, overhead: float
-) -> list[list[tuple[str, int]]]:
+    tasks: Sequence[T], seconds_per_task: float, workers: int, overhead: float
+) -> list[list[T]]:
     """All batches of a list of tasks at once (see :func:`iter_batches`)."""
     return list(iter_batches(iter(tasks), len(tasks), seconds_per_task, workers, overhead))
+
+
+class Scheduler(Generic[T]):
+    """The one scheduling loop of every command (``run``, ``select``, ``sweep``, ``psa``,
+    ``optimize``...): a timed pilot task in this process, then this process or a pool as the
+    work is worth it, batches sized by :func:`iter_batches`, two batches per worker in flight,
+    and a broken pool explained.
+
+    Args:
+        backend: where tasks run (its pool is started here when needed, closed by its owner).
+        local: simulates one task in this process; returns its records.
+        submit: sends one batch to an executor; returns the future of its records.
+        finish: takes records as they arrive (the store, the results, the progress bar).
+    """
+
+    def __init__(
+        self,
+        backend: Backend,
+        local: Callable[[T], list[dict[str, Any]]],
+        submit: Callable[[Executor, list[T]], Future],
+        finish: Callable[[list[dict[str, Any]]], None],
+    ) -> None:
+        self.backend = backend
+        self.local = local
+        self.submit = submit
+        self.finish = finish
+        self.seconds_per_task: float | None = None
+        """Seconds one task took in this process (the pilot's, then the latest local one)."""
+
+    def run_local(self, tasks: Iterable[T]) -> None:
+        """Run tasks one by one in this process, timing each."""
+        for task in tasks:
+            start = time.perf_counter()
+            self.finish(self.local(task))
+            self.seconds_per_task = time.perf_counter() - start
+
+    def run(self, tasks: Iterator[T], count: int) -> None:
+        """Run ``count`` tasks drawn from an iterator (made lazily: never all in memory)."""
+        b = self.backend
+        if b.executor is None and b.workers == 1:
+            self.run_local(tasks)
+            return
+        if count and self.seconds_per_task is None:
+            self.run_local(islice(tasks, 1))  # a timed pilot, to size the batches
+            count -= 1
+        if count <= 0:
+            return
+        assert self.seconds_per_task is not None
+        if b.executor is None:
+            if self.seconds_per_task * count < MIN_POOL_SECONDS:
+                self.run_local(tasks)  # less work than starting a pool costs
+                return
+            b.start_pool()
+        overhead = TASK_OVERHEAD_SECONDS[b.kind]
+        batches = iter_batches(tasks, count, self.seconds_per_task, b.workers, overhead)
+        executor = b.executor
+        assert executor is not None
+        pending: set[Future] = set()
+        try:
+            for batch in batches:
+                # Keep two batches per worker in flight; make the next only when one is done.
+                while len(pending) >= 2 * b.workers:
+                    self._collect(pending)
+                pending.add(self.submit(executor, batch))
+            while pending:
+                self._collect(pending)
+        except BrokenProcessPool as err:
+            for fut in pending:
+                fut.cancel()
+            raise explain_broken_pool(err) from err
+        except BaseException:
+            for fut in pending:
+                fut.cancel()
+            raise
+
+    def _collect(self, pending: set[Future]) -> None:
+        done, _ = wait(pending, return_when=FIRST_COMPLETED)
+        for fut in done:
+            pending.discard(fut)
+            self.finish(fut.result())

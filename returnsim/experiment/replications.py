@@ -24,9 +24,7 @@ import secrets
 import time
 import warnings
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
-from concurrent.futures.process import BrokenProcessPool
-from itertools import islice
+from concurrent.futures import Executor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -36,8 +34,9 @@ from ..scenario import Scenario
 from ..scenario.loader import as_scenario
 from . import executors
 from .budget import RunSizeWarning, check_experiment
-from .executors import Backend, iter_batches
+from .executors import Backend, Scheduler
 from .result import ExperimentResult
+from .statistics import undefined_notes
 from .store import ResultStore, describe_row, scenario_hash
 from .tasks import METRICS, run_batch
 
@@ -60,21 +59,26 @@ class StoreWarning(UserWarning):
 
 
 class _Runner:
-    """Runs tasks on a backend, committing results and moving the progress bar."""
+    """Runs one scenario's ``(policy, replication)`` tasks on the shared :class:`Scheduler`,
+    committing results and moving the progress bar."""
 
     def __init__(self, sc: Scenario, seed: int, backend: Backend, store: ResultStore | None,
                  key: str, version: str, bar: Any) -> None:
         self.sc = sc
         self.sc_dict = sc.model_dump(mode="json", by_alias=True)
         self.seed = seed
-        self.backend = backend
         self.store = store
         self.key = key
         self.version = version
         self.bar = bar
         self.results: dict[tuple[str, int], dict[str, Any]] = {}
         self.computed = 0
-        self.seconds_per_task: float | None = None
+        self.scheduler: Scheduler[tuple[str, int]] = Scheduler(
+            backend,
+            local=lambda task: run_batch(self.sc, self.seed, [task]),
+            submit=lambda executor, batch: executor.submit(run_batch, self.sc_dict, self.seed, batch),
+            finish=self.finish,
+        )
 
     def finish(self, records: Iterable[dict[str, Any]]) -> None:
         records = list(records)
@@ -85,56 +89,9 @@ class _Runner:
         self.computed += len(records)
         self.bar.update(len(records))
 
-    def run_local(self, tasks: Iterable[tuple[str, int]]) -> None:
-        for task in tasks:
-            start = time.perf_counter()
-            self.finish(run_batch(self.sc, self.seed, [task]))
-            self.seconds_per_task = time.perf_counter() - start
-
     def run(self, tasks: Iterator[tuple[str, int]], count: int) -> None:
         """Run ``count`` tasks drawn from an iterator (made lazily: never all in memory)."""
-        b = self.backend
-        if b.executor is None and b.workers == 1:
-            self.run_local(tasks)
-            return
-        if count and self.seconds_per_task is None:
-            self.run_local(islice(tasks, 1))  # a timed pilot, to size the batches
-            count -= 1
-        if count <= 0:
-            return
-        assert self.seconds_per_task is not None
-        if b.executor is None:
-            if self.seconds_per_task * count < executors.MIN_POOL_SECONDS:
-                self.run_local(tasks)  # less work than starting a pool costs
-                return
-            b.start_pool()
-        overhead = executors.TASK_OVERHEAD_SECONDS[b.kind]
-        batches = iter_batches(tasks, count, self.seconds_per_task, b.workers, overhead)
-        executor = b.executor
-        assert executor is not None
-        pending: set[Future] = set()
-        try:
-            for batch in batches:
-                # Keep two batches per worker in flight; make the next only when one is done.
-                while len(pending) >= 2 * b.workers:
-                    self._collect(pending)
-                pending.add(executor.submit(run_batch, self.sc_dict, self.seed, batch))
-            while pending:
-                self._collect(pending)
-        except BrokenProcessPool as err:
-            for fut in pending:
-                fut.cancel()
-            raise executors.explain_broken_pool(err) from err
-        except BaseException:
-            for fut in pending:
-                fut.cancel()
-            raise
-
-    def _collect(self, pending: set[Future]) -> None:
-        done, _ = wait(pending, return_when=FIRST_COMPLETED)
-        for fut in done:
-            pending.discard(fut)
-            self.finish(fut.result())
+        self.scheduler.run(tasks, count)
 
 
 def _progress_bar(total: int, progress: bool) -> Any:
@@ -156,7 +113,15 @@ def _check_seed(seed: Any) -> int:
     return seed
 
 
-def _check_policies(sc: Scenario, policies: Any) -> list[str]:
+def check_policy_names(sc: Scenario, policies: Any) -> list[str]:
+    """The policies asked for (default: all of ``sc``'s): one name or a list of known names,
+    none twice. The one check of policy names, for experiments and studies alike.
+
+    Raises:
+        TypeError: ``policies`` is not a name or a list of names.
+        KeyError: an unknown policy (the message lists the scenario's).
+        ValueError: an empty list, or a policy listed twice.
+    """
     if policies is None:
         return list(sc.policies)
     if isinstance(policies, str):  # one policy by name
@@ -170,7 +135,11 @@ def _check_policies(sc: Scenario, policies: Any) -> list[str]:
         raise ValueError("no policies to run")
     unknown = [p for p in names if p not in sc.policies]
     if unknown:
-        raise KeyError(f"unknown policy {', '.join(map(repr, unknown))}; scenario has: {', '.join(sc.policies)}")
+        import difflib
+
+        close = difflib.get_close_matches(unknown[0], list(sc.policies), n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        raise KeyError(f"unknown policy {', '.join(map(repr, unknown))}; {hint}scenario has: {', '.join(sc.policies)}")
     if len(set(names)) != len(names):
         raise ValueError(f"a policy is listed twice: {names}")
     return names
@@ -342,10 +311,12 @@ def run_experiment(
     started = time.perf_counter()
     sc = as_scenario(scenario)
     seed = _check_seed(seed)
-    names = _check_policies(sc, policies)
+    names = check_policy_names(sc, policies)
     replications = _check_count("replications", replications)
     max_replications = _check_count("max_replications", max_replications)
     _check_kinds(executor, store, scheduler, progress, allow_large)
+    if workers is not None:
+        workers = _check_count("workers", workers)
     targets = _check_targets(target_half_width)
     if targets is not None:
         if replications < 2:
@@ -415,8 +386,10 @@ def run_experiment(
         if own_store and st is not None:
             st.close()
 
+    runs = _frame(runner.results, names, n)
+    notes.extend(undefined_notes(runs))
     return ExperimentResult(
-        runs=_frame(runner.results, names, n),
+        runs=runs,
         policies=names,
         seed=seed,
         replications=n,

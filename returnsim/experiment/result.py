@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..files import write_atomically
 from .tasks import METRICS
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -143,7 +145,6 @@ class ExperimentResult:
         out.mkdir(parents=True, exist_ok=True)
         paths = []
         for name, df in self._frames(baseline).items():
-            path = out / f"{name}.{ext}"
-            write(df, path)
-            paths.append(path)
+            # whole or absent: a failed write leaves the previous file, never a cut one
+            paths.append(write_atomically(out / f"{name}.{ext}", partial(write, df)))
         return paths

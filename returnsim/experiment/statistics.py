@@ -30,6 +30,7 @@ __all__ = [
     "summarize",
     "paired_differences",
     "significance_mark",
+    "undefined_notes",
 ]
 
 KEY_COLUMNS = ("policy", "replication", "seed")
@@ -173,3 +174,47 @@ def significance_mark(p: float) -> str:
     if p != p:  # NaN
         return ""
     return "***" if p < 0.001 else "**" if p < 0.01 else "*" if p < 0.05 else ""
+
+
+# Why a KPI of one replication is not defined (NaN): the count it divides by was zero.
+_NO_ORDERS = "no order in the measured days"
+_NO_REQUESTS = "no return request in the measured days"
+_UNDEFINED_BECAUSE = {
+    "return_rate": _NO_ORDERS,
+    "net_return_cost_per_order": _NO_ORDERS,
+    "net_value_per_order": _NO_ORDERS,
+    "desk_wait_hours_mean": "no request queued at the desk",
+    "desk_wait_probability": "no request queued at the desk",
+    "desk_utilization": "no request queued at the desk",
+    "repeat_purchase_rate": "no returning customer",
+    "post_return_spend_ratio": "no returning customer who had bought before",
+}
+
+
+def undefined_notes(runs: pd.DataFrame) -> list[str]:
+    """One line per reason a KPI is not defined (NaN) in some replications: which KPIs, which
+    policies in how many replications, and that means and intervals use the others.
+
+    A ratio with nothing to divide by is missing, never a number: these lines say why, so a
+    table's "-" or a CSV's empty cell is explained where the results are read."""
+    if runs.empty:
+        return []
+    by_reason: dict[str, tuple[list[str], dict[str, int]]] = {}
+    n_of = runs.groupby("policy", sort=False).size()
+    for metric in metric_columns(runs):
+        missing = runs[metric].isna()
+        if not missing.any():
+            continue
+        reason = _UNDEFINED_BECAUSE.get(metric, _NO_REQUESTS)
+        metrics, counts = by_reason.setdefault(reason, ([], {}))
+        metrics.append(metric)
+        for pol, k in runs.loc[missing, "policy"].value_counts(sort=False).items():
+            counts[str(pol)] = max(counts.get(str(pol), 0), int(k))
+    out = []
+    for reason, (metrics, counts) in by_reason.items():
+        where = ", ".join(f"{p} {k} of {int(n_of[p])}" for p, k in counts.items())
+        out.append(
+            f"not defined ({reason}): {', '.join(metrics)} in some replications ({where}); "
+            "they are missing (empty in runs.csv), and means and intervals use the other replications"
+        )
+    return out

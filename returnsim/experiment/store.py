@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -145,6 +146,8 @@ class ResultStore:
     """
 
     def __init__(self, path: str | Path, *, timeout: float = 60.0, readonly: bool = False) -> None:
+        if isinstance(path, bool) or not isinstance(path, str | os.PathLike):
+            raise TypeError(f"ResultStore(path=...): expected the path of an SQLite file, got {type(path).__name__}")
         self.path = Path(path)
         """The database file."""
         self.writable = not readonly

@@ -81,6 +81,14 @@ def net_return_cost(ledger: Mapping[str, float]) -> float:
     buyer_fees, carrier_claims, referral_fee_credits, safet_reimbursements``. A refunded sale counts its full price as
     a cost and the resale of the returned unit as a credit, so a kept order contributes zero.
     """
+    if not isinstance(ledger, Mapping):
+        raise TypeError(
+            f"net_return_cost(ledger=...): expected a mapping of money by category (RunResult.ledger), "
+            f"got {type(ledger).__name__}"
+        )
+    missing = [c for c in (*COSTS, *CREDITS) if c not in ledger]
+    if missing:
+        raise KeyError(f"net_return_cost(ledger=...): the ledger has no {', '.join(missing)}")
     return sum(ledger[c] for c in COSTS) - sum(ledger[c] for c in CREDITS)
 
 

@@ -253,10 +253,15 @@ class Tally:
         cost = ledger.net_return_cost
         k["net_return_cost"] = cost
         k["net_return_cost_per_order"] = cost / n_demand if n_demand else float("nan")
+        retained = customers["expected"] * margin
+        k["retained_margin"] = retained
+        # Defined without any return (issue 22: no returns left them NaN); the per-return
+        # ratios below stay NaN, "not defined", and statistics count them as missing.
+        k["net_value_per_order"] = (retained - cost) / n_demand if n_demand else float("nan")
+        k["net_freight_cost"] = ledger["seller_freight"] - s["buyer_label"]
         if n_req == 0:
             return k
         k["net_return_cost_per_return"] = cost / n_req
-        k["net_freight_cost"] = ledger["seller_freight"] - s["buyer_label"]
         k["cancel_rate"] = n["cancelled"] / n_req
         k["returnless_rate"] = n["returnless"] / n_req
         k["response_hours_mean"] = s["response"] / n_req
@@ -268,7 +273,9 @@ class Tally:
             t1 = self.last_desk_work
             open_h = t1 - t0 if hours is None else hours.open_hours_between(t0, t1)
             busy = desk.busy_hours - desk.busy_before
-            k["desk_utilization"] = busy / (staff * open_h) if busy > 0 and open_h > 0 else 0.0
+            # Time past closing finishing a task is available time too: busy <= available.
+            available = staff * open_h + desk.overtime_hours
+            k["desk_utilization"] = busy / available if busy > 0 and available > 0 else 0.0
         k["late_response_rate"] = n["late"] / n_req
         k["escalation_rate"] = n["escalated"] / n_req
         k["second_touch_rate"] = n["second_touch"] / n_req
@@ -301,7 +308,4 @@ class Tally:
         n_cust = customers["customers"]
         k["repeat_purchase_rate"] = customers["repeat_buyers"] / n_cust if n_cust else float("nan")
         k["post_return_spend_ratio"] = customers["post"] / pre if pre > 0 else float("nan")
-        retained = customers["expected"] * margin
-        k["retained_margin"] = retained
-        k["net_value_per_order"] = (retained - cost) / n_demand
         return k

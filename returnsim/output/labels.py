@@ -131,6 +131,24 @@ def metric(name: str) -> Metric:
     return Metric(name, name.replace("_", " "), "number", 3)
 
 
+OUTCOME_LABELS: dict[str, str] = {
+    "troubleshot": "troubleshot (kept the item)",
+    "kept_partial_refund": "kept it for a partial refund",
+    "exchanged": "exchanged",
+    "replaced": "replaced",
+    "returnless_refund": "refunded, item not returned",
+    "returned_refund": "returned and refunded",
+    "rejected": "rejected",
+    "claim_refund": "refunded through an A-to-z claim",
+}
+"""Plain words for each terminal outcome of a return request (the trace's ``outcome`` column)."""
+
+
+def outcome_label(name: str) -> str:
+    """Plain words for an outcome (its name, spaced, for one not listed)."""
+    return OUTCOME_LABELS.get(name, name.replace("_", " "))
+
+
 def category_label(name: str) -> str:
     """Plain words for a ledger category (its name for one not listed)."""
     return CATEGORY_LABELS.get(name, name.replace("_", " "))
@@ -152,6 +170,8 @@ def unit_suffix(name: str, currency: str = "$") -> str:
 def _number(m: Metric, value: float, decimals: int | None = None, sign: bool = False) -> str:
     d = m.decimals if decimals is None else decimals
     plus = "+" if sign else ""
+    if m.unit != "number" and round(value * (100 if m.unit == "share" else 1), d) == 0:
+        value = 0.0  # what rounds to zero prints as 0, never "-0" (a credit of nothing, negated)
     if m.unit == "share":
         return f"{value * 100:{plus},.{d}f} %"
     if m.unit == "number":
@@ -207,6 +227,8 @@ def fmt_interval(name: str, mean: float, lo: float, hi: float, decimals: int | N
         return _number(m, mean)
     half = (hi - lo) / 2
     d = _decimals_for(m, half) if decimals is None else decimals
+    if half == 0:  # the same value in every replication (often none at all): no "± 0"
+        return _number(m, mean, d)
     c_lo, c_hi = clip_interval(name, lo, hi)
     if (c_lo, c_hi) == (lo, hi):
         h = _number(m, half, d).replace(" %", "")

@@ -21,6 +21,7 @@ from typing import Any
 
 import pandas as pd
 
+from ..files import write_text_atomically
 from ..scenario import Scenario
 from .answer import answer
 from .how_sure import how_sure_section, selection_of
@@ -218,5 +219,5 @@ def write_report(
     """Write the HTML report of ``result`` to ``path``; returns the path."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_report(result, scenario, baseline, command, decision), encoding="utf-8")
-    return path
+    # rendered first, then written whole or not at all
+    return write_text_atomically(path, render_report(result, scenario, baseline, command, decision))

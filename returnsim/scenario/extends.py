@@ -22,10 +22,18 @@ file may itself extend another; a loop is an error.
 
 Problems keep their meaning across files: a problem whose value came from a base file names
 that file, so ``desk.staff (from seed_policies.toml)`` tells the user which file to edit.
+
+Where a base file may be: inside the folder of the scenario being loaded (sub-folders included)
+or among the scenarios shipped with returnsim, after symbolic links are followed. Anything else
+(an absolute path, ``../`` out of the folder, ``/proc/self/environ``) is refused unless the caller
+allows more folders (``load_scenario(..., allow_paths=[...])``, ``--allow-extends-outside``):
+someone validating a scenario they did not write must not be made to read, and print, any other
+file of the machine.
 """
 
 from __future__ import annotations
 
+import os
 import types
 import typing
 from collections.abc import Callable
@@ -38,16 +46,44 @@ from .problems import Problem, ScenarioError, _fmt
 from .schema import Scenario
 from .world import ConditionMix
 
-__all__ = ["resolve_file_extends", "attribute_problems", "Origins"]
+__all__ = ["resolve_file_extends", "attribute_problems", "allowed_roots", "Origins"]
 
 Origins = dict[str, Path]
 """Dotted path of a value or table in the merged scenario -> the file that wrote it."""
 
 Reader = Callable[[Path], dict[str, Any]]
 
+Allowed = tuple[Path, ...] | None
+"""Folders a base file may be in (resolved); ``None`` allows any file."""
+
+
+def allowed_roots(path: Path, allow_paths: Any = ()) -> Allowed:
+    """The folders ``extends`` may reach from the scenario file ``path``: its own folder, the
+    shipped scenarios and ``allow_paths`` (``True`` allows any file).
+
+    Raises:
+        TypeError: ``allow_paths`` is neither ``True`` nor a list of folders.
+    """
+    if allow_paths is True:
+        return None
+    if allow_paths is None or allow_paths is False:
+        allow_paths = ()
+    if isinstance(allow_paths, str | os.PathLike):
+        allow_paths = (allow_paths,)
+    try:
+        extra = [Path(p) for p in allow_paths]
+    except TypeError:
+        raise TypeError(
+            "allow_paths must be a list of folders extends may read from, or True for any file; "
+            f"got {type(allow_paths).__name__}"
+        ) from None
+    from ..shipped import _root
+
+    return (path.resolve().parent, _root().resolve(), *(p.resolve() for p in extra))
+
 
 def resolve_file_extends(
-    raw: dict[str, Any], path: Path, read: Reader, _chain: tuple[Path, ...] = ()
+    raw: dict[str, Any], path: Path, read: Reader, _chain: tuple[Path, ...] = (), allowed: Allowed = None
 ) -> tuple[dict[str, Any], Origins]:
     """Merge the files a scenario ``extends`` into it.
 
@@ -56,13 +92,14 @@ def resolve_file_extends(
         path: the file's path (``extends`` is relative to its folder).
         read: reads a TOML file into a table, raising ``ScenarioError`` that names the file.
         _chain: files already being read (to report loops).
+        allowed: folders a base file may be in (:func:`allowed_roots`); ``None``: anywhere.
 
     Returns:
         The merged table, without ``extends`` keys, and where each of its values came from.
 
     Raises:
         ScenarioError: naming the file whose ``extends`` is wrong (missing file, not a string,
-            a loop) or the base file that cannot be read.
+            a loop, outside the allowed folders) or the base file that cannot be read.
     """
     here = path.resolve()
     origins: Origins = {}
@@ -75,7 +112,20 @@ def resolve_file_extends(
             [Problem("extends", base_name, "expected the name of a scenario file, relative to this one")],
             str(path),
         )
-    base_path = (path.parent / base_name).resolve() if not Path(base_name).is_absolute() else Path(base_name)
+    base_path = (path.parent / base_name).resolve()  # an absolute base_name replaces the folder
+    if allowed is not None and not any(base_path.is_relative_to(root) for root in allowed):
+        raise ScenarioError(
+            [
+                Problem(
+                    "extends",
+                    base_name,
+                    f"a scenario file inside {allowed[0]} (its folder) or among returnsim's shipped "
+                    "scenarios; this path leads outside them. To allow another folder, pass "
+                    "allow_paths=[...] to load_scenario or --allow-extends-outside to the command",
+                )
+            ],
+            str(path),
+        )
     chain = (*_chain, here)
     if base_path in chain:
         loop = " -> ".join(p.name for p in (*chain, base_path))
@@ -85,7 +135,7 @@ def resolve_file_extends(
             [Problem("extends", base_name, f"no such file: {base_path} (paths are relative to {path.name})")],
             str(path),
         )
-    base_raw, origins = resolve_file_extends(read(base_path), base_path, read, chain)
+    base_raw, origins = resolve_file_extends(read(base_path), base_path, read, chain, allowed)
     own = {k: v for k, v in raw.items() if k != "extends"}
     merged = _merge(base_raw, own, Scenario, path, origins, ())
     return merged, origins

@@ -5,7 +5,8 @@ validated like the file itself and propagate through ``extends``; a path that na
 an error, never silently ignored. Every problem is reported at once as a
 :class:`~returnsim.scenario.problems.ScenarioError`, whatever the file holds: bytes that are not
 UTF-8 text (a Latin-1 or UTF-16 file), text that is not TOML, tables nested deeper than any
-scenario needs (:data:`MAX_DEPTH`) or a file too large to be a scenario (:data:`MAX_BYTES`).
+scenario needs (:data:`MAX_DEPTH`) or a file too large to be a scenario (:data:`MAX_BYTES`,
+:data:`MAX_ENTRIES`).
 """
 
 from __future__ import annotations
@@ -15,13 +16,14 @@ import os
 import re
 import tomllib
 import typing
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from .extends import attribute_problems, resolve_file_extends
+from .extends import allowed_roots, attribute_problems, resolve_file_extends
+from .plausibility import nothing_to_learn
 from .problems import (
     _MISSING,
     Problem,
@@ -41,6 +43,7 @@ __all__ = [
     "as_scenario",
     "MAX_DEPTH",
     "MAX_BYTES",
+    "MAX_ENTRIES",
 ]
 
 MAX_DEPTH = 32
@@ -49,6 +52,12 @@ MAX_DEPTH = 32
 
 MAX_BYTES = 50_000_000
 """Largest scenario file read (50 MB; the seed scenario is 12 kB)."""
+
+MAX_ENTRIES = 200_000
+"""Most list entries and lines a scenario file may hold, counted as its commas and line breaks
+before it is parsed (the seed scenario has about 600; an empirical distribution of 100,000
+observations fits). Reading TOML is pure Python at about half a million list entries a second:
+a 4 MB list of two million numbers took 27 s to validate (issue 22), and is now refused at once."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -219,7 +228,9 @@ def parse_scenario(
     """Validate a raw scenario table (as read from TOML), after applying ``overrides``.
 
     Raises:
-        ScenarioError: listing every problem with its field path, value and expectation.
+        ScenarioError: listing every problem with its field path, value and expectation; also
+            a scenario nothing could be learned from (no returns expected at all,
+            :func:`~returnsim.scenario.plausibility.nothing_to_learn`).
         TypeError: if ``overrides`` is not a dict.
     """
     overrides = _check_overrides(overrides)
@@ -232,9 +243,13 @@ def parse_scenario(
     if problems:
         raise ScenarioError(problems, source)
     try:
-        return Scenario.model_validate(raw)
+        sc = Scenario.model_validate(raw)
     except ValidationError as err:
         raise ScenarioError(problems_from_validation(err, raw), source) from None
+    pointless = nothing_to_learn(sc)
+    if pointless:  # valid field by field, but no run of it could measure a return
+        raise ScenarioError(pointless, source)
+    return sc
 
 
 def _read_text(path: Path) -> str:
@@ -249,13 +264,20 @@ def _read_text(path: Path) -> str:
             raise fail(f"{size / 1e6:.0f} MB is too large for a scenario file (at most {MAX_BYTES / 1e6:.0f} MB)")
         data = path.read_bytes()
     except FileNotFoundError:
-        raise
+        raise fail("no such file") from None
     except IsADirectoryError:
         raise fail("is a directory, not a scenario file") from None
     except PermissionError:
         raise fail("cannot be read: permission denied") from None
     except OSError as err:
         raise fail(f"cannot be read: {err.strerror or err}") from None
+    entries = data.count(b",") + data.count(b"\n")
+    if entries > MAX_ENTRIES:
+        raise fail(
+            f"{entries:,} list entries and lines is too many for a scenario file (at most "
+            f"{MAX_ENTRIES:,}; the seed scenario has about 600): a list of that size is no "
+            "scenario field"
+        )
     for bom, name in ((b"\xff\xfe\x00\x00", "UTF-32"), (b"\x00\x00\xfe\xff", "UTF-32"),
                       (b"\xff\xfe", "UTF-16"), (b"\xfe\xff", "UTF-16")):
         if data.startswith(bom):
@@ -271,7 +293,12 @@ def _read_text(path: Path) -> str:
         ) from None
 
 
-def load_scenario(path: str | os.PathLike[str], overrides: Mapping[str, Any] | None = None) -> Scenario:
+def load_scenario(
+    path: str | os.PathLike[str],
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    allow_paths: Sequence[str | os.PathLike[str]] | bool = (),
+) -> Scenario:
     """Read and validate a TOML scenario file.
 
     Args:
@@ -279,18 +306,22 @@ def load_scenario(path: str | os.PathLike[str], overrides: Mapping[str, Any] | N
             from another file (:mod:`returnsim.scenario.extends`).
         overrides: dotted paths into the file and their new values, e.g.
             ``{"desk.staff": 3, "policies.seed.discipline": "deadline"}``.
+        allow_paths: further folders an ``extends`` may read from (by default only the file's
+            own folder and the shipped scenarios); ``True`` allows any file.
 
     Raises:
         ScenarioError: listing every problem with its field path, value and expectation; also
-            when the file cannot be read, is not UTF-8 text or not TOML.
-        FileNotFoundError: if the file does not exist.
-        TypeError: if ``path`` is not a path or ``overrides`` not a dict.
+            when the file does not exist, cannot be read, is not UTF-8 text or not TOML, or
+            ``extends`` leads outside the allowed folders.
+        TypeError: if ``path`` is not a path, ``overrides`` not a dict or ``allow_paths`` not a
+            list of folders.
     """
     if not isinstance(path, str | os.PathLike):
-        raise TypeError(f"path must be a path to a scenario file, got {type(path).__name__}")
+        raise TypeError(f"load_scenario(path=...): expected a path to a scenario file, got {type(path).__name__}")
     path = Path(path)
     overrides = _check_overrides(overrides)
-    raw, origins = resolve_file_extends(_read_toml(path), path, _read_toml)
+    allowed = allowed_roots(path, allow_paths)
+    raw, origins = resolve_file_extends(_read_toml(path), path, _read_toml, allowed=allowed)
     try:
         return parse_scenario(raw, overrides, source=str(path))
     except ScenarioError as err:
@@ -299,7 +330,8 @@ def load_scenario(path: str | os.PathLike[str], overrides: Mapping[str, Any] | N
 
 def _read_toml(path: Path) -> dict[str, Any]:
     """The table of a TOML file; a ``ScenarioError`` naming the file if it cannot be read as
-    UTF-8 text or is not TOML."""
+    UTF-8 text or is not TOML. The message gives the line and column of a TOML mistake but never
+    quotes the file: a file that is not a scenario may be anything (``/proc/self/environ``)."""
     text = _read_text(path)
     try:
         raw = tomllib.loads(text)
@@ -307,14 +339,31 @@ def _read_toml(path: Path) -> dict[str, Any]:
         if isinstance(err, RecursionError):
             detail = f"nested more than the reader can follow (a scenario needs {MAX_DEPTH} levels at most)"
         else:
-            detail = str(err)
-        at = re.search(r"at line (\d+)", detail)
-        lines = text.splitlines()
-        if at and 1 <= int(at.group(1)) <= len(lines):
-            detail += f": {lines[int(at.group(1)) - 1].strip()[:80]}"
+            detail = _toml_mistake(str(err))
         problem = Problem("(file)", _MISSING, f"not valid TOML: {detail}")
         raise ScenarioError([problem], str(path)) from None
     return raw
+
+
+# tomllib messages that quote the file (a key, a character) -> the same mistake without it.
+_QUOTING_MESSAGES = {
+    "Found invalid character": "a character TOML does not allow here",
+    "Illegal character": "a character TOML does not allow in a string",
+    "Cannot declare": "a table or key declared twice",
+    "Cannot mutate immutable namespace": "a table changed after it was written whole",
+    "Cannot redefine namespace": "a table declared again",
+    "Duplicate inline table key": "a key written twice in one inline table",
+}
+
+
+def _toml_mistake(message: str) -> str:
+    """tomllib's message without anything it quotes from the file, keeping where it is."""
+    found = re.match(r"(?s)(.*) \((at line \d+, column \d+|at end of document)\)$", message)
+    text, where = (found.group(1), found.group(2)) if found else (message, "")
+    for lead, plain in _QUOTING_MESSAGES.items():
+        if text.startswith(lead):
+            text = plain
+    return f"{text} ({where})" if where else text
 
 
 def as_scenario(scenario: Any, overrides: Mapping[str, Any] | None = None) -> Scenario:

@@ -210,6 +210,11 @@ _TABLE_HINTS = {
 _NUMBER_ERRORS = {"float_type", "float_parsing", "int_type", "int_parsing", "int_from_float", "wrong_kind"}
 
 
+def _is_percent(value: Any) -> bool:
+    """A share over 1 that reads as a percentage (8 for 8 %)."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and 1 < value <= 100
+
+
 def _literals(ctx_expected: str) -> list[str]:
     """``"'a', 'b' or 'c'"`` (the ``expected`` context of pydantic's literal errors) ->
     ``['a', 'b', 'c']``."""
@@ -283,6 +288,8 @@ def _problem(e: dict[str, Any], where: _Where) -> Problem:
             keys.append(key)
             value = value[key]
         expected = expected[:1].lower() + expected[1:]
+    if kind == "less_than_equal" and ctx.get("le") == 1 and _is_percent(value):
+        expected += f"; a share is written 0-1: write {value:g} % as {value / 100:g}"
     if kind in _NUMBER_ERRORS and _quoted_number(value):
         expected += "; write numbers without quotes"
     elif kind in _NUMBER_ERRORS and isinstance(value, bool):

@@ -19,7 +19,7 @@ import numpy as np
 from ...model.ledger import CATEGORIES, COSTS, CREDITS
 from ...scenario import RESOLUTIONS
 from ...text import for_matplotlib
-from ..labels import category_label
+from ..labels import category_label, outcome_label
 from ._style import (
     _PER_LABEL,
     CATEGORY_COLORS,
@@ -307,7 +307,11 @@ def outcome_mix(
     ax.xaxis.set_major_formatter(mticker.PercentFormatter(1.0))
     ax.set_xlabel("share of return requests")
     ax.set_title("How return requests end")
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
+    # Bars keep the outcome's id as their label (what code and tests look up); the legend reads
+    # in plain words.
+    handles = list(ax.containers)
+    ax.legend(handles, [outcome_label(str(h.get_label())) for h in handles],
+              loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
     return ax
 
 
