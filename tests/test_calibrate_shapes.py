@@ -281,18 +281,18 @@ def test_the_written_scenario_uses_the_fitted_values_and_their_intervals(store, 
         r = cal.estimates.query("parameter == 'return_rate' and item_class == @cls").iloc[0]
         u = sc.uncertainty[f"catalog.{cls}.return_rate"]
         assert u.sd == pytest.approx((r["ci_high"] - r["ci_low"]) / (2 * Z95), rel=1e-3)
-    # a regime field the schema does not have yet is reported, not written ...
-    assert any("rfs_share" in n and "reported only" in n for n in cal.writer_notes)
-    # ... and written through the same step once a field of that path exists
-    moved = tuple(
-        writer_mod.Target(t.parameters, "retention.negative_feedback.intercept", t.how, t.estimate, t.flip) if t.estimate == "rfs_share" else t
+    # Amazon's regime is written into the scenario's [amazon] fields (model section 7b) ...
+    assert sc.amazon.rfs_excluded_share == pytest.approx(round(1 - cal.estimate("rfs_share"), 4))
+    assert not any("rfs_share" in n for n in cal.writer_notes)
+    # ... and a regime field the schema does not have is reported, not written.
+    missing = tuple(
+        writer_mod.Target(t.parameters, "amazon.no_such_field", t.how, t.estimate, t.flip) if t.estimate == "rfs_share" else t
         for t in writer_mod.TARGETS
     )
-    monkeypatch.setattr(writer_mod, "TARGETS", moved)
-    text = cal.to_scenario(SEED_SCENARIO)
-    doc = tomllib.loads(text)
-    assert doc["retention"]["negative_feedback"]["intercept"] == pytest.approx(round(1 - cal.estimate("rfs_share"), 4))
-    assert not any("rfs_share" in n for n in cal.writer_notes)
+    monkeypatch.setattr(writer_mod, "TARGETS", missing)
+    doc = tomllib.loads(cal.to_scenario(SEED_SCENARIO))
+    assert "no_such_field" not in doc.get("amazon", {})
+    assert any("rfs_share" in n and "reported only" in n for n in cal.writer_notes)
 
 
 def test_without_a_repeat_purchase_report_the_summary_says_to_measure_it_first(store):
