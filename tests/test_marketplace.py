@@ -238,3 +238,59 @@ def test_the_return_dissatisfaction_rate_counts_seller_fulfilled_returns_only():
 def test_the_closed_form_refuses_what_it_does_not_integrate(us):
     with pytest.raises(ValueError, match="marketplace = 'none'"):
         expected_cost_per_return(us, "seed")
+
+
+# --- returnless resolutions (Amazon's return settings) -------------------------------------
+
+
+@pytest.fixture(scope="module")
+def giveaway(us):
+    """giveaway_small: a returnless refund up to $25, a replacement up to $40 for damaged or
+    wrong items, the item kept (scenarios/seed_policies.toml)."""
+    return rs.simulate(us, "giveaway_small", seed=7, trace=True).trace
+
+
+def test_returnless_rules_settle_at_the_request_and_the_buyer_keeps_the_item(us, giveaway):
+    t = giveaway
+    rule = t.returnless_rule.astype(object)
+    refund, replace = rule == "refund", rule == "replacement"
+    assert refund.sum() > 100 and replace.sum() > 10
+    settled = refund | replace
+    # Only in-window seller-fulfilled requests, the first matching rule on the stated reason.
+    assert (t.in_window[settled]).all() and not t.fba[settled].any()
+    assert (refund == (t.in_window & ~t.fba & (t.price < 25))).all()
+    damaged_or_wrong = t.stated_reason.isin(["damaged_in_transit", "wrong_item"])
+    assert (replace == (t.in_window & ~t.fba & (t.price >= 25) & (t.price < 40) & damaged_or_wrong)).all()
+    # Settled at once, with no desk work, no offer and nothing shipped back.
+    assert (t.t_decision[settled] == t.request_time[settled]).all()
+    assert (t.labor[settled] == 0).all() and t.offer[settled].isna().all() and t.t_receive[settled].isna().all()
+    assert (t.outcome[refund] == "returnless_refund").all() and (t.refunds[refund] == t.price[refund]).all()
+    # A replacement sends a new unit (its cost and outbound label) and refunds nothing.
+    r = t[replace]
+    assert (r.outcome == "replaced").all() and (r.refunds == 0).all()
+    share = np.array([us.catalog[c].unit_cost_share for c in r.item_class.astype(str)])
+    assert np.allclose(r.replacement_units, r.price * share)
+    assert (r.seller_freight > 0).all() and not t.late[settled].any()
+
+
+def test_amazon_refunds_small_items_itself_only_without_a_domestic_return_address():
+    """[A11]: up to the profile's $25, for sellers with no return address in the country; the
+    seed seller has one, so none of its requests is settled that way."""
+    with_address = rs.simulate(_load(), "seed", seed=3, trace=True).trace
+    assert with_address.returnless_rule.isna().all()
+    sc = _load(**{"amazon.domestic_return_address": False})
+    t = rs.simulate(sc, "seed", seed=3, trace=True).trace
+    cap = sc.amazon.rules.auto_returnless_max_price
+    assert cap == 25.0
+    auto_refund = t.returnless_rule.astype(object) == "refund"
+    assert (auto_refund == (t.in_window & ~t.fba & (t.price <= cap))).all() and auto_refund.sum() > 100
+
+
+def test_offer_messages_on_time_are_those_sent_within_the_marketplaces_target(us):
+    run = rs.simulate(us, "seed", seed=7, trace=True)
+    t = run.trace
+    sent = t.t_message.notna()
+    assert sent.sum() > 100 and (t.auto_authorised[sent]).all() and t.offer[sent].notna().all()
+    within = (t.t_message - t.request_time)[sent] <= us.amazon.rules.message_response_hours
+    assert 0 < within.mean() < 1  # the store's weekend gap makes some late
+    assert run.kpis["message_on_time_rate"] == pytest.approx(within.mean(), abs=1e-12)

@@ -35,6 +35,7 @@ AMPLE = {
     "retention.feedback_into_demand": False,
     "amazon.marketplace": "none",  # the closed form and the oracle integrate the rule-free workflow
     "policies.auto_authorise.auto_authorise": True,  # and opting in to authorise at once there
+    "amazon.domestic_return_address": True,
 }
 POLICIES = [
     "seed",

@@ -29,7 +29,10 @@ from .freight import FreightTerms, asked_amount, freight_terms
 from .ledger import ABANDON, ACTION, PAYER, RECEIPT, flows, net_cost_per_request
 from .world import FAULT, HOURS_PER_DAY, HOURS_PER_WEEK, OFFER, OUTCOME, World
 
-__all__ = ["Plan", "plan", "fba_mask", "auto_mask", "investigated_mask", "amazon_terms"]
+__all__ = ["Plan", "plan", "fba_mask", "auto_mask", "investigated_mask", "amazon_terms", "returnless_resolution", "RETURNLESS"]
+
+RETURNLESS = {"refund": 0, "replacement": 1}
+"""Returnless resolutions (``policies.*.returnless``): the code of each, -1 for none."""
 
 _NAN = float("nan")
 
@@ -46,6 +49,8 @@ class Plan:
     rfs: np.ndarray
     """Auto-authorised in a marketplace that refunds prepaid-label returns at first scan
     (before Amazon's exclusions, drawn at settlement)."""
+    returnless: np.ndarray
+    """-1, or the returnless resolution (``RETURNLESS``) that settled the request at once."""
     label_waived: np.ndarray
     """The seller may not deduct the return label (free fashion returns: an in-policy return of
     a category the marketplace names, not crossing a border [A20])."""
@@ -66,6 +71,12 @@ class Plan:
     asked: np.ndarray
     """A question goes to the buyer (an offer, or a fee to negotiate on a unit that comes back),
     so the buyer's answer is a second desk touch."""
+
+    @property
+    def at_once(self) -> np.ndarray:
+        """Settled without the seller's desk: FBA, a returnless resolution, or auto-authorised
+        with no message to send."""
+        return self.fba | (self.returnless >= 0) | (self.auto & ~self.asked)
 
 
 def fba_mask(world: World, policy: Policy, item_class: np.ndarray) -> np.ndarray:
@@ -103,6 +114,25 @@ def investigated_mask(world: World, policy: Policy, req: Requests, auto: np.ndar
     return (world.reason_fault[req.stated_reason] == FAULT["seller"]) & ~fba & ~auto
 
 
+def returnless_resolution(world: World, policy: Policy, view: RequestView, merchant: np.ndarray) -> np.ndarray:
+    """The returnless resolution (``RETURNLESS``; -1 for none) that settles each request at
+    once, the buyer keeping the item: Amazon's own refund up to the marketplace's price for a
+    seller without a return address in the country [A11], else the policy's first matching
+    ``returnless`` rule [A12]. In-window seller-fulfilled requests only (what Amazon's settings
+    cover); decided on the stated reason, before anyone reviews the request."""
+    out = np.full(len(view.price), -1, dtype=np.int64)
+    eligible = merchant & view.in_window
+    if policy.returnless:
+        hit = first_match([r.when for r in policy.returnless], view, world.codes)
+        kinds = np.array([RETURNLESS[r.resolution] for r in policy.returnless])
+        has = eligible & (hit >= 0)
+        out[has] = kinds[hit[has]]
+    cap = world.rules.auto_returnless_max_price
+    if cap is not None and not world.scenario.amazon.domestic_return_address:
+        out[eligible & (view.price <= cap)] = RETURNLESS["refund"]
+    return out
+
+
 def amazon_terms(terms: FreightTerms, rfs: np.ndarray, waived: np.ndarray) -> FreightTerms:
     """The policy's freight terms within Amazon's rules.
 
@@ -130,24 +160,9 @@ def destination_view(world: World, view: RequestView, action: np.ndarray, addres
     return replace(view, market=crosses)
 
 
-def plan(world: World, policy: Policy, req: Requests) -> Plan:
-    """Apply the policy's pre-receipt tables (see the module docstring)."""
-    sc = world.scenario
-    n = len(req)
-    fba = fba_mask(world, policy, req.item_class)
-    merchant = ~fba
-    auto = auto_mask(world, policy, req, fba)
-    rfs = auto & world.rules.refund_at_first_scan
-
-    # 1. The real reason: an investigation may reveal a misreport.
-    investigated = investigated_mask(world, policy, req, auto)
-    revealed = (
-        investigated
-        & (req.stated_reason != req.true_reason)
-        & (req.u_detect < sc.desk.investigation.detect_probability)
-    )
-    reason = np.where(revealed, req.true_reason, req.stated_reason)
-    view = RequestView(
+def _view(world: World, req: Requests, reason: np.ndarray) -> RequestView:
+    """What the seller's rules see of each request, with ``reason`` on record."""
+    return RequestView(
         price=req.price,
         market=req.market,
         item_class=req.item_class,
@@ -159,16 +174,40 @@ def plan(world: World, policy: Policy, req: Requests) -> Plan:
         returned_before=req.generation > 0,
     )
 
+
+def plan(world: World, policy: Policy, req: Requests) -> Plan:
+    """Apply the policy's pre-receipt tables (see the module docstring)."""
+    sc = world.scenario
+    n = len(req)
+    fba = fba_mask(world, policy, req.item_class)
+    merchant = ~fba
+    auto = auto_mask(world, policy, req, fba)
+    rfs = auto & world.rules.refund_at_first_scan
+
+    # 0. A returnless resolution settles the request at once, on what the buyer stated.
+    stated = _view(world, req, req.stated_reason)
+    returnless = returnless_resolution(world, policy, stated, merchant)
+    settled = returnless >= 0
+
+    # 1. The real reason: an investigation may reveal a misreport.
+    investigated = investigated_mask(world, policy, req, auto) & ~settled
+    revealed = (
+        investigated
+        & (req.stated_reason != req.true_reason)
+        & (req.u_detect < sc.desk.investigation.detect_probability)
+    )
+    view = _view(world, req, np.where(revealed, req.true_reason, req.stated_reason)) if revealed.any() else stated
+
     # 2. Reject, or make the targeted offer.
     # Amazon authorised auto requests already: nothing to reject; offers go out as messages.
-    rejected = (first_match([r.when for r in policy.reject], view, world.codes) >= 0) & merchant & ~auto
+    rejected = (first_match([r.when for r in policy.reject], view, world.codes) >= 0) & merchant & ~auto & ~settled
     offer = np.full(n, -1, dtype=np.int64)
     value_share = np.zeros(n)
     if policy.offers:
         hit = first_match([o.when for o in policy.offers], view, world.codes)
         kinds = np.array([OFFER[o.kind] for o in policy.offers])
         values = np.array([o.value_share for o in policy.offers])
-        has = (hit >= 0) & ~rejected & merchant
+        has = (hit >= 0) & ~rejected & merchant & ~settled
         offer[has] = kinds[hit[has]]
         value_share[has] = values[hit[has]]
 
@@ -251,7 +290,7 @@ def plan(world: World, policy: Policy, req: Requests) -> Plan:
         return -expected
 
     disp = choose_disposition(world, policy, view, value)
-    action = np.where(fba, ACTION["return_to_origin"], disp.action)
+    action = np.where(fba, ACTION["return_to_origin"], np.where(settled, ACTION["give_to_buyer"], disp.action))
     dest = destination_view(world, view, action, disp.address)
     waived = waived_for(dest)
     terms = amazon_terms(freight_terms(world, policy, dest), rfs, waived)
@@ -266,6 +305,7 @@ def plan(world: World, policy: Policy, req: Requests) -> Plan:
         fba=fba,
         auto=auto,
         rfs=rfs,
+        returnless=returnless,
         label_waived=waived,
         investigated=investigated,
         revealed=revealed,

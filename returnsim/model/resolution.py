@@ -24,7 +24,7 @@ from .demand import Requests
 from .disposition import receipt_actions
 from .freight import asked_amount, freight_terms
 from .ledger import ABANDON, ACTION, PAYER, RECEIPT, buyer_pays, flows
-from .plan import Plan, amazon_terms, destination_view
+from .plan import RETURNLESS, Plan, amazon_terms, destination_view
 from .world import FAULT, HOURS_PER_DAY, HOURS_PER_WEEK, OFFER, OUTCOME, World
 
 __all__ = ["Resolved", "DeskTimes", "resolve"]
@@ -63,6 +63,8 @@ class Resolved:
     """Restocking or loss fee deducted, as a share of the price (set at receipt)."""
     auto: np.ndarray
     """Auto-authorised by Amazon with a prepaid label."""
+    returnless: np.ndarray
+    """-1, or the returnless resolution (``plan.RETURNLESS``) that settled the request at once."""
     refund_at_first_scan: np.ndarray
     """Refunded when the carrier first scanned the parcel."""
     safet_claim: np.ndarray
@@ -138,8 +140,9 @@ def resolve(
     n = len(req)
     late_after = sc.desk.late_after_hours
     fba, auto = pl.fba, pl.auto
-    escalated = ~np.isnan(desk.abandoned) & ~fba & ~auto
-    instant = fba | auto
+    settled = pl.returnless >= 0  # a returnless resolution, at the request
+    instant = fba | auto | settled
+    escalated = ~np.isnan(desk.abandoned) & ~instant
     deadline = req.request_time + late_after
     # An auto-authorised buyer has a label at once and hands the parcel over ship_h later; an
     # offer sent as a message counts only if the buyer has read it and replied by then.
@@ -188,12 +191,13 @@ def resolve(
     act = pl.action
     in_place = (act == ACTION["abandon"]) & (pl.abandon_mode == ABANDON["in_place"])
     give = (act == ACTION["give_to_buyer"]) | in_place
+    kept_replacement = pl.returnless == RETURNLESS["replacement"]  # a new unit, the old one kept
     reship = accepted & ((offer == OFFER["exchange"]) | (offer == OFFER["replacement"]))
     outcome = np.where(give, OUTCOME["returnless_refund"], OUTCOME["returned_refund"])
     outcome = np.where(accepted & (offer == OFFER["troubleshoot"]), OUTCOME["troubleshot"], outcome)
     outcome = np.where(accepted & (offer == OFFER["partial_refund"]), OUTCOME["kept_partial_refund"], outcome)
     outcome = np.where(accepted & (offer == OFFER["exchange"]), OUTCOME["exchanged"], outcome)
-    outcome = np.where(accepted & (offer == OFFER["replacement"]), OUTCOME["replaced"], outcome)
+    outcome = np.where((accepted & (offer == OFFER["replacement"])) | kept_replacement, OUTCOME["replaced"], outcome)
     outcome = np.where(rejected, OUTCOME["rejected"], outcome)
     outcome = np.where(escalated, OUTCOME["claim_refund"], outcome)
     returns_item = ((outcome == OUTCOME["returned_refund"]) | reship) & ~give
@@ -261,7 +265,7 @@ def resolve(
     # 7. Labour: every touch an agent did (an auto-authorised request is still reviewed).
     first_touch = ~fba & ~escalated
     # An auto-authorised request is a desk touch only when a message goes out.
-    first_touch = first_touch & (~auto | pl.asked)
+    first_touch = first_touch & (~auto | pl.asked) & ~settled
     labor = (
         np.where(first_touch, req.handling_h + req.investigate_h * pl.investigated, 0.0)
         + np.where(second, req.follow_up_h, 0.0)
@@ -349,6 +353,7 @@ def resolve(
         fee_accepted=fee_accepted,
         fee_share=np.where(fee_paid, fee_share, 0.0),
         auto=auto,
+        returnless=pl.returnless,
         refund_at_first_scan=rfs,
         safet_claim=safet,
         safet_granted=safet_granted,

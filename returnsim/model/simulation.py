@@ -37,7 +37,7 @@ from .desk import Desk, OpenHours
 from .inflight import InFlight, Rows
 from .inputs import simulation_inputs
 from .ledger import ACTION, CATEGORIES, GRADE, PAYER, RECEIPT, Ledger, net_cost_per_request
-from .plan import Plan, fba_mask, plan
+from .plan import RETURNLESS, Plan, fba_mask, plan
 from .resolution import DeskTimes, Resolved, resolve
 from .retention import CustomerBook, FollowOns
 from .stream import RequestStream
@@ -260,14 +260,15 @@ def _desk_inputs(world: World, pol, req: Requests, pl: Plan) -> dict[str, list]:
     sc = world.scenario
     # Only a buyer waiting for a first answer gives up: not for auto-authorised requests (Amazon
     # authorised them), nor for Amazon's own.
-    patience = np.where(pl.auto | pl.fba, math.inf, req.patience_h)
+    patience = np.where(pl.auto | pl.fba | (pl.returnless >= 0), math.inf, req.patience_h)
     follow_delay = np.where(pl.asked, req.reply_h, np.nan)
     deadline = req.request_time + sc.desk.late_after_hours
     lapse_at = deadline if pol.authorise_at_deadline else np.full(len(req), math.inf)
     # A message to an auto-authorised buyer matters only until the parcel is handed over.
     lapse_at = np.where(pl.auto, req.request_time + req.ship_h, lapse_at)
-    # No desk touch at all: Amazon's requests, and auto-authorised ones with nothing to send.
-    instant = pl.fba | (pl.auto & ~pl.asked)
+    # No desk touch at all: Amazon's requests, returnless resolutions, and auto-authorised ones
+    # with nothing to send.
+    instant = pl.at_once
     return {
         "request_time": req.request_time.tolist(),
         "service": (req.handling_h + req.investigate_h * pl.investigated).tolist(),
@@ -333,6 +334,7 @@ def _trace(world: World, req: Requests | None, res: Resolved | None):
             "fee_accepted": res.fee_accepted,
             "fee_share": res.fee_share,
             "auto_authorised": res.auto,
+            "returnless_rule": cat(res.returnless, list(RETURNLESS)),
             "refund_at_first_scan": res.refund_at_first_scan,
             "safet_claim": res.safet_claim,
             "safet_granted": res.safet_granted,

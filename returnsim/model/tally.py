@@ -46,6 +46,7 @@ KPI_NAMES = (
     "late_response_rate",
     "escalation_rate",
     "second_touch_rate",
+    "message_on_time_rate",
     "negative_feedback_rate",
     "az_claim_rate",
     "invalid_rejection_rate",
@@ -91,6 +92,8 @@ _COUNTS = (
     "rdr",
     "odr",
     "merchant",
+    "messages",
+    "messages_on_time",
 )
 _SUMS = ("response", "wait", "buyer_label")
 _COLUMNS = (
@@ -101,6 +104,7 @@ _COLUMNS = (
     "auto",
     "t_start",
     "t_review",
+    "t_message",
     "t_answer",
     "t_follow",
     "escalated",
@@ -189,6 +193,12 @@ class Tally:
         out = c["outcome"]
         n["cancelled"] += int(np.count_nonzero(np.isin(out, _CANCELLED)))
         n["returnless"] += int(np.count_nonzero(out == OUTCOME["returnless_refund"]))
+        # The desk's messages to auto-authorised buyers (their offers), against the marketplace's
+        # message response target.
+        sent = ~np.isnan(c["t_message"])
+        n["messages"] += int(np.count_nonzero(sent))
+        target = self.world.rules.message_response_hours + 1e-9
+        n["messages_on_time"] += int(np.count_nonzero(sent & (c["t_message"] - c["request_time"] <= target)))
         response = c["t_answer"] - c["request_time"]
         s["response"] += float(response.sum())
         self.response.add(response)
@@ -279,6 +289,7 @@ class Tally:
         k["late_response_rate"] = n["late"] / n_req
         k["escalation_rate"] = n["escalated"] / n_req
         k["second_touch_rate"] = n["second_touch"] / n_req
+        k["message_on_time_rate"] = n["messages_on_time"] / n["messages"] if n["messages"] else float("nan")
         k["negative_feedback_rate"] = n["negative_feedback"] / n_req
         k["az_claim_rate"] = n["az_claim"] / n_req
         k["invalid_rejection_rate"] = n["invalid"] / n_req

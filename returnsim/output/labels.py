@@ -84,6 +84,7 @@ KPIS: dict[str, Metric] = {
         _m("invalid_rejection_rate", "invalid rejections", "share", 2, False),
         _m("escalation_rate", "buyers who gave up waiting and escalated", "share", 2, False),
         _m("second_touch_rate", "requests needing a second desk task", "share", 1),
+        _m("message_on_time_rate", "offer messages sent within 24 h", "share", 1, True),
         _m("rdr", "return dissatisfaction rate (RDR)", "share", 1, False),
         _m("rdr_window_max", "RDR, worst window", "share", 1, False),
         _m("rdr_windows_over_target", "RDR windows over target", "share", 0, False),

@@ -27,7 +27,7 @@ from .behaviour import (
 )
 from .fields import ACTIONS, OFFER_KINDS, RESOLUTIONS, OfferKind, Resolution
 from .loader import load_scenario, parse_override_value, parse_scenario
-from .policy import DispositionRule, FreightRule, OfferRule, Policy, RejectRule
+from .policy import DispositionRule, FreightRule, OfferRule, Policy, RejectRule, ReturnlessRule
 from .problems import Problem, ScenarioError
 from .rules import CONDITIONS, FAULTS, MARKETS, Condition
 from .schema import Scenario, scenario_schema
@@ -51,6 +51,7 @@ __all__ = [
     "FreightRule",
     "DispositionRule",
     "RejectRule",
+    "ReturnlessRule",
     "Condition",
     "OFFER_KINDS",
     "RESOLUTIONS",

@@ -17,6 +17,7 @@ __all__ = [
     "DispositionRule",
     "RejectRule",
     "ReceiptRule",
+    "ReturnlessRule",
     "Policy",
     "resolve_extends",
 ]
@@ -103,6 +104,18 @@ class RejectRule(Strict):
     when: Condition = Field(default_factory=Condition, description="which requests the rule applies to; {} (empty) matches all")
 
 
+class ReturnlessRule(Strict):
+    """A returnless resolution as the seller sets it up in Amazon's return settings [A12]: an
+    in-window request matching ``when`` is resolved at once, before anyone authorises it, and
+    the buyer keeps the item."""
+
+    when: Condition = Field(default_factory=Condition, description="which requests the rule applies to (price, item class, reason, ...); {} (empty) matches all")
+    resolution: Literal["refund", "replacement"] = Field(
+        default="refund",
+        description="refund: the price refunded, the item kept; replacement: a new unit sent, the item kept",
+    )
+
+
 class Policy(Strict):
     """How the seller handles returns. Tables are ordered: the first matching rule applies."""
 
@@ -156,6 +169,12 @@ class Policy(Strict):
         "dispose; no matching rule: resell",
     )
     reject: list[RejectRule] = Field(default_factory=list, description="requests to reject; rejecting an in-window request is an invalid rejection [A5]")
+    returnless: list[ReturnlessRule] = Field(
+        default_factory=list,
+        description="returnless resolutions set in Amazon's return settings [A12]: in-window "
+        "seller-fulfilled requests that match are refunded (or replaced) at once and the buyer "
+        "keeps the item, with no desk work, offer or label; the first matching rule applies",
+    )
 
 
 def _merge(base: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:

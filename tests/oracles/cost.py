@@ -317,7 +317,21 @@ class AmpleStaffOracle(ScenarioTables):
         # prepaid labels, where the policy opts in (the oracle covers the rule-free world only).
         exempt = np.array([c.prepaid_exempt for c in sc.catalog.values()])
         auto = merchant & (pol.auto_authorise is True) & worlds.in_window & ~exempt[worlds.item_class]
-        investigated = merchant & pol.investigate & ~auto & (self.fault[worlds.stated_reason] == FAULTS["seller"])
+        # Returnless resolutions (section 7b): the first matching rule, on the stated reason, for
+        # in-window seller-fulfilled requests; settled at the request, the item kept.
+        stated = {
+            "price": worlds.price, "market": worlds.market, "item_class": worlds.item_class,
+            "reason": worlds.stated_reason, "true_reason": worlds.true_reason,
+            "fault": self.fault[worlds.stated_reason], "condition": worlds.stated_condition,
+            "in_window": worlds.in_window,
+        }
+        hit = self._first(pol.returnless, stated) if pol.returnless else np.full(n, -1)
+        kind = np.array([r.resolution for r in pol.returnless] + ["none"])[hit]
+        settled_all = merchant & worlds.in_window & (hit >= 0)
+        replace_all = settled_all & (kind == "replacement")
+        if not sc.amazon.domestic_return_address:
+            raise NotCovered("Amazon's own returnless refunds without a domestic return address")
+        investigated = merchant & pol.investigate & ~auto & ~settled_all & (self.fault[worlds.stated_reason] == FAULTS["seller"])
         revealable = investigated & (worlds.stated_reason != worlds.true_reason)
         p_d = sc.desk.investigation.detect_probability
         # Branch 1: the investigation reveals a misreport, or not.
@@ -326,6 +340,7 @@ class AmpleStaffOracle(ScenarioTables):
         w0 = np.concatenate([np.where(revealable, 1 - p_d, 1.0), np.full(int(revealable.sum()), p_d)])
         x = worlds.take(src)
         fba, merchant, auto, investigated = fba[src], merchant[src], auto[src], investigated[src]
+        settled, replace = settled_all[src], replace_all[src]
         m = len(x)
         reason = np.where(revealed, x.true_reason, x.stated_reason)
         view = {
@@ -343,7 +358,7 @@ class AmpleStaffOracle(ScenarioTables):
         value_share = np.zeros(m)
         if pol.offers:
             hit = self._first(pol.offers, view)
-            has = (hit >= 0) & merchant
+            has = (hit >= 0) & merchant & ~settled
             if (has & auto).any():
                 raise NotCovered("offers to auto-authorised buyers (the message race of section 7b)")
             offer[has] = np.array([OFFER_KINDS.index(o.kind) for o in pol.offers])[hit[has]]
@@ -354,7 +369,7 @@ class AmpleStaffOracle(ScenarioTables):
         mode = np.full(m, LIQUIDATE)
         hit = self._first(pol.disposition, view)
         for i, rule in enumerate(pol.disposition):
-            sel = (hit == i) & merchant
+            sel = (hit == i) & merchant & ~settled  # a returnless resolution gives the item away
             if not sel.any():
                 continue
             if rule.action == "cost_optimal":
@@ -366,6 +381,7 @@ class AmpleStaffOracle(ScenarioTables):
                 if rule.address is not None:
                     address[sel] = self.addresses.index(rule.address)
                 mode[sel] = {"liquidate": LIQUIDATE, "dispose": DISPOSE, "in_place": IN_PLACE}[rule.abandon_mode]
+        action[settled] = GIVE
         # Step 5: who pays the label, for that destination; FBA requests skip the seller's rules.
         terms = self._terms(view, action, address)
         terms.payer = np.where(fba, SELLER, terms.payer)
@@ -434,8 +450,9 @@ class AmpleStaffOracle(ScenarioTables):
         yes, no = np.ones(m, dtype=bool), np.zeros(m, dtype=bool)
         # No question: decided at the first answer (at once for FBA and auto-authorised requests,
         # whose fee, a rule set in advance, is deducted without asking).
-        offset_n = np.where(fba | auto, 0.0, self.handling_h)
-        labor_n = np.where(fba | auto, 0.0, self.handling_h + extra)  # Amazon authorised it: no touch
+        offset_n = np.where(fba | auto | settled, 0.0, self.handling_h)
+        labor_n = np.where(fba | auto | settled, 0.0, self.handling_h + extra)  # no touch: Amazon's
+        base = np.where(replace, REPLACED, base)  # a new unit sent, the old one kept
         fee_n = auto & negotiate
         book(np.where(asked, 0.0, 1.0), outcome=base, fee_yes=fee_n, labor_h=labor_n, offset_h=offset_n, **common)
         # The question lapses at the deadline: authorised then; no answer, no second touch.
