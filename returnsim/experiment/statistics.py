@@ -188,6 +188,8 @@ _UNDEFINED_BECAUSE = {
     "desk_utilization": "no request queued at the desk",
     "repeat_purchase_rate": "no returning customer",
     "post_return_spend_ratio": "no returning customer who had bought before",
+    "message_on_time_rate": "no offer sent as a message to an auto-authorised buyer",
+    "rdr": "no seller-fulfilled return request",
 }
 
 

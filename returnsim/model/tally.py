@@ -179,7 +179,9 @@ class Tally:
         queued = _desk_work(c)
         if queued.any():
             self.first_queued = min(self.first_queued, float(c["request_time"][queued].min()))
-            last = np.fmax(c["t_answer"], c["t_follow"])[queued]
+            # The desk's last task: an answer, a second touch, or a message (auto-authorised
+            # requests are answered by Amazon at once; the desk writes their offers later).
+            last = np.fmax(np.fmax(c["t_answer"], c["t_follow"]), c["t_message"])[queued]
             if not np.isnan(last).all():
                 self.last_desk_work = max(self.last_desk_work, float(np.nanmax(last)))
         # The Return Dissatisfaction Rate covers seller-fulfilled returns only [A5].
