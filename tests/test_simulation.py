@@ -81,7 +81,8 @@ def test_kpis_agree_with_the_trace_and_the_scenario(seed_sc, traced):
     for name, run in traced.items():
         k, tr = run.kpis, run.trace
         assert list(k) == list(rs.KPI_NAMES)
-        assert k["cancel_rate"] == pytest.approx(tr.accepted.mean(), abs=1e-12), name
+        kept_sale = tr.accepted | (tr.returnless_rule.astype(object) == "replacement")  # (model 7b)
+        assert k["cancel_rate"] == pytest.approx(kept_sale.mean(), abs=1e-12), name
         # Late: a decision after 48 h or an escalation, unless Amazon authorised it at once; for
         # an auto-authorised buyer who took an offer, the seller acting on it after 48 h.
         at_once = tr.fba | (tr.auto_authorised & tr.offer.isna())
@@ -102,7 +103,7 @@ def test_kpis_agree_with_the_trace_and_the_scenario(seed_sc, traced):
 def test_same_seed_same_numbers(seed_sc):
     a = rs.simulate(seed_sc, "seed", seed=123, trace=True)
     b = rs.simulate(seed_sc, "seed", seed=123, trace=True)
-    assert a.kpis == b.kpis and a.ledger == b.ledger
+    assert a.kpis == pytest.approx(b.kpis, nan_ok=True, rel=0, abs=0) and a.ledger == b.ledger
     pd.testing.assert_frame_equal(a.trace, b.trace)
     c = rs.simulate(seed_sc, "seed", seed=124)
     assert c.kpis["net_return_cost"] != a.kpis["net_return_cost"]
@@ -111,7 +112,7 @@ def test_same_seed_same_numbers(seed_sc):
 def test_seed_forms_are_equivalent(seed_sc):
     a = rs.simulate(seed_sc, "seed", seed=(3, 1))
     b = rs.simulate(seed_sc, "seed", seed=np.random.SeedSequence([3, 1]))
-    assert a.kpis == b.kpis
+    assert a.kpis == pytest.approx(b.kpis, nan_ok=True, rel=0, abs=0)
 
 
 WORLD = ["order_time", "request_time", "price", "item_class", "market", "true_reason", "stated_reason", "condition", "in_window"]

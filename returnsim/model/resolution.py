@@ -192,7 +192,7 @@ def resolve(
     in_place = (act == ACTION["abandon"]) & (pl.abandon_mode == ABANDON["in_place"])
     give = (act == ACTION["give_to_buyer"]) | in_place
     kept_replacement = pl.returnless == RETURNLESS["replacement"]  # a new unit, the old one kept
-    reship = accepted & ((offer == OFFER["exchange"]) | (offer == OFFER["replacement"]))
+    reship = (accepted & ((offer == OFFER["exchange"]) | (offer == OFFER["replacement"]))) | kept_replacement
     outcome = np.where(give, OUTCOME["returnless_refund"], OUTCOME["returned_refund"])
     outcome = np.where(accepted & (offer == OFFER["troubleshoot"]), OUTCOME["troubleshot"], outcome)
     outcome = np.where(accepted & (offer == OFFER["partial_refund"]), OUTCOME["kept_partial_refund"], outcome)
