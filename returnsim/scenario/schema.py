@@ -188,12 +188,14 @@ def _cross_errors(sc: Scenario) -> Iterator[InitErrorDetails]:
             elif abs(sum(spec.values()) - 1.0) > 1e-6:
                 yield _err(loc, spec, f"misreport shares must sum to 1, got {sum(spec.values()):g}")
         for name in names:
-            where = loc if isinstance(spec, str) else (*loc, name)
+            # A reason of a mix is named in the message: the path stops at the field, which
+            # holds text or a table.
+            which = "" if isinstance(spec, str) else f"'{name}': "
             if name not in sc.reasons:
-                yield _err(where, name, f"unknown reason; {_choices(name, reasons)}")
+                yield _err(loc, name, f"{which}unknown reason; {_choices(name, reasons)}")
             elif sc.reasons[name].fault != "seller":
                 yield _err(
-                    where, name, f"a misreported reason must be a seller-fault reason ('{name}' is {sc.reasons[name].fault} fault)"
+                    loc, name, f"{which}a misreported reason must be a seller-fault reason ('{name}' is {sc.reasons[name].fault} fault)"
                 )
 
     liq_to = sc.costs.seller_liquidation.address

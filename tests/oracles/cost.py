@@ -149,7 +149,16 @@ class AmpleStaffOracle(ScenarioTables):
         in_place = (action == ABANDON) & (mode == IN_PLACE)
         ships = (returned | reship) & (action != GIVE) & ~in_place
         w = self.weight[k]
-        label = np.where(ships & merchant, self._lane_label(m, k, action, address), 0.0)
+        # Seller-fulfilled liquidation goes through the seller's own channel (section 7b): an
+        # abandoned unit rides the label of the address it names, or none when sold where it lies.
+        own = c.seller_liquidation
+        if own.address is None:
+            liq_label = np.zeros(len(price))
+        else:
+            i = self.addresses.index(own.address)
+            liq_label = self.addr_label[i, m, 0] + self.addr_label[i, m, 1] * w
+        abandon_liq = (action == ABANDON) & (mode == LIQUIDATE)
+        label = np.where(ships & merchant, np.where(abandon_liq, liq_label, self._lane_label(m, k, action, address)), 0.0)
         outbound = np.where(reship, np.where(fba, self.fulfil_fee[k], self.outbound[m, 0] + self.outbound[m, 1] * w), 0.0)
         nego = terms.payer == NEGOTIATE
         buyer_label = (terms.payer == BUYER) | (nego & np.where(terms.ask == FREIGHT, fee_yes, terms.label_payer == BUYER))
@@ -189,8 +198,9 @@ class AmpleStaffOracle(ScenarioTables):
         resell = origin & (receipt == RESELL)
         liquidate = (abandon & (mode == LIQUIDATE)) | (origin & (receipt == 1))
         dispose = (abandon & (mode == DISPOSE)) | (origin & (receipt == 2))
-        recovered = np.where(resell, resale, 0.0) + np.where(liquidate, price * c.liquidation_recovery_share * (1 - rate), 0.0)
-        processing = np.where(liquidate, c.liquidation_item_fee, 0.0)
+        # Only seller-fulfilled units are liquidated here: on the seller's terms, no referral fee.
+        recovered = np.where(resell, resale, 0.0) + np.where(liquidate, price * own.recovery_share, 0.0)
+        processing = np.where(liquidate, own.item_fee, 0.0)
         if len(self.addresses):
             recovered = recovered + np.where(at_address, resale * self.addr_recovery[address_], 0.0)
             processing = processing + np.where(at_address, self.addr_fee[address_], 0.0)
