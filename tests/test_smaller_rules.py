@@ -252,3 +252,20 @@ def test_the_derived_tier_sets_the_grade_and_resell_fee():
     world = World(sc)
     assert world.fba_size_tier == ["large_standard"]
     assert amazon.grade_and_resell_recovery(30.0, "like_new", world.fba_size_tier[0], 0.15, 5.80) == pytest.approx(16.62)
+
+
+def test_the_calibration_cap_weighs_each_target_of_the_mix():
+    """The calibration writer's largest feasible misreport rate follows the mix: each target gets
+    its share of the buyer-fault reasons' misreports, and the model refuses a rate just above the
+    cap and accepts one just below (the same rule on both sides)."""
+    from returnsim.calibrate.writer import feasible_misreport_rate
+
+    raw = _mis_raw({"defective": 0.7, "wrong_item": 0.3}, rate=0.0)
+    raw["catalog"]["widget"].pop("reasons_are")
+    raw["catalog"]["widget"]["reasons"] = {"defective": 0.05, "wrong_item": 0.05, "no_longer_needed": 0.9}
+    sc = parse(raw)
+    cap = feasible_misreport_rate(dict(sc.catalog["widget"].reasons), sc)
+    assert cap == pytest.approx(min(0.05 / (0.05 + 0.9 * 0.7), 0.05 / (0.05 + 0.9 * 0.3)))
+    parse(put(raw, **{"returns.misreport_rate": cap * 0.99}))
+    (p,) = problems(put(raw, **{"returns.misreport_rate": cap * 1.01}))
+    assert p.path == "catalog.widget.reasons.defective"

@@ -264,7 +264,7 @@ class Returns(Strict):
     misreport_as: str | dict[str, Share] | None = Field(
         default=None,
         description="seller-fault reason misreporters state, or a mix of seller-fault reasons with "
-        "shares summing to 1 (e.g. { not_as_described = 0.635, defective = 0.265, wrong_item = 0.1 }: "
+        "shares summing to 1 (e.g. { not_as_described = 0.7, defective = 0.3 }, the seed's, from [B15-B17]: "
         "each misreport states one, drawn by its share); default: not_as_described if the scenario "
         "defines it, else its first seller-fault reason (no misreports without one)",
     )
