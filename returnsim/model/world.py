@@ -68,8 +68,9 @@ class World:
         """Share of a reason's misreports (row) stated as each seller-fault reason (column);
         a row of zeros: the reason is not misreported."""
         for i, name in enumerate(sc.reasons):
-            for t, share in sc.misreport_mix(name).items():
-                self.reason_misreport_mix[i, rc[t]] = share
+            for t, part in sc.misreport_mix(name).items():
+                self.reason_misreport_mix[i, rc[t]] = part
+        # Normalised, so the cumulative shares end at exactly 1 for the draw.
         total = self.reason_misreport_mix.sum(axis=1, keepdims=True)
         self.reason_misreport_mix = np.divide(
             self.reason_misreport_mix, total, out=np.zeros_like(self.reason_misreport_mix), where=total > 0
@@ -77,6 +78,9 @@ class World:
         self.reason_misreports = total[:, 0] > 0
         """Whether each reason can be misreported (a buyer-fault reason with a target)."""
         self.reason_misreport_cdf = np.cumsum(self.reason_misreport_mix, axis=1)
+        # Rounding must not leave the last target's cumulative share a hair below 1, where a
+        # uniform could step past it onto a reason outside the mix.
+        self.reason_misreport_cdf[self.reason_misreport_cdf > 1 - 1e-9] = 1.0
         self.reason_condition_cdf = np.cumsum(
             np.array([r.condition.as_list() for r in reasons]), axis=1
         )

@@ -217,7 +217,7 @@ class AmpleStaffOracle(ScenarioTables):
             gr = np.zeros(len(price))
             for i in np.flatnonzero(used):
                 gr[i] = amazon.grade_and_resell_recovery(
-                    float(price[i]), GRADES[g[i]], sc.catalog[self.classes[k[i]]].fba.size_tier, rate, float(self.fulfil_fee[k[i]])
+                    float(price[i]), GRADES[g[i]], sc.catalog[self.classes[k[i]]].size_tier, rate, float(self.fulfil_fee[k[i]])
                 )
             recovered = recovered + np.where(used, credit(np.maximum(gr, 0.0) * decay), 0.0)
             disposal = disposal + np.where(junk, [amazon.removal_fee(v) for v in w], 0.0)
