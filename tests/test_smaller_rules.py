@@ -269,3 +269,18 @@ def test_the_calibration_cap_weighs_each_target_of_the_mix():
     parse(put(raw, **{"returns.misreport_rate": cap * 0.99}))
     (p,) = problems(put(raw, **{"returns.misreport_rate": cap * 1.01}))
     assert p.path == "catalog.widget.reasons.defective"
+
+
+def test_the_stated_reason_of_a_misreport_is_drawn_apart_from_the_other_draws():
+    """Which reason of the mix a misreporter states is independent of the item's condition (drawn
+    from the request's misreport uniform, not from another column): a chi-square test of
+    independence of stated reason and condition among misreports does not reject at 0.1 %."""
+    raw = _mis_raw({"defective": 0.7, "wrong_item": 0.3})
+    raw["reasons"]["no_longer_needed"]["condition"] = {"unopened": 0.5, "opened": 0.5}
+    tr = rs.simulate(parse(raw), "base", seed=8, trace=True).trace
+    mis = tr[tr.true_reason.astype(str) != tr.stated_reason.astype(str)]
+    table = np.array(
+        [[((mis.stated_reason == r) & (mis.condition == c)).sum() for c in ("unopened", "opened")] for r in ("defective", "wrong_item")]
+    )
+    assert table.min() > 20
+    assert stats.chi2_contingency(table).pvalue > 0.001
