@@ -28,6 +28,7 @@ __all__ = [
     "Ledger",
     "flows",
     "liquidation_terms",
+    "return_label",
     "net_return_cost",
     "net_cost_per_request",
 ]
@@ -105,6 +106,31 @@ def liquidation_terms(
     else:
         label = np.zeros(len(price))
     return recovery, fee, label
+
+
+def return_label(
+    world: World,
+    *,
+    market: np.ndarray,
+    item_class: np.ndarray,
+    action: np.ndarray,
+    address: np.ndarray,
+    abandon_mode: np.ndarray,
+) -> np.ndarray:
+    """The return label a seller-fulfilled unit travels on, money: the lane to the origin
+    (``address == -1``) or to a named address, except a unit abandoned to be liquidated, which
+    rides the liquidation's own label (:func:`liquidation_terms`; none when sold where it lies).
+    What the buyer is asked to pay, what the seller buys and what ``cost_optimal`` values all
+    come from here."""
+    abandon_liq = (action == ACTION["abandon"]) & (abandon_mode == ABANDON["liquidate"])
+    lane = world.lane_label(market, world.weight_lb[item_class], address)
+    if not abandon_liq.any():
+        return lane
+    _, _, liq_label = liquidation_terms(
+        world, fba=np.zeros(len(lane), dtype=bool), abandoned=abandon_liq, market=market, item_class=item_class,
+        price=np.zeros(len(lane)),
+    )
+    return np.where(abandon_liq, liq_label, lane)
 
 
 _REFUNDED = (OUTCOME["returnless_refund"], OUTCOME["returned_refund"], OUTCOME["claim_refund"])
@@ -221,15 +247,14 @@ def flows(
     in_place = (action == ACTION["abandon"]) & (abandon_mode == ABANDON["in_place"])
     returns_item = (returned | reship) & (action != ACTION["give_to_buyer"]) & ~in_place
 
-    abandon_liq = (action == ACTION["abandon"]) & (abandon_mode == ABANDON["liquidate"])
-    liq_recovery, liq_fee, liq_label = liquidation_terms(
-        world, fba=fba, abandoned=abandon_liq, market=market, item_class=item_class, price=price
+    liq_recovery, liq_fee, _ = liquidation_terms(
+        world, fba=fba, abandoned=np.zeros(n, dtype=bool), market=market, item_class=item_class, price=price
     )
     # A unit abandoned to be liquidated travels on the liquidation's own label (none when it is
     # sold where it lies), not on a full return label to the origin.
     label = np.where(
         returns_item & merchant,
-        np.where(abandon_liq, liq_label, world.lane_label(market, weight, address)),
+        return_label(world, market=market, item_class=item_class, action=action, address=address, abandon_mode=abandon_mode),
         0.0,
     )
     outbound = np.where(

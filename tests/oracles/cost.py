@@ -119,6 +119,18 @@ class AmpleStaffOracle(ScenarioTables):
 
     # -- money -----------------------------------------------------------------------------------
 
+    def _travel_label(self, market: np.ndarray, k: np.ndarray, action: np.ndarray, address: np.ndarray, mode: np.ndarray) -> np.ndarray:
+        """The label a seller-fulfilled unit rides (section 7b): its lane, except a unit abandoned to
+        be liquidated, which goes through the seller's own channel, on the label of the address
+        ``costs.seller_liquidation.address`` names, or none when sold where it lies."""
+        own = self.sc.costs.seller_liquidation
+        if own.address is None:
+            liq = np.zeros(len(market))
+        else:
+            i = self.addresses.index(own.address)
+            liq = self.addr_label[i, market, 0] + self.addr_label[i, market, 1] * self.weight[k]
+        return np.where((action == ABANDON) & (mode == LIQUIDATE), liq, self._lane_label(market, k, action, address))
+
     def money(
         self,
         x: Worlds,
@@ -149,16 +161,8 @@ class AmpleStaffOracle(ScenarioTables):
         in_place = (action == ABANDON) & (mode == IN_PLACE)
         ships = (returned | reship) & (action != GIVE) & ~in_place
         w = self.weight[k]
-        # Seller-fulfilled liquidation goes through the seller's own channel (section 7b): an
-        # abandoned unit rides the label of the address it names, or none when sold where it lies.
         own = c.seller_liquidation
-        if own.address is None:
-            liq_label = np.zeros(len(price))
-        else:
-            i = self.addresses.index(own.address)
-            liq_label = self.addr_label[i, m, 0] + self.addr_label[i, m, 1] * w
-        abandon_liq = (action == ABANDON) & (mode == LIQUIDATE)
-        label = np.where(ships & merchant, np.where(abandon_liq, liq_label, self._lane_label(m, k, action, address)), 0.0)
+        label = np.where(ships & merchant, self._travel_label(m, k, action, address, mode), 0.0)
         outbound = np.where(reship, np.where(fba, self.fulfil_fee[k], self.outbound[m, 0] + self.outbound[m, 1] * w), 0.0)
         nego = terms.payer == NEGOTIATE
         buyer_label = (terms.payer == BUYER) | (nego & np.where(terms.ask == FREIGHT, fee_yes, terms.label_payer == BUYER))
@@ -284,7 +288,7 @@ class AmpleStaffOracle(ScenarioTables):
             ad = np.full(n, address)
             md = np.full(n, mode)
             terms = self._terms(view, a, ad)
-            label = self._lane_label(x.market, x.item_class, a, ad)
+            label = self._travel_label(x.market, x.item_class, a, ad, md)
             in_place = (a == ABANDON) & (md == IN_PLACE)
             outcome = np.where((a == GIVE) | in_place, RETURNLESS, RETURNED)
             asking = terms.payer == NEGOTIATE
@@ -379,7 +383,7 @@ class AmpleStaffOracle(ScenarioTables):
         # Step 5: who pays the label, for that destination; FBA requests skip the seller's rules.
         terms = self._terms(view, action, address)
         terms.payer = np.where(fba, SELLER, terms.payer)
-        label = self._lane_label(x.market, x.item_class, action, address)
+        label = self._travel_label(x.market, x.item_class, action, address, mode)
         ships = (action != GIVE) & ~((action == ABANDON) & (mode == IN_PLACE))
         negotiate = merchant & (terms.payer == NEGOTIATE) & ships
         asked = merchant & ((offer >= 0) | (negotiate & ~auto))
