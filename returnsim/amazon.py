@@ -33,6 +33,11 @@ __all__ = [
     "target_breaches",
     "cents",
     "SizeTier",
+    "SIZE_TIERS",
+    "SIZE_TIER_SOURCE",
+    "DIMENSIONAL_WEIGHT_DIVISOR",
+    "size_tier",
+    "size_tier_conflict",
     "GRADES",
     "GRADE_AND_RESELL_PROCESSING_FEE",
     "GRADE_AND_RESELL_USED_PRICE_SHARE",
@@ -135,8 +140,102 @@ def _cents(x: Decimal) -> Decimal:
     return x.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
-SizeTier = Literal["small_standard", "large_standard", "small_oversize", "medium_oversize", "large_oversize"]
-"""Amazon's product size tiers (the fee tables below use these names)."""
+SizeTier = Literal[
+    "small_standard",
+    "large_standard",
+    "large_bulky",
+    "extra_large_0_50",
+    "extra_large_50_70",
+    "extra_large_70_150",
+    "extra_large_150_plus",
+    "small_oversize",
+    "medium_oversize",
+    "large_oversize",
+]
+"""Amazon's product size tiers: today's table (:data:`SIZE_TIERS`, from 5 February 2024 [F8])
+and the oversize tiers of the table before it, which Grade and Resell's fee card still names [F4]."""
+
+SIZE_TIER_SOURCE = "F8"
+"""``docs/sources.md`` id of :data:`SIZE_TIERS`."""
+
+DIMENSIONAL_WEIGHT_DIVISOR = 139.0
+"""Dimensional weight in lb is length x width x height in inches over 139 [F8]."""
+
+# (tier, heaviest weight lb, longest side in, median side in, shortest side in, length + girth in);
+# None: no limit. The first row a unit does not exceed is its tier [F8]. Small standard is judged
+# on the unit weight; the others on the shipping weight, the greater of the unit weight and the
+# dimensional weight (with width and height at least 2 in from large bulky up) [F8].
+SIZE_TIERS: tuple[tuple[str, float | None, float | None, float | None, float | None, float | None], ...] = (
+    ("small_standard", 1.0, 15.0, 12.0, 0.75, None),
+    ("large_standard", 20.0, 18.0, 14.0, 8.0, None),
+    ("large_bulky", 50.0, 59.0, 33.0, 33.0, 130.0),
+    ("extra_large_0_50", 50.0, None, None, None, None),
+    ("extra_large_50_70", 70.0, None, None, None, None),
+    ("extra_large_70_150", 150.0, None, None, None, None),
+    ("extra_large_150_plus", None, None, None, None, None),
+)
+"""Amazon's US product size-tier table from 5 February 2024, as data [F8]."""
+
+_OLD_OVERSIZE = ("small_oversize", "medium_oversize", "large_oversize")
+
+
+def size_tier(weight_lb: float, dimensions_in: tuple[float, float, float] | list[float] | None = None) -> str:
+    """The product size tier Amazon's table gives a packaged unit [F8].
+
+    Args:
+        weight_lb: the unit weight of the packaged item, pounds.
+        dimensions_in: its three sides in inches, any order; ``None`` when unknown: the sides
+            are then taken to fit the smallest tier, so the tier is the one the weight alone
+            allows (a lower bound: real sides can only raise it).
+
+    Returns:
+        A tier name of :data:`SIZE_TIERS` (``small_standard`` ... ``extra_large_150_plus``).
+    """
+    w = float(weight_lb)
+    if dimensions_in is None:
+        sides = None
+    else:
+        sides = sorted((float(x) for x in dimensions_in), reverse=True)
+    for name, heaviest, longest, median, shortest, girth in SIZE_TIERS:
+        if sides is None:
+            weight = w
+        else:
+            long_, mid, short = sides
+            if name not in ("small_standard", "large_standard"):
+                mid, short = max(mid, 2.0), max(short, 2.0)
+            dim_weight = long_ * mid * short / DIMENSIONAL_WEIGHT_DIVISOR
+            weight = w if name in ("small_standard", "extra_large_150_plus") else max(w, dim_weight)
+            limits = ((sides[0], longest), (sides[1], median), (sides[2], shortest), (long_ + 2 * (mid + short), girth))
+            if any(lim is not None and x > lim + 1e-9 for x, lim in limits):
+                continue
+        if heaviest is None or weight <= heaviest + 1e-9:
+            return name
+    return SIZE_TIERS[-1][0]
+
+
+def size_tier_conflict(
+    given: str, weight_lb: float, dimensions_in: tuple[float, float, float] | list[float] | None = None
+) -> str | None:
+    """Why a stated size tier contradicts the unit's weight and sides, or ``None`` if it does not.
+
+    With sides, the stated tier must be the table's [F8]; without them, it must not be smaller
+    than the tier the weight alone allows. A tier of the older table (``small_oversize``,
+    ``medium_oversize``, ``large_oversize``) is accepted for any unit the current table puts
+    above large standard, since the two tables draw their oversize lines differently.
+    """
+    derived = size_tier(weight_lb, dimensions_in)
+    order = [t[0] for t in SIZE_TIERS]
+    if given in _OLD_OVERSIZE:
+        ok = order.index(derived) >= order.index("large_bulky") or dimensions_in is None
+    elif dimensions_in is None:
+        ok = order.index(given) >= order.index(derived)
+    else:
+        ok = given == derived
+    if ok:
+        return None
+    what = f"{weight_lb:g} lb" + ("" if dimensions_in is None else " and " + " x ".join(f"{x:g}" for x in dimensions_in) + " in")
+    floor = "" if dimensions_in is not None else "at least "
+    return f"Amazon's size-tier table [{SIZE_TIER_SOURCE}] gives {floor}{derived} for {what}"
 
 GRADES = ("sellable", "like_new", "very_good", "good", "acceptable", "unsellable")
 """Grades Amazon gives a returned FBA unit: ``sellable`` goes back to stock as new; the four used
@@ -148,8 +247,16 @@ GRADE_AND_RESELL_PROCESSING_FEE: dict[str, float] = {
     "small_oversize": 2.65,
     "medium_oversize": 2.65,
     "large_oversize": 4.10,
+    # Today's tiers: Amazon's card [F4] still names the older oversize tiers; assumed: large bulky
+    # pays the small/medium oversize fee, the extra-large tiers the large oversize fee.
+    "large_bulky": 2.65,
+    "extra_large_0_50": 4.10,
+    "extra_large_50_70": 4.10,
+    "extra_large_70_150": 4.10,
+    "extra_large_150_plus": 4.10,
 }
-"""Grade and Resell processing fee per unit by size tier [F4]."""
+"""Grade and Resell processing fee per unit by size tier [F4] (today's bulky and extra-large
+tiers assumed at the older oversize fees)."""
 
 GRADE_AND_RESELL_USED_PRICE_SHARE: dict[str, float] = {
     "like_new": 0.95,

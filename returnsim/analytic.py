@@ -270,9 +270,11 @@ def expected_cost_per_return(
             for t, w_t in enumerate(world.reason_mix[k]):
                 if w_t == 0:
                     continue
-                mis_to = world.reason_misreport_as[t]
-                p_mis = ret.misreport_rate if mis_to >= 0 else 0.0
-                for stated, w_s in ((t, 1 - p_mis), (mis_to, p_mis)):
+                p_mis = ret.misreport_rate if world.reason_misreports[t] else 0.0
+                told_as = [(t, 1 - p_mis)] + [
+                    (int(s), p_mis * world.reason_misreport_mix[t, s]) for s in np.flatnonzero(world.reason_misreport_mix[t])
+                ]
+                for stated, w_s in told_as:
                     if w_s == 0:
                         continue
                     cond_mix = np.diff(world.reason_condition_cdf[t], prepend=0.0)

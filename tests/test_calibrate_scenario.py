@@ -99,11 +99,13 @@ def test_misreport_rate_is_capped_where_the_stated_mix_cannot_hold_it():
     """A stated mix with few seller-fault claims cannot come from many misreports: the writer
     caps the rate where the model's own check (a stated share too small for the misreports
     landing on it) would refuse the scenario."""
-    sc = rs.load_scenario(SEED_SCENARIO)
+    # One misreport target (the seed spreads them over a mix, which the writer weighs the same way).
+    sc = rs.load_scenario(SEED_SCENARIO, overrides={"returns.misreport_as": "not_as_described"})
     stated = {"not_as_described": 0.05, "no_longer_needed": 0.95}
     cap = feasible_misreport_rate(stated, sc)
     assert cap == pytest.approx(0.05 / (0.05 + 0.95))
     raw = tomllib.loads(SEED_SCENARIO.read_text())
+    raw["returns"]["misreport_as"] = "not_as_described"
     cls = next(iter(raw["catalog"]))
     raw["catalog"][cls]["reasons"] = stated
     raw["catalog"][cls]["reasons_are"] = "stated"

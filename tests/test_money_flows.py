@@ -254,15 +254,16 @@ def test_abandon(mode: str):
     sc = scenario("defective", "damaged", policy)
     common = dict(
         refunds=PRICE,
-        seller_freight=LABEL,
         labor=LABOR,
         refund_admin_fees=admin(PRICE),
         referral_fee_credits=RATE * PRICE,
     )
     if mode == "dispose":
-        want = expect(disposal_fees=2.27, **common)  # FBA fee for 1-2 lb
+        want = expect(disposal_fees=2.27, seller_freight=LABEL, **common)  # FBA fee for 1-2 lb
     else:
-        want = expect(recovered_value=PRICE * 0.075 * (1 - RATE), processing_fees=0.50, **common)
+        # A seller-fulfilled unit is liquidated on the seller's own terms, where it lies: 7.5 %
+        # of the price, no referral fee, no per-unit fee, no label (model section 7b).
+        want = expect(recovered_value=PRICE * 0.075, **common)
     check(flows_of(sc), want)
 
 

@@ -436,10 +436,11 @@ def stated_mix(scenario: Scenario, item_class: str) -> dict[str, float]:
     rho = sc.returns.misreport_rate
     out: dict[str, float] = {}
     for r, share in cls.reasons.items():
-        target = sc.misreport_target(r)
-        if target is not None and rho > 0:
+        targets = sc.misreport_mix(r)
+        if targets and rho > 0:
             out[r] = out.get(r, 0.0) + share * (1 - rho)
-            out[target] = out.get(target, 0.0) + share * rho
+            for target, part in targets.items():
+                out[target] = out.get(target, 0.0) + share * rho * part
         else:
             out[r] = out.get(r, 0.0) + share
     return out

@@ -99,13 +99,14 @@ def feasible_misreport_rate(stated: dict[str, float], sc: Scenario) -> float:
     "stated"``), undoing misreports to find the true mix: a buyer-fault reason ``b`` stated with
     share ``s_b`` had true share ``s_b / (1 - q)``, of which ``q / (1 - q) * s_b`` was stated as
     its misreport target ``m``. That is only possible while ``s_m >= q / (1 - q) * sum of s_b``
-    over the reasons misreported as ``m``, i.e. ``q <= s_m / (s_m + sum s_b)``.
+    over the reasons misreported as ``m`` (each weighted by its misreport mix's share on ``m``),
+    i.e. ``q <= s_m / (s_m + sum s_b)``.
     """
     landing: dict[str, float] = {}
     for r, s in stated.items():
-        target = sc.misreport_target(r) if s > 0 else None
-        if target is not None:
-            landing[target] = landing.get(target, 0.0) + s
+        # A mix of targets puts its share of each misreport on each of them.
+        for target, part in (sc.misreport_mix(r) if s > 0 else {}).items():
+            landing[target] = landing.get(target, 0.0) + s * part
     limit = 1.0
     for target, buyer_share in landing.items():
         s_m = stated.get(target, 0.0)

@@ -226,8 +226,13 @@ def build_requests(
         sel = item_class == k
         price[sel] = dist.ppf(u["price"][sel])
     true_reason = _pick_rows(world.reason_cdf[item_class], u["reason"])
-    mis_to = world.reason_misreport_as[true_reason]
-    misreported = (mis_to >= 0) & (u["misreport"] < ret.misreport_rate)
+    # A misreporter states one reason of the mix. The request's own misreport uniform decides
+    # both: below the rate it misreports, and its position inside that band (uniform on [0, 1)
+    # again) picks the stated reason, so no column is added and common random numbers hold.
+    q = ret.misreport_rate
+    misreported = world.reason_misreports[true_reason] & (u["misreport"] < q)
+    within = np.where(misreported, u["misreport"] / q if q > 0 else 0.0, 0.0)
+    mis_to = _pick_rows(world.reason_misreport_cdf[true_reason], within)
     stated = np.where(misreported, mis_to, true_reason)
     condition = _pick_rows(world.reason_condition_cdf[true_reason], u["condition"])
     # A buyer returning an opened or used item may state it one grade better.

@@ -27,6 +27,8 @@ __all__ = [
     "GRADE",
     "Ledger",
     "flows",
+    "liquidation_terms",
+    "return_label",
     "net_return_cost",
     "net_cost_per_request",
 ]
@@ -67,6 +69,69 @@ def buyer_pays(payer: np.ndarray, ask: np.ndarray, label_payer: np.ndarray, acce
     label = buyer | (negotiated & np.where(ask == ASK["freight"], accepted, label_payer == PAYER["buyer"]))
     fee = buyer | (negotiated & (ask == ASK["loss_fee"]) & accepted)
     return label, fee
+
+def liquidation_terms(
+    world: World,
+    *,
+    fba: np.ndarray,
+    abandoned: np.ndarray,
+    market: np.ndarray,
+    item_class: np.ndarray,
+    price: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """What liquidating each unit brings and costs: (recovery, fee per unit, return label), money.
+
+    The one place the terms are decided, so ``cost_optimal``'s valuation and the realised money
+    (both through :func:`flows`) agree (``docs/model.md`` section 7b):
+
+    * fulfilled by Amazon (``fba``): Amazon's liquidation programme, the gross recovery
+      ``costs.liquidation_recovery_share`` of the price less the referral fee, and
+      ``costs.liquidation_item_fee`` per unit [F3]; Amazon moves the unit, no label.
+    * seller-fulfilled: the seller's own channel, ``costs.seller_liquidation``: its
+      ``recovery_share`` of the price (no referral fee: it is not sold on Amazon) and its
+      ``item_fee``. A unit abandoned on its way back (``abandoned``) goes to the address
+      ``seller_liquidation.address`` names, on that address's label, or is sold where it lies
+      with no label; a unit liquidated at receipt is already at the origin (no label).
+    """
+    costs = world.scenario.costs
+    own = costs.seller_liquidation
+    fba = np.asarray(fba, dtype=bool)
+    rate = costs.referral_rate
+    recovery = np.where(fba, price * costs.liquidation_recovery_share * (1 - rate), price * own.recovery_share)
+    fee = np.where(fba, costs.liquidation_item_fee, own.item_fee)
+    if own.address is not None and own.address in world.address_names:
+        to = np.full(len(price), world.address_names.index(own.address), dtype=np.int64)
+        lane = world.lane_label(market, world.weight_lb[item_class], to)
+        label = np.where(~fba & np.asarray(abandoned, dtype=bool), lane, 0.0)
+    else:
+        label = np.zeros(len(price))
+    return recovery, fee, label
+
+
+def return_label(
+    world: World,
+    *,
+    market: np.ndarray,
+    item_class: np.ndarray,
+    action: np.ndarray,
+    address: np.ndarray,
+    abandon_mode: np.ndarray,
+) -> np.ndarray:
+    """The return label a seller-fulfilled unit travels on, money: the lane to the origin
+    (``address == -1``) or to a named address, except a unit abandoned to be liquidated, which
+    rides the liquidation's own label (:func:`liquidation_terms`; none when sold where it lies).
+    What the buyer is asked to pay, what the seller buys and what ``cost_optimal`` values all
+    come from here."""
+    abandon_liq = (action == ACTION["abandon"]) & (abandon_mode == ABANDON["liquidate"])
+    lane = world.lane_label(market, world.weight_lb[item_class], address)
+    if not abandon_liq.any():
+        return lane
+    _, _, liq_label = liquidation_terms(
+        world, fba=np.zeros(len(lane), dtype=bool), abandoned=abandon_liq, market=market, item_class=item_class,
+        price=np.zeros(len(lane)),
+    )
+    return np.where(abandon_liq, liq_label, lane)
+
 
 _REFUNDED = (OUTCOME["returnless_refund"], OUTCOME["returned_refund"], OUTCOME["claim_refund"])
 _RESHIP = (OUTCOME["exchanged"], OUTCOME["replaced"])
@@ -163,6 +228,8 @@ def flows(
         than the loss (refund and label less what the unit recovers).
       * A resold unit is credited at what it saves (``costs.restock_credit``): by default the cost
         of goods of the unit it replaces, never more than its net resale value.
+      * Liquidation on the terms of :func:`liquidation_terms`: Amazon's for FBA units, the
+        seller's own channel for seller-fulfilled ones, with no label beyond what it needs.
       * FBA: no seller label, labour or inspection; Amazon grades the unit: sellable units are
         restocked, used grades go through Grade and Resell, unsellable ones are disposed of; the
         returns processing fee applies above the class's threshold, in expectation.
@@ -180,7 +247,16 @@ def flows(
     in_place = (action == ACTION["abandon"]) & (abandon_mode == ABANDON["in_place"])
     returns_item = (returned | reship) & (action != ACTION["give_to_buyer"]) & ~in_place
 
-    label = np.where(returns_item & merchant, world.lane_label(market, weight, address), 0.0)
+    liq_recovery, liq_fee, _ = liquidation_terms(
+        world, fba=fba, abandoned=np.zeros(n, dtype=bool), market=market, item_class=item_class, price=price
+    )
+    # A unit abandoned to be liquidated travels on the liquidation's own label (none when it is
+    # sold where it lies), not on a full return label to the origin.
+    label = np.where(
+        returns_item & merchant,
+        return_label(world, market=market, item_class=item_class, action=action, address=address, abandon_mode=abandon_mode),
+        0.0,
+    )
     outbound = np.where(
         reship,
         np.where(
@@ -212,7 +288,6 @@ def flows(
         return np.minimum(net, saved) if costs.restock_credit == "saved_cost" else net
 
     resale = credit(price * world.resale_share[item_class, condition] * decay)
-    liquidation = price * costs.liquidation_recovery_share * (1 - rate)
     m_items = returns_item & merchant
     to_origin = m_items & (action == ACTION["return_to_origin"])
     to_address = m_items & (action == ACTION["return_to_address"])
@@ -221,7 +296,7 @@ def flows(
     liq = (abandon & (abandon_mode == ABANDON["liquidate"])) | (to_origin & (receipt == RECEIPT["liquidate"]))
     dispose = (abandon & (abandon_mode == ABANDON["dispose"])) | (to_origin & (receipt == RECEIPT["dispose"]))
     a = np.maximum(address, 0)
-    recovered = np.where(resell, resale, 0.0) + np.where(liq, liquidation, 0.0)
+    recovered = np.where(resell, resale, 0.0) + np.where(liq, liq_recovery, 0.0)
     if len(world.address_names):
         recovered = recovered + np.where(to_address, resale * world.address_recovery[a], 0.0)
         address_fee = np.where(to_address, world.address_handling[a], 0.0)
@@ -231,7 +306,7 @@ def flows(
 
     # Fulfilled by Amazon: graded at the fulfilment centre.
     f_items = returns_item & fba
-    processing = address_fee + np.where(liq, costs.liquidation_item_fee, 0.0)
+    processing = address_fee + np.where(liq, liq_fee, 0.0)
     if f_items.any():
         sellable = f_items & (grade == GRADE["sellable"])
         used = f_items & (grade > GRADE["sellable"]) & (grade < GRADE["unsellable"])

@@ -26,7 +26,7 @@ from .columns import take_rows
 from .demand import Requests
 from .disposition import Option, choose_disposition
 from .freight import FreightTerms, asked_amount, freight_terms
-from .ledger import ABANDON, ACTION, PAYER, RECEIPT, flows, net_cost_per_request
+from .ledger import ABANDON, ACTION, PAYER, RECEIPT, flows, net_cost_per_request, return_label
 from .world import FAULT, HOURS_PER_DAY, HOURS_PER_WEEK, OFFER, OUTCOME, World
 
 __all__ = ["Plan", "plan", "fba_mask", "auto_mask", "investigated_mask", "amazon_terms", "returnless_resolution", "RETURNLESS"]
@@ -245,7 +245,7 @@ def plan(world: World, policy: Policy, req: Requests) -> Plan:
         )
         lane_addr = np.where(action == ACTION["return_to_address"], address, -1)
         market, item_class, price = req.market[rows], req.item_class[rows], req.price[rows]
-        label = world.lane_label(market, world.weight_lb[item_class], lane_addr)
+        label = return_label(world, market=market, item_class=item_class, action=action, address=lane_addr, abandon_mode=mode)
         sub_view = take_rows(view, rows)
         dest = destination_view(world, sub_view, action, address)
         terms = amazon_terms(freight_terms(world, policy, dest), rfs[rows], waived_for(dest, rows))

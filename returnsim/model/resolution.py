@@ -23,7 +23,7 @@ from .columns import concat_rows, take_rows
 from .demand import Requests
 from .disposition import receipt_actions
 from .freight import asked_amount, freight_terms
-from .ledger import ABANDON, ACTION, PAYER, RECEIPT, buyer_pays, flows
+from .ledger import ABANDON, ACTION, PAYER, RECEIPT, buyer_pays, flows, return_label
 from .plan import RETURNLESS, Plan, amazon_terms, destination_view
 from .world import FAULT, HOURS_PER_DAY, HOURS_PER_WEEK, OFFER, OUTCOME, World
 
@@ -205,7 +205,7 @@ def resolve(
     # 4. Freight terms and the buyer's answer to a negotiated fee.
     terms = pl.terms
     lane_addr = np.where(act == ACTION["return_to_address"], pl.address, -1)
-    label = world.lane_label(req.market, world.weight_lb[req.item_class], lane_addr)
+    label = return_label(world, market=req.market, item_class=req.item_class, action=act, address=lane_addr, abandon_mode=pl.abandon_mode)
     # An auto-authorised return is not asked: the rule set in advance deducts the fee.
     asking = returns_item & (terms.payer == PAYER["negotiate"]) & ~fba
     p_fee = buyer.fee_acceptance(world, asked_amount(terms, req.price, label), req.price)

@@ -64,11 +64,23 @@ class World:
         reasons = list(sc.reasons.values())
         self.reason_fault = np.array([FAULT[r.fault] for r in reasons])
         """Fault code per reason."""
-        targets = [sc.misreport_target(name) for name in sc.reasons]
-        self.reason_misreport_as = np.array(
-            [rc[t] if t is not None else -1 for t in targets], dtype=np.int64
+        self.reason_misreport_mix = np.zeros((len(reasons), len(reasons)))
+        """Share of a reason's misreports (row) stated as each seller-fault reason (column);
+        a row of zeros: the reason is not misreported."""
+        for i, name in enumerate(sc.reasons):
+            for t, part in sc.misreport_mix(name).items():
+                self.reason_misreport_mix[i, rc[t]] = part
+        # Normalised, so the cumulative shares end at exactly 1 for the draw.
+        total = self.reason_misreport_mix.sum(axis=1, keepdims=True)
+        self.reason_misreport_mix = np.divide(
+            self.reason_misreport_mix, total, out=np.zeros_like(self.reason_misreport_mix), where=total > 0
         )
-        """Seller-fault reason a misreporting buyer states instead, per reason (-1: none)."""
+        self.reason_misreports = total[:, 0] > 0
+        """Whether each reason can be misreported (a buyer-fault reason with a target)."""
+        self.reason_misreport_cdf = np.cumsum(self.reason_misreport_mix, axis=1)
+        # Rounding must not leave the last target's cumulative share a hair below 1, where a
+        # uniform could step past it onto a reason outside the mix.
+        self.reason_misreport_cdf[self.reason_misreport_cdf > 1 - 1e-9] = 1.0
         self.reason_condition_cdf = np.cumsum(
             np.array([r.condition.as_list() for r in reasons]), axis=1
         )
@@ -105,7 +117,7 @@ class World:
         )
         """Largest fee share the seller may deduct, by inspected condition and in_window (0/1)."""
         """Whether each class is fulfilled by Amazon in the scenario (a policy may move more)."""
-        self.fba_size_tier = [c.fba.size_tier for c in classes]
+        self.fba_size_tier = [c.size_tier for c in classes]
         self.fba_fulfilment_fee = np.array([c.fba.fulfilment_fee for c in classes])
         self.fba_removal_fee = np.array([amazon.removal_fee(c.weight_lb) for c in classes])
         """Amazon's removal/disposal fee of one unit of each class (it depends on weight only)."""
@@ -152,14 +164,15 @@ class World:
 
     def _true_mix(self, stated: np.ndarray, q: float) -> np.ndarray:
         """Undo misreports: a buyer-fault reason keeps ``1 - q`` of its true share, and its
-        misreport target gains the other ``q`` (the inverse of what ``demand`` does)."""
+        misreport targets gain the other ``q``, each its share of the reason's misreport mix
+        (the inverse of what ``demand`` does)."""
         true = stated.astype(float).copy()
         if q <= 0:
             return true
-        for r, target in enumerate(self.reason_misreport_as):
-            if target >= 0 and stated[r] > 0:
+        for r in np.flatnonzero(self.reason_misreports):
+            if stated[r] > 0:
                 true[r] = stated[r] / (1 - q)
-                true[target] -= q * true[r]
+                true -= q * true[r] * self.reason_misreport_mix[r]
         return np.maximum(true, 0.0)
 
     # Derived quantities used by demand and retention ---------------------------------------

@@ -20,6 +20,7 @@ from typing import Any
 from pydantic import Field, ValidationError, model_validator
 from pydantic_core import InitErrorDetails
 
+from .. import amazon
 from .behaviour import Buyer, Retention
 from .desk import Desk
 from .fields import Date, Strict, _choices, _err
@@ -99,22 +100,32 @@ class Scenario(Strict):
     # Convenience -------------------------------------------------------------------------
 
     def misreport_target(self, reason: str | None = None) -> str | None:
-        """The seller-fault reason a misreporter states: for ``reason`` (a buyer-fault reason)
-        its own ``misreport_as`` if set; by default ``returns.misreport_as``, else
-        ``not_as_described`` if defined, else the first seller-fault reason. None: there is
-        none, or ``reason`` is not the buyer's fault (only those are misreported)."""
+        """The main seller-fault reason a misreporter states (the largest share of
+        :meth:`misreport_mix`; the first listed on a tie). None: there is none, or ``reason`` is
+        not the buyer's fault (only those are misreported)."""
+        mix = self.misreport_mix(reason)
+        return max(mix, key=lambda r: mix[r]) if mix else None
+
+    def misreport_mix(self, reason: str | None = None) -> dict[str, float]:
+        """The seller-fault reasons a misreporter states instead of ``reason`` (a buyer-fault
+        reason), with the share of misreports each gets (summing to 1): the reason's own
+        ``misreport_as`` if set; by default ``returns.misreport_as``, else ``not_as_described``
+        if defined, else the first seller-fault reason. A single name is a mix of one. Empty:
+        there is none, or ``reason`` is not the buyer's fault (only those are misreported)."""
+        spec: str | dict[str, float] | None = None
         if reason is not None:
             r = self.reasons.get(reason)
             if r is None or r.fault != "buyer":
-                return None
-            if r.misreport_as is not None:
-                return r.misreport_as
-        if self.returns.misreport_as is not None:
-            return self.returns.misreport_as
-        sellers = [r for r, v in self.reasons.items() if v.fault == "seller"]
-        if "not_as_described" in sellers:
-            return "not_as_described"
-        return sellers[0] if sellers else None
+                return {}
+            spec = r.misreport_as
+        if spec is None:
+            spec = self.returns.misreport_as
+        if spec is None:
+            sellers = [r for r, v in self.reasons.items() if v.fault == "seller"]
+            spec = "not_as_described" if "not_as_described" in sellers else (sellers[0] if sellers else None)
+        if spec is None:
+            return {}
+        return {spec: 1.0} if isinstance(spec, str) else {k: float(v) for k, v in spec.items() if v > 0}
 
     def policy(self, name: str) -> Policy:
         """The named policy, with a clear error listing the choices."""
@@ -162,13 +173,41 @@ def _cross_errors(sc: Scenario) -> Iterator[InitErrorDetails]:
         for r in cls.reasons:
             if r not in sc.reasons:
                 yield _err(("catalog", cname, "reasons", r), r, f"unknown reason; {_choices(r, reasons)}")
+        # A stated FBA size tier must be the one Amazon's table gives the class's weight and sides.
+        if cls.fba.size_tier is not None:
+            why = amazon.size_tier_conflict(cls.fba.size_tier, cls.weight_lb, cls.dimensions_in)
+            if why is not None:
+                yield _err(("catalog", cname, "fba", "size_tier"), cls.fba.size_tier, f"contradicts weight_lb and dimensions_in: {why}")
 
-    def seller_reason(loc: tuple[Any, ...], name: str) -> Iterator[InitErrorDetails]:
-        if name not in sc.reasons:
-            yield _err(loc, name, f"unknown reason; {_choices(name, reasons)}")
-        elif sc.reasons[name].fault != "seller":
-            yield _err(loc, name, "a misreported reason must be a seller-fault reason")
+    def seller_reason(loc: tuple[Any, ...], spec: str | dict[str, float]) -> Iterator[InitErrorDetails]:
+        # One reason, or a mix of reasons with shares summing to 1.
+        names = [spec] if isinstance(spec, str) else list(spec)
+        if isinstance(spec, dict):
+            if not spec:
+                yield _err(loc, spec, "a misreport mix must name at least one seller-fault reason")
+            elif abs(sum(spec.values()) - 1.0) > 1e-6:
+                yield _err(loc, spec, f"misreport shares must sum to 1, got {sum(spec.values()):g}")
+        for name in names:
+            # A reason of a mix is named in the message: the path stops at the field, which
+            # holds text or a table.
+            which = "" if isinstance(spec, str) else f"'{name}': "
+            if name not in sc.reasons:
+                yield _err(loc, name, f"{which}unknown reason; {_choices(name, reasons)}")
+            elif sc.reasons[name].fault != "seller":
+                yield _err(
+                    loc, name, f"{which}a misreported reason must be a seller-fault reason ('{name}' is {sc.reasons[name].fault} fault)"
+                )
 
+    liq_to = sc.costs.seller_liquidation.address
+    if liq_to is not None:
+        loc = ("costs", "seller_liquidation", "address")
+        if liq_to not in sc.addresses:
+            yield _err(loc, liq_to, f"unknown address; {_choices(liq_to, addresses)}")
+        else:
+            lanes = sc.addresses[liq_to].return_label
+            for market in ("domestic", "international"):
+                if getattr(sc.markets, market).share > 0 and market not in lanes:
+                    yield _err(loc, liq_to, f"address '{liq_to}' has no return_label from {market} buyers, who may abandon units to it")
     if sc.returns.misreport_as is not None:
         yield from seller_reason(("returns", "misreport_as"), sc.returns.misreport_as)
     yield from _stated_mix_errors(sc)
@@ -269,13 +308,13 @@ def _stated_mix_errors(sc: Scenario) -> Iterator[InitErrorDetails]:
             continue
         inflow: dict[str, float] = {}
         for r, share in cls.reasons.items():
-            target = sc.misreport_target(r)
-            if target is None or target not in sc.reasons:
-                continue  # an unknown target is reported where it is named
-            if q >= 1:
-                yield _err(("returns", "misreport_rate"), q, "must be below 1 when reason mixes are stated")
-                return
-            inflow[target] = inflow.get(target, 0.0) + share * q / (1 - q)
+            for target, part in sc.misreport_mix(r).items():
+                if target not in sc.reasons:
+                    continue  # an unknown target is reported where it is named
+                if q >= 1:
+                    yield _err(("returns", "misreport_rate"), q, "must be below 1 when reason mixes are stated")
+                    return
+                inflow[target] = inflow.get(target, 0.0) + share * part * q / (1 - q)
         for target, need in inflow.items():
             have = cls.reasons.get(target, 0.0)
             if have + 1e-9 < need:

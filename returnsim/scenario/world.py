@@ -11,7 +11,7 @@ says (``_days``, ``_hours``, ``_minutes``), shares and rates as fractions in [0,
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
@@ -33,6 +33,7 @@ __all__ = [
     "WeightTier",
     "WeightFee",
     "Costs",
+    "SellerLiquidation",
     "Address",
     "GradeMix",
     "FbaTerms",
@@ -115,7 +116,12 @@ class ResaleShares(ConditionMix):
 class FbaTerms(Strict):
     """Amazon's fees for one item class when it is fulfilled by Amazon (docs/sources.md [F4-F7])."""
 
-    size_tier: amazon.SizeTier = Field(default="small_standard", description="Amazon's product size tier (assumed)")
+    size_tier: amazon.SizeTier | None = Field(
+        default=None,
+        description="Amazon's product size tier; default: derived from the class's weight_lb and "
+        "dimensions_in by Amazon's size-tier table [F8] (from the weight alone when dimensions_in is "
+        "not given); a tier the weight and dimensions contradict is an error",
+    )
     fulfilment_fee: NonNeg = Field(
         default=3.50,
         description="FBA fulfilment fee per unit shipped, in the scenario's currency, by size and weight (assumed: a small "
@@ -142,7 +148,15 @@ class ItemClass(Strict):
     unit_cost_share: Share = Field(
         default=0.45, description="cost of goods as a share of price (assumed)"
     )
-    weight_lb: NonNeg = Field(default=1.0, description="shipping weight, pounds")
+    weight_lb: NonNeg = Field(default=1.0, description="shipping weight, pounds (the unit weight of the packaged item)")
+    dimensions_in: list[Annotated[float, Field(gt=0)]] | None = Field(
+        default=None,
+        min_length=3,
+        max_length=3,
+        description="sides of the packaged item in inches [length, width, height], any order; with "
+        "weight_lb they give the FBA size tier by Amazon's table [F8] (default: unknown, the tier "
+        "then comes from the weight alone)",
+    )
     return_rate: Share = Field(description="probability an order is returned (0-1)")
     reasons: dict[str, Share] = Field(
         description="reason mix of returns (sums to 1): the reasons buyers *state*, as sources and "
@@ -191,6 +205,14 @@ class ItemClass(Strict):
         _mix_sums_to_one(self.reasons, "reasons")
         return self
 
+    @property
+    def size_tier(self) -> str:
+        """The FBA size tier: ``fba.size_tier`` if given, else Amazon's table on ``weight_lb``
+        and ``dimensions_in`` [F8] (``returnsim.amazon.size_tier``)."""
+        if self.fba.size_tier is not None:
+            return self.fba.size_tier
+        return amazon.size_tier(self.weight_lb, self.dimensions_in)
+
 
 class Reason(Strict):
     """A return reason: who is at fault and what state the item comes back in."""
@@ -199,10 +221,10 @@ class Reason(Strict):
         description="who is at fault: the seller (defects, description, wrong item), the carrier, or the buyer [A16]"
     )
     condition: ConditionMix = Field(description="condition mix of items returned for it")
-    misreport_as: str | None = Field(
+    misreport_as: str | dict[str, Share] | None = Field(
         default=None,
-        description="seller-fault reason a misreporting buyer states instead (buyer fault only);"
-        " defaults to returns.misreport_as",
+        description="seller-fault reason a misreporting buyer states instead (buyer fault only), or "
+        "a mix of seller-fault reasons with shares summing to 1; defaults to returns.misreport_as",
     )
     label: str = Field(default="", description="buyer-visible wording")
 
@@ -239,10 +261,12 @@ class Returns(Strict):
             "the seed scenario assumes 0.1, under the 10-14 % abuse share of returns [B18])"
         ),
     )
-    misreport_as: str | None = Field(
+    misreport_as: str | dict[str, Share] | None = Field(
         default=None,
-        description="seller-fault reason misreporters state; default: not_as_described if the "
-        "scenario defines it, else its first seller-fault reason (no misreports without one)",
+        description="seller-fault reason misreporters state, or a mix of seller-fault reasons with "
+        "shares summing to 1 (e.g. { not_as_described = 0.7, defective = 0.3 }, the seed's, from [B15-B17]: "
+        "each misreport states one, drawn by its share); default: not_as_described if the scenario "
+        "defines it, else its first seller-fault reason (no misreports without one)",
     )
     condition_understate_rate: Share = Field(
         default=0.2,
@@ -300,6 +324,31 @@ def _fba_disposal() -> WeightFee:
     )
 
 
+class SellerLiquidation(Strict):
+    """How a seller-fulfilled seller liquidates a unit through their own channel (a liquidator
+    or a pallet buyer), not Amazon's FBA liquidation programme [F3]: what it brings, what it
+    costs per unit, and where an abandoned unit goes."""
+
+    recovery_share: Share = Field(
+        default=0.075,
+        description="what a liquidator pays for a unit, as a share of its price, with no Amazon "
+        "referral fee (assumed: the midpoint of the 5-10 % gross recovery of FBA liquidation [F3], "
+        "the nearest published figure)",
+    )
+    item_fee: NonNeg = Field(
+        default=0.0,
+        description="cost per liquidated unit, in the scenario's currency (assumed: a lot buyer "
+        "pays for the lot and charges no per-unit fee)",
+    )
+    address: str | None = Field(
+        default=None,
+        description="where an abandoned unit to be liquidated goes: the name of an entry of "
+        "[addresses] (a liquidator or the seller's own address), whose return label the seller "
+        "buys; default: sold where it lies, no label (assumed). Units liquidated at receipt are "
+        "already at the origin and need no further label",
+    )
+
+
 class Costs(Strict):
     """Fees and unit costs the seller pays or recovers."""
 
@@ -324,9 +373,20 @@ class Costs(Strict):
         default_factory=_fba_disposal, description="disposal fee per unit by shipping weight (Amazon's from January 2026 [F1])"
     )
     liquidation_recovery_share: Share = Field(
-        default=0.075, description="liquidation gross recovery, 5-10 % of value [F3]"
+        default=0.075,
+        description="Amazon's FBA liquidation gross recovery, 5-10 % of value, less the referral fee "
+        "[F3]; applies to fulfilled-by-Amazon units (seller-fulfilled ones: seller_liquidation)",
     )
-    liquidation_item_fee: NonNeg = Field(default=0.50, description="liquidation fee per unit, in the scenario's currency (assumed)")
+    liquidation_item_fee: NonNeg = Field(
+        default=0.50,
+        description="Amazon's FBA liquidation fee per unit, in the scenario's currency (assumed); "
+        "fulfilled-by-Amazon units only",
+    )
+    seller_liquidation: SellerLiquidation = Field(
+        default_factory=lambda: SellerLiquidation(),
+        description="liquidation of seller-fulfilled units through the seller's own channel: "
+        "recovery share, fee per unit, and where an abandoned unit goes (docs/model.md section 7b)",
+    )
     carrier_claim_share: Share = Field(
         default=0.5,
         description="share of item value and label a carrier claim pays (assumed); a claim never "

@@ -119,6 +119,18 @@ class AmpleStaffOracle(ScenarioTables):
 
     # -- money -----------------------------------------------------------------------------------
 
+    def _travel_label(self, market: np.ndarray, k: np.ndarray, action: np.ndarray, address: np.ndarray, mode: np.ndarray) -> np.ndarray:
+        """The label a seller-fulfilled unit rides (section 7b): its lane, except a unit abandoned to
+        be liquidated, which goes through the seller's own channel, on the label of the address
+        ``costs.seller_liquidation.address`` names, or none when sold where it lies."""
+        own = self.sc.costs.seller_liquidation
+        if own.address is None:
+            liq = np.zeros(len(market))
+        else:
+            i = self.addresses.index(own.address)
+            liq = self.addr_label[i, market, 0] + self.addr_label[i, market, 1] * self.weight[k]
+        return np.where((action == ABANDON) & (mode == LIQUIDATE), liq, self._lane_label(market, k, action, address))
+
     def money(
         self,
         x: Worlds,
@@ -149,7 +161,8 @@ class AmpleStaffOracle(ScenarioTables):
         in_place = (action == ABANDON) & (mode == IN_PLACE)
         ships = (returned | reship) & (action != GIVE) & ~in_place
         w = self.weight[k]
-        label = np.where(ships & merchant, self._lane_label(m, k, action, address), 0.0)
+        own = c.seller_liquidation
+        label = np.where(ships & merchant, self._travel_label(m, k, action, address, mode), 0.0)
         outbound = np.where(reship, np.where(fba, self.fulfil_fee[k], self.outbound[m, 0] + self.outbound[m, 1] * w), 0.0)
         nego = terms.payer == NEGOTIATE
         buyer_label = (terms.payer == BUYER) | (nego & np.where(terms.ask == FREIGHT, fee_yes, terms.label_payer == BUYER))
@@ -189,8 +202,9 @@ class AmpleStaffOracle(ScenarioTables):
         resell = origin & (receipt == RESELL)
         liquidate = (abandon & (mode == LIQUIDATE)) | (origin & (receipt == 1))
         dispose = (abandon & (mode == DISPOSE)) | (origin & (receipt == 2))
-        recovered = np.where(resell, resale, 0.0) + np.where(liquidate, price * c.liquidation_recovery_share * (1 - rate), 0.0)
-        processing = np.where(liquidate, c.liquidation_item_fee, 0.0)
+        # Only seller-fulfilled units are liquidated here: on the seller's terms, no referral fee.
+        recovered = np.where(resell, resale, 0.0) + np.where(liquidate, price * own.recovery_share, 0.0)
+        processing = np.where(liquidate, own.item_fee, 0.0)
         if len(self.addresses):
             recovered = recovered + np.where(at_address, resale * self.addr_recovery[address_], 0.0)
             processing = processing + np.where(at_address, self.addr_fee[address_], 0.0)
@@ -207,7 +221,7 @@ class AmpleStaffOracle(ScenarioTables):
             gr = np.zeros(len(price))
             for i in np.flatnonzero(used):
                 gr[i] = amazon.grade_and_resell_recovery(
-                    float(price[i]), GRADES[g[i]], sc.catalog[self.classes[k[i]]].fba.size_tier, rate, float(self.fulfil_fee[k[i]])
+                    float(price[i]), GRADES[g[i]], sc.catalog[self.classes[k[i]]].size_tier, rate, float(self.fulfil_fee[k[i]])
                 )
             recovered = recovered + np.where(used, credit(np.maximum(gr, 0.0) * decay), 0.0)
             disposal = disposal + np.where(junk, [amazon.removal_fee(v) for v in w], 0.0)
@@ -274,7 +288,7 @@ class AmpleStaffOracle(ScenarioTables):
             ad = np.full(n, address)
             md = np.full(n, mode)
             terms = self._terms(view, a, ad)
-            label = self._lane_label(x.market, x.item_class, a, ad)
+            label = self._travel_label(x.market, x.item_class, a, ad, md)
             in_place = (a == ABANDON) & (md == IN_PLACE)
             outcome = np.where((a == GIVE) | in_place, RETURNLESS, RETURNED)
             asking = terms.payer == NEGOTIATE
@@ -385,7 +399,7 @@ class AmpleStaffOracle(ScenarioTables):
         # Step 5: who pays the label, for that destination; FBA requests skip the seller's rules.
         terms = self._terms(view, action, address)
         terms.payer = np.where(fba, SELLER, terms.payer)
-        label = self._lane_label(x.market, x.item_class, action, address)
+        label = self._travel_label(x.market, x.item_class, action, address, mode)
         ships = (action != GIVE) & ~((action == ABANDON) & (mode == IN_PLACE))
         negotiate = merchant & (terms.payer == NEGOTIATE) & ships
         asked = merchant & ((offer >= 0) | (negotiate & ~auto))

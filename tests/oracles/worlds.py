@@ -79,21 +79,30 @@ def true_mix(scenario: Any, cls: Any) -> dict[str, float]:
     if cls.reasons_are == "stated" and q > 0:
         stated = dict(mix)
         for r, share in stated.items():
-            target = misreport_target(scenario, r)
-            if target is not None and share > 0:
+            targets = misreport_targets(scenario, r)
+            if targets and share > 0:
                 mix[r] = share / (1 - q)
-                mix[target] -= q * mix[r]
+                for target, part in targets.items():
+                    mix[target] -= q * mix[r] * part
     total = sum(max(v, 0.0) for v in mix.values())
     return {r: max(v, 0.0) / total for r, v in mix.items()}
 
 
-def misreport_target(scenario: Any, reason: str) -> str | None:
-    """The seller-fault reason a misreporting buyer states (None: the reason cannot be
-    misreported): the reason's ``misreport_as``, else the scenario's default target."""
+def misreport_targets(scenario: Any, reason: str) -> dict[str, float]:
+    """The seller-fault reasons a misreporting buyer states, with each one's share of the
+    misreports (empty: the reason cannot be misreported): the reason's ``misreport_as``, else the
+    scenario's ``returns.misreport_as``, else its default target; a name is a mix of one."""
     spec = scenario.reasons[reason]
     if spec.fault != "buyer":
-        return None
-    return spec.misreport_as or scenario.misreport_target()
+        return {}
+    chosen = spec.misreport_as or scenario.returns.misreport_as
+    if chosen is None:
+        default = scenario.misreport_target()
+        return {default: 1.0} if default is not None else {}
+    if isinstance(chosen, str):
+        return {chosen: 1.0}
+    total = sum(chosen.values())
+    return {r: v / total for r, v in chosen.items() if v > 0}
 
 
 def lead_hours(scenario: Any) -> tuple[float, float]:
@@ -171,8 +180,12 @@ def enumerate_worlds(scenario: Any, policy: str, n_price: int = 400) -> Worlds:
             for t, tname in enumerate(reasons):
                 if mix[tname] == 0:
                     continue
-                target = misreport_target(sc, tname)
-                stated_opts = [(t, 1 - q), (reasons.index(target), q)] if target is not None and q > 0 else [(t, 1.0)]
+                targets = misreport_targets(sc, tname)
+                stated_opts = (
+                    [(t, 1 - q)] + [(reasons.index(r), q * part) for r, part in targets.items()]
+                    if targets and q > 0
+                    else [(t, 1.0)]
+                )
                 spec = sc.reasons[tname]
                 for s, ws in stated_opts:
                     for c, cond in enumerate(CONDITIONS):
