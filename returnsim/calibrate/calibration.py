@@ -10,7 +10,6 @@ scenario file that uses them.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,16 +17,14 @@ from ..scenario import Scenario, load_scenario
 from ..scenario.world import Returns
 from .codes import CodeTable
 from .names import ALL, PROBLEM_COLUMNS
+from .result import CalibrationData
 from .tsv import NotText, decode
 
 # pandas and scipy are imported where the reports are read and fitted, so `import returnsim`
 # (and every worker process an experiment starts) does not load them.
 if TYPE_CHECKING:  # pragma: no cover
-    import pandas as pd
 
-    from .fits import Details, Prepared
     from .readers import Report
-    from .stats import DistributionFit
 
 
 __all__ = ["calibrate", "Calibration", "CalibrationError", "PROBLEM_COLUMNS", "default_base"]
@@ -75,41 +72,15 @@ def default_base() -> Path:
     return shipped("seed_policies.toml")
 
 
-@dataclass
-class Calibration:
-    """What :func:`calibrate` found in the reports."""
+class Calibration(CalibrationData):
+    """What :func:`calibrate` found in the reports (the fields of
+    :class:`~returnsim.calibrate.result.CalibrationData`), and what to make of it: a scenario
+    file, a one-screen summary, the fit report.
 
-    estimates: pd.DataFrame
-    """Tidy: ``parameter, item_class, estimate, ci_low, ci_high, n, source`` (95 % intervals;
-    ``n`` rows behind each; ``item_class == "all"`` for store-wide figures). Parameter names are
-    listed in ``docs/calibrate.md``."""
-    problems: pd.DataFrame
-    """Every row or cell that could not be read: ``file, line, column, value, problem``."""
-    unknown_codes: pd.DataFrame
-    """Codes and values the code table does not know: ``report, column, code, rows``."""
-    notes: list[str]
-    """What else a seller should know (rows left out, matching, assumptions)."""
-    info: dict[str, Any]
-    """``home_country``, ``classes_from``, ``price_bands``."""
-    details: Details = field(repr=False)
-    codes: CodeTable = field(repr=False)
-    source_names: dict[str, str] = field(default_factory=dict)
-    """Report kind -> file name."""
-    rows: pd.DataFrame = field(default_factory=lambda: _frame())
-    """Per report: rows in the file and rows used."""
-    delay_fit: DistributionFit | None = field(default=None, repr=False)
-    """The delivery -> request delay fitted with ``returns`` (the assumed delivery time and window)."""
-    returns: Returns = field(default_factory=Returns, repr=False)
-    writer_notes: list[str] = field(default_factory=list)
-    """What writing the last scenario (:meth:`to_scenario`) left for the seller to check."""
-    _prepared: Prepared | None = field(default=None, repr=False)
-
-    # ------------------------------------------------------------------------------------
-    def estimate(self, parameter: str, item_class: str = ALL) -> float:
-        """One estimate by name (NaN if the reports did not support it)."""
-        e = self.estimates
-        hit = e[(e["parameter"] == parameter) & (e["item_class"] == item_class)]
-        return float(hit["estimate"].iat[0]) if len(hit) else float("nan")
+    The writers are imported by these methods, not by the module: they need pandas, scipy and
+    tomlkit, which ``import returnsim.calibrate`` does not load. They read only
+    :class:`~returnsim.calibrate.result.CalibrationData`, so no import points back up here.
+    """
 
     def to_scenario(self, base: str | Path | Scenario | None = None, path: str | Path | None = None) -> str:
         """A scenario file with the fitted values and the base scenario's values elsewhere.
@@ -122,12 +93,12 @@ class Calibration:
         Returns:
             The TOML text. It is validated before it is returned.
         """
+        import tomllib
+
         from ..scenario import parse_scenario
         from .writer import write_scenario
 
         text, notes = write_scenario(self, base if base is not None else default_base())
-        import tomllib
-
         parse_scenario(tomllib.loads(text), source="calibrated scenario")
         self.writer_notes = notes
         if path is not None:
@@ -141,26 +112,18 @@ class Calibration:
         return assumed_paths(scenario_text)
 
     def summary(self, width: int = 100, problems: int = 8) -> str:
-        """A one-screen text summary: what was fitted, unread rows, unknown codes, notes."""
+        """A one-screen text summary (``width`` characters wide, at most ``problems`` unread
+        rows listed): what was fitted, unread rows, unknown codes, notes."""
         from .summary import summary
 
         return summary(self, width=width, problems=problems)
 
     def write_report(self, path: str | Path, scenario_text: str | None = None) -> Path:
-        """Write the fit report (standalone HTML with figures) to ``path``."""
+        """Write the fit report (standalone HTML with figures) to ``path``, whole or not at all;
+        given the written scenario's text, it lists the fields still assumed."""
         from .fitreport import write_fit_report
 
         return write_fit_report(self, path, scenario_text, self.returns)
-
-    def _label_weights(self, sc: Scenario) -> dict[str, float]:
-        """Mean item weight (base scenario's class weights) of labelled MFN returns per market."""
-        p = self._prepared
-        if p is None or p.mfn is None or "label_cost" not in p.mfn:
-            return {}
-        m = p.mfn[(p.mfn["label_cost"] > 0) & p.mfn["market"].notna()]
-        fallback = next(iter(sc.catalog.values())).weight_lb
-        w = m["item_class"].map(lambda c: sc.catalog[c].weight_lb if c in sc.catalog else fallback)
-        return {str(k): float(v) for k, v in w.groupby(m["market"]).mean().items()}
 
 
 def _with_uses(problem: Any, kind: str) -> Any:
@@ -177,12 +140,6 @@ def _with_uses(problem: Any, kind: str) -> Any:
     more = f" and {len(uses) - 2} more" if len(uses) > 2 else ""
     but = f"; not in {', '.join(lost)}" if lost else ""
     return replace(problem, problem=f"{problem.problem}; left empty, the row still counts in {', '.join(uses[:2])}{more}{but}")
-
-
-def _frame() -> pd.DataFrame:
-    import pandas as pd
-
-    return pd.DataFrame()
 
 
 def _as_base(base: str | Path | Scenario | None) -> Scenario | None:

@@ -6,39 +6,48 @@ class, the request delay (the report's days against both fitted families), price
 against their fit, monthly seasonality, FBA dispositions and label costs, each with 95 %
 intervals. Tables: every estimate, what could not be read, unknown codes, notes and, given the
 written scenario, the fields still assumed. Nothing in it names an order, a buyer or a comment.
+
+The page is ``templates/fit_report.html.j2``, rendered by the machinery of the main report
+(:mod:`returnsim.pages`: escaped values, figures as data URIs) and written whole or not at all.
 """
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
-import html
-import io
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
+from ..files import write_text_atomically
+from ..pages import png, render
 from ..scenario.world import Returns
 from .stats import delay_density
+from .writer import assumed_paths
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-    from .calibration import Calibration
+    from .result import CalibrationData
 
 __all__ = ["write_fit_report", "figures"]
 
 
-def _png(fig: Figure) -> str:
-    import matplotlib.pyplot as plt
+FIGURES = (
+    ("return_rate", "Return rates"),
+    ("reasons", "Reason mix"),
+    ("delay", "Request delay"),
+    ("prices", "Prices"),
+    ("seasonality", "Seasonality"),
+    ("dispositions", "FBA dispositions"),
+    ("labels", "Label costs"),
+)
+"""The report's figures in page order: name in :func:`figures`, heading."""
 
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
-    plt.close(fig)
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+MAX_PROBLEMS = 500
+"""Unreadable rows listed in the page; the rest are counted."""
 
 
 def _bars(ax: Axes, rows: pd.DataFrame, labels: list[str], title: str, fmt: str = "{:.1%}") -> None:
@@ -54,7 +63,7 @@ def _bars(ax: Axes, rows: pd.DataFrame, labels: list[str], title: str, fmt: str 
     ax.grid(axis="x", alpha=0.3)
 
 
-def figures(cal: Calibration, returns: Returns | None = None) -> dict[str, Figure]:
+def figures(cal: CalibrationData, returns: Returns | None = None) -> dict[str, Figure]:
     """The report's figures by name (matplotlib Figures; the notebook shows them too)."""
     import matplotlib.pyplot as plt
 
@@ -140,71 +149,46 @@ def figures(cal: Calibration, returns: Returns | None = None) -> dict[str, Figur
     return out
 
 
-def _table(df: pd.DataFrame, floats: str = "{:,.4g}") -> str:
+def _table(df: pd.DataFrame, floats: str = "{:,.4g}") -> dict[str, Any] | None:
+    """A table for the template: column names and rows of text (None: no rows)."""
     if df.empty:
-        return "<p>None.</p>"
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in df.columns)
-    body = []
-    for row in df.itertuples(index=False):
-        cells = []
-        for v in row:
-            text = floats.format(v) if isinstance(v, float) and np.isfinite(v) else ("–" if isinstance(v, float) else str(v))
-            cells.append(f"<td>{html.escape(text)}</td>")
-        body.append("<tr>" + "".join(cells) + "</tr>")
-    return f"<div class='scroll'><table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>"
+        return None
+
+    def text(v: Any) -> str:
+        if isinstance(v, float):
+            return floats.format(v) if np.isfinite(v) else "–"
+        return str(v)
+
+    return {"columns": [str(c) for c in df.columns], "rows": [[text(v) for v in row] for row in df.itertuples(index=False)]}
 
 
-def write_fit_report(cal: Calibration, path: str | Path, scenario_text: str | None = None, base_returns: Returns | None = None) -> Path:
-    """Write the fit report as one HTML file; returns its path."""
+def write_fit_report(cal: CalibrationData, path: str | Path, scenario_text: str | None = None, base_returns: Returns | None = None) -> Path:
+    """Write the fit report as one HTML file; returns its path.
+
+    Args:
+        cal: what the reports gave.
+        path: the HTML file (written whole or not at all).
+        scenario_text: the scenario written from ``cal``: the page lists its fields still assumed.
+        base_returns: the base scenario's delivery time and return window, for the delay figure.
+    """
     import matplotlib
 
     if matplotlib.get_backend().lower() not in ("agg", "module://matplotlib_inline.backend_inline"):
         matplotlib.use("Agg")
-    figs = {k: _png(f) for k, f in figures(cal, base_returns).items()}
-    parts: list[str] = []
-    used = ", ".join(f"{html.escape(r.file)} ({r.used:,} of {r.rows:,} rows used)" for r in cal.rows.itertuples())
-    parts.append(f"<p>{used}. Classes: {html.escape(str(cal.info.get('classes_from')))}.</p>")
-    for key, title in (
-        ("return_rate", "Return rates"),
-        ("reasons", "Reason mix"),
-        ("delay", "Request delay"),
-        ("prices", "Prices"),
-        ("seasonality", "Seasonality"),
-        ("dispositions", "FBA dispositions"),
-        ("labels", "Label costs"),
-    ):
-        if key in figs:
-            parts.append(f"<h2>{title}</h2><img alt='{title}' src='{figs[key]}'>")
-    parts.append("<h2>Every estimate</h2><p>95 % intervals; n is the rows behind each.</p>" + _table(cal.estimates))
-    if scenario_text is not None:
-        assumed = cal.assumed(scenario_text)
-        items = "".join(f"<li><code>{html.escape(a)}</code></li>" for a in assumed)
-        parts.append(f"<h2>Still assumed in the scenario</h2><p>{len(assumed)} fields keep an assumed value; vary them in a sensitivity analysis.</p><ul>{items}</ul>")
-    n = len(cal.problems)
-    parts.append(f"<h2>Could not be read ({n:,})</h2><p>Each was left out; the rest of its file was used.</p>" + _table(cal.problems.head(500)))
-    if n > 500:
-        parts.append(f"<p>… and {n - 500:,} more.</p>")
-    parts.append("<h2>Unknown codes</h2><p>Counted and left out of the mixes; add them to a copy of the code table to use them.</p>" + _table(cal.unknown_codes))
-    notes = "".join(f"<li>{html.escape(x)}</li>" for x in cal.notes)
-    parts.append(f"<h2>Notes</h2><ul>{notes or '<li>None.</li>'}</ul>")
-    page = f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>returnsim fit report</title>
-<style>
-body {{ font-family: system-ui, sans-serif; max-width: 960px; margin: 1rem auto; padding: 0 1rem; color: #222; }}
-img {{ max-width: 100%; height: auto; }}
-.scroll {{ overflow-x: auto; }}
-table {{ border-collapse: collapse; font-size: 0.85rem; }}
-th, td {{ border-bottom: 1px solid #ddd; padding: 0.2rem 0.5rem; text-align: left; white-space: nowrap; }}
-h2 {{ margin-top: 2rem; border-bottom: 1px solid #ccc; }}
-</style></head><body>
-<h1>Fit report</h1>
-<p>What your reports say about your store, and how well the fitted distributions match them
-(returnsim calibrate, {dt.date.today().isoformat()}). Order ids, buyer comments and names are not read into this report.</p>
-{''.join(parts)}
-</body></html>
-"""
-    path = Path(path)
-    path.write_text(page, encoding="utf-8")
-    return path
-
+    figs = figures(cal, base_returns)
+    page = render(
+        "returnsim.calibrate",
+        "fit_report.html.j2",
+        date=dt.date.today().isoformat(),
+        sources=[f"{r.file} ({r.used:,} of {r.rows:,} rows used)" for r in cal.rows.itertuples()],
+        classes_from=str(cal.info.get("classes_from")),
+        figures=[{"title": title, "src": png(figs[key], dpi=100)} for key, title in FIGURES if key in figs],
+        estimates=_table(cal.estimates),
+        assumed=assumed_paths(scenario_text) if scenario_text is not None else None,
+        problems=_table(cal.problems.head(MAX_PROBLEMS)),
+        problems_count=len(cal.problems),
+        problems_shown=MAX_PROBLEMS,
+        unknown_codes=_table(cal.unknown_codes),
+        notes=list(cal.notes),
+    )
+    return write_text_atomically(Path(path), page)

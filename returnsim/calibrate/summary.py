@@ -12,7 +12,7 @@ import pandas as pd
 from .prepare import NO_REPEAT_NOTE
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .calibration import Calibration
+    from .result import CalibrationData
 
 __all__ = ["summary", "KEY_PARAMETERS"]
 
@@ -47,7 +47,7 @@ def _num(x: float) -> str:
     return f"{x:,.2f}" if abs(x) < 1000 else f"{x:,.0f}"
 
 
-def summary(cal: Calibration, width: int = 100, problems: int = 8) -> str:
+def summary(cal: CalibrationData, width: int = 100, problems: int = 8) -> str:
     """Text of at most about 40 lines."""
     e = cal.estimates
     out: list[str] = []

@@ -26,7 +26,7 @@ from .names import ALL
 from .stats import fit_request_delay
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .calibration import Calibration
+    from .result import CalibrationData
 
 __all__ = ["TARGETS", "REPORTED_ONLY", "write_scenario", "feasible_misreport_rate", "assumed_paths"]
 
@@ -153,7 +153,7 @@ def _est(e: pd.DataFrame, parameter: str, item_class: str = ALL) -> pd.Series | 
     return None if hit.empty else hit.iloc[0]
 
 
-def write_scenario(cal: Calibration, base: str | Path | Scenario) -> tuple[str, list[str]]:
+def write_scenario(cal: CalibrationData, base: str | Path | Scenario) -> tuple[str, list[str]]:
     """The calibrated scenario as TOML text, and the notes on what was done."""
     text, sc, base_name = _base_text(base)
     doc = tomlkit.parse(text)
@@ -411,7 +411,7 @@ def _write_uncertainty(doc: Any, sc: Scenario, fitted: list[tuple[str, float, pd
         table[path] = entry
 
 
-def _scenario_with_reasons(sc: Scenario, stated: dict[str, float], cal: Calibration) -> Scenario:
+def _scenario_with_reasons(sc: Scenario, stated: dict[str, float], cal: CalibrationData) -> Scenario:
     """The base scenario with the reasons the code table adds (for misreport targets)."""
     missing = [r for r in stated if r not in sc.reasons]
     if not missing:

@@ -67,15 +67,15 @@ def load(args: argparse.Namespace) -> Scenario:
 
 
 def policies(sc: Scenario, wanted: Sequence[str] | None) -> list[str]:
-    """The policies asked for (default: all), checked against the scenario."""
-    names = list(wanted or sc.policies)
-    unknown = [p for p in names if p not in sc.policies]
-    if unknown:
-        raise UserError(
-            f"unknown policy {', '.join(map(repr, unknown))}; "
-            f"this scenario has: {', '.join(sc.policies)}"
-        )
-    return names
+    """The policies of ``--policy`` (default: all), checked against the scenario by the one
+    check of policy names that the experiment engine and the studies use too
+    (:func:`~returnsim.experiment.replications.check_policy_names`)."""
+    from ..experiment.replications import check_policy_names
+
+    try:
+        return check_policy_names(sc, list(wanted) if wanted else None)
+    except (TypeError, KeyError, ValueError) as err:
+        raise UserError(f"--policy: {err.args[0] if err.args else err}") from None
 
 
 def scenario_args(sp: argparse.ArgumentParser) -> None:

@@ -404,7 +404,10 @@ def select_best(
             max_replications=max_replications, batch=4 * runner.backend.workers if parallel else 1,
             metric=metric,
         )
-        recs = sorted(sampler.records(), key=lambda r: (names.index(r["policy"]), int(r["replication"])))
+        # The replications the procedure used: a pool runs whole batches ahead, and what it
+        # simulated past the stop stays in the store but is no part of this selection.
+        used = [r for r in sampler.records() if int(r["replication"]) < result.replications[r["policy"]]]
+        recs = sorted(used, key=lambda r: (names.index(r["policy"]), int(r["replication"])))
         runs = pd.DataFrame(
             {
                 "policy": [r["policy"] for r in recs],

@@ -138,12 +138,12 @@ def how_sure_section(
     if tor is not None:
         import matplotlib.pyplot as plt
 
+        from ..pages import png
         from . import plots
-        from .report import _png
 
         fig, ax = plt.subplots(figsize=(9, 0.38 * min(12, len(tor.table)) + 1.8), layout="constrained")
         plots.tornado(tor, ax=ax, title=f"What moves {tor.policies[0]} minus {tor.policies[1]}")
-        out["tornado"] = _png(fig)
+        out["tornado"] = png(fig)
         out["rival"] = tor.policies[1]
         out["flipping"] = tor.flipping()
     out["breakevens"] = [b.describe() for b in getattr(decision, "breakevens", [])]

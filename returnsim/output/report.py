@@ -12,9 +12,7 @@ section. Every label is a plain word (:mod:`.labels`), money is in the scenario'
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
-import io
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -22,6 +20,7 @@ from typing import Any
 import pandas as pd
 
 from ..files import write_text_atomically
+from ..pages import png, render
 from ..scenario import Scenario
 from .answer import answer
 from .how_sure import how_sure_section, selection_of
@@ -32,15 +31,6 @@ __all__ = ["write_report", "render_report", "HEADLINE"]
 
 HEADLINE = ("net_value_per_order", "net_return_cost_per_order", "rdr", "repeat_purchase_rate")
 """Metrics whose paired differences the report charts and lists."""
-
-
-def _png(fig: Any) -> str:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
-    import matplotlib.pyplot as plt
-
-    plt.close(fig)
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
 def _kpi_rows(summary: pd.DataFrame, policies: Sequence[str], currency: str) -> list[dict[str, Any]]:
@@ -112,18 +102,6 @@ def _verdict(result: Any, baseline: str, currency: str, selection: Any = None) -
     }
 
 
-def _template() -> Any:
-    import jinja2
-
-    env = jinja2.Environment(
-        loader=jinja2.PackageLoader("returnsim.output", "templates"),
-        autoescape=True,  # every name in a report is user text
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True,
-    )
-    return env.get_template("report.html.j2")
-
-
 def _charts(result: Any, summary: pd.DataFrame, compare: pd.DataFrame, policies: list[str], baseline: str, currency: str) -> dict[str, str | None]:
     import matplotlib.pyplot as plt
 
@@ -134,7 +112,7 @@ def _charts(result: Any, summary: pd.DataFrame, compare: pd.DataFrame, policies:
     plots.cost_breakdown(runs, ax=ax, per="order", currency=currency)
     ax.set_title("Where the money goes, per order (mean over replications)")
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2, fontsize=8, frameon=False)
-    images: dict[str, str | None] = {"cost": _png(fig), "forest": None}
+    images: dict[str, str | None] = {"cost": png(fig), "forest": None}
 
     others = [p for p in policies if p != baseline]
     shown = [m for m in HEADLINE if m in set(compare["metric"])]
@@ -148,11 +126,11 @@ def _charts(result: Any, summary: pd.DataFrame, compare: pd.DataFrame, policies:
         for ax in axes.ravel()[len(shown):]:
             ax.set_visible(False)
         fig.tight_layout()
-        images["forest"] = _png(fig)
+        images["forest"] = png(fig)
 
     fig, ax = plt.subplots(figsize=(7.5, 0.45 * len(policies) + 1.5))
     plots.kpi_bars(summary, "net_value_per_order", ax=ax, highlight=baseline, currency=currency)
-    images["value"] = _png(fig)
+    images["value"] = png(fig)
     return images
 
 
@@ -176,7 +154,9 @@ def render_report(
     summary = result.summary(metrics)
     compare = result.compare(baseline, metrics)
     selection = selection_of(result, decision)
-    return _template().render(
+    return render(
+        "returnsim.output",
+        "report.html.j2",
         scenario=scenario,
         result=result,
         baseline=baseline,

@@ -15,6 +15,7 @@ from typing import Any
 
 from ..model import KPI_NAMES
 from ..model.ledger import COSTS, CREDITS
+from .answer import answer
 from .labels import (
     KPIS,
     category_label,
@@ -344,8 +345,6 @@ def experiment_text(
         width: terminal width to lay tables out in.
         comparison_only: with ``full``, the paired differences only (``returnsim compare``).
     """
-    from .answer import answer
-
     policies = list(result.policies)
     ans = answer(result, baseline=baseline)
     blocks = [ans.text(currency)]

@@ -293,7 +293,7 @@ def _cross_errors(sc: Scenario) -> Iterator[InitErrorDetails]:
                         cand,
                         f"unknown action; {_choices(cand, actions)}",
                     )
-    yield from uncertainty_errors(sc)
+    yield from uncertainty_errors(sc.uncertainty, sc)
 
 
 def _stated_mix_errors(sc: Scenario) -> Iterator[InitErrorDetails]:

@@ -28,7 +28,7 @@ import math
 import typing
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import annotated_types
 import numpy as np
@@ -38,9 +38,6 @@ from pydantic_core import InitErrorDetails
 
 from .distributions import Gamma, Lognormal, Triangular, Uniform
 from .fields import Strict, _choices, _err, split_annotated
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .schema import Scenario
 
 __all__ = [
     "UncertainInput",
@@ -225,8 +222,9 @@ def _element(tp: Any, index: int) -> Any:
     return args[index] if len(args) > index else Any
 
 
-def resolve_path(scenario: Scenario, path: str) -> Target:
-    """The number ``path`` names in ``scenario`` (``"desk.handling_minutes.mean"``).
+def resolve_path(scenario: BaseModel, path: str) -> Target:
+    """The number ``path`` names in ``scenario``, a validated :class:`~returnsim.scenario.Scenario`
+    (``"desk.handling_minutes.mean"``).
 
     Walks the validated scenario: model fields (by name or file alias), named tables (the
     catalog, reasons, policies...) and list indices (``policies.seed.offers.0.value_share``).
@@ -319,9 +317,10 @@ def range_problems(spec: UncertainInput, target: Target) -> Iterator[tuple[str, 
             yield name, x, f"{target.path} is an integer: give whole-number bounds"
 
 
-def uncertainty_errors(scenario: Scenario) -> Iterator[InitErrorDetails]:
-    """Validation errors of the ``[uncertainty]`` table against the scenario it belongs to."""
-    for path, spec in scenario.uncertainty.items():
+def uncertainty_errors(table: Uncertainty, scenario: BaseModel) -> Iterator[InitErrorDetails]:
+    """Validation errors of the ``[uncertainty]`` table against the scenario it belongs to
+    (the scenario's own cross-checks pass both, so this module needs nothing of the schema)."""
+    for path, spec in table.items():
         loc: tuple[Any, ...] = ("uncertainty", path)
         try:
             target = resolve_path(scenario, path)
