@@ -25,7 +25,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 __all__ = [
     "KEY_COLUMNS",
@@ -96,6 +95,8 @@ def mean_ci(values: Any, confidence: float = 0.95) -> tuple[float, float, int, f
     sd = float(x.std(ddof=1))
     if sd == 0.0:
         return (m, 0.0, n, m, m)
+    from scipy import stats  # here, not at import: scipy.stats costs commands ~0.6 s to start
+
     lo, hi = stats.t.interval(confidence, n - 1, loc=m, scale=sd / math.sqrt(n))
     return (m, sd, n, float(lo), float(hi))
 
@@ -133,6 +134,8 @@ def _paired_stats(d: np.ndarray, a: np.ndarray, b: np.ndarray, confidence: float
         lo = hi = mean
         p = 1.0 if mean == 0.0 else 0.0
     else:
+        from scipy import stats
+
         test = stats.ttest_rel(a, b)
         ci = test.confidence_interval(confidence)
         lo, hi, p = float(ci.low), float(ci.high), float(test.pvalue)
