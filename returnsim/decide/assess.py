@@ -70,7 +70,7 @@ def assess(
     executor: Executor | None = None,
     scheduler: str | None = None,
     workers: int | None = None,
-    progress: bool = True,
+    progress: bool | None = None,
 ) -> Assessment:
     """Probability best, what drives the choice and where it flips, for a selection.
 

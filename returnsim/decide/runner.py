@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from ..experiment.executors import Backend, Scheduler
+from ..experiment.progress import progress_bar
 from ..experiment.replications import read_store
 from ..experiment.store import ResultStore, scenario_hash
 from ..experiment.tasks import METRICS, run_batch
@@ -74,18 +75,6 @@ def _check_seed(seed: Any) -> int:
     return int(seed)
 
 
-class _Silent:
-    """A progress bar that shows nothing (tqdm is not even imported)."""
-
-    total = 0
-
-    def update(self, n: int = 1) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-
 def _check_size(scenario: Scenario) -> None:
     """Refuse a variant one replication of which would not fit in memory, before anything runs.
 
@@ -114,7 +103,9 @@ class StudyRunner:
         workers: processes of the engine's pool (default: every CPU; 1 runs in this process).
         store: a results-store file (or open :class:`ResultStore`): finished runs are committed
             at once, and runs already stored are read back instead of simulated.
-        progress: show a ``tqdm.auto`` bar.
+        progress: a bar over runs: ``None`` (default) only where someone watches (a notebook,
+            or stderr a terminal), ``True`` always, ``False`` never
+            (:mod:`returnsim.experiment.progress`).
         desc: the bar's label.
 
     Use as a context manager (the pool and the store are closed on exit).
@@ -128,7 +119,7 @@ class StudyRunner:
         scheduler: str | None = None,
         workers: int | None = None,
         store: str | Path | ResultStore | None = None,
-        progress: bool = True,
+        progress: bool | None = None,
         desc: str = "runs",
     ) -> None:
         from ..experiment.fingerprint import model_version
@@ -159,11 +150,7 @@ class StudyRunner:
             submit=self._submit,
             finish=self._finish,
         )
-        self.bar: Any = _Silent()
-        if progress:
-            from tqdm.auto import tqdm
-
-            self.bar = tqdm(total=0, desc=desc, unit="run")
+        self.bar: Any = progress_bar(0, progress, desc, "run")
 
     # -- lifecycle ------------------------------------------------------------------------------
 

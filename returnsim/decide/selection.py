@@ -352,7 +352,7 @@ def select_best(
     executor: Executor | None = None,
     scheduler: str | None = None,
     workers: int | None = None,
-    progress: bool = True,
+    progress: bool | None = None,
 ) -> Selection:
     """Select the best policy of a scenario with KN and common random numbers.
 
@@ -373,7 +373,7 @@ def select_best(
         store: a results store: replications already there (from ``run_experiment`` with the
             same scenario and seed, or an interrupted selection) are reused, new ones committed.
         executor, scheduler, workers: where to run (as for ``run_experiment``).
-        progress: show a progress bar.
+        progress: a bar only where someone watches (``None``, default), always, or never.
 
     Returns:
         A :class:`Selection`.

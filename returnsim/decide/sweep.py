@@ -156,7 +156,7 @@ def sweep(
     executor: Executor | None = None,
     scheduler: str | None = None,
     workers: int | None = None,
-    progress: bool = True,
+    progress: bool | None = None,
 ) -> SweepResult:
     """Run policies over a design of input values; one tidy frame of every run.
 
@@ -176,7 +176,7 @@ def sweep(
         crn: ``"common"`` (every point uses the same replications) or ``"independent"``.
         store: a results store: each run committed at once; a re-run resumes.
         executor, scheduler, workers: where to run (as for ``run_experiment``).
-        progress: show a progress bar.
+        progress: a bar only where someone watches (``None``, default), always, or never.
 
     Returns:
         A :class:`SweepResult`.

@@ -3,6 +3,7 @@
 * :mod:`.replications`: :func:`run_experiment`, the engine (rounds, targets, progress, store);
 * :mod:`.tasks`: the unit of work a worker runs (:func:`run_batch`) and the measured ``METRICS``;
 * :mod:`.executors`: where tasks run (this process, a process pool, any executor or Dask);
+* :mod:`.progress`: progress bars shown only where someone watches (a notebook, a terminal);
 * :mod:`.result`: :class:`ExperimentResult`, a tidy frame of replications;
 * :mod:`.statistics`: confidence intervals and paired comparisons;
 * :mod:`.store`: the SQLite results store a killed run resumes from;

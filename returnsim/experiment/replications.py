@@ -35,6 +35,7 @@ from ..scenario.loader import as_scenario
 from . import executors
 from .budget import RunSizeWarning, check_experiment
 from .executors import Backend, Scheduler
+from .progress import check_progress, progress_bar
 from .result import ExperimentResult
 from .statistics import undefined_notes
 from .store import ResultStore, describe_row, scenario_hash
@@ -92,13 +93,6 @@ class _Runner:
     def run(self, tasks: Iterator[tuple[str, int]], count: int) -> None:
         """Run ``count`` tasks drawn from an iterator (made lazily: never all in memory)."""
         self.scheduler.run(tasks, count)
-
-
-def _progress_bar(total: int, progress: bool) -> Any:
-    """A ``tqdm.auto`` bar over replications (notebook-aware); tqdm's own no-op when off."""
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, desc="replications", unit="rep", disable=not progress)
 
 
 def _check_seed(seed: Any) -> int:
@@ -160,9 +154,9 @@ def _check_kinds(executor: Any, store: Any, scheduler: Any, progress: Any, allow
         raise TypeError(f"store must be a file path or a ResultStore, got {type(store).__name__}")
     if scheduler is not None and not isinstance(scheduler, str):
         raise TypeError(f"scheduler must be an address such as 'tcp://host:8786', got {scheduler!r:.60}")
-    for name, value in (("progress", progress), ("allow_large", allow_large)):
-        if not isinstance(value, bool | np.bool_):
-            raise TypeError(f"{name} must be True or False, got {value!r:.60}")
+    check_progress(progress)
+    if not isinstance(allow_large, bool | np.bool_):
+        raise TypeError(f"allow_large must be True or False, got {allow_large!r:.60}")
 
 
 def read_store(
@@ -252,7 +246,7 @@ def run_experiment(
     seed: int | None = 0,
     executor: Executor | None = None,
     store: str | Path | ResultStore | None = None,
-    progress: bool = True,
+    progress: bool | None = None,
     target_half_width: Mapping[str, float] | None = None,
     *,
     scheduler: str | None = None,
@@ -278,7 +272,10 @@ def run_experiment(
             committed at once and a re-run simulates only what is missing. Rows that cannot be
             read in full are recomputed (a :class:`StoreWarning` names them); a store on
             read-only media is read, and what it lacks is computed without being saved.
-        progress: show a ``tqdm.auto`` bar over replications.
+        progress: a bar over replications: ``None`` (default) shows one only where someone
+            watches (a notebook, or stderr a terminal) and writes nothing into a log file, a
+            pipe or CI; ``True`` always shows one, ``False`` never
+            (:mod:`returnsim.experiment.progress`).
         target_half_width: ``{metric: h}``: add replications in rounds until every named
             metric's 95 % CI half-width is at most ``h`` for every policy, or until
             ``max_replications``; ``result.stopped_reason`` says which (and a
@@ -338,7 +335,7 @@ def run_experiment(
     except BaseException:
         backend.close(cancel=True)
         raise
-    bar = _progress_bar(len(names) * replications, progress)
+    bar = progress_bar(len(names) * replications, progress, "replications", "rep")
     runner = _Runner(sc, seed, backend, st, key, __version__, bar)
     cancelled = True
     notes: list[str] = []

@@ -8,6 +8,10 @@ two share, like weighing two parcels on the same scale rather than on two differ
 paired comparison reports that gain as ``variance_reduction``: the variance of the difference of
 two independent replications, ``var(a) + var(b)``, over the variance of the paired difference,
 ``var(a - b)``. It is how many times more unpaired replications the same precision would cost.
+It is defined only where both variances are: with fewer than two paired replications there is
+no variance, and when the paired difference is the same in every replication (zero paired
+variance) the ratio has no finite value. There it is missing (NaN, an empty cell in
+comparison.csv), never ``inf``, and ``variance_reduction_note`` says why.
 
 Everything here works on a tidy ``runs`` DataFrame (one row per policy and replication), so it
 serves experiments, stores and hand-made frames alike.
@@ -21,7 +25,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 __all__ = [
     "KEY_COLUMNS",
@@ -50,7 +53,16 @@ COMPARE_COLUMNS = [
     "var_paired",
     "var_unpaired",
     "variance_reduction",
+    "variance_reduction_note",
 ]
+
+# Why variance_reduction is missing (NaN): its two variances need two replications, and its
+# ratio needs a paired difference that varies.
+VR_NO_REPLICATION = "no paired replication"
+VR_ONE_REPLICATION = "one paired replication: no variance to compare"
+VR_ZERO_PAIRED_VARIANCE = (
+    "zero paired variance: the difference is the same in every replication, so the ratio has no finite value"
+)
 
 
 def metric_columns(runs: pd.DataFrame) -> list[str]:
@@ -83,6 +95,8 @@ def mean_ci(values: Any, confidence: float = 0.95) -> tuple[float, float, int, f
     sd = float(x.std(ddof=1))
     if sd == 0.0:
         return (m, 0.0, n, m, m)
+    from scipy import stats  # here, not at import: scipy.stats costs commands ~0.6 s to start
+
     lo, hi = stats.t.interval(confidence, n - 1, loc=m, scale=sd / math.sqrt(n))
     return (m, sd, n, float(lo), float(hi))
 
@@ -110,7 +124,8 @@ def _paired_stats(d: np.ndarray, a: np.ndarray, b: np.ndarray, confidence: float
     n = len(d)
     if n < 2:
         mean = float(d.mean()) if n else math.nan
-        return (n, mean, math.nan, math.nan, math.nan, math.nan, math.nan, math.nan, math.nan)
+        why = VR_ONE_REPLICATION if n else VR_NO_REPLICATION
+        return (n, mean, math.nan, math.nan, math.nan, math.nan, math.nan, math.nan, math.nan, why)
     mean = float(d.mean())
     var_p = float(d.var(ddof=1))
     var_u = float(a.var(ddof=1) + b.var(ddof=1))
@@ -119,14 +134,16 @@ def _paired_stats(d: np.ndarray, a: np.ndarray, b: np.ndarray, confidence: float
         lo = hi = mean
         p = 1.0 if mean == 0.0 else 0.0
     else:
+        from scipy import stats
+
         test = stats.ttest_rel(a, b)
         ci = test.confidence_interval(confidence)
         lo, hi, p = float(ci.low), float(ci.high), float(test.pvalue)
     if var_p > 0:
-        vr = var_u / var_p
+        vr, why = var_u / var_p, ""
     else:
-        vr = math.inf if var_u > 0 else math.nan
-    return (n, mean, sd, lo, hi, p, var_p, var_u, vr)
+        vr, why = math.nan, VR_ZERO_PAIRED_VARIANCE
+    return (n, mean, sd, lo, hi, p, var_p, var_u, vr, why)
 
 
 def paired_differences(
@@ -142,7 +159,10 @@ def paired_differences(
     ``policy, baseline, metric, n, mean_diff, sd_diff, ci_low, ci_high`` (Student t),
     ``p_value`` (two-sided paired t test of a zero mean difference), ``var_paired``
     (``var(a - b)``), ``var_unpaired`` (``var(a) + var(b)``, the variance of the difference of two
-    independent replications) and ``variance_reduction`` (their ratio).
+    independent replications), ``variance_reduction`` (their ratio: how many times more
+    unpaired replications the same precision would cost) and ``variance_reduction_note``
+    (empty where the ratio is defined; otherwise why it is missing, NaN: fewer than two paired
+    replications, or zero paired variance; it is never ``inf``).
 
     Raises:
         KeyError: ``baseline`` has no runs.

@@ -246,10 +246,16 @@ def fmt_diff(name: str, mean: float, lo: float, hi: float, decimals: int | None 
     half = (hi - lo) / 2 if lo == lo and hi == hi else math.nan
     d = _decimals_for(m, half) if decimals is None else decimals
     if m.unit == "share":
-        text = f"{mean * 100:+,.{d}f} pp"
+        text = _unsigned_zero(f"{mean * 100:+,.{d}f}") + " pp"
         return text if half != half else f"{text} ± {half * 100:,.{d}f}"
     if m.unit == "number":
-        text = f"{mean:+,.3g}"
+        text = _unsigned_zero(f"{mean:+,.3g}")
         return text if half != half else f"{text} ± {half:,.2g}"
-    text = f"{mean:+,.{d}f}"
+    text = _unsigned_zero(f"{mean:+,.{d}f}")
     return text if half != half else f"{text} ± {half:,.{d}f}"
+
+
+def _unsigned_zero(text: str) -> str:
+    """A signed number shown as zero (``"-0.000"``, ``"+0.00"``) without its sign: the sign is
+    below the digits shown, and a reader would take ``-0.000`` for a loss."""
+    return text[1:] if text[:1] in "+-" and not any(c in "123456789" for c in text) else text
