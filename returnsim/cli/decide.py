@@ -302,7 +302,7 @@ def register(sub: Any) -> None:
     sp = _add(sub, "optimize", "the best value of one or two numeric levers of a policy, with a confidence interval", cmd_optimize)
     sp.add_argument("--policy", required=True, metavar="P", help="the policy whose metric is optimised")
     sp.add_argument("--lever", action="append", required=True, metavar="PATH=LO:HI",
-                    help="a number to optimise over a range, e.g. policies.giveaway_small.disposition.0.when.price_max=5:60 (one or two)")
+                    help="a number to optimise over a range, e.g. policies.giveaway_small.returnless.0.when.price_max=5:60 (one or two)")
     _metric_args(sp)
     sp.add_argument("--levels", type=int, default=9, metavar="N", help="values per lever on each grid (default 9)")
     sp.add_argument("--refine", type=int, default=1, metavar="N", help="rounds of a finer grid around the best (default 1)")

@@ -146,7 +146,7 @@ def optimize(
     Args:
         scenario: a :class:`Scenario`, a path or a dict.
         policy: the policy whose metric is optimised (its levers are usually its own fields,
-            e.g. ``policies.giveaway_small.disposition.0.when.price_max``).
+            e.g. ``policies.giveaway_small.returnless.0.when.price_max``).
         levers: path -> ``(low, high)``, or ``"PATH=LOW:HIGH"`` strings; one or two.
         metric: a KPI or ledger category.
         goal: ``"max"`` or ``"min"`` (default: from the metric).
