@@ -20,9 +20,10 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from functools import partial
 from itertools import islice
 from typing import Any, Generic, TypeVar
+
+from .._watch import watch_parent
 
 T = TypeVar("T")
 
@@ -154,45 +155,9 @@ class Backend:
                 self.owned = False
 
 
-# What a pool worker runs first: standard library only, and passed as source to ``exec`` (a
-# builtin), so unpickling the initializer imports nothing. A worker used to import returnsim
-# (numpy, pandas, scipy: 1.5-3 s) just to unpickle ``watch_parent``, and outlived a parent
-# killed in that window by as long (issue 22).
-_WATCH_SOURCE = """
-import multiprocessing, os, sys, threading
-parent = multiprocessing.parent_process()
-if parent is not None:
-    if sys.platform.startswith("linux"):
-        try:  # the kernel kills this worker when its parent dies, whatever the worker is doing
-            import ctypes, signal
-            ctypes.CDLL(None).prctl(1, int(signal.SIGKILL), 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
-        except (OSError, AttributeError):
-            pass
-        if os.getppid() != parent.pid:  # the parent died before the request
-            os._exit(1)
-
-    def wait_for_parent(sentinel=parent.sentinel):
-        from multiprocessing.connection import wait
-        wait([sentinel])
-        os._exit(1)
-
-    threading.Thread(target=wait_for_parent, name="returnsim-watch-parent", daemon=True).start()
-"""
-
-WATCH_INITIALIZER = partial(exec, _WATCH_SOURCE, {})
-"""The initializer of the engine's pools: :func:`watch_parent`'s work, importing nothing."""
-
-
-def watch_parent() -> None:
-    """Pool initializer: end this worker as soon as the process that started it is gone.
-
-    A worker otherwise waits on its task queue forever once its parent is killed (the queue's
-    pipe stays open in the worker itself). On Linux the kernel sends it SIGKILL when the parent
-    dies (``PR_SET_PDEATHSIG``; safe because the engine's pools are started and shut down by
-    the same call); everywhere a daemon thread waits on the parent's sentinel, which becomes
-    ready when the parent exits for any reason, and then ends the worker at once.
-    """
-    exec(_WATCH_SOURCE, {})  # noqa: S102 - a constant of this module, no input
+WATCH_INITIALIZER = watch_parent
+"""The initializer of the engine's pools (:func:`returnsim._watch.watch_parent`): a function of
+a standard-library-only module, so a fresh worker unpickles it without importing the engine."""
 
 
 def iter_batches(
