@@ -13,6 +13,16 @@ SCENARIOS = ROOT / "scenarios"
 SEED_SCENARIO = SCENARIOS / "seed_policies.toml"
 MMC_SCENARIO = SCENARIOS / "validation" / "mmc_desk.toml"
 
+AMPLE = {
+    "desk.hours": "24/7",
+    "desk.staff": 40,
+    "retention.feedback_into_demand": False,
+    "amazon.marketplace": "none",  # the closed form and the oracle integrate the rule-free workflow
+    "policies.auto_authorise.auto_authorise": True,  # and opting in to authorise at once there
+}
+"""Seed overrides for a desk that is never congested: what ``returnsim.analytic`` and the cost
+oracle (tests/oracles/cost.py) integrate exactly."""
+
 _MINIMAL: dict[str, Any] = {
     "name": "minimal",
     "horizon_days": 30,

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 import pytest
-from conftest import SEED_SCENARIO, minimal_raw
+from conftest import AMPLE, SEED_SCENARIO, minimal_raw
 from scipy import stats
 
 import returnsim as rs
@@ -44,13 +44,6 @@ def test_quantile_bins_keep_the_mean():
     assert np.all(np.diff(values) > 0)
 
 
-AMPLE = {
-    "desk.hours": "24/7",
-    "desk.staff": 40,
-    "retention.feedback_into_demand": False,
-    "amazon.marketplace": "none",  # the closed form and the oracle integrate the rule-free workflow
-    "policies.auto_authorise.auto_authorise": True,  # and opting in to authorise at once there
-}
 
 
 @pytest.mark.slow

@@ -23,20 +23,12 @@ import math
 
 import numpy as np
 import pytest
-from conftest import SEED_SCENARIO
+from conftest import AMPLE, SEED_SCENARIO
 from oracles import cost
 from scipy import stats
 
 import returnsim as rs
 
-AMPLE = {
-    "desk.hours": "24/7",
-    "desk.staff": 40,
-    "retention.feedback_into_demand": False,
-    "amazon.marketplace": "none",  # the closed form and the oracle integrate the rule-free workflow
-    "policies.auto_authorise.auto_authorise": True,  # and opting in to authorise at once there
-    "amazon.domestic_return_address": True,
-}
 POLICIES = [
     "seed",
     "free_returns",
