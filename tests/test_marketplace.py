@@ -271,6 +271,11 @@ def test_returnless_rules_settle_at_the_request_and_the_buyer_keeps_the_item(us,
     share = np.array([us.catalog[c].unit_cost_share for c in r.item_class.astype(str)])
     assert np.allclose(r.replacement_units, r.price * share)
     assert (r.seller_freight > 0).all() and not t.late[settled].any()
+    # Nothing reached the desk: the desk's KPIs count only the requests that did.
+    assert t.wait_hours[settled].isna().all()
+    k = rs.simulate(us, "giveaway_small", seed=7).kpis
+    at_desk = t.wait_hours.dropna()
+    assert k["desk_wait_probability"] == pytest.approx((at_desk > 1e-12).mean(), abs=1e-12)
 
 
 def test_amazon_refunds_small_items_itself_only_without_a_domestic_return_address():

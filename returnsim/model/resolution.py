@@ -63,6 +63,9 @@ class Resolved:
     """Restocking or loss fee deducted, as a share of the price (set at receipt)."""
     auto: np.ndarray
     """Auto-authorised by Amazon with a prepaid label."""
+    at_desk: np.ndarray
+    """The request reached the seller's desk (not FBA, not settled by a returnless rule, not
+    authorised by Amazon without a message to send): what the desk's KPIs count."""
     returnless: np.ndarray
     """-1, or the returnless resolution (``plan.RETURNLESS``) that settled the request at once."""
     refund_at_first_scan: np.ndarray
@@ -262,10 +265,10 @@ def resolve(
     safet_granted = safet & (req.u_detect < st.approval_probability)
     safet_money = np.where(safet_granted, st.reimbursed_share * req.price, 0.0)
 
-    # 7. Labour: every touch an agent did (an auto-authorised request is still reviewed).
-    first_touch = ~fba & ~escalated
-    # An auto-authorised request is a desk touch only when a message goes out.
-    first_touch = first_touch & (~auto | pl.asked) & ~settled
+    # 7. Labour: every touch an agent did (an auto-authorised request only when a message goes
+    # out).
+    at_desk = ~pl.at_once
+    first_touch = at_desk & ~escalated
     labor = (
         np.where(first_touch, req.handling_h + req.investigate_h * pl.investigated, 0.0)
         + np.where(second, req.follow_up_h, 0.0)
@@ -353,6 +356,7 @@ def resolve(
         fee_accepted=fee_accepted,
         fee_share=np.where(fee_paid, fee_share, 0.0),
         auto=auto,
+        at_desk=at_desk,
         returnless=pl.returnless,
         refund_at_first_scan=rfs,
         safet_claim=safet,

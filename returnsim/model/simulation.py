@@ -260,7 +260,7 @@ def _desk_inputs(world: World, pol, req: Requests, pl: Plan) -> dict[str, list]:
     sc = world.scenario
     # Only a buyer waiting for a first answer gives up: not for auto-authorised requests (Amazon
     # authorised them), nor for Amazon's own.
-    patience = np.where(pl.auto | pl.fba | (pl.returnless >= 0), math.inf, req.patience_h)
+    patience = np.where(pl.auto | pl.at_once, math.inf, req.patience_h)
     follow_delay = np.where(pl.asked, req.reply_h, np.nan)
     deadline = req.request_time + sc.desk.late_after_hours
     lapse_at = deadline if pol.authorise_at_deadline else np.full(len(req), math.inf)
@@ -357,11 +357,11 @@ def _trace(world: World, req: Requests | None, res: Resolved | None):
             "t_refund": res.t_refund,
             "t_resolved": res.t_resolved,
             # Until an agent picked the request (or the offer's message) up, or its buyer gave
-            # up; none for a request Amazon handled (FBA, or authorised without the desk).
+            # up; none for a request that never reached the desk.
             "wait_hours": np.where(
-                res.fba | (res.auto & np.isnan(res.t_review)),
-                np.nan,
+                res.at_desk,
                 np.where(np.isnan(res.t_review), np.where(res.escalated, res.t_answer, res.t_start), res.t_review),
+                np.nan,
             )
             - req.request_time,
             "response_hours": res.t_answer - req.request_time,

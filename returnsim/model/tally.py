@@ -101,7 +101,7 @@ _COLUMNS = (
     "order_time",
     "in_window",
     "fba",
-    "auto",
+    "at_desk",
     "t_start",
     "t_review",
     "t_message",
@@ -119,12 +119,6 @@ _COLUMNS = (
     "buyer_label",
 )
 """What the KPIs read of a settled request (from ``Requests`` and ``Resolved``)."""
-
-
-def _desk_work(c: dict[str, np.ndarray]) -> np.ndarray:
-    """Requests that reach the seller's desk: seller-fulfilled ones, except those Amazon
-    authorised at once without a message from the seller (no ``t_review``)."""
-    return ~c["fba"] & (~c["auto"] | ~np.isnan(c["t_review"]))
 
 
 class Tally:
@@ -176,7 +170,7 @@ class Tally:
             )
         c = dict(zip(_COLUMNS, (np.concatenate(col) for col in zip(*(b[1] for b in self._buffer), strict=True)), strict=True))
         self._buffer, self._buffered = [], 0
-        queued = _desk_work(c)
+        queued = c["at_desk"]
         if queued.any():
             self.first_queued = min(self.first_queued, float(c["request_time"][queued].min()))
             # The desk's last task: an answer, a second touch, or a message (auto-authorised
@@ -206,7 +200,7 @@ class Tally:
         self.response.add(response)
         # The desk's queue of first touches (Erlang A's customers): time until an agent picks a
         # request up, or until its buyer gives up; Amazon's own requests never queue here.
-        queued = _desk_work(c)
+        queued = c["at_desk"]
         if queued.any():
             left = np.where(c["escalated"], c["t_answer"], c["t_start"])
             left = np.where(np.isnan(c["t_review"]), left, c["t_review"])
