@@ -5,13 +5,18 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_core import InitErrorDetails
 
 from .fields import OfferKind, Share, Strict, _choices, _err
+from .limits import check_text
 from .rules import Condition
 
 __all__ = [
+    "LABEL_MAX_LENGTH",
+    "default_label",
+    "policy_labels",
+    "label_errors",
     "OfferRule",
     "FreightRule",
     "DispositionRule",
@@ -22,6 +27,12 @@ __all__ = [
     "resolve_extends",
 ]
 
+LABEL_MAX_LENGTH = 40
+"""Longest policy label, in characters (assumed: a label is a chart's row name; at 40
+characters two lines of a phone-width chart still leave the bars most of its width)."""
+
+_ACRONYMS = {"fifo": "FIFO", "fba": "FBA", "mfn": "MFN", "eu": "EU", "uk": "UK", "us": "US", "de": "DE", "rdr": "RDR", "odr": "ODR"}
+"""Words of policy ids a reader knows in capitals."""
 
 
 class OfferRule(Strict):
@@ -120,6 +131,12 @@ class Policy(Strict):
     """How the seller handles returns. Tables are ordered: the first matching rule applies."""
 
     extends: str | None = Field(default=None, description="start from this policy's fields")
+    label: str | None = Field(
+        default=None,
+        description=f"the policy's name for readers, in charts, tables and reports (one line, 1 to "
+        f"{LABEL_MAX_LENGTH} characters, unlike every other policy's), e.g. \"Give away items under $25\"; "
+        "not inherited through extends. Default: the id in words (giveaway_small -> \"Giveaway small\")",
+    )
     description: str = Field(default="", description="what the policy is, in plain words (shown beside its name)")
     auto_authorise: bool | None = Field(
         default=None,
@@ -175,6 +192,67 @@ class Policy(Strict):
         "seller-fulfilled requests that match are refunded (or replaced) at once and the buyer "
         "keeps the item, with no desk work, offer or label; the first matching rule applies",
     )
+
+    @field_validator("label")
+    @classmethod
+    def _label(cls, value: str | None) -> str | None:
+        # A label is one line of a chart's row names: no line breaks, never blank, and short
+        # enough to leave a phone-width chart room for its bars.
+        if value is None:
+            return None
+        check_text(value, name=True)
+        text = value.strip()
+        if not text:
+            raise ValueError("a label must not be empty: leave it out for the default (the id in words)")
+        if len(text) > LABEL_MAX_LENGTH:
+            raise ValueError(f"a label of at most {LABEL_MAX_LENGTH} characters (it names a chart's row); this one has {len(text)}")
+        return text
+
+
+def default_label(policy_id: str) -> str:
+    """A policy's id in words, its label when the scenario gives none:
+    ``"move_apparel_to_fba"`` -> ``"Move apparel to FBA"``."""
+    words = [w for w in policy_id.replace("-", "_").split("_") if w]
+    if not words:
+        return policy_id
+    words = [_ACRONYMS.get(w.lower(), w) for w in words]
+    first = words[0]
+    words[0] = first if first.isupper() else first[:1].upper() + first[1:]
+    return " ".join(words)
+
+
+def policy_labels(policies: dict[str, Policy]) -> dict[str, str]:
+    """Each policy's label: its own, else :func:`default_label` of its id; a default that
+    another policy's label already takes (``a_b`` and ``a-b``) falls back to the id itself,
+    so that no two policies read alike."""
+    own = {name: p.label for name, p in policies.items() if p.label is not None}
+    taken = {text.casefold() for text in own.values()}
+    out: dict[str, str] = {}
+    for name, p in policies.items():
+        if p.label is not None:
+            out[name] = p.label
+            continue
+        text = default_label(name)
+        if text.casefold() in taken:
+            text = name
+        taken.add(text.casefold())
+        out[name] = text
+    return out
+
+
+def label_errors(policies: dict[str, Policy]) -> list[InitErrorDetails]:
+    """A label given to two policies (letter case aside), at the second one's ``label``."""
+    errors = []
+    seen: dict[str, str] = {}
+    for name, p in policies.items():
+        if p.label is None:
+            continue
+        key = p.label.casefold()
+        if key in seen:
+            errors.append(_err(("policies", name, "label"), p.label, f"policy '{seen[key]}' has this label already; each policy needs its own"))
+        else:
+            seen[key] = name
+    return errors
 
 
 def _merge(base: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:
@@ -242,7 +320,9 @@ def resolve_extends(policies: Any) -> Any:
             raw = policies[child]
             base = raw.get("extends") if isinstance(raw, dict) else None
             parent = done.get(base) if isinstance(base, str) and base != child else None
-            done[child] = _merge(parent, raw) if isinstance(parent, dict) else raw
+            # A label names one policy: a child starts from its parent's fields but not its name.
+            inherited = {k: v for k, v in parent.items() if k != "label"} if isinstance(parent, dict) else None
+            done[child] = _merge(inherited, raw) if inherited is not None else raw
     if errors:
         raise ValidationError.from_exception_data("Scenario", errors)
     return done
