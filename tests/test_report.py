@@ -3,8 +3,10 @@
 The layout is checked in a real browser (Debian's ``chromium``, headless) at 390 px (a phone)
 and 1280 px (a laptop): the report is loaded into an iframe of that width and a script measures
 every element; anything that sticks out of the page, other than inside a box that scrolls
-sideways on purpose, is clipped. ``make test`` installs chromium when it is missing; without it
-this test fails rather than skips.
+sideways on purpose, is clipped. The same script measures every text of every chart as drawn
+(its font size times the scale the page draws the chart at): none may be under 11 CSS px.
+``make test`` installs chromium when it is missing; without it this test fails rather than
+skips.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from conftest import SEED_SCENARIO
 
 import returnsim as rs
 from returnsim.output.labels import CATEGORY_LABELS, label, metric
+from returnsim.output.plots.screen import MIN_TEXT_PX
+from returnsim.output.policy_labels import policy_label
 from returnsim.output.report import HEADLINE, render_report
 from returnsim.output.tables import SHOWN_KPIS
 
@@ -45,13 +49,39 @@ def report(small) -> str:
     return render_report(res, sc, baseline="seed", command="returnsim report x -o y")
 
 
+@pytest.fixture(scope="module")
+def full_report(small) -> str:
+    """The report with every chart, "How sure is this?"'s tornado included: a selection replayed
+    on the replications and a tornado of the scenario's own uncertain inputs (made up swings,
+    the real names: the layout is what is checked)."""
+    from types import SimpleNamespace
+
+    from returnsim.decide import replay
+    from returnsim.decide.inputs import study_inputs
+    from returnsim.decide.sensitivity import Tornado
+
+    sc, res = small
+    ins = study_inputs(sc, None, None)[:12]
+    swing = [0.05 * (12 - i) for i in range(len(ins))]
+    table = pd.DataFrame({
+        "input": [i.path for i in ins], "label": [i.label for i in ins],
+        "low": [i.swing[0] for i in ins], "high": [i.swing[1] for i in ins],
+        "at_low": [-0.2 - s for s in swing], "at_high": [-0.2 + s for s in swing],
+        "swing": swing, "flips": [s > 0.2 for s in swing],
+    })
+    tor = Tornado(table, base=-0.2, base_half_width=0.05, metric="net_value_per_order",
+                  policies=["cost_optimal", "seed"], replications=2, runs=pd.DataFrame())
+    decision = SimpleNamespace(selection=replay(res.runs, first_stage=3), tornado=tor, psa=None, breakevens=[], notes=[])
+    return render_report(res, sc, baseline="seed", decision=decision)
+
+
 def test_report_is_standalone_and_complete(small, report):
     sc, res = small
     text = report
-    # No external resources: every image is embedded, nothing is fetched.
+    # No external resources: every chart is inline SVG, nothing is fetched.
     assert not re.search(r"""(src|href)=["']?(https?:)?//""", text)
-    images = re.findall(r"""src=["']data:image/png;base64,[A-Za-z0-9+/=]+["']""", text)
-    assert len(images) >= 3
+    charts = re.findall(r'<div class="chart" role="img" aria-label="[^"]+"><svg [^>]*viewBox=', text)
+    assert len(charts) == 3 and "<img" not in text
     # The answer first: the best policy by net value, named in the verdict.
     best = res.summary().query("metric == 'net_value_per_order'").set_index("policy")["mean"].idxmax()
     verdict = text[text.index('class="verdict"'): text.index("</div>")]
@@ -117,8 +147,19 @@ document.getElementById('f').addEventListener('load', function () {
     if (el.closest('.scroll') && !el.classList.contains('scroll')) return;  // scrolls on purpose
     if (r.right > W + 1 || r.left < -1) bad.push(el.tagName + ' ' + Math.round(r.left) + '..' + Math.round(r.right));
   });
+  // Each chart's text as a reader sees it: the font size in the SVG's units times the scale at
+  // which the page draws them (the SVG's rendered width over its viewBox, and any transform).
+  var texts = [];
+  d.querySelectorAll('.chart svg text').forEach(function (t) {
+    var m = t.getScreenCTM(), size = parseFloat(w.getComputedStyle(t).fontSize);
+    texts.push({px: size * Math.sqrt(m.a * m.a + m.b * m.b), box: t.getBoundingClientRect().height,
+                text: t.textContent.slice(0, 40)});
+  });
+  texts.sort(function (a, b) { return a.px - b.px; });
+  var charts = Array.from(d.querySelectorAll('img, .chart svg'));
   var out = {width: W, page: d.documentElement.scrollWidth, clipped: bad.slice(0, 10),
-             images: Array.from(d.images).map(function (i) { return i.getBoundingClientRect().width; })};
+             images: charts.map(function (i) { return i.getBoundingClientRect().width; }),
+             svgs: d.querySelectorAll('.chart svg').length, texts: texts.length, smallest: texts.slice(0, 3)};
   var pre = document.createElement('pre'); pre.id = 'probe'; pre.textContent = JSON.stringify(out);
   document.body.appendChild(pre);
 });
@@ -149,18 +190,31 @@ def _layout(page: str, width: int) -> dict:
 
 
 @pytest.mark.parametrize("width", [390, 1280])
-def test_nothing_clipped_in_a_browser(report, width):
-    out = _layout(report, width)
+def test_nothing_clipped_and_chart_text_legible_in_a_browser(full_report, width):
+    out = _layout(full_report, width)
     assert out["width"] == width
     assert out["page"] <= width, f"the page scrolls sideways at {width} px: {out}"
     assert out["clipped"] == [], out["clipped"]
     assert out["images"] and max(out["images"]) <= width
+    # Every chart (three and the tornado) is inline SVG whose text the browser measures; the
+    # smallest text, as drawn at this width, is legible.
+    assert out["svgs"] == 4 and out["texts"] > 60, out
+    assert out["smallest"][0]["px"] >= MIN_TEXT_PX, f"chart text of {out['smallest']} at {width} px"
 
 
 def test_the_probe_sees_clipping(report):
     # The same report without its scrolling boxes is clipped on a phone: the probe is not blind.
     out = _layout(report.replace('class="scroll"', 'class="plain"'), 390)
     assert out["clipped"] and out["page"] > 390
+
+
+def test_the_probe_sees_small_chart_text(full_report):
+    # Chart text of 10 points in figures as wide as before (the report's old PNG charts were
+    # 8 points in figures 7.5 to 9 inches wide) reads under 11 px on a phone: the probe is
+    # not blind to it.
+    small_text = re.sub(r"font-size: [\d.]+px", "font-size: 10px", full_report)
+    out = _layout(small_text, 390)
+    assert out["texts"] > 60 and out["smallest"][0]["px"] < MIN_TEXT_PX, out["smallest"]
 
 
 # --------------------------------------------------------------------------------------------
@@ -251,9 +305,10 @@ def test_cli_report_numbers_and_verdict_match_the_csv_files(tmp_path):
     assert checked >= 3 * 15
 
     # Differences from the baseline: comparison.csv's mean ± half-width (rates in points).
-    diffs = table_rows(page, "<h2>Differences from seed</h2>")
+    sc = rs.load_scenario(SEED_SCENARIO)
+    diffs = table_rows(page, f"<h2>Differences from {html.escape(policy_label(sc, 'seed'))}</h2>")
     for policy in policies[1:]:
-        for key, cell in zip(HEADLINE, diffs[policy], strict=True):
+        for key, cell in zip(HEADLINE, diffs[policy_label(sc, policy)], strict=True):
             r = compare.loc[(policy, key)]
             scale = 100.0 if metric(key).unit == "share" else 1.0
             mean, half = numbers(cell)

@@ -83,10 +83,15 @@ def _selection_rows(sel: Selection, currency: str) -> list[dict[str, str]]:
 
 
 def how_sure_section(
-    sel: Selection | None, decision: Assessment | Selection | None, currency: str, command: str = ""
+    sel: Selection | None,
+    decision: Assessment | Selection | None,
+    currency: str,
+    command: str = "",
+    names: dict[str, str] | None = None,
 ) -> dict[str, Any] | None:
     """Everything the "How sure is this?" partial shows (``None``: nothing to show); ``sel`` is
-    :func:`selection_of` the result and ``decision``, which the verdict uses too."""
+    :func:`selection_of` the result and ``decision``, which the verdict uses too; ``names``
+    calls the policies in the tornado chart (``{id: label}``; default: their ids)."""
     if sel is None:
         return None
     out: dict[str, Any] = {
@@ -136,14 +141,13 @@ def how_sure_section(
             )
     tor = getattr(decision, "tornado", None)
     if tor is not None:
-        import matplotlib.pyplot as plt
-
-        from ..pages import png
+        from ..pages import svg
         from . import plots
 
-        fig, ax = plt.subplots(figsize=(9, 0.38 * min(12, len(tor.table)) + 1.8), layout="constrained")
-        plots.tornado(tor, ax=ax, title=f"What moves {tor.policies[0]} minus {tor.policies[1]}")
-        out["tornado"] = png(fig)
+        called = {p: (names or {}).get(p, p) for p in tor.policies}
+        with plots.screen():
+            title = f"What moves {called[tor.policies[0]]} minus {called[tor.policies[1]]}"
+            out["tornado"] = svg(plots.tornado_chart(tor, called, title=title, currency=currency))
         out["rival"] = tor.policies[1]
         out["flipping"] = tor.flipping()
     out["breakevens"] = [b.describe() for b in getattr(decision, "breakevens", [])]

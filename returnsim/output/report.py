@@ -1,8 +1,9 @@
 """A standalone HTML report of a policy comparison: what a seller reads first.
 
-One file, no external resources: the charts are PNGs embedded as data URIs, so the report can be
-mailed or opened offline. It reads on a phone as on a laptop (a viewport, tables that scroll
-inside their own box, images that shrink). It leads with the answer (which policy, by how much,
+One file, no external resources: the charts are inline SVG, so the report can be mailed or opened
+offline. It reads on a phone as on a laptop (a viewport, tables that scroll inside their own box,
+charts drawn for a phone's width whose text stays at least 11 px there: :mod:`.plots.screen`).
+Policies are called by their labels (:mod:`.policy_labels`), their ids kept for the command line. It leads with the answer (which policy, by how much,
 how sure: :mod:`.answer`) and any account-health warning, then the evidence: net value per
 order, paired differences from the baseline, key figures with confidence intervals, the cost
 breakdown, the policies with their descriptions, and the assumptions behind the numbers.
@@ -20,11 +21,12 @@ from typing import Any
 import pandas as pd
 
 from ..files import write_text_atomically
-from ..pages import png, render
+from ..pages import render, svg
 from ..scenario import Scenario
 from .answer import answer
 from .how_sure import how_sure_section, selection_of
 from .labels import column_decimals, fmt_diff, fmt_interval, label
+from .policy_labels import policy_label_map
 from .tables import SHOWN_KPIS
 
 __all__ = ["write_report", "render_report", "HEADLINE"]
@@ -102,35 +104,18 @@ def _verdict(result: Any, baseline: str, currency: str, selection: Any = None) -
     }
 
 
-def _charts(result: Any, summary: pd.DataFrame, compare: pd.DataFrame, policies: list[str], baseline: str, currency: str) -> dict[str, str | None]:
-    import matplotlib.pyplot as plt
-
+def _charts(
+    result: Any, summary: pd.DataFrame, compare: pd.DataFrame, policies: list[str], baseline: str, currency: str, names: dict[str, str]
+) -> dict[str, Any]:
+    """The report's charts as inline SVG, drawn for a phone's width (:mod:`.plots.screen`)."""
     from . import plots
 
-    runs = plots.mean_runs(result.runs, policies)
-    fig, ax = plt.subplots(figsize=(7.5, 0.5 * len(policies) + 2.2))
-    plots.cost_breakdown(runs, ax=ax, per="order", currency=currency)
-    ax.set_title("Where the money goes, per order (mean over replications)")
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2, fontsize=8, frameon=False)
-    images: dict[str, str | None] = {"cost": png(fig), "forest": None}
-
-    others = [p for p in policies if p != baseline]
-    shown = [m for m in HEADLINE if m in set(compare["metric"])]
-    if others and shown:
-        rows = (len(shown) + 1) // 2
-        fig, axes = plt.subplots(rows, 2, figsize=(9, rows * (0.42 * len(others) + 1.9)), squeeze=False)
-        for ax, metric in zip(axes.ravel(), shown, strict=False):
-            plots.forest(compare, metric, ax=ax, currency=currency)
-            ax.title.set_fontsize(10)
-            ax.xaxis.label.set_fontsize(8)
-        for ax in axes.ravel()[len(shown):]:
-            ax.set_visible(False)
-        fig.tight_layout()
-        images["forest"] = png(fig)
-
-    fig, ax = plt.subplots(figsize=(7.5, 0.45 * len(policies) + 1.5))
-    plots.kpi_bars(summary, "net_value_per_order", ax=ax, highlight=baseline, currency=currency)
-    images["value"] = png(fig)
+    with plots.screen():
+        images: dict[str, Any] = {"cost": svg(plots.cost_chart(plots.mean_runs(result.runs, policies), names, currency=currency)), "forest": None}
+        shown = [m for m in HEADLINE if m in set(compare["metric"])]
+        if any(p != baseline for p in policies) and shown:
+            images["forest"] = svg(plots.differences_chart(compare, shown, names, currency=currency))
+        images["value"] = svg(plots.value_chart(summary, "net_value_per_order", names, highlight=baseline, currency=currency))
     return images
 
 
@@ -154,6 +139,7 @@ def render_report(
     summary = result.summary(metrics)
     compare = result.compare(baseline, metrics)
     selection = selection_of(result, decision)
+    names = policy_label_map(scenario, [*policies, *compare["policy"].astype(str)])
     return render(
         "returnsim.output",
         "report.html.j2",
@@ -162,13 +148,14 @@ def render_report(
         baseline=baseline,
         policies=policies,
         descriptions={p: scenario.policies[p].description for p in policies},
+        names=names,
         currency=currency,
         provenance=_provenance(result),
         version=__version__,
         when=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         verdict=_verdict(result, baseline, currency, selection),
-        how_sure=how_sure_section(selection, decision, currency, command or ""),
-        images=_charts(result, summary, compare, policies, baseline, currency),
+        how_sure=how_sure_section(selection, decision, currency, command or "", names),
+        images=_charts(result, summary, compare, policies, baseline, currency, names),
         comparison=_comparison(compare, currency),
         kpis=_kpi_rows(summary, policies, currency),
         command=command or "returnsim run SCENARIO --replications N --baseline P --out DIR",

@@ -16,7 +16,6 @@ __all__ = [
     "LABEL_MAX_LENGTH",
     "default_label",
     "policy_labels",
-    "label_errors",
     "OfferRule",
     "FreightRule",
     "DispositionRule",
@@ -134,8 +133,9 @@ class Policy(Strict):
     label: str | None = Field(
         default=None,
         description=f"the policy's name for readers, in charts, tables and reports (one line, 1 to "
-        f"{LABEL_MAX_LENGTH} characters, unlike every other policy's), e.g. \"Give away items under $25\"; "
-        "not inherited through extends. Default: the id in words (giveaway_small -> \"Giveaway small\")",
+        f"{LABEL_MAX_LENGTH} characters), e.g. \"Give away items under $25\"; not inherited through "
+        "extends. Default: the id in words (giveaway_small -> \"Giveaway small\"); two policies that "
+        "would read alike are each followed by their id",
     )
     description: str = Field(default="", description="what the policy is, in plain words (shown beside its name)")
     auto_authorise: bool | None = Field(
@@ -222,37 +222,14 @@ def default_label(policy_id: str) -> str:
 
 
 def policy_labels(policies: dict[str, Policy]) -> dict[str, str]:
-    """Each policy's label: its own, else :func:`default_label` of its id; a default that
-    another policy's label already takes (``a_b`` and ``a-b``) falls back to the id itself,
-    so that no two policies read alike."""
-    own = {name: p.label for name, p in policies.items() if p.label is not None}
-    taken = {text.casefold() for text in own.values()}
-    out: dict[str, str] = {}
-    for name, p in policies.items():
-        if p.label is not None:
-            out[name] = p.label
-            continue
-        text = default_label(name)
-        if text.casefold() in taken:
-            text = name
-        taken.add(text.casefold())
-        out[name] = text
-    return out
-
-
-def label_errors(policies: dict[str, Policy]) -> list[InitErrorDetails]:
-    """A label given to two policies (letter case aside), at the second one's ``label``."""
-    errors = []
-    seen: dict[str, str] = {}
-    for name, p in policies.items():
-        if p.label is None:
-            continue
-        key = p.label.casefold()
-        if key in seen:
-            errors.append(_err(("policies", name, "label"), p.label, f"policy '{seen[key]}' has this label already; each policy needs its own"))
-        else:
-            seen[key] = name
-    return errors
+    """Each policy's label: its own, else :func:`default_label` of its id. No two policies read
+    alike: where two would (a policy copied with its label, or ``a_b`` beside ``a-b``), each of
+    them is followed by its id, ``"Free return labels (twin)"``."""
+    out = {name: p.label or default_label(name) for name, p in policies.items()}
+    count: dict[str, int] = {}
+    for text in out.values():
+        count[text.casefold()] = count.get(text.casefold(), 0) + 1
+    return {name: text if count[text.casefold()] == 1 else f"{text} ({name})" for name, text in out.items()}
 
 
 def _merge(base: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:

@@ -25,7 +25,7 @@ from .behaviour import Buyer, Retention
 from .desk import Desk
 from .fields import Date, Strict, _choices, _err
 from .marketplace import AmazonSettings
-from .policy import Policy, label_errors, resolve_extends
+from .policy import Policy, resolve_extends
 from .rules import Condition
 from .uncertainty import Uncertainty, uncertainty_errors
 from .world import Address, Costs, Demand, Fba, Health, ItemClass, Markets, Reason, Returns
@@ -237,7 +237,6 @@ def _cross_errors(sc: Scenario) -> Iterator[InitErrorDetails]:
         "abandon:in_place",
     ]
     rules = sc.amazon.rules
-    yield from label_errors(sc.policies)
     for pname, pol in sc.policies.items():
         base = ("policies", pname)
         if pol.auto_authorise is False and rules.auto_authorisation == "mandatory":

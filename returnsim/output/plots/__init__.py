@@ -10,7 +10,8 @@ where the figure goes (``ax.figure.savefig(...)``, a notebook, a report).
   by weekday);
 * :mod:`.economics`: give away or take back, value decay, who pays the label, the retention study;
 * :mod:`.lab`: the teaching lab's dashboard;
-* :mod:`.decide`: decision studies (tornado, Sobol' indices, EVPPI, probability best, optima, Pareto).
+* :mod:`.decide`: decision studies (tornado, Sobol' indices, EVPPI, probability best, optima, Pareto);
+* :mod:`.screen`: the report's charts, legible on a phone and on a laptop.
 """
 
 from ._style import CATEGORY_COLORS, OUTCOME_COLORS
@@ -26,6 +27,7 @@ from .economics import (
 from .experiments import common_random_numbers, forest, kpi_bars
 from .lab import lab_dashboard
 from .runs import cost_breakdown, late_by_weekday, mean_runs, outcome_mix, response_times
+from .screen import cost_chart, differences_chart, screen, tornado_chart, value_chart
 
 __all__ = [
     "cost_breakdown",
@@ -51,6 +53,11 @@ __all__ = [
     "acceptability",
     "optimum_curve",
     "pareto_front",
+    "screen",
+    "value_chart",
+    "differences_chart",
+    "cost_chart",
+    "tornado_chart",
     "CATEGORY_COLORS",
     "OUTCOME_COLORS",
 ]

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ...text import for_matplotlib
 from ._style import _axes, _kpi_label_format, _policy_colors
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -28,31 +29,40 @@ def _label(metric: str) -> str:
     return _kpi_label_format(metric)[0]
 
 
-def tornado(result: Any, ax: Axes | None = None, *, top: int = 12, title: str | None = None) -> Axes:
+def tornado(
+    result: Any,
+    ax: Axes | None = None,
+    *,
+    top: int = 12,
+    title: str | None = None,
+    labels: Mapping[str, str] | None = None,
+) -> Axes:
     """Tornado diagram of a :class:`~returnsim.decide.Tornado`: for each input (largest swing
     on top), the response at the low (blue) and high (red) end of its range, drawn from the
     value at the scenario's own inputs. For a difference between two policies, the dashed
-    line at zero is where their order flips."""
+    line at zero is where their order flips. ``labels`` names the policies (``{id: label}``;
+    default: the ids); text is in the current font size (``rcParams``)."""
     table = result.table.head(top).iloc[::-1]
     ax = _axes(ax, (8.5, 0.42 * len(table) + 1.6))
     base = result.base
     y = np.arange(len(table))
     ax.barh(y, table["at_low"] - base, left=base, color=_LOW, height=0.7, label="input at its low end")
     ax.barh(y, table["at_high"] - base, left=base, color=_HIGH, height=0.7, alpha=0.85, label="input at its high end")
-    labels = [
-        f"{lab}  ({_short(lo)} to {_short(hi)})"
+    rows = [
+        for_matplotlib(f"{lab}  ({_short(lo)} to {_short(hi)})")
         for lab, lo, hi in zip(table["label"], table["low"], table["high"], strict=True)
     ]
-    ax.set_yticks(y, labels)
+    ax.set_yticks(y, rows)
     ax.axvline(base, color="black", lw=1)
+    names = [(labels or {}).get(p, p) for p in result.policies]
     if len(result.policies) == 2:
         ax.axvline(0.0, color="0.3", lw=1, ls="--")
-        xlabel = f"{_label(result.metric)}: {result.policies[0]} minus {result.policies[1]}"
+        xlabel = f"{_label(result.metric)}: {names[0]} minus {names[1]}"
     else:
-        xlabel = f"{_label(result.metric)} of {result.policies[0]}"
-    ax.set_xlabel(xlabel)
-    ax.set_title(title or "What moves the answer (one input at a time)")
-    ax.legend(loc="lower right", fontsize=8, frameon=False)
+        xlabel = f"{_label(result.metric)} of {names[0]}"
+    ax.set_xlabel(for_matplotlib(xlabel))
+    ax.set_title(for_matplotlib(title or "What moves the answer (one input at a time)"))
+    ax.legend(loc="lower right", frameon=False)
     return ax
 
 

@@ -62,6 +62,7 @@ def kpi_bars(
     highlight: str | Iterable[str] | None = None,
     annotate: bool = True,
     currency: str = "$",
+    labels: Mapping[str, str] | None = None,
 ) -> Axes:
     """Horizontal bars of one metric per policy, with 95 % CI error bars when given.
 
@@ -75,8 +76,9 @@ def kpi_bars(
         metric: a KPI name (``rs.KPI_NAMES``) or any column in the table.
         ax: Axes to draw on; a new figure if None.
         highlight: policy name(s) drawn in a strong colour (others grey-blue).
-        annotate: write each value at the end of its bar.
+        annotate: write each value at the end of its bar (in the current font size).
         currency: the label of money.
+        labels: what each policy is called (``{id: label}``); default: the ids.
 
     Returns:
         The Axes; ``ax.containers[0]`` is the BarContainer with one bar per policy.
@@ -115,7 +117,7 @@ def kpi_bars(
             if not np.isfinite(m):
                 continue
             x, ha = (e + 0.02 * span, "left") if m >= 0 else (en - 0.02 * span, "right")
-            ax.text(x, float(yi), show(m), va="center", ha=ha, fontsize=8)
+            ax.text(x, float(yi), show(m), va="center", ha=ha)
         lo_x, hi_x = ax.get_xlim()
         if np.nanmax(end) > 0:
             hi_x += 0.15 * span
@@ -123,7 +125,7 @@ def kpi_bars(
             lo_x -= 0.15 * span
         ax.set_xlim(lo_x, hi_x)
     ax.axvline(0, color="black", linewidth=0.8)
-    ax.set_yticks(y, [for_matplotlib(n) for n in names])
+    ax.set_yticks(y, [for_matplotlib((labels or {}).get(n, n)) for n in names])
     ax.set_ylim(len(names) - 0.5, -0.5)
     if "%" in fmt:
         ax.xaxis.set_major_formatter(mticker.PercentFormatter(1.0))
@@ -137,7 +139,13 @@ def kpi_bars(
 
 
 def forest(
-    compare: pd.DataFrame, metric: str, ax: Any = None, *, title: str | None = None, currency: str = "$"
+    compare: pd.DataFrame,
+    metric: str,
+    ax: Any = None,
+    *,
+    title: str | None = None,
+    currency: str = "$",
+    labels: Mapping[str, str] | None = None,
 ) -> Any:
     """Forest plot of paired differences vs the baseline for one metric.
 
@@ -150,9 +158,11 @@ def forest(
         ax: a matplotlib Axes (a new figure if omitted).
         title: the axes title (default names the metric and the baseline).
         currency: the label of money.
+        labels: what each policy is called, the baseline included (``{id: label}``); default:
+            the ids.
 
     Returns:
-        The Axes.
+        The Axes. Text is in the current font size (``rcParams``).
     """
     import matplotlib.pyplot as plt
 
@@ -174,13 +184,14 @@ def forest(
     ax.scatter(mean[sig], y[sig], color="C0", zorder=3, label="CI excludes 0")
     ax.scatter(mean[~sig], y[~sig], facecolor="white", edgecolor="C0", zorder=3, label="CI includes 0")
     ax.axvline(0.0, color="0.6", lw=1, ls="--")
+    names = dict(labels or {})
     ax.set_yticks(y)
-    ax.set_yticklabels([for_matplotlib(p) for p in part["policy"].tolist()])
-    baseline = part["baseline"].iloc[0]
+    ax.set_yticklabels([for_matplotlib(names.get(p, p)) for p in part["policy"].tolist()])
+    baseline = names.get(part["baseline"].iloc[0], part["baseline"].iloc[0])
     ax.set_xlabel(for_matplotlib(f"{label}: policy − {baseline}"))
     words = _kpi_label_format(metric, currency)[0].split(" (")[0]
     ax.set_title(for_matplotlib(title if title is not None else f"{words}: vs {baseline} (paired 95 % CI)"))
-    ax.legend(loc="best", fontsize="small", frameon=False)
+    ax.legend(loc="best", frameon=False)
     return ax
 
 

@@ -62,6 +62,7 @@ def cost_breakdown(
     currency: str = "$",
     annotate: bool = True,
     hide_zero: bool = True,
+    labels: Mapping[str, str] | None = None,
 ) -> Axes:
     """Horizontal stacked bars of the seller's return money, one bar per policy.
 
@@ -79,10 +80,13 @@ def cost_breakdown(
         annotate: write the net cost beside each bar.
         hide_zero: leave out categories that are zero for every policy (e.g. disposal fees
             when nothing is disposed of).
+        labels: what each policy is called on its bar (``{id: label}``,
+            :func:`~returnsim.output.policy_labels.policy_label_map`); default: the ids.
 
     Returns:
         The Axes. ``ax.containers`` holds one BarContainer per category drawn, each with one
-        bar per policy.
+        bar per policy. Text is in the current font size (``rcParams``), so a caller that
+        enlarges it for a screen enlarges all of it.
 
     Units: currency per order, per return request, or in total, as ``per`` says.
     """
@@ -137,16 +141,16 @@ def cost_breakdown(
         for yi, x_end, v in zip(y, right, net, strict=True):
             if np.isfinite(v):
                 ax.text(x_end + 0.01 * span, float(yi), for_matplotlib(f"net {_money(v, currency, per)}"),
-                        va="center", ha="left", fontsize=8)
+                        va="center", ha="left")
         ax.set_xlim(right=float(np.nanmax(right)) + 0.16 * span)
-    ax.set_yticks(y, [for_matplotlib(n) for n in names])
+    ax.set_yticks(y, [for_matplotlib((labels or {}).get(n, n)) for n in names])
     ax.set_ylim(len(names) - 0.5, -0.5)  # first policy on top
     unit = "" if per == "total" else f" {_PER_LABEL[per]}"
     ax.set_xlabel(for_matplotlib(f"{currency}{unit}   (credits left of 0, costs right)"))
     ax.set_title(f"Net return cost by category, {_PER_LABEL[per]}")
     ax.grid(axis="x", alpha=0.3)
     ax.set_axisbelow(True)
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     return ax
 
 
