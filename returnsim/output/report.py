@@ -3,12 +3,13 @@
 One file, no external resources: the charts are inline SVG, so the report can be mailed or opened
 offline. It reads on a phone as on a laptop (a viewport, tables that scroll inside their own box,
 charts drawn for a phone's width whose text stays at least 11 px there: :mod:`.plots.screen`).
-Policies are called by their labels (:mod:`.policy_labels`), their ids kept for the command line. It leads with the answer (which policy, by how much,
+It leads with the answer (which policy, by how much,
 how sure: :mod:`.answer`) and any account-health warning, then the evidence: net value per
 order, paired differences from the baseline, key figures with confidence intervals, the cost
 breakdown, the policies with their descriptions, and the assumptions behind the numbers.
 Statistical detail (p-values, the variance common random numbers saved) sits in a collapsed
-section. Every label is a plain word (:mod:`.labels`), money is in the scenario's currency.
+section. Every label is a plain word (:mod:`.labels`), money is in the scenario's currency, and
+policies go by their labels (:mod:`.policy_labels`; the list of policies gives their ids too).
 """
 
 from __future__ import annotations
@@ -110,8 +111,9 @@ def _charts(
     """The report's charts as inline SVG, drawn for a phone's width (:mod:`.plots.screen`)."""
     from . import plots
 
-    with plots.screen():
-        images: dict[str, Any] = {"cost": svg(plots.cost_chart(plots.mean_runs(result.runs, policies), names, currency=currency)), "forest": None}
+    with plots.screen():  # the figures are drawn and saved inside it: their text is its size
+        runs = plots.mean_runs(result.runs, policies)
+        images: dict[str, Any] = {"cost": svg(plots.cost_chart(runs, names, currency=currency)), "forest": None}
         shown = [m for m in HEADLINE if m in set(compare["metric"])]
         if any(p != baseline for p in policies) and shown:
             images["forest"] = svg(plots.differences_chart(compare, shown, names, currency=currency))
@@ -139,7 +141,7 @@ def render_report(
     summary = result.summary(metrics)
     compare = result.compare(baseline, metrics)
     selection = selection_of(result, decision)
-    names = policy_label_map(scenario, [*policies, *compare["policy"].astype(str)])
+    names = policy_label_map(scenario, policies)
     return render(
         "returnsim.output",
         "report.html.j2",
