@@ -27,7 +27,10 @@ if TYPE_CHECKING:
     from .calibrate import Calibration, calibrate
     from .decide import (  # type: ignore[no-redef]
         DecideError,
+        DeskFix,
         Selection,
+        desk_fix,
+        feasible,
         optimize,
         pareto,
         psa,
@@ -57,7 +60,7 @@ _LAZY = {
     "Calibration": "calibrate", "calibrate": "calibrate",
     "DecideError": "decide", "Selection": "decide", "optimize": "decide", "pareto": "decide",
     "psa": "decide", "select_best": "decide", "sobol_indices": "decide", "sweep": "decide",
-    "tornado": "decide",
+    "tornado": "decide", "desk_fix": "decide", "DeskFix": "decide", "feasible": "decide",
     "ExperimentResult": "experiment", "ResultStore": "experiment", "run_experiment": "experiment",
     "KPI_NAMES": "model", "RunResult": "model", "simulate": "model",
     "CATEGORIES": "model.ledger", "COSTS": "model.ledger", "CREDITS": "model.ledger",
@@ -133,5 +136,8 @@ __all__ = [
     "sobol_indices",
     "pareto",
     "DecideError",
+    "feasible",
+    "desk_fix",
+    "DeskFix",
     "shipped",
 ]

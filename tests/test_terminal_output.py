@@ -89,7 +89,10 @@ def test_health_warnings_in_plain_words():
     assert "harsh: return dissatisfaction rate 14.0% of return requests is at or above Amazon's target of 10%" in health
     assert "harsh: order defect rate 2.0% of orders" in health
     assert "seed" not in health
-    assert "Note: harsh breaks an account-health target" in text.splitlines()[0]
+    # harsh has the higher value but breaks Amazon's targets while seed meets them: not recommended
+    # (issue 18); the warnings above still name it.
+    assert text.splitlines()[0].startswith("Answer: only one policy meets every Amazon target (seed)")
+    assert "Not recommended while a policy meets every Amazon account-health target: harsh" in text.splitlines()[0]
 
 
 def test_rates_never_shown_below_zero_and_differences_in_pp():

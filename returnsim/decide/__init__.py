@@ -13,7 +13,10 @@ One concept per module, in the order a study uses them:
 * :mod:`.psa`: :func:`psa`: probability best, expected loss, EVPI and EVPPI;
 * :mod:`.optimize`: :func:`optimize`, the best value of one or two levers;
 * :mod:`.pareto`: :func:`pareto`, the frontier of candidates no other beats on every objective;
-* :mod:`.assess`: :func:`assess`, what the report's "How sure is this?" section shows.
+* :mod:`.assess`: :func:`assess`, what the report's "How sure is this?" section shows;
+* :mod:`.health`: :func:`feasible`, Amazon's account-health targets as a constraint;
+* :mod:`.latecause`, :mod:`.deskfix`: :func:`desk_fix`, why no policy meets them and the
+  smallest desk change that does.
 
 Like the experiment engine, these modules import pandas and scipy only when they are used, so
 worker processes that only simulate start quickly.
@@ -21,7 +24,9 @@ worker processes that only simulate start quickly.
 
 from .assess import Assessment, assess
 from .designs import DESIGNS, make_design
+from .deskfix import DeskChange, DeskFix, desk_changes, desk_fix
 from .errors import DecideError
+from .health import Feasibility, feasible
 from .inputs import Input, study_inputs
 from .optimize import Optimum, optimize
 from .pareto import FRONTIERS, pareto
@@ -61,4 +66,10 @@ __all__ = [
     "assess",
     "Assessment",
     "DecideError",
+    "feasible",
+    "Feasibility",
+    "desk_fix",
+    "DeskFix",
+    "DeskChange",
+    "desk_changes",
 ]

@@ -15,7 +15,8 @@ decide, and the answer says which one it used:
   includes zero is tied with the best.
 
 Account-health warnings come from :func:`returnsim.amazon.target_breaches`, the rule the model
-and the report use too.
+and the report use too. A policy that breaks a target is not in the contest while another meets
+every one (:func:`returnsim.decide.feasible`, issue 18); when none does, the answer says so.
 """
 
 from __future__ import annotations
@@ -57,6 +58,9 @@ class Answer:
     higher_is_better: bool = True
     selection: Any = None
     """The Kim & Nelson selection behind ``best`` and ``tied`` (``None``: paired intervals)."""
+    health: Any = None
+    """Amazon's targets as a constraint (a :class:`returnsim.decide.Feasibility`): policies
+    excluded from the contest, or none meeting them (with a desk fix when one is attached)."""
 
     @property
     def resolved(self) -> bool:
@@ -88,20 +92,23 @@ class Answer:
 
         b = self.best
         mean, lo, hi = self.means[b]
+        constraint = self.health.text(b) if self.health is not None else ""
         if len(self.ranked) == 1:
-            return f"Answer: only one policy was run ({b}): {words} {value(mean)} (95 % CI {span(lo, hi)})."
+            return f"Answer: only one policy {'meets every Amazon target' if self.health and self.health.excluded else 'was run'} ({b}): {words} {value(mean)} (95 % CI {span(lo, hi)}).{' ' + constraint if constraint else ''}"
         if self.n < 2:
             return (
                 f"Answer: one replication cannot say which policy is best; run at least 2 "
                 f"(highest {words} so far: {b}, {value(mean)}, with no interval yet)."
             )
-        other = self.baseline if self.baseline not in (None, b) else self.ranked[1]
+        other = self.baseline if self.baseline not in (None, b) and self.baseline in self.versus else self.ranked[1]
         role = "" if other == self.baseline else " (the runner-up)"
         d, dlo, dhi = self.versus[other]
         gap = f"{diff(d)} vs {other}{role} (paired 95 % CI {span(dlo, dhi, diff)})"
         note = ""
         if self.warnings.get(b):
             note = f" Note: {b} breaks an account-health target (below)."
+        if constraint:
+            note += f" {constraint}"
         sel = self.selection
         others = "the other policy" if len(self.ranked) == 2 else f"each of the {len(self.ranked) - 1} other policies"
         if self.resolved:
@@ -161,7 +168,11 @@ def answer(
     """
     from ..experiment.statistics import paired_differences, summarize
 
-    runs = getattr(result, "runs", result)
+    from ..decide.health import feasible
+
+    everyone = getattr(result, "runs", result)
+    health = feasible(everyone)
+    runs, selection = health.contest(everyone, selection)
     policies = list(dict.fromkeys(runs["policy"].tolist()))
     higher = metric_info(metric).higher_is_better is not False
     summary = summarize(runs, [metric], confidence).set_index("policy")
@@ -195,8 +206,8 @@ def answer(
     if selection is not None:
         tied = [p for p in selection.contenders if p != best]
     kpi_cols = [c for c in runs.columns if c not in ("policy", "replication", "seed")]
-    means_all = runs.groupby("policy", sort=False)[kpi_cols].mean(numeric_only=True)
-    warnings = health_warnings({p: means_all.loc[p].to_dict() for p in policies})
+    means_all = everyone.groupby("policy", sort=False)[kpi_cols].mean(numeric_only=True)
+    warnings = health_warnings({p: means_all.loc[p].to_dict() for p in means_all.index})
     return Answer(
         metric=metric,
         best=best,
@@ -210,4 +221,5 @@ def answer(
         warnings=warnings,
         higher_is_better=higher,
         selection=selection,
+        health=health,
     )
