@@ -85,7 +85,7 @@ def desk_changes(desk: Any) -> list[DeskChange]:
     out: list[tuple[str, int, Hours]] = []
     short = (min(usual_open + 1, 20.0), min(usual_open + 5, 24.0))
     groups = [[d] for d in closed] + ([closed] if len(closed) > 1 else [])
-    for shift, name in ((short, "short"), ((usual_open, usual_close), "full")):
+    for shift in (short, (usual_open, usual_close)):
         for g in groups:
             days = "+".join(d.capitalize() for d in g)
             out.append((f"{'weekend' if set(g) <= {'sat', 'sun'} else 'closed-day'} cover {days} "

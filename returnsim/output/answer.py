@@ -166,9 +166,8 @@ def answer(
     Returns:
         An :class:`Answer`; ``answer(...).text(currency)`` is the one-line verdict.
     """
-    from ..experiment.statistics import paired_differences, summarize
-
     from ..decide.health import feasible
+    from ..experiment.statistics import paired_differences, summarize
 
     everyone = getattr(result, "runs", result)
     health = feasible(everyone)

@@ -1,0 +1,87 @@
+"""``returnsim desk-fix``: when no policy meets Amazon's account-health targets, why, and the
+smallest desk change that does (issue 18, item 6; :func:`returnsim.decide.desk_fix`)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from . import common
+from .common import UserError, load, positive_int, scenario_args, seed_int
+
+__all__ = ["register"]
+
+
+def _pct(v: tuple[float, float, float] | None) -> str:
+    if v is None:
+        return "-"
+    m, lo, hi = v
+    return f"{m * 100:.1f} % ({lo * 100:.1f}-{hi * 100:.1f})"
+
+
+def cmd_desk_fix(args: argparse.Namespace) -> int:
+    from ..decide import DecideError, desk_fix
+    from ..experiment import run_experiment
+    from ..output.answer import answer
+    from ..output.tables import format_table
+
+    sc = load(args)
+    names = common.policies(sc, args.policy)
+    if args.fix_policy is not None and args.fix_policy not in sc.policies:
+        raise UserError(f"--fix-policy {args.fix_policy!r} is not in the scenario; expected one of: {', '.join(sc.policies)}")
+    where: dict[str, Any] = {"workers": args.workers, "progress": common.show_progress(args)}
+    with common.user_errors(args, DecideError):
+        exp = run_experiment(sc, names, args.replications, args.seed, **where)
+        ans = answer(exp)
+        health = ans.health
+        if not health.none_admissible and args.fix_policy is None:
+            print(ans.text(sc.currency))
+            print(f"\n{', '.join(health.admissible)} meet every Amazon account-health target with the desk as it is: "
+                  "no desk change is needed (--fix-policy P searches one for a given policy anyway).")
+            return 0
+        target = args.fix_policy or ans.best
+        fix = desk_fix(
+            sc, target, replications=args.replications, seed=args.seed, metric=ans.metric, windows=args.windows,
+            max_candidates=args.max_candidates, **where,
+        )
+    health.fix = fix
+    print(ans.text(sc.currency) if health.none_admissible else f"{target}: {fix.text()}.")
+    rows = [
+        ["desk as it is", "0", "-", _pct(fix.before.values.get("rdr")), _pct(fix.before.values.get("odr")),
+         "yes" if fix.before.admissible else "no"]
+    ] + [
+        [t.change.label, f"{t.change.agent_hours:g}", f"{sc.currency}{t.labour_per_order:,.3f}",
+         _pct(t.judgement.values.get("rdr")), _pct(t.judgement.values.get("odr")),
+         "yes" if t.judgement.admissible else "no"]
+        for t in fix.tried
+    ]
+    print()
+    print(format_table(
+        ["desk", "agent h/week", "per order", "RDR (95 % CI)", "ODR (95 % CI)", "meets"], rows,
+        f"{target}: desk changes tried, cheapest first ({fix.replications} replications each, seed {fix.seed}, "
+        "common random numbers; met = the upper end of each 95 % interval below Amazon's target)",
+    ))
+    if fix.needed and fix.found is None:
+        print(f"\nno candidate met the targets; {len(fix.untried)} larger ones were not tried (--max-candidates)")
+    return 0
+
+
+def register(sub: Any) -> None:
+    """Add ``desk-fix`` to the ``returnsim`` subcommands."""
+    help = "when no policy meets Amazon's account-health targets: the cause and the smallest desk change that does"
+    sp = sub.add_parser("desk-fix", help=help, description=help)
+    scenario_args(sp)
+    sp.set_defaults(func=cmd_desk_fix)
+    sp.add_argument("--policy", action="append", metavar="P", help="a policy to compare (repeatable; default all)")
+    sp.add_argument("--fix-policy", metavar="P",
+                    help="search a desk change for this policy (default: the answer's best, and only when no policy meets the targets)")
+    sp.add_argument("--replications", type=positive_int, default=20, metavar="N",
+                    help="replications per policy and per desk change tried (default 20)")
+    sp.add_argument("--windows", action="store_true",
+                    help="also require the mean worst 60-day window below each target")
+    sp.add_argument("--max-candidates", type=positive_int, default=12, metavar="N",
+                    help="desk changes to try at most, cheapest first (default 12)")
+    sp.add_argument("--seed", type=seed_int, default=0, help="base seed; replication r uses SeedSequence([seed, r]) (default 0)")
+    sp.add_argument("--workers", type=positive_int, metavar="N", help="worker processes (default: every CPU; 1 runs in this process)")
+    sp.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                    help="progress bar on stderr (default: only when stderr is a terminal)")
