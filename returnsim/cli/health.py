@@ -26,7 +26,11 @@ def cmd_desk_fix(args: argparse.Namespace) -> int:
     from ..output.tables import format_table
 
     sc = load(args)
+    if args.output:
+        common.check_writable(args.output, "--output", "file")
     names = common.policies(sc, args.policy)
+    if args.baseline is not None and args.baseline not in names:
+        raise UserError(f"--baseline {args.baseline!r} is not among the policies: {', '.join(names)}")
     if args.fix_policy is not None and args.fix_policy not in sc.policies:
         raise UserError(f"--fix-policy {args.fix_policy!r} is not in the scenario; expected one of: {', '.join(sc.policies)}")
     where: dict[str, Any] = {"workers": args.workers, "progress": common.show_progress(args)}
@@ -63,6 +67,13 @@ def cmd_desk_fix(args: argparse.Namespace) -> int:
     ))
     if fix.needed and fix.found is None:
         print(f"\nno candidate met the targets; {len(fix.untried)} larger ones were not tried (--max-candidates)")
+    if args.output:
+        from ..output.report import write_report
+
+        # The report's answer reads the fix from the result (output.answer), so it shows the
+        # cause and the fix in the same sentence as the terminal.
+        setattr(exp, "desk_fix", fix)  # noqa: B010
+        print(f"wrote {write_report(exp, sc, args.output, args.baseline or names[0], args.command_line)}")
     return 0
 
 
@@ -81,6 +92,8 @@ def register(sub: Any) -> None:
                     help="also require the mean worst 60-day window below each target")
     sp.add_argument("--max-candidates", type=positive_int, default=12, metavar="N",
                     help="desk changes to try at most, cheapest first (default 12)")
+    common.output_file(sp, "also write the HTML report, whose answer names the cause and the fix", metavar="FILE.html")
+    sp.add_argument("--baseline", metavar="P", help="policy the report compares against (default: the first)")
     sp.add_argument("--seed", type=seed_int, default=0, help="base seed; replication r uses SeedSequence([seed, r]) (default 0)")
     sp.add_argument("--workers", type=positive_int, metavar="N", help="worker processes (default: every CPU; 1 runs in this process)")
     sp.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,

@@ -54,14 +54,15 @@ class Judgement:
         return not self.breaches
 
     def describe(self) -> str:
-        """``"return dissatisfaction rate 13.1 % (12.6-13.6 %), target below 10 %"`` per breach."""
+        """``"return dissatisfaction rate 13.1 % (12.6-13.6 %) against a target below 10 %"`` per
+        breach."""
         parts = []
         for key in self.breaches:
             base = key.removesuffix("_window_max")
             target, name = TARGETS[base]
             mean, lo, hi = self.values[key]
             what = name if key == base else f"{name} in its worst 60-day window"
-            parts.append(f"{what} {pct(mean)} ({pct(lo, False)}-{pct(hi)}), target below {target * 100:g} %")
+            parts.append(f"{what} {pct(mean)} ({pct(lo, False)}-{pct(hi)}) against a target below {target * 100:g} %")
         return "; ".join(parts)
 
 
@@ -153,7 +154,7 @@ class Feasibility:
         """A plain-words sentence: which policies are set aside and why, or that none meets the
         targets (with the cause and the fix when :attr:`fix` is set); empty when all meet them."""
         if self.excluded:
-            listed = "; ".join(f"{p} ({self.judged[p].describe()})" for p in self.excluded)
+            listed = "; ".join(f"{p}, with {self.judged[p].describe()}" for p in self.excluded)
             return (
                 f"Not recommended while a policy meets every Amazon account-health target: {listed}."
             )
@@ -163,9 +164,9 @@ class Feasibility:
         which = " and ".join(names)
         lead = f"No policy meets Amazon's {which} target"
         if best is not None and best in self.judged:
-            lead += f" ({best}: {self.judged[best].describe()})"
+            lead += f"; {best}: {self.judged[best].describe()}"
         if self.fix is not None:
-            return f"{lead}; {self.fix.text()}"
+            return f"{lead}; {self.fix.text()}."
         return f"{lead}; `returnsim desk-fix` finds the cause and the smallest desk change that meets it."
 
 

@@ -60,21 +60,21 @@ class Diagnosis:
         return max(parts, key=lambda k: -1.0 if parts[k] != parts[k] else parts[k])
 
     def text(self) -> str:
-        """``"the cause: 9.4 % of requests answered after 48 h, 8.9 % across days the desk is
-        closed (Sat, Sun); negative return feedback on 4.8 %"``: the sources of return
+        """``"the cause: answers after 48 h on 9.4 % of requests, 8.9 % across the days the desk
+        is closed, Sat and Sun; negative return feedback on 4.8 % of requests"``: the sources of return
         dissatisfaction defects, largest first (a late answer also makes negative feedback
         likelier, so the two overlap)."""
         h = f"{self.late_after_hours:g} h"
         where = []
         if round(self.late_closed_days * 1000) > 0:
-            days = ", ".join(d.capitalize() for d in self.closed_days)
-            where.append(f"{pct(self.late_closed_days)} across days the desk is closed" + (f" ({days})" if days else ""))
+            days = " and ".join(d.capitalize() for d in self.closed_days)
+            where.append(f"{pct(self.late_closed_days)} across the days the desk is closed" + (f", {days}" if days else ""))
         if round(self.late_open * 1000) > 0:
             where.append(f"{pct(self.late_open)} queued through working days")
         parts = {
-            "late": (self.late, f"{pct(self.late)} of requests answered after {h}" + (f", {' and '.join(where)}" if where else "")),
-            "negative_feedback": (self.negative_feedback, f"negative return feedback on {pct(self.negative_feedback)}"),
-            "invalid_rejections": (self.invalid_rejections, f"invalid rejections of {pct(self.invalid_rejections)}"),
+            "late": (self.late, f"answers after {h} on {pct(self.late)} of requests" + (f", {'; '.join(where)}" if where else "")),
+            "negative_feedback": (self.negative_feedback, f"negative return feedback on {pct(self.negative_feedback)} of requests"),
+            "invalid_rejections": (self.invalid_rejections, f"invalid rejections of {pct(self.invalid_rejections)} of requests"),
         }
         shown = [text for key, (x, text) in sorted(parts.items(), key=lambda kv: kv[0] != self.main) if x == x and round(x * 1000) > 0]
         return "the cause: " + "; ".join(shown) if shown else "the cause: not found in late answers, feedback or rejections"

@@ -171,6 +171,7 @@ def answer(
 
     everyone = getattr(result, "runs", result)
     health = feasible(everyone)
+    health.fix = getattr(result, "desk_fix", None)  # set by `returnsim desk-fix` for its report
     runs, selection = health.contest(everyone, selection)
     policies = list(dict.fromkeys(runs["policy"].tolist()))
     higher = metric_info(metric).higher_is_better is not False
