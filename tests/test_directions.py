@@ -60,6 +60,19 @@ def test_effort_leniency_a_free_label_raises_later_purchases(kpi):
 
 
 @pytest.mark.parametrize("kpi", ["repeat_purchase_rate", "post_return_spend_ratio"])
+def test_effort_leniency_an_easy_process_raises_later_purchases(kpi):
+    # Authorised at once with a prepaid label instead of after the seller's review, in the
+    # seller's own shop (under Amazon's rules auto-authorisation is mandatory for professional
+    # sellers and unavailable to individual ones [A8, A18], so the lever is not the seller's).
+    raw = _raw()
+    raw["amazon"]["marketplace"] = "none"
+    easy = copy.deepcopy(raw)
+    easy["policies"]["seed"]["auto_authorise"] = True
+    m, lo, hi = _paired(raw, easy, "seed", "seed", kpi)
+    assert lo > 0, (kpi, m, lo, hi)
+
+
+@pytest.mark.parametrize("kpi", ["repeat_purchase_rate", "post_return_spend_ratio"])
 def test_money_leniency_a_restocking_fee_lowers_later_purchases(kpi):
     # The same policy, with a 20 % restocking fee on buyer-fault returns: less money back, fewer
     # later purchases. In the seller's own shop: under Amazon's rules the refund goes out at

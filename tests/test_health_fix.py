@@ -145,3 +145,19 @@ def test_the_search_passes_over_cheaper_changes_that_do_not_meet_the_target(smal
     smaller = fix.tried[-2].change
     assert _rdr(smaller.apply(small), "free_returns", seed=202)[1] > RDR_TARGET
     assert _rdr(found.change.apply(small), "free_returns", seed=202)[2] < RDR_TARGET
+
+
+def test_desk_fix_on_the_command_line_prints_the_cause_the_fix_and_what_was_tried(tmp_path, capsys):
+    from returnsim.cli import main
+
+    path = tmp_path / "small.toml"
+    path.write_text(starter_toml(StoreFacts(orders_per_day=40, staff=1, hours="mon-fri 9-17"), today=dt.date(2026, 1, 1)))
+    common = [str(path), "--set", "amazon.seller_plan=individual", "--set", "horizon_days=240", "--workers", "1"]
+    assert main(["desk-fix", *common, "--replications", "4", "--max-candidates", "2", "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "No policy meets Amazon's return dissatisfaction rate target" in out and "the cause: " in out
+    assert "desk as it is" in out and "weekend cover Sat 10-14 (1 agent)" in out
+    # a mistake is a plain message and status 2, never a traceback
+    assert main(["desk-fix", *common, "--fix-policy", "nope"]) == 2
+    err = capsys.readouterr().err
+    assert "--fix-policy 'nope' is not in the scenario; expected one of: seed" in err and "Traceback" not in err
