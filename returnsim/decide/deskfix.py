@@ -160,10 +160,8 @@ class DeskFix:
         cause = self.diagnosis.text()
         fix = self.found
         if fix is None:
-            return (
-                f"{cause}; none of the {len(self.tried)} desk changes tried (up to "
-                f"{self.tried[-1].change.label if self.tried else 'none'}) meets it with {self.confidence:.0%} confidence"
-            )
+            largest = f", the largest {self.tried[-1].change.label}," if self.tried else ""
+            return f"{cause}; none of the {len(self.tried)} desk changes tried{largest} meets it with {self.confidence * 100:g} % confidence"
         reached = "; ".join(
             f"{_NAMES.get(k, k)} then {pct(m)} ({pct(lo, False)}-{pct(hi)})"
             for k, (m, lo, hi) in fix.judgement.values.items()
