@@ -55,6 +55,10 @@ def test_the_answer_recommends_the_best_policy_that_meets_the_targets():
     assert a.best == "safe" and "cheap" not in a.ranked
     assert "Not recommended while a policy meets every Amazon account-health target: cheap" in a.text()
     assert set(a.warnings) == {"cheap"}  # the excluded policy is still warned about
+    # The seller's current policy, set aside, is still what the recommendation is measured against.
+    kept = answer(runs, metric="net_value_per_order", baseline="cheap")
+    assert kept.best == "safe" and kept.versus["cheap"][0] == pytest.approx(-0.5)
+    assert "-$0.50 vs cheap (paired 95 % CI" in kept.text()
 
 
 def test_the_confident_rule_judges_the_upper_end_of_the_interval_and_windows_on_request():

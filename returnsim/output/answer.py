@@ -192,7 +192,7 @@ def answer(
     tied: list[str] = []
     n = int(summary["n"].min()) if k else 0
     if k > 1:
-        shown = paired_differences(runs, best, [metric], confidence).set_index("policy")
+        shown = paired_differences(everyone, best, [metric], confidence).set_index("policy")
         joint = paired_differences(runs, best, [metric], per_comparison).set_index("policy")
         n = int(shown["n"].min())
         for p in ranked[1:]:
@@ -203,6 +203,11 @@ def answer(
             beaten = (j_hi < 0) if higher else (j_lo > 0)  # NaN (one replication): not beaten
             if not beaten and selection is None:
                 tied.append(p)
+        if baseline in shown.index and baseline not in versus and baseline != best:
+            # the seller's current policy, set aside for Amazon's targets, is still what the
+            # best is measured against
+            d, lo, hi = (float(shown.loc[baseline, c]) for c in ("mean_diff", "ci_low", "ci_high"))
+            versus[baseline] = (-d, -hi, -lo)
     if selection is not None:
         tied = [p for p in selection.contenders if p != best]
     kpi_cols = [c for c in runs.columns if c not in ("policy", "replication", "seed")]
