@@ -50,6 +50,7 @@ def _buyer_rule(raw: dict[str, Any]) -> dict[str, Any]:
     return rule
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kpi", ["repeat_purchase_rate", "post_return_spend_ratio"])
 def test_effort_leniency_a_free_label_raises_later_purchases(kpi):
     # seed: buyers pay the label of their own returns; free_returns: the seller pays it, nothing
@@ -59,6 +60,7 @@ def test_effort_leniency_a_free_label_raises_later_purchases(kpi):
     assert lo > 0, (kpi, m, lo, hi)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kpi", ["repeat_purchase_rate", "post_return_spend_ratio"])
 def test_effort_leniency_an_easy_process_raises_later_purchases(kpi):
     # Authorised at once with a prepaid label instead of after the seller's review, in the
@@ -72,6 +74,7 @@ def test_effort_leniency_an_easy_process_raises_later_purchases(kpi):
     assert lo > 0, (kpi, m, lo, hi)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kpi", ["repeat_purchase_rate", "post_return_spend_ratio"])
 def test_money_leniency_a_restocking_fee_lowers_later_purchases(kpi):
     # The same policy, with a 20 % restocking fee on buyer-fault returns: less money back, fewer
@@ -85,6 +88,7 @@ def test_money_leniency_a_restocking_fee_lowers_later_purchases(kpi):
     assert hi < 0, (kpi, m, lo, hi)
 
 
+@pytest.mark.slow
 def test_exchange_leniency_offering_exchanges_lowers_completed_returns():
     # Offering an exchange on buyer-fault requests: some buyers take it, and the request ends
     # without a return (cancel_rate counts requests that end without one).
@@ -98,6 +102,7 @@ def test_exchange_leniency_offering_exchanges_lowers_completed_returns():
     assert hi < 0, (m, lo, hi)
 
 
+@pytest.mark.slow
 def test_time_leniency_has_no_lever_on_how_many_requests_there_are():
     # A 60-day window instead of 30 moves when requests come, not how many: the model draws a
     # class's requests at its return rate whatever the window (docs/model.md, limits).

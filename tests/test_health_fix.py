@@ -117,6 +117,7 @@ def small() -> rs.Scenario:
     return _small_seller()
 
 
+@pytest.mark.slow
 def test_the_small_seller_breaks_the_target_under_every_policy_and_the_answer_says_why(small):
     exp = rs.run_experiment(small, replications=8, seed=0, workers=1, progress=False)
     a = answer(exp)
@@ -136,6 +137,7 @@ def test_the_small_seller_breaks_the_target_under_every_policy_and_the_answer_sa
     assert _rdr(small, a.best, seed=101)[1] > RDR_TARGET
 
 
+@pytest.mark.slow
 def test_the_search_passes_over_cheaper_changes_that_do_not_meet_the_target(small):
     # Without weekend cover, longer weekdays (cheaper) leave the weekend gap: the search must
     # reject them and stop at the first change that opens the weekend.
@@ -151,6 +153,7 @@ def test_the_search_passes_over_cheaper_changes_that_do_not_meet_the_target(smal
     assert _rdr(found.change.apply(small), "free_returns", seed=202)[2] < RDR_TARGET
 
 
+@pytest.mark.slow
 def test_desk_fix_on_the_command_line_prints_the_cause_the_fix_and_what_was_tried(tmp_path, capsys):
     from returnsim.cli import main
 
