@@ -203,7 +203,7 @@ def answer(
             beaten = (j_hi < 0) if higher else (j_lo > 0)  # NaN (one replication): not beaten
             if not beaten and selection is None:
                 tied.append(p)
-        if baseline in shown.index and baseline not in versus and baseline != best:
+        if baseline is not None and baseline in shown.index and baseline not in versus and baseline != best:
             # the seller's current policy, set aside for Amazon's targets, is still what the
             # best is measured against
             d, lo, hi = (float(shown.loc[baseline, c]) for c in ("mean_diff", "ci_low", "ci_high"))
