@@ -48,6 +48,14 @@ BLOCK = 256
 """Slots the desk allocates at a time (see :meth:`Desk.add`)."""
 
 
+def _delay_to(now: float, at: float) -> float:
+    """The delay that brings a clock at ``now`` exactly to ``at`` (> ``now``): SimPy adds it."""
+    delay = at - now
+    while now + delay != at:
+        delay = math.nextafter(delay, math.inf if now + delay < at else -math.inf)
+    return delay
+
+
 class OpenHours:
     """A weekly timetable: ``intervals`` of (open, close) hours from Monday 00:00, closed on
     ``holidays`` (day indices since t = 0)."""
@@ -293,15 +301,30 @@ class Desk:
         if self._idle:
             self._idle.pop().succeed()
 
-    def feed(self, ids: Iterable[int]):
+    def feed(self, ids: Iterable[int], origin: float | None = None):
         """A SimPy process that delivers requests ``ids`` (slots, in time order) as they arrive;
-        ``ids`` may be a lazy iterable, read one slot ahead of the clock."""
+        ``ids`` may be a lazy iterable, read one slot ahead of the clock.
+
+        ``origin`` (hours, at most the first arrival): deliver each request at the instant a feed
+        started at ``origin`` would have, even if this one starts later. A clock advanced by a
+        delay rounds (``now + (t - now)`` may differ from ``t`` in the last bit), so where a feed
+        starts shows in the last bit of its first arrival; ``origin`` keeps a request's arrival
+        independent of when the run got round to scheduling it."""
         env = self.env
         times = self.request_time
+        if origin is None:
+            for rid in ids:
+                delay = times[rid] - env.now
+                if delay > 0:
+                    yield env.timeout(delay)
+                self.arrive(rid)
+            return
+        at = origin
         for rid in ids:
-            delay = times[rid] - env.now
+            delay = times[rid] - at
             if delay > 0:
-                yield env.timeout(delay)
+                at += delay  # where a feed started at `origin` would be now
+                yield env.timeout(_delay_to(env.now, at))
             self.arrive(rid)
 
     def waiting(self) -> int:

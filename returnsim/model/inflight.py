@@ -22,12 +22,16 @@ __all__ = ["Rows", "InFlight"]
 
 @dataclass
 class Rows:
-    """Requests with their ids, the seller's pre-receipt plan and their customers, row by row."""
+    """Requests with their ids, the seller's pre-receipt plan, their customers and how soon they
+    must be settled, row by row."""
 
     ids: np.ndarray
     req: Requests
     plan: Plan
     cust: Customers
+    due: np.ndarray
+    """A time no later than any purchase the request can lead to once settled (hours; ``inf``:
+    none; see :meth:`.retention.CustomerBook.earliest_order`)."""
 
     def __len__(self) -> int:
         return len(self.ids)

@@ -221,6 +221,44 @@ class CustomerBook:
             self._fold()
         return followons
 
+    def earliest_order(
+        self, customers: Customers, customer: np.ndarray, generation: np.ndarray, request_time: np.ndarray
+    ) -> np.ndarray:
+        """Per request, a time (hours) no later than any returned purchase :meth:`resolve` can
+        place for it, known before it is settled: ``inf`` when it can place none, ``-inf`` when
+        it might draw purchases beyond the pre-drawn slots (from the run's stream, whose order
+        of use must not change). Lets the run settle requests late without a purchase missing
+        its time (:mod:`.simulation`).
+
+        Why it bounds: a request settles after it is made (``t_resolved >= request_time``); the
+        rate is ``rate_pre * multiplier`` with ``multiplier <= repeat_multiplier.maximum``;
+        the window inside the horizon shrinks as the settlement moves later; Poisson quantiles
+        grow with the rate; and a purchase's time ``t0 + u * inside(t0)`` never decreases with
+        ``t0`` (``u <= 1``). So the count is at most that of the highest rate from the request
+        time, and each purchase comes no earlier than its time from there.
+        """
+        due = np.full(len(customer), np.inf)
+        first = np.flatnonzero(generation == 0)
+        if not self.feedback or not len(first):
+            return due
+        cu = take_rows(customers, first)
+        t0 = request_time[first]
+        inside = np.maximum(np.minimum(t0 + self.follow_up_h, self.horizon_h) - t0, 0.0)
+        # A relative hair above the bound's rate: `inside` rounds differently at another t0.
+        top = self.world.scenario.retention.repeat_multiplier.maximum * (1 + 1e-9)
+        most = poisson_ppf(cu.u_returned, cu.rate_pre * top * self.world.overall_return_rate * inside).astype(np.int64)
+        due[first[most > FOLLOWON_SLOTS]] = -np.inf
+        some = np.flatnonzero((most > 0) & (most <= FOLLOWON_SLOTS))
+        if len(some):
+            n = most[some]
+            owner = np.repeat(some, n)
+            slot = np.arange(len(owner)) - np.repeat(np.cumsum(n) - n, n)
+            u = self.followon_rows(customer[first[owner]], slot)[:, -1]
+            at = t0[owner] + u * inside[owner]
+            earliest = np.minimum.reduceat(at, np.cumsum(n) - n)
+            due[first[some]] = earliest - 1e-9 * (1.0 + np.abs(earliest))
+        return due
+
     def _fold(self) -> None:
         """Count the buffered customers' purchases past the horizon and add them to the totals."""
         if not self._buffer:
