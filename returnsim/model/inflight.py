@@ -63,6 +63,12 @@ class InFlight:
             self._table = resized(self._table, max(need, 2 * len(self._table)))
         put_rows(self._table, s, rows)
 
+    def soonest(self, slots: Sequence[int]) -> float:
+        """The earliest ``due`` of ``slots`` (``inf`` for none)."""
+        if self._table is None or not len(slots):
+            return float("inf")
+        return float(self._table.due[np.asarray(slots, dtype=np.int64)].min())
+
     def take(self, slots: Sequence[int]) -> Rows:
         """The rows of ``slots`` (in that order); the slots may then be reused."""
         assert self._table is not None

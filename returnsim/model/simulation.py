@@ -160,12 +160,15 @@ def simulate(
     ledger = Ledger()
     tally = Tally(world, warmup)
     kept: list[tuple[np.ndarray, Requests, Resolved, np.ndarray]] = []
-    done: list[_Done] = []
-    """Requests whose desk work is over, not yet settled, by the epoch that collected them."""
+    done: list[tuple[list[int], float]] = []
+    """Slots of the requests whose desk work is over, not yet settled, with the end of the epoch
+    that collected them (the desk keeps their slots until then)."""
     waiting = 0
+    soonest = np.inf
+    """The earliest purchase any request in ``done`` could place (``CustomerBook.earliest_order``)."""
     arriving: list[tuple[float, FollowOns]] = []
-    """Later purchases of settled requests, with the end of the epoch each request's desk work
-    ended in: where the run without deferral would have scheduled them."""
+    """Later purchases of settled requests, with the end of the epoch that collected the
+    request: where a run settling every epoch would have scheduled them."""
     clamped = 0
     followons = 0
     collected = 0
@@ -174,11 +177,22 @@ def simulate(
     in_progress = 0
 
     def collect(epoch_end: float) -> None:
-        """Read what the desk recorded for the requests whose desk work is over and free their
-        slots; they wait in ``done`` to be settled."""
-        nonlocal collected, waiting
+        """Take the requests whose desk work is over: they wait in ``done`` to be settled."""
+        nonlocal collected, waiting, soonest
         slots = desk.answered
         desk.answered = []
+        collected += len(slots)
+        waiting += len(slots)
+        soonest = min(soonest, inflight.soonest(slots))
+        done.append((slots, epoch_end))
+
+    def settle() -> None:
+        """Settle every collected request in one batch: money, KPIs, their customers' later
+        purchases (kept in ``arriving`` until the epoch ends), and forget them."""
+        nonlocal resolved, settlements, waiting, soonest
+        slots = [i for d in done for i in d[0]] if len(done) > 1 else done[0][0]
+        ends = [(end, len(d)) for d, end in done]
+        done.clear()
         rows = inflight.take(slots)
         get = itemgetter(*slots) if len(slots) > 1 else lambda lst: (lst[slots[0]],)
         times = DeskTimes(
@@ -188,21 +202,9 @@ def simulate(
             follow_done=np.array(get(desk.follow_done), dtype=float),
         )
         desk.release(slots)
-        collected += len(slots)
-        waiting += len(slots)
-        done.append(_Done(rows, times, epoch_end))
-
-    def settle() -> None:
-        """Settle every collected request in one batch: money, KPIs, their customers' later
-        purchases (kept in ``arriving`` until the epoch ends), and forget them."""
-        nonlocal resolved, settlements, waiting
-        batch_done = done[:]
-        done.clear()
-        rows = concat_rows([d.rows for d in batch_done]) if len(batch_done) > 1 else batch_done[0].rows
-        times = concat_rows([d.times for d in batch_done]) if len(batch_done) > 1 else batch_done[0].times
-        resolved += len(rows)
+        resolved += len(slots)
         settlements += 1
-        waiting = 0
+        waiting, soonest = 0, np.inf
         req = rows.req
         batch = resolve(world, pol, req, rows.plan, times, calendar)
         measured = req.customer >= first_measured
@@ -217,13 +219,16 @@ def simulate(
         if len(new):
             # Each purchase goes with the epoch of its request's collection (the customer of a
             # later purchase is that of the generation-0 request that placed it).
-            ends = np.repeat([d.epoch_end for d in batch_done], [len(d.rows) for d in batch_done])
-            first = np.flatnonzero(req.generation == 0)
-            by_customer = np.argsort(req.customer[first], kind="stable")
-            parent = first[by_customer[np.searchsorted(req.customer[first][by_customer], new.customer)]]
-            end_of = ends[parent]
-            for e in np.unique(end_of).tolist():
-                arriving.append((e, new if len(batch_done) == 1 else take_rows(new, end_of == e)))
+            if len(ends) == 1:
+                arriving.append((ends[0][0], new))
+            else:
+                end_of_row = np.repeat([e for e, _ in ends], [n for _, n in ends])
+                first = np.flatnonzero(req.generation == 0)
+                by_customer = np.argsort(req.customer[first], kind="stable")
+                parent = first[by_customer[np.searchsorted(req.customer[first][by_customer], new.customer)]]
+                end_of = end_of_row[parent]
+                for e in np.unique(end_of).tolist():
+                    arriving.append((e, take_rows(new, end_of == e)))
 
     epoch_h = epoch_days * HOURS_PER_DAY
     folds = _folds_per_epoch(world, epoch_days)
@@ -244,7 +249,7 @@ def simulate(
             in_progress = max(in_progress, stream.released + followons - resolved)
             if done and (
                 waiting >= FOLD_REQUESTS
-                or (fold == folds and (not SETTLE_LATE or _due_before(done, end + epoch_h)))
+                or (fold == folds and (not SETTLE_LATE or soonest < end + epoch_h))
                 or (fold == folds and collected == stream.total + followons)
             ):
                 settle()
@@ -303,21 +308,6 @@ also the most collected requests that wait to be settled."""
 SETTLE_LATE = True
 """Settle collected requests only when one of them could place a purchase before the next epoch
 ends (False: at the end of every epoch, as before; the numbers are the same, tests compare)."""
-
-
-@dataclass
-class _Done:
-    """Requests whose desk work is over: their rows, what the desk recorded and the end of the
-    epoch that collected them."""
-
-    rows: Rows
-    times: DeskTimes
-    epoch_end: float
-
-
-def _due_before(done: list[_Done], t: float) -> bool:
-    """Whether a collected request could place a later purchase before ``t``."""
-    return any(d.rows.due.min(initial=np.inf) < t for d in done)
 
 
 def _folds_per_epoch(world: World, epoch_days: float) -> int:
