@@ -33,7 +33,8 @@ from __future__ import annotations
 import bisect
 import math
 from collections import deque
-from collections.abc import Iterable, Sequence
+import heapq
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -209,6 +210,11 @@ class Desk:
         self._late: deque[int] = deque()
         self._follow: deque[int] = deque()
         self._idle: list[simpy.Event] = []
+        self._feeds: list[tuple[float, int, int, Iterator[int], float]] = []
+        """The next request of each feed: (arrival, feed number, slot, feed, feed start)."""
+        self._feed_seq = 0
+        self._bell_at = math.inf
+        """When the doorbell is set for (inf: not set)."""
         self._last_change = 0.0
         self._first_block_slot = n
         """Slots from here on are allocated by :meth:`add` in blocks."""
@@ -289,7 +295,11 @@ class Desk:
 
     def arrive(self, rid: int) -> None:
         """Request ``rid`` lands in the inbox now."""
-        now = self.env.now
+        self._arrive(rid, self.env.now)
+
+    def _arrive(self, rid: int, now: float) -> None:
+        """Request ``rid`` lands in the inbox at ``now`` (no earlier than any change of the
+        queue so far, so the queue-length integral is the one of arriving on time)."""
         if self.instant[rid]:
             self.start[rid] = self.answer[rid] = now
             self.answered.append(rid)
@@ -302,37 +312,76 @@ class Desk:
             self._idle.pop().succeed()
 
     def feed(self, ids: Iterable[int], origin: float | None = None):
-        """A SimPy process that delivers requests ``ids`` (slots, in time order) as they arrive;
-        ``ids`` may be a lazy iterable, read one slot ahead of the clock.
+        """A SimPy process that hands over requests ``ids`` (slots, in time order) to arrive at
+        their request times; ``ids`` may be a lazy iterable, read one slot ahead of the clock.
 
-        ``origin`` (hours, at most the first arrival): deliver each request at the instant a feed
-        started at ``origin`` would have, even if this one starts later. A clock advanced by a
-        delay rounds (``now + (t - now)`` may differ from ``t`` in the last bit), so where a feed
-        starts shows in the last bit of its first arrival; ``origin`` keeps a request's arrival
+        Requests are not events: they wait in the feed until the desk looks at its inbox (an
+        agent picks its next task, the run sweeps the queue) and are then taken in at the
+        instants they arrived, or until their instant if an agent is idle (a doorbell wakes it).
+        So an arrival costs an event only when an agent is waiting for work; the numbers are
+        those of an event per arrival.
+
+        ``origin`` (hours, at most the first arrival): arrive at the instants a feed started at
+        ``origin`` would have, even if this one starts later. A clock advanced by a delay rounds
+        (``now + (t - now)`` may differ from ``t`` in the last bit), so where a feed starts would
+        show in the last bit of its first arrival; ``origin`` keeps a request's arrival
         independent of when the run got round to scheduling it."""
-        env = self.env
-        times = self.request_time
-        if origin is None:
-            for rid in ids:
-                delay = times[rid] - env.now
-                if delay > 0:
-                    yield env.timeout(delay)
-                self.arrive(rid)
+        now = self.env.now
+        self._feed_seq += 1
+        self._next_of(iter(ids), now if origin is None else origin, now, self._feed_seq)
+        self._ring()
+        return
+        yield  # a process (it ends at once, having handed the requests over)
+
+    def _next_of(self, it: Iterator[int], at: float, since: float, seq: int) -> None:
+        """Queue the next request of feed ``it`` (whose clock is at ``at``, started at
+        ``since``): it arrives where that clock lands, advanced by the delay to its time."""
+        rid = next(it, None)
+        if rid is None:
             return
-        at = origin
-        for rid in ids:
-            delay = times[rid] - at
-            if delay > 0:
-                at += delay  # where a feed started at `origin` would be now
-                yield env.timeout(_delay_to(env.now, at))
-            self.arrive(rid)
+        delay = self.request_time[rid] - at
+        if delay > 0:
+            at += delay
+        heapq.heappush(self._feeds, (max(at, since), seq, rid, it, since))
+
+    def _pull(self, now: float, strict: bool = False) -> None:
+        """Take in every request that arrived by ``now`` (before it, if ``strict``), in order."""
+        feeds = self._feeds
+        while feeds and (feeds[0][0] < now if strict else feeds[0][0] <= now):
+            at, seq, rid, it, since = heapq.heappop(feeds)
+            self._arrive(rid, at)
+            self._next_of(it, at, since, seq)
+
+    def _ring(self) -> None:
+        """While an agent waits for work, keep a doorbell set for the next arrival."""
+        if self._idle and self._feeds:
+            at = self._feeds[0][0]
+            if at < self._bell_at:
+                self._bell_at = at
+                self.env.timeout(_delay_to(self.env.now, at), at).callbacks.append(self._bell)
+
+    def _bell(self, event: simpy.Event) -> None:
+        if event.value == self._bell_at:
+            self._bell_at = math.inf
+        self._pull(self.env.now)
+        self._ring()
 
     def waiting(self) -> int:
+        self._pull(self.env.now, strict=True)
         return len(self._queue) + len(self._late)
+
+    def collect(self) -> list[int]:
+        """The slots whose desk work is complete (arrivals before now taken in), since the last
+        call."""
+        self._pull(self.env.now, strict=True)
+        done, self.answered = self.answered, []
+        return done
 
     def sweep(self) -> None:
         """Book every buyer who has given up by now (the agents would find them later)."""
         now = self.env.now
+        # Events at `now` itself come after the run's stop, so arrivals at `now` wait too.
+        self._pull(now, strict=True)
         for q in (self._queue, self._late):
             if any(self.request_time[r] + self.patience[r] <= now for r in q):
                 keep: deque[int] = deque()
@@ -429,10 +478,14 @@ class Desk:
         open_until = -math.inf  # the end of the open spell the agent last saw
         queue, late, follow = self._queue, self._late, self._follow
         measure_from = self.measure_from
+        feeds, pull = self._feeds, self._pull
         while True:
+            if feeds and feeds[0][0] <= env.now:
+                pull(env.now)
             if not queue and not late and not follow:
                 wake = env.event()
                 self._idle.append(wake)
+                self._ring()
                 yield wake
                 continue
             if hours is not None and env.now >= open_until:
@@ -454,6 +507,8 @@ class Desk:
                 if measure_from > 0.0:
                     self._before(s)
                 yield env.timeout(s)
+                if feeds and feeds[0][0] <= env.now:
+                    pull(env.now)
                 self.follow_done[rid] = env.now
                 self.answered.append(rid)
                 continue
@@ -466,6 +521,8 @@ class Desk:
                 self._before(s)
             yield env.timeout(s)
             now = env.now
+            if feeds and feeds[0][0] <= now:
+                pull(now)
             self.answer[rid] = now
             delay = self.follow_delay[rid]
             if delay == delay and now + delay <= self.lapse_at[rid]:

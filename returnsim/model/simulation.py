@@ -176,11 +176,9 @@ def simulate(
     settlements = 0
     in_progress = 0
 
-    def collect(epoch_end: float) -> None:
+    def collect(slots: list[int], epoch_end: float) -> None:
         """Take the requests whose desk work is over: they wait in ``done`` to be settled."""
         nonlocal collected, waiting, soonest
-        slots = desk.answered
-        desk.answered = []
         collected += len(slots)
         waiting += len(slots)
         soonest = min(soonest, inflight.soonest(slots))
@@ -244,8 +242,9 @@ def simulate(
             env.run(until=end if fold == folds else start + fold * epoch_h / folds)
             if fold == folds:
                 desk.sweep()
-            if desk.answered:
-                collect(end)
+            slots = desk.collect()
+            if slots:
+                collect(slots, end)
             in_progress = max(in_progress, stream.released + followons - resolved)
             if done and (
                 waiting >= FOLD_REQUESTS
