@@ -337,20 +337,29 @@ class Desk:
         """Queue the next request of feed ``it`` (whose clock is at ``at``, started at
         ``since``): it arrives where that clock lands, advanced by the delay to its time."""
         rid = next(it, None)
-        if rid is None:
-            return
-        delay = self.request_time[rid] - at
-        if delay > 0:
-            at += delay
-        heapq.heappush(self._feeds, (max(at, since), seq, rid, it, since))
+        if rid is not None:
+            delay = self.request_time[rid] - at
+            if delay > 0:
+                at += delay
+            heapq.heappush(self._feeds, (at if at > since else since, seq, rid, it, since))
 
     def _pull(self, now: float, strict: bool = False) -> None:
         """Take in every request that arrived by ``now`` (before it, if ``strict``), in order."""
-        feeds = self._feeds
-        while feeds and (feeds[0][0] < now if strict else feeds[0][0] <= now):
-            at, seq, rid, it, since = heapq.heappop(feeds)
+        feeds, times = self._feeds, self.request_time
+        while feeds:
+            at, seq, rid, it, since = feeds[0]
+            if at > now or (strict and at == now):
+                return
             self._arrive(rid, at)
-            self._next_of(it, at, since, seq)
+            # The feed's next request replaces this one (as in _next_of, one heap operation).
+            nxt = next(it, None)
+            if nxt is None:
+                heapq.heappop(feeds)
+                continue
+            delay = times[nxt] - at
+            if delay > 0:
+                at += delay
+            heapq.heapreplace(feeds, (at if at > since else since, seq, nxt, it, since))
 
     def _ring(self) -> None:
         """While an agent waits for work, keep a doorbell set for the next arrival."""
@@ -374,7 +383,8 @@ class Desk:
         """The slots whose desk work is complete (arrivals before now taken in), since the last
         call."""
         self._pull(self.env.now, strict=True)
-        done, self.answered = self.answered, []
+        done = self.answered[:]
+        self.answered.clear()  # in place: agents hold the list
         return done
 
     def sweep(self) -> None:
@@ -478,54 +488,54 @@ class Desk:
         open_until = -math.inf  # the end of the open spell the agent last saw
         queue, late, follow = self._queue, self._late, self._follow
         measure_from = self.measure_from
-        feeds, pull = self._feeds, self._pull
+        feeds, pull, idle, answered = self._feeds, self._pull, self._idle, self.answered
+        service, follow_service, follow_delay, lapse_at = self.service, self.follow_service, self.follow_delay, self.lapse_at
         while True:
-            if feeds and feeds[0][0] <= env.now:
-                pull(env.now)
+            now = env.now
+            if feeds and feeds[0][0] <= now:
+                pull(now)
             if not queue and not late and not follow:
                 wake = env.event()
-                self._idle.append(wake)
-                self._ring()
+                idle.append(wake)
+                if feeds:
+                    self._ring()
                 yield wake
                 continue
-            if hours is not None and env.now >= open_until:
-                closed_for = hours.until_open(env.now)
+            if hours is not None and now >= open_until:
+                closed_for = hours.until_open(now)
                 if closed_for > 0:
                     yield env.timeout(closed_for)
                     continue
-                open_until = hours.open_until(env.now)
+                open_until = hours.open_until(now)
             task = self._pick()
             if task is None:
                 continue
             rid, second = task
             self.visits += 1
-            if second:
-                s = self.follow_service[rid]
-                self.busy_hours += s
-                if hours is not None:
-                    self.overtime_hours += max(0.0, env.now + s - max(open_until, measure_from))
-                if measure_from > 0.0:
-                    self._before(s)
-                yield env.timeout(s)
-                if feeds and feeds[0][0] <= env.now:
-                    pull(env.now)
-                self.follow_done[rid] = env.now
-                self.answered.append(rid)
-                continue
-            s = self.service[rid]
-            self.start[rid] = env.now
+            s = follow_service[rid] if second else service[rid]
             self.busy_hours += s
             if hours is not None:
-                self.overtime_hours += max(0.0, env.now + s - max(open_until, measure_from))
+                over = now + s - (open_until if open_until > measure_from else measure_from)
+                if over > 0.0:
+                    self.overtime_hours += over
             if measure_from > 0.0:
                 self._before(s)
+            if second:
+                yield env.timeout(s)
+                now = env.now
+                if feeds and feeds[0][0] <= now:
+                    pull(now)
+                self.follow_done[rid] = now
+                answered.append(rid)
+                continue
+            self.start[rid] = now
             yield env.timeout(s)
             now = env.now
             if feeds and feeds[0][0] <= now:
                 pull(now)
             self.answer[rid] = now
-            delay = self.follow_delay[rid]
-            if delay == delay and now + delay <= self.lapse_at[rid]:
+            delay = follow_delay[rid]
+            if delay == delay and now + delay <= lapse_at[rid]:
                 env.timeout(delay, rid).callbacks.append(self._land)
             else:
-                self.answered.append(rid)
+                answered.append(rid)
