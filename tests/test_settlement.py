@@ -75,8 +75,9 @@ def test_a_bound_that_promises_purchases_too_late_is_caught(monkeypatch):
 
 
 def test_the_bound_is_below_every_later_purchase():
-    """For a run's generation-0 requests, each of its later purchases (generation 1 rows of the
-    same customer) is ordered no earlier than the bound computed from the request alone."""
+    """For a run's generation-0 requests, the return request of each of its later purchases
+    (generation 1 rows of the same customer) comes no earlier than the bound computed from the
+    request alone."""
     sc = rs.load_scenario(SEED_SCENARIO, overrides={"horizon_days": 200})
     seen: list[tuple[np.ndarray, np.ndarray]] = []
     real = retention_module.CustomerBook.earliest_order
@@ -95,8 +96,8 @@ def test_the_bound_is_below_every_later_purchase():
     bound = dict(zip(np.concatenate([c for c, _ in seen]).tolist(), np.concatenate([d for _, d in seen]).tolist(), strict=True))
     later = run.trace[run.trace.generation == 1]
     assert len(later) > 50
-    for customer, order_time in zip(later.customer, later.order_time, strict=True):
-        assert bound[customer] <= order_time
+    for customer, request_time in zip(later.customer, later.request_time, strict=True):
+        assert bound[customer] <= request_time
     # And it is not vacuous: most customers can place nothing, so they never force a settlement.
     values = np.array(list(bound.values()))
     assert np.isinf(values).mean() > 0.5 and np.isfinite(values).any()

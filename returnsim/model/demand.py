@@ -31,6 +31,7 @@ __all__ = [
     "UNIFORMS",
     "CUSTOMER_UNIFORMS",
     "FOLLOWON_SLOTS",
+    "earliest_request_h",
 ]
 
 UNIFORMS = (
@@ -285,6 +286,17 @@ def build_requests(
         u_seller_feedback=u["seller_feedback"],
         u_chargeback=u["chargeback"],
     )
+
+
+def earliest_request_h(world: World, U: np.ndarray) -> np.ndarray:
+    """Per row of uniforms ``U`` (columns ``UNIFORMS``), hours from the order to its request
+    at the earliest, whenever it is ordered: the delivery plus the shortest delay to request
+    the row allows under the base return window (a holiday window only lengthens the delay,
+    and an out-of-window request comes after the window). See :func:`build_requests`."""
+    ret = world.scenario.returns
+    u_delivery = U[:, UNIFORMS.index("delivery")]
+    u_delay = U[:, UNIFORMS.index("request_delay")]
+    return (ret.delivery_days.ppf(u_delivery) + ret.request_delay_days.ppf_below(u_delay, float(ret.window_days))) * HOURS_PER_DAY
 
 
 def _window_days(world: World, order_time: np.ndarray, delivered: np.ndarray) -> np.ndarray:

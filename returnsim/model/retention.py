@@ -33,7 +33,7 @@ from ..scenario import RESOLUTIONS
 from ..scenario.distributions import poisson_ppf
 from .buyer import logistic
 from .columns import take_rows
-from .demand import FOLLOWON_SLOTS, UNIFORMS, Customers
+from .demand import FOLLOWON_SLOTS, UNIFORMS, Customers, earliest_request_h
 from .world import HOURS_PER_DAY, World
 
 __all__ = [
@@ -224,18 +224,20 @@ class CustomerBook:
     def earliest_order(
         self, customers: Customers, customer: np.ndarray, generation: np.ndarray, request_time: np.ndarray
     ) -> np.ndarray:
-        """Per request, a time (hours) no later than any returned purchase :meth:`resolve` can
-        place for it, known before it is settled: ``inf`` when it can place none, ``-inf`` when
-        it might draw purchases beyond the pre-drawn slots (from the run's stream, whose order
-        of use must not change). Lets the run settle requests late without a purchase missing
-        its time (:mod:`.simulation`).
+        """Per request, a time (hours) no later than the return request of any purchase
+        :meth:`resolve` can place for it, known before it is settled: ``inf`` when it can place
+        none, ``-inf`` when it might draw purchases beyond the pre-drawn slots (from the run's
+        stream, whose order of use must not change). A returned purchase enters the simulation
+        as its request (kept ones are only counted), so the run can settle a request late as
+        long as it does so by then (:mod:`.simulation`).
 
         Why it bounds: a request settles after it is made (``t_resolved >= request_time``); the
         rate is ``rate_pre * multiplier`` with ``multiplier <= repeat_multiplier.maximum``;
         the window inside the horizon shrinks as the settlement moves later; Poisson quantiles
-        grow with the rate; and a purchase's time ``t0 + u * inside(t0)`` never decreases with
-        ``t0`` (``u <= 1``). So the count is at most that of the highest rate from the request
-        time, and each purchase comes no earlier than its time from there.
+        grow with the rate; a purchase's time ``t0 + u * inside(t0)`` never decreases with
+        ``t0`` (``u <= 1``); and its request comes at least ``earliest_request_h`` after it. So
+        the count is at most that of the highest rate from the request time, and each request
+        comes no earlier than its time from there.
         """
         due = np.full(len(customer), np.inf)
         first = np.flatnonzero(generation == 0)
@@ -253,8 +255,8 @@ class CustomerBook:
             n = most[some]
             owner = np.repeat(some, n)
             slot = np.arange(len(owner)) - np.repeat(np.cumsum(n) - n, n)
-            u = self.followon_rows(customer[first[owner]], slot)[:, -1]
-            at = t0[owner] + u * inside[owner]
+            rows = self.followon_rows(customer[first[owner]], slot)
+            at = t0[owner] + rows[:, -1] * inside[owner] + earliest_request_h(self.world, rows[:, :-1])
             earliest = np.minimum.reduceat(at, np.cumsum(n) - n)
             due[first[some]] = earliest - 1e-9 * (1.0 + np.abs(earliest))
         return due
