@@ -13,7 +13,9 @@ in (Erlang A's abandonment). The desk notices when an agent reaches the request,
 abandonment at the moment it happened, so the queue-length integral stays exact.
 
 Agents are SimPy processes; a request is not a process, only a *slot*: an index into the desk's
-per-request lists, so a request costs one arrival event and one handling timeout per touch. The
+per-request lists, so a request costs one handling timeout per touch, and an arrival event only
+when an agent is idle: requests wait in their feed until the desk looks at its inbox and are
+then taken in at the instants they arrived (:meth:`Desk.feed`). The
 caller adds requests as they come (:meth:`Desk.add`) and releases their slots once it has read
 what the desk recorded (:meth:`Desk.release`); released slots are reused, so the lists hold about
 as many requests as are ever in progress at once, not every request of the run.
@@ -31,9 +33,9 @@ and integrates the number of new requests waiting over time (``queue_area``) for
 from __future__ import annotations
 
 import bisect
+import heapq
 import math
 from collections import deque
-import heapq
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
@@ -192,7 +194,7 @@ class Desk:
         self.follow_done: list[float] = [_NAN] * n
         """When an agent finished the second touch."""
         self.answered: list[int] = []
-        """Ids whose desk work is complete, since the caller last cleared this list."""
+        """Ids whose desk work is complete, since the last :meth:`collect`."""
         self.busy_hours = 0.0
         """Total agent time spent on requests and second touches."""
         self.measure_from = measure_from

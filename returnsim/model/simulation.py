@@ -6,13 +6,22 @@ first answer is a pure function of that answer's time, computed in vectorised ba
 
 The run advances in epochs (two weeks by default). The scenario's orders and their requests are
 drawn as the clock reaches them (:mod:`.stream`); requests whose desk work ended during an epoch
-are settled at its end, their money goes into the ledger and their KPIs into running totals
-(:mod:`.tally`), and they are forgotten, so memory follows the requests in progress, not the
-horizon; the per-request trace is kept only when asked for. When post-return purchases feed back
-into demand, the returns of the settled customers' later purchases are scheduled on the desk at
-the end of the epoch. A follow-on request that would arrive before the end of the epoch that
-created it is delivered at that end (counted as ``clamped_followons``); with a purchase gap of
-months this is rare and shifts an arrival by less than an epoch.
+are collected at its end and settled: their money goes into the ledger and their KPIs into
+running totals (:mod:`.tally`), and they are forgotten, so memory follows the requests in
+progress, not the horizon; the per-request trace is kept only when asked for. When post-return
+purchases feed back into demand, the returns of the settled customers' later purchases are
+scheduled on the desk at the end of the epoch that collected the request. A follow-on request
+that would arrive before the end of that epoch is delivered at that end (counted as
+``clamped_followons``); with a purchase gap of months this is rare and shifts an arrival by less
+than an epoch.
+
+A settlement costs a few hundred numpy calls whatever its size, so collected requests wait until
+one of them could lead to a request before the next epoch ends (a bound known before settling,
+:meth:`.retention.CustomerBook.earliest_order`) or ``FOLD_REQUESTS`` wait, and are then settled
+in one batch. Their later purchases get the times, ids and clamping of settling every epoch
+(``SETTLE_LATE = False``), and feeds land requests where a feed started on time would, so the
+trace is the same bit for bit; the run stops with an error if a request ever came before its
+bound.
 """
 
 from __future__ import annotations
