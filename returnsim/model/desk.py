@@ -212,9 +212,13 @@ class Desk:
         self._late: deque[int] = deque()
         self._follow: deque[int] = deque()
         self._idle: list[simpy.Event] = []
-        self._feeds: list[tuple[float, int, int, Iterator[int], float]] = []
-        """The next request of each feed: (arrival, feed number, slot, feed, feed start)."""
+        self._feeds: list[tuple[float, int, int, Iterator[int] | None, float]] = []
+        """What lands in the inbox next: the next request of each feed (arrival, feed number,
+        slot, feed, feed start) and the buyers' replies on their way (landing, a number after
+        every feed's, slot, None, 0)."""
         self._feed_seq = 0
+        self._replies = 1 << 62
+        """Numbers of replies on their way (they order the heap after feeds at equal times)."""
         self._bell_at = math.inf
         """When the doorbell is set for (inf: not set)."""
         self._last_change = 0.0
@@ -352,6 +356,13 @@ class Desk:
             at, seq, rid, it, since = feeds[0]
             if at > now or (strict and at == now):
                 return
+            if it is None:  # a buyer's reply: the second touch lands
+                heapq.heappop(feeds)
+                self.follow_arrive[rid] = at
+                self._follow.append(rid)
+                if self._idle:
+                    self._idle.pop().succeed()
+                continue
             self._arrive(rid, at)
             # The feed's next request replaces this one (as in _next_of, one heap operation).
             nxt = next(it, None)
@@ -476,14 +487,6 @@ class Desk:
         if now < self.measure_from:
             self.busy_before += min(s, self.measure_from - now)
 
-    def _land(self, event: simpy.Event) -> None:
-        """Callback of a reply's timeout (its value is the request id): the second touch lands."""
-        rid = int(event.value)  # type: ignore[arg-type]
-        self.follow_arrive[rid] = self.env.now
-        self._follow.append(rid)
-        if self._idle:
-            self._idle.pop().succeed()
-
     def _agent(self):
         env = self.env
         hours = self.hours
@@ -538,6 +541,11 @@ class Desk:
             self.answer[rid] = now
             delay = follow_delay[rid]
             if delay == delay and now + delay <= lapse_at[rid]:
-                env.timeout(delay, rid).callbacks.append(self._land)
+                # The reply lands in the inbox at now + delay (where a timeout would): it waits
+                # in the heap like an arrival, a doorbell set if an agent is idle.
+                self._replies += 1
+                heapq.heappush(feeds, (now + delay, self._replies, rid, None, 0.0))
+                if idle:
+                    self._ring()
             else:
                 answered.append(rid)
