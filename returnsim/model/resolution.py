@@ -235,10 +235,10 @@ def resolve(
         fba, req.grading_h, world.restock_days(lane_addr, req.u_restock) * HOURS_PER_DAY
     )
     refunded = (outcome == OUTCOME["returned_refund"]) | (outcome == OUTCOME["returnless_refund"])
-    business = calendar.add_business_days(
-        np.nan_to_num(t_receive, nan=0.0), req.refund_h / HOURS_PER_DAY
-    )
-    fba_refund = np.nan_to_num(t_receive, nan=0.0) + sc.fba.refund_days.mean * HOURS_PER_DAY
+    # (Receipt times are finite or NaN; np.where is several times cheaper than nan_to_num.)
+    received = np.where(np.isnan(t_receive), 0.0, t_receive)
+    business = calendar.add_business_days(received, req.refund_h / HOURS_PER_DAY)
+    fba_refund = received + sc.fba.refund_days.mean * HOURS_PER_DAY
     t_refund = np.where(returns_item, np.where(fba, fba_refund, business), t_decision)
     # Refund at first scan: when the carrier scans the parcel, unless Amazon excludes the return
     # (by value or the buyer's history: a share, drawn with the fee uniform, which an
