@@ -174,7 +174,8 @@ def simulate(
     that collected them (the desk keeps their slots until then)."""
     waiting = 0
     soonest = np.inf
-    """The earliest purchase any request in ``done`` could place (``CustomerBook.earliest_order``)."""
+    """The earliest return request any request in ``done`` could lead to
+    (``CustomerBook.earliest_order``)."""
     arriving: list[tuple[float, FollowOns]] = []
     """Later purchases of settled requests, with the end of the epoch that collected the
     request: where a run settling every epoch would have scheduled them."""
