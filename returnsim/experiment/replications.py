@@ -42,6 +42,9 @@ from .store import ResultStore, describe_row, scenario_hash
 from .tasks import METRICS, run_batch
 
 if TYPE_CHECKING:  # pragma: no cover
+    from ..model.replay_source import ReplayDemand
+
+if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
 # pandas and scipy (through .statistics) are imported where used, so spawned workers, which only
@@ -64,7 +67,7 @@ class _Runner:
     committing results and moving the progress bar."""
 
     def __init__(self, sc: Scenario, seed: int, backend: Backend, store: ResultStore | None,
-                 key: str, version: str, bar: Any) -> None:
+                 key: str, version: str, bar: Any, source: ReplayDemand | None = None) -> None:
         self.sc = sc
         self.sc_dict = sc.model_dump(mode="json", by_alias=True)
         self.seed = seed
@@ -76,8 +79,8 @@ class _Runner:
         self.computed = 0
         self.scheduler: Scheduler[tuple[str, int]] = Scheduler(
             backend,
-            local=lambda task: run_batch(self.sc, self.seed, [task]),
-            submit=lambda executor, batch: executor.submit(run_batch, self.sc_dict, self.seed, batch),
+            local=lambda task: run_batch(self.sc, self.seed, [task], source),
+            submit=lambda executor, batch: executor.submit(run_batch, self.sc_dict, self.seed, batch, source),
             finish=self.finish,
         )
 
@@ -253,6 +256,7 @@ def run_experiment(
     workers: int | None = None,
     max_replications: int = 1000,
     allow_large: bool = False,
+    source: ReplayDemand | None = None,
 ) -> ExperimentResult:
     """Run replications of policies with common random numbers.
 
@@ -288,6 +292,9 @@ def run_experiment(
         allow_large: run even if the experiment is estimated to need more memory than is
             available (:mod:`returnsim.experiment.budget`); experiments estimated to take
             hours run with a :class:`RunSizeWarning`.
+        source: a seller's own orders and requests to replay instead of the scenario's drawn
+            demand (:func:`returnsim.replay`, which builds it); the results store keys the rows
+            by the scenario and the input files' hash (``source.digest``) together.
 
     Returns:
         An :class:`ExperimentResult`.
@@ -327,7 +334,10 @@ def run_experiment(
     if slow:
         warnings.warn(slow, RunSizeWarning, stacklevel=2)
 
-    key = scenario_hash(sc)
+    # What was simulated: the scenario, and for a replay the input files too, so a resume
+    # never mixes rows of other inputs.
+    identity: Any = sc if source is None else {**sc.model_dump(mode="json", by_alias=True), "replay_inputs": source.digest}
+    key = scenario_hash(identity)
     backend = Backend(executor, scheduler, workers)
     own_store = isinstance(store, (str, Path))
     try:
@@ -336,13 +346,13 @@ def run_experiment(
         backend.close(cancel=True)
         raise
     bar = progress_bar(len(names) * replications, progress, "replications", "rep")
-    runner = _Runner(sc, seed, backend, st, key, __version__, bar)
+    runner = _Runner(sc, seed, backend, st, key, __version__, bar, source)
     cancelled = True
     notes: list[str] = []
     try:
         if st is not None:
             if st.writable:
-                st.add_scenario(sc)
+                st.add_scenario(identity, name=sc.name)
             for rec in read_store(st, key, seed, __version__, names, notes):
                 runner.results[(rec["policy"], rec["replication"])] = rec
         n = replications

@@ -13,6 +13,7 @@ import numpy as np
 
 from ..model import KPI_NAMES, simulate
 from ..model.ledger import CATEGORIES
+from ..model.replay_source import ReplayDemand
 from ..scenario import Scenario
 
 __all__ = ["METRICS", "run_batch", "noop"]
@@ -22,7 +23,10 @@ METRICS: tuple[str, ...] = (*KPI_NAMES, *CATEGORIES)
 
 
 def run_batch(
-    scenario: Scenario | Mapping[str, Any], seed: int, tasks: Sequence[tuple[str, int]]
+    scenario: Scenario | Mapping[str, Any],
+    seed: int,
+    tasks: Sequence[tuple[str, int]],
+    source: ReplayDemand | None = None,
 ) -> list[dict[str, Any]]:
     """Simulate ``(policy, replication)`` tasks; one flat record per task.
 
@@ -31,6 +35,7 @@ def run_batch(
             ``scenario.model_dump(mode="json", by_alias=True)`` (validated here).
         seed: the experiment's base seed; replication ``r`` uses ``SeedSequence([seed, r])``.
         tasks: the ``(policy, replication)`` pairs to run, in order.
+        source: a seller's own orders and requests to replay (``simulate(source=...)``).
 
     The experiment's size was checked before it started (:mod:`.budget`), so replications
     here are not refused again.
@@ -41,7 +46,7 @@ def run_batch(
     sc = scenario if isinstance(scenario, Scenario) else Scenario.model_validate(scenario)
     out = []
     for policy, rep in tasks:
-        res = simulate(sc, policy, seed=np.random.SeedSequence([seed, rep]), allow_large=True)
+        res = simulate(sc, policy, seed=np.random.SeedSequence([seed, rep]), allow_large=True, source=source)
         rec: dict[str, Any] = {"policy": policy, "replication": int(rep), "seed": int(seed)}
         for k in KPI_NAMES:
             rec[k] = float(res.kpis[k])

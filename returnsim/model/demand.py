@@ -32,6 +32,9 @@ __all__ = [
     "CUSTOMER_UNIFORMS",
     "FOLLOWON_SLOTS",
     "earliest_request_h",
+    "conditions",
+    "window_days",
+    "pick_rows",
 ]
 
 UNIFORMS = (
@@ -226,26 +229,20 @@ def build_requests(
     for k, dist in enumerate(world.price_dists):
         sel = item_class == k
         price[sel] = dist.ppf(u["price"][sel])
-    true_reason = _pick_rows(world.reason_cdf[item_class], u["reason"])
+    true_reason = pick_rows(world.reason_cdf[item_class], u["reason"])
     # A misreporter states one reason of the mix. The request's own misreport uniform decides
     # both: below the rate it misreports, and its position inside that band (uniform on [0, 1)
     # again) picks the stated reason, so no column is added and common random numbers hold.
     q = ret.misreport_rate
     misreported = world.reason_misreports[true_reason] & (u["misreport"] < q)
     within = np.where(misreported, u["misreport"] / q if q > 0 else 0.0, 0.0)
-    mis_to = _pick_rows(world.reason_misreport_cdf[true_reason], within)
+    mis_to = pick_rows(world.reason_misreport_cdf[true_reason], within)
     stated = np.where(misreported, mis_to, true_reason)
-    condition = _pick_rows(world.reason_condition_cdf[true_reason], u["condition"])
-    # A buyer returning an opened or used item may state it one grade better.
-    better = (condition == 1) | (condition == 2)
-    stated_condition = np.where(
-        better & (u["understate"] < ret.condition_understate_rate), condition - 1, condition
-    )
-    grade = _pick_rows(world.fba_grade_cdf[condition], u["grade"])
+    condition, stated_condition, grade = conditions(world, true_reason, u["condition"], u["understate"], u["grade"])
 
     delivered = order_time + ret.delivery_days.ppf(u["delivery"]) * HOURS_PER_DAY
     in_window = u["window"] >= ret.out_of_window_rate
-    window = _window_days(world, order_time, delivered)
+    window = window_days(world, order_time, delivered)
     # Re-use the out-of-window draw's position within its own band so one uniform serves both.
     inside = np.empty(n)
     for w in np.unique(window):
@@ -299,7 +296,21 @@ def earliest_request_h(world: World, U: np.ndarray) -> np.ndarray:
     return (ret.delivery_days.ppf(u_delivery) + ret.request_delay_days.ppf_below(u_delay, float(ret.window_days))) * HOURS_PER_DAY
 
 
-def _window_days(world: World, order_time: np.ndarray, delivered: np.ndarray) -> np.ndarray:
+def conditions(
+    world: World, true_reason: np.ndarray, u_condition: np.ndarray, u_understate: np.ndarray, u_grade: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The item's true condition (from its true reason), the condition its buyer states and the
+    grade a fulfilment centre would give it, from the request's uniforms."""
+    condition = pick_rows(world.reason_condition_cdf[true_reason], u_condition)
+    # A buyer returning an opened or used item may state it one grade better.
+    better = (condition == 1) | (condition == 2)
+    rate = world.scenario.returns.condition_understate_rate
+    stated_condition = np.where(better & (u_understate < rate), condition - 1, condition)
+    grade = pick_rows(world.fba_grade_cdf[condition], u_grade)
+    return condition, stated_condition, grade
+
+
+def window_days(world: World, order_time: np.ndarray, delivered: np.ndarray) -> np.ndarray:
     """Return window per request in whole days from delivery: ``returns.window_days``, or for
     orders placed 1 November to 31 December (with ``holiday_window``) until the end of 31
     January [A4], whichever is later."""
@@ -319,7 +330,7 @@ def _window_days(world: World, order_time: np.ndarray, delivered: np.ndarray) ->
     return np.where(holiday, np.maximum(base, extended), base)
 
 
-def _pick_rows(cdf_rows: np.ndarray, u: np.ndarray) -> np.ndarray:
+def pick_rows(cdf_rows: np.ndarray, u: np.ndarray) -> np.ndarray:
     """Categorical draw per row: first column whose cumulative share exceeds ``u``."""
     idx = (cdf_rows <= u[:, None]).sum(axis=1)
     return np.minimum(idx, cdf_rows.shape[1] - 1).astype(np.int64)

@@ -47,6 +47,7 @@ from .inflight import InFlight, Rows
 from .inputs import simulation_inputs
 from .ledger import ACTION, CATEGORIES, GRADE, PAYER, RECEIPT, Ledger, net_cost_per_request
 from .plan import RETURNLESS, Plan, fba_mask, plan
+from .replay_source import ReplayDemand, ReplaySource
 from .resolution import DeskTimes, Resolved, resolve
 from .retention import CustomerBook, FollowOns
 from .stream import RequestStream
@@ -93,6 +94,7 @@ def simulate(
     *,
     epoch_days: float = 14.0,
     allow_large: bool = False,
+    source: ReplayDemand | None = None,
 ) -> RunResult:
     """Simulate one replication of ``policy`` in ``scenario``.
 
@@ -108,6 +110,9 @@ def simulate(
             an hour).
         allow_large: run even if the replication is estimated to need more memory than is
             available (:mod:`returnsim.model.budget`).
+        source: a seller's own orders and requests to replay instead of the scenario's drawn
+            demand (:mod:`.replay_source`); the scenario's start date and horizon must cover
+            its days.
 
     Returns:
         A :class:`RunResult` with ``kpis`` and ``ledger`` (money in the scenario's currency).
@@ -121,7 +126,11 @@ def simulate(
     pol = scenario.policy(policy)
     world = World(scenario)
     rng = streams(seed)
-    stream = RequestStream(world, rng["orders"], rng["requests"])
+    stream: RequestStream | ReplaySource = (
+        RequestStream(world, rng["orders"], rng["requests"])
+        if source is None
+        else ReplaySource(world, source, rng["orders"], rng["requests"])
+    )
     horizon_h = scenario.horizon_days * HOURS_PER_DAY
     feedback = scenario.retention.feedback_into_demand
     book = CustomerBook(world, horizon_h, feedback, stream.followon_rows)

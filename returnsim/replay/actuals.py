@@ -1,0 +1,201 @@
+"""What the reports say happened, beside what the replay of the seller's current policy gives.
+
+A validation on the seller's own data: the replay takes the requests as they happened and
+simulates what the policy does with them, so for the policy the seller actually ran, the
+replay's money and counts should match the reports within the replay's own uncertainty.
+
+Only what the returns reports carry can be compared, and only for the requests they describe:
+the seller-fulfilled Returns report gives each request's refunded amount, label cost and payer,
+A-to-z claim and SAFE-T reimbursement and resolution; the FBA report gives no money at all. So
+the comparison covers the seller-fulfilled requests (those the scenario fulfils itself, under the
+current policy), and the rest is listed with why it cannot be compared.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..experiment.statistics import mean_ci
+
+__all__ = ["COMPARED", "NOT_COMPARED", "compare", "trace_figures", "actual_figures", "prediction_interval", "format_table"]
+
+COMPARED: dict[str, tuple[str, str]] = {
+    "refunds": (
+        "refunds paid (incl. partial)",
+        "the offers and the buyer's acceptance (policy offers, buyer.*), the reason mix and misreport rate (catalog.<class>.reasons, returns.misreport_rate), prices",
+    ),
+    "seller_labels": (
+        "return labels paid by the seller",
+        "the freight payer rules (policy freight), return label rates (markets.*.return_label), weights (catalog.<class>.weight_lb)",
+    ),
+    "az_claims": (
+        "A-to-z claims",
+        "buyer patience and claim behaviour (buyer.*), desk staffing and hours (desk.*)",
+    ),
+    "safet_reimbursements": (
+        "SAFE-T reimbursements",
+        "the condition items come back in (reasons.*.condition) and Amazon's SAFE-T rules (amazon.*)",
+    ),
+    "returnless_share": (
+        "returnless share of requests",
+        "the returnless rules (policy returnless, amazon.*) and the price bands they apply to",
+    ),
+}
+"""Figures compared, over the requests of the seller-fulfilled Returns report: label, and the inputs to revisit when the
+reports fall outside the replay's interval."""
+
+NOT_COMPARED: dict[str, str] = {
+    "rdr": "the Return Dissatisfaction Rate is on Seller Central's Account Health page, not in these reports",
+    "odr": "the Order Defect Rate is on the Account Health page, not in these reports",
+    "fba_money": "the FBA customer returns report carries no amounts (refunds, fees) for FBA returns",
+    "labor": "the reports do not record the desk's time",
+    "recovered_value": "what resold, liquidated or disposed items recovered is not in the returns reports",
+}
+"""What the replay reports that the reports cannot check, and why."""
+
+
+def actual_figures(returns: pd.DataFrame) -> dict[str, float]:
+    """The compared figures as the seller-fulfilled Returns report gives them (NaN where the
+    report lacks the column)."""
+    m = returns[returns["channel"] == "mfn"]
+    out: dict[str, float] = {}
+    if not len(m):
+        return {k: np.nan for k in COMPARED}
+
+    def total(col: str) -> float:
+        v = m[col].to_numpy(dtype=float)
+        return float(np.nansum(v)) if np.isfinite(v).any() else np.nan
+
+    out["refunds"] = total("refunded")
+    out["seller_labels"] = total("seller_label")
+    out["az_claims"] = total("az_claim")
+    out["safet_reimbursements"] = total("safet_amount")
+    r = m["returnless"].to_numpy(dtype=float)
+    out["returnless_share"] = float(np.nanmean(r)) if np.isfinite(r).any() else np.nan
+    return out
+
+
+def _keys(df: pd.DataFrame) -> pd.MultiIndex:
+    return pd.MultiIndex.from_arrays(
+        [df["order_time"].to_numpy(dtype=float), df["price"].to_numpy(dtype=float), np.asarray(df["item_class"]).astype(str)]
+    )
+
+
+def trace_figures(trace: pd.DataFrame, returns: pd.DataFrame, class_names: Sequence[str]) -> dict[str, float]:
+    """The compared figures from one replication's trace: the requests of the seller-fulfilled
+    Returns report (a trace row is found by its order time, price and class, which the replay
+    takes from the reports unchanged), not the follow-on purchases' returns."""
+    t = trace[trace["generation"] == 0]
+    m = returns[returns["channel"] == "mfn"]
+    named = m.assign(item_class=np.asarray(class_names, dtype=object)[m["item_class"].to_numpy(dtype=np.int64)])
+    t = t[_keys(t).isin(_keys(named))]
+    n = len(t)
+    return {
+        "refunds": float(t["refunds"].sum() + t["partial_refunds"].sum()),
+        "seller_labels": float(t["seller_freight"].sum()),
+        "az_claims": float(t["az_claim"].sum()),
+        "safet_reimbursements": float(t["safet_reimbursements"].sum()),
+        "returnless_share": float((t["outcome"] == "returnless_refund").mean()) if n else np.nan,
+    }
+
+
+def prediction_interval(values: Sequence[float], confidence: float = 0.95) -> tuple[float, float, float]:
+    """Mean and the Student-t prediction interval of one more replication,
+    ``mean +- t * sd * sqrt(1 + 1/n)``: where one year's outcome falls, which is what the
+    reports record (the interval of the *mean* would shrink with replications and call any
+    real year an outlier)."""
+    from scipy import stats
+
+    mean, sd, n, _, _ = mean_ci(values, confidence)
+    if n < 2 or not np.isfinite(sd):
+        return mean, np.nan, np.nan
+    half = float(stats.t.ppf(0.5 + confidence / 2, n - 1)) * sd * float(np.sqrt(1 + 1 / n))
+    return mean, mean - half, mean + half
+
+
+def compare(
+    actual: dict[str, float],
+    replayed: Sequence[dict[str, float]],
+    runs: pd.DataFrame,
+    policy: str,
+    confidence: float = 0.95,
+) -> pd.DataFrame:
+    """One row per figure: the actual value, the replay's mean and the prediction interval of
+    one year (:func:`prediction_interval`), the difference (replay - actual) and its interval, whether the actual value lies inside the interval, and
+    which inputs to revisit when it does not. The store-wide money categories and Amazon
+    metrics of the replay follow, with why the reports cannot check them."""
+    rows: list[dict[str, Any]] = []
+    for key, (label, revisit) in COMPARED.items():
+        mean, lo, hi = prediction_interval([r[key] for r in replayed], confidence)
+        a = actual.get(key, np.nan)
+        known = np.isfinite(a)
+        inside = bool(known and lo - 1e-9 <= a <= hi + 1e-9)
+        rows.append(
+            {
+                "figure": label,
+                "scope": "seller-fulfilled",
+                "actual": a,
+                "replayed": mean,
+                "ci_low": lo,
+                "ci_high": hi,
+                "difference": mean - a if known else np.nan,
+                "diff_ci_low": lo - a if known else np.nan,
+                "diff_ci_high": hi - a if known else np.nan,
+                "within": inside if known else None,
+                "note": ("" if inside else f"revisit: {revisit}") if known else "not in the reports given",
+            }
+        )
+    base = runs[runs["policy"] == policy]
+    for col, why in (
+        ("rdr", NOT_COMPARED["rdr"]),
+        ("odr", NOT_COMPARED["odr"]),
+        ("refunds", NOT_COMPARED["fba_money"]),
+        ("seller_freight", NOT_COMPARED["fba_money"]),
+        ("labor", NOT_COMPARED["labor"]),
+        ("recovered_value", NOT_COMPARED["recovered_value"]),
+        ("net_return_cost", NOT_COMPARED["fba_money"]),
+    ):
+        mean, lo, hi = prediction_interval(base[col].to_numpy(dtype=float), confidence)
+        rows.append(
+            {
+                "figure": col,
+                "scope": "store-wide",
+                "actual": np.nan,
+                "replayed": mean,
+                "ci_low": lo,
+                "ci_high": hi,
+                "difference": np.nan,
+                "diff_ci_low": np.nan,
+                "diff_ci_high": np.nan,
+                "within": None,
+                "note": f"not compared: {why}",
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def format_table(df: pd.DataFrame, policy: str, currency: str = "") -> str:
+    """The comparison as plain text for the terminal."""
+    lines = [f"Actual vs replayed, current policy '{policy}' (95 % prediction intervals of one year)"]
+    head = f"  {'figure':<36} {'actual':>12} {'replayed':>12} {'interval':>25} {'difference':>12}  "
+    lines.append(head)
+
+    def f(x: float) -> str:
+        if not np.isfinite(x):
+            return "-"
+        return f"{x:,.3f}" if abs(x) < 1 else f"{x:,.0f}"
+
+    for r in df.itertuples():
+        interval = f"[{f(r.ci_low)}, {f(r.ci_high)}]"
+        mark = "" if r.within is None else ("ok" if r.within else "OUTSIDE")
+        name = r.figure if r.scope == "seller-fulfilled" else f"{r.figure} (store-wide)"
+        lines.append(f"  {name:<36} {f(r.actual):>12} {f(r.replayed):>12} {interval:>25} {f(r.difference):>12}  {mark}")
+    notes = [f"  - {r.figure}: {r.note}" for r in df.itertuples() if r.note]
+    if notes:
+        lines.append("Notes:")
+        lines.extend(notes)
+    return "\n".join(lines)

@@ -1,0 +1,328 @@
+"""From a seller's reports to the arrays a replay runs on.
+
+The calibration's readers read the files (tolerant, with their problem lists) and its
+:func:`~returnsim.calibrate.prepare.prepare` maps them exactly as a calibration does: cancelled
+order lines left out, SKUs/ASINs to item classes (the mapping, or the price bands the scenario's
+class names encode), Amazon's reason codes to the scenario's reasons, each return matched to its
+order line. What is left is plain arrays (:class:`~returnsim.model.replay_source.ReplayDemand`):
+order ids go no further than this module, and a request's identity is kept only as a 64-bit hash.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..calibrate.codes import CodeTable
+from ..calibrate.prepare import prepare
+from ..calibrate.readers import (
+    ReadProblem,
+    Report,
+    ReportError,
+    read_classes,
+    read_fba_returns,
+    read_mfn_returns,
+    read_orders,
+)
+from ..calibrate.tsv import Source
+from ..model.replay_source import ReplayDemand
+from ..scenario import Scenario
+
+__all__ = ["ReplayInputs", "read_inputs", "file_digest"]
+
+_HOURS = 24.0
+_BAND = re.compile(r"^price_(?:under_(?P<u>[0-9p]+)|(?P<a>[0-9p]+)_to_(?P<b>[0-9p]+)|(?P<p>[0-9p]+)_plus)$")
+
+
+@dataclass
+class ReplayInputs:
+    """What a replay runs on, and what was read to get it."""
+
+    demand: ReplayDemand
+    scenario: Scenario
+    """The scenario, its start moved to the Monday on or before the first order, its horizon
+    to the orders' last day, and no warm-up (the reports start where they start)."""
+    start: dt.date
+    """Day 0 of the replay (a Monday)."""
+    reports: dict[str, Report]
+    """The reports read, by kind (``orders``, ``fba_returns``, ``mfn_returns``, ``classes``)."""
+    returns: pd.DataFrame
+    """One row per replayed request: ``channel`` (fba/mfn), ``order_time``, ``item_class``,
+    ``price`` (which identify its rows in a trace) and what the returns reports say happened (``refunded``, ``label_cost``, ``seller_label``, ``az_claim``, ``safet_amount``,
+    ``returnless``; missing where the report does not carry it)."""
+    digest: str
+    """SHA-256 of every input file's content and the reading options: the results store keys
+    a replay by it, so a resume never mixes inputs."""
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def problems(self) -> list[ReadProblem]:
+        """Every cell or row the readers could not use (the rest of each file is used)."""
+        return [p for r in self.reports.values() for p in r.problems]
+
+
+def file_digest(source: Any) -> str:
+    """SHA-256 of a report's bytes (a path, bytes, or text)."""
+    h = hashlib.sha256()
+    if isinstance(source, str | Path):
+        with open(source, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
+    elif isinstance(source, bytes):
+        h.update(source)
+    elif hasattr(source, "getvalue"):
+        v = source.getvalue()
+        h.update(v if isinstance(v, bytes) else str(v).encode("utf-8"))
+    else:
+        h.update(repr(sorted(dict(source).items())).encode("utf-8"))
+    return h.hexdigest()
+
+
+def _usable(rep: Report) -> Report:
+    if rep.unusable:
+        raise ReportError(rep.unusable)
+    return rep
+
+
+def _band_edges(names: list[str]) -> list[float] | None:
+    """The price boundaries of class names made by price bands (``price_under_20``,
+    ``price_20_to_50``, ``price_50_plus``), or None if the names are not all such."""
+    edges: set[float] = set()
+    for n in names:
+        m = _BAND.match(n)
+        if m is None:
+            return None
+        for g in ("u", "a", "b", "p"):
+            if m.group(g):
+                edges.add(float(m.group(g).replace("p", ".")))
+    return sorted(edges) or None
+
+
+def _hours(dates: pd.Series, start: pd.Timestamp) -> np.ndarray:
+    d = pd.to_datetime(dates)
+    if getattr(d.dt, "tz", None) is not None:
+        d = d.dt.tz_convert("UTC").dt.tz_localize(None)
+    return ((d - start).dt.total_seconds() / 3600.0).to_numpy(dtype=float)
+
+
+def _keys(kind: str, report: Report, rows: pd.DataFrame) -> np.ndarray:
+    """A 64-bit identity per return row: its report, order id, item and occurrence (the k-th
+    return of that order line), hashed: stable whatever the file's row order."""
+    src = report.data.loc[rows.index]
+    oid = src["order_id"].astype(str) if "order_id" in src else pd.Series("", index=src.index)
+    item = src["sku"] if "sku" in src else (src["asin"] if "asin" in src else pd.Series("", index=src.index))
+    item = item.fillna("").astype(str)
+    base = kind + "|" + oid + "|" + item
+    occ = base.groupby(base).cumcount().astype(str)
+    text = (base + "|" + occ).tolist()
+    return np.array(
+        [int.from_bytes(hashlib.blake2b(t.encode("utf-8"), digest_size=8).digest(), "little") for t in text],
+        dtype=np.uint64,
+    )
+
+
+def read_inputs(
+    scenario: Scenario,
+    *,
+    orders: Source,
+    fba_returns: Source | None = None,
+    mfn_returns: Source | None = None,
+    classes: Source | Mapping[str, str] | None = None,
+    home_country: str | None = None,
+) -> ReplayInputs:
+    """Read a seller's reports into the arrays a replay runs on.
+
+    Args:
+        scenario: the seller's scenario (its catalog's class names and its reasons are what
+            the reports are mapped to).
+        orders: the All Orders report (order times, items, prices, markets).
+        fba_returns, mfn_returns: the FBA customer returns report and the seller-fulfilled
+            Returns report (at least one).
+        classes: a SKU/ASIN -> item class mapping (file or dict); without it, class names made
+            by price bands (``price_under_20`` ...) are matched by price, and a one-class
+            catalog takes every item.
+        home_country: the domestic market's country code (default: the most common ship-to).
+
+    Raises:
+        ReportError: a file cannot be used at all (the message names it and the fix).
+        ValueError: no returns report, or no return matches the scenario.
+    """
+    if fba_returns is None and mfn_returns is None:
+        raise ValueError("replay needs fba_returns= or mfn_returns= (--fba-returns / --mfn-returns): the requests to replay")
+    reports: dict[str, Report] = {"orders": _usable(read_orders(orders))}
+    if reports["orders"].kind != "orders":
+        raise ReportError(
+            f"{reports['orders'].name}: replay needs the All Orders report (one row per order line, with "
+            "amazon-order-id and purchase-date), not monthly order counts"
+        )
+    if fba_returns is not None:
+        reports["fba_returns"] = _usable(read_fba_returns(fba_returns))
+    if mfn_returns is not None:
+        reports["mfn_returns"] = _usable(read_mfn_returns(mfn_returns))
+    if classes is not None:
+        reports["classes"] = _usable(read_classes(dict(classes) if isinstance(classes, Mapping) else classes))
+    catalog = list(scenario.catalog)
+    bands = _band_edges(catalog) if classes is None else None
+    prepared, _, info = prepare(
+        fba=reports.get("fba_returns"),
+        mfn=reports.get("mfn_returns"),
+        orders=reports["orders"],
+        classes=reports.get("classes"),
+        codes=CodeTable.load(),
+        home_country=home_country,
+        price_bands=bands,
+    )
+    notes = [n for n in prepared.notes if "return rate" not in n and "Repeat Purchase" not in n and "purchases a year" not in n]
+    o = prepared.orders
+    if o is None or o.empty or not o["date"].notna().any():
+        raise ReportError(f"{reports['orders'].name}: no order line with a purchase date; replay needs the orders' dates")
+    o = o[o["date"].notna()]
+    if classes is None and bands is None:
+        if len(catalog) == 1:
+            o = o.assign(item_class=catalog[0])
+        else:
+            notes.append(
+                f"no class mapping: items were put in price bands ({info['classes_from']}), which the scenario's "
+                f"classes ({', '.join(catalog)}) do not name; pass classes= (--classes) to map SKUs to them"
+            )
+    first = pd.to_datetime(o["date"])
+    if getattr(first.dt, "tz", None) is not None:
+        first = first.dt.tz_convert("UTC").dt.tz_localize(None)
+    day0 = first.min().normalize()
+    start = (day0 - pd.Timedelta(days=int(day0.weekday()))).date()
+    start_ts = pd.Timestamp(start)
+    order_h = _hours(o["date"], start_ts)
+    n_days = int(np.floor(order_h.max() / _HOURS)) + 1
+    # Orders counted once however many lines they have (the model's orders are orders).
+    per_order = pd.Series(order_h, index=o.index).groupby(o["order"].to_numpy()).min()
+    per_day = np.bincount(np.floor(per_order.to_numpy() / _HOURS).astype(np.int64), minlength=n_days)
+
+    class_ix = {c: i for i, c in enumerate(catalog)}
+    reason_ix = {r: i for i, r in enumerate(scenario.reasons)}
+    rows: list[dict[str, Any]] = []
+    for kind, df, date_col, chan in (
+        ("fba_returns", prepared.fba, "date", "fba"),
+        ("mfn_returns", prepared.mfn, "request_date", "mfn"),
+    ):
+        if df is None or df.empty:
+            continue
+        rep = reports[kind]
+        hit = df["matched"].to_numpy()
+        ok = hit >= 0
+        pos = np.where(ok, hit, 0)
+        cls = df["item_class"].map(class_ix).to_numpy(dtype=float)
+        has_date = df[date_col].notna().to_numpy()
+        keep = ok & ~np.isnan(cls) & has_date
+        if (ok & np.isnan(cls)).any():
+            notes.append(f"{rep.name}: {int((ok & np.isnan(cls)).sum()):,} returns are of items in no class of the scenario; not replayed")
+        if (ok & ~has_date).any():
+            notes.append(f"{rep.name}: {int((ok & ~has_date).sum()):,} returns have no readable date; not replayed")
+        sub = df[keep]
+        line = pos[keep]
+        src = prepared.orders.iloc[line]
+        data = {
+            "channel": chan,
+            "key": _keys(kind, rep, sub),
+            "order_time": _hours(src["date"], start_ts),
+            "request_time": _hours(sub[date_col], start_ts),
+            "day_only": bool(rep.day_resolution.get("return_date" if chan == "fba" else "request_date", False)),
+            "arrival": chan == "fba",
+            "item_class": cls[keep].astype(np.int64),
+            "market": (src["market"].to_numpy(dtype=object) == "international").astype(np.int64),
+            "price": src["unit_price"].to_numpy(dtype=float),
+            "stated_reason": sub["reason"].map(reason_ix).fillna(-1).to_numpy(dtype=np.int64),
+            "in_policy": _in_policy(sub),
+        }
+        frame = pd.DataFrame(data)
+        frame = pd.concat([frame, _happened(sub, chan)], axis=1)
+        rows.append(frame)
+    if not rows or not sum(len(r) for r in rows):
+        raise ValueError("no return in the reports matches an order line of the orders report and a class of the scenario: nothing to replay")
+    req = pd.concat(rows, ignore_index=True)
+    # An order before the replay's days cannot be: the orders report sets day 0.
+    bad_price = ~np.isfinite(req["price"].to_numpy()) | (req["price"].to_numpy() <= 0)
+    if bad_price.any():
+        notes.append(f"{int(bad_price.sum()):,} returned order lines have no readable price; not replayed")
+        req = req[~bad_price].reset_index(drop=True)
+    sc = Scenario.model_validate(
+        {
+            **scenario.model_dump(mode="json", by_alias=True),
+            "start_date": start.isoformat(),
+            "horizon_days": float(n_days),
+            "warmup_days": 0,
+        }
+    )
+    demand = ReplayDemand(
+        orders_per_day=per_day.astype(np.int64),
+        key=req["key"].to_numpy(dtype=np.uint64),
+        order_time=req["order_time"].to_numpy(dtype=float),
+        request_time=req["request_time"].to_numpy(dtype=float),
+        day_only=req["day_only"].to_numpy(dtype=bool),
+        arrival=req["arrival"].to_numpy(dtype=bool),
+        item_class=req["item_class"].to_numpy(dtype=np.int64),
+        market=req["market"].to_numpy(dtype=np.int64),
+        price=req["price"].to_numpy(dtype=float),
+        stated_reason=req["stated_reason"].to_numpy(dtype=np.int64),
+        in_policy=req["in_policy"].to_numpy(dtype=np.int8),
+    )
+    digest = hashlib.sha256()
+    for kind in sorted(reports):
+        digest.update(kind.encode())
+    for src_ in (orders, fba_returns, mfn_returns, classes):
+        digest.update(b"-" if src_ is None else file_digest(src_).encode())
+    digest.update(repr((home_country, sorted(catalog))).encode())
+    happened = req.drop(columns=["key", "request_time", "day_only", "arrival", "in_policy"])
+    return ReplayInputs(
+        demand=demand,
+        scenario=sc,
+        start=start,
+        reports=reports,
+        returns=happened,
+        digest=digest.hexdigest(),
+        notes=notes,
+    )
+
+
+def _in_policy(df: pd.DataFrame) -> np.ndarray:
+    if "in_policy" not in df:
+        return np.full(len(df), -1, dtype=np.int8)
+    v = pd.array(df["in_policy"], dtype="boolean")
+    return np.where(v.isna(), -1, np.where(v.fillna(False), 1, 0)).astype(np.int8)
+
+
+def _happened(df: pd.DataFrame, channel: str) -> pd.DataFrame:
+    """What the returns report says happened to each request (missing where it does not say)."""
+    n = len(df)
+    nan = np.full(n, np.nan)
+
+    def col(name: str) -> np.ndarray:
+        return df[name].to_numpy(dtype=float) if name in df else nan
+
+    out = pd.DataFrame(index=df.index)
+    out["refunded"] = col("refunded_amount")
+    seller = df["payer"].to_numpy(dtype=object) == "seller" if "payer" in df else np.zeros(n, dtype=bool)
+    label = col("label_cost")
+    out["label_cost"] = label
+    out["seller_label"] = np.where(seller, np.nan_to_num(label), 0.0) if "payer" in df else nan
+    if "az_claim" in df:
+        az = pd.array(df["az_claim"], dtype="boolean")
+        out["az_claim"] = np.where(az.isna(), np.nan, az.fillna(False).astype(float))
+    else:
+        out["az_claim"] = nan
+    if "safet_amount" in df:
+        amount = col("safet_amount")
+        approved = df["safet_verdict"].to_numpy(dtype=object) == "approved" if "safet_verdict" in df else ~np.isnan(amount)
+        out["safet_amount"] = np.where(approved, np.nan_to_num(amount), 0.0)
+    else:
+        out["safet_amount"] = nan
+    out["returnless"] = (df["outcome"].to_numpy(dtype=object) == "returnless").astype(float) if "outcome" in df else nan
+    out.index = range(n)
+    return out.reset_index(drop=True)
