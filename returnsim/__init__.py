@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from .model import KPI_NAMES, RunResult, simulate
     from .model.ledger import CATEGORIES, COSTS, CREDITS, net_return_cost
     from .output import plots
+    from .replay import ReplayResult, replay
     from .scenario import (
         Policy,
         Problem,
@@ -66,6 +67,7 @@ _LAZY = {
     "CATEGORIES": "model.ledger", "COSTS": "model.ledger", "CREDITS": "model.ledger",
     "net_return_cost": "model.ledger",
     "plots": "output",
+    "replay": "replay", "ReplayResult": "replay",
     "Policy": "scenario", "Problem": "scenario", "Scenario": "scenario", "ScenarioError": "scenario",
     "load_scenario": "scenario", "parse_scenario": "scenario", "scenario_schema": "scenario",
 }
@@ -101,6 +103,16 @@ class _Package(types.ModuleType):
     def calibrate(self, value: Any) -> None:
         pass  # the subpackage stays reachable through sys.modules, as `from returnsim.calibrate import ...`
 
+    @property
+    def replay(self) -> Any:
+        from .replay.run import replay
+
+        return replay
+
+    @replay.setter
+    def replay(self, value: Any) -> None:
+        pass  # likewise for `returnsim.replay` (the subpackage) and `rs.replay` (the function)
+
 
 sys.modules[__name__].__class__ = _Package
 
@@ -127,6 +139,8 @@ __all__ = [
     "plots",
     "calibrate",
     "Calibration",
+    "replay",
+    "ReplayResult",
     "select_best",
     "Selection",
     "sweep",

@@ -14,12 +14,12 @@ import shlex
 import sys
 from collections.abc import Sequence
 
-from . import calibrate, decide, experiment, health, scenario
+from . import calibrate, decide, experiment, health, replay, scenario
 from .common import UserError
 
 __all__ = ["main", "build_parser", "UserError"]
 
-COMMANDS = (experiment, decide, health, scenario, calibrate)
+COMMANDS = (experiment, decide, health, scenario, calibrate, replay)
 """Modules that add subcommands, each through ``register(subparsers)``."""
 
 

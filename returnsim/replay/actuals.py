@@ -117,6 +117,12 @@ def prediction_interval(values: Sequence[float], confidence: float = 0.95) -> tu
     return mean, mean - half, mean + half
 
 
+def _floor0(interval: tuple[float, float, float]) -> tuple[float, float, float]:
+    """Counts and money paid cannot be negative: the interval is cut at zero."""
+    mean, lo, hi = interval
+    return mean, max(lo, 0.0) if np.isfinite(lo) else lo, hi
+
+
 def compare(
     actual: dict[str, float],
     replayed: Sequence[dict[str, float]],
@@ -130,7 +136,7 @@ def compare(
     metrics of the replay follow, with why the reports cannot check them."""
     rows: list[dict[str, Any]] = []
     for key, (label, revisit) in COMPARED.items():
-        mean, lo, hi = prediction_interval([r[key] for r in replayed], confidence)
+        mean, lo, hi = _floor0(prediction_interval([r[key] for r in replayed], confidence))
         a = actual.get(key, np.nan)
         known = np.isfinite(a)
         inside = bool(known and lo - 1e-9 <= a <= hi + 1e-9)

@@ -44,6 +44,18 @@ class ReplayResult(ExperimentResult):
     start_date: str = ""
     """Day 0 of the replay (the Monday on or before the first order)."""
 
+    def to_csv(self, directory: str | Path, baseline: str | None = None) -> list[Path]:
+        """Like :meth:`ExperimentResult.to_csv`, plus ``actuals.csv`` (actual vs replayed)."""
+        from ..files import write_text_atomically
+        from ..text import csv_safe
+
+        paths = super().to_csv(directory, baseline)
+        if self.actuals is not None:
+            path = Path(directory) / "actuals.csv"
+            write_text_atomically(path, csv_safe(self.actuals).to_csv(index=False, float_format="%.17g"))
+            paths.append(path)
+        return paths
+
     def actuals_table(self) -> str:
         """The actual-vs-replayed table as text (empty without actuals)."""
         if self.actuals is None:
