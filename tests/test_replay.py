@@ -1,0 +1,296 @@
+"""Replay: a seller's own orders and requests through each policy (issue 20, docs/replay.md)."""
+
+from __future__ import annotations
+
+import dataclasses
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import ROOT, SEED_SCENARIO
+
+import returnsim as rs
+from returnsim.calibrate.readers import ReportError, read_mfn_returns
+from returnsim.cli import main
+from returnsim.model.replay_source import ReplayDemand, ReplaySource, hashed_uniforms
+from returnsim.model.simulation import streams
+from returnsim.model.world import World
+from returnsim.replay import read_inputs
+from returnsim.replay.actuals import actual_figures, compare
+
+REPORTS = ROOT / "returnsim" / "_shipped" / "examples" / "amazon_reports"
+FILES = {
+    "orders": REPORTS / "synthetic_orders.txt",
+    "fba_returns": REPORTS / "synthetic_fba_returns.txt",
+    "mfn_returns": REPORTS / "synthetic_mfn_returns.txt",
+    "classes": REPORTS / "synthetic_classes.csv",
+}
+TWO = ["seed", "free_returns"]
+
+
+@pytest.fixture(scope="module")
+def sc():
+    return rs.load_scenario(SEED_SCENARIO)
+
+
+@pytest.fixture(scope="module")
+def inputs(sc):
+    return read_inputs(sc, **FILES)
+
+
+def _subset(d: ReplayDemand, keep: np.ndarray) -> ReplayDemand:
+    cols = {f.name: getattr(d, f.name) for f in dataclasses.fields(d)}
+    return ReplayDemand(**{k: (v[keep] if k not in ("orders_per_day", "digest") else v) for k, v in cols.items()})
+
+
+def _trace(inputs, policy: str, demand: ReplayDemand | None = None, seed: int = 3) -> pd.DataFrame:
+    run = rs.simulate(inputs.scenario, policy, seed=seed, trace=True, source=demand or inputs.demand)
+    return run.trace[run.trace["generation"] == 0]
+
+
+# ---------------------------------------------------------------------------------------------
+# reading
+# ---------------------------------------------------------------------------------------------
+
+
+def test_reports_are_read_with_their_problems_and_every_matched_return_replayed(inputs):
+    d = inputs.demand
+    # The shipped reports were damaged on purpose: the readers' problems come through.
+    assert len(inputs.problems) >= 5
+    assert any("twelve" in str(p) for p in inputs.problems)
+    # Every return that matches an order line and has a readable date is replayed, once.
+    mfn = read_mfn_returns(FILES["mfn_returns"]).data
+    n_mfn = int((inputs.returns["channel"] == "mfn").sum())
+    assert n_mfn == int(mfn["request_date"].notna().sum())
+    assert len(d) == len(inputs.returns) == len(np.unique(d.key))
+    # Orders per day count orders (not lines), and every request's order is among them.
+    orders = pd.read_csv(FILES["orders"], sep="\t")
+    assert d.orders_per_day.sum() == orders["amazon-order-id"].nunique()
+    assert (d.order_time >= 0).all() and (d.order_time < len(d.orders_per_day) * 24).all()
+    assert inputs.start.weekday() == 0 and inputs.scenario.warmup_days == 0
+
+
+def test_a_request_is_dated_after_its_order_and_as_the_report_says(inputs):
+    rng = streams(0)
+    src = ReplaySource(World(inputs.scenario), inputs.demand, rng["orders"], rng["requests"])
+    d = inputs.demand
+    t = src._time
+    assert (t > d.order_time).all()
+    mfn = ~d.arrival
+    # A seller-fulfilled request dated to the day keeps its day (the hour is drawn).
+    day = np.floor(d.request_time[mfn] / 24)
+    later = t[mfn] > d.order_time[mfn] + 1.0
+    assert np.array_equal(np.floor(t[mfn][later] / 24), day[later])
+    # An FBA return is dated by the unit's arrival: the request comes before it.
+    assert (t[d.arrival] <= d.request_time[d.arrival] + 24).all()
+    assert (t[d.arrival] < d.request_time[d.arrival]).mean() > 0.9
+
+
+def test_unusable_files_raise_the_readers_errors(sc, tmp_path):
+    empty = tmp_path / "orders.txt"
+    empty.write_text("")
+    with pytest.raises(ReportError, match="orders.txt"):
+        read_inputs(sc, orders=empty, mfn_returns=FILES["mfn_returns"])
+    with pytest.raises(ReportError, match="not the report expected"):
+        read_inputs(sc, orders=FILES["fba_returns"], mfn_returns=FILES["mfn_returns"])
+    with pytest.raises(ValueError, match="fba_returns= or mfn_returns="):
+        read_inputs(sc, orders=FILES["orders"])
+
+
+# ---------------------------------------------------------------------------------------------
+# what is taken as it happened, what is simulated
+# ---------------------------------------------------------------------------------------------
+
+
+def test_the_reports_columns_are_taken_as_they_happened(inputs):
+    tr = _trace(inputs, "seed")
+    d = inputs.demand
+    assert len(tr) == len(d)
+    by = np.lexsort((d.price, d.order_time))
+    tb = np.lexsort((tr["price"].to_numpy(), tr["order_time"].to_numpy()))
+    assert np.array_equal(tr["order_time"].to_numpy()[tb], d.order_time[by])
+    assert np.array_equal(tr["price"].to_numpy()[tb], d.price[by])
+    names = np.array(list(inputs.scenario.catalog))
+    assert np.array_equal(tr["item_class"].astype(str).to_numpy()[tb], names[d.item_class[by]])
+    reasons = np.array(list(inputs.scenario.reasons))
+    known = d.stated_reason[by] >= 0
+    assert np.array_equal(tr["stated_reason"].astype(str).to_numpy()[tb][known], reasons[d.stated_reason[by]][known])
+    inside = d.in_policy[by] >= 0
+    assert np.array_equal(tr["in_window"].to_numpy()[tb][inside], d.in_policy[by][inside] == 1)
+
+
+def test_every_policy_meets_the_same_buyers(inputs):
+    a, b = _trace(inputs, "seed"), _trace(inputs, "strict_buyer_pays")
+    for col in ("request_time", "order_time", "true_reason", "condition", "stated_condition", "price"):
+        assert a[col].equals(b[col]), col
+    # ... and what the policy changes does change.
+    assert not a["refunds"].equals(b["refunds"]) or not a["seller_freight"].equals(b["seller_freight"])
+
+
+def test_hidden_draws_follow_the_request_not_its_position(inputs):
+    """Leaving requests out of the input changes no other request's buyer."""
+    d = inputs.demand
+    rng = np.random.default_rng(1)
+    keep = np.sort(rng.choice(len(d), size=len(d) - 40, replace=False))
+    full, part = _trace(inputs, "seed"), _trace(inputs, "seed", _subset(d, keep))
+    key = ["order_time", "price", "request_time"]
+    merged = full.merge(part, on=key, suffixes=("", "_p"))
+    # Requests of one order line at one price may coincide on the key; the rest match one to one.
+    assert len(merged) >= len(part) - 5
+    for col in ("true_reason", "condition", "patience_h" if "patience_h" in full else "stated_condition"):
+        assert (merged[col].astype(str) == merged[col + "_p"].astype(str)).all(), col
+
+
+def test_hashed_uniforms_are_uniform_and_independent_of_order():
+    keys = np.arange(20000, dtype=np.uint64) * np.uint64(7919)
+    u = hashed_uniforms(keys, 5, 3)
+    assert u.min() >= 0 and u.max() < 1
+    # Mean of 60000 uniforms: sd 1/sqrt(12 * 60000); 4 sd either side.
+    assert abs(u.mean() - 0.5) < 4 / np.sqrt(12 * u.size)
+    assert abs(np.corrcoef(u[:, 0], u[:, 1])[0, 1]) < 4 / np.sqrt(len(keys))
+    perm = np.random.default_rng(0).permutation(len(keys))
+    assert np.array_equal(hashed_uniforms(keys[perm], 5, 3), u[perm])
+    assert not np.array_equal(hashed_uniforms(keys, 6, 3), u)
+
+
+def test_the_true_reason_of_an_honest_scenario_is_the_stated_one(sc):
+    honest = rs.load_scenario(SEED_SCENARIO, overrides={"returns.misreport_rate": 0.0})
+    inp = read_inputs(honest, **FILES)
+    tr = _trace(inp, "seed")
+    assert (tr["true_reason"].astype(str) == tr["stated_reason"].astype(str)).all()
+    assert sc.returns.misreport_rate > 0
+    tl = _trace(read_inputs(sc, **FILES), "seed")
+    assert (tl["true_reason"].astype(str) != tl["stated_reason"].astype(str)).any()
+
+
+def test_released_parts_do_not_depend_on_the_chunk(inputs):
+    world = World(inputs.scenario)
+
+    def parts(chunk):
+        rng = streams(4)
+        src = ReplaySource(world, inputs.demand, rng["orders"], rng["requests"], chunk=chunk)
+        got = list(iter(src.next_part, None))
+        return np.concatenate([p.req.request_time for p in got]), np.concatenate([p.req.patience_h for p in got])
+
+    t1, p1 = parts(7)
+    t2, p2 = parts(None)
+    assert np.array_equal(t1, t2) and np.array_equal(p1, p2)
+    assert (np.diff(t1) >= 0).all()
+
+
+# ---------------------------------------------------------------------------------------------
+# outputs like a run: result type, store and resume, executors
+# ---------------------------------------------------------------------------------------------
+
+
+def test_replay_is_an_experiment_result_and_resumes_only_from_the_same_inputs(sc, tmp_path):
+    store = tmp_path / "s.sqlite"
+    first = rs.replay(sc, **FILES, policies=TWO, replications=2, store=store, actuals=False)
+    assert isinstance(first, rs.ExperimentResult) and first.computed == 4
+    again = rs.replay(sc, **FILES, policies=TWO, replications=2, store=store, actuals=False)
+    assert again.computed == 0 and again.from_store == 4
+    pd.testing.assert_frame_equal(first.runs, again.runs)
+    # Other inputs (one request fewer) never read the stored rows back.
+    lines = FILES["mfn_returns"].read_text().splitlines(keepends=True)
+    other = tmp_path / "mfn.txt"
+    other.write_text("".join(lines[:-1]))
+    changed = rs.replay(sc, **{**FILES, "mfn_returns": other}, policies=TWO, replications=2, store=store, actuals=False)
+    assert changed.computed == 4 and changed.scenario_hash != first.scenario_hash
+    # The plain scenario's runs are not the replay's either.
+    assert rs.run_experiment(sc, policies=TWO, replications=1, store=store).computed == 2
+
+
+def test_an_executor_gives_the_serial_numbers(sc):
+    serial = rs.replay(sc, **FILES, policies=TWO, replications=2, actuals=False)
+    with ThreadPoolExecutor(2) as ex:
+        pooled = rs.replay(sc, **FILES, policies=TWO, replications=2, executor=ex, workers=2, actuals=False)
+    pd.testing.assert_frame_equal(serial.runs, pooled.runs)
+
+
+# ---------------------------------------------------------------------------------------------
+# actuals beside the replay
+# ---------------------------------------------------------------------------------------------
+
+
+def test_actuals_are_the_reports_own_totals(inputs):
+    raw = pd.read_csv(FILES["mfn_returns"], sep="\t", dtype=str)
+    act = actual_figures(inputs.returns)
+    rep = read_mfn_returns(FILES["mfn_returns"]).data
+    replayed = rep[rep["request_date"].notna()]
+    assert act["refunds"] == pytest.approx(replayed["refunded_amount"].sum())
+    assert act["az_claims"] == int((replayed["az_claim"] == True).sum())  # noqa: E712
+    seller = replayed["label_payer"].str.upper() == "SELLER"
+    assert act["seller_labels"] == pytest.approx(replayed.loc[seller, "label_cost"].fillna(0).sum())
+    assert len(raw) >= len(replayed)
+
+
+def test_actual_vs_replayed_covers_the_reports_requests_and_flags_what_is_off(sc):
+    res = rs.replay(sc, **FILES, policies=TWO, replications=4)
+    a = res.actuals
+    assert isinstance(a, pd.DataFrame)
+    row = a.set_index("figure")
+    refunds = row.loc["refunds paid (incl. partial)"]
+    assert refunds["ci_low"] <= refunds["replayed"] <= refunds["ci_high"]
+    assert refunds["difference"] == pytest.approx(refunds["replayed"] - refunds["actual"])
+    assert set(row.loc[["rdr", "odr"], "note"].str[:14]) == {"not compared: "}
+    # An actual far outside the interval is flagged with the inputs to revisit; one inside is not.
+    replayed = [{k: 100.0 + i for k in ("refunds", "seller_labels", "az_claims", "safet_reimbursements", "returnless_share")} for i in range(4)]
+    out = compare({"refunds": 101.5, "seller_labels": 1e6}, replayed, res.runs, "seed").set_index("figure")
+    assert out.loc["refunds paid (incl. partial)", "within"] is True
+    assert out.loc["return labels paid by the seller", "within"] is False
+    assert out.loc["return labels paid by the seller", "note"].startswith("revisit: ")
+    assert "Actual vs replayed" in res.actuals_table()
+
+
+def test_the_trace_rows_found_for_the_reports_requests_are_all_of_them(inputs):
+    from returnsim.replay.actuals import trace_figures
+
+    run = rs.simulate(inputs.scenario, "seed", seed=0, trace=True, source=inputs.demand)
+    mfn = inputs.returns[inputs.returns["channel"] == "mfn"]
+    fig = trace_figures(run.trace, inputs.returns, list(inputs.scenario.catalog))
+    gen0 = run.trace[run.trace["generation"] == 0]
+    # Counting every gen-0 row would be wrong by the FBA requests: the match is by channel.
+    assert len(gen0) > len(mfn)
+    assert fig["refunds"] < float(gen0["refunds"].sum() + gen0["partial_refunds"].sum())
+    keys = pd.MultiIndex.from_arrays([gen0["order_time"].to_numpy(), gen0["price"].to_numpy()])
+    want = pd.MultiIndex.from_arrays([mfn["order_time"].to_numpy(), mfn["price"].to_numpy()])
+    assert int(keys.isin(want).sum()) == len(mfn)
+
+
+# ---------------------------------------------------------------------------------------------
+# command line
+# ---------------------------------------------------------------------------------------------
+
+
+def _cli(capsys, *argv):
+    try:
+        code = main(list(argv))
+    except SystemExit as exc:
+        code = exc.code
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_cli_replay_prints_the_answer_and_the_actuals_and_writes_files(capsys, tmp_path):
+    code, out, err = _cli(
+        capsys, "replay", str(SEED_SCENARIO), "--orders", str(FILES["orders"]), "--mfn-returns", str(FILES["mfn_returns"]),
+        "--fba-returns", str(FILES["fba_returns"]), "--classes", str(FILES["classes"]),
+        "--policy", "seed", "--policy", "free_returns", "--replications", "3", "--workers", "1", "--out", str(tmp_path),
+    )
+    assert code == 0, err
+    assert "Replayed" in out and "Answer:" in out and "Actual vs replayed" in out
+    assert "Label cost" in out  # a reader's problem
+    for name in ("runs.csv", "summary.csv", "actuals.csv", "report.html"):
+        assert (tmp_path / name).is_file(), name
+
+
+def test_cli_bad_files_give_the_readers_errors_without_traceback(capsys, tmp_path):
+    bad = tmp_path / "orders.txt"
+    bad.write_bytes(b"\x00\x01\x02binary")
+    code, out, err = _cli(capsys, "replay", str(SEED_SCENARIO), "--orders", str(bad), "--mfn-returns", str(FILES["mfn_returns"]))
+    assert code == 2 and "orders.txt" in err and "Traceback" not in err
+    code, out, err = _cli(capsys, "replay", str(SEED_SCENARIO), "--orders", str(FILES["orders"]))
+    assert code == 2 and "--mfn-returns" in err
+    code, out, err = _cli(capsys, "replay", str(SEED_SCENARIO), "--orders", str(tmp_path / "nope.txt"), "--mfn-returns", str(FILES["mfn_returns"]))
+    assert code == 2 and "no such file" in err
