@@ -76,14 +76,14 @@ def cmd_replay(args: argparse.Namespace) -> int:
     if args.out and not args.full:
         full = head + "\n\n" + _results_text(args, inputs.scenario, res, base, full=True) + "\n\n" + res.actuals_table()
     _write_then_print(args, inputs.scenario, res, base, text, full)
-    if args.report:
+    if args.output:
         from ..output.report import write_report
 
         if len(policies) < 2:
-            raise UserError("--report compares policies: name at least two (or none for all)")
+            raise UserError("--output writes a report comparing policies: name at least two (or none for all)")
         common.keep_results(
             args, res, inputs.scenario,
-            lambda: print(f"wrote {write_report(res, inputs.scenario, args.report, baseline, args.command_line)}"),
+            lambda: print(f"wrote {write_report(res, inputs.scenario, args.output, baseline, args.command_line)}"),
         )
     return 0
 
@@ -121,5 +121,8 @@ def register(sub: Any) -> None:
         "--baseline", metavar="P",
         help="the policy you ran (default: the first): set beside the actuals and compared against",
     )
-    sp.add_argument("--report", metavar="FILE", help="also write the HTML report comparing the policies")
+    sp.add_argument(
+        "-o", "--output", metavar="FILE.html",
+        help="also write the HTML report comparing the policies to this file (--out DIR writes it as report.html)",
+    )
     sp.set_defaults(func=cmd_replay)
