@@ -294,3 +294,51 @@ def test_cli_bad_files_give_the_readers_errors_without_traceback(capsys, tmp_pat
     assert code == 2 and "--mfn-returns" in err
     code, out, err = _cli(capsys, "replay", str(SEED_SCENARIO), "--orders", str(tmp_path / "nope.txt"), "--mfn-returns", str(FILES["mfn_returns"]))
     assert code == 2 and "no such file" in err
+
+
+# ---------------------------------------------------------------------------------------------
+# the orders report, streamed
+# ---------------------------------------------------------------------------------------------
+
+
+def test_streamed_orders_count_and_keep_what_the_whole_file_gives(tmp_path):
+    """Blocks of a few lines give the counts, kept lines and problems of reading the file whole,
+    with quoted fields, unreadable dates, short rows, duplicates and cancellations in it."""
+    from returnsim.calibrate.codes import CodeTable
+    from returnsim.replay.orders import _whole, scan_orders
+
+    lines = FILES["orders"].read_text(encoding="utf-8").splitlines()
+    header, rows = lines[0], lines[1:400]
+    cols = header.split("\t")
+    date_i, status_i, name_i = cols.index("purchase-date"), cols.index("order-status"), cols.index("product-name")
+    f = rows[10].split("\t")
+    f[date_i] = "31/13/2025"
+    rows[10] = "\t".join(f)
+    f = rows[20].split("\t")
+    f[name_i] = '"SYNTHETIC\titem with a tab"'
+    rows[20] = "\t".join(f)
+    rows[30] = "\t".join(rows[30].split("\t")[:5])
+    rows.insert(43, rows[42])
+    # An order of two lines split over two blocks of 7 lines.
+    f, g = rows[6].split("\t"), rows[7].split("\t")
+    g[0] = f[0]
+    rows[7] = "\t".join(g)
+    f = rows[50].split("\t")
+    f[status_i] = "Cancelled"
+    rows[50] = "\t".join(f)
+    path = tmp_path / "orders.txt"
+    path.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    ids = [r.split("\t")[0] for r in rows]
+    returned = set(ids[8:60:3]) | {ids[20], ids[10]}
+    assert ids[42] not in returned and ids[6] not in returned
+    codes = CodeTable.load()
+    whole, wc = _whole(path, returned, codes)
+    for block in (7, 64, 10_000):
+        rep, c = scan_orders(path, returned, codes, block=block)
+        pd.testing.assert_series_equal(c.per_day.sort_index(), wc.per_day.sort_index(), check_names=False, check_dtype=False, check_freq=False)
+        assert c.countries == wc.countries
+        got = rep.data.sort_values("line").reset_index(drop=True)
+        want = whole.data.sort_values("line").reset_index(drop=True)
+        pd.testing.assert_frame_equal(got[want.columns], want, check_dtype=False)
+        assert sorted((p.line, p.problem) for p in rep.problems) == sorted((p.line, p.problem) for p in whole.problems)
+    assert len(whole.problems) >= 3

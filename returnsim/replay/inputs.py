@@ -30,11 +30,11 @@ from ..calibrate.readers import (
     read_classes,
     read_fba_returns,
     read_mfn_returns,
-    read_orders,
 )
 from ..calibrate.tsv import Source
 from ..model.replay_source import ReplayDemand
 from ..scenario import Scenario
+from .orders import scan_orders
 
 __all__ = ["ReplayInputs", "read_inputs", "file_digest"]
 
@@ -157,16 +157,28 @@ def read_inputs(
     """
     if fba_returns is None and mfn_returns is None:
         raise ValueError("replay needs fba_returns= or mfn_returns= (--fba-returns / --mfn-returns): the requests to replay")
-    reports: dict[str, Report] = {"orders": _usable(read_orders(orders))}
-    if reports["orders"].kind != "orders":
-        raise ReportError(
-            f"{reports['orders'].name}: replay needs the All Orders report (one row per order line, with "
-            "amazon-order-id and purchase-date), not monthly order counts"
-        )
+    reports: dict[str, Report] = {}
     if fba_returns is not None:
         reports["fba_returns"] = _usable(read_fba_returns(fba_returns))
     if mfn_returns is not None:
         reports["mfn_returns"] = _usable(read_mfn_returns(mfn_returns))
+    codes = CodeTable.load()
+    # The orders are streamed: counted per day, and only the returned lines kept.
+    returned = set()
+    for rep in reports.values():
+        if "order_id" in rep.data:
+            returned.update(rep.data["order_id"].dropna().tolist())
+    orders_rep, counts = scan_orders(orders, returned, codes)
+    reports = {"orders": _usable(orders_rep), **reports}
+    if orders_rep.kind != "orders":
+        raise ReportError(
+            f"{orders_rep.name}: replay needs the All Orders report (one row per order line, with "
+            "amazon-order-id and purchase-date), not monthly order counts"
+        )
+    if counts.per_day.empty:
+        raise ReportError(f"{orders_rep.name}: no order line with a readable purchase date; replay needs the orders' dates")
+    if home_country is None and counts.countries:
+        home_country = counts.countries.most_common(1)[0][0]
     if classes is not None:
         reports["classes"] = _usable(read_classes(dict(classes) if isinstance(classes, Mapping) else classes))
     catalog = list(scenario.catalog)
@@ -176,34 +188,31 @@ def read_inputs(
         mfn=reports.get("mfn_returns"),
         orders=reports["orders"],
         classes=reports.get("classes"),
-        codes=CodeTable.load(),
+        codes=codes,
         home_country=home_country,
         price_bands=bands,
     )
     notes = [n for n in prepared.notes if "return rate" not in n and "Repeat Purchase" not in n and "purchases a year" not in n]
     o = prepared.orders
-    if o is None or o.empty or not o["date"].notna().any():
-        raise ReportError(f"{reports['orders'].name}: no order line with a purchase date; replay needs the orders' dates")
-    o = o[o["date"].notna()]
+    if o is None:
+        o = pd.DataFrame({"date": pd.Series(dtype="datetime64[ns]"), "order": [], "item_class": []})
+    one_class = classes is None and bands is None and len(catalog) == 1
     if classes is None and bands is None:
-        if len(catalog) == 1:
-            o = o.assign(item_class=catalog[0])
-        else:
+        if not one_class:
             notes.append(
                 f"no class mapping: items were put in price bands ({info['classes_from']}), which the scenario's "
                 f"classes ({', '.join(catalog)}) do not name; pass classes= (--classes) to map SKUs to them"
             )
-    first = pd.to_datetime(o["date"])
-    if getattr(first.dt, "tz", None) is not None:
-        first = first.dt.tz_convert("UTC").dt.tz_localize(None)
-    day0 = first.min().normalize()
+    days = pd.DatetimeIndex(counts.per_day.index)
+    if days.tz is not None:
+        days = days.tz_convert("UTC").tz_localize(None)
+    day0 = days.min().normalize()
     start = (day0 - pd.Timedelta(days=int(day0.weekday()))).date()
     start_ts = pd.Timestamp(start)
-    order_h = _hours(o["date"], start_ts)
-    n_days = int(np.floor(order_h.max() / _HOURS)) + 1
-    # Orders counted once however many lines they have (the model's orders are orders).
-    per_order = pd.Series(order_h, index=o.index).groupby(o["order"].to_numpy()).min()
-    per_day = np.bincount(np.floor(per_order.to_numpy() / _HOURS).astype(np.int64), minlength=n_days)
+    day_ix = ((days.normalize() - start_ts).days).to_numpy()
+    n_days = int(day_ix.max()) + 1
+    per_day = np.zeros(n_days, dtype=np.int64)
+    np.add.at(per_day, day_ix, counts.per_day.to_numpy(dtype=np.int64))
 
     class_ix = {c: i for i, c in enumerate(catalog)}
     reason_ix = {r: i for i, r in enumerate(scenario.reasons)}
@@ -218,16 +227,16 @@ def read_inputs(
         hit = df["matched"].to_numpy()
         ok = hit >= 0
         pos = np.where(ok, hit, 0)
-        cls = df["item_class"].map(class_ix).to_numpy(dtype=float)
-        has_date = df[date_col].notna().to_numpy()
+        cls = np.zeros(len(df)) if one_class else df["item_class"].map(class_ix).to_numpy(dtype=float)
+        has_date = df[date_col].notna().to_numpy() & o["date"].notna().to_numpy()[pos]
         keep = ok & ~np.isnan(cls) & has_date
         if (ok & np.isnan(cls)).any():
             notes.append(f"{rep.name}: {int((ok & np.isnan(cls)).sum()):,} returns are of items in no class of the scenario; not replayed")
         if (ok & ~has_date).any():
-            notes.append(f"{rep.name}: {int((ok & ~has_date).sum()):,} returns have no readable date; not replayed")
+            notes.append(f"{rep.name}: {int((ok & ~has_date).sum()):,} returns have no readable date (or their order none); not replayed")
         sub = df[keep]
         line = pos[keep]
-        src = prepared.orders.iloc[line]
+        src = o.iloc[line]
         data = {
             "channel": chan,
             "key": _keys(kind, rep, sub),
