@@ -34,7 +34,7 @@ from ..calibrate.readers import (
 from ..calibrate.tsv import Source
 from ..model.replay_source import ReplayDemand
 from ..scenario import Scenario
-from .orders import scan_orders
+from .orders import read_blocks, scan_orders
 
 __all__ = ["ReplayInputs", "read_inputs", "file_digest"]
 
@@ -159,9 +159,9 @@ def read_inputs(
         raise ValueError("replay needs fba_returns= or mfn_returns= (--fba-returns / --mfn-returns): the requests to replay")
     reports: dict[str, Report] = {}
     if fba_returns is not None:
-        reports["fba_returns"] = _usable(read_fba_returns(fba_returns))
+        reports["fba_returns"] = _usable(read_blocks(fba_returns, read_fba_returns))
     if mfn_returns is not None:
-        reports["mfn_returns"] = _usable(read_mfn_returns(mfn_returns))
+        reports["mfn_returns"] = _usable(read_blocks(mfn_returns, read_mfn_returns))
     codes = CodeTable.load()
     # The orders are streamed: counted per day, and only the returned lines kept.
     returned = set()

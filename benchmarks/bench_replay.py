@@ -1,0 +1,134 @@
+"""Speed and peak memory of replaying a 1 M-order year against a generated run of the same size.
+
+The seed scenario scaled to about 1 M orders a year (``demand.orders_per_day`` and the desk's
+staff times ``--factor``, 18 by default) makes a synthetic year of Amazon reports once
+(``returnsim.calibrate.synthetic_reports``, written to ``--dir``, /tmp by default). Then, each
+in a fresh child process so each peak is its own:
+
+* **generated**: one replication of the scaled scenario (``rs.simulate``), its orders and
+  requests drawn by the model;
+* **replay, simulation**: one replication of the same policy on the reports' own orders and
+  requests (``rs.simulate(source=...)``), the arrays read from an ``.npz`` the next child wrote;
+* **replay, end to end**: reading the three reports (``returnsim.replay.read_inputs``, streamed
+  a block of lines at a time) and the replication.
+
+Peak memory is the child's maximum resident set size (it includes the libraries imported,
+shown as "after import"); CPU seconds are what to compare on a shared machine. The ratios are
+replay / generated: a speed ratio of 0.5 means half the speed.
+
+    python benchmarks/bench_replay.py [--factor 18] [--policy seed] [--seed 0] [--dir /tmp/returnsim_bench_replay]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SCENARIO = ROOT / "scenarios" / "seed_policies.toml"
+
+SCALED = r"""
+import json, resource, sys, time
+import numpy as np
+import returnsim as rs
+path, policy, factor, seed, folder, what = sys.argv[1:7]
+factor, seed = float(factor), int(seed)
+base = rs.load_scenario(path)
+sc = rs.load_scenario(path, {"demand.orders_per_day": base.demand.orders_per_day * factor,
+                             "desk.staff": max(1, round(base.desk.staff * factor))})
+def peak():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+out = {"import_mb": peak()}
+"""
+
+MAKE = SCALED + r"""
+from returnsim.calibrate import synthetic_reports
+synthetic_reports(sc, policy, seed=2026, months=12).write(folder)
+print(json.dumps(out))
+"""
+
+GENERATED = SCALED + r"""
+start, cpu = time.perf_counter(), time.process_time()
+run = rs.simulate(sc, policy, seed=seed)
+out.update(seconds=time.perf_counter() - start, cpu=time.process_time() - cpu, peak_mb=peak(),
+           orders=run.kpis["orders"], requests=run.kpis["return_requests"])
+print(json.dumps(out))
+"""
+
+END_TO_END = SCALED + r"""
+import dataclasses
+from returnsim.replay import read_inputs
+f = folder + "/synthetic_"
+start, cpu = time.perf_counter(), time.process_time()
+inp = read_inputs(sc, orders=f + "orders.txt", fba_returns=f + "fba_returns.txt",
+                  mfn_returns=f + "mfn_returns.txt", classes=f + "classes.csv")
+out.update(read_seconds=time.perf_counter() - start, read_cpu=time.process_time() - cpu, read_peak_mb=peak())
+d = inp.demand
+np.savez(folder + "/demand.npz", **{k.name: getattr(d, k.name) for k in dataclasses.fields(d) if k.name != "digest"})
+with open(folder + "/scenario.json", "w") as fh:
+    json.dump(inp.scenario.model_dump(mode="json", by_alias=True), fh)
+start, cpu = time.perf_counter(), time.process_time()
+run = rs.simulate(inp.scenario, policy, seed=seed, source=d)
+out.update(seconds=time.perf_counter() - start, cpu=time.process_time() - cpu, peak_mb=peak(),
+           orders=run.kpis["orders"], requests=run.kpis["return_requests"])
+print(json.dumps(out))
+"""
+
+SIMULATION = SCALED + r"""
+from returnsim.model.replay_source import ReplayDemand
+with np.load(folder + "/demand.npz", allow_pickle=False) as z:
+    d = ReplayDemand(**{k: z[k] for k in z.files})
+sc = rs.Scenario.model_validate(json.loads(open(folder + "/scenario.json").read()))
+start, cpu = time.perf_counter(), time.process_time()
+run = rs.simulate(sc, policy, seed=seed, source=d)
+out.update(seconds=time.perf_counter() - start, cpu=time.process_time() - cpu, peak_mb=peak(),
+           orders=run.kpis["orders"], requests=run.kpis["return_requests"])
+print(json.dumps(out))
+"""
+
+
+def child(code: str, args: argparse.Namespace) -> dict[str, float]:
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(SCENARIO), args.policy, str(args.factor), str(args.seed), str(args.dir), ""],
+        capture_output=True, text=True, check=False,
+    )
+    if out.returncode:
+        sys.exit(f"child failed:\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--factor", type=float, default=18.0, help="times the seed's orders a day (18: about 1 M a year)")
+    ap.add_argument("--policy", default="seed")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--dir", type=Path, default=Path("/tmp/returnsim_bench_replay"))
+    args = ap.parse_args()
+    args.dir.mkdir(parents=True, exist_ok=True)
+    if not (args.dir / "synthetic_orders.txt").is_file():
+        print(f"making a synthetic year of reports in {args.dir} (once) ...", flush=True)
+        child(MAKE, args)
+    gen = child(GENERATED, args)
+    e2e = child(END_TO_END, args)
+    sim = child(SIMULATION, args)
+    print(f"{'run':<22} {'orders':>10} {'requests':>9} {'wall s':>7} {'CPU s':>6} {'peak MB':>8} {'after import':>12}")
+    for name, r in (("generated", gen), ("replay, simulation", sim), ("replay, end to end", e2e)):
+        cpu = r["cpu"] + r.get("read_cpu", 0.0)
+        wall = r["seconds"] + r.get("read_seconds", 0.0)
+        print(f"{name:<22} {r['orders']:>10,.0f} {r['requests']:>9,.0f} {wall:>7.1f} {cpu:>6.2f} {r['peak_mb']:>8.0f} {r['import_mb']:>12.0f}")
+    print(f"reading the reports: {e2e['read_seconds']:.1f} s wall, {e2e['read_cpu']:.1f} CPU s, peak {e2e['read_peak_mb']:.0f} MB")
+    print(
+        f"speed ratio (generated CPU / replay CPU; >= 0.5 is at least half the speed): "
+        f"simulation {gen['cpu'] / sim['cpu']:.2f}, end to end {gen['cpu'] / (e2e['cpu'] + e2e['read_cpu']):.2f}"
+    )
+    print(
+        f"peak memory ratio (replay / generated): simulation {sim['peak_mb'] / gen['peak_mb']:.2f}, "
+        f"end to end {e2e['peak_mb'] / gen['peak_mb']:.2f}"
+    )
+
+
+if __name__ == "__main__":
+    main()
