@@ -35,8 +35,9 @@ def _targets(pairs: Sequence[str] | None) -> dict[str, float] | None:
     return out
 
 
-def _experiment(args: argparse.Namespace, sc, policies: list[str]):
-    """Run the experiment the options describe; library errors become user errors."""
+def _experiment(args: argparse.Namespace, sc, policies: list[str], **extra: Any):
+    """Run the experiment the options describe (``extra``: more ``run_experiment`` arguments,
+    such as a replay's ``source``); library errors become user errors."""
     import warnings
 
     from ..experiment import PrecisionWarning, run_experiment
@@ -59,6 +60,7 @@ def _experiment(args: argparse.Namespace, sc, policies: list[str]):
             workers=args.workers,
             max_replications=max(args.max_replications, args.replications),
             allow_large=args.allow_large,
+            **extra,
         )
 
 

@@ -3,33 +3,20 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import Any
 
 from . import common
+from .calibrate import _file
 from .common import UserError, load, scenario_args
-from .experiment import _results_text, _targets, _write_then_print, experiment_args
+from .experiment import _experiment, _results_text, _write_then_print, experiment_args
 
 __all__ = ["register"]
 
 
-def _file(path: str | None, option: str) -> Path | None:
-    if path is None:
-        return None
-    p = Path(path)
-    if not p.is_file():
-        raise UserError(f"{option}: no such file: {path}")
-    return p
-
-
 def cmd_replay(args: argparse.Namespace) -> int:
-    import warnings
-
     from ..calibrate.readers import ReportError
-    from ..experiment import PrecisionWarning
-    from ..experiment.budget import RunSizeWarning
-    from ..experiment.replications import StoreWarning
-    from ..replay import read_inputs, replay
+    from ..replay import read_inputs
+    from ..replay.run import replay_result
 
     sc = load(args)
     policies = common.policies(sc, args.policy)
@@ -50,25 +37,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
         inputs = read_inputs(sc, orders=orders, fba_returns=fba, mfn_returns=mfn, classes=classes, home_country=args.home_country)
     except (ReportError, ValueError) as err:  # the readers' own messages name the file and the fix
         raise UserError(str(err)) from None
-    common.preflight(args, inputs.scenario, len(policies))
-    with common.user_errors(args), warnings.catch_warnings():
-        for said in (PrecisionWarning, StoreWarning, RunSizeWarning):  # in the output instead
-            warnings.simplefilter("ignore", said)
-        res = replay(
-            sc,
-            orders=orders,
-            inputs=inputs,
-            policies=policies,
-            replications=args.replications,
-            seed=args.seed,
-            store=args.store,
-            progress=common.show_progress(args),
-            target_half_width=_targets(args.target),
-            scheduler=args.scheduler,
-            workers=args.workers,
-            max_replications=max(args.max_replications, args.replications),
-            allow_large=args.allow_large,
-        )
+    inputs.demand.digest = inputs.digest
+    res = replay_result(_experiment(args, inputs.scenario, policies, source=inputs.demand), inputs)
     head = _read_text(res)
     base = baseline if len(policies) > 1 else None
     text = head + "\n\n" + _results_text(args, inputs.scenario, res, base) + "\n\n" + res.actuals_table()

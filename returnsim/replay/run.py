@@ -21,7 +21,7 @@ from ..scenario.loader import as_scenario
 from .actuals import actual_figures, compare, format_table, trace_figures
 from .inputs import ReplayInputs, read_inputs
 
-__all__ = ["replay", "ReplayResult"]
+__all__ = ["replay", "replay_result", "ReplayResult"]
 
 
 @dataclass
@@ -124,8 +124,7 @@ def replay(
         inputs = read_inputs(
             sc, orders=orders, fba_returns=fba_returns, mfn_returns=mfn_returns, classes=classes, home_country=home_country
         )
-    demand = inputs.demand
-    demand.digest = inputs.digest
+    inputs.demand.digest = inputs.digest
     res = run_experiment(
         inputs.scenario,
         policies=names,
@@ -139,13 +138,20 @@ def replay(
         workers=workers,
         max_replications=max_replications,
         allow_large=allow_large,
-        source=demand,
+        source=inputs.demand,
     )
+    return replay_result(res, inputs, actuals)
+
+
+def replay_result(res: ExperimentResult, inputs: ReplayInputs, actuals: bool = True) -> ReplayResult:
+    """The :class:`ReplayResult` of an experiment run on ``inputs`` (``run_experiment(...,
+    source=inputs.demand)``): what was read, and with ``actuals`` the first policy replayed with
+    its trace beside the reports."""
     out = ReplayResult(**vars(res))
     out.problems = inputs.problems
     out.input_notes = list(inputs.notes)
-    out.requests = len(demand)
-    out.orders = int(demand.orders_per_day.sum())
+    out.requests = len(inputs.demand)
+    out.orders = int(inputs.demand.orders_per_day.sum())
     out.start_date = inputs.start.isoformat()
     out.notes = [*out.notes, *(f"replay input: {n}" for n in inputs.notes)]
     if actuals:
