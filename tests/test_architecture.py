@@ -19,7 +19,7 @@ RANK = {
     "model": 2,
     "analytic": 3, "experiment": 3,
     "decide": 4, "calibrate": 4,
-    "output": 5, "teaching": 5,
+    "output": 5, "teaching": 5, "replay": 5,
     "plots": 6,  # returnsim.plots: a short name for returnsim.output.plots
     "cli": 6,
     "__main__": 7, "__init__": 7,

@@ -201,11 +201,18 @@ def test_replay_is_an_experiment_result_and_resumes_only_from_the_same_inputs(sc
     assert rs.run_experiment(sc, policies=TWO, replications=1, store=store).computed == 2
 
 
-def test_an_executor_gives_the_serial_numbers(sc):
+def test_executors_give_the_serial_numbers(sc):
+    """The replay's arrays travel with each batch: threads and spawned processes alike."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
     serial = rs.replay(sc, **FILES, policies=TWO, replications=2, actuals=False)
     with ThreadPoolExecutor(2) as ex:
         pooled = rs.replay(sc, **FILES, policies=TWO, replications=2, executor=ex, workers=2, actuals=False)
     pd.testing.assert_frame_equal(serial.runs, pooled.runs)
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as ex:
+        spawned = rs.replay(sc, **FILES, policies=TWO, replications=2, executor=ex, workers=2, actuals=False)
+    pd.testing.assert_frame_equal(serial.runs, spawned.runs)
 
 
 # ---------------------------------------------------------------------------------------------

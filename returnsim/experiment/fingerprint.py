@@ -13,7 +13,7 @@ from pathlib import Path
 
 __all__ = ["model_version"]
 
-_SOURCES = ("model/*.py", "scenario/*.py", "amazon.py", "replay/inputs.py")
+_SOURCES = ("model/*.py", "scenario/*.py", "amazon.py")
 """Modules whose code determines simulated numbers (globs under the package directory)."""
 
 

@@ -15,6 +15,7 @@ import hashlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -59,8 +60,8 @@ class ReplayInputs:
     ``price`` (which identify its rows in a trace) and what the returns reports say happened (``refunded``, ``label_cost``, ``seller_label``, ``az_claim``, ``safet_amount``,
     ``returnless``; missing where the report does not carry it)."""
     digest: str
-    """SHA-256 of every input file's content and the reading options: the results store keys
-    a replay by it, so a resume never mixes inputs."""
+    """SHA-256 of every input file's content, the reading options and the reading code: the
+    results store keys a replay by it, so a resume never mixes inputs."""
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -83,6 +84,22 @@ def file_digest(source: Any) -> str:
         h.update(v if isinstance(v, bytes) else str(v).encode("utf-8"))
     else:
         h.update(repr(sorted(dict(source).items())).encode("utf-8"))
+    return h.hexdigest()
+
+
+_READING = ("replay/inputs.py", "replay/orders.py", "calibrate/readers.py", "calibrate/tsv.py",
+            "calibrate/prepare.py", "calibrate/codes.py", "calibrate/amazon_codes.toml")
+"""The code that turns reports into a replay's arrays: part of a replay's identity in a results
+store (the model's own code is in the store's version key)."""
+
+
+@lru_cache(maxsize=1)
+def _reading_code() -> str:
+    root = Path(__file__).resolve().parent.parent
+    h = hashlib.sha256()
+    for rel in _READING:
+        h.update(rel.encode())
+        h.update((root / rel).read_bytes())
     return h.hexdigest()
 
 
@@ -288,6 +305,7 @@ def read_inputs(
     for src_ in (orders, fba_returns, mfn_returns, classes):
         digest.update(b"-" if src_ is None else file_digest(src_).encode())
     digest.update(repr((home_country, sorted(catalog))).encode())
+    digest.update(_reading_code().encode())
     happened = req.drop(columns=["key", "request_time", "day_only", "arrival", "in_policy"])
     return ReplayInputs(
         demand=demand,
