@@ -290,6 +290,10 @@ def test_cli_replay_prints_the_answer_and_the_actuals_and_writes_files(capsys, t
     assert "Label cost" in out  # a reader's problem
     for name in ("runs.csv", "summary.csv", "actuals.csv", "report.html"):
         assert (tmp_path / name).is_file(), name
+    html = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert "Actual vs replayed: seed" in html and "refunds paid (incl. partial)" in html
+    actuals = pd.read_csv(tmp_path / "actuals.csv")
+    assert set(actuals["figure"]) >= {"refunds paid (incl. partial)", "rdr", "odr"}
 
 
 def test_cli_bad_files_give_the_readers_errors_without_traceback(capsys, tmp_path):

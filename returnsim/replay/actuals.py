@@ -21,7 +21,7 @@ import pandas as pd
 
 from ..experiment.statistics import mean_ci
 
-__all__ = ["COMPARED", "NOT_COMPARED", "compare", "trace_figures", "actual_figures", "prediction_interval", "format_table"]
+__all__ = ["COMPARED", "NOT_COMPARED", "compare", "trace_figures", "actual_figures", "prediction_interval", "format_table", "fmt"]
 
 COMPARED: dict[str, tuple[str, str]] = {
     "refunds": (
@@ -184,22 +184,24 @@ def compare(
     return pd.DataFrame(rows)
 
 
+def fmt(x: float) -> str:
+    """A figure of the table: a share to three decimals, money and counts to the unit."""
+    if not np.isfinite(x):
+        return "-"
+    return f"{x:,.3f}" if abs(x) < 1 else f"{x:,.0f}"
+
+
 def format_table(df: pd.DataFrame, policy: str, currency: str = "") -> str:
     """The comparison as plain text for the terminal."""
     lines = [f"Actual vs replayed, current policy '{policy}' (95 % prediction intervals of one year)"]
     head = f"  {'figure':<36} {'actual':>12} {'replayed':>12} {'interval':>25} {'difference':>12}  "
     lines.append(head)
 
-    def f(x: float) -> str:
-        if not np.isfinite(x):
-            return "-"
-        return f"{x:,.3f}" if abs(x) < 1 else f"{x:,.0f}"
-
     for r in df.itertuples():
-        interval = f"[{f(r.ci_low)}, {f(r.ci_high)}]"
+        interval = f"[{fmt(r.ci_low)}, {fmt(r.ci_high)}]"
         mark = "" if r.within is None else ("ok" if r.within else "OUTSIDE")
         name = r.figure if r.scope == "seller-fulfilled" else f"{r.figure} (store-wide)"
-        lines.append(f"  {name:<36} {f(r.actual):>12} {f(r.replayed):>12} {interval:>25} {f(r.difference):>12}  {mark}")
+        lines.append(f"  {name:<36} {fmt(r.actual):>12} {fmt(r.replayed):>12} {interval:>25} {fmt(r.difference):>12}  {mark}")
     notes = [f"  - {r.figure}: {r.note}" for r in df.itertuples() if r.note]
     if notes:
         lines.append("Notes:")

@@ -18,7 +18,7 @@ from ..experiment.result import ExperimentResult
 from ..experiment.store import ResultStore
 from ..scenario import Scenario
 from ..scenario.loader import as_scenario
-from .actuals import actual_figures, compare, format_table, trace_figures
+from .actuals import actual_figures, compare, fmt, format_table, trace_figures
 from .inputs import ReplayInputs, read_inputs
 
 __all__ = ["replay", "replay_result", "ReplayResult"]
@@ -55,6 +55,23 @@ class ReplayResult(ExperimentResult):
             write_text_atomically(path, csv_safe(self.actuals).to_csv(index=False, float_format="%.17g"))
             paths.append(path)
         return paths
+
+    def actuals_rows(self) -> list[dict[str, str]]:
+        """The actual-vs-replayed rows as text cells (for the HTML report); empty without
+        actuals."""
+        if self.actuals is None:
+            return []
+        return [
+            {
+                "figure": r.figure if r.scope == "seller-fulfilled" else f"{r.figure} (store-wide)",
+                "actual": fmt(r.actual),
+                "replayed": fmt(r.replayed),
+                "interval": f"[{fmt(r.ci_low)}, {fmt(r.ci_high)}]",
+                "difference": fmt(r.difference),
+                "note": ("" if r.within is None else "within · " if r.within else "OUTSIDE · ") + r.note,
+            }
+            for r in self.actuals.itertuples()
+        ]
 
     def actuals_table(self) -> str:
         """The actual-vs-replayed table as text (empty without actuals)."""
