@@ -20,12 +20,13 @@ import numpy as np
 import pandas as pd
 
 from ..experiment.statistics import mean_ci
+from ..model.world import World
 
 __all__ = ["COMPARED", "NOT_COMPARED", "compare", "trace_figures", "actual_figures", "prediction_interval", "format_table", "fmt"]
 
 COMPARED: dict[str, tuple[str, str]] = {
     "refunds": (
-        "refunds paid (incl. partial)",
+        "refunded to buyers (net of deductions)",
         "the offers and the buyer's acceptance (policy offers, buyer.*), the reason mix and misreport rate (catalog.<class>.reasons, returns.misreport_rate), prices",
     ),
     "seller_labels": (
@@ -85,21 +86,33 @@ def _keys(df: pd.DataFrame) -> pd.MultiIndex:
     )
 
 
-def trace_figures(trace: pd.DataFrame, returns: pd.DataFrame, class_names: Sequence[str]) -> dict[str, float]:
+def trace_figures(trace: pd.DataFrame, returns: pd.DataFrame, world: World) -> dict[str, float]:
     """The compared figures from one replication's trace: the requests of the seller-fulfilled
     Returns report (a trace row is found by its order time, price and class, which the replay
-    takes from the reports unchanged), not the follow-on purchases' returns."""
+    takes from the reports unchanged), not the follow-on purchases' returns. Each figure is what
+    the report's column means: the amount refunded net of what was deducted from it (fees and
+    labels the buyer pays), the return labels the seller paid (not replacements' outbound
+    postage)."""
     t = trace[trace["generation"] == 0]
     m = returns[returns["channel"] == "mfn"]
-    named = m.assign(item_class=np.asarray(class_names, dtype=object)[m["item_class"].to_numpy(dtype=np.int64)])
+    named = m.assign(item_class=np.asarray(world.class_names, dtype=object)[m["item_class"].to_numpy(dtype=np.int64)])
     t = t[_keys(t).isin(_keys(named))]
     n = len(t)
+    refunded = np.clip(t["refunds"].to_numpy(float) + t["partial_refunds"].to_numpy(float) - t["buyer_fees"].to_numpy(float), 0, None)
+    # seller_freight is the return label plus a replacement's outbound postage (model/ledger.py).
+    k = t["item_class"].cat.codes.to_numpy() if hasattr(t["item_class"], "cat") else np.asarray(t["item_class"], dtype=np.int64)
+    mk = t["market"].cat.codes.to_numpy()
+    outcome = t["outcome"].astype(str).to_numpy()
+    reship = np.isin(outcome, ("exchanged", "replaced"))
+    postage = np.where(t["fba"].to_numpy(bool), world.fba_fulfilment_fee[k], world.outbound_label[mk, 0] + world.outbound_label[mk, 1] * world.weight_lb[k])
+    label = t["seller_freight"].to_numpy(float) - np.where(reship, postage, 0.0)
+    seller_label = np.where(t["buyer_paid_label"].to_numpy(bool), 0.0, label)
     return {
-        "refunds": float(t["refunds"].sum() + t["partial_refunds"].sum()),
-        "seller_labels": float(t["seller_freight"].sum()),
+        "refunds": float(refunded.sum()),
+        "seller_labels": float(seller_label.sum()),
         "az_claims": float(t["az_claim"].sum()),
         "safet_reimbursements": float(t["safet_reimbursements"].sum()),
-        "returnless_share": float((t["outcome"] == "returnless_refund").mean()) if n else np.nan,
+        "returnless_share": float((outcome == "returnless_refund").mean()) if n else np.nan,
     }
 
 

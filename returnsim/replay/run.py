@@ -180,8 +180,10 @@ def _actuals(inputs: ReplayInputs, res: ExperimentResult) -> pd.DataFrame:
     """Replay the first policy with its trace, replication by replication (the same seeds as
     the experiment, so the same numbers), and compare with the reports."""
     from ..model import simulate
+    from ..model.world import World
 
     policy = res.policies[0]
+    world = World(inputs.scenario)
     replayed = []
     for r in range(res.replications):
         run = simulate(
@@ -192,5 +194,5 @@ def _actuals(inputs: ReplayInputs, res: ExperimentResult) -> pd.DataFrame:
             allow_large=True,
             source=inputs.demand,
         )
-        replayed.append(trace_figures(run.trace, inputs.returns, list(inputs.scenario.catalog)))
+        replayed.append(trace_figures(run.trace, inputs.returns, world))
     return compare(actual_figures(inputs.returns), replayed, res.runs, policy)
