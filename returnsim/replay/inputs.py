@@ -87,6 +87,12 @@ def file_digest(source: Any) -> str:
     return h.hexdigest()
 
 
+_USED = (
+    "order_id", "sku", "asin", "return_date", "request_date", "order_date", "reason", "label_cost", "label_payer",
+    "az_claim", "in_policy", "resolution", "refunded_amount", "safet_state", "safet_amount",
+)
+"""Columns of the returns reports a replay uses (the others are dropped as they are read)."""
+
 _READING = ("replay/inputs.py", "replay/orders.py", "calibrate/readers.py", "calibrate/tsv.py",
             "calibrate/prepare.py", "calibrate/codes.py", "calibrate/amazon_codes.toml")
 """The code that turns reports into a replay's arrays: part of a replay's identity in a results
@@ -176,9 +182,9 @@ def read_inputs(
         raise ValueError("replay needs fba_returns= or mfn_returns= (--fba-returns / --mfn-returns): the requests to replay")
     reports: dict[str, Report] = {}
     if fba_returns is not None:
-        reports["fba_returns"] = _usable(read_blocks(fba_returns, read_fba_returns))
+        reports["fba_returns"] = _usable(read_blocks(fba_returns, read_fba_returns, keep=_USED))
     if mfn_returns is not None:
-        reports["mfn_returns"] = _usable(read_blocks(mfn_returns, read_mfn_returns))
+        reports["mfn_returns"] = _usable(read_blocks(mfn_returns, read_mfn_returns, keep=_USED))
     codes = CodeTable.load()
     # The orders are streamed: counted per day, and only the returned lines kept.
     returned = set()
@@ -307,6 +313,10 @@ def read_inputs(
     digest.update(repr((home_country, sorted(catalog))).encode())
     digest.update(_reading_code().encode())
     happened = req.drop(columns=["key", "request_time", "day_only", "arrival", "in_policy"])
+    # What the reports were read into is no longer needed (their problems are kept): the rows
+    # must not stay in memory while the replay runs.
+    for rep in reports.values():
+        rep.data = rep.data.iloc[0:0]
     return ReplayInputs(
         demand=demand,
         scenario=sc,

@@ -42,10 +42,10 @@ from ..calibrate.tsv import Source, _utf16_without_bom, header_key, read_cells
 
 __all__ = ["OrderCounts", "scan_orders", "read_blocks", "BLOCK_LINES"]
 
-BLOCK_LINES = 20_000
+BLOCK_LINES = 10_000
 """Order lines read at a time: a few MB of text."""
 
-RETURN_BLOCK_LINES = 10_000
+RETURN_BLOCK_LINES = 2_000
 """Returns report lines read at a time: each goes through the reader, whose rows of all 32
 columns take some hundred bytes a field while a block is read."""
 
@@ -183,16 +183,25 @@ def _join(kind: str, name: str, parts: list[Report], problems: list[ReadProblem]
                   columns_found=tuple(found), rows_read=rows)
 
 
-def read_blocks(source: Source, reader: Callable[[Source], Report], block: int = RETURN_BLOCK_LINES) -> Report:
+def read_blocks(
+    source: Source, reader: Callable[[Source], Report], block: int = RETURN_BLOCK_LINES, keep: Sequence[str] | None = None
+) -> Report:
     """A report read by ``reader`` (``read_fba_returns``, ``read_mfn_returns``) a block of
     lines at a time: the same rows and problems as reading it whole, without the whole file's
-    text and rows in memory at once (duplicates are found within a block)."""
+    text and rows in memory at once (duplicates are found within a block). ``keep``: the only
+    columns to hold (``line`` always), the rest dropped block by block."""
+
+    def pruned(rep: Report) -> Report:
+        if keep is not None and not rep.data.empty:
+            rep.data = rep.data[[c for c in rep.data.columns if c == "line" or c in keep]]
+        return rep
+
     if not isinstance(source, str | Path) or not _streamable(Path(source)):
-        return reader(source)
+        return pruned(reader(source))
     path = Path(source)
     probe = _probe(path, reader)
     if probe.unusable:
-        return reader(path)  # the reader says what is wrong with the whole file
+        return pruned(reader(path))  # the reader says what is wrong with the whole file
     kind = probe.kind
     columns = _COLUMNS[kind]
     notes: list[str] = []
@@ -202,7 +211,7 @@ def read_blocks(source: Source, reader: Callable[[Source], Report], block: int =
     for b in _blocks(path, block, notes):
         pick = [k for k, ln in enumerate(b.lines) if ln.strip()]
         rows += len(pick)
-        rep = _read_lines(b, pick, kind, columns, path.name)
+        rep = pruned(_read_lines(b, pick, kind, columns, path.name))
         problems.extend(rep.problems)
         parts.append(rep)
     return _join(kind, path.name, parts, problems, notes, rows)
