@@ -86,7 +86,7 @@ def main() -> None:
     a, b = s["policy"].iloc[0], s["policy"].iloc[1]
     base = rs.run_experiment(sc, [a, b], replications=args.noise_replications, seed=10_000, progress=False,
                              workers=args.workers)
-    d = base.compare(b, ["net_value_per_order"]).iloc[0]
+    d = base.compare(b, ["policy_profit_per_order"]).iloc[0]
     spread = (res.values[a] - res.values[b]).var(ddof=1)
     noise = d.sd_diff**2
     print(f"\nnoise: {a} - {b} varies by sd {d.sd_diff:.3f} between replications at fixed inputs "

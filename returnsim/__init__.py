@@ -12,7 +12,7 @@ value of information, optimisation) -> :mod:`returnsim.output` (tables, plots, r
 >>> import returnsim as rs
 >>> sc = rs.load_scenario("scenarios/seed_policies.toml")      # doctest: +SKIP
 >>> run = rs.simulate(sc, policy="seed", seed=0)               # doctest: +SKIP
->>> run.kpis["net_value_per_order"]                            # doctest: +SKIP
+>>> run.kpis["policy_profit_per_order"]                            # doctest: +SKIP
 """
 
 __version__ = "0.1.0"

@@ -39,7 +39,7 @@ def test_select_prints_the_selection_ties_and_guarantee(capsys):
     [
         (["select", "--indifference", "0"], "indifference must be a number greater than 0"),
         (["select", "--indifference", "-0.1"], "indifference must be a number greater than 0"),
-        (["select", "--metric", "net_value"], "did you mean 'net_value_per_order'"),
+        (["select", "--metric", "net_value"], "did you mean 'policy_profit_per_order'"),
         (["select", "--policy", "sead"], "did you mean 'seed'"),
         (["optimize", "--policy", "giveaway_small", "--lever", "policies.giveaway_small.disposition.0.when.prise_max=5:40"],
          "did you mean 'price_max'"),
@@ -78,7 +78,7 @@ def test_optimize_and_psa_print_their_answers(capsys, tmp_path):
     code, out, _ = _run(capsys, "optimize", str(SEED_SCENARIO), *SHORT, "--policy", "giveaway_small", "--lever",
                         f"{lever}=5:45", "--levels", "3", "--refine", "0",
                         "--replications", "2", "--plot", str(tmp_path / "o.png"), "--out", str(tmp_path / "o.csv"))
-    assert code == 0 and "maximises net_value_per_order of giveaway_small" in out
+    assert code == 0 and "maximises policy_profit_per_order of giveaway_small" in out
     assert (tmp_path / "o.png").stat().st_size > 5000
     # The printed curve is the CSV's, and the optimum printed is its best level's neighbourhood.
     curve = pd.read_csv(tmp_path / "o.csv")
@@ -99,7 +99,7 @@ def test_optimize_and_psa_print_their_answers(capsys, tmp_path):
         row = next(line for line in out.splitlines() if line.startswith(p + " "))
         assert f"{r['mean']:.4g}" in row and f"{r.p_best:.0%} ({r.p_best_low:.0%} to {r.p_best_high:.0%})" in row
     runs = pd.read_csv(tmp_path / "psa" / "psa_runs.csv")
-    values = runs.pivot_table(index="point", columns="policy", values="net_value_per_order", aggfunc="mean")
+    values = runs.pivot_table(index="point", columns="policy", values="policy_profit_per_order", aggfunc="mean")
     assert len(values) == 6
     evpi = values.max(axis=1).mean() - values.mean().max()
     assert f"expected value of perfect information: {evpi:.3g} (" in out
@@ -118,7 +118,7 @@ def _result(gaps: dict[str, float], n: int = 40, noise: float = 1.0, seed: int =
     for p, mu in gaps.items():
         own = rng.normal(0, noise * 0.1, n)
         for r in range(n):
-            rows.append({"policy": p, "replication": r, "seed": 0, "net_value_per_order": 10 + mu + common[r] + own[r],
+            rows.append({"policy": p, "replication": r, "seed": 0, "policy_profit_per_order": 10 + mu + common[r] + own[r],
                          "net_return_cost_per_order": 4 - mu + own[r]})
     return ExperimentResult(runs=pd.DataFrame(rows), policies=list(gaps), seed=0, replications=n, scenario_hash="x")
 

@@ -149,7 +149,7 @@ def test_bad_arguments_are_clear_errors(kwargs, match):
 
 
 def test_unknown_metric_says_did_you_mean(minimal):
-    with pytest.raises(DecideError, match="did you mean 'net_value_per_order'"):
+    with pytest.raises(DecideError, match="did you mean 'policy_profit_per_order'"):
         rs.select_best(rs.parse_scenario(minimal), metric="net_value_per_ordr", progress=False)
 
 
@@ -161,12 +161,12 @@ def test_replay_on_too_few_replications_names_no_winner():
         {
             "policy": ["a"] * 6 + ["b"] * 6,
             "replication": list(range(6)) * 2,
-            "net_value_per_order": np.r_[rng.normal(1.0, 1, 6), rng.normal(1.02, 1, 6)],
+            "policy_profit_per_order": np.r_[rng.normal(1.0, 1, 6), rng.normal(1.02, 1, 6)],
         }
     )
     s = replay(runs, indifference=0.01, first_stage=5)
     assert s.stopped == "budget" and s.ties and s.total_replications == 12
-    assert TableSampler(runs, "net_value_per_order").limit == 6
+    assert TableSampler(runs, "policy_profit_per_order").limit == 6
 
 
 # --------------------------------------------------------------------------------------------

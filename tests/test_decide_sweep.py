@@ -84,7 +84,7 @@ def test_sweep_is_one_tidy_frame_with_common_random_numbers():
     runs = res.runs
     assert len(runs) == 4 * 2 * 2
     assert list(runs.columns[:3]) == ["point", "costs.inspection", "desk.staff"]
-    assert {"policy", "replication", "seed", "scenario_hash", "net_value_per_order", "refunds"} <= set(runs.columns)
+    assert {"policy", "replication", "seed", "scenario_hash", "policy_profit_per_order", "refunds"} <= set(runs.columns)
     # Common random numbers: every point meets the same orders in replication r.
     orders = runs.pivot_table(index="replication", columns="point", values="demand_orders", aggfunc="first")
     assert (orders.nunique(axis=1) == 1).all()
@@ -146,7 +146,7 @@ def test_sweep_resumes_after_a_kill_without_losing_or_double_counting(tmp_path):
     fresh = rs.sweep(rs.load_scenario(SEED_SCENARIO, {"horizon_days": 14}), "lhs", 12,
                      policies=["seed", "free_returns"], progress=False, workers=1)
     assert len(resumed) == 24
-    np.testing.assert_array_equal(resumed["net_value_per_order"].to_numpy(), fresh.runs["net_value_per_order"].to_numpy())
+    np.testing.assert_array_equal(resumed["policy_profit_per_order"].to_numpy(), fresh.runs["policy_profit_per_order"].to_numpy())
 
 
 def test_a_sweep_runs_on_a_dask_cluster_with_the_same_numbers():

@@ -22,13 +22,13 @@ def test_an_interval_of_nothing_prints_as_zero(mean, lo, hi):
 
 
 def test_an_interval_keeps_its_sign_and_width():
-    assert fmt_interval("net_value_per_order", -2.5, -2.6, -2.4).startswith("-2.5")
-    assert "±" in fmt_interval("net_value_per_order", -2.5, -2.6, -2.4)
+    assert fmt_interval("policy_profit_per_order", -2.5, -2.6, -2.4).startswith("-2.5")
+    assert "±" in fmt_interval("policy_profit_per_order", -2.5, -2.6, -2.4)
 
 
 def test_select_prints_money_with_the_currency():
-    assert _amount("net_value_per_order", 0.0329, "$") == "$0.0329"
-    assert _amount("net_value_per_order", -2.481, "€") == "-€2.48"
+    assert _amount("policy_profit_per_order", 0.0329, "$") == "$0.0329"
+    assert _amount("policy_profit_per_order", -2.481, "€") == "-€2.48"
     assert _amount("rdr", 0.0987, "$") == "9.87 %"
     assert _amount("rdr", 0.0123, "$", sign=True) == "+1.23 pp"
 
@@ -130,10 +130,10 @@ def test_comparison_csv_and_table_never_show_inf(tmp_path):
 @pytest.mark.parametrize(
     "name,mean,lo,hi,shown",
     [
-        ("net_value_per_order", -0.0002, -0.0732, 0.0728, "0.000 ± 0.073"),
-        ("net_value_per_order", 0.0002, -0.0728, 0.0732, "0.000 ± 0.073"),
+        ("policy_profit_per_order", -0.0002, -0.0732, 0.0728, "0.000 ± 0.073"),
+        ("policy_profit_per_order", 0.0002, -0.0728, 0.0732, "0.000 ± 0.073"),
         ("rdr", -0.00001, -0.0036, 0.0036, "0.00 pp ± 0.36"),
-        ("net_value_per_order", -0.0, -0.0, -0.0, "0.000 ± 0.000"),
+        ("policy_profit_per_order", -0.0, -0.0, -0.0, "0.000 ± 0.000"),
     ],
 )
 def test_a_difference_shown_as_zero_has_no_sign(name, mean, lo, hi, shown):
@@ -145,8 +145,8 @@ def test_a_difference_shown_as_zero_has_no_sign(name, mean, lo, hi, shown):
 def test_a_difference_keeps_its_sign_when_its_digits_show_it():
     from returnsim.output.labels import fmt_diff
 
-    assert fmt_diff("net_value_per_order", -0.0006, -0.07, 0.07, 3) == "-0.001 ± 0.070"
-    assert fmt_diff("net_value_per_order", 0.683, 0.666, 0.700, 3) == "+0.683 ± 0.017"
+    assert fmt_diff("policy_profit_per_order", -0.0006, -0.07, 0.07, 3) == "-0.001 ± 0.070"
+    assert fmt_diff("policy_profit_per_order", 0.683, 0.666, 0.700, 3) == "+0.683 ± 0.017"
     assert fmt_diff("rdr", -0.0333, -0.041, -0.0256) == "-3.33 pp ± 0.77"
 
 

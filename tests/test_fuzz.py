@@ -218,7 +218,7 @@ def _toml(raw: dict[str, Any]) -> str:
 
 JARGON = ("function-after", "tagged-union", "literal[", "[key]", "Value error", "Extra inputs", "pydantic", "Traceback")
 FIELDS = set(rs.Scenario.model_fields) | {"(file)", "(top level)"}
-MONEY = ("net_return_cost", "net_return_cost_per_order", "retained_margin", "net_value_per_order")
+MONEY = ("net_return_cost", "net_return_cost_per_order", "retained_margin", "policy_profit_per_order")
 
 
 class Watchdog(Exception):

@@ -48,7 +48,7 @@ from returnsim.model.budget import RunTooLarge  # noqa: E402
 
 SECRET = "FUZZ_SECRET_7d1c"
 REPORTS = rs.shipped("examples/amazon_reports/synthetic_fba_returns.txt").parent
-MONEY = ("net_return_cost", "net_return_cost_per_order", "net_value_per_order", "net_freight_cost", "retained_margin")
+MONEY = ("net_return_cost", "net_return_cost_per_order", "policy_profit_per_order", "net_freight_cost", "retained_margin")
 BOUNDED = ("desk_utilization", "desk_wait_probability", "rdr", "odr", "rdr_window_max", "odr_window_max")
 
 

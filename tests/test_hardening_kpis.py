@@ -42,9 +42,9 @@ def test_no_returns_leaves_per_order_money_defined_and_per_return_ratios_missing
     sc.catalog["widget"].return_rate = 0.0
     k = rs.simulate(sc, "base", seed=0).kpis
     assert k["return_requests"] == 0 and k["orders"] > 0
-    for name in ("net_return_cost_per_order", "net_value_per_order", "net_return_cost", "net_freight_cost"):
+    for name in ("net_return_cost_per_order", "policy_profit_per_order", "net_return_cost", "net_freight_cost"):
         assert math.isfinite(k[name]), (name, k[name])
-    assert k["net_value_per_order"] == 0.0
+    assert k["policy_profit_per_order"] == 0.0
     assert math.isnan(k["net_return_cost_per_return"])  # not defined: no return to divide by
 
 
@@ -71,7 +71,7 @@ def test_undefined_ratios_are_missing_with_a_reason_never_nan_money():
     runs = exp.runs
     empty = runs["return_requests"] == 0
     assert empty.any() and (~empty).any(), runs["return_requests"].tolist()  # the seed gives both
-    assert runs["net_value_per_order"].notna().all() and runs["net_return_cost_per_order"].notna().all()
+    assert runs["policy_profit_per_order"].notna().all() and runs["net_return_cost_per_order"].notna().all()
     assert runs.loc[empty, "net_return_cost_per_return"].isna().all()
     note = [n for n in exp.notes if "net_return_cost_per_return" in n]
     assert note and "no return request" in note[0] and f"base {int(empty.sum())} of 8" in note[0], exp.notes

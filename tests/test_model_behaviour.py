@@ -113,7 +113,7 @@ def test_retained_margin_by_hand(fba: bool):
     post = 2 * 3.0 * logistic(0.4)
     assert k["return_requests"] > 200
     assert k["retained_margin"] == pytest.approx(k["return_requests"] * post * margin, rel=1e-9)
-    assert k["net_value_per_order"] == pytest.approx(
+    assert k["policy_profit_per_order"] == pytest.approx(
         (k["retained_margin"] - k["net_return_cost"]) / k["demand_orders"], rel=1e-9
     )
 

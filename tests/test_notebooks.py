@@ -459,13 +459,13 @@ def test_outcome_mix_needs_a_trace(small_runs):
 
 
 def test_kpi_bars_from_runs(small_runs):
-    ax = plots.kpi_bars(small_runs, "net_value_per_order", highlight="seed")
+    ax = plots.kpi_bars(small_runs, "policy_profit_per_order", highlight="seed")
     assert isinstance(ax, Axes)
     (bars,) = ax.containers
     assert len(bars.patches) == len(small_runs)
     np.testing.assert_allclose(
         [p.get_width() for p in bars.patches],
-        [r.kpis["net_value_per_order"] for r in small_runs.values()],
+        [r.kpis["policy_profit_per_order"] for r in small_runs.values()],
     )
 
 
@@ -473,13 +473,13 @@ def test_kpi_bars_with_confidence_intervals():
     table = pd.DataFrame(
         {
             "policy": ["seed", "free_returns", "seed", "free_returns"],
-            "metric": ["late_response_rate"] * 2 + ["net_value_per_order"] * 2,
+            "metric": ["late_response_rate"] * 2 + ["policy_profit_per_order"] * 2,
             "mean": [0.04, 0.03, 1.5, -0.5],
             "ci_low": [0.03, 0.02, 1.0, -1.0],
             "ci_high": [0.05, 0.04, 2.0, 0.0],
         }
     )
-    ax = plots.kpi_bars(table, "net_value_per_order")
+    ax = plots.kpi_bars(table, "policy_profit_per_order")
     bars = ax.containers[0]
     assert [p.get_width() for p in bars.patches] == [1.5, -0.5]
     assert [t.get_text() for t in ax.get_yticklabels()] == ["seed", "free_returns"]

@@ -22,7 +22,7 @@ from returnsim.experiment import ExperimentResult
 from returnsim.experiment.tasks import METRICS
 from returnsim.output.answer import answer
 
-METRIC = "net_value_per_order"
+METRIC = "policy_profit_per_order"
 
 
 def _result(gaps: dict[str, float], n: int = 40, common: float = 1.0, own: float = 0.1, seed: int = 0,

@@ -25,7 +25,7 @@ def test_select_with_defaults_prints_the_selection_of_the_documented_defaults(ca
     assert main(argv) == 0
     out = capsys.readouterr().out
     sc = rs.load_scenario(SEED_SCENARIO, overrides={"horizon_days": 7})
-    sel = rs.select_best(sc, POLICIES, "net_value_per_order", 0.05, 0.95, first_stage=20, max_replications=24,
+    sel = rs.select_best(sc, POLICIES, "policy_profit_per_order", 0.05, 0.95, first_stage=20, max_replications=24,
                          seed=0, progress=False, workers=1)
     assert sel.summary() in out
     for _, r in sel.table.iterrows():

@@ -77,8 +77,8 @@ def test_optimize_finds_the_vertex_of_a_parabola_tighter_than_its_grid(monkeypat
     def f(policy, row, rep):
         return sign * (3.0 - 0.05 * (row[LEVER_A] - vertex) ** 2) + noise[rep]
 
-    monkeypatch.setattr(OPT, "run_design", fake_run_design("net_value_per_order", f, calls))
-    opt = rs.optimize(_scenario(), "base", {LEVER_A: (2.0, 20.0)}, "net_value_per_order", goal=goal,
+    monkeypatch.setattr(OPT, "run_design", fake_run_design("policy_profit_per_order", f, calls))
+    opt = rs.optimize(_scenario(), "base", {LEVER_A: (2.0, 20.0)}, "policy_profit_per_order", goal=goal,
                       levels=7, refine=1, replications=6, progress=False, workers=1)
     step = 2 * 3.0 / 6  # the refined grid: best ± the first step (18 / 6 = 3), in 6 intervals
     assert np.diff(calls[1][LEVER_A].sort_values().to_numpy()).min() == pytest.approx(step)
@@ -99,16 +99,16 @@ def test_optimize_finds_the_vertex_of_a_paraboloid_in_two_levers(monkeypatch):
         u, v = row[LEVER_A] - va, row[LEVER_B] - vb
         return -(u**2 + 0.5 * u * v + v**2) + 0.1 * rep
 
-    monkeypatch.setattr(OPT, "run_design", fake_run_design("net_value_per_order", f))
-    opt = rs.optimize(_scenario(), "base", {LEVER_A: (0.0, 20.0), LEVER_B: (5.0, 25.0)}, "net_value_per_order",
+    monkeypatch.setattr(OPT, "run_design", fake_run_design("policy_profit_per_order", f))
+    opt = rs.optimize(_scenario(), "base", {LEVER_A: (0.0, 20.0), LEVER_B: (5.0, 25.0)}, "policy_profit_per_order",
                       levels=5, refine=2, replications=3, progress=False, workers=1)
     assert opt.value[LEVER_A] == pytest.approx(va, abs=1e-6)
     assert opt.value[LEVER_B] == pytest.approx(vb, abs=1e-6)
 
 
 def test_an_optimum_at_the_end_of_the_range_is_said_to_be(monkeypatch):
-    monkeypatch.setattr(OPT, "run_design", fake_run_design("net_value_per_order", lambda p, row, r: row[LEVER_A]))
-    opt = rs.optimize(_scenario(), "base", {LEVER_A: (2.0, 20.0)}, "net_value_per_order", levels=5,
+    monkeypatch.setattr(OPT, "run_design", fake_run_design("policy_profit_per_order", lambda p, row, r: row[LEVER_A]))
+    opt = rs.optimize(_scenario(), "base", {LEVER_A: (2.0, 20.0)}, "policy_profit_per_order", levels=5,
                       replications=2, progress=False, workers=1)
     assert opt.value[LEVER_A] == 20.0
     assert opt.notes == [f"{LEVER_A} is at the high end of the range searched: the best value may lie beyond it"]
@@ -120,8 +120,8 @@ def test_the_curve_reports_each_value_with_its_t_interval(monkeypatch):
     from scipy import stats
 
     monkeypatch.setattr(OPT, "run_design", fake_run_design(
-        "net_value_per_order", lambda p, row, r: -((row[LEVER_A] - 5.0) ** 2) + r))
-    opt = rs.optimize(_scenario(), "base", {LEVER_A: (0.0, 10.0)}, "net_value_per_order", levels=5, refine=0,
+        "policy_profit_per_order", lambda p, row, r: -((row[LEVER_A] - 5.0) ** 2) + r))
+    opt = rs.optimize(_scenario(), "base", {LEVER_A: (0.0, 10.0)}, "policy_profit_per_order", levels=5, refine=0,
                       replications=4, progress=False, workers=1)
     half = stats.t.ppf(0.975, 3) * np.sqrt(5 / 3) / 2
     c = opt.curve

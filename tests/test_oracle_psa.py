@@ -62,7 +62,7 @@ def _case(goal: str = "max") -> PSA:
         values = -values
     inputs = pd.DataFrame({"x": xx, "y": yy, "z": zz})
     return PSA(values=values, inputs=inputs, specs=_fake_inputs("x", "y", "z", group="xy"),
-               metric="net_value_per_order", goal=goal, policies=list(values.columns), replications=1,
+               metric="policy_profit_per_order", goal=goal, policies=list(values.columns), replications=1,
                runs=pd.DataFrame(), confidence=0.95, seed=0)
 
 
@@ -113,7 +113,7 @@ def _random_case(seed: int) -> PSA:
     values = pd.DataFrame({f"p{j}": coef[j, 0] * 0.3 + coef[j, 1] * xx + coef[j, 2] * yy + coef[j, 3] * yy**2
                            for j in range(k)})
     return PSA(values=values, inputs=pd.DataFrame({"x": xx, "y": yy}), specs=_fake_inputs("x", "y", group="g"),
-               metric="net_value_per_order", goal=str(rng.choice(["max", "min"])), policies=list(values.columns),
+               metric="policy_profit_per_order", goal=str(rng.choice(["max", "min"])), policies=list(values.columns),
                replications=1, runs=pd.DataFrame(), confidence=0.95, seed=seed)
 
 
@@ -152,8 +152,8 @@ def test_psa_on_a_known_surface_recovers_the_closed_form_within_its_own_interval
         return own + 0.5 * x + noise[rep]
 
     psa_module = importlib.import_module("returnsim.decide.psa")  # the module, not the function
-    monkeypatch.setattr(psa_module, "run_design", fake_run_design("net_value_per_order", value))
-    res = psa_fn(sc, 400, None, "net_value_per_order", replications=2, progress=False, workers=1)
+    monkeypatch.setattr(psa_module, "run_design", fake_run_design("policy_profit_per_order", value))
+    res = psa_fn(sc, 400, None, "policy_profit_per_order", replications=2, progress=False, workers=1)
     # Independent replications per draw (a PSA averages over the simulation's noise too).
     assert sorted(res.runs["replication"].unique()) == list(range(800))
     assert res.chosen == "keep"

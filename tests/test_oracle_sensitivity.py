@@ -41,8 +41,8 @@ def test_sobol_indices_of_the_ishigami_function(monkeypatch):
     def f(policy, row, rep):
         return ishigami(row[X1] - math.pi, row[X2] - math.pi, row[X3] - math.pi)
 
-    monkeypatch.setattr(SENS, "run_design", fake_run_design("net_value_per_order", f))
-    si = sobol_indices(sc, "net_value_per_order", "a", base_samples=2048, bootstrap=300, progress=False, workers=1)
+    monkeypatch.setattr(SENS, "run_design", fake_run_design("policy_profit_per_order", f))
+    si = sobol_indices(sc, "policy_profit_per_order", "a", base_samples=2048, bootstrap=300, progress=False, workers=1)
     s1, st = ishigami_indices()
     assert s1 == pytest.approx([0.3139, 0.4424, 0.0], abs=5e-5)  # the published values
     assert st == pytest.approx([0.5576, 0.4424, 0.2437], abs=5e-5)
@@ -66,8 +66,8 @@ def test_tornado_of_a_linear_model_swings_by_slope_times_range(monkeypatch):
         x = {**base, **row}
         return 2 * x[X1] - 3 * x[X2] + noise[rep]
 
-    monkeypatch.setattr(SENS, "run_design", fake_run_design("net_value_per_order", f))
-    t = tornado(sc, "net_value_per_order", "a", replications=4, progress=False, workers=1)
+    monkeypatch.setattr(SENS, "run_design", fake_run_design("policy_profit_per_order", f))
+    t = tornado(sc, "policy_profit_per_order", "a", replications=4, progress=False, workers=1)
     by = t.table.set_index("input")
     assert list(t.table["input"]) == [X1, X2, X3]  # swings 8, 3, 0
     assert by.loc[X1, "swing"] == pytest.approx(2 * 4.0) and by.loc[X2, "swing"] == pytest.approx(3 * 1.0)
@@ -93,8 +93,8 @@ def test_tornado_of_a_difference_flips_where_the_sign_changes(monkeypatch):
         x1 = row.get(X1, x0)
         return (x1 - 4.0 if policy == "a" else 0.0) + 0.01 * rep
 
-    monkeypatch.setattr(SENS, "run_design", fake_run_design("net_value_per_order", f))
-    t = tornado(sc, "net_value_per_order", ["a", "b"], replications=3, progress=False, workers=1)
+    monkeypatch.setattr(SENS, "run_design", fake_run_design("policy_profit_per_order", f))
+    t = tornado(sc, "policy_profit_per_order", ["a", "b"], replications=3, progress=False, workers=1)
     by = t.table.set_index("input")
     assert by.loc[X1, "at_low"] == pytest.approx(-3.0) and by.loc[X1, "at_high"] == pytest.approx(1.0)
     assert t.base == pytest.approx(x0 - 4.0)
@@ -111,8 +111,8 @@ def test_breakeven_of_a_linear_difference_is_its_root(monkeypatch, crossing):
     def f(policy, row, rep):
         return 0.5 * (row[X1] - crossing) + (rep - 1.0) if policy == "a" else 0.0
 
-    monkeypatch.setattr(SENS, "run_design", fake_run_design("net_value_per_order", f))
-    be = breakeven(sc, X1, ["a", "b"], "net_value_per_order", levels=7, replications=3, progress=False, workers=1)
+    monkeypatch.setattr(SENS, "run_design", fake_run_design("policy_profit_per_order", f))
+    be = breakeven(sc, X1, ["a", "b"], "policy_profit_per_order", levels=7, replications=3, progress=False, workers=1)
     assert be.value == pytest.approx(crossing, abs=1e-9)
     half = stats.t.ppf(0.975, 7 * 2) * 1.0 / math.sqrt(3)
     assert np.allclose(be.curve["ci_high"] - be.curve["mean"], half)

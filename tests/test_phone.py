@@ -139,8 +139,8 @@ def test_every_text_of_the_report_charts_is_the_screen_size():
     names = policy_label_map(sc, policies)
     with plots.screen():
         figures = [
-            plots.value_chart(res.summary(), "net_value_per_order", names, highlight="seed"),
-            plots.differences_chart(res.compare("seed"), ["net_value_per_order", "rdr"], names),
+            plots.value_chart(res.summary(), "policy_profit_per_order", names, highlight="seed"),
+            plots.differences_chart(res.compare("seed"), ["policy_profit_per_order", "rdr"], names),
             plots.cost_chart(plots.mean_runs(res.runs, policies), names),
         ]
         for fig in figures:

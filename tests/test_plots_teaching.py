@@ -104,7 +104,7 @@ def test_lab_dashboard(sc):
     assert len(fig.axes) >= 4
     rdr_ax = fig.axes[1]
     assert _line(rdr_ax, "rdr_target").get_xdata()[0] == 0.10
-    d = exp.compare("seed", ["net_value_per_order"]).set_index("policy").loc["free_returns", "mean_diff"]
+    d = exp.compare("seed", ["policy_profit_per_order"]).set_index("policy").loc["free_returns", "mean_diff"]
     title = fig.axes[3].get_title()
     # The difference in the scenario's currency as a seller writes it, on two real lines.
     assert f"{'-' if d < 0 else '+'}€{abs(d):.2f} vs seed" in title

@@ -69,7 +69,7 @@ def full_report(small) -> str:
         "at_low": [-0.2 - s for s in swing], "at_high": [-0.2 + s for s in swing],
         "swing": swing, "flips": [s > 0.2 for s in swing],
     })
-    tor = Tornado(table, base=-0.2, base_half_width=0.05, metric="net_value_per_order",
+    tor = Tornado(table, base=-0.2, base_half_width=0.05, metric="policy_profit_per_order",
                   policies=["cost_optimal", "seed"], replications=2, runs=pd.DataFrame())
     decision = SimpleNamespace(selection=replay(res.runs, first_stage=3), tornado=tor, psa=None, breakevens=[], notes=[])
     return render_report(res, sc, baseline="seed", decision=decision)
@@ -83,7 +83,7 @@ def test_report_is_standalone_and_complete(small, report):
     charts = re.findall(r'<div class="chart" role="img" aria-label="[^"]+"><svg [^>]*viewBox=', text)
     assert len(charts) == 3 and "<img" not in text
     # The answer first: the best policy by net value, named in the verdict.
-    best = res.summary().query("metric == 'net_value_per_order'").set_index("policy")["mean"].idxmax()
+    best = res.summary().query("metric == 'policy_profit_per_order'").set_index("policy")["mean"].idxmax()
     verdict = text[text.index('class="verdict"'): text.index("</div>")]
     assert "Answer:" in verdict and best in verdict and "95 % CI" in verdict
     for policy in res.policies:
@@ -96,7 +96,7 @@ def test_report_reads_for_a_seller(small, report):
     body = report.split("<body>", 1)[1]
     visible = re.sub(r"<[^>]+>", " ", body.split("<details>")[0] + body.split("</details>")[1])
     # Human labels, not internal ids, wherever a reader looks (tables and text)
-    for internal in ("rdr", "seller_freight", "net_value_per_order", "repeat_purchase_rate"):
+    for internal in ("rdr", "seller_freight", "policy_profit_per_order", "repeat_purchase_rate"):
         assert not re.search(rf"\b{internal}\b", visible), internal
     assert "return dissatisfaction rate" in visible and "net value per order (€)" in visible
     # the scenario's currency
@@ -271,7 +271,7 @@ def test_cli_report_numbers_and_verdict_match_the_csv_files(tmp_path):
     policies = ["seed", "giveaway_small", "free_returns"]
 
     # The verdict.
-    value = summary.xs("net_value_per_order", level="metric")
+    value = summary.xs("policy_profit_per_order", level="metric")
     best = value["mean"].idxmax()
     verdict = html.unescape(re.sub(r"<[^>]+>", "", verdict_text(page)))
     m = re.search(r"Answer: (?:keep )?(\w+): best net value per order, (.*?) \(95 % CI (.*?) to (.*?)\), (.*?) vs seed "
@@ -281,7 +281,7 @@ def test_cli_report_numbers_and_verdict_match_the_csv_files(tmp_path):
     shown = [numbers(g)[0] for g in m.groups()[1:]]
     assert close(shown[0], value.loc[best, "mean"]) and close(shown[1], value.loc[best, "ci_low"])
     assert close(shown[2], value.loc[best, "ci_high"])
-    gap = compare.loc[(best, "net_value_per_order")]
+    gap = compare.loc[(best, "policy_profit_per_order")]
     assert close(shown[3], gap["mean_diff"]) and close(shown[4], gap["ci_low"]) and close(shown[5], gap["ci_high"])
 
     # Key figures: mean ± half-width (or the clipped interval's ends) of summary.csv.

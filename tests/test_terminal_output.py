@@ -42,7 +42,7 @@ def _with_t(t: float) -> np.ndarray:
 
 
 def test_resolved_answer_names_the_winner_and_the_gap():
-    res = _result({"seed": {"net_value_per_order": BASE}, "better": {"net_value_per_order": _with_t(8.0)}})
+    res = _result({"seed": {"policy_profit_per_order": BASE}, "better": {"policy_profit_per_order": _with_t(8.0)}})
     a = answer(res, baseline="seed")
     assert a.best == "better" and a.resolved and a.tied == []
     text = a.text("€")
@@ -54,9 +54,9 @@ def test_joint_confidence_makes_a_close_call_a_tie():
     # t = 2.5 with 9 degrees of freedom: significant for one comparison at 95 % (2.262) but not
     # at the 97.5 % each of two comparisons needs for 95 % joint confidence (2.685).
     assert stats.t.ppf(0.975, 9) < 2.5 < stats.t.ppf(1 - 0.025 / 2, 9)
-    close = {"seed": {"net_value_per_order": BASE}, "a": {"net_value_per_order": _with_t(2.5)}}
+    close = {"seed": {"policy_profit_per_order": BASE}, "a": {"policy_profit_per_order": _with_t(2.5)}}
     assert answer(_result(close)).resolved  # two policies: one comparison
-    three = {**close, "worse": {"net_value_per_order": BASE - 5 + Z}}
+    three = {**close, "worse": {"policy_profit_per_order": BASE - 5 + Z}}
     a = answer(_result(three), baseline="seed")
     assert a.best == "a" and a.tied == ["seed"] and not a.resolved
     text = a.text()
@@ -71,7 +71,7 @@ def test_costs_and_defect_rates_are_better_when_lower():
 
 
 def test_one_replication_is_never_an_answer():
-    res = _result({"seed": {"net_value_per_order": np.array([1.0])}, "b": {"net_value_per_order": np.array([2.0])}})
+    res = _result({"seed": {"policy_profit_per_order": np.array([1.0])}, "b": {"policy_profit_per_order": np.array([2.0])}})
     a = answer(res)
     assert not a.resolved and "cannot say" in a.text()
 
@@ -80,8 +80,8 @@ def test_health_warnings_in_plain_words():
     n = 5
     res = _result(
         {
-            "seed": {"net_value_per_order": BASE[:n], "rdr": np.full(n, 0.04), "odr": np.full(n, 0.004)},
-            "harsh": {"net_value_per_order": BASE[:n] + 1, "rdr": np.full(n, 0.14), "odr": np.full(n, 0.02)},
+            "seed": {"policy_profit_per_order": BASE[:n], "rdr": np.full(n, 0.04), "odr": np.full(n, 0.004)},
+            "harsh": {"policy_profit_per_order": BASE[:n] + 1, "rdr": np.full(n, 0.14), "odr": np.full(n, 0.02)},
         }
     )
     text = experiment_text(res, baseline="seed")
@@ -97,7 +97,7 @@ def test_health_warnings_in_plain_words():
 
 def test_rates_never_shown_below_zero_and_differences_in_pp():
     assert fmt_interval("az_claim_rate", 0.001, -0.002, 0.004) == "0.10 % (0.00 to 0.40 %)"
-    assert fmt_interval("net_value_per_order", 0.5, -0.2, 1.2) == "0.500 ± 0.700"  # money may be negative
+    assert fmt_interval("policy_profit_per_order", 0.5, -0.2, 1.2) == "0.500 ± 0.700"  # money may be negative
     assert fmt_diff("rdr", -0.0333, -0.041, -0.0256) == "-3.33 pp ± 0.77"
     # Every share cell of a real summary table is non-negative, whatever the spread.
     res = _result({"seed": {"az_claim_rate": np.array([0.0, 0.0, 0.0, 0.01]), "rdr": np.array([0.0, 0.02, 0.0, 0.0])}})

@@ -41,11 +41,11 @@ def main() -> None:
     save(fig, "cost_breakdown")
 
     fig, ax = plt.subplots(figsize=(7.5, 3))
-    plots.forest(compare, "net_value_per_order", ax=ax, currency=sc.currency)
+    plots.forest(compare, "policy_profit_per_order", ax=ax, currency=sc.currency)
     save(fig, "paired_differences")
 
     fig, ax = plt.subplots(figsize=(7.5, 3))
-    plots.kpi_bars(summary, "net_value_per_order", ax=ax, highlight="seed", currency=sc.currency)
+    plots.kpi_bars(summary, "policy_profit_per_order", ax=ax, highlight="seed", currency=sc.currency)
     save(fig, "net_value")
 
     runs = {p: rs.simulate(sc, p, seed=0, trace=True) for p in policies}

@@ -255,7 +255,7 @@ def _number(text: str) -> float:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
 
 
-def _metric_args(sp: argparse.ArgumentParser, default: str = "net_value_per_order") -> None:
+def _metric_args(sp: argparse.ArgumentParser, default: str = "policy_profit_per_order") -> None:
     sp.add_argument("--metric", default=default, help=f"KPI or ledger category to rank by (default {default})")
     sp.add_argument("--goal", choices=("max", "min"), help="maximise or minimise (default: from the metric)")
 

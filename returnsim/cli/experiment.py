@@ -28,7 +28,7 @@ def _targets(pairs: Sequence[str] | None) -> dict[str, float] | None:
         except ValueError:
             h = float("nan")
         if not sep or not h > 0 or h == float("inf"):
-            raise UserError(f"--target expects METRIC=HALF_WIDTH (e.g. net_value_per_order=0.05), got {pair!r}")
+            raise UserError(f"--target expects METRIC=HALF_WIDTH (e.g. policy_profit_per_order=0.05), got {pair!r}")
         if name not in METRICS:
             raise UserError(f"--target: unknown metric {name!r}; metrics: {', '.join(METRICS)}")
         out[name] = h

@@ -17,8 +17,9 @@ __all__ = ["DecideError", "check_metric", "goal_of", "Goal", "positive", "did_yo
 Goal = Literal["max", "min"]
 
 _MAXIMISE = {
-    "net_value_per_order",
-    "retained_margin",
+    "policy_profit_per_order",
+    "caused_margin",
+    "caused_margin_per_order",
     "repeat_purchase_rate",
     "post_return_spend_ratio",
     "cancel_rate",

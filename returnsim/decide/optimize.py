@@ -131,7 +131,7 @@ def optimize(
     scenario: Scenario | str | Path | Mapping[str, Any],
     policy: str,
     levers: Mapping[str, tuple[float, float]] | Sequence[str],
-    metric: str = "net_value_per_order",
+    metric: str = "policy_profit_per_order",
     *,
     goal: Goal | None = None,
     levels: int = 9,

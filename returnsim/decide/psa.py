@@ -255,15 +255,15 @@ class PSA:
     # -- willingness to pay ---------------------------------------------------------------------
 
     def acceptability(self, wtp: Sequence[float] | np.ndarray | None = None) -> pd.DataFrame:
-        """Probability each policy is best when a dollar of retained margin is worth ``wtp``
-        dollars to the seller: value = ``wtp * retained margin per order - net return cost per
-        order`` (``wtp = 1`` is net value per order). Rows: ``wtp``; columns: policies."""
+        """Probability each policy is best when a dollar of caused margin is worth ``wtp``
+        dollars to the seller: value = ``wtp * caused margin per order - cost per order``
+        (``wtp = 1`` is policy profit per order). Rows: ``wtp``; columns: policies."""
         import pandas as pd
 
         wtp = np.linspace(0.0, 2.0, 21) if wtp is None else np.asarray(wtp, dtype=float)
         runs = self.runs.assign(
-            _rm=self.runs["retained_margin"] / self.runs["demand_orders"],
-            _cost=self.runs["net_return_cost_per_order"],
+            _rm=self.runs["caused_margin_per_order"],
+            _cost=self.runs["cost_per_order"],
         )
         means = runs.groupby(["point", "policy"], sort=False)[["_rm", "_cost"]].mean()
         rm = means["_rm"].unstack("policy")[self.policies].to_numpy()
@@ -280,7 +280,7 @@ def psa(
     scenario: Scenario | str | Path | Mapping[str, Any],
     draws: int = 200,
     policies: Sequence[str] | None = None,
-    metric: str = "net_value_per_order",
+    metric: str = "policy_profit_per_order",
     *,
     goal: Goal | None = None,
     inputs: Sequence[str] | Mapping[str, Any] | None = None,

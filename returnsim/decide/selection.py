@@ -340,7 +340,7 @@ def _guarantee(metric: str, goal: str, delta: float, conf: float, stopped: str, 
 def select_best(
     scenario: Scenario | str | Path | Mapping[str, Any],
     policies: Sequence[str] | None = None,
-    metric: str = "net_value_per_order",
+    metric: str = "policy_profit_per_order",
     indifference: float = 0.05,
     confidence: float = 0.95,
     *,
@@ -428,7 +428,7 @@ def select_best(
 
 def replay(
     runs: pd.DataFrame,
-    metric: str = "net_value_per_order",
+    metric: str = "policy_profit_per_order",
     indifference: float = 0.05,
     confidence: float = 0.95,
     *,

@@ -99,7 +99,7 @@ class Tornado:
 
 def tornado(
     scenario: Scenario | str | Path | Mapping[str, Any],
-    metric: str = "net_value_per_order",
+    metric: str = "policy_profit_per_order",
     policies: str | Sequence[str] = "seed",
     *,
     inputs: Sequence[str] | Mapping[str, Any] | None = None,
@@ -204,7 +204,7 @@ class SobolIndices:
 
 def sobol_indices(
     scenario: Scenario | str | Path | Mapping[str, Any],
-    metric: str = "net_value_per_order",
+    metric: str = "policy_profit_per_order",
     policies: str | Sequence[str] = "seed",
     *,
     inputs: Sequence[str] | Mapping[str, Any] | None = None,
@@ -336,7 +336,7 @@ def breakeven(
     scenario: Scenario | str | Path | Mapping[str, Any],
     path: str,
     policies: Sequence[str],
-    metric: str = "net_value_per_order",
+    metric: str = "policy_profit_per_order",
     *,
     low: float | None = None,
     high: float | None = None,

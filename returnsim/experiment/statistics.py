@@ -202,7 +202,10 @@ _NO_REQUESTS = "no return request in the measured days"
 _UNDEFINED_BECAUSE = {
     "return_rate": _NO_ORDERS,
     "net_return_cost_per_order": _NO_ORDERS,
-    "net_value_per_order": _NO_ORDERS,
+    "caused_margin_per_order": _NO_ORDERS,
+    "fulfilment_cost_per_order": _NO_ORDERS,
+    "cost_per_order": _NO_ORDERS,
+    "policy_profit_per_order": _NO_ORDERS,
     "desk_wait_hours_mean": "no request queued at the desk",
     "desk_wait_probability": "no request queued at the desk",
     "desk_utilization": "no request queued at the desk",

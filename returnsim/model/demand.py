@@ -197,10 +197,18 @@ def daily_orders(world: World, rng: np.random.Generator) -> tuple[np.ndarray, np
     return orders, returned, length
 
 
-def customers(world: World, u: np.ndarray) -> Customers:
-    """Customers from their rows of ``CUSTOMER_UNIFORMS`` uniforms."""
+def customers(world: World, u: np.ndarray, item_class: np.ndarray | None = None) -> Customers:
+    """Customers from their rows of ``CUSTOMER_UNIFORMS`` uniforms; ``item_class``, the class
+    of each customer's first return, picks their base rate (``buyer.purchases_per_year_by_class``;
+    None: the store-wide ``buyer.purchases_per_year``)."""
     sc = world.scenario
-    rate_pre = sc.buyer.purchases_per_year.ppf(u[:, 0]) / HOURS_PER_YEAR
+    per_year = sc.buyer.purchases_per_year.ppf(u[:, 0])
+    if item_class is not None and sc.buyer.purchases_per_year_by_class:
+        for k, dist in enumerate(world.purchase_rate_dists):
+            if dist is not sc.buyer.purchases_per_year:
+                mine = item_class == k
+                per_year[mine] = dist.ppf(u[mine, 0])
+    rate_pre = per_year / HOURS_PER_YEAR
     years = sc.retention.follow_up_days / 365.25
     pre_count = poisson_ppf(u[:, 1], rate_pre * HOURS_PER_YEAR * years)
     return Customers(rate_pre=rate_pre, pre_count=pre_count, u_post=u[:, 2], u_kept=u[:, 3], u_returned=u[:, 4])

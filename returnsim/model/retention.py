@@ -128,7 +128,7 @@ class FollowOns:
 BUFFER = 4096
 """Customers whose purchases past the horizon are drawn together (see :class:`CustomerBook`)."""
 
-_TOTALS = ("customers", "repeat_buyers", "pre", "post", "expected", "simulated")
+_TOTALS = ("customers", "repeat_buyers", "pre", "post", "expected", "base", "simulated")
 
 
 class CustomerBook:
@@ -162,8 +162,9 @@ class CustomerBook:
         self.followon_rows = followon_rows
         self.totals: dict[str, float] = dict.fromkeys(_TOTALS, 0.0)
         """Over the measured customers: how many, how many bought again, their purchases before
-        (``pre``) and after (``post``, counted; ``expected``) the return, and the purchases
-        placed as orders inside the horizon (``simulated``)."""
+        (``pre``) and after (``post``, counted; ``expected``) the return, the purchases they
+        would have made in the window at their base rate whatever the return (``base``, expected,
+        ``M = 1``), and the purchases placed as orders inside the horizon (``simulated``)."""
         self.simulated_all = 0.0
         """Purchases placed as orders inside the horizon by every customer, warm-up included."""
         self._buffer: list[tuple[np.ndarray, ...]] = []
@@ -215,7 +216,9 @@ class CustomerBook:
         self.simulated_all += float(simulated.sum())
         keep = np.ones(len(c), dtype=bool) if measured is None else measured[first]
         past_horizon = self.follow_up_h - inside
-        self._buffer.append((keep, rate * self.follow_up_h, simulated, cu.u_post, rate * past_horizon, cu.pre_count))
+        self._buffer.append(
+            (keep, rate * self.follow_up_h, cu.rate_pre * self.follow_up_h, simulated, cu.u_post, rate * past_horizon, cu.pre_count)
+        )
         self._buffered += len(c)
         if self._buffered >= BUFFER:
             self._fold()
@@ -265,7 +268,7 @@ class CustomerBook:
         """Count the buffered customers' purchases past the horizon and add them to the totals."""
         if not self._buffer:
             return
-        keep, expected, simulated, u_post, past, pre = (np.concatenate(col) for col in zip(*self._buffer, strict=True))
+        keep, expected, base, simulated, u_post, past, pre = (np.concatenate(col) for col in zip(*self._buffer, strict=True))
         self._buffer, self._buffered = [], 0
         counted = (simulated + poisson_ppf(u_post, past))[keep]
         t = self.totals
@@ -274,6 +277,7 @@ class CustomerBook:
         t["pre"] += float(pre[keep].sum())
         t["post"] += float(counted.sum())
         t["expected"] += float(expected[keep].sum())
+        t["base"] += float(base[keep].sum())
         t["simulated"] += float(simulated[keep].sum())
 
     def summary(self) -> dict[str, float]:

@@ -301,7 +301,8 @@ def simulate(
 
     fba_classes = fba_mask(world, pol, np.arange(len(world.class_names)))
     margin = world.margin_per_kept_order(fba_classes)
-    kpis = tally.kpis(ledger, stream.orders, book.summary(), book.simulated_all, desk, hours, margin)
+    fulfilment = world.fulfilment_cost_per_order(fba_classes) + pol.per_order_fee
+    kpis = tally.kpis(ledger, stream.orders, book.summary(), book.simulated_all, desk, hours, margin, fulfilment)
     diagnostics = {
         "queue_area": desk.queue_area,
         "busy_hours": desk.busy_hours,

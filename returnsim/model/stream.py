@@ -193,7 +193,7 @@ class RequestStream:
         order_time = (day + self._times.random(k) * self._length[day]) * HOURS_PER_DAY
         U = self._uniforms.random((k, len(UNIFORMS)))
         req = build_requests(self.world, U, order_time, np.arange(c0, c1), np.zeros(k, dtype=np.int64))
-        cust = customers(self.world, self._customer_uniforms.random((k, CUSTOMER_UNIFORMS)))
+        cust = customers(self.world, self._customer_uniforms.random((k, CUSTOMER_UNIFORMS)), req.item_class)
         order = np.argsort(req.request_time, kind="stable")
         self._pending.append(_Pending(req.take(order), take_rows(cust, order), k))
 

@@ -60,16 +60,24 @@ KPI_NAMES = (
     "net_return_cost_per_order",
     "net_return_cost_per_return",
     "net_freight_cost",
+    "fulfilment_cost_per_order",
+    "cost_per_order",
     "repeat_purchase_rate",
     "post_return_spend_ratio",
     "retained_margin",
-    "net_value_per_order",
+    "caused_margin",
+    "caused_margin_per_order",
+    "policy_profit_per_order",
 )
 """Every KPI a run reports, in display order (documented in ``docs/model.md``). ``orders`` counts
 every order placed in the horizon, including returners' repeat orders; ``demand_orders`` only the
 scenario's own demand. Per-order money KPIs divide by ``demand_orders``, so policies that win
 different numbers of repeat orders (and runs of different horizons) share a denominator: the
-repeat orders a policy wins belong to its value, not to its denominator."""
+repeat orders a policy wins belong to its margin, not to its denominator.
+
+``policy_profit_per_order`` is the part of profit per order a returns policy changes: the margin
+the return experience causes (credited to the seller) less the return and fulfilment costs. Only
+its differences between policies mean anything (``docs/kpis.md`` states the counterfactual)."""
 
 _CANCELLED = [OUTCOME[o] for o in ("troubleshot", "kept_partial_refund", "exchanged", "replaced")]
 
@@ -231,6 +239,7 @@ class Tally:
         desk: Desk,
         hours: OpenHours | None,
         margin: float,
+        fulfilment: float,
     ) -> dict[str, float]:
         """The KPIs (``KPI_NAMES``) from the totals.
 
@@ -242,6 +251,8 @@ class Tally:
             desk: the desk, for its agent time.
             hours: its opening hours (None: 24/7).
             margin: margin of a kept order (money).
+            fulfilment: outbound cost of an order of the scenario's own demand under the policy
+                (fulfilment fees, outbound labels and handling, per-order fees; money).
         """
         self._fold()
         n, s = self.n, self.sum
@@ -259,11 +270,20 @@ class Tally:
         cost = ledger.net_return_cost
         k["net_return_cost"] = cost
         k["net_return_cost_per_order"] = cost / n_demand if n_demand else float("nan")
-        retained = customers["expected"] * margin
-        k["retained_margin"] = retained
+        k["retained_margin"] = customers["expected"] * margin
+        # Only the purchases the return experience causes are credited: the expected purchases
+        # at the post-return rate less those at the base rate the buyer had anyway (M = 1), and
+        # only the seller's share of them (the rest of the goodwill accrues to the marketplace).
+        share = self.world.scenario.retention.seller_share
+        caused = share * margin * (customers["expected"] - customers["base"])
+        k["caused_margin"] = caused
         # Defined without any return (issue 22: no returns left them NaN); the per-return
         # ratios below stay NaN, "not defined", and statistics count them as missing.
-        k["net_value_per_order"] = (retained - cost) / n_demand if n_demand else float("nan")
+        if n_demand:
+            k["caused_margin_per_order"] = caused / n_demand
+            k["fulfilment_cost_per_order"] = fulfilment
+            k["cost_per_order"] = k["net_return_cost_per_order"] + fulfilment
+            k["policy_profit_per_order"] = k["caused_margin_per_order"] - k["cost_per_order"]
         k["net_freight_cost"] = ledger["seller_freight"] - s["buyer_label"]
         if n_req == 0:
             return k

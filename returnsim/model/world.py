@@ -119,6 +119,12 @@ class World:
         """Whether each class is fulfilled by Amazon in the scenario (a policy may move more)."""
         self.fba_size_tier = [c.size_tier for c in classes]
         self.fba_fulfilment_fee = np.array([c.fba.fulfilment_fee for c in classes])
+        self.fba_inbound = np.array([c.fba.inbound_per_unit for c in classes])
+        self.merchant_handling = np.array([c.merchant_handling for c in classes])
+        """The seller's own pick-and-pack cost of an outbound order, per class (merchant)."""
+        by_class = sc.buyer.purchases_per_year_by_class
+        self.purchase_rate_dists = [by_class.get(name, sc.buyer.purchases_per_year) for name in sc.catalog]
+        """Per class, the base rate of purchases a year with the seller of its returners."""
         self.fba_removal_fee = np.array([amazon.removal_fee(c.weight_lb) for c in classes])
         """Amazon's removal/disposal fee of one unit of each class (it depends on weight only)."""
         self.fba_returns_fee = np.array(
@@ -189,22 +195,36 @@ class World:
         """Probability that an order (of the catalog mix) is returned."""
         return float(self.class_share @ self.return_rate)
 
-    def margin_per_kept_order(self, fba: np.ndarray | None = None) -> float:
-        """Expected contribution of one order, counting it only if kept: price less cost of
-        goods, referral fee and fulfilment (the outbound label on the buyer's lane for a merchant,
-        Amazon's fulfilment fee for an FBA class), averaged over the catalog mix and weighted by
-        the chance the order is kept.
+    def fulfilment_per_order(self, fba: np.ndarray | None = None) -> np.ndarray:
+        """Expected outbound cost of one order of each class (money): Amazon's fulfilment fee
+        and the unit's inbound and storage cost for an FBA class; for a merchant class, the outbound label on the buyer's lane (averaged
+        over the markets) and the seller's handling.
 
         Args:
             fba: per class, whether it is fulfilled by Amazon (default: the scenario's catalog).
         """
         fba = self.class_fba if fba is None else fba
-        rate = self.scenario.costs.referral_rate
-        mean_price = np.array([d.mean for d in self.price_dists])
         outbound = self.market_share @ (
             self.outbound_label[:, :1] + self.outbound_label[:, 1:] * self.weight_lb[None, :]
         )
-        fulfil = np.where(fba, self.fba_fulfilment_fee, outbound)
+        return np.where(fba, self.fba_fulfilment_fee + self.fba_inbound, outbound + self.merchant_handling)
+
+    def fulfilment_cost_per_order(self, fba: np.ndarray | None = None) -> float:
+        """Expected outbound cost of an order of the catalog mix, returned or kept (money; see
+        :meth:`fulfilment_per_order`)."""
+        return float(self.class_share @ self.fulfilment_per_order(fba))
+
+    def margin_per_kept_order(self, fba: np.ndarray | None = None) -> float:
+        """Expected contribution of one order, counting it only if kept: price less cost of
+        goods, referral fee and fulfilment (:meth:`fulfilment_per_order`), averaged over the
+        catalog mix and weighted by the chance the order is kept.
+
+        Args:
+            fba: per class, whether it is fulfilled by Amazon (default: the scenario's catalog).
+        """
+        rate = self.scenario.costs.referral_rate
+        mean_price = np.array([d.mean for d in self.price_dists])
+        fulfil = self.fulfilment_per_order(fba)
         per_class = (1 - self.return_rate) * (mean_price * (1 - self.unit_cost_share - rate) - fulfil)
         return float(self.class_share @ per_class)
 

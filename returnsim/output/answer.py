@@ -144,7 +144,7 @@ def health_warnings(means: dict[str, dict[str, float]]) -> dict[str, list[Health
 
 def answer(
     result: Any,
-    metric: str = "net_value_per_order",
+    metric: str = "policy_profit_per_order",
     baseline: str | None = None,
     confidence: float = 0.95,
     selection: Any = None,

@@ -30,7 +30,7 @@ DEFAULT_INDIFFERENCE = 0.05
 cents an order (assumed: about 1 % of a typical return's net cost, below which a seller would
 not switch policies)."""
 
-METRIC = "net_value_per_order"
+METRIC = "policy_profit_per_order"
 
 FIRST_STAGE = 20
 """Replications per policy before KN's first elimination (its first stage): fewer, and the

@@ -95,10 +95,15 @@ KPIS: dict[str, Metric] = {
         _m("net_return_cost_per_order", "net return cost per order", "money", 3, False),
         _m("net_return_cost_per_return", "net cost per return", "money", 2, False),
         _m("net_freight_cost", "net freight cost", "money", 0, False),
+        _m("fulfilment_cost_per_order", "fulfilment and fees per order", "money", 3, False),
+        _m("cost_per_order", "return and fulfilment cost per order", "money", 3, False),
         _m("repeat_purchase_rate", "returners who buy again", "share", 1, True),
         _m("post_return_spend_ratio", "spending after / before a return", "ratio", 2, True),
-        _m("retained_margin", "retained margin", "money", 0, True),
-        _m("net_value_per_order", "net value per order", "money", 3, True),
+        # Not a value: most of these purchases would have happened whatever the return.
+        _m("retained_margin", "margin from all later purchases of returners", "money", 0),
+        _m("caused_margin", "margin the return experience causes", "money", 0, True),
+        _m("caused_margin_per_order", "margin the return experience causes per order", "money", 3, True),
+        _m("policy_profit_per_order", "profit per order the returns policy changes", "money", 3, True),
     )
 }
 """Every KPI the model reports (``rs.KPI_NAMES``), and some it may add, by name."""

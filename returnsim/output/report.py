@@ -32,7 +32,7 @@ from .tables import SHOWN_KPIS
 
 __all__ = ["write_report", "render_report", "HEADLINE"]
 
-HEADLINE = ("net_value_per_order", "net_return_cost_per_order", "rdr", "repeat_purchase_rate")
+HEADLINE = ("policy_profit_per_order", "net_return_cost_per_order", "rdr", "repeat_purchase_rate")
 """Metrics whose paired differences the report charts and lists."""
 
 
@@ -117,7 +117,7 @@ def _charts(
         shown = [m for m in HEADLINE if m in set(compare["metric"])]
         if any(p != baseline for p in policies) and shown:
             images["forest"] = svg(plots.differences_chart(compare, shown, names, currency=currency))
-        images["value"] = svg(plots.value_chart(summary, "net_value_per_order", names, highlight=baseline, currency=currency))
+        images["value"] = svg(plots.value_chart(summary, "policy_profit_per_order", names, highlight=baseline, currency=currency))
     return images
 
 

@@ -60,7 +60,7 @@ SHOWN_KPIS = (
     "net_return_cost_per_return",
     "net_return_cost_per_order",
     "retained_margin",
-    "net_value_per_order",
+    "policy_profit_per_order",
 )
 """KPIs the full tables and the report show, in order (those a run did not measure are left out)."""
 
@@ -78,7 +78,7 @@ KPI_ROWS: tuple[tuple[str, str, str], ...] = tuple(
 """KPIs shown by default that the model reports: (name, label with its unit, Python format)."""
 
 BRIEF_METRICS: dict[str, str] = {
-    "net_value_per_order": "net value/order",
+    "policy_profit_per_order": "net value/order",
     "net_return_cost_per_order": "return cost/order",
     "rdr": "RDR",
     "late_response_rate": "late >48 h",
@@ -234,7 +234,7 @@ def summary_tables(summary: Any, policies: Sequence[str], width: int = 120, curr
     return kpis + "\n\n" + money
 
 
-def comparison_table(compare: Any, width: int = 120, highlight: str = "net_value_per_order", currency: str = "$") -> str:
+def comparison_table(compare: Any, width: int = 120, highlight: str = "policy_profit_per_order", currency: str = "$") -> str:
     """Paired differences vs the baseline: ``diff ± half-width`` with significance marks.
 
     Differences of rates are in percentage points (``pp``).

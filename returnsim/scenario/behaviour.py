@@ -74,11 +74,17 @@ class Buyer(Strict):
         "the default starts there (the spread to 7 days is assumed)",
     )
     purchases_per_year: Dist = Field(
-        default=Lognormal(mean_=0.5, cv=1.5),
+        default=Lognormal(mean_=0.2, cv=1.5),
         description="a returning customer's base rate of purchases *with this seller* per year, "
         "before the return; the return experience multiplies it (retention.repeat_multiplier). "
         "No published figure exists for a third-party marketplace seller's repeat buyers [B21]: "
-        "assumed low (a retailer's own customers buy more often: bower_maxham.toml uses 2)",
+        "assumed low, 0.2 (plausibly 0.1-0.3 for unbranded goods; a retailer's own customers buy "
+        "more often: bower_maxham.toml uses 2). Classes in purchases_per_year_by_class use their own",
+    )
+    purchases_per_year_by_class: dict[str, Dist] = Field(
+        default_factory=dict,
+        description="the base rate of purchases with this seller per year for the returners of an "
+        "item class (a class not named here uses purchases_per_year; assumed [B21])",
     )
 
 
@@ -201,6 +207,15 @@ class Retention(Strict):
         le=3652.5,
         description="post-return window: 2 years, as Bower & Maxham [B1]; at most 10 years, "
         "beyond which no study measures post-return purchases",
+    )
+    seller_share: float = Field(
+        default=0.3,
+        ge=0,
+        le=1,
+        description="share of the return experience's effect on later purchases credited to the "
+        "seller rather than the marketplace (caused_margin); assumed 0.3 [B23]: Bower & Maxham "
+        "measured a retailer's own customers (share 1), on a marketplace much of a good return "
+        "experience is credited to Amazon",
     )
     feedback_into_demand: bool = Field(
         default=True, description="post-return purchases inside the horizon become orders"

@@ -168,6 +168,13 @@ class Policy(Strict):
         description="item classes fulfilled by Amazon under this policy (default: the catalog's "
         "own `fulfilment`); e.g. ['apparel'] to compare moving a class to FBA",
     )
+    per_order_fee: float = Field(
+        default=0.0,
+        ge=0,
+        description="a fee per order of the store's own demand that the policy adds, in the "
+        "scenario's currency (e.g. a returns programme or badge charged per order; default none), "
+        "counted in fulfilment_cost_per_order",
+    )
     investigate: bool = Field(
         default=False, description="check the real reason of seller-fault claims"
     )

@@ -237,6 +237,9 @@ def _cross_errors(sc: Scenario) -> Iterator[InitErrorDetails]:
         "abandon:in_place",
     ]
     rules = sc.amazon.rules
+    for cname in sc.buyer.purchases_per_year_by_class:
+        if cname not in sc.catalog:
+            yield _err(("buyer", "purchases_per_year_by_class", cname), cname, f"unknown item class; {_choices(cname, classes)}")
     for pname, pol in sc.policies.items():
         base = ("policies", pname)
         if pol.auto_authorise is False and rules.auto_authorisation == "mandatory":

@@ -45,7 +45,7 @@ def lab_dashboard(result: Any, baseline: str, policy: str, fig: Any = None, *, c
     ax.set_title("Where the money goes, per order")
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=7, frameon=False)
 
-    summary = result.summary(["rdr", "repeat_purchase_rate", "net_value_per_order"])
+    summary = result.summary(["rdr", "repeat_purchase_rate", "policy_profit_per_order"])
     summary = summary[summary["policy"].isin(names)]
     ax = kpi_bars(summary, "rdr", ax=axes[0, 1], highlight=policy, currency=currency)
     ax.axvline(RDR_TARGET, color="#d62728", ls="--", lw=1.4, gid="rdr_target")
@@ -55,8 +55,8 @@ def lab_dashboard(result: Any, baseline: str, policy: str, fig: Any = None, *, c
     ax.set_xlim(0, max(hi, RDR_TARGET * 1.3))
     ax = kpi_bars(summary, "repeat_purchase_rate", ax=axes[1, 0], highlight=policy, currency=currency)
     ax.set_xlim(0, 1.15)
-    ax = kpi_bars(summary, "net_value_per_order", ax=axes[1, 1], highlight=policy, currency=currency)
-    d = result.compare(baseline, ["net_value_per_order"]).set_index("policy")
+    ax = kpi_bars(summary, "policy_profit_per_order", ax=axes[1, 1], highlight=policy, currency=currency)
+    d = result.compare(baseline, ["policy_profit_per_order"]).set_index("policy")
     if policy in d.index:
         r = d.loc[policy]
         sure = "resolved" if (r["ci_low"] > 0 or r["ci_high"] < 0) else "not resolved: could be 0"
