@@ -125,7 +125,7 @@ def _results_text(
 
     body = experiment_text(
         exp, baseline, sc.currency, full=args.full if full is None else full, width=terminal_width(),
-        comparison_only=comparison_only,
+        comparison_only=comparison_only, scenario=sc,
     )
     return _header(args, sc, exp) + "\n\n" + body
 
@@ -137,10 +137,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     if baseline is not None and baseline not in policies:
         raise UserError(f"--baseline {baseline!r} is not among the policies run: {', '.join(policies)}")
     exp = _experiment(args, sc, policies)
-    base = baseline if len(policies) > 1 else None
+    # The headline is a change against the seller's current policy: the first one by default.
+    base = (baseline or policies[0]) if len(policies) > 1 else None
     text = _results_text(args, sc, exp, base)
     full = text if args.full or not args.out else _results_text(args, sc, exp, base, full=True)
-    _write_then_print(args, sc, exp, baseline, text, full)
+    _write_then_print(args, sc, exp, base, text, full)
     return 0
 
 
@@ -231,7 +232,8 @@ def register(sub: Any) -> None:
     experiment_args(sp)
     sp.add_argument(
         "--baseline", metavar="P",
-        help="also print paired differences vs this policy (and use it for comparison.csv)",
+        help="the seller's current policy: the headline is the change against it, and "
+        "comparison.csv the paired differences from it (default: the first policy run)",
     )
     sp.set_defaults(func=cmd_run)
 

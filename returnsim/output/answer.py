@@ -3,8 +3,8 @@
 The best policy by a metric's mean is only an answer if the replications resolve it. Two rules
 decide, and the answer says which one it used:
 
-* **Kim & Nelson's selection procedure** (:mod:`returnsim.decide.selection`), for net value per
-  order: a selection made by ``returnsim select`` / ``rs.select_best``, or the same procedure
+* **Kim & Nelson's selection procedure** (:mod:`returnsim.decide.selection`), for profit per
+  order (``policy_profit_per_order``): a selection made by ``returnsim select`` / ``rs.select_best``, or the same procedure
   replayed on the experiment's replications once every policy has at least its first stage
   (20). Policies within the indifference zone of the selected one, still in contention when the
   data ran out, or statistically indistinguishable from it are *tied* with it. The report's
@@ -71,7 +71,6 @@ class Answer:
         """The answer in one line (plain text)."""
         m = metric_info(self.metric)
         words = m.label
-        pct = f"{self.confidence * 100:g} %"
 
         def value(x: float) -> str:
             if m.unit == "money":
@@ -109,32 +108,46 @@ class Answer:
             note = f" Note: {b} breaks an account-health target (below)."
         if constraint:
             note += f" {constraint}"
-        sel = self.selection
-        others = "the other policy" if len(self.ranked) == 2 else f"each of the {len(self.ranked) - 1} other policies"
         if self.resolved:
             lead = f"keep {b}" if b == self.baseline else b
+            return f"Answer: {lead}: best {words}, {value(mean)} (95 % CI {span(lo, hi)}), {gap}; {self.support(currency)}.{note}"
+        names = [b, *self.tied]
+        listed = ", ".join(f"{p} ({value(self.means[p][0])})" for p in names[:-1]) + f" and {names[-1]} ({value(self.means[names[-1]][0])})"
+        return f"Answer: no clear winner on {words}: {listed} are tied. {self.support(currency)}. {b} has the best mean, {gap}.{note}"
+
+    def support(self, currency: str = "$") -> str:
+        """Why the replications do or do not resolve the best, in one sentence without its full
+        stop ("" with one policy or one replication)."""
+        if len(self.ranked) == 1 or self.n < 2:
+            return ""
+        m = metric_info(self.metric)
+        sel = self.selection
+        others = "the other policy" if len(self.ranked) == 2 else f"each of the {len(self.ranked) - 1} other policies"
+
+        def diff(x: float) -> str:
+            if m.unit == "money":
+                return fmt_money(x, currency, min(m.decimals, 2), sign=True)
+            if m.unit == "share":
+                return f"{x * 100:+.{m.decimals}f} pp"
+            return f"{x:+,.{m.decimals}f}"
+
+        if self.resolved:
             if sel is not None:
-                how = (
+                return (
                     f"a selection procedure (Kim & Nelson, {sel.total_replications} replications in all) "
                     f"rules out {others}: it picks the best with at least {sel.confidence:.0%} "
                     f"probability when the best leads by {diff(sel.indifference).lstrip('+')} or more"
                 )
-            else:
-                how = f"it beats {others} ({pct} joint confidence, {self.n} paired replications)"
-            return f"Answer: {lead}: best {words}, {value(mean)} (95 % CI {span(lo, hi)}), {gap}; {how}.{note}"
-        names = [b, *self.tied]
-        listed = ", ".join(f"{p} ({value(self.means[p][0])})" for p in names[:-1]) + f" and {names[-1]} ({value(self.means[names[-1]][0])})"
+            return f"it beats {others} ({self.confidence * 100:g} % joint confidence, {self.n} paired replications)"
         if sel is not None:
             delta = diff(sel.indifference).lstrip("+")
-            why = (
-                f"they are within {delta} of each other or the {sel.total_replications} replications "
-                "do not separate them (Kim & Nelson); `returnsim select` replicates until they do"
-                if sel.stopped == "budget"
-                else f"they are within {delta} of each other or statistically indistinguishable (Kim & Nelson)"
-            )
-        else:
-            why = f"the replications do not separate them at {pct} joint confidence; more replications may"
-        return f"Answer: no clear winner on {words}: {listed} are tied ({why}); {b} has the best mean, {gap}.{note}"
+            if sel.stopped == "budget":
+                return (
+                    f"They are within {delta} of each other, or Kim & Nelson's procedure cannot separate them "
+                    f"in {sel.total_replications} replications; `returnsim select` replicates until it can"
+                )
+            return f"They are within {delta} of each other or statistically indistinguishable, by Kim & Nelson's procedure"
+        return f"The replications do not separate them at {self.confidence * 100:g} % joint confidence; more replications may"
 
 
 def health_warnings(means: dict[str, dict[str, float]]) -> dict[str, list[HealthWarning]]:
@@ -144,7 +157,7 @@ def health_warnings(means: dict[str, dict[str, float]]) -> dict[str, list[Health
 
 def answer(
     result: Any,
-    metric: str = "policy_profit_per_order",
+    metric: str = METRIC,
     baseline: str | None = None,
     confidence: float = 0.95,
     selection: Any = None,
@@ -160,7 +173,7 @@ def answer(
             the runner-up).
         confidence: joint confidence of the claim that the best beats each untied policy.
         selection: a Kim & Nelson selection on ``metric`` to decide the best and its ties (a
-            ``Selection`` of :mod:`returnsim.decide`); by default, for net value per order, the
+            ``Selection`` of :mod:`returnsim.decide`); by default, for ``policy_profit_per_order``, the
             procedure is replayed on the replications when there are enough of them.
 
     Returns:

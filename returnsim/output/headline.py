@@ -173,7 +173,8 @@ def describe_break_even(be: BreakEven, scenario: Any) -> str:
         if s <= 1
         else "No share of the goodwill makes up for it at the assumed rate."
     )
-    return f"{be.retention} pays for itself against {be.cost} {rate}.{ci} {shares}"
+    verb = "pays for itself against" if be.factor <= 1 else "would overtake"
+    return f"{be.retention} {verb} {be.cost} {rate}.{ci} {shares}"
 
 
 def tuning_gain(opt: Any) -> tuple[float, str]:
@@ -189,10 +190,6 @@ def tuning_gain(opt: Any) -> tuple[float, str]:
     exact = all(math.isclose(float(row[p]), v) for p, v in current.items())
     at = "" if exact else " (nearest value tried: " + ", ".join(f"{float(row[p]):.4g}" for p in current) + ")"
     return gain, at
-
-
-def _pick(ans: Any) -> str:
-    return ans.best if ans.resolved else f"{ans.best}, not resolved from " + ", ".join(ans.tied)
 
 
 def decision_text(
@@ -217,30 +214,39 @@ def decision_text(
         return ""
     with_r = answer(runs, PROFIT, baseline=baseline, selection=selection)
     cost = answer(runs, COST, baseline=baseline)
-    by = {c.policy: c for c in changes(runs, baseline)}
 
-    def vs_base(p: str) -> str:
-        if p == baseline:
-            return f"it is the current policy, {baseline}"
-        m, lo, hi = by[p].profit
+    def money(x: float) -> str:
+        return fmt_money(x, currency, 2, sign=True)
+
+    def verdict(ans: Any, what: str, words: str) -> str:
+        b = ans.best
+        if not ans.resolved:
+            names = [b, *ans.tied]
+            listed = ", ".join(names[:-1]) + f" and {names[-1]}"
+            return f"{what}: no clear winner; {listed} are tied. {ans.support(currency)}."
+        if b == baseline:
+            return f"{what}: keep {baseline}. {ans.support(currency)[0].upper()}{ans.support(currency)[1:]}."
+        d, lo, hi = ans.versus[baseline]
+        d, lo, hi = (d, lo, hi) if ans.higher_is_better else (-d, -hi, -lo)
         return (
-            f"{fmt_money(m, currency, 2, sign=True)} per order against {baseline}, "
-            f"95 % CI {fmt_money(lo, currency, 2, sign=True)} to {fmt_money(hi, currency, 2, sign=True)}"
+            f"{what}: {b}, {money(d)} {words} against {baseline}, 95 % CI {money(lo)} to {money(hi)}. "
+            f"{ans.support(currency)[0].upper()}{ans.support(currency)[1:]}."
         )
 
     out = []
-    if with_r.best == cost.best:
-        out.append(
-            f"Decision: {_pick(with_r)}, on cost alone and with retention alike: {vs_base(with_r.best)}."
-        )
+    if with_r.best == cost.best and with_r.resolved == cost.resolved:
+        out.append(verdict(with_r, "Answer, on cost alone and with retention alike", "profit per order"))
+        # What more retention than assumed would change: the first policy to overtake.
+        ahead = [be for p in policies if p != with_r.best and (be := break_even(runs, p, with_r.best)) is not None]
+        if ahead:
+            out.append(describe_break_even(min(ahead, key=lambda be: be.factor), scenario))
     else:
-        out.append(f"Cost only: {_pick(cost)} has the lowest return and fulfilment cost per order.")
-        out.append(f"With retention: {_pick(with_r)} has the highest profit per order: {vs_base(with_r.best)}.")
-        be = break_even(runs, with_r.best, cost.best)
-        if be is not None:
-            out.append(describe_break_even(be, scenario))
-    if not with_r.resolved:
-        out.append("The replications do not resolve the decision with retention; do not switch on it alone.")
+        out.append(verdict(with_r, "Answer with retention", "profit per order"))
+        out.append(verdict(cost, "Cost only", "saved per order"))
+        if with_r.best != cost.best:
+            be = break_even(runs, with_r.best, cost.best)
+            if be is not None:
+                out.append(describe_break_even(be, scenario))
     if psa is not None:
         s = psa.summary().set_index("policy")
         if with_r.best in s.index:

@@ -1,7 +1,7 @@
 """The report's verdict and its "How sure is this?" section.
 
 The verdict (:func:`returnsim.output.answer.answer`) never names a winner the replications do
-not resolve. For net value per order it rests on Kim & Nelson's selection procedure
+not resolve. For profit per order (``policy_profit_per_order``) it rests on Kim & Nelson's selection procedure
 (:mod:`returnsim.decide.selection`): either a selection made with ``returnsim select`` (which
 replicates until the contenders are separated), or the same procedure replayed on the
 experiment's replications, which may run out of data first. :func:`selection_of` picks which, for
@@ -26,7 +26,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["DEFAULT_INDIFFERENCE", "FIRST_STAGE", "selection_of", "how_sure_section"]
 
 DEFAULT_INDIFFERENCE = 0.05
-"""Indifference zone of the report's verdict on net value per order when none is given: five
+"""Indifference zone of the report's verdict on profit per order when none is given: five
 cents an order (assumed: about 1 % of a typical return's net cost, below which a seller would
 not switch policies)."""
 
@@ -56,7 +56,17 @@ def selection_of(result: Any, decision: Any = None) -> Selection | None:
     return replay(runs, METRIC, DEFAULT_INDIFFERENCE, policies=policies, first_stage=FIRST_STAGE)
 
 
-def _selection_rows(sel: Selection, currency: str) -> list[dict[str, str]]:
+def _selection_rows(sel: Selection, currency: str, runs: Any = None, baseline: str | None = None) -> list[dict[str, str]]:
+    """One row per policy of the selection. With ``runs`` and ``baseline``, the mean shown is
+    each policy's change against the baseline over every replication of ``runs`` (the numbers
+    the verdict quotes), not the selection's own mean over the replications it kept."""
+    change: dict[str, float] = {}
+    counts: Any = None
+    if runs is not None and baseline is not None and sel.metric in runs.columns:
+        means = runs.groupby("policy")[sel.metric].mean()
+        if baseline in means.index:
+            change = {str(p): float(m - means[baseline]) for p, m in means.items()}
+            counts = runs.groupby("policy")[sel.metric].count()
     status = {
         "selected": "selected",
         "eliminated": "ruled out",
@@ -73,8 +83,8 @@ def _selection_rows(sel: Selection, currency: str) -> list[dict[str, str]]:
         rows.append(
             {
                 "policy": str(r.policy),
-                "mean": fmt_money(r["mean"], currency),
-                "n": str(int(r.n)),
+                "mean": fmt_money(change[str(r.policy)], currency, 2, sign=True) if change else fmt_money(r["mean"], currency),
+                "n": str(int(counts[str(r.policy)])) if change else str(int(r.n)),
                 "status": status.get(str(r.status), str(r.status)) + at,
                 "gap": gap,
             }
@@ -88,14 +98,18 @@ def how_sure_section(
     currency: str,
     command: str = "",
     names: dict[str, str] | None = None,
+    runs: Any = None,
+    baseline: str | None = None,
 ) -> dict[str, Any] | None:
     """Everything the "How sure is this?" partial shows (``None``: nothing to show); ``sel`` is
     :func:`selection_of` the result and ``decision``, which the verdict uses too; ``names``
-    calls the policies in the tornado chart (``{id: label}``; default: their ids)."""
+    calls the policies in the tornado chart (``{id: label}``; default: their ids); with ``runs``
+    and ``baseline``, means are changes against the baseline over those runs."""
     if sel is None:
         return None
     out: dict[str, Any] = {
-        "selection": _selection_rows(sel, currency),
+        "selection": _selection_rows(sel, currency, runs, baseline),
+        "mean_header": f"profit per order against {(names or {}).get(baseline, baseline)}" if runs is not None and baseline else "mean",
         "guarantee": sel.guarantee,
         "indifference": fmt_money(sel.indifference, currency),
         "replications": sel.total_replications,

@@ -4,8 +4,9 @@ One file, no external resources: the charts are inline SVG, so the report can be
 offline. It reads on a phone as on a laptop (a viewport, tables that scroll inside their own box,
 charts drawn for a phone's width whose text stays at least 11 px there: :mod:`.plots.screen`).
 It leads with the answer (which policy, by how much,
-how sure: :mod:`.answer`) and any account-health warning, then the evidence: net value per
-order, paired differences from the baseline, key figures with confidence intervals, the cost
+how sure: :mod:`.answer`, :mod:`.headline`) and any account-health warning, then the evidence:
+profit per order against the baseline in three parts, paired differences from the baseline, key
+figures with confidence intervals, the cost
 breakdown, the policies with their descriptions, and the assumptions behind the numbers.
 Statistical detail (p-values, the variance common random numbers saved) sits in a collapsed
 section. Every label is a plain word (:mod:`.labels`), money is in the scenario's currency, and
@@ -32,7 +33,7 @@ from .tables import SHOWN_KPIS
 
 __all__ = ["write_report", "render_report", "HEADLINE"]
 
-HEADLINE = ("policy_profit_per_order", "net_return_cost_per_order", "rdr", "repeat_purchase_rate")
+HEADLINE = ("policy_profit_per_order", "cost_per_order", "caused_margin_per_order", "rdr")
 """Metrics whose paired differences the report charts and lists."""
 
 
@@ -82,25 +83,32 @@ def _comparison(compare: pd.DataFrame, currency: str) -> dict[str, Any]:
     return {"labels": [label(m, currency) for m in metrics], "rows": rows}
 
 
-def _verdict(result: Any, baseline: str, currency: str, selection: Any = None) -> dict[str, Any]:
-    """The answer line (on ``selection`` when given), the cheapest policy, and account-health
-    warnings."""
-    from ..experiment.statistics import metric_columns
+def _verdict(
+    result: Any, scenario: Scenario, baseline: str, currency: str, selection: Any = None, decision: Any = None, tuning: Any = None
+) -> dict[str, Any]:
+    """The decision paragraph (:func:`.headline.decision_text`: cost only, with retention, the
+    break-even, the PSA of ``decision`` and the ``tuning`` of the best policy's levers, when
+    given), the change table in three parts, and account-health warnings."""
+    from .headline import PARTS, changes, decision_text
 
     a = answer(result, baseline=baseline, selection=selection)
-    cost = answer(result, "net_return_cost_per_order", baseline=baseline) if "net_return_cost_per_order" in metric_columns(result.runs) else None
-    cheapest = None
-    if cost is not None and cost.best != a.best:
-        m = cost.means[cost.best][0]
-        cheapest = f"The lowest net return cost per order is {cost.best}'s ({currency}{m:,.2f})" + (
-            "." if cost.resolved else ", tied with " + ", ".join(cost.tied) + "."
-        )
+    text = decision_text(
+        result, scenario, baseline, currency, selection=selection, psa=getattr(decision, "psa", None), tuning=tuning
+    )
+    rows = [
+        {
+            "policy": c.policy,
+            "cells": [fmt_diff("policy_profit_per_order", *c.profit, 3), *(fmt_diff("policy_profit_per_order", *c.parts[w], 3) for w, _, _ in PARTS)],
+        }
+        for c in changes(result, baseline)
+    ]
     return {
-        "text": a.text(currency),
+        "text": text or a.text(currency),
         "resolved": a.resolved,
         "best": a.best,
         "tied": a.tied,
-        "cheapest": cheapest,
+        "parts": [w for w, _, _ in PARTS],
+        "changes": rows,
         "warnings": [str(w) for p in result.policies for w in a.warnings.get(p, [])],
     }
 
@@ -117,7 +125,7 @@ def _charts(
         shown = [m for m in HEADLINE if m in set(compare["metric"])]
         if any(p != baseline for p in policies) and shown:
             images["forest"] = svg(plots.differences_chart(compare, shown, names, currency=currency))
-        images["value"] = svg(plots.value_chart(summary, "policy_profit_per_order", names, highlight=baseline, currency=currency))
+        images["value"] = svg(plots.value_chart(summary, "cost_per_order", names, highlight=baseline, currency=currency))
     return images
 
 
@@ -127,10 +135,12 @@ def render_report(
     baseline: str | None = None,
     command: str | None = None,
     decision: Any = None,
+    tuning: Any = None,
 ) -> str:
     """The HTML text of a report on ``result`` (an ``ExperimentResult``) for ``scenario``;
     ``decision`` (a selection or assessment of :mod:`returnsim.decide`) backs the verdict and
-    "How sure is this?" (default: Kim & Nelson replayed on the replications)."""
+    "How sure is this?" (default: Kim & Nelson replayed on the replications); ``tuning`` (an
+    ``Optimum`` of the best policy's levers) says whether tuning it beats switching policy."""
     from .. import __version__
     from ..experiment.statistics import metric_columns
 
@@ -155,8 +165,8 @@ def render_report(
         provenance=_provenance(result),
         version=__version__,
         when=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        verdict=_verdict(result, baseline, currency, selection),
-        how_sure=how_sure_section(selection, decision, currency, command or "", names),
+        verdict=_verdict(result, scenario, baseline, currency, selection, decision, tuning),
+        how_sure=how_sure_section(selection, decision, currency, command or "", names, runs=result.runs, baseline=baseline),
         images=_charts(result, summary, compare, policies, baseline, currency, names),
         comparison=_comparison(compare, currency),
         kpis=_kpi_rows(summary, policies, currency),
@@ -184,9 +194,10 @@ def write_report(
     baseline: str | None = None,
     command: str | None = None,
     decision: Any = None,
+    tuning: Any = None,
 ) -> Path:
     """Write the HTML report of ``result`` to ``path``; returns the path."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     # rendered first, then written whole or not at all
-    return write_text_atomically(path, render_report(result, scenario, baseline, command, decision))
+    return write_text_atomically(path, render_report(result, scenario, baseline, command, decision, tuning))

@@ -59,8 +59,10 @@ SHOWN_KPIS = (
     "post_return_spend_ratio",
     "net_return_cost_per_return",
     "net_return_cost_per_order",
+    "fulfilment_cost_per_order",
+    "cost_per_order",
+    "caused_margin_per_order",
     "retained_margin",
-    "policy_profit_per_order",
 )
 """KPIs the full tables and the report show, in order (those a run did not measure are left out)."""
 
@@ -78,20 +80,27 @@ KPI_ROWS: tuple[tuple[str, str, str], ...] = tuple(
 """KPIs shown by default that the model reports: (name, label with its unit, Python format)."""
 
 BRIEF_METRICS: dict[str, str] = {
-    "policy_profit_per_order": "net value/order",
-    "net_return_cost_per_order": "return cost/order",
+    "cost_per_order": "cost/order",
+    "net_return_cost_per_order": "returns/order",
+    "caused_margin_per_order": "caused margin/order",
     "rdr": "RDR",
     "late_response_rate": "late >48 h",
     "repeat_purchase_rate": "buy again",
 }
-"""What the brief table shows per policy (metric -> column header): the ranking metric, the
-cost of returns, account health and retention."""
+"""What the brief table shows per policy (metric -> column header): the cost-only criterion,
+the cost of returns, the margin the return experience causes, account health and retention."""
 
 BRIEF_LEGEND = (
-    "net value/order: retained margin from returners' later purchases less the net cost of "
-    "returns, per order; return cost/order: net cost of returns per order; RDR: return "
-    "dissatisfaction rate (Amazon's target: below 10 %); late >48 h: requests not authorised or "
-    "closed within 48 hours; buy again: returners who buy again in the follow-up window."
+    "cost/order: net cost of returns plus outbound fulfilment and fees, per order; returns/order: "
+    "net cost of returns per order; caused margin/order: your share of the margin of later "
+    "purchases the return experience causes; RDR: return dissatisfaction rate (Amazon's target: "
+    "below 10 %); late >48 h: requests not authorised or closed within 48 hours; buy again: "
+    "returners who buy again in the follow-up window."
+)
+
+CHANGE_LEGEND = (
+    "Each part is what it adds to profit per order: a cost that falls counts as a gain. "
+    "Only what a returns policy changes is counted, against the baseline, the seller's current policy."
 )
 
 
@@ -326,6 +335,23 @@ def brief_table(
     )
 
 
+def change_table(result: Any, baseline: str, width: int = 120, currency: str = "$") -> str:
+    """The headline: each policy's change in profit per order against ``baseline`` and its three
+    parts (:mod:`.headline`), each mean ± 95 % CI half-width of the paired differences."""
+    from .headline import PARTS, PROFIT, changes
+
+    ch = changes(result, baseline)
+    if not ch:
+        return ""
+    names = [c.policy for c in ch]
+    table = {"profit change": [c.profit for c in ch], **{w: [c.parts[w] for c in ch] for w, _, _ in PARTS}}
+    # One number of decimals for the whole table, so that the parts visibly add up.
+    d = min(3, column_decimals(PROFIT, [(hi - lo) / 2 for col in table.values() for _, lo, hi in col if hi > lo]))
+    cols = [(f"{head} ({currency})", [fmt_diff(PROFIT, *t, decimals=d) for t in col]) for head, col in table.items()]
+    title = f"Profit per order the returns policy changes, against {baseline} (paired, {ch[0].n} replications)"
+    return _chunked("policy", names, cols, title, width) + "\n" + _wrap(CHANGE_LEGEND, width)
+
+
 def experiment_text(
     result: Any,
     baseline: str | None = None,
@@ -333,6 +359,7 @@ def experiment_text(
     full: bool = False,
     width: int = 120,
     comparison_only: bool = False,
+    scenario: Any = None,
 ) -> str:
     """What ``returnsim run`` / ``compare`` print after their header: the answer, account-health
     warnings, then the brief table (or, with ``full``, every table).
@@ -344,10 +371,15 @@ def experiment_text(
         full: every key figure, the cost breakdown and the paired differences.
         width: terminal width to lay tables out in.
         comparison_only: with ``full``, the paired differences only (``returnsim compare``).
+        scenario: the scenario run; with a baseline it gives the decision in two parts (cost
+            only, with retention) and the break-even retention in words (:mod:`.headline`).
     """
+    from .headline import decision_text
+
     policies = list(result.policies)
     ans = answer(result, baseline=baseline)
-    blocks = [ans.text(currency)]
+    decision = decision_text(result, scenario, baseline, currency) if scenario is not None and baseline else ""
+    blocks = [_wrap(decision, width) if decision else ans.text(currency)]
     warnings = [w for p in policies for w in ans.warnings.get(p, [])]
     if warnings:
         blocks.append("Account health:\n" + "\n".join(f"  ! {w}" for w in warnings))
@@ -356,8 +388,10 @@ def experiment_text(
     metrics = metric_columns(result.runs)  # whatever the runs measured: KPIs come and go
     summary = result.summary(metrics)
     compare = result.compare(baseline, metrics) if baseline is not None and len(policies) > 1 else None
+    if baseline is not None and compare is not None and decision:
+        blocks.append(change_table(result, baseline, width, currency))
     if not full:
-        blocks.append(brief_table(summary, policies, compare, width, currency) + "\n" + _wrap(BRIEF_LEGEND, width))
+        blocks.append(brief_table(summary, policies, None, width, currency) + "\n" + _wrap(BRIEF_LEGEND, width))
         blocks.append("(--full for every key figure, the cost breakdown and all paired differences)")
         return "\n\n".join(blocks)
     if not comparison_only:
