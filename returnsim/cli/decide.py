@@ -112,6 +112,18 @@ def cmd_select(args: argparse.Namespace) -> int:
                  f"Selection of the best policy by {args.metric} (Kim & Nelson's KN)"))
     print()
     print(sel.summary())
+    if sel.runs is not None and len(sel.replications) > 1:
+        import textwrap
+
+        from ..output.headline import decision_text
+
+        # The decision in two parts (cost only, with retention), from the selection's runs.
+        exp = sel.experiment()
+        base = args.baseline if args.baseline in exp.policies else exp.policies[0]
+        text = decision_text(exp, sc, base, sc.currency, selection=sel if sel.metric == "policy_profit_per_order" else None)
+        if text:
+            print()
+            print(textwrap.fill(text, width=min(common.terminal_width(), 100)))
     where = "this process" if sel.executor == "serial" else sel.executor
     print(f"ran on {where} in {sel.elapsed_seconds:.1f} s"
           + (f"; {sel.from_store} replications read from {args.store}" if args.store else ""))
