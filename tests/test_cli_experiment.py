@@ -40,7 +40,7 @@ def test_run_prints_means_with_cis_and_writes_files(capsys, tmp_path):
     assert "2 policies x 6 replications, seed 0" in out
     assert "Key figures: mean ± 95 % CI half-width over 6 replications" in out
     assert "Paired differences, policy − seed" in out
-    line = next(x for x in out.splitlines() if x.startswith("net value per order"))
+    line = next(x for x in out.splitlines() if x.startswith("return and fulfilment cost per order"))
     assert line.count("±") == 2
     assert sorted(p.name for p in out_dir.iterdir()) == ["comparison.csv", "report.html", "runs.csv", "summary.csv", "tables.txt"]
     runs = pd.read_csv(out_dir / "runs.csv")

@@ -14,6 +14,7 @@ import returnsim as rs
 from returnsim.cli import main
 from returnsim.experiment import ExperimentResult
 from returnsim.output.answer import answer
+from returnsim.output.headline import decision_text
 
 SHORT = ["--set", "horizon_days=7", "--workers", "1", "--no-progress"]
 
@@ -39,7 +40,7 @@ def test_select_prints_the_selection_ties_and_guarantee(capsys):
     [
         (["select", "--indifference", "0"], "indifference must be a number greater than 0"),
         (["select", "--indifference", "-0.1"], "indifference must be a number greater than 0"),
-        (["select", "--metric", "net_value"], "did you mean 'policy_profit_per_order'"),
+        (["select", "--metric", "policy_profit"], "did you mean 'policy_profit_per_order'"),
         (["select", "--policy", "sead"], "did you mean 'seed'"),
         (["optimize", "--policy", "giveaway_small", "--lever", "policies.giveaway_small.disposition.0.when.prise_max=5:40"],
          "did you mean 'price_max'"),
@@ -91,7 +92,7 @@ def test_optimize_and_psa_print_their_answers(capsys, tmp_path):
     code, out, _ = _run(capsys, "psa", str(SEED_SCENARIO), *SHORT, "--draws", "6", "--policy", "seed",
                         "--policy", "free_returns", "--out", str(tmp_path / "psa"))
     assert code == 0 and "probability best" in out
-    assert "expected value of perfect information" in out and "in the units of net value per order ($)" in out
+    assert "expected value of perfect information" in out and "in the units of profit per order the returns policy changes ($)" in out
     # The numbers printed are those of the CSV files, and the EVPI is what the runs give:
     # mean over draws of the best policy's value, less the best mean (net value: higher is better).
     summary = pd.read_csv(tmp_path / "psa" / "psa_summary.csv").set_index("policy")
@@ -111,7 +112,7 @@ def test_optimize_and_psa_print_their_answers(capsys, tmp_path):
 
 
 def _result(gaps: dict[str, float], n: int = 40, noise: float = 1.0, seed: int = 0) -> ExperimentResult:
-    """A made-up experiment: policy means of net value per order, CRN-like shared noise."""
+    """A made-up experiment: policy means of profit per order the returns policy changes, CRN-like shared noise."""
     rng = np.random.default_rng(seed)
     common = rng.normal(0, noise, n)
     rows = []
@@ -131,9 +132,9 @@ def test_verdict_names_a_winner_only_when_the_replications_resolve_it():
     """With 40 replications (past KN's first stage) the answer rests on Kim & Nelson; a policy
     a cent ahead of another is tied with it, one a dollar ahead wins."""
     clear = _verdict(_result({"a": 0.0, "b": 1.0, "c": -1.0}))
-    assert clear.startswith("Answer: b: best net value per order") and "Kim & Nelson" in clear
+    assert clear.startswith("Answer: b: best profit per order the returns policy changes") and "Kim & Nelson" in clear
     close = _verdict(_result({"a": 0.0, "b": 0.01, "c": -1.0}))
-    assert close.startswith("Answer: no clear winner on net value per order: ")
+    assert close.startswith("Answer: no clear winner on profit per order the returns policy changes: ")
     named = close.split(" are tied")[0].split(": ", 2)[2]
     assert sorted(x.split(" (")[0] for x in named.replace(" and ", ", ").split(", ")) == ["a", "b"]
     assert "Kim & Nelson" in close
@@ -141,7 +142,7 @@ def test_verdict_names_a_winner_only_when_the_replications_resolve_it():
 
 def test_verdict_falls_back_to_paired_intervals_before_the_first_stage():
     few = _verdict(_result({"a": 0.0, "b": 1.0, "c": -1.0}, n=8))
-    assert few.startswith("Answer: b: best net value per order") and "joint confidence" in few
+    assert few.startswith("Answer: b: best profit per order the returns policy changes") and "joint confidence" in few
     assert "Kim & Nelson" not in few
 
 
@@ -162,9 +163,10 @@ def test_report_with_an_assessment_says_how_sure(capsys, tmp_path):
     sc = rs.load_scenario(SEED_SCENARIO, overrides={"horizon_days": 7})
     sel = rs.select_best(sc, ["seed", "free_returns", "giveaway_small"], first_stage=5, max_replications=8,
                          progress=False, workers=1)
-    expected = answer(sel.experiment(), baseline="seed", selection=sel).text("$")
+    expected = decision_text(sel.experiment(), sc, "seed", "$", selection=sel)
     shown = html_lib.unescape(html[html.index('<p class="answer">') + len('<p class="answer">'):].split("</p>")[0])
-    assert shown == expected
+    # ... and the same paragraph goes on with the assessment's probability best.
+    assert shown.startswith(expected) and " is best in " in shown[len(expected):]
     assert ("no clear winner" in shown) == (not sel.resolved)
 
 

@@ -150,7 +150,7 @@ def test_bad_arguments_are_clear_errors(kwargs, match):
 
 def test_unknown_metric_says_did_you_mean(minimal):
     with pytest.raises(DecideError, match="did you mean 'policy_profit_per_order'"):
-        rs.select_best(rs.parse_scenario(minimal), metric="net_value_per_ordr", progress=False)
+        rs.select_best(rs.parse_scenario(minimal), metric="policy_profit_per_ordr", progress=False)
 
 
 def test_replay_on_too_few_replications_names_no_winner():

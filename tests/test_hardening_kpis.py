@@ -44,7 +44,8 @@ def test_no_returns_leaves_per_order_money_defined_and_per_return_ratios_missing
     assert k["return_requests"] == 0 and k["orders"] > 0
     for name in ("net_return_cost_per_order", "policy_profit_per_order", "net_return_cost", "net_freight_cost"):
         assert math.isfinite(k[name]), (name, k[name])
-    assert k["policy_profit_per_order"] == 0.0
+    assert k["caused_margin_per_order"] == 0.0
+    assert k["policy_profit_per_order"] == -k["fulfilment_cost_per_order"] < 0  # outbound cost of kept orders
     assert math.isnan(k["net_return_cost_per_return"])  # not defined: no return to divide by
 
 

@@ -95,27 +95,42 @@ def test_retained_margin_by_hand(fba: bool):
     multiplier that ignores satisfaction (M = 3 logistic(0.4)) and 2 purchases a year, followed
     one year, every returner is expected to buy 2M more times; each such order is worth the
     margin of a kept order: price less cost of goods (50 %), referral fee (15 %) and fulfilment
-    (the outbound label on the buyer's lane, 0.75 x $6 + 0.25 x $28, or Amazon's $3.50 for an FBA
-    class), weighted by the 50 % chance it is kept."""
+    (the outbound label on the buyer's lane, 0.75 x $6 + 0.25 x $28, and $1 of handling; or
+    Amazon's $3.50 and $0.75 inbound for an FBA class), weighted by the 50 % chance it is kept.
+    Of those purchases the return caused 2(M - 1), credited at the seller's share (0.4 here)."""
     raw = minimal_raw(horizon_days=60)
     raw["markets"]["domestic"]["share"], raw["markets"]["international"]["share"] = 0.75, 0.25
     raw["buyer"] = {"purchases_per_year": 2.0}
     raw["retention"] = {
         "feedback_into_demand": False,
         "follow_up_days": 365.25,
+        "seller_share": 0.4,
         "repeat_multiplier": {"maximum": 3.0, "intercept": 0.4, "per_satisfaction": 0.0},
     }
     raw["policies"] = {"p": {"fba_classes": ["widget"]} if fba else {}}
     run = rs.simulate(parse(raw), "p", seed=1)
     k = run.kpis
-    fulfilment = 3.50 if fba else 0.75 * (5 + 0.5 * 2) + 0.25 * (20 + 4 * 2)
+    fulfilment = 3.50 + 0.75 if fba else 0.75 * (5 + 0.5 * 2) + 0.25 * (20 + 4 * 2) + 1.0
     margin = 0.5 * (40 * (1 - 0.5 - 0.15) - fulfilment)
-    post = 2 * 3.0 * logistic(0.4)
+    m = 3.0 * logistic(0.4)
     assert k["return_requests"] > 200
-    assert k["retained_margin"] == pytest.approx(k["return_requests"] * post * margin, rel=1e-9)
+    assert k["retained_margin"] == pytest.approx(k["return_requests"] * 2 * m * margin, rel=1e-9)
+    assert k["caused_margin"] == pytest.approx(0.4 * k["return_requests"] * 2 * (m - 1) * margin, rel=1e-9)
+    assert k["fulfilment_cost_per_order"] == pytest.approx(fulfilment, rel=1e-12)
+    assert k["cost_per_order"] == pytest.approx(k["net_return_cost"] / k["demand_orders"] + fulfilment, rel=1e-9)
     assert k["policy_profit_per_order"] == pytest.approx(
-        (k["retained_margin"] - k["net_return_cost"]) / k["demand_orders"], rel=1e-9
+        (k["caused_margin"] - k["net_return_cost"]) / k["demand_orders"] - fulfilment, rel=1e-9
     )
+
+
+def test_a_policy_fee_per_order_counts_on_every_order():
+    """``per_order_fee`` is paid on every order of the store's own demand, returned or not."""
+    raw = minimal_raw(horizon_days=30)
+    raw["policies"] = {"p": {}, "fee": {"per_order_fee": 0.25}}
+    sc = parse(raw)
+    a, b = (rs.simulate(sc, p, seed=3).kpis for p in ("p", "fee"))
+    assert b["fulfilment_cost_per_order"] - a["fulfilment_cost_per_order"] == pytest.approx(0.25, rel=1e-12)
+    assert a["policy_profit_per_order"] - b["policy_profit_per_order"] == pytest.approx(0.25, rel=1e-9)
 
 
 # The buyer's answer to an offer ----------------------------------------------------------------

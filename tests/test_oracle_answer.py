@@ -27,7 +27,7 @@ METRIC = "policy_profit_per_order"
 
 def _result(gaps: dict[str, float], n: int = 40, common: float = 1.0, own: float = 0.1, seed: int = 0,
             rdr: dict[str, float] | None = None) -> ExperimentResult:
-    """Policy p's net value per order in replication r: 10 + gap + shared noise + its own (every
+    """Policy p's profit per order the returns policy changes in replication r: 10 + gap + shared noise + its own (every
     other metric 0, so no account-health target is broken unless ``rdr`` says so)."""
     rng = np.random.default_rng(seed)
     shared = rng.normal(0, common, n)
@@ -74,7 +74,7 @@ def _gap(best: str, other: str, compare: pd.DataFrame, summary: pd.DataFrame, ru
 
 def _lead(best: str, summary: pd.DataFrame) -> str:
     s = summary.loc[best]
-    return f"best net value per order, {money(s['mean'])} (95 % CI {money(s['ci_low'])} to {money(s['ci_high'])})"
+    return f"best profit per order the returns policy changes, {money(s['mean'])} (95 % CI {money(s['ci_low'])} to {money(s['ci_high'])})"
 
 
 def test_a_resolved_winner_is_named_with_its_numbers(tmp_path):
@@ -98,7 +98,7 @@ def test_keeping_the_baseline_says_keep(tmp_path):
     res.to_csv(tmp_path, "b")  # differences from the runner-up, b
     compare = pd.read_csv(tmp_path / "comparison.csv").set_index(["policy", "metric"]).xs(METRIC, level="metric")
     d = compare.loc["a"]
-    assert a.text("$").startswith("Answer: keep a: best net value per order")
+    assert a.text("$").startswith("Answer: keep a: best profit per order the returns policy changes")
     assert (f"{money(d['mean_diff'], True)} vs b (the runner-up) (paired 95 % CI {money(d['ci_low'], True)} to "
             f"{money(d['ci_high'], True)})") in a.text("$")
 
@@ -118,9 +118,9 @@ def test_a_tie_within_the_indifference_zone_names_both_and_no_winner(tmp_path):
     else:
         gap = _gap("b", "a", compare, summary, False)
     expected = (
-        f"Answer: no clear winner on net value per order: {best} ({money(summary.loc[best, 'mean'])}) and {other} "
-        f"({money(summary.loc[other, 'mean'])}) are tied (they are within $0.05 of each other or statistically "
-        f"indistinguishable (Kim & Nelson)); {best} has the best mean, {gap}."
+        f"Answer: no clear winner on profit per order the returns policy changes: {best} ({money(summary.loc[best, 'mean'])}) and {other} "
+        f"({money(summary.loc[other, 'mean'])}) are tied. They are within $0.05 of each other or statistically "
+        f"indistinguishable, by Kim & Nelson's procedure. {best} has the best mean, {gap}."
     )
     assert a.text("$") == expected
 
@@ -141,9 +141,9 @@ def test_a_selection_the_replications_cannot_finish_says_so(tmp_path):
         compare = pd.read_csv(tmp_path / "comparison.csv").set_index(["policy", "metric"]).xs(METRIC, level="metric")
     gap = _gap(best, other, compare, summary, best == "a")
     expected = (
-        f"Answer: no clear winner on net value per order: {best} ({money(summary.loc[best, 'mean'])}) and {other} "
-        f"({money(summary.loc[other, 'mean'])}) are tied (they are within $0.05 of each other or the 80 replications "
-        "do not separate them (Kim & Nelson); `returnsim select` replicates until they do); "
+        f"Answer: no clear winner on profit per order the returns policy changes: {best} ({money(summary.loc[best, 'mean'])}) and {other} "
+        f"({money(summary.loc[other, 'mean'])}) are tied. They are within $0.05 of each other, or Kim & Nelson's "
+        "procedure cannot separate them in 80 replications; `returnsim select` replicates until it can. "
         f"{best} has the best mean, {gap}."
     )
     assert a.text("$") == expected
@@ -182,8 +182,8 @@ def test_before_the_first_stage_the_answer_uses_bonferroni_paired_intervals(tmp_
         assert text == (f"Answer: {best}: {_lead(best, summary)}, {_gap(best, 'a', compare, summary, False)}; "
                         "it beats each of the 2 other policies (95 % joint confidence, 8 paired replications).")
     else:
-        assert text.startswith("Answer: no clear winner on net value per order: ")
-        assert "the replications do not separate them at 95 % joint confidence; more replications may" in text
+        assert text.startswith("Answer: no clear winner on profit per order the returns policy changes: ")
+        assert "The replications do not separate them at 95 % joint confidence; more replications may." in text
 
 
 def test_one_replication_names_no_winner():
@@ -191,7 +191,7 @@ def test_one_replication_names_no_winner():
     text = answer(res, baseline="a").text("$")
     mean = res.runs.loc[res.runs.policy == "b", METRIC].iloc[0]
     assert text == ("Answer: one replication cannot say which policy is best; run at least 2 "
-                    f"(highest net value per order so far: b, {money(mean)}, with no interval yet).")
+                    f"(highest profit per order the returns policy changes so far: b, {money(mean)}, with no interval yet).")
 
 
 def test_the_paired_rule_is_bonferronis_not_the_per_comparison_level():
@@ -210,4 +210,4 @@ def test_the_paired_rule_is_bonferronis_not_the_per_comparison_level():
     res = ExperimentResult(runs=pd.DataFrame(rows), policies=list(values), seed=0, replications=8, scenario_hash="x")
     a = answer(res, baseline="best")
     assert a.best == "best" and a.tied == ["b"] and not a.resolved
-    assert a.text("$").startswith("Answer: no clear winner on net value per order: best ($10.00) and b ")
+    assert a.text("$").startswith("Answer: no clear winner on profit per order the returns policy changes: best ($10.00) and b ")

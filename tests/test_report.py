@@ -85,7 +85,7 @@ def test_report_is_standalone_and_complete(small, report):
     # The answer first: the best policy by net value, named in the verdict.
     best = res.summary().query("metric == 'policy_profit_per_order'").set_index("policy")["mean"].idxmax()
     verdict = text[text.index('class="verdict"'): text.index("</div>")]
-    assert "Answer:" in verdict and best in verdict and "95 % CI" in verdict
+    assert "Answer" in verdict and best in verdict and "95 % CI" in verdict
     for policy in res.policies:
         assert policy in text
     assert "returnsim report x -o y" in text
@@ -98,7 +98,7 @@ def test_report_reads_for_a_seller(small, report):
     # Human labels, not internal ids, wherever a reader looks (tables and text)
     for internal in ("rdr", "seller_freight", "policy_profit_per_order", "repeat_purchase_rate"):
         assert not re.search(rf"\b{internal}\b", visible), internal
-    assert "return dissatisfaction rate" in visible and "net value per order (€)" in visible
+    assert "return dissatisfaction rate" in visible and "profit per order the returns policy changes (€)" in visible
     # the scenario's currency
     assert "€" in verdict_text(report) and "$" not in verdict_text(report)
     # each policy's description beside its name in the differences table
@@ -252,7 +252,7 @@ def table_rows(page: str, heading: str) -> dict[str, list[str]]:
 
 def test_cli_report_numbers_and_verdict_match_the_csv_files(tmp_path):
     """``returnsim report`` and ``returnsim run --out`` on the same seed: the report's verdict
-    names the policy with the best mean net value per order in summary.csv and quotes its mean,
+    names the policy with the best mean profit per order the returns policy changes in summary.csv and quotes its mean,
     interval and paired difference from comparison.csv; every key figure is summary.csv's mean ±
     half-width, every difference comparison.csv's, to the digits shown; warnings name exactly
     the policies whose RDR or ODR (mean or worst window) reaches Amazon's target."""
@@ -274,15 +274,15 @@ def test_cli_report_numbers_and_verdict_match_the_csv_files(tmp_path):
     value = summary.xs("policy_profit_per_order", level="metric")
     best = value["mean"].idxmax()
     verdict = html.unescape(re.sub(r"<[^>]+>", "", verdict_text(page)))
-    m = re.search(r"Answer: (?:keep )?(\w+): best net value per order, (.*?) \(95 % CI (.*?) to (.*?)\), (.*?) vs seed "
-                  r"\(paired 95 % CI (.*?) to (.*?)\)", verdict)
+    # The headline is the change against the baseline, never the absolute figure.
+    m = re.search(r"Answer(?:, on cost alone and with retention alike| with retention): (\w+), (\S+) profit per order "
+                  r"against seed, 95 % CI (\S+) to (\S+)\.", verdict)
     assert m, verdict
     assert m.group(1) == best != "seed"
     shown = [numbers(g)[0] for g in m.groups()[1:]]
-    assert close(shown[0], value.loc[best, "mean"]) and close(shown[1], value.loc[best, "ci_low"])
-    assert close(shown[2], value.loc[best, "ci_high"])
     gap = compare.loc[(best, "policy_profit_per_order")]
-    assert close(shown[3], gap["mean_diff"]) and close(shown[4], gap["ci_low"]) and close(shown[5], gap["ci_high"])
+    assert close(shown[0], gap["mean_diff"]) and close(shown[1], gap["ci_low"]) and close(shown[2], gap["ci_high"])
+    assert f"{abs(value.loc[best, 'mean']):.2f}" not in verdict
 
     # Key figures: mean ± half-width (or the clipped interval's ends) of summary.csv.
     rows = table_rows(page, "<h2>Key figures</h2>")
@@ -297,7 +297,9 @@ def test_cli_report_numbers_and_verdict_match_the_csv_files(tmp_path):
             nums = numbers(cell)
             scale = 100.0 if share else 1.0
             assert close(nums[0], r["mean"], scale), (key, policy, cell, r["mean"])
-            if "(" in cell:  # clipped at zero: its two ends
+            if len(nums) == 1:  # the same value in every replication: no interval shown
+                assert r["ci_high"] == r["ci_low"], (key, policy, cell)
+            elif "(" in cell:  # clipped at zero: its two ends
                 assert close(nums[1], max(r["ci_low"], 0.0), scale) and close(nums[2], r["ci_high"], scale), (key, cell)
             else:
                 assert close(nums[1], (r["ci_high"] - r["ci_low"]) / 2, scale), (key, policy, cell)
