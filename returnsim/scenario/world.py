@@ -127,12 +127,7 @@ class FbaTerms(Strict):
         description="FBA fulfilment fee per unit shipped, in the scenario's currency, by size and weight (assumed: a small "
         "standard unit; Amazon's Grade and Resell example pays $5.80 for 3.35 lb [F6])",
     )
-    inbound_per_unit: NonNeg = Field(
-        default=0.75,
-        description="the seller's cost to get one unit to Amazon and keep it there until sold "
-        "(inbound shipping, placement, storage), in the scenario's currency, paid on every FBA "
-        "order (assumed: a small standard unit stored a few months)",
-    )
+    inbound_per_unit: NonNeg = Field(default=0.75, description="the seller's cost to get a unit to Amazon and keep it there until sold (inbound shipping, placement, storage), in the scenario's currency, paid on every FBA order (assumed: a small standard unit stored a few months)")
     returns_fee_threshold: Share = Field(
         default=0.081,
         description="return rate above which returned units pay the returns processing fee "
@@ -192,23 +187,14 @@ class ItemClass(Strict):
     fba: FbaTerms = Field(
         default_factory=lambda: FbaTerms(), description="Amazon's fees for this class under FBA"
     )
-    merchant_handling: NonNeg = Field(
-        default=1.0,
-        description="the seller's own cost to pick and pack one outbound order of this class when "
-        "it fulfils it (merchant), in the scenario's currency, beside the outbound label of the "
-        "buyer's market (assumed: about a minute of work and a mailer)",
-    )
+    merchant_handling: NonNeg = Field(default=1.0, description="the seller's own cost to pick and pack an outbound order of this class it fulfils (merchant), in the scenario's currency, beside the outbound label of the buyer's market (assumed: a minute of work and a mailer)")
     category: str = Field(
         default="other",
         description="Amazon category of the class, lower case (e.g. clothing, shoes, jewelry, "
         "watches, handbags): the marketplace's free fashion returns apply to the categories its "
         "profile names [A20]",
     )
-    prepaid_exempt: bool = Field(
-        default=False,
-        description="the class is exempt from prepaid return labels (a category exemption, or "
-        "SKUs the seller exempted [A8]), so its requests come to the seller for manual authorisation",
-    )
+    prepaid_exempt: bool = Field(default=False, description="the class is exempt from prepaid return labels (a category exemption, or SKUs the seller exempted [A8]), so its requests come to the seller for manual authorisation")
 
     @model_validator(mode="after")
     def _mix(self) -> ItemClass:
