@@ -2,7 +2,7 @@
 
 Four panels for a policy against a baseline run on the same random numbers: where the money goes
 per order, the return dissatisfaction rate against Amazon's 10 % line, returners who buy again,
-and net value per order with the paired difference. Every number carries its 95 % interval.
+and profit per order with the paired difference. Every number carries its 95 % interval.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ def lab_dashboard(result: Any, baseline: str, policy: str, fig: Any = None, *, c
         currency: the label of money.
 
     Returns:
-        The Figure; its axes are, in order: cost breakdown, RDR, buy again, net value.
+        The Figure; its axes are, in order: cost breakdown, RDR, buy again, profit per order.
     """
     import matplotlib.pyplot as plt
 
@@ -61,7 +61,7 @@ def lab_dashboard(result: Any, baseline: str, policy: str, fig: Any = None, *, c
         r = d.loc[policy]
         sure = "resolved" if (r["ci_low"] > 0 or r["ci_high"] < 0) else "not resolved: could be 0"
         ax.set_title(for_matplotlib(
-            f"net value per order: {fmt_money(r['mean_diff'], currency, sign=True)} vs {baseline}\n"
+            f"profit per order: {fmt_money(r['mean_diff'], currency, sign=True)} vs {baseline}\n"
             f"(paired 95 % CI {fmt_money(r['ci_low'], currency, sign=True)} to "
             f"{fmt_money(r['ci_high'], currency, sign=True)}; {sure})"
         ), fontsize=10)
