@@ -31,7 +31,7 @@ _MAXIMISE = {
 }
 """KPIs and ledger credits where more is better; every other cost, rate or time is better low."""
 
-_NO_DIRECTION = {"orders", "demand_orders", "return_requests", "desk_utilization"}
+_NO_DIRECTION = {"orders", "demand_orders", "return_requests", "desk_utilization", "retained_margin"}
 """KPIs with no better direction: ranking by them needs an explicit goal."""
 
 

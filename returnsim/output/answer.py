@@ -80,11 +80,7 @@ class Answer:
             return f"{x:,.{m.decimals}f}"
 
         def diff(x: float) -> str:
-            if m.unit == "money":
-                return fmt_money(x, currency, min(m.decimals, 2), sign=True)
-            if m.unit == "share":
-                return f"{x * 100:+.{m.decimals}f} pp"
-            return f"{x:+,.{m.decimals}f}"
+            return self.difference(x, currency)
 
         def span(lo: float, hi: float, f: Any = value) -> str:
             return f"{f(lo)} to {f(hi)}"
@@ -115,21 +111,25 @@ class Answer:
         listed = ", ".join(f"{p} ({value(self.means[p][0])})" for p in names[:-1]) + f" and {names[-1]} ({value(self.means[names[-1]][0])})"
         return f"Answer: no clear winner on {words}: {listed} are tied. {self.support(currency)}. {b} has the best mean, {gap}.{note}"
 
+    def difference(self, x: float, currency: str = "$") -> str:
+        """A difference ``x`` of the metric, signed, in its unit (pp for shares)."""
+        m = metric_info(self.metric)
+        if m.unit == "money":
+            return fmt_money(x, currency, min(m.decimals, 2), sign=True)
+        if m.unit == "share":
+            return f"{x * 100:+.{m.decimals}f} pp"
+        return f"{x:+,.{m.decimals}f}"
+
     def support(self, currency: str = "$") -> str:
         """Why the replications do or do not resolve the best, in one sentence without its full
         stop ("" with one policy or one replication)."""
         if len(self.ranked) == 1 or self.n < 2:
             return ""
-        m = metric_info(self.metric)
         sel = self.selection
         others = "the other policy" if len(self.ranked) == 2 else f"each of the {len(self.ranked) - 1} other policies"
 
         def diff(x: float) -> str:
-            if m.unit == "money":
-                return fmt_money(x, currency, min(m.decimals, 2), sign=True)
-            if m.unit == "share":
-                return f"{x * 100:+.{m.decimals}f} pp"
-            return f"{x:+,.{m.decimals}f}"
+            return self.difference(x, currency)
 
         if self.resolved:
             if sel is not None:
