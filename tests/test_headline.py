@@ -133,3 +133,31 @@ def test_an_unknown_class_in_the_base_rates_is_named():
     raw = put(minimal_raw(), **{"buyer.purchases_per_year_by_class.gadgets": 0.3})
     with pytest.raises(rs.ScenarioError, match="purchases_per_year_by_class.*unknown item class"):
         rs.parse_scenario(raw)
+
+
+def test_tuning_a_lever_is_weighed_against_switching_policy():
+    """The gain of tuning comes from the optimisation's own curve (best mean less the mean at the
+    lever's value as set); the gap between policies from the experiment."""
+    from types import SimpleNamespace
+
+    from returnsim.output.answer import answer
+
+    res = _runs({"a": (4.0, 8.0, 0.10), "b": (3.9, 8.0, 0.10)})  # b leads a by about $0.10
+    curve = pd.DataFrame({"lever": [10.0, 25.0, 40.0, 55.0], "mean": [-12.5, -12.4, -12.2, -12.1]})
+    lever = SimpleNamespace(path="lever", target=SimpleNamespace(value=25.0))
+
+    def opt(policy: str, best: float) -> SimpleNamespace:
+        return SimpleNamespace(policy=policy, metric="policy_profit_per_order", goal="max", levers=[lever],
+                               value={"lever": 55.0}, objective=best, curve=curve)
+
+    with_r = answer(res, "policy_profit_per_order", baseline="a")
+    assert with_r.best == "b"
+    sc = rs.load_scenario(SEED_SCENARIO)
+    text = decision_text(res, sc, "a", tuning=opt("b", -12.1))
+    lead = abs(with_r.versus["a"][0])
+    assert f"Tuning b's lever to lever = 55 adds $0.30 per order over its value as set. That is more than the ${lead:.2f}" in text
+    # Tuning the policy that lost: worth comparing tuned when the gain beats the gap, not otherwise.
+    assert "compare a tuned before switching" in decision_text(res, sc, "a", tuning=opt("a", -12.1))
+    small = opt("a", -12.35)
+    assert "adds $0.05 per order" in decision_text(res, sc, "a", tuning=small)
+    assert "switching still pays more" in decision_text(res, sc, "a", tuning=small)

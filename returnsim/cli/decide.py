@@ -112,6 +112,7 @@ def cmd_select(args: argparse.Namespace) -> int:
                  f"Selection of the best policy by {args.metric} (Kim & Nelson's KN)"))
     print()
     print(sel.summary())
+    tuning = _tune(args, sc)
     if sel.runs is not None and len(sel.replications) > 1:
         import textwrap
 
@@ -120,7 +121,9 @@ def cmd_select(args: argparse.Namespace) -> int:
         # The decision in two parts (cost only, with retention), from the selection's runs.
         exp = sel.experiment()
         base = args.baseline if args.baseline in exp.policies else exp.policies[0]
-        text = decision_text(exp, sc, base, sc.currency, selection=sel if sel.metric == "policy_profit_per_order" else None)
+        text = decision_text(
+            exp, sc, base, sc.currency, selection=sel if sel.metric == "policy_profit_per_order" else None, tuning=tuning
+        )
         if text:
             print()
             print(textwrap.fill(text, width=min(common.terminal_width(), 100)))
@@ -136,9 +139,29 @@ def cmd_select(args: argparse.Namespace) -> int:
             )
         exp = sel.experiment()
         baseline = args.baseline or exp.policies[0]
-        path = write_report(exp, sc, args.output, baseline, args.command_line, decision)
+        path = write_report(exp, sc, args.output, baseline, args.command_line, decision, tuning)
         print(f"wrote {path}")
     return 0
+
+
+def _tune(args: argparse.Namespace, sc: Any) -> Any:
+    """``--tune policies.P.PATH=LO:HI``: optimise that lever of policy P on profit per order, so
+    that the verdict says whether tuning it beats switching policy (None without ``--tune``)."""
+    if not args.tune:
+        return None
+    from ..decide import optimize
+
+    parts = args.tune.split("=", 1)[0].split(".")
+    if len(parts) < 3 or parts[0] != "policies" or parts[1] not in sc.policies:
+        raise UserError(
+            f"--tune expects a lever of one of the policies, policies.NAME.PATH=LO:HI "
+            f"(e.g. policies.giveaway_small.returnless.0.when.price_max=5:60), got {args.tune!r}"
+        )
+    with _user_errors(args):
+        opt = optimize(sc, parts[1], [args.tune], "policy_profit_per_order", replications=args.tune_replications, **_where(args))
+    print()
+    print(opt.describe())
+    return opt
 
 
 # --------------------------------------------------------------------------------------------
@@ -295,6 +318,11 @@ def register(sub: Any) -> None:
                     help="with --output: draws of the uncertain inputs for the probability best (default 48; 0 skips)")
     sp.add_argument("--tornado-replications", type=int, default=2, metavar="N",
                     help="with --output: replications per tornado point (default 2; 0 skips)")
+    sp.add_argument("--tune", metavar="policies.P.PATH=LO:HI",
+                    help="also optimise this lever of policy P on profit per order: the verdict says "
+                    "whether tuning it beats switching policy")
+    sp.add_argument("--tune-replications", type=positive_int, default=10, metavar="N",
+                    help="with --tune: replications per lever value (default 10)")
     common.where_args(sp, _STORE_HELP)
 
     sp = _add(sub, "sweep", "run policies over a design of input values (results as one tidy CSV)", cmd_sweep)

@@ -192,6 +192,25 @@ def tuning_gain(opt: Any) -> tuple[float, str]:
     return gain, at
 
 
+def tuning_text(opt: Any, with_r: Any, currency: str = "$") -> str:
+    """Whether tuning a policy's levers (``opt``, an ``Optimum`` on profit per order) beats
+    switching policy (``with_r``, the answer with retention): its gain over the policy as set,
+    from the optimisation's own replications, against the gap between policies, from the
+    experiment's."""
+    p, best = opt.policy, with_r.best
+    gain, at = tuning_gain(opt)
+    levers = ", ".join(f"{i.path} = {opt.value[i.path]:.4g}" for i in opt.levers)
+    head = f"Tuning {p}'s lever to {levers} adds {fmt_money(gain, currency, 2)} per order over its value as set{at}."
+    if p == best:
+        lead = abs(with_r.versus[with_r.ranked[1]][0])
+        verdict = "more" if gain > lead else "less"
+        return f"{head} That is {verdict} than the {fmt_money(lead, currency, 2)} it leads the runner-up by."
+    behind = abs(with_r.versus[p][0])
+    if gain > behind:
+        return f"{head} That is more than the {fmt_money(behind, currency, 2)} {best} leads it by: compare {p} tuned before switching."
+    return f"{head} That is less than the {fmt_money(behind, currency, 2)} {best} leads it by: switching still pays more."
+
+
 def decision_text(
     result: Any,
     scenario: Any,
@@ -255,14 +274,7 @@ def decision_text(
                 f"Over the declared uncertainty {with_r.best} is best in {r.p_best:.0%} of {psa.draws} draws, "
                 f"95 % CI {r.p_best_low:.0%} to {r.p_best_high:.0%}."
             )
-    if tuning is not None and getattr(tuning, "policy", None) == with_r.best and len(with_r.ranked) > 1:
-        gain, at = tuning_gain(tuning)
-        switch = abs(with_r.versus[with_r.ranked[1]][0])
-        levers = ", ".join(f"{i.path} = {tuning.value[i.path]:.4g}" for i in tuning.levers)
-        out.append(
-            f"Tuning {with_r.best}'s own lever to {levers} adds {fmt_money(gain, currency, 2)} per order "
-            f"over its value as set{at}, "
-            + ("more than" if gain > switch else "less than")
-            + f" the {fmt_money(switch, currency, 2)} it leads the runner-up by."
-        )
+    tuned = tuning is not None and getattr(tuning, "metric", None) == PROFIT
+    if tuned and tuning.policy in with_r.means and len(with_r.ranked) > 1:
+        out.append(tuning_text(tuning, with_r, currency))
     return " ".join(out)
