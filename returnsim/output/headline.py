@@ -63,6 +63,16 @@ class Change:
     """Per part of :data:`PARTS`, its contribution to ``profit`` (a cost that falls is +)."""
     n: int
 
+    def cells(self, decimals: int = 3) -> list[str]:
+        """The change and its parts as ``"+0.345 ± 0.003"`` (money; a part the same in every
+        replication, such as a fixed fee, without an interval)."""
+        from .labels import fmt_diff
+
+        def one(m: float, lo: float, hi: float) -> str:
+            return fmt_diff(PROFIT, m, *((lo, hi) if hi > lo else (math.nan, math.nan)), decimals=decimals)
+
+        return [one(*self.profit), *(one(*self.parts[w]) for w, _, _ in PARTS)]
+
 
 def changes(result: Any, baseline: str, confidence: float = 0.95) -> list[Change]:
     """Every other policy's change in profit per order against ``baseline``, in three parts.
@@ -142,39 +152,52 @@ def _num(x: float) -> str:
     return f"{x:.2g}" if abs(x) < 1 else f"{x:.3g}"
 
 
-def _range(scenario: Any, path: str) -> str:
+def _range(scenario: Any, path: str, fmt: Any = None) -> str:
     u = getattr(scenario, "uncertainty", {}).get(path)
     if u is None or u.low is None or u.high is None:
         return ""
-    return f", range {_num(u.low)} to {_num(u.high)}"
+    f = fmt or _num
+    return f", range {f(u.low)} to {f(u.high)}"
+
+
+def _pct(x: float) -> str:
+    return f"{x:.0%}"
 
 
 def describe_break_even(be: BreakEven, scenario: Any) -> str:
     """The break-even in plain words: the base rate of purchases with the seller and the seller's
-    share of the goodwill at which the two decisions swap."""
+    share of the goodwill at which the two decisions swap, each with its 95 % interval."""
     buyer, share = scenario.buyer, scenario.retention.seller_share
-    ci = (
-        f" The 95 % interval is {_num(be.low)} to {_num(be.high)} times the assumed retention."
-        if math.isfinite(be.low)
-        else " The replications do not bound it: more replications would."
-    )
+    bounded = math.isfinite(be.low)
+
+    def ci(scale: float, f: Any = _num) -> str:
+        return f", 95 % CI {f(be.low * scale)} to {f(be.high * scale)}" if bounded else ""
+
     if buyer.purchases_per_year_by_class:
-        rate = f"if your returners buy from you at least {_num(be.factor)} times as often as the scenario assumes"
+        rate = (
+            f"if your returners buy from you at least {_num(be.factor)} times as often as the scenario "
+            f"assumes{ci(1.0)}."
+        )
     else:
         r = buyer.purchases_per_year.mean
         rate = (
-            f"if your returners buy from you at least {_num(be.factor * r)} times a year. "
-            f"The scenario assumes {_num(r)}{_range(scenario, 'buyer.purchases_per_year.mean')}"
+            f"if your returners buy from you at least {_num(be.factor * r)} times a year{ci(r)}. "
+            f"The scenario assumes {_num(r)}{_range(scenario, 'buyer.purchases_per_year.mean')}."
         )
-    s = be.factor * share
-    shares = (
-        f"Or, at the assumed rate, if at least {s:.0%} of the goodwill is credited to you rather "
-        f"than the marketplace. The scenario assumes {share:.0%}{_range(scenario, 'retention.seller_share')}."
-        if s <= 1
-        else "No share of the goodwill makes up for it at the assumed rate."
-    )
     verb = "pays for itself against" if be.factor <= 1 else "would overtake"
-    return f"{be.retention} {verb} {be.cost} {rate}.{ci} {shares}"
+    out = [f"{be.retention} {verb} {be.cost} {rate}"]
+    if not bounded:
+        out.append("The replications do not bound this value: more replications would.")
+    s = be.factor * share
+    if s <= 1:
+        out.append(
+            f"Or, at the assumed rate, if at least {_pct(s)} of the goodwill is credited to you rather "
+            f"than the marketplace{ci(share, _pct)}. The scenario assumes "
+            f"{_pct(share)}{_range(scenario, 'retention.seller_share', _pct)}."
+        )
+    else:
+        out.append("At the assumed rate no share of the goodwill is enough.")
+    return " ".join(out)
 
 
 def tuning_gain(opt: Any) -> tuple[float, str]:

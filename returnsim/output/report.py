@@ -95,13 +95,7 @@ def _verdict(
     text = decision_text(
         result, scenario, baseline, currency, selection=selection, psa=getattr(decision, "psa", None), tuning=tuning
     )
-    rows = [
-        {
-            "policy": c.policy,
-            "cells": [fmt_diff("policy_profit_per_order", *c.profit, 3), *(fmt_diff("policy_profit_per_order", *c.parts[w], 3) for w, _, _ in PARTS)],
-        }
-        for c in changes(result, baseline)
-    ]
+    rows = [{"policy": c.policy, "cells": c.cells(3)} for c in changes(result, baseline)]
     return {
         "text": text or a.text(currency),
         "resolved": a.resolved,

@@ -344,10 +344,12 @@ def change_table(result: Any, baseline: str, width: int = 120, currency: str = "
     if not ch:
         return ""
     names = [c.policy for c in ch]
-    table = {"profit change": [c.profit for c in ch], **{w: [c.parts[w] for c in ch] for w, _, _ in PARTS}}
+    halves = [(hi - lo) / 2 for c in ch for _, lo, hi in (c.profit, *c.parts.values()) if hi > lo]
     # One number of decimals for the whole table, so that the parts visibly add up.
-    d = min(3, column_decimals(PROFIT, [(hi - lo) / 2 for col in table.values() for _, lo, hi in col if hi > lo]))
-    cols = [(f"{head} ({currency})", [fmt_diff(PROFIT, *t, decimals=d) for t in col]) for head, col in table.items()]
+    d = min(3, column_decimals(PROFIT, halves))
+    heads = ["profit change", *(w for w, _, _ in PARTS)]
+    rows = [c.cells(d) for c in ch]
+    cols = [(f"{h} ({currency})", [r[i] for r in rows]) for i, h in enumerate(heads)]
     title = f"Profit per order the returns policy changes, against {baseline} (paired, {ch[0].n} replications)"
     return _chunked("policy", names, cols, title, width) + "\n" + _wrap(CHANGE_LEGEND, width)
 
