@@ -99,7 +99,9 @@ BRIEF_LEGEND = (
 )
 
 CHANGE_LEGEND = (
-    "Each part is what it adds to profit per order: a cost that falls counts as a gain. "
+    "change: in profit per order; returns: net cost of returns; caused margin: your share of the "
+    "margin of later purchases the return experience causes; fulfilment: outbound fulfilment and "
+    "fees on every order. Each part is what it adds to profit per order: a cost that falls counts as a gain. "
     "Only what a returns policy changes is counted, against the baseline, the seller's current policy."
 )
 
@@ -347,7 +349,8 @@ def change_table(result: Any, baseline: str, width: int = 120, currency: str = "
     halves = [(hi - lo) / 2 for c in ch for _, lo, hi in (c.profit, *c.parts.values()) if hi > lo]
     # One number of decimals for the whole table, so that the parts visibly add up.
     d = min(3, column_decimals(PROFIT, halves))
-    heads = ["profit change", *(w for w, _, _ in PARTS)]
+    # Short headers, so that the table fits a terminal of 100 columns (CHANGE_LEGEND says more).
+    heads = ["change", *({"return cost": "returns", "fulfilment and fees": "fulfilment"}.get(w, w) for w, _, _ in PARTS)]
     rows = [c.cells(d) for c in ch]
     cols = [(f"{h} ({currency})", [r[i] for r in rows]) for i, h in enumerate(heads)]
     title = f"Profit per order the returns policy changes, against {baseline} (paired, {ch[0].n} replications)"
