@@ -85,8 +85,8 @@ def test_two_decisions_and_the_break_even_in_plain_words():
     assert "Cost only: keep a." in text
     be = break_even(res, "b", "a")
     assert (f"b pays for itself against a if your returners buy from you at least {be.factor * 0.2:.2g} times a year, "
-            f"95 % CI {be.low * 0.2:.2g} to {be.high * 0.2:.2g}. The scenario assumes 0.2, range 0.1 to 0.3.") in text
-    assert f"at least {be.factor * 0.3:.0%} of the goodwill" in text and "assumes 30%, range 10% to 60%" in text
+            f"95 % CI {be.low * 0.2:.2g} to {be.high * 0.2:.2g}. The scenario assumes 0.2, declared range 0.1 to 0.3.") in text
+    assert f"at least {be.factor * 0.3:.0%} of the goodwill" in text and "assumes 30%, declared range 10% to 60%" in text
     assert _depth(text) <= 1  # no nested brackets
     # When they agree it is said once, with the retention at which the next policy would overtake.
     res = _runs({"a": (4.0, 8.0, 0.10), "b": (4.3, 8.0, 0.20)})

@@ -157,7 +157,7 @@ def _range(scenario: Any, path: str, fmt: Any = None) -> str:
     if u is None or u.low is None or u.high is None:
         return ""
     f = fmt or _num
-    return f", range {f(u.low)} to {f(u.high)}"
+    return f", declared range {f(u.low)} to {f(u.high)}"
 
 
 def _pct(x: float) -> str:
