@@ -307,11 +307,13 @@ def test_auto_authorised_requests_cost_the_desk_only_when_a_message_goes_out():
 
 
 def test_margin_of_a_kept_order_counts_fulfilment():
-    """$40 x (1 - 50 % cost - 15 % referral) - $6 outbound label, for the half of orders kept."""
+    """$40 x (1 - 50 % cost - 15 % referral) - $6 outbound label - $1 of the seller's handling
+    (merchant_handling), for the half of orders kept; the fulfilment alone is every order's."""
     from returnsim.model.world import World
 
     world = World(scenario("defective", "opened", {}))
-    assert world.margin_per_kept_order() == pytest.approx(0.5 * (PRICE * (1 - 0.5 - RATE) - OUTBOUND))
+    assert world.margin_per_kept_order() == pytest.approx(0.5 * (PRICE * (1 - 0.5 - RATE) - OUTBOUND - 1.0))
+    assert world.fulfilment_cost_per_order() == pytest.approx(OUTBOUND + 1.0)
 
 
 def test_value_decays_with_weeks_since_sale():
