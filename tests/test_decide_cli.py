@@ -163,7 +163,10 @@ def test_report_with_an_assessment_says_how_sure(capsys, tmp_path):
     sc = rs.load_scenario(SEED_SCENARIO, overrides={"horizon_days": 7})
     sel = rs.select_best(sc, ["seed", "free_returns", "giveaway_small"], first_stage=5, max_replications=8,
                          progress=False, workers=1)
-    expected = decision_text(sel.experiment(), sc, "seed", "$", selection=sel)
+    from returnsim.output.policy_labels import policy_label_map
+
+    names = policy_label_map(sc, sel.experiment().policies)
+    expected = decision_text(sel.experiment(), sc, "seed", "$", selection=sel, names=names)
     shown = html_lib.unescape(html[html.index('<p class="answer">') + len('<p class="answer">'):].split("</p>")[0])
     # ... and the same paragraph goes on with the assessment's probability best.
     assert shown.startswith(expected) and " is best in " in shown[len(expected):]

@@ -164,10 +164,12 @@ def _pct(x: float) -> str:
     return f"{x:.0%}"
 
 
-def describe_break_even(be: BreakEven, scenario: Any) -> str:
+def describe_break_even(be: BreakEven, scenario: Any, names: dict[str, str] | None = None) -> str:
     """The break-even in plain words: the base rate of purchases with the seller and the seller's
-    share of the goodwill at which the two decisions swap, each with its 95 % interval."""
+    share of the goodwill at which the two decisions swap, each with its 95 % interval
+    (``names``: how to call the policies, ``{id: label}``; default their ids)."""
     buyer, share = scenario.buyer, scenario.retention.seller_share
+    call = (names or {}).get
     bounded = math.isfinite(be.low)
 
     def ci(scale: float, f: Any = _num) -> str:
@@ -185,7 +187,7 @@ def describe_break_even(be: BreakEven, scenario: Any) -> str:
             f"The scenario assumes {_num(r)}{_range(scenario, 'buyer.purchases_per_year.mean')}."
         )
     verb = "pays for itself against" if be.factor <= 1 else "would overtake"
-    out = [f"{be.retention} {verb} {be.cost} {rate}"]
+    out = [f"{call(be.retention, be.retention)} {verb} {call(be.cost, be.cost)} {rate}"]
     if not bounded:
         out.append("The replications do not bound this value: more replications would.")
     s = be.factor * share
@@ -215,20 +217,20 @@ def tuning_gain(opt: Any) -> tuple[float, str]:
     return gain, at
 
 
-def tuning_text(opt: Any, with_r: Any, currency: str = "$") -> str:
+def tuning_text(opt: Any, with_r: Any, currency: str = "$", names: dict[str, str] | None = None) -> str:
     """Whether tuning a policy's levers (``opt``, an ``Optimum`` on profit per order) beats
     switching policy (``with_r``, the answer with retention): its gain over the policy as set,
     from the optimisation's own replications, against the gap between policies, from the
     experiment's."""
-    p, best = opt.policy, with_r.best
+    p, best = ((names or {}).get(x, x) for x in (opt.policy, with_r.best))
     gain, at = tuning_gain(opt)
     levers = ", ".join(f"{i.path} = {opt.value[i.path]:.4g}" for i in opt.levers)
     head = f"Tuning {p}'s lever to {levers} adds {fmt_money(gain, currency, 2)} per order over its value as set{at}."
-    if p == best:
+    if opt.policy == with_r.best:
         lead = abs(with_r.versus[with_r.ranked[1]][0])
         verdict = "more" if gain > lead else "less"
         return f"{head} That is {verdict} than the {fmt_money(lead, currency, 2)} it leads the runner-up by."
-    behind = abs(with_r.versus[p][0])
+    behind = abs(with_r.versus[opt.policy][0])
     if gain > behind:
         return f"{head} That is more than the {fmt_money(behind, currency, 2)} {best} leads it by: compare {p} tuned before switching."
     return f"{head} That is less than the {fmt_money(behind, currency, 2)} {best} leads it by: switching still pays more."
@@ -242,11 +244,13 @@ def decision_text(
     selection: Any = None,
     psa: Any = None,
     tuning: Any = None,
+    names: dict[str, str] | None = None,
 ) -> str:
     """One paragraph, from one set of replications: the cost-only decision, the decision with
     retention, the break-even when they differ, how often the decision holds over the declared
     uncertainty (``psa``, a PSA on ``policy_profit_per_order``) and whether tuning its lever
-    (``tuning``, an ``Optimum`` of that policy) would beat switching policy."""
+    (``tuning``, an ``Optimum`` of that policy) would beat switching policy. ``names`` calls
+    the policies (``{id: label}``; default: their ids)."""
     from .answer import answer
 
     runs = getattr(result, "runs", result)
@@ -260,18 +264,21 @@ def decision_text(
     def money(x: float) -> str:
         return fmt_money(x, currency, 2, sign=True)
 
+    def call(p: str) -> str:
+        return (names or {}).get(p, p)
+
     def verdict(ans: Any, what: str, words: str) -> str:
         b = ans.best
         if not ans.resolved:
-            names = [b, *ans.tied]
-            listed = ", ".join(names[:-1]) + f" and {names[-1]}"
+            tied = [call(p) for p in (b, *ans.tied)]
+            listed = ", ".join(tied[:-1]) + f" and {tied[-1]}"
             return f"{what}: no clear winner; {listed} are tied. {ans.support(currency)}."
         if b == baseline:
-            return f"{what}: keep {baseline}. {ans.support(currency)[0].upper()}{ans.support(currency)[1:]}."
+            return f"{what}: keep {call(baseline)}. {ans.support(currency)[0].upper()}{ans.support(currency)[1:]}."
         d, lo, hi = ans.versus[baseline]
         d, lo, hi = (d, lo, hi) if ans.higher_is_better else (-d, -hi, -lo)
         return (
-            f"{what}: {b}, {money(d)} {words} against {baseline}, 95 % CI {money(lo)} to {money(hi)}. "
+            f"{what}: {call(b)}, {money(d)} {words} against {call(baseline)}, 95 % CI {money(lo)} to {money(hi)}. "
             f"{ans.support(currency)[0].upper()}{ans.support(currency)[1:]}."
         )
 
@@ -281,23 +288,23 @@ def decision_text(
         # What more retention than assumed would change: the first policy to overtake.
         ahead = [be for p in policies if p != with_r.best and (be := break_even(runs, p, with_r.best)) is not None]
         if ahead:
-            out.append(describe_break_even(min(ahead, key=lambda be: be.factor), scenario))
+            out.append(describe_break_even(min(ahead, key=lambda be: be.factor), scenario, names))
     else:
         out.append(verdict(with_r, "Answer with retention", "profit per order"))
         out.append(verdict(cost, "Cost only", "saved per order"))
         if with_r.best != cost.best:
             be = break_even(runs, with_r.best, cost.best)
             if be is not None:
-                out.append(describe_break_even(be, scenario))
+                out.append(describe_break_even(be, scenario, names))
     if psa is not None:
         s = psa.summary().set_index("policy")
         if with_r.best in s.index:
             r = s.loc[with_r.best]
             out.append(
-                f"Over the declared uncertainty {with_r.best} is best in {r.p_best:.0%} of {psa.draws} draws, "
+                f"Over the declared uncertainty {call(with_r.best)} is best in {r.p_best:.0%} of {psa.draws} draws, "
                 f"95 % CI {r.p_best_low:.0%} to {r.p_best_high:.0%}."
             )
     tuned = tuning is not None and getattr(tuning, "metric", None) == PROFIT
     if tuned and tuning.policy in with_r.means and len(with_r.ranked) > 1:
-        out.append(tuning_text(tuning, with_r, currency))
+        out.append(tuning_text(tuning, with_r, currency, names))
     return " ".join(out)

@@ -84,7 +84,14 @@ def _comparison(compare: pd.DataFrame, currency: str) -> dict[str, Any]:
 
 
 def _verdict(
-    result: Any, scenario: Scenario, baseline: str, currency: str, selection: Any = None, decision: Any = None, tuning: Any = None
+    result: Any,
+    scenario: Scenario,
+    baseline: str,
+    currency: str,
+    selection: Any = None,
+    decision: Any = None,
+    tuning: Any = None,
+    names: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """The decision paragraph (:func:`.headline.decision_text`: cost only, with retention, the
     break-even, the PSA of ``decision`` and the ``tuning`` of the best policy's levers, when
@@ -93,7 +100,8 @@ def _verdict(
 
     a = answer(result, baseline=baseline, selection=selection)
     text = decision_text(
-        result, scenario, baseline, currency, selection=selection, psa=getattr(decision, "psa", None), tuning=tuning
+        result, scenario, baseline, currency, selection=selection, psa=getattr(decision, "psa", None), tuning=tuning,
+        names=names,
     )
     rows = [{"policy": c.policy, "cells": c.cells(3)} for c in changes(result, baseline)]
     return {
@@ -159,7 +167,7 @@ def render_report(
         provenance=_provenance(result),
         version=__version__,
         when=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        verdict=_verdict(result, scenario, baseline, currency, selection, decision, tuning),
+        verdict=_verdict(result, scenario, baseline, currency, selection, decision, tuning, names),
         how_sure=how_sure_section(selection, decision, currency, command or "", names, runs=result.runs, baseline=baseline),
         images=_charts(result, summary, compare, policies, baseline, currency, names),
         comparison=_comparison(compare, currency),
