@@ -286,7 +286,7 @@ def decision_text(
     if with_r.best == cost.best and with_r.resolved == cost.resolved:
         out.append(verdict(with_r, "Answer, on cost alone and with retention alike", "profit per order"))
         # What more retention than assumed would change: the first policy to overtake.
-        ahead = [be for p in policies if p != with_r.best and (be := break_even(runs, p, with_r.best)) is not None]
+        ahead = [be for p in with_r.ranked[1:] if (be := break_even(runs, p, with_r.best)) is not None]
         if ahead:
             out.append(describe_break_even(min(ahead, key=lambda be: be.factor), scenario, names))
     else:
@@ -296,6 +296,10 @@ def decision_text(
             be = break_even(runs, with_r.best, cost.best)
             if be is not None:
                 out.append(describe_break_even(be, scenario, names))
+    # Amazon's account-health targets constrain both decisions (returnsim.decide.health).
+    health = getattr(with_r, "health", None)
+    if health is not None and (constraint := health.text(with_r.best)):
+        out.append(constraint)
     if psa is not None:
         s = psa.summary().set_index("policy")
         if with_r.best in s.index:

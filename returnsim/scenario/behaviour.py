@@ -213,7 +213,7 @@ class Retention(Strict):
         ge=0,
         le=1,
         description="share of the return experience's effect on later purchases credited to the "
-        "seller rather than the marketplace (caused_margin); assumed 0.3 [B23]: Bower & Maxham "
+        "seller rather than the marketplace (caused_margin); assumed 0.3 [B24]: Bower & Maxham "
         "measured a retailer's own customers (share 1), on a marketplace much of a good return "
         "experience is credited to Amazon",
     )
