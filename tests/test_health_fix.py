@@ -30,7 +30,7 @@ def _runs(rates: dict[str, list[float]], odr: float = 0.005, value: dict[str, fl
     for p, xs in rates.items():
         for r, x in enumerate(xs):
             rows.append({"policy": p, "replication": r, "rdr": x, "odr": odr,
-                         "net_value_per_order": (value or {}).get(p, 0.0) + 0.01 * r})
+                         "policy_profit_per_order": (value or {}).get(p, 0.0) + 0.01 * r})
     return pd.DataFrame(rows)
 
 
@@ -51,12 +51,12 @@ def test_a_policy_breaking_a_target_is_set_aside_only_while_another_meets_every_
 def test_the_answer_recommends_the_best_policy_that_meets_the_targets():
     runs = _runs({"cheap": [0.12] * 4, "safe": [0.05] * 4, "safer": [0.04] * 4},
                  value={"cheap": 1.0, "safe": 0.5, "safer": 0.0})
-    a = answer(runs, metric="net_value_per_order")
+    a = answer(runs, metric="policy_profit_per_order")
     assert a.best == "safe" and "cheap" not in a.ranked
     assert "Not recommended while a policy meets every Amazon account-health target: cheap" in a.text()
     assert set(a.warnings) == {"cheap"}  # the excluded policy is still warned about
     # The seller's current policy, set aside, is still what the recommendation is measured against.
-    kept = answer(runs, metric="net_value_per_order", baseline="cheap")
+    kept = answer(runs, metric="policy_profit_per_order", baseline="cheap")
     assert kept.best == "safe" and kept.versus["cheap"][0] == pytest.approx(-0.5)
     assert "-$0.50 vs cheap (paired 95 % CI" in kept.text()
 
