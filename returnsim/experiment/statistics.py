@@ -127,9 +127,10 @@ def _paired_stats(d: np.ndarray, a: np.ndarray, b: np.ndarray, confidence: float
         why = VR_ONE_REPLICATION if n else VR_NO_REPLICATION
         return (n, mean, math.nan, math.nan, math.nan, math.nan, math.nan, math.nan, math.nan, why)
     mean = float(d.mean())
-    # A difference the same in every replication (a fixed fee) has no variance, whatever the
-    # rounding of its mean says (scipy would warn of catastrophic cancellation).
-    var_p = 0.0 if (d == d[0]).all() else float(d.var(ddof=1))
+    # A difference the same in every replication up to rounding (a fixed fee; a replay's
+    # recorded amounts) has no variance, whatever the rounding of its mean says (scipy would warn
+    # of catastrophic cancellation).
+    var_p = 0.0 if np.ptp(d) <= 1e-12 * max(1.0, float(np.abs(d).max())) else float(d.var(ddof=1))
     var_u = float(a.var(ddof=1) + b.var(ddof=1))
     sd = math.sqrt(var_p)
     if sd == 0.0:
