@@ -19,6 +19,7 @@ import returnsim as rs
 from returnsim.experiment import ExperimentResult
 from returnsim.experiment.tasks import METRICS
 from returnsim.output.headline import break_even, changes, decision_text
+from returnsim.output.policy_labels import policy_label
 
 
 def _runs(policies: dict[str, tuple[float, float, float]], n: int = 40, seed: int = 0) -> ExperimentResult:
@@ -79,7 +80,7 @@ def test_two_decisions_and_the_break_even_in_plain_words():
     # b costs $0.30 more an order and causes $0.50 more margin: retention picks b, cost picks a,
     # and they swap at 0.6 times the scenario's retention: 0.12 purchases a year, an 18 % share.
     res = _runs({"a": (4.0, 8.0, 0.10), "b": (4.3, 8.0, 0.60)})
-    text = decision_text(res, sc, "a")
+    text = decision_text(res, sc, "a", names={})
     (c,) = changes(res, "a")
     assert text.startswith(f"Answer with retention: b, +${c.profit[0]:.2f} profit per order against a, 95 % CI ")
     assert "Cost only: keep a." in text
@@ -90,9 +91,19 @@ def test_two_decisions_and_the_break_even_in_plain_words():
     assert _depth(text) <= 1  # no nested brackets
     # When they agree it is said once, with the retention at which the next policy would overtake.
     res = _runs({"a": (4.0, 8.0, 0.10), "b": (4.3, 8.0, 0.20)})
-    text = decision_text(res, sc, "a")
+    text = decision_text(res, sc, "a", names={})
     assert text.startswith("Answer, on cost alone and with retention alike: keep a.")
     assert "Cost only" not in text and "b would overtake a if your returners buy from you at least" in text
+
+
+def test_the_verdict_calls_policies_by_their_labels():
+    # A seller reads the scenario's labels, not its ids, as in the report's charts (issue 18, item 7).
+    sc = rs.load_scenario(SEED_SCENARIO)
+    res = _runs({"seed": (4.0, 8.0, 0.10), "free_returns": (4.3, 8.0, 0.60)})
+    text = decision_text(res, sc, "seed")
+    seed, free = (policy_label(sc, p) for p in ("seed", "free_returns"))
+    assert free != "free_returns" and f"Answer with retention: {free}, " in text
+    assert f"against {seed}, 95 % CI" in text and "free_returns" not in text
 
 
 @pytest.mark.slow
@@ -154,11 +165,11 @@ def test_tuning_a_lever_is_weighed_against_switching_policy():
     with_r = answer(res, "policy_profit_per_order", baseline="a")
     assert with_r.best == "b"
     sc = rs.load_scenario(SEED_SCENARIO)
-    text = decision_text(res, sc, "a", tuning=opt("b", -12.1))
+    text = decision_text(res, sc, "a", names={}, tuning=opt("b", -12.1))
     lead = abs(with_r.versus["a"][0])
     assert f"Tuning b's lever to lever = 55 adds $0.30 per order over its value as set. That is more than the ${lead:.2f}" in text
     # Tuning the policy that lost: worth comparing tuned when the gain beats the gap, not otherwise.
-    assert "compare a tuned before switching" in decision_text(res, sc, "a", tuning=opt("a", -12.1))
+    assert "compare a tuned before switching" in decision_text(res, sc, "a", names={}, tuning=opt("a", -12.1))
     small = opt("a", -12.35)
-    assert "adds $0.05 per order" in decision_text(res, sc, "a", tuning=small)
-    assert "switching still pays more" in decision_text(res, sc, "a", tuning=small)
+    assert "adds $0.05 per order" in decision_text(res, sc, "a", names={}, tuning=small)
+    assert "switching still pays more" in decision_text(res, sc, "a", names={}, tuning=small)

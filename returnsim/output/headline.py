@@ -250,7 +250,7 @@ def decision_text(
     retention, the break-even when they differ, how often the decision holds over the declared
     uncertainty (``psa``, a PSA on ``policy_profit_per_order``) and whether tuning its lever
     (``tuning``, an ``Optimum`` of that policy) would beat switching policy. ``names`` calls
-    the policies (``{id: label}``; default: their ids)."""
+    the policies (``{id: label}``; default: the scenario's labels, :mod:`.policy_labels`)."""
     from .answer import answer
 
     runs = getattr(result, "runs", result)
@@ -258,6 +258,10 @@ def decision_text(
     baseline = baseline or policies[0]
     if len(policies) < 2 or PROFIT not in runs.columns:
         return ""
+    if names is None:  # a seller reads policies by their labels, as the report's charts do
+        from .policy_labels import policy_label_map
+
+        names = policy_label_map(scenario, policies)
     with_r = answer(runs, PROFIT, baseline=baseline, selection=selection)
     cost = answer(runs, COST, baseline=baseline)
 
