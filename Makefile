@@ -37,8 +37,9 @@ demo: $(VENV)/.core
 	$(BIN)/returnsim run scenarios/seed_policies.toml --replications 60 --baseline seed --out $(OUT) --store $(OUT)/runs.sqlite
 	$(BIN)/returnsim select scenarios/seed_policies.toml --indifference 0.05 --baseline seed --store $(OUT)/runs.sqlite --output $(OUT)/report.html
 
+# -n auto: the tests run on every core (pytest-xdist); each test is safe to run beside another.
 test: lint docs browser
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto
 
 # The report's layout test opens it in a real browser (tests/test_report.py). Installs Debian's
 # chromium when it is missing: as root with apt-get, otherwise through `sudo -n` (no password

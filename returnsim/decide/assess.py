@@ -11,6 +11,18 @@ assumptions are wrong, within the ranges the scenario's ``[uncertainty]`` table 
    does.
 
 The studies share one pool of worker processes and, with a store, the results store.
+
+It simulates only what it needs:
+
+* the PSA screens out, in stages of draws, the policies whose probability of being best is
+  negligible with confidence (:mod:`returnsim.decide.screening`; the notes name them and after
+  how many draws);
+* the tornado and the break-evens reuse the PSA's draws: the paired difference of the selected
+  policy and its rival is regressed on the inputs (a linear metamodel,
+  :mod:`returnsim.decide.metamodel`), and when its leave-one-out R² is at least
+  :data:`~returnsim.decide.metamodel.MIN_LOO_R2` they are read off it without simulating;
+  otherwise they are simulated as before. The notes, and :attr:`Tornado.how
+  <returnsim.decide.sensitivity.Tornado.how>`, say which way each was computed.
 """
 
 from __future__ import annotations
@@ -25,9 +37,18 @@ from ..experiment.executors import available_cpus, process_pool
 from ..experiment.store import ResultStore
 from ..scenario import Scenario
 from ..scenario.loader import as_scenario
+from .metamodel import MIN_LOO_R2, LinearFit
 from .psa import PSA, psa
 from .selection import Selection
-from .sensitivity import BreakEven, Tornado, breakeven, tornado
+from .sensitivity import (
+    BreakEven,
+    Tornado,
+    breakeven,
+    breakeven_from_draws,
+    pair_fit,
+    tornado,
+    tornado_from_draws,
+)
 
 __all__ = ["Assessment", "assess", "rival"]
 
@@ -65,6 +86,8 @@ def assess(
     tornado_replications: int = 2,
     breakeven_levels: int = 5,
     max_breakevens: int = 3,
+    screen: float | None = 0.01,
+    min_fit: float = MIN_LOO_R2,
     seed: int | None = None,
     store: str | Path | ResultStore | None = None,
     executor: Executor | None = None,
@@ -82,6 +105,11 @@ def assess(
             break-evens).
         breakeven_levels: input values simulated per break-even search.
         max_breakevens: at most this many inputs (largest swings first) get a break-even.
+        screen: the PSA screens out policies whose probability of being best is below this
+            with 95 % confidence (``None``: no screening; see :mod:`returnsim.decide.screening`).
+        min_fit: the leave-one-out R² a linear metamodel of the PSA's draws needs for the
+            tornado and break-evens to be read off it instead of simulated (above 1: always
+            simulate).
         seed: base seed (default: the selection's).
         store, executor, scheduler, workers, progress: as for the other studies.
     """
@@ -104,16 +132,62 @@ def assess(
     try:
         names = list(selection.replications)
         if draws > 0 and len(names) > 1:
-            out.psa = psa(sc, draws, names, selection.metric, goal=selection.goal, **where)
+            out.psa = psa(sc, draws, names, selection.metric, goal=selection.goal, screen=screen, **where)
+            if out.psa.screened:
+                out.notes.append(_screened_note(out.psa, screen))
         if tornado_replications > 0 and out.rival is not None:
             pair = [selection.selected, out.rival]
-            out.tornado = tornado(sc, selection.metric, pair, replications=tornado_replications, **where)
+            fit = _metamodel(out.psa, pair, min_fit, out.notes)
+            if fit is not None:
+                assert out.psa is not None
+                out.tornado = tornado_from_draws(out.psa, pair, fit)
+            else:
+                out.tornado = tornado(sc, selection.metric, pair, replications=tornado_replications, **where)
             for path in out.tornado.flipping()[:max_breakevens]:
-                out.breakevens.append(
-                    breakeven(sc, path, pair, selection.metric, levels=breakeven_levels,
-                              replications=tornado_replications, **where)
-                )
+                if fit is not None:
+                    assert out.psa is not None
+                    out.breakevens.append(breakeven_from_draws(out.psa, path, pair, fit))
+                else:
+                    out.breakevens.append(
+                        breakeven(sc, path, pair, selection.metric, levels=breakeven_levels,
+                                  replications=tornado_replications, **where)
+                    )
     finally:
         if own is not None:
             own.shutdown(wait=True, cancel_futures=True)
     return out
+
+
+def _screened_note(res: PSA, screen: float | None) -> str:
+    by_draws: dict[int, list[str]] = {}
+    for p, n in res.screened.items():
+        by_draws.setdefault(n, []).append(p)
+    parts = "; ".join(f"{', '.join(ps)} after {n} draws" for n, ps in sorted(by_draws.items()))
+    return (
+        f"screened out of the PSA (probability of being best below {screen:g} with 95 % confidence, "
+        f"never best in a draw, so simulated no further): {parts}; the other policies ran all "
+        f"{res.draws} draws"
+    )
+
+
+def _metamodel(res: PSA | None, pair: list[str], min_fit: float, notes: list[str]) -> LinearFit | None:
+    """The linear metamodel of the pair's difference over the PSA's draws if it fits well
+    enough, else ``None`` (and a note saying why the tornado is simulated)."""
+    if res is None or min_fit > 1:
+        return None
+    try:
+        fit = pair_fit(res, pair)
+    except ValueError as err:
+        notes.append(f"the tornado and break-evens are simulated: no metamodel of the PSA's draws ({err})")
+        return None
+    if fit.loo_r2 >= min_fit:
+        notes.append(
+            f"the tornado and break-evens come from a linear metamodel of the PSA's {res.draws} draws of "
+            f"{pair[0]} - {pair[1]} (leave-one-out R² {fit.loo_r2:.2f} >= {min_fit:g}), without new simulation"
+        )
+        return fit
+    notes.append(
+        f"the tornado and break-evens are simulated: a linear metamodel of the PSA's draws of "
+        f"{pair[0]} - {pair[1]} explains too little out of sample (leave-one-out R² {fit.loo_r2:.2f} < {min_fit:g})"
+    )
+    return None

@@ -26,7 +26,13 @@ acceptability curve, with "willingness to pay for retention" on the horizontal a
 
 A draw's value is a mean over ``replications`` replications, so it carries some simulation
 noise on top of the inputs' uncertainty; common random numbers keep the noise in *differences*
-small, and :attr:`PSA.noise_share` estimates it when there are two or more replications.
+small.
+
+Screening (``screen=``, what the report's "How sure is this?" uses): the draws run in stages, and
+a policy whose probability of being best is negligible with confidence is simulated no more; the
+rule is in :mod:`returnsim.decide.screening`, and :attr:`PSA.screened` says which policies were
+screened after how many draws. The policies still in get the same values as in an unscreened PSA
+with the same seed.
 """
 
 from __future__ import annotations
@@ -44,6 +50,7 @@ from ..scenario.loader import as_scenario
 from .errors import DecideError, Goal, check_metric, goal_of, positive
 from .inputs import Input, Variants, study_inputs
 from .runner import StudyRunner, where_options
+from .screening import screen_out
 from .sweep import check_policies, run_design
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -148,6 +155,9 @@ class PSA:
     confidence: float = 0.95
     seed: int = 0
     notes: list[str] = field(default_factory=list)
+    screened: dict[str, int] = field(default_factory=dict)
+    """Policies screened out (see :mod:`returnsim.decide.screening`) -> the draws they ran;
+    their columns of :attr:`values` are empty (NaN) after those draws."""
 
     # -- basics ---------------------------------------------------------------------------------
 
@@ -156,9 +166,16 @@ class PSA:
         return len(self.values)
 
     def _signed(self) -> np.ndarray:
-        """Values with "higher is better" whatever the goal (draws x policies)."""
+        """Values with "higher is better" whatever the goal (draws x policies); a draw a
+        screened policy did not run is ``-inf`` for it (never best, never chosen)."""
         v = self.values.to_numpy(dtype=float)
-        return v if self.goal == "max" else -v
+        v = v if self.goal == "max" else -v
+        return np.where(np.isnan(v), -np.inf, v)
+
+    @property
+    def survivors(self) -> list[str]:
+        """The policies run at every draw (all of them without screening)."""
+        return [p for p in self.policies if p not in self.screened]
 
     @property
     def chosen(self) -> str:
@@ -166,7 +183,8 @@ class PSA:
         return self.policies[int(np.argmax(self._signed().mean(axis=0)))]
 
     def summary(self) -> pd.DataFrame:
-        """Per policy: ``mean`` (with ``ci_low``, ``ci_high`` over draws), ``p_best`` (with a
+        """Per policy: ``draws`` (fewer for a screened policy: its statistics are over the draws
+        it ran), ``mean`` (with ``ci_low``, ``ci_high`` over draws), ``p_best`` (with a
         Clopper-Pearson interval ``p_best_low``, ``p_best_high``) and ``expected_loss`` (the
         mean shortfall from the best policy of each draw, in the metric's units)."""
         import pandas as pd
@@ -175,16 +193,17 @@ class PSA:
         v = self._signed()
         best = v.argmax(axis=1)
         loss = v.max(axis=1, keepdims=True) - v
-        n = self.draws
-        t = float(stats.t.ppf(0.5 + self.confidence / 2, n - 1)) if n > 1 else math.nan
         rows = []
         for j, p in enumerate(self.policies):
-            raw = self.values[p].to_numpy(dtype=float)
+            ran = np.isfinite(v[:, j])
+            n = int(ran.sum())
+            raw = self.values[p].to_numpy(dtype=float)[ran]
+            t = float(stats.t.ppf(0.5 + self.confidence / 2, n - 1)) if n > 1 else math.nan
             half = t * raw.std(ddof=1) / math.sqrt(n) if n > 1 else math.nan
-            wins = int((best == j).sum())
+            wins = int((best[ran] == j).sum())
             ci = stats.binomtest(wins, n).proportion_ci(self.confidence, method="exact")
-            rows.append((p, raw.mean(), raw.mean() - half, raw.mean() + half, wins / n, ci.low, ci.high, loss[:, j].mean()))
-        cols = ["policy", "mean", "ci_low", "ci_high", "p_best", "p_best_low", "p_best_high", "expected_loss"]
+            rows.append((p, n, raw.mean(), raw.mean() - half, raw.mean() + half, wins / n, ci.low, ci.high, loss[ran, j].mean()))
+        cols = ["policy", "draws", "mean", "ci_low", "ci_high", "p_best", "p_best_low", "p_best_high", "expected_loss"]
         return pd.DataFrame(rows, columns=cols)
 
     @property
@@ -201,7 +220,8 @@ class PSA:
     # -- value of information -------------------------------------------------------------------
 
     def _evppi(self, columns: Sequence[str]) -> tuple[float, tuple[float, float]]:
-        v = self._signed()
+        # Screened policies are left out: they are, with confidence, not worth choosing.
+        v = self._signed()[:, [self.policies.index(p) for p in self.survivors]]
         ref = int(np.argmax(v.mean(axis=0)))
         x = self.inputs[list(columns)].to_numpy(dtype=float)
         rest = self.inputs.drop(columns=list(columns)).to_numpy(dtype=float)
@@ -270,7 +290,8 @@ class PSA:
         cost = means["_cost"].unstack("policy")[self.policies].to_numpy()
         rows = []
         for lam in wtp:
-            best = (lam * rm - cost).argmax(axis=1)
+            # A draw a screened policy did not run (NaN) never makes it best.
+            best = np.nan_to_num(lam * rm - cost, nan=-np.inf).argmax(axis=1)
             rows.append([float((best == j).mean()) for j in range(len(self.policies))])
         out = pd.DataFrame(rows, columns=self.policies, index=pd.Index(wtp, name="wtp"))
         return out
@@ -289,6 +310,9 @@ def psa(
     design: str = "lhs",
     design_seed: int | None = None,
     confidence: float = 0.95,
+    screen: float | None = None,
+    stage: int = 16,
+    loss_tolerance: float | None = None,
     **where: Any,
 ) -> PSA:
     """Probabilistic sensitivity analysis over the scenario's declared uncertain inputs.
@@ -304,7 +328,14 @@ def psa(
         design: how draws are made: ``"lhs"`` (default), ``"sobol"``, ``"halton"`` or
             ``"random"``.
         design_seed: seed of the draws (default: ``seed``).
-        confidence: level of the intervals reported.
+        confidence: level of the intervals reported (and of the screening bound).
+        screen: screen out policies whose probability of being best is, with ``confidence``,
+            below this (e.g. 0.01; the rule: :mod:`returnsim.decide.screening`). ``None``
+            (default): every policy runs every draw.
+        stage: with ``screen``, draws run between screenings.
+        loss_tolerance: with ``screen``, the largest expected excess over the others a
+            screened policy may have, in the metric's units (default: 0.1 % of the mean
+            absolute best value of a draw).
         **where: ``seed``, ``store``, ``executor``, ``scheduler``, ``workers``, ``progress``.
     """
     import pandas as pd
@@ -319,6 +350,9 @@ def psa(
         raise DecideError("a PSA compares at least two policies")
     draws = positive("draws", draws, integer=True, minimum=1)
     replications = positive("replications", replications, integer=True)
+    stage = positive("stage", stage, integer=True, minimum=3)
+    if screen is not None and not (isinstance(screen, (int, float)) and 0 < screen < 1):
+        raise DecideError(f"screen must be a probability in (0, 1) or None, got {screen!r}")
     if design == "grid":
         raise DecideError("a PSA draws its points: use lhs, sobol, halton or random, not grid")
     ins = study_inputs(sc, inputs, vary)
@@ -326,9 +360,23 @@ def psa(
     variants.check(ins)
     seed = int(where.get("seed", 0))
     plan = make_design(ins, design, draws, seed if design_seed is None else design_seed)
+    active, screened, parts = list(names), {}, []
+    step = draws if screen is None else stage
     with StudyRunner(desc="PSA", **where_options(where)) as runner:
-        runs = run_design(runner, variants, plan, names, replications, crn="independent")
-    values = runs.pivot_table(index="point", columns="policy", values=metric, aggfunc="mean")[names]
+        for first in range(0, draws, step):
+            part = plan.iloc[first : first + step]
+            parts.append(run_design(runner, variants, part, active, replications, crn="independent", first=first))
+            done = first + len(part)
+            if screen is None or done >= draws:
+                continue
+            so_far = pd.concat(parts).pivot_table(index="point", columns="policy", values=metric, aggfunc="mean")
+            v = so_far[active].to_numpy(dtype=float)
+            for j in screen_out(v if direction == "max" else -v, screen, confidence, loss_tolerance):
+                screened[active[j]] = done
+            active = [p for p in active if p not in screened]
+    runs = pd.concat(parts, ignore_index=True)
+    values = runs.pivot_table(index="point", columns="policy", values=metric, aggfunc="mean", dropna=False)
+    values = values.reindex(columns=names)
     values.columns = pd.Index(names, name="policy")
     return PSA(
         values=values,
@@ -341,4 +389,5 @@ def psa(
         runs=runs,
         confidence=confidence,
         seed=seed,
+        screened=screened,
     )

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,14 +29,20 @@ import numpy as np
 from ..scenario import Scenario
 from ..scenario.loader import as_scenario
 from .errors import DecideError, check_metric, positive
-from .inputs import Variants, study_inputs
+from .inputs import Input, Variants, study_inputs
+from .metamodel import LinearFit, fit_linear
 from .runner import StudyRunner, where_options
 from .sweep import check_policies, run_design
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-__all__ = ["Tornado", "tornado", "SobolIndices", "sobol_indices", "BreakEven", "breakeven", "response"]
+    from .psa import PSA
+
+__all__ = [
+    "Tornado", "tornado", "tornado_from_draws", "SobolIndices", "sobol_indices", "BreakEven", "breakeven",
+    "breakeven_from_draws", "response",
+]
 
 
 def _policies(sc: Scenario, policies: str | Sequence[str]) -> list[str]:
@@ -87,10 +93,23 @@ class Tornado:
     policies: list[str]
     replications: int
     runs: pd.DataFrame
+    method: str = "simulation"
+    """How it was computed: ``"simulation"`` (each end of each range simulated) or
+    ``"metamodel"`` (a linear metamodel of draws already run: :func:`tornado_from_draws`)."""
+    fit: float | None = None
+    """With a metamodel, its leave-one-out R² over the draws."""
 
     @property
     def title(self) -> str:
         return _describe(self.metric, self.policies)
+
+    @property
+    def how(self) -> str:
+        """How it was computed, in a sentence."""
+        if self.method == "simulation":
+            return f"simulated at both ends of each input's range ({self.replications} replication(s) per point)"
+        return (f"from a linear metamodel of the PSA's draws (leave-one-out R² {self.fit:.2f}), "
+                "no new simulation")
 
     def flipping(self) -> list[str]:
         """Inputs whose range contains a value where the response changes sign."""
@@ -148,16 +167,23 @@ def tornado(
         half, half_change = t * sd / math.sqrt(replications), t * sd_change / math.sqrt(replications)
     else:
         half = half_change = math.nan
+    ends = [(float(resp[1 + 2 * j].mean()), float(resp[2 + 2 * j].mean()), half_change) for j in range(len(ins))]
+    table = _tornado_table(ins, len(names) == 2, float(base.mean()), half, ends)
+    return Tornado(table, float(base.mean()), half, metric, names, replications, runs)
+
+
+def _tornado_table(
+    ins: Sequence[Input], difference: bool, b: float, half: float, ends: Sequence[tuple[float, float, float]]
+) -> pd.DataFrame:
+    """The tornado's table from the response at the base (``b``, half-width ``half``) and, per
+    input, at the low and high ends of its swing (with the changes' half-width)."""
+    import pandas as pd
+
     out = []
-    for j, inp in enumerate(ins):
-        lo_pt, hi_pt = 1 + 2 * j, 2 + 2 * j
+    for inp, (at_lo, at_hi, half_change) in zip(ins, ends, strict=True):
         lo, hi = inp.swing
-        at_lo, at_hi = float(resp[lo_pt].mean()), float(resp[hi_pt].mean())
-        b = float(base.mean())
         # A reversal counts when the far end's difference is resolved by the replications.
-        flips = len(names) == 2 and any(
-            np.sign(at) != np.sign(b) and abs(at) > half for at in (at_lo, at_hi)
-        )
+        flips = difference and any(np.sign(at) != np.sign(b) and abs(at) > half for at in (at_lo, at_hi))
         out.append(
             {
                 "input": inp.path,
@@ -174,8 +200,57 @@ def tornado(
                 "flips": bool(flips),
             }
         )
-    table = pd.DataFrame(out).sort_values("swing", ascending=False, kind="stable").reset_index(drop=True)
-    return Tornado(table, float(base.mean()), half, metric, names, replications, runs)
+    return pd.DataFrame(out).sort_values("swing", ascending=False, kind="stable").reset_index(drop=True)
+
+
+def _at_base(ins: Sequence[Input], path: str | None = None, values: Any = None) -> np.ndarray:
+    """Rows of inputs at the scenario's own values, ``path`` set to each of ``values``."""
+    base = np.array([[inp.base for inp in ins]], dtype=float)
+    if path is None:
+        return base
+    rows = np.repeat(base, len(values), axis=0)
+    rows[:, [inp.path for inp in ins].index(path)] = values
+    return rows
+
+
+def tornado_from_draws(
+    psa_result: PSA, policies: Sequence[str], fit: LinearFit | None = None, *, confidence: float = 0.95
+) -> Tornado:
+    """A tornado of ``policies[0] - policies[1]`` from a linear metamodel of a PSA's draws.
+
+    The paired difference of the two policies is regressed on the inputs over the draws both
+    ran (:func:`~returnsim.decide.metamodel.fit_linear`); each end of each input's swing is
+    then the metamodel's prediction with the other inputs at the scenario's values, and the
+    half-widths are those of the predictions. Nothing is simulated: use it when the fit's
+    leave-one-out R² (:attr:`Tornado.fit`) is good enough
+    (:data:`~returnsim.decide.metamodel.MIN_LOO_R2`).
+    """
+    names = list(policies)
+    if len(names) != 2:
+        raise DecideError(f"a tornado from draws compares two policies, got {names}")
+    ins = psa_result.specs
+    fit = fit or pair_fit(psa_result, names)
+    t = fit.t(confidence)
+    b, se_b = fit.predict(_at_base(ins))
+    ends = []
+    for j, inp in enumerate(ins):
+        (lo_v, hi_v), slope_se = inp.swing, math.sqrt(max(fit.cov[j + 1, j + 1], 0.0))
+        (at_lo, at_hi), _ = fit.predict(_at_base(ins, inp.path, [lo_v, hi_v]))
+        # The change from the base is the slope times the move: its half-width follows.
+        ends.append((float(at_lo), float(at_hi), t * slope_se * max(abs(lo_v - inp.base), abs(hi_v - inp.base))))
+    half = float(t * se_b[0])
+    table = _tornado_table(ins, True, float(b[0]), half, ends)
+    runs = psa_result.runs[psa_result.runs["policy"].isin(names)]
+    return Tornado(table, float(b[0]), half, psa_result.metric, names, psa_result.replications, runs,
+                   method="metamodel", fit=fit.loo_r2)
+
+
+def pair_fit(psa_result: PSA, policies: Sequence[str]) -> LinearFit:
+    """The linear metamodel of ``policies[0] - policies[1]`` over the draws of a PSA both ran
+    (raises ``ValueError`` when there are too few of them)."""
+    diff = (psa_result.values[policies[0]] - psa_result.values[policies[1]]).dropna()
+    x = psa_result.inputs.loc[diff.index, [i.path for i in psa_result.specs]].to_numpy(dtype=float)
+    return fit_linear(x, diff.to_numpy(dtype=float))
 
 
 # --------------------------------------------------------------------------------------------
@@ -194,8 +269,16 @@ class SobolIndices:
     policies: list[str]
     base_samples: int
     evaluations: int
-    """Design points simulated: ``base_samples * (inputs + 2)``."""
+    """Design points simulated: ``base_samples * (inputs + 2)`` by sampling, the training points
+    with the emulator."""
     runs: pd.DataFrame
+    method: str = "sampling"
+    """``"sampling"`` (Saltelli's scheme on the simulation) or ``"emulator"`` (on a Gaussian
+    process fitted to simulated points: :mod:`returnsim.decide.emulator`)."""
+    fit: float | None = None
+    """With the emulator, its leave-one-out Q² (the share of the response's variance over the
+    training points it predicts out of sample)."""
+    notes: list[str] = field(default_factory=list)
 
     @property
     def title(self) -> str:
@@ -212,27 +295,47 @@ def sobol_indices(
     base_samples: int = 64,
     replications: int = 1,
     confidence: float = 0.95,
-    bootstrap: int = 200,
+    bootstrap: int | None = None,
+    method: str = "sampling",
+    points: int | None = None,
     **where: Any,
 ) -> SobolIndices:
-    """Sobol' first-order and total indices of a response (Saltelli's scheme, via SALib).
+    """Sobol' first-order and total indices of a response (Saltelli's scheme, via SALib), on
+    the simulation itself or on an emulator of it.
 
     Args:
         scenario: a :class:`Scenario`, a path or a dict.
         metric: a KPI or ledger category.
         policies: one policy, or two for the difference ``first - second``.
         inputs, vary: the inputs (default: the scenario's ``[uncertainty]`` table).
-        base_samples: ``N`` of Saltelli's scheme (a power of two); the study simulates
-            ``N * (inputs + 2)`` points.
+        base_samples: ``N`` of Saltelli's scheme (a power of two); by sampling, the study
+            simulates ``N * (inputs + 2)`` points (with the emulator, see ``points``).
         replications: replications per point (common to all points: the response is a
             smooth function of the inputs rather than of the inputs and the noise).
         confidence: level of the bootstrap intervals.
-        bootstrap: bootstrap resamples.
+        bootstrap: bootstrap resamples by sampling (default 200); with the emulator, the
+            jackknife refits of it that give its part of the intervals (default 20).
+        method: ``"sampling"`` (default): Saltelli's scheme run on the simulation.
+            ``"emulator"``: a Gaussian process fitted to ``points`` simulated points of a Latin
+            hypercube, Saltelli's estimators run on it with 8,192 base samples, intervals from
+            a jackknife of the training points, its leave-one-out Q² in :attr:`SobolIndices.fit`
+            (:mod:`returnsim.decide.emulator`; needs scikit-learn, in the ``sensitivity``
+            extra).
+        points: with the emulator, simulated training points (default ``8 * inputs``, at
+            least 64).
         **where: ``seed``, ``store``, ``executor``, ``scheduler``, ``workers``, ``progress``.
 
     Raises:
-        DecideError: SALib is not installed, or fewer than two inputs.
+        DecideError: SALib (or, with the emulator, scikit-learn) is not installed, fewer than
+            two inputs, or an unknown method.
     """
+    if method not in ("sampling", "emulator"):
+        raise DecideError(f"method must be 'sampling' or 'emulator', got {method!r}")
+    if method == "emulator":
+        return _sobol_emulator(scenario, metric, policies, inputs=inputs, vary=vary, points=points,
+                               replications=replications, confidence=confidence,
+                               bootstrap=20 if bootstrap is None else bootstrap, **where)
+    bootstrap = 200 if bootstrap is None else bootstrap
     try:
         from SALib.analyze import sobol as sobol_analyze
         from SALib.sample import sobol as sobol_sample
@@ -283,6 +386,72 @@ def sobol_indices(
     return SobolIndices(table, metric, names, n, len(design), runs)
 
 
+def _sobol_emulator(
+    scenario: Scenario | str | Path | Mapping[str, Any],
+    metric: str,
+    policies: str | Sequence[str],
+    *,
+    inputs: Sequence[str] | Mapping[str, Any] | None,
+    vary: Sequence[Any] | None,
+    points: int | None,
+    replications: int,
+    confidence: float,
+    bootstrap: int,
+    **where: Any,
+) -> SobolIndices:
+    """:func:`sobol_indices` with ``method="emulator"``."""
+    try:
+        from .emulator import MIN_Q2, emulator_indices
+    except ImportError:  # pragma: no cover - the extra is part of dev
+        raise DecideError(
+            "Sobol' indices on an emulator need scikit-learn, an optional extra: pip install 'returnsim[sensitivity]'"
+        ) from None
+    import pandas as pd
+
+    from .designs import unit_design
+
+    check_metric(metric)
+    sc = as_scenario(scenario)
+    names = _policies(sc, policies)
+    replications = positive("replications", replications, integer=True)
+    bootstrap = positive("bootstrap", bootstrap, integer=True, minimum=0)
+    ins = study_inputs(sc, inputs, vary)
+    if len(ins) < 2:
+        raise DecideError("Sobol' indices need at least two inputs")
+    n = max(64, 8 * len(ins)) if points is None else positive("points", points, integer=True, minimum=len(ins) + 2)
+    variants = Variants(sc)
+    variants.check(ins)
+    seed = int(where.get("seed", 0))
+    unit = unit_design("lhs", n, len(ins), seed)
+    design = pd.DataFrame({inp.path: inp.values(unit[:, j]) for j, inp in enumerate(ins)})
+    design.index.name = "point"
+    with StudyRunner(desc="sobol (emulator)", **where_options(where)) as runner:
+        runs = run_design(runner, variants, design, names, replications)
+    y = response(runs, metric, names).groupby("point")["value"].mean().sort_index().to_numpy()
+    try:
+        res = emulator_indices(unit, y, refits=bootstrap, confidence=confidence, seed=seed)
+    except ImportError:
+        raise DecideError(
+            "Sobol' indices on an emulator need scikit-learn, an optional extra: pip install 'returnsim[sensitivity]'"
+        ) from None
+    table = pd.DataFrame(
+        {
+            "input": [i.path for i in ins],
+            "label": [i.label for i in ins],
+            "S1": res.s1, "S1_low": res.s1_low, "S1_high": res.s1_high,
+            "ST": res.st, "ST_low": res.st_low, "ST_high": res.st_high,
+        }
+    )
+    table = table.sort_values("ST", ascending=False, kind="stable").reset_index(drop=True)
+    notes = [f"computed on a Gaussian-process emulator of {n} simulated points (leave-one-out Q² {res.q2:.2f})"]
+    if res.q2 < MIN_Q2:
+        notes.append(
+            f"the emulator predicts only {res.q2:.0%} of the variance out of sample (below {MIN_Q2:g}): the "
+            "indices describe it more than the model; add points or use method='sampling'"
+        )
+    return SobolIndices(table, metric, names, n, len(design), runs, method="emulator", fit=res.q2, notes=notes)
+
+
 # --------------------------------------------------------------------------------------------
 # break-even values
 # --------------------------------------------------------------------------------------------
@@ -309,6 +478,8 @@ class BreakEven:
     difference."""
     label: str = ""
     """The input's short name (its declared label, else its path)."""
+    method: str = "simulated"
+    """How the curve was computed: ``"simulated"`` or from a metamodel (with its fit)."""
 
     def describe(self) -> str:
         """One sentence for a report."""
@@ -319,7 +490,10 @@ class BreakEven:
         side = "below" if self.curve["mean"].iloc[0] > 0 else "above"
         text = f"{name} = {self.value:.3g} (now {self.base:.3g}): {a} is ahead {side} it, {b} on the other side"
         if self.interval is not None:
-            text += f"; the replications cannot order them between {self.interval[0]:.3g} and {self.interval[1]:.3g}"
+            who = "the replications" if self.method == "simulated" else "the metamodel"
+            text += f"; {who} cannot order them between {self.interval[0]:.3g} and {self.interval[1]:.3g}"
+        if self.method != "simulated":
+            text += f" ({self.method})"
         return text
 
 
@@ -390,6 +564,41 @@ def breakeven(
         half = np.full(len(grid), t * math.sqrt(float(resp.var(ddof=1).mean())) / math.sqrt(replications))
     else:
         half = np.zeros(len(grid))
+    return _breakeven(inp, names, metric, grid, mean, half)
+
+
+def breakeven_from_draws(
+    psa_result: PSA,
+    path: str,
+    policies: Sequence[str],
+    fit: LinearFit | None = None,
+    *,
+    levels: int = 41,
+    confidence: float = 0.95,
+) -> BreakEven:
+    """The break-even of one input from a linear metamodel of a PSA's draws (see
+    :func:`tornado_from_draws`): the difference predicted along the input's swing, the other
+    inputs at the scenario's values, with the predictions' confidence intervals. Nothing is
+    simulated; :attr:`BreakEven.method` says so."""
+    names = list(policies)
+    ins = psa_result.specs
+    match = [i for i in ins if i.path == path]
+    if not match:
+        raise DecideError(f"{path} is not among the PSA's inputs")
+    fit = fit or pair_fit(psa_result, names)
+    grid = match[0].grid(levels)
+    mean, se = fit.predict(_at_base(ins, path, grid))
+    out = _breakeven(match[0], names, psa_result.metric, grid, mean, fit.t(confidence) * se)
+    out.method = f"from a linear metamodel of the PSA's draws (leave-one-out R² {fit.loo_r2:.2f})"
+    return out
+
+
+def _breakeven(
+    inp: Input, names: list[str], metric: str, grid: np.ndarray, mean: np.ndarray, half: np.ndarray
+) -> BreakEven:
+    """The crossing and the unsure interval of a difference known along a grid of values."""
+    import pandas as pd
+
     curve = pd.DataFrame({"value": grid.astype(float), "mean": mean, "ci_low": mean - half, "ci_high": mean + half})
     x = curve["value"].to_numpy()
     cross = _crossing(x, mean)

@@ -101,11 +101,14 @@ def run_design(
     policies: Sequence[str],
     replications: int,
     crn: Crn = "common",
+    first: int = 0,
 ) -> pd.DataFrame:
     """Run ``policies`` at every row of ``design`` (columns: input paths); the tidy frame.
 
     Every point's variant is built (and validated) before anything is simulated, so a point
-    that makes the scenario invalid is reported at once.
+    that makes the scenario invalid is reported at once. ``first``: the position of the
+    design's first row in a larger design run in stages (with ``crn="independent"``, row ``i``
+    then uses the replications of point ``first + i``, as it would in one call).
     """
     import pandas as pd
 
@@ -122,7 +125,7 @@ def run_design(
         (key, pol, rep)
         for i, key in enumerate(keys)
         for pol in policies
-        for rep in _replications(i, replications, crn)
+        for rep in _replications(first + i, replications, crn)
     ]
     records = runner.run(tasks)
     from ..experiment.tasks import METRICS
@@ -130,7 +133,7 @@ def run_design(
     rows = []
     for i, (point, key) in enumerate(zip(design.index, keys, strict=True)):
         for pol in policies:
-            for rep in _replications(i, replications, crn):
+            for rep in _replications(first + i, replications, crn):
                 rec = records[(key, pol, rep)]
                 rows.append((point, pol, rep, key, *(float(rec[m]) for m in METRICS)))
     runs = pd.DataFrame(rows, columns=["point", "policy", "replication", "scenario_hash", *METRICS])

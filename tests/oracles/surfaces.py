@@ -27,15 +27,16 @@ def fake_run_design(metric: str, f: Response, calls: list[pd.DataFrame] | None =
     """A drop-in ``run_design`` whose ``metric`` is ``f`` (every other metric is 0).
 
     Replications follow the real rule: ``0..R-1`` at every point with common random numbers,
-    ``p*R..p*R+R-1`` at point ``p`` when independent. ``calls`` collects each design run.
+    ``p*R..p*R+R-1`` at point ``p`` when independent (``first``: the design's first row is point
+    ``first`` of a design run in stages). ``calls`` collects each design run.
     """
 
     def run_design(runner: Any, variants: Any, design: pd.DataFrame, policies: Any, replications: int,
-                   crn: str = "common") -> pd.DataFrame:
+                   crn: str = "common", first: int = 0) -> pd.DataFrame:
         if calls is not None:
             calls.append(design.copy())
         rows = []
-        for i, (point, given) in enumerate(zip(design.index, design.to_dict("records"), strict=True)):
+        for i, (point, given) in enumerate(zip(design.index, design.to_dict("records"), strict=True), start=first):
             row = {k: v for k, v in given.items() if v == v}  # NaN: the scenario's own value, as the real one
             reps = range(replications) if crn == "common" else range(i * replications, (i + 1) * replications)
             for pol in policies:
