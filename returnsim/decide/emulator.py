@@ -135,6 +135,17 @@ def emulator_indices(
     Raises:
         ImportError: scikit-learn is not installed.
     """
+    from threadpoolctl import threadpool_limits  # a dependency of scikit-learn
+
+    # One BLAS thread: the matrices are a few hundred wide, where threads cost more than they
+    # give, and on a busy machine they thrash (ten times slower measured on 2 shared cores).
+    with threadpool_limits(limits=1):
+        return _emulator_indices(u, y, base_samples, refits, confidence, seed)
+
+
+def _emulator_indices(
+    u: np.ndarray, y: np.ndarray, base_samples: int, refits: int, confidence: float, seed: int
+) -> EmulatorIndices:
     from scipy import stats
 
     u = np.asarray(u, dtype=float)

@@ -86,8 +86,8 @@ def fit_linear(x: np.ndarray, y: np.ndarray) -> LinearFit:
     m = np.eye(p + 1)
     m[1:, 1:] = np.diag(1 / sd)
     m[0, 1:] = -mu / sd
-    coef = m.T @ beta_z
-    cov = m.T @ cov_z @ m
+    coef = m @ beta_z
+    cov = m @ cov_z @ m.T
     h = (q**2).sum(axis=1) if rank == p + 1 else np.ones(n)
     if tss <= 0:
         r2 = loo = 1.0 if rss <= 0 else -math.inf

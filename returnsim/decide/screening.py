@@ -61,13 +61,18 @@ def p_best_bound(d: np.ndarray, confidence: float = 0.95) -> tuple[float, float]
         return (0.0, 0.0) if mean < 0 else (1.0, math.inf)
     # t = -mean / sd * sqrt(n) is noncentral t with n - 1 degrees of freedom and noncentrality
     # theta * sqrt(n), theta = -mu / sigma; the lower confidence bound of theta is where the
-    # observed t sits at the `confidence` quantile. P(d > 0) = Phi(-theta).
+    # observed t sits at the `confidence` quantile. P(d > 0) = Phi(-theta). The noncentral t's
+    # CDF is computed as E[Phi(t sqrt(V / df) - delta)], V chi-squared on df, over 400 quantiles
+    # of V (scipy's nct.cdf returns NaN far in the tails, exactly where screening looks).
     t_obs = -mean / sd * math.sqrt(n)
+    df = n - 1
+    v = stats.chi2.ppf((np.arange(400) + 0.5) / 400, df)
+    scaled = t_obs * np.sqrt(v / df)
 
     def gap(theta: float) -> float:
-        return float(stats.nct.cdf(t_obs, n - 1, theta * math.sqrt(n))) - confidence
+        return float(stats.norm.cdf(scaled - theta * math.sqrt(n)).mean()) - confidence
 
-    lo, hi = -50.0, 50.0
+    lo, hi = -40.0, 40.0
     if gap(lo) < 0:
         theta = lo
     elif gap(hi) > 0:
