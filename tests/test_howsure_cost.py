@@ -245,7 +245,7 @@ def test_emulator_sobol_indices_of_the_ishigami_function(monkeypatch):
 def test_the_emulators_leave_one_out_is_the_brute_force_one():
     from sklearn.gaussian_process import GaussianProcessRegressor
 
-    from returnsim.decide.emulator import _fit, loo_q2
+    from returnsim.decide.emulator import _fit, loo_q2, predict
 
     rng = np.random.default_rng(1)
     u = rng.random((25, 2))
@@ -257,4 +257,6 @@ def test_the_emulators_leave_one_out_is_the_brute_force_one():
         g = GaussianProcessRegressor(gp.kernel_, normalize_y=False, optimizer=None).fit(u[rest], gp.y_train_[rest])
         resid.append(gp.y_train_[i] - g.predict(u[i : i + 1])[0])
     yt = gp.y_train_
+    x = rng.random((50, 2))
+    assert predict(gp, x, chunk=7) == pytest.approx(gp.predict(x), abs=1e-9)  # the fast path is the same mean
     assert loo_q2(gp) == pytest.approx(1 - np.sum(np.square(resid)) / ((yt - yt.mean()) ** 2).sum(), rel=1e-6)
