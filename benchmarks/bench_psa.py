@@ -19,9 +19,16 @@ How it gets there, and why it stays honest:
 Prints the wall time against the 600 s budget (the ratio), runs per second, CPU time, the
 probability each policy is best, the EVPI and the inputs most worth measuring.
 
+Screening (issue 24): with ``--screen P`` (default 0.01) the PSA runs in stages of ``--stage``
+draws and drops the policies whose probability of being best is below ``P`` with 95 %
+confidence (:mod:`returnsim.decide.screening`). Unless ``--no-baseline``, the same PSA then runs
+unscreened on the same seed: the script prints the CPU ratio screened / unscreened and checks
+that the policies kept have the same values draw for draw.
+
 Usage::
 
     .venv/bin/python benchmarks/bench_psa.py [--draws 200] [--workers 2] [--horizon DAYS]
+        [--screen 0.01 | --screen 0] [--stage 16] [--no-baseline]
 """
 
 from __future__ import annotations
@@ -51,6 +58,9 @@ def main() -> None:
     p.add_argument("--horizon", type=float, default=None, help="days (default: the scenario's own)")
     p.add_argument("--noise-replications", type=int, default=10)
     p.add_argument("--store", default=None, help="a results store (a re-run then measures reading, not simulating)")
+    p.add_argument("--screen", type=float, default=0.01, help="screening bound of P(best) (0: no screening)")
+    p.add_argument("--stage", type=int, default=16, help="draws between screenings")
+    p.add_argument("--no-baseline", action="store_true", help="skip the unscreened PSA")
     args = p.parse_args()
 
     overrides = {} if args.horizon is None else {"horizon_days": args.horizon}
@@ -59,10 +69,17 @@ def main() -> None:
     print(f"PSA of {sc.name}: {args.draws} draws of {len(sc.uncertainty)} inputs x {len(policies)} policies "
           f"x 1 replication, horizon {sc.horizon_days:g} days, {args.workers} workers")
 
+    screen = args.screen or None
     cpu0, t0 = _cpu(), time.perf_counter()
-    res = psa(sc, args.draws, policies, workers=args.workers, store=args.store, progress=False)
+    res = psa(sc, args.draws, policies, workers=args.workers, store=args.store, progress=False,
+              screen=screen, stage=args.stage)
     wall, cpu = time.perf_counter() - t0, _cpu() - cpu0
-    runs = args.draws * len(policies)
+    runs = len(res.runs)
+    if screen:
+        kept = ", ".join(res.survivors)
+        gone = "; ".join(f"{p} after {n} draws" for p, n in res.screened.items()) or "none"
+        print(f"screening (P(best) < {screen:g} with 95 % confidence, every {args.stage} draws): "
+              f"screened {gone}; kept {kept}: {runs} runs instead of {args.draws * len(policies)}")
     print(f"wall {wall:.1f} s for {runs} runs ({runs / wall:.2f} runs/s; CPU {cpu:.0f} s in this process and "
           f"its finished workers)")
     print(f"ratio to the {BUDGET_SECONDS:.0f} s budget: {wall / BUDGET_SECONDS:.2f} (<= 1 meets it)")
@@ -86,12 +103,26 @@ def main() -> None:
     a, b = s["policy"].iloc[0], s["policy"].iloc[1]
     base = rs.run_experiment(sc, [a, b], replications=args.noise_replications, seed=10_000, progress=False,
                              workers=args.workers)
-    d = base.compare(b, ["policy_profit_per_order"]).iloc[0]
+    d = base.compare(b, [res.metric]).iloc[0]
     spread = (res.values[a] - res.values[b]).var(ddof=1)
     noise = d.sd_diff**2
     print(f"\nnoise: {a} - {b} varies by sd {d.sd_diff:.3f} between replications at fixed inputs "
           f"(common random numbers), against sd {math.sqrt(spread):.3f} across draws: "
           f"simulation noise is {noise / spread:.1%} of the PSA's variance of that difference")
+
+    if screen and not args.no_baseline:
+        cpu1, t1 = _cpu(), time.perf_counter()
+        full = psa(sc, args.draws, policies, workers=args.workers, progress=False)
+        wall_full, cpu_full = time.perf_counter() - t1, _cpu() - cpu1
+        same = full.values[res.survivors].equals(res.values[res.survivors])
+        print(f"\nunscreened PSA, same seed: wall {wall_full:.1f} s, CPU {cpu_full:.0f} s for {len(full.runs)} runs")
+        print(f"ratio screened / unscreened: CPU {cpu / cpu_full:.2f}, wall {wall / wall_full:.2f}, runs "
+              f"{runs / len(full.runs):.2f}; the kept policies' values are {'the same' if same else 'DIFFERENT'} "
+              "draw for draw")
+        fs = full.summary().set_index("policy")
+        moved = max(abs(fs.loc[p, "p_best"] - s.set_index("policy").loc[p, "p_best"]) for p in res.survivors)
+        print(f"largest change of a kept policy's P(best): {moved:.3f}; EVPI {res.evpi:.3f} screened vs "
+              f"{full.evpi:.3f} unscreened")
 
 
 if __name__ == "__main__":

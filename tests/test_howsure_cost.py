@@ -25,11 +25,11 @@ from scipy import stats
 import returnsim as rs
 from returnsim.decide import psa, sobol_indices
 from returnsim.decide.assess import assess
+from returnsim.decide.from_draws import breakeven_from_draws, tornado_from_draws
 from returnsim.decide.inputs import Variants, study_inputs
 from returnsim.decide.metamodel import fit_linear
 from returnsim.decide.runner import StudyRunner
 from returnsim.decide.screening import p_best_bound, screen_out
-from returnsim.decide.sensitivity import breakeven_from_draws, tornado_from_draws
 from returnsim.decide.sweep import run_design
 from returnsim.scenario.uncertainty import resolve_path
 

@@ -37,18 +37,11 @@ from ..experiment.executors import available_cpus, process_pool
 from ..experiment.store import ResultStore
 from ..scenario import Scenario
 from ..scenario.loader import as_scenario
+from .from_draws import breakeven_from_draws, pair_fit, tornado_from_draws
 from .metamodel import MIN_LOO_R2, LinearFit
 from .psa import PSA, psa
 from .selection import Selection
-from .sensitivity import (
-    BreakEven,
-    Tornado,
-    breakeven,
-    breakeven_from_draws,
-    pair_fit,
-    tornado,
-    tornado_from_draws,
-)
+from .sensitivity import BreakEven, Tornado, breakeven, tornado
 
 __all__ = ["Assessment", "assess", "rival"]
 

@@ -28,21 +28,17 @@ import numpy as np
 
 from ..scenario import Scenario
 from ..scenario.loader import as_scenario
+from .designs import unit_design
 from .errors import DecideError, check_metric, positive
 from .inputs import Input, Variants, study_inputs
-from .metamodel import LinearFit, fit_linear
 from .runner import StudyRunner, where_options
+from .sobol_emulator import emulate, indices_table, training_points
 from .sweep import check_policies, run_design
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-    from .psa import PSA
-
-__all__ = [
-    "Tornado", "tornado", "tornado_from_draws", "SobolIndices", "sobol_indices", "BreakEven", "breakeven",
-    "breakeven_from_draws", "response",
-]
+__all__ = ["Tornado", "tornado", "SobolIndices", "sobol_indices", "BreakEven", "breakeven", "response"]
 
 
 def _policies(sc: Scenario, policies: str | Sequence[str]) -> list[str]:
@@ -95,7 +91,8 @@ class Tornado:
     runs: pd.DataFrame
     method: str = "simulation"
     """How it was computed: ``"simulation"`` (each end of each range simulated) or
-    ``"metamodel"`` (a linear metamodel of draws already run: :func:`tornado_from_draws`)."""
+    ``"metamodel"`` (a linear metamodel of draws already run:
+    :func:`~returnsim.decide.from_draws.tornado_from_draws`)."""
     fit: float | None = None
     """With a metamodel, its leave-one-out R² over the draws."""
 
@@ -203,56 +200,6 @@ def _tornado_table(
     return pd.DataFrame(out).sort_values("swing", ascending=False, kind="stable").reset_index(drop=True)
 
 
-def _at_base(ins: Sequence[Input], path: str | None = None, values: Any = None) -> np.ndarray:
-    """Rows of inputs at the scenario's own values, ``path`` set to each of ``values``."""
-    base = np.array([[inp.base for inp in ins]], dtype=float)
-    if path is None:
-        return base
-    rows = np.repeat(base, len(values), axis=0)
-    rows[:, [inp.path for inp in ins].index(path)] = values
-    return rows
-
-
-def tornado_from_draws(
-    psa_result: PSA, policies: Sequence[str], fit: LinearFit | None = None, *, confidence: float = 0.95
-) -> Tornado:
-    """A tornado of ``policies[0] - policies[1]`` from a linear metamodel of a PSA's draws.
-
-    The paired difference of the two policies is regressed on the inputs over the draws both
-    ran (:func:`~returnsim.decide.metamodel.fit_linear`); each end of each input's swing is
-    then the metamodel's prediction with the other inputs at the scenario's values, and the
-    half-widths are those of the predictions. Nothing is simulated: use it when the fit's
-    leave-one-out R² (:attr:`Tornado.fit`) is good enough
-    (:data:`~returnsim.decide.metamodel.MIN_LOO_R2`).
-    """
-    names = list(policies)
-    if len(names) != 2:
-        raise DecideError(f"a tornado from draws compares two policies, got {names}")
-    ins = psa_result.specs
-    fit = fit or pair_fit(psa_result, names)
-    t = fit.t(confidence)
-    b, se_b = fit.predict(_at_base(ins))
-    ends = []
-    for j, inp in enumerate(ins):
-        (lo_v, hi_v), slope_se = inp.swing, math.sqrt(max(fit.cov[j + 1, j + 1], 0.0))
-        (at_lo, at_hi), _ = fit.predict(_at_base(ins, inp.path, [lo_v, hi_v]))
-        # The change from the base is the slope times the move: its half-width follows.
-        ends.append((float(at_lo), float(at_hi), t * slope_se * max(abs(lo_v - inp.base), abs(hi_v - inp.base))))
-    half = float(t * se_b[0])
-    table = _tornado_table(ins, True, float(b[0]), half, ends)
-    runs = psa_result.runs[psa_result.runs["policy"].isin(names)]
-    return Tornado(table, float(b[0]), half, psa_result.metric, names, psa_result.replications, runs,
-                   method="metamodel", fit=fit.loo_r2)
-
-
-def pair_fit(psa_result: PSA, policies: Sequence[str]) -> LinearFit:
-    """The linear metamodel of ``policies[0] - policies[1]`` over the draws of a PSA both ran
-    (raises ``ValueError`` when there are too few of them)."""
-    diff = (psa_result.values[policies[0]] - psa_result.values[policies[1]]).dropna()
-    x = psa_result.inputs.loc[diff.index, [i.path for i in psa_result.specs]].to_numpy(dtype=float)
-    return fit_linear(x, diff.to_numpy(dtype=float))
-
-
 # --------------------------------------------------------------------------------------------
 # Sobol' indices
 # --------------------------------------------------------------------------------------------
@@ -331,24 +278,11 @@ def sobol_indices(
     """
     if method not in ("sampling", "emulator"):
         raise DecideError(f"method must be 'sampling' or 'emulator', got {method!r}")
-    if method == "emulator":
-        return _sobol_emulator(scenario, metric, policies, inputs=inputs, vary=vary, points=points,
-                               replications=replications, confidence=confidence,
-                               bootstrap=20 if bootstrap is None else bootstrap, **where)
-    bootstrap = 200 if bootstrap is None else bootstrap
-    try:
-        from SALib.analyze import sobol as sobol_analyze
-        from SALib.sample import sobol as sobol_sample
-    except ImportError:
-        raise DecideError(
-            "Sobol' indices need SALib, an optional extra: pip install 'returnsim[sensitivity]'"
-        ) from None
     import pandas as pd
 
     check_metric(metric)
     sc = as_scenario(scenario)
     names = _policies(sc, policies)
-    n = positive("base_samples", base_samples, integer=True, minimum=1)
     replications = positive("replications", replications, integer=True)
     ins = study_inputs(sc, inputs, vary)
     if len(ins) < 2:
@@ -357,99 +291,38 @@ def sobol_indices(
     variants.check(ins)
     seed = int(where.get("seed", 0))
     problem = {"num_vars": len(ins), "names": [i.path for i in ins], "bounds": [[0.0, 1.0]] * len(ins)}
-    import warnings
+    if method == "emulator":
+        n = training_points(points, len(ins))
+        unit = unit_design("lhs", n, len(ins), seed)
+    else:
+        try:
+            from SALib.analyze import sobol as sobol_analyze
+            from SALib.sample import sobol as sobol_sample
+        except ImportError:
+            raise DecideError(
+                "Sobol' indices need SALib, an optional extra: pip install 'returnsim[sensitivity]'"
+            ) from None
+        import warnings
 
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*(power of 2|balance properties).*")
-        unit = sobol_sample.sample(problem, n, calc_second_order=False, scramble=True, seed=seed)
+        n = positive("base_samples", base_samples, integer=True, minimum=1)
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*(power of 2|balance properties).*")
+            unit = sobol_sample.sample(problem, n, calc_second_order=False, scramble=True, seed=seed)
     design = pd.DataFrame({inp.path: inp.values(unit[:, j]) for j, inp in enumerate(ins)})
     design.index.name = "point"
-    with StudyRunner(desc="sobol", **where_options(where)) as runner:
+    with StudyRunner(desc=f"sobol ({method})", **where_options(where)) as runner:
         runs = run_design(runner, variants, design, names, replications)
     y = response(runs, metric, names).groupby("point")["value"].mean().sort_index().to_numpy()
+    if method == "emulator":
+        refits = positive("bootstrap", 20 if bootstrap is None else bootstrap, integer=True, minimum=0)
+        table, fit, notes = emulate(ins, unit, y, refits=refits, confidence=confidence, seed=seed)
+        return SobolIndices(table, metric, names, n, len(design), runs, method="emulator", fit=fit, notes=notes)
     si = sobol_analyze.analyze(
-        problem, y, calc_second_order=False, num_resamples=bootstrap, conf_level=confidence, seed=seed
+        problem, y, calc_second_order=False, num_resamples=200 if bootstrap is None else bootstrap,
+        conf_level=confidence, seed=seed,
     )
-    table = pd.DataFrame(
-        {
-            "input": [i.path for i in ins],
-            "label": [i.label for i in ins],
-            "S1": si["S1"],
-            "S1_low": si["S1"] - si["S1_conf"],
-            "S1_high": si["S1"] + si["S1_conf"],
-            "ST": si["ST"],
-            "ST_low": si["ST"] - si["ST_conf"],
-            "ST_high": si["ST"] + si["ST_conf"],
-        }
-    )
-    table = table.sort_values("ST", ascending=False, kind="stable").reset_index(drop=True)
+    table = indices_table(ins, si["S1"], si["S1_conf"], si["ST"], si["ST_conf"])
     return SobolIndices(table, metric, names, n, len(design), runs)
-
-
-def _sobol_emulator(
-    scenario: Scenario | str | Path | Mapping[str, Any],
-    metric: str,
-    policies: str | Sequence[str],
-    *,
-    inputs: Sequence[str] | Mapping[str, Any] | None,
-    vary: Sequence[Any] | None,
-    points: int | None,
-    replications: int,
-    confidence: float,
-    bootstrap: int,
-    **where: Any,
-) -> SobolIndices:
-    """:func:`sobol_indices` with ``method="emulator"``."""
-    try:
-        from .emulator import MIN_Q2, emulator_indices
-    except ImportError:  # pragma: no cover - the extra is part of dev
-        raise DecideError(
-            "Sobol' indices on an emulator need scikit-learn, an optional extra: pip install 'returnsim[sensitivity]'"
-        ) from None
-    import pandas as pd
-
-    from .designs import unit_design
-
-    check_metric(metric)
-    sc = as_scenario(scenario)
-    names = _policies(sc, policies)
-    replications = positive("replications", replications, integer=True)
-    bootstrap = positive("bootstrap", bootstrap, integer=True, minimum=0)
-    ins = study_inputs(sc, inputs, vary)
-    if len(ins) < 2:
-        raise DecideError("Sobol' indices need at least two inputs")
-    n = max(64, 8 * len(ins)) if points is None else positive("points", points, integer=True, minimum=len(ins) + 2)
-    variants = Variants(sc)
-    variants.check(ins)
-    seed = int(where.get("seed", 0))
-    unit = unit_design("lhs", n, len(ins), seed)
-    design = pd.DataFrame({inp.path: inp.values(unit[:, j]) for j, inp in enumerate(ins)})
-    design.index.name = "point"
-    with StudyRunner(desc="sobol (emulator)", **where_options(where)) as runner:
-        runs = run_design(runner, variants, design, names, replications)
-    y = response(runs, metric, names).groupby("point")["value"].mean().sort_index().to_numpy()
-    try:
-        res = emulator_indices(unit, y, refits=bootstrap, confidence=confidence, seed=seed)
-    except ImportError:
-        raise DecideError(
-            "Sobol' indices on an emulator need scikit-learn, an optional extra: pip install 'returnsim[sensitivity]'"
-        ) from None
-    table = pd.DataFrame(
-        {
-            "input": [i.path for i in ins],
-            "label": [i.label for i in ins],
-            "S1": res.s1, "S1_low": res.s1_low, "S1_high": res.s1_high,
-            "ST": res.st, "ST_low": res.st_low, "ST_high": res.st_high,
-        }
-    )
-    table = table.sort_values("ST", ascending=False, kind="stable").reset_index(drop=True)
-    notes = [f"computed on a Gaussian-process emulator of {n} simulated points (leave-one-out Q² {res.q2:.2f})"]
-    if res.q2 < MIN_Q2:
-        notes.append(
-            f"the emulator predicts only {res.q2:.0%} of the variance out of sample (below {MIN_Q2:g}): the "
-            "indices describe it more than the model; add points or use method='sampling'"
-        )
-    return SobolIndices(table, metric, names, n, len(design), runs, method="emulator", fit=res.q2, notes=notes)
 
 
 # --------------------------------------------------------------------------------------------
@@ -565,32 +438,6 @@ def breakeven(
     else:
         half = np.zeros(len(grid))
     return _breakeven(inp, names, metric, grid, mean, half)
-
-
-def breakeven_from_draws(
-    psa_result: PSA,
-    path: str,
-    policies: Sequence[str],
-    fit: LinearFit | None = None,
-    *,
-    levels: int = 41,
-    confidence: float = 0.95,
-) -> BreakEven:
-    """The break-even of one input from a linear metamodel of a PSA's draws (see
-    :func:`tornado_from_draws`): the difference predicted along the input's swing, the other
-    inputs at the scenario's values, with the predictions' confidence intervals. Nothing is
-    simulated; :attr:`BreakEven.method` says so."""
-    names = list(policies)
-    ins = psa_result.specs
-    match = [i for i in ins if i.path == path]
-    if not match:
-        raise DecideError(f"{path} is not among the PSA's inputs")
-    fit = fit or pair_fit(psa_result, names)
-    grid = match[0].grid(levels)
-    mean, se = fit.predict(_at_base(ins, path, grid))
-    out = _breakeven(match[0], names, psa_result.metric, grid, mean, fit.t(confidence) * se)
-    out.method = f"from a linear metamodel of the PSA's draws (leave-one-out R² {fit.loo_r2:.2f})"
-    return out
 
 
 def _breakeven(
