@@ -192,10 +192,15 @@ def test_tornado_and_breakeven_from_draws_are_the_linear_models(monkeypatch):
     assert "linear metamodel" in be.describe()
 
 
-def _selection(names: list[str]) -> SimpleNamespace:
+def _selection(names: list[str], noise: float | None = None) -> SimpleNamespace:
     table = pd.DataFrame({"policy": names, "advantage": [0.0, 0.5, 9.0][: len(names)]})
+    runs = None
+    if noise is not None:  # the selection's paired replications at the scenario's values
+        reps = np.arange(10)
+        runs = pd.DataFrame({"policy": ["a"] * 10 + ["b"] * 10, "replication": np.r_[reps, reps],
+                             "net_value_per_order": np.r_[noise * np.sin(reps), np.zeros(10)]})
     return SimpleNamespace(selected=names[0], table=table, replications=dict.fromkeys(names, 10),
-                           metric="net_value_per_order", goal="max", seed=0)
+                           metric="net_value_per_order", goal="max", seed=0, indifference=0.05, runs=runs)
 
 
 @pytest.mark.parametrize("curve", [False, True])
@@ -260,3 +265,15 @@ def test_the_emulators_leave_one_out_is_the_brute_force_one():
     x = rng.random((50, 2))
     assert predict(gp, x, chunk=7) == pytest.approx(gp.predict(x), abs=1e-9)  # the fast path is the same mean
     assert loo_q2(gp) == pytest.approx(1 - np.sum(np.square(resid)) / ((yt - yt.mean()) ** 2).sum(), rel=1e-6)
+
+
+@pytest.mark.parametrize(("noise", "replications"), [(0.01, 1), (3.0, 2)])
+def test_the_simulated_tornado_runs_one_replication_only_when_the_noise_is_negligible(monkeypatch, noise, replications):
+    sc, _ = _linear_psa(monkeypatch, curve=True)
+    out = assess(sc, _selection(["a", "b", "c"], noise), draws=48, progress=False, workers=1)  # type: ignore[arg-type]
+    assert out.tornado is not None and out.tornado.method == "simulation"
+    assert out.tornado.replications == replications
+    assert any("one replication per tornado" in n for n in out.notes) == (replications == 1)
+    if replications == 1:  # the selection's noise sets the interval: t(9 df) x its sd
+        sd = np.std(noise * np.sin(np.arange(10)), ddof=1)
+        assert out.tornado.base_half_width == pytest.approx(stats.t.ppf(0.975, 9) * sd)

@@ -79,7 +79,7 @@ def assess(
     tornado_replications: int = 2,
     breakeven_levels: int = 5,
     max_breakevens: int = 3,
-    screen: float | None = 0.01,
+    screen: float | None = 0.05,
     min_fit: float = MIN_LOO_R2,
     seed: int | None = None,
     store: str | Path | ResultStore | None = None,
@@ -99,7 +99,9 @@ def assess(
         breakeven_levels: input values simulated per break-even search.
         max_breakevens: at most this many inputs (largest swings first) get a break-even.
         screen: the PSA screens out policies whose probability of being best is below this
-            with 95 % confidence (``None``: no screening; see :mod:`returnsim.decide.screening`).
+            with 95 % confidence (assumed 5 %; ``None``: no screening; see
+            :mod:`returnsim.decide.screening`), and whose expected excess over the others is
+            below a tenth of the selection's indifference zone.
         min_fit: the leave-one-out R² a linear metamodel of the PSA's draws needs for the
             tornado and break-evens to be read off it instead of simulated (above 1: always
             simulate).
@@ -125,17 +127,23 @@ def assess(
     try:
         names = list(selection.replications)
         if draws > 0 and len(names) > 1:
-            out.psa = psa(sc, draws, names, selection.metric, goal=selection.goal, screen=screen, **where)
+            # What screening may change (EVPI, expected losses) stays below a tenth of the
+            # difference the seller called not worth telling apart (assumed).
+            tolerance = selection.indifference / 10 if selection.indifference > 0 else None
+            out.psa = psa(sc, draws, names, selection.metric, goal=selection.goal, screen=screen,
+                          loss_tolerance=tolerance, **where)
             if out.psa.screened:
                 out.notes.append(_screened_note(out.psa, screen))
         if tornado_replications > 0 and out.rival is not None:
             pair = [selection.selected, out.rival]
             fit = _metamodel(out.psa, pair, min_fit, out.notes)
+            noise = _negligible_noise(selection, out.psa, pair, out.notes) if fit is None else None
+            reps = 1 if noise is not None else tornado_replications
             if fit is not None:
                 assert out.psa is not None
                 out.tornado = tornado_from_draws(out.psa, pair, fit)
             else:
-                out.tornado = tornado(sc, selection.metric, pair, replications=tornado_replications, **where)
+                out.tornado = tornado(sc, selection.metric, pair, replications=reps, noise=noise, **where)
             for path in out.tornado.flipping()[:max_breakevens]:
                 if fit is not None:
                     assert out.psa is not None
@@ -143,7 +151,7 @@ def assess(
                 else:
                     out.breakevens.append(
                         breakeven(sc, path, pair, selection.metric, levels=breakeven_levels,
-                                  replications=tornado_replications, **where)
+                                  replications=reps, noise=noise, **where)
                     )
     finally:
         if own is not None:
@@ -184,3 +192,34 @@ def _metamodel(res: PSA | None, pair: list[str], min_fit: float, notes: list[str
         f"{pair[0]} - {pair[1]} explains too little out of sample (leave-one-out R² {fit.loo_r2:.2f} < {min_fit:g})"
     )
     return None
+
+
+NEGLIGIBLE_NOISE = 0.05
+"""Simulation noise below this share of the pair's variance over the PSA's draws is negligible:
+the tornado and break-evens then run one replication per point (assumed)."""
+
+
+def _negligible_noise(
+    selection: Selection, res: PSA | None, pair: list[str], notes: list[str]
+) -> tuple[float, int] | None:
+    """The pair's replication noise (sd, degrees of freedom) from the selection's paired
+    replications at the scenario's values, if it is a negligible share of the difference's
+    variance over the PSA's draws; else ``None``."""
+    runs = selection.runs
+    if res is None or runs is None or not set(pair) <= set(res.values.columns):
+        return None
+    wide = runs[runs["policy"].isin(pair)].pivot_table(
+        index="replication", columns="policy", values=selection.metric, aggfunc="first").dropna()
+    spread = float((res.values[pair[0]] - res.values[pair[1]]).dropna().var(ddof=1))
+    if len(wide) < 3 or not spread > 0:
+        return None
+    sd = float((wide[pair[0]] - wide[pair[1]]).std(ddof=1))
+    share = sd**2 / spread
+    if share > NEGLIGIBLE_NOISE:
+        return None
+    notes.append(
+        f"one replication per tornado and break-even point (common random numbers): the simulation noise of "
+        f"{pair[0]} - {pair[1]} ({len(wide)} paired replications of the selection) is {share:.1%} of its "
+        f"variance over the PSA's draws, below {NEGLIGIBLE_NOISE:.0%}"
+    )
+    return sd, len(wide) - 1

@@ -11,11 +11,13 @@ policy is best in a draw when ``d > 0``. It is screened out, and simulated no mo
 2. its probability of being best is negligible with confidence: treating ``d`` as normal, the
    one-sided upper ``confidence`` bound of ``P(d > 0)`` (exact, from the noncentral t
    distribution of ``mean(d) / sd(d)``: a normal tolerance bound) is below ``screen``
-   (the PSA's default 0.01, assumed: one draw in a hundred);
+   (the "How sure is this?" assessment's 0.05, assumed: with 95 % confidence, best in fewer
+   than one draw in twenty);
 3. what leaving it out can change is small: the expected value of ``max(d, 0)`` at that bound
    (what the policy would add to the EVPI and take from the others' expected loss) is at most
-   ``loss_tolerance`` (default 0.1 % of the mean absolute value of the best policy of each draw,
-   assumed: well below any difference a report shows).
+   ``loss_tolerance`` (the assessment's: a tenth of the selection's indifference zone, the
+   difference the seller said is not worth telling apart; without one, 0.1 % of the mean
+   absolute value of the best policy of each draw; both assumed).
 
 Why not the distribution-free bound? Clopper–Pearson's upper bound after ``n`` draws without a
 win is ``1 - (1 - confidence)^(1/n)``: 17 % after 16 draws, 5 % only after 59. It screens nothing

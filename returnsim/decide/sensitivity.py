@@ -122,6 +122,7 @@ def tornado(
     vary: Sequence[Any] | None = None,
     replications: int = 5,
     confidence: float = 0.95,
+    noise: tuple[float, int] | None = None,
     **where: Any,
 ) -> Tornado:
     """One-at-a-time sensitivity of a policy's metric or of a difference between two policies.
@@ -133,6 +134,10 @@ def tornado(
         inputs, vary: the inputs (default: the scenario's ``[uncertainty]`` table).
         replications: replications per point (common random numbers across points).
         confidence: level of the confidence intervals of the changes.
+        noise: with one replication, the response's standard deviation between replications
+            at one point and its degrees of freedom, known from elsewhere (e.g. a selection's
+            replications at the scenario's values): it sets the intervals (the changes' at
+            ``√2`` times it, as if the two ends did not share random numbers: conservative).
         **where: ``seed``, ``store``, ``executor``, ``scheduler``, ``workers``, ``progress``.
     """
     import pandas as pd
@@ -162,6 +167,9 @@ def tornado(
         sd_change = math.sqrt(float(resp.sub(base, axis=0).iloc[:, 1:].var(ddof=1).mean()))
         t = _t(confidence, resp.shape[1] * (replications - 1) + 1)
         half, half_change = t * sd / math.sqrt(replications), t * sd_change / math.sqrt(replications)
+    elif noise is not None:
+        half = _t(confidence, noise[1] + 1) * noise[0]
+        half_change = half * math.sqrt(2)
     else:
         half = half_change = math.nan
     ends = [(float(resp[1 + 2 * j].mean()), float(resp[2 + 2 * j].mean()), half_change) for j in range(len(ins))]
@@ -390,6 +398,7 @@ def breakeven(
     levels: int = 9,
     replications: int = 5,
     confidence: float = 0.95,
+    noise: tuple[float, int] | None = None,
     **where: Any,
 ) -> BreakEven:
     """The value of one input at which ``policies[0] - policies[1]`` changes sign.
@@ -403,6 +412,8 @@ def breakeven(
         levels: evenly spaced values simulated over the range.
         replications: replications per level (common random numbers across levels).
         confidence: level of the difference's confidence intervals.
+        noise: with one replication, the difference's standard deviation between replications
+            and its degrees of freedom, known from elsewhere (as for :func:`tornado`).
         **where: ``seed``, ``store``, ``executor``, ``scheduler``, ``workers``, ``progress``.
     """
     import pandas as pd
@@ -435,6 +446,8 @@ def breakeven(
         # noise of the difference is pooled over levels, as in the tornado.
         t = _t(confidence, resp.shape[1] * (replications - 1) + 1)
         half = np.full(len(grid), t * math.sqrt(float(resp.var(ddof=1).mean())) / math.sqrt(replications))
+    elif noise is not None:
+        half = np.full(len(grid), _t(confidence, noise[1] + 1) * noise[0])
     else:
         half = np.zeros(len(grid))
     return _breakeven(inp, names, metric, grid, mean, half)
