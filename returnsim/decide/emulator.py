@@ -122,7 +122,7 @@ def emulator_indices(
     u: np.ndarray,
     y: np.ndarray,
     *,
-    base_samples: int = 8192,
+    base_samples: int = 16384,
     refits: int = 20,
     confidence: float = 0.95,
     seed: int = 0,

@@ -272,7 +272,7 @@ def sobol_indices(
             jackknife refits of it that give its part of the intervals (default 20).
         method: ``"sampling"`` (default): Saltelli's scheme run on the simulation.
             ``"emulator"``: a Gaussian process fitted to ``points`` simulated points of a Latin
-            hypercube, Saltelli's estimators run on it with 8,192 base samples, intervals from
+            hypercube, Saltelli's estimators run on it with 16,384 base samples, intervals from
             a jackknife of the training points, its leave-one-out Q² in :attr:`SobolIndices.fit`
             (:mod:`returnsim.decide.emulator`; needs scikit-learn, in the ``sensitivity``
             extra).
