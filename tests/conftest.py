@@ -109,3 +109,13 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Any: 
 def pytest_make_collect_report(collector: pytest.Collector) -> Any:  # noqa: ARG001
     outcome = yield
     _no_skips(outcome.get_result())
+
+
+@pytest.fixture(autouse=True)
+def _terminal_width(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test sees the same terminal: 120 columns, the CLI's fallback when its output is
+    not a terminal. Without it the tables the CLI fits to the width depend on how pytest runs:
+    under pytest-xdist a worker reported a narrower terminal and the paired-difference columns
+    of `returnsim run` were left out (tests that want another width set COLUMNS themselves)."""
+    monkeypatch.setenv("COLUMNS", "120")
+    monkeypatch.setenv("LINES", "24")
