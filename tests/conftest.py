@@ -113,9 +113,9 @@ def pytest_make_collect_report(collector: pytest.Collector) -> Any:  # noqa: ARG
 
 @pytest.fixture(autouse=True)
 def _terminal_width(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every test sees the same terminal: 120 columns, the CLI's fallback when its output is
-    not a terminal. Without it the tables the CLI fits to the width depend on how pytest runs:
-    under pytest-xdist a worker reported a narrower terminal and the paired-difference columns
-    of `returnsim run` were left out (tests that want another width set COLUMNS themselves)."""
-    monkeypatch.setenv("COLUMNS", "120")
-    monkeypatch.setenv("LINES", "24")
+    """Every test sees the terminal a plain `pytest` run gives it: no COLUMNS or LINES in the
+    environment, so the width comes from the terminal or, without one, each caller's fallback.
+    pytest-xdist's workers have COLUMNS=80, which made the CLI's tables drop the paired-difference
+    columns two tests check (tests that want a width set COLUMNS themselves)."""
+    monkeypatch.delenv("COLUMNS", raising=False)
+    monkeypatch.delenv("LINES", raising=False)
