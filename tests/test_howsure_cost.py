@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import importlib
+import inspect
 import math
 from types import SimpleNamespace
 
@@ -25,6 +26,7 @@ from scipy import stats
 import returnsim as rs
 from returnsim.decide import psa, sobol_indices
 from returnsim.decide.assess import assess
+from returnsim.decide.errors import goal_of
 from returnsim.decide.from_draws import breakeven_from_draws, tornado_from_draws
 from returnsim.decide.inputs import Variants, study_inputs
 from returnsim.decide.metamodel import fit_linear
@@ -35,6 +37,8 @@ from returnsim.scenario.uncertainty import resolve_path
 
 PSA_MOD = importlib.import_module("returnsim.decide.psa")
 SENS = importlib.import_module("returnsim.decide.sensitivity")
+# The metric ranked: the studies' own default (whatever it is named), a larger-is-better one.
+METRIC = inspect.signature(psa).parameters["metric"].default
 X1, X2, X3 = "costs.inspection", "markets.domestic.return_label.base", "markets.domestic.return_label.per_lb"
 
 
@@ -57,9 +61,9 @@ def _four(policy, row, rep):
 
 def test_screened_psa_keeps_the_full_psas_values_for_the_survivors(monkeypatch):
     sc = _scenario(("lead", "close", "far", "farther"), **{X1: (0.0, 1.0), X2: (0.0, 1.0)})
-    monkeypatch.setattr(PSA_MOD, "run_design", fake_run_design("net_value_per_order", _four))
-    full = psa(sc, 40, None, "net_value_per_order", progress=False, workers=1)
-    cut = psa(sc, 40, None, "net_value_per_order", screen=0.01, stage=8, progress=False, workers=1)
+    monkeypatch.setattr(PSA_MOD, "run_design", fake_run_design(METRIC, _four))
+    full = psa(sc, 40, None, METRIC, progress=False, workers=1)
+    cut = psa(sc, 40, None, METRIC, screen=0.01, stage=8, progress=False, workers=1)
     assert cut.screened == {"far": 8, "farther": 8}
     assert cut.survivors == ["lead", "close"]
     pd.testing.assert_frame_equal(cut.values[cut.survivors], full.values[cut.survivors])
@@ -95,7 +99,7 @@ def test_staged_run_design_uses_the_replications_of_one_call():
     assert len(ins) == 2
     tail = whole[whole["point"] >= 3].reset_index(drop=True)
     assert part["replication"].tolist() == tail["replication"].tolist() == [3, 3, 4, 4, 5, 5]
-    assert part["net_value_per_order"].tolist() == tail["net_value_per_order"].tolist()
+    assert part[METRIC].tolist() == tail[METRIC].tolist()
 
 
 def test_the_p_best_bound_covers_the_truth_at_its_level():
@@ -167,9 +171,9 @@ def _linear_psa(monkeypatch, draws: int = 60, curve: bool = False):
         diff = math.sin(3 * x1) * 4 if curve else 2 * (x1 - 6.5) - 3 * (x2 - 8.0)
         return {"a": diff, "b": 0.0, "c": -20.0}[policy] + 0.01 * math.cos(rep)
 
-    monkeypatch.setattr(PSA_MOD, "run_design", fake_run_design("net_value_per_order", f))
-    monkeypatch.setattr(SENS, "run_design", fake_run_design("net_value_per_order", f))
-    return sc, psa(sc, draws, None, "net_value_per_order", progress=False, workers=1)
+    monkeypatch.setattr(PSA_MOD, "run_design", fake_run_design(METRIC, f))
+    monkeypatch.setattr(SENS, "run_design", fake_run_design(METRIC, f))
+    return sc, psa(sc, draws, None, METRIC, progress=False, workers=1)
 
 
 def test_tornado_and_breakeven_from_draws_are_the_linear_models(monkeypatch):
@@ -185,7 +189,7 @@ def test_tornado_and_breakeven_from_draws_are_the_linear_models(monkeypatch):
     assert by.loc[X3, "swing"] == pytest.approx(0.0, abs=1e-6)
     assert t.base == pytest.approx(2 * (base[X1] - 6.5), abs=1e-6)
     # The simulated tornado (same surface) flips the same inputs.
-    sim = SENS.tornado(sc, "net_value_per_order", ["a", "b"], replications=2, progress=False, workers=1)
+    sim = SENS.tornado(sc, METRIC, ["a", "b"], replications=2, progress=False, workers=1)
     assert t.flipping() == sim.flipping() == [X1, X2]
     be = breakeven_from_draws(res, X1, ["a", "b"])
     assert be.value == pytest.approx(6.5, abs=1e-6)  # a line interpolated linearly: exact up to the fit
@@ -198,9 +202,9 @@ def _selection(names: list[str], noise: float | None = None) -> SimpleNamespace:
     if noise is not None:  # the selection's paired replications at the scenario's values
         reps = np.arange(10)
         runs = pd.DataFrame({"policy": ["a"] * 10 + ["b"] * 10, "replication": np.r_[reps, reps],
-                             "net_value_per_order": np.r_[noise * np.sin(reps), np.zeros(10)]})
+                             METRIC: np.r_[noise * np.sin(reps), np.zeros(10)]})
     return SimpleNamespace(selected=names[0], table=table, replications=dict.fromkeys(names, 10),
-                           metric="net_value_per_order", goal="max", seed=0, indifference=0.05, runs=runs)
+                           metric=METRIC, goal=goal_of(METRIC, None), seed=0, indifference=0.05, runs=runs)
 
 
 @pytest.mark.parametrize("curve", [False, True])
@@ -231,8 +235,8 @@ def test_emulator_sobol_indices_of_the_ishigami_function(monkeypatch):
     def f(policy, row, rep):
         return ishigami(row[X1] - math.pi, row[X2] - math.pi, row[X3] - math.pi)
 
-    monkeypatch.setattr(SENS, "run_design", fake_run_design("net_value_per_order", f))
-    si = sobol_indices(sc, "net_value_per_order", "a", method="emulator", points=200, bootstrap=10,
+    monkeypatch.setattr(SENS, "run_design", fake_run_design(METRIC, f))
+    si = sobol_indices(sc, METRIC, "a", method="emulator", points=200, bootstrap=10,
                        progress=False, workers=1)
     s1, st = ishigami_indices()
     by = si.table.set_index("input")
@@ -244,7 +248,7 @@ def test_emulator_sobol_indices_of_the_ishigami_function(monkeypatch):
     assert si.method == "emulator" and si.fit is not None and si.fit > 0.99
     assert si.evaluations == 200 and "Gaussian-process emulator of 200 simulated points" in si.notes[0]
     with pytest.raises(rs.decide.DecideError, match="method must be 'sampling' or 'emulator'"):
-        sobol_indices(sc, "net_value_per_order", "a", method="kriging", progress=False)
+        sobol_indices(sc, METRIC, "a", method="kriging", progress=False)
 
 
 def test_the_emulators_leave_one_out_is_the_brute_force_one():
