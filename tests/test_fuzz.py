@@ -26,6 +26,7 @@ from __future__ import annotations
 import copy
 import json
 import math
+import re
 import signal
 import sys
 import tomllib
@@ -241,6 +242,17 @@ def _names_the_place(value: Any, mutated: str) -> bool:
     return isinstance(value, str) and _related(value, mutated)
 
 
+def _says_which_field(problem_path: str, text: str, path: tuple) -> bool:
+    """Is a problem a check across the mutated field's own table that names the field in its
+    message (a stated size tier against weight_lb and dimensions_in is reported at the tier,
+    the field a seller would change, and names the sides it contradicts)?"""
+    keys = [k for k in path if isinstance(k, str)]
+    if len(keys) < 2:
+        return False
+    table, field = ".".join(keys[:-1]), keys[-1]
+    return problem_path.startswith(table + ".") and re.search(rf"\b{re.escape(field)}\b", text) is not None
+
+
 def _refers_to(value: Any, path: tuple) -> bool:
     """Is ``value`` a name defined at ``path`` in the starting scenario (a cross-reference
     to what the mutation removed, e.g. an address a policy sends returns to)?"""
@@ -290,7 +302,7 @@ def outcome(case: dict[str, Any], tmp: Path) -> str:
             assert [p.path for p in err.problems] == ["(file)"], str(err)
         elif not any(
             _related(p.path, mutated) or _related(p.path, around) or _refers_to(p.value, case["path"])
-            or _names_the_place(p.value, mutated)
+            or _names_the_place(p.value, mutated) or _says_which_field(p.path, str(p), case["path"])
             for p in err.problems
         ):
             extends = mutated.endswith(".extends") and all(p.path.endswith(".extends") for p in err.problems)
