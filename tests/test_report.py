@@ -317,8 +317,11 @@ def test_cli_report_numbers_and_verdict_match_the_csv_files(tmp_path):
             mean, half = numbers(cell)
             assert close(mean, r["mean_diff"], scale) and close(half, (r["ci_high"] - r["ci_low"]) / 2, scale), (policy, key, cell)
 
-    # Account-health warnings: exactly the policies over a target.
-    warned = {p for p in policies if re.search(rf"<li>{p}: ", page)}
+    # Account-health warnings: exactly the policies over a target, each called by its label.
+    sc = rs.load_scenario(SEED_SCENARIO)
+    shown = html.unescape(page)
+    warned = {p for p in policies if f"<li>{policy_label(sc, p)}: " in shown}
+    assert not any(f"<li>{p}: " in shown for p in policies)
     over = {
         p for p in policies
         if any(summary.loc[(p, k), "mean"] >= t for k, t in (("rdr", 0.10), ("rdr_window_max", 0.10), ("odr", 0.01), ("odr_window_max", 0.01)))

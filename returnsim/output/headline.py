@@ -149,7 +149,7 @@ def break_even(result: Any, retention: str, cost: str, confidence: float = 0.95)
 
 
 def _num(x: float) -> str:
-    return f"{x:.2g}" if abs(x) < 1 else f"{x:.3g}"
+    return f"{x:.2g}" if abs(x) < 1 else f"{x:.2f}"
 
 
 def _range(scenario: Any, path: str, fmt: Any = None) -> str:

@@ -111,7 +111,12 @@ def _verdict(
         "tied": a.tied,
         "parts": [w for w, _, _ in PARTS],
         "changes": rows,
-        "warnings": [str(w) for p in result.policies for w in a.warnings.get(p, [])],
+        # Each warning opens with the policy's id; the report calls policies by their labels.
+        "warnings": [
+            (names or {}).get(p, p) + str(w)[len(p):] if str(w).startswith(f"{p}:") else str(w)
+            for p in result.policies
+            for w in a.warnings.get(p, [])
+        ],
     }
 
 
