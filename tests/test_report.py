@@ -189,6 +189,15 @@ def _layout(page: str, width: int) -> dict:
     return json.loads(html.unescape(m.group(1)))
 
 
+def test_how_sure_names_the_metric_by_its_label(full_report):
+    # The selection's guarantee is written with the metric's id (what `select --metric` takes);
+    # the report a seller reads gives its label instead.
+    shown = html.unescape(full_report)
+    assert "Guarantee (Kim & Nelson 2001, KN)" in shown
+    assert f"mean {metric('policy_profit_per_order').label} is at least" in shown
+    assert "mean policy_profit_per_order" not in shown
+
+
 @pytest.mark.parametrize("width", [390, 1280])
 def test_nothing_clipped_and_chart_text_legible_in_a_browser(full_report, width):
     out = _layout(full_report, width)

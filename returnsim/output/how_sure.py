@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
-from .labels import fmt_money
+from .labels import fmt_money, metric
 
 if TYPE_CHECKING:  # pragma: no cover
 
@@ -110,7 +110,8 @@ def how_sure_section(
     out: dict[str, Any] = {
         "selection": _selection_rows(sel, currency, runs, baseline),
         "mean_header": f"profit per order against {(names or {}).get(baseline, baseline)}" if runs is not None and baseline else "mean",
-        "guarantee": sel.guarantee,
+        # The guarantee names the metric by its id (a `select --metric` value); a reader gets its label.
+        "guarantee": sel.guarantee.replace(f"mean {sel.metric} ", f"mean {metric(sel.metric).label} "),
         "indifference": fmt_money(sel.indifference, currency),
         "replications": sel.total_replications,
         "replayed": decision is None,
