@@ -37,7 +37,6 @@ def cmd_replay(args: argparse.Namespace) -> int:
         inputs = read_inputs(sc, orders=orders, fba_returns=fba, mfn_returns=mfn, classes=classes, home_country=args.home_country)
     except (ReportError, ValueError) as err:  # the readers' own messages name the file and the fix
         raise UserError(str(err)) from None
-    inputs.demand.digest = inputs.digest
     res = replay_result(_experiment(args, inputs.scenario, policies, source=inputs.demand), inputs)
     head = _read_text(res)
     base = baseline if len(policies) > 1 else None

@@ -59,10 +59,14 @@ class ReplayInputs:
     """One row per replayed request: ``channel`` (fba/mfn), ``order_time``, ``item_class``,
     ``price`` (which identify its rows in a trace) and what the returns reports say happened (``refunded``, ``label_cost``, ``seller_label``, ``az_claim``, ``safet_amount``,
     ``returnless``; missing where the report does not carry it)."""
-    digest: str
-    """SHA-256 of every input file's content, the reading options and the reading code: the
-    results store keys a replay by it, so a resume never mixes inputs."""
     notes: list[str] = field(default_factory=list)
+
+    @property
+    def digest(self) -> str:
+        """SHA-256 of every input file's content, the reading options and the reading code
+        (``demand.digest``): the results store keys a replay by it, so a resume never mixes
+        inputs."""
+        return self.demand.digest
 
     @property
     def problems(self) -> list[ReadProblem]:
@@ -292,6 +296,13 @@ def read_inputs(
             "warmup_days": 0,
         }
     )
+    digest = hashlib.sha256()
+    for kind in sorted(reports):
+        digest.update(kind.encode())
+    for src_ in (orders, fba_returns, mfn_returns, classes):
+        digest.update(b"-" if src_ is None else file_digest(src_).encode())
+    digest.update(repr((home_country, sorted(catalog))).encode())
+    digest.update(_reading_code().encode())
     demand = ReplayDemand(
         orders_per_day=per_day.astype(np.int64),
         key=req["key"].to_numpy(dtype=np.uint64),
@@ -304,14 +315,8 @@ def read_inputs(
         price=req["price"].to_numpy(dtype=float),
         stated_reason=req["stated_reason"].to_numpy(dtype=np.int64),
         in_policy=req["in_policy"].to_numpy(dtype=np.int8),
+        digest=digest.hexdigest(),
     )
-    digest = hashlib.sha256()
-    for kind in sorted(reports):
-        digest.update(kind.encode())
-    for src_ in (orders, fba_returns, mfn_returns, classes):
-        digest.update(b"-" if src_ is None else file_digest(src_).encode())
-    digest.update(repr((home_country, sorted(catalog))).encode())
-    digest.update(_reading_code().encode())
     happened = req.drop(columns=["key", "request_time", "day_only", "arrival", "in_policy"])
     # What the reports were read into is no longer needed (their problems are kept): the rows
     # must not stay in memory while the replay runs.
@@ -323,7 +328,6 @@ def read_inputs(
         start=start,
         reports=reports,
         returns=happened,
-        digest=digest.hexdigest(),
         notes=notes,
     )
 

@@ -141,7 +141,6 @@ def replay(
         inputs = read_inputs(
             sc, orders=orders, fba_returns=fba_returns, mfn_returns=mfn_returns, classes=classes, home_country=home_country
         )
-    inputs.demand.digest = inputs.digest
     res = run_experiment(
         inputs.scenario,
         policies=names,
