@@ -272,19 +272,17 @@ def decision_text(
         return (names or {}).get(p, p)
 
     def verdict(ans: Any, what: str, words: str) -> str:
-        b = ans.best
+        b, why = ans.best, ans.support(currency)
         if not ans.resolved:
             tied = [call(p) for p in (b, *ans.tied)]
             listed = ", ".join(tied[:-1]) + f" and {tied[-1]}"
-            return f"{what}: no clear winner; {listed} are tied. {ans.support(currency)}."
+            return f"{what}: no clear winner; {listed} are tied. {why}."
+        why = why[:1].upper() + why[1:]
         if b == baseline:
-            return f"{what}: keep {call(baseline)}. {ans.support(currency)[0].upper()}{ans.support(currency)[1:]}."
+            return f"{what}: keep {call(baseline)}. {why}."
         d, lo, hi = ans.versus[baseline]
         d, lo, hi = (d, lo, hi) if ans.higher_is_better else (-d, -hi, -lo)
-        return (
-            f"{what}: {call(b)}, {money(d)} {words} against {call(baseline)}, 95 % CI {money(lo)} to {money(hi)}. "
-            f"{ans.support(currency)[0].upper()}{ans.support(currency)[1:]}."
-        )
+        return f"{what}: {call(b)}, {money(d)} {words} against {call(baseline)}, 95 % CI {money(lo)} to {money(hi)}. {why}."
 
     out = []
     if with_r.best == cost.best and with_r.resolved == cost.resolved:
