@@ -17,7 +17,7 @@ from returnsim.model.replay_source import ReplayDemand, ReplaySource, hashed_uni
 from returnsim.model.simulation import streams
 from returnsim.model.world import World
 from returnsim.replay import read_inputs
-from returnsim.replay.actuals import actual_figures, compare
+from returnsim.replay.actuals import actual_figures, compare, prediction_interval
 
 REPORTS = ROOT / "returnsim" / "_shipped" / "examples" / "amazon_reports"
 FILES = {
@@ -242,6 +242,16 @@ def test_actual_vs_replayed_covers_the_reports_requests_and_flags_what_is_off(sc
     assert refunds["ci_low"] <= refunds["replayed"] <= refunds["ci_high"]
     assert refunds["difference"] == pytest.approx(refunds["replayed"] - refunds["actual"])
     assert set(row.loc[["rdr", "odr"], "note"].str[:14]) == {"not compared: "}
+    # Beside them, the replay's store-wide Amazon metrics and money by ledger category, each
+    # with the interval of one year over the current policy's replications.
+    wide = a[a["scope"] == "store-wide"].set_index("figure")
+    assert set(wide.index) == {"rdr", "odr", "net_return_cost", *rs.CATEGORIES}
+    seed_runs = res.runs[res.runs["policy"] == "seed"]
+    for col in wide.index:
+        mean, lo, hi = prediction_interval(seed_runs[col].to_numpy())
+        assert wide.loc[col, ["replayed", "ci_high"]].tolist() == pytest.approx([mean, hi], nan_ok=True), col
+        assert wide.loc[col, "note"].startswith("not compared: ")
+    assert wide["actual"].isna().all()
     # An actual far outside the interval is flagged with the inputs to revisit; one inside is not.
     replayed = [{k: 100.0 + i for k in ("refunds", "seller_labels", "az_claims", "safet_reimbursements", "returnless_share")} for i in range(4)]
     out = compare({"refunds": 101.5, "seller_labels": 1e6}, replayed, res.runs, "seed").set_index("figure")
@@ -249,6 +259,58 @@ def test_actual_vs_replayed_covers_the_reports_requests_and_flags_what_is_off(sc
     assert out.loc["return labels paid by the seller", "within"] is False
     assert out.loc["return labels paid by the seller", "note"].startswith("revisit: ")
     assert "Actual vs replayed" in res.actuals_table()
+
+
+def test_figures_summed_during_the_runs_are_the_traces(inputs):
+    """The replay's figures come out of the experiment's own replications (no trace, no second
+    run) and equal what each replication's trace gives, for every policy and replication."""
+    from returnsim.model.replay_figures import REPLAY_FIGURES
+    from returnsim.replay.actuals import replayed_figures, trace_figures
+
+    res = rs.replay(inputs.scenario, inputs=inputs, orders=None, policies=TWO, replications=3, seed=5, actuals=False)
+    assert set(REPLAY_FIGURES) <= set(res.runs.columns)
+    world = World(inputs.scenario)
+    for policy in TWO:
+        got = replayed_figures(res.runs, policy)
+        assert len(got) == 3
+        for r, fig in enumerate(got):
+            run = rs.simulate(inputs.scenario, policy, seed=np.random.SeedSequence([5, r]), trace=True, source=inputs.demand)
+            want = trace_figures(run.trace, inputs.returns, world)
+            assert fig == pytest.approx(want, rel=1e-12, abs=1e-9), (policy, r)
+    # Many tasks in one batch (as a pool's workers get them) sum each run afresh.
+    from returnsim.experiment.tasks import run_batch
+
+    batch = run_batch(inputs.scenario, 5, [(p, r) for p in TWO for r in range(3)], inputs.demand)
+    runs = res.runs.set_index(["policy", "replication"])
+    for rec in batch:
+        assert [rec[k] for k in REPLAY_FIGURES] == runs.loc[(rec["policy"], rec["replication"]), list(REPLAY_FIGURES)].tolist()
+    # The policies differ in what the report would record (free returns: the seller pays every label).
+    assert replayed_figures(res.runs, "seed") != replayed_figures(res.runs, "free_returns")
+    # A plain experiment has none of them.
+    plain = rs.run_experiment(inputs.scenario, policies=["seed"], replications=1)
+    assert not set(REPLAY_FIGURES) & set(plain.runs.columns)
+    with pytest.raises(ValueError, match="not a replay's runs"):
+        replayed_figures(plain.runs, "seed")
+
+
+def test_a_resumed_replay_gives_the_same_actuals_without_simulating(inputs, tmp_path, monkeypatch):
+    """The figures the actuals need are kept in the results store with the KPIs: a replay read
+    back from it simulates nothing, yet gives the fresh run's actuals."""
+    store = tmp_path / "s.sqlite"
+    first = rs.replay(inputs.scenario, inputs=inputs, orders=None, policies=TWO, replications=3, store=store)
+
+    def no_run(*args, **kwargs):
+        raise AssertionError("simulated again")
+
+    import returnsim.experiment.tasks as tasks
+    import returnsim.model as model
+
+    monkeypatch.setattr(tasks, "simulate", no_run)
+    monkeypatch.setattr(model, "simulate", no_run)
+    again = rs.replay(inputs.scenario, inputs=inputs, orders=None, policies=TWO, replications=3, store=store)
+    assert again.computed == 0 and again.from_store == 6
+    pd.testing.assert_frame_equal(first.runs, again.runs)
+    pd.testing.assert_frame_equal(first.actuals, again.actuals)
 
 
 def test_the_trace_rows_found_for_the_reports_requests_are_all_of_them(inputs):

@@ -39,7 +39,7 @@ from .progress import check_progress, progress_bar
 from .result import ExperimentResult
 from .statistics import undefined_notes
 from .store import ResultStore, describe_row, scenario_hash
-from .tasks import METRICS, run_batch
+from .tasks import METRICS, metrics_of, run_batch
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..model.replay_source import ReplayDemand
@@ -75,6 +75,7 @@ class _Runner:
         self.key = key
         self.version = version
         self.bar = bar
+        self.metrics = metrics_of(source)
         self.results: dict[tuple[str, int], dict[str, Any]] = {}
         self.computed = 0
         self.scheduler: Scheduler[tuple[str, int]] = Scheduler(
@@ -87,7 +88,7 @@ class _Runner:
     def finish(self, records: Iterable[dict[str, Any]]) -> None:
         records = list(records)
         if self.store is not None and self.store.writable:
-            self.store.add_runs(self.key, self.version, records, METRICS)
+            self.store.add_runs(self.key, self.version, records, self.metrics)
         for r in records:
             self.results[(r["policy"], r["replication"])] = r
         self.computed += len(records)
@@ -163,13 +164,20 @@ def _check_kinds(executor: Any, store: Any, scheduler: Any, progress: Any, allow
 
 
 def read_store(
-    st: ResultStore, key: str, seed: int, version: str, names: list[str] | None, notes: list[str]
+    st: ResultStore,
+    key: str,
+    seed: int,
+    version: str,
+    names: list[str] | None,
+    notes: list[str],
+    metrics: Sequence[str] = METRICS,
 ) -> list[dict[str, Any]]:
     """Rows already stored for this scenario, seed and version (of the policies ``names``, or
-    all); rows that cannot be read in full are named in a warning (and in ``notes``) and
-    deleted, so they are recomputed (never read back as NaN). Experiments and studies alike."""
+    all); rows that cannot be read in full (or lack one of ``metrics``) are named in a warning
+    (and in ``notes``) and deleted, so they are recomputed (never read back as NaN). Experiments
+    and studies alike."""
     bad: list[tuple[tuple[Any, ...], str]] = []
-    good = st.records(key, seed=seed, version=version, policies=names, metrics=METRICS, unreadable=bad)
+    good = st.records(key, seed=seed, version=version, policies=names, metrics=metrics, unreadable=bad)
     if bad:
         rows = "; ".join(f"{describe_row(k)}: {why}" for k, why in bad[:3])
         more = f" and {len(bad) - 3} more" if len(bad) > 3 else ""
@@ -196,7 +204,9 @@ def _check_targets(target: Mapping[str, float] | None) -> dict[str, float] | Non
     return out
 
 
-def _frame(results: Mapping[tuple[str, int], Mapping[str, Any]], policies: Sequence[str], n: int) -> pd.DataFrame:
+def _frame(
+    results: Mapping[tuple[str, int], Mapping[str, Any]], policies: Sequence[str], n: int, metrics: Sequence[str] = METRICS
+) -> pd.DataFrame:
     import pandas as pd
 
     rows = [results[(p, r)] for p in policies for r in range(n)]
@@ -205,7 +215,7 @@ def _frame(results: Mapping[tuple[str, int], Mapping[str, Any]], policies: Seque
         "replication": np.array([r["replication"] for r in rows], dtype=np.int64),
         "seed": np.array([r["seed"] for r in rows], dtype=np.int64),
     }
-    for m in METRICS:
+    for m in metrics:
         data[m] = np.array([r.get(m, math.nan) for r in rows], dtype=np.float64)
     return pd.DataFrame(data)
 
@@ -294,7 +304,9 @@ def run_experiment(
             hours run with a :class:`RunSizeWarning`.
         source: a seller's own orders and requests to replay instead of the scenario's drawn
             demand (:func:`returnsim.replay`, which builds it); the results store keys the rows
-            by the scenario and the input files' hash (``source.digest``) together.
+            by the scenario and the input files' hash (``source.digest``) together. ``runs``
+            then also has the replay's figures over the seller's Returns report
+            (``REPLAY_METRICS``), kept in the store like the KPIs.
 
     Returns:
         An :class:`ExperimentResult`.
@@ -353,7 +365,7 @@ def run_experiment(
         if st is not None:
             if st.writable:
                 st.add_scenario(identity, name=sc.name)
-            for rec in read_store(st, key, seed, __version__, names, notes):
+            for rec in read_store(st, key, seed, __version__, names, notes, runner.metrics):
                 runner.results[(rec["policy"], rec["replication"])] = rec
         n = replications
         reason = "replications"
@@ -393,7 +405,7 @@ def run_experiment(
         if own_store and st is not None:
             st.close()
 
-    runs = _frame(runner.results, names, n)
+    runs = _frame(runner.results, names, n, runner.metrics)
     notes.extend(undefined_notes(runs))
     return ExperimentResult(
         runs=runs,

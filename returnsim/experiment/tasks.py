@@ -13,13 +13,24 @@ import numpy as np
 
 from ..model import KPI_NAMES, simulate
 from ..model.ledger import CATEGORIES
+from ..model.replay_figures import REPLAY_FIGURES, ReplayFigures
 from ..model.replay_source import ReplayDemand
+from ..model.world import World
 from ..scenario import Scenario
 
-__all__ = ["METRICS", "run_batch", "noop"]
+__all__ = ["METRICS", "REPLAY_METRICS", "metrics_of", "run_batch", "noop"]
 
 METRICS: tuple[str, ...] = (*KPI_NAMES, *CATEGORIES)
 """Every measured column of ``runs``: the KPIs, then the ledger categories."""
+
+REPLAY_METRICS: tuple[str, ...] = (*METRICS, *REPLAY_FIGURES)
+"""A replay's measured columns: ``METRICS``, then its figures over the requests of the seller's
+Returns report (:mod:`returnsim.model.replay_figures`), which the actuals are compared with."""
+
+
+def metrics_of(source: ReplayDemand | None) -> tuple[str, ...]:
+    """The measured columns of an experiment's ``runs`` (and its rows in a results store)."""
+    return METRICS if source is None else REPLAY_METRICS
 
 
 def run_batch(
@@ -41,17 +52,26 @@ def run_batch(
     here are not refused again.
 
     Returns:
-        ``{"policy", "replication", "seed", <every KPI>, <every ledger category>}`` per task.
+        ``{"policy", "replication", "seed", <every KPI>, <every ledger category>}`` per task,
+        and for a replay its figures (``REPLAY_FIGURES``), summed as the run settles.
     """
     sc = scenario if isinstance(scenario, Scenario) else Scenario.model_validate(scenario)
+    # A replay's figures are summed during the run itself (no trace, no second run).
+    figures = None if source is None else ReplayFigures(World(sc), source)
     out = []
     for policy, rep in tasks:
-        res = simulate(sc, policy, seed=np.random.SeedSequence([seed, rep]), allow_large=True, source=source)
+        if figures is not None:
+            figures.reset()
+        res = simulate(
+            sc, policy, seed=np.random.SeedSequence([seed, rep]), allow_large=True, source=source, observe=figures
+        )
         rec: dict[str, Any] = {"policy": policy, "replication": int(rep), "seed": int(seed)}
         for k in KPI_NAMES:
             rec[k] = float(res.kpis[k])
         for c in CATEGORIES:
             rec[c] = float(res.ledger[c])
+        if figures is not None:
+            rec.update(figures.figures())
         out.append(rec)
     return out
 

@@ -42,7 +42,7 @@ from .demand import (
 from .stream import CHUNK_REQUESTS, Part
 from .world import HOURS_PER_DAY, World
 
-__all__ = ["ReplayDemand", "ReplaySource", "hashed_uniforms", "true_reason_cdf"]
+__all__ = ["ReplayDemand", "ReplaySource", "hashed_uniforms", "true_reason_cdf", "customer_rows"]
 
 _TIME_IN_DAY = len(UNIFORMS)
 """Extra uniform column: where in its day a request dated to the day only was made."""
@@ -114,6 +114,12 @@ def hashed_uniforms(keys: np.ndarray, salt: int, width: int) -> np.ndarray:
     return (bits >> np.uint64(11)).astype(np.float64) * 2.0**-53
 
 
+def customer_rows(demand: ReplayDemand) -> np.ndarray:
+    """The demand row of each customer number: a replay numbers its customers (one a request)
+    by order time, as a generated stream numbers them by their order's day."""
+    return np.argsort(demand.order_time, kind="stable")
+
+
 def true_reason_cdf(world: World) -> np.ndarray:
     """``[class, stated, true]`` cumulative shares of the true reason given the stated one: the
     scenario's true mix per class times the chance each true reason is stated as each reason
@@ -162,9 +168,8 @@ class ReplaySource:
         given = np.asarray(demand.orders_per_day, dtype=np.int64)[:n_days]
         per_day[: len(given)] = given
         self.total = len(demand)
-        # Customers (one a request) are numbered by order time, as the generated stream numbers
-        # them by their order's day: the warm-up's customers come first.
-        by_order = np.argsort(demand.order_time, kind="stable")
+        # Customers are numbered by order time: the warm-up's customers come first.
+        by_order = customer_rows(demand)
         self._customer = np.empty(self.total, dtype=np.int64)
         self._customer[by_order] = np.arange(self.total)
         self._order_day = np.floor(demand.order_time[by_order] / HOURS_PER_DAY)

@@ -27,7 +27,7 @@ bound.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from itertools import chain
 from operator import itemgetter
@@ -95,6 +95,7 @@ def simulate(
     epoch_days: float = 14.0,
     allow_large: bool = False,
     source: ReplayDemand | None = None,
+    observe: Callable[[Requests, Resolved, np.ndarray | None], None] | None = None,
 ) -> RunResult:
     """Simulate one replication of ``policy`` in ``scenario``.
 
@@ -113,6 +114,10 @@ def simulate(
         source: a seller's own orders and requests to replay instead of the scenario's drawn
             demand (:mod:`.replay_source`); the scenario's start date and horizon must cover
             its days.
+        observe: called with every settled batch of requests, how they were settled and
+            which count (``None``: all; as :meth:`.tally.Tally.add` takes them), to sum what
+            the KPIs do not carry without keeping a trace (a replay's figures beside the
+            seller's reports, :mod:`.replay_figures`); it must not change the arrays.
 
     Returns:
         A :class:`RunResult` with ``kpis`` and ``ledger`` (money in the scenario's currency).
@@ -231,6 +236,8 @@ def simulate(
             rng["followon"], rows.cust, req.customer, req.generation, batch.t_resolved, batch.multiplier, counted
         )
         tally.add(req, batch, counted)
+        if observe is not None:
+            observe(req, batch, counted)
         if trace:
             kept.append((rows.ids, req, batch, measured))
         if len(new):

@@ -20,9 +20,22 @@ import numpy as np
 import pandas as pd
 
 from ..experiment.statistics import mean_ci
-from ..model.world import World
+from ..model.ledger import CATEGORIES
+from ..model.replay_figures import reported_money
+from ..model.world import OUTCOME, World
 
-__all__ = ["COMPARED", "NOT_COMPARED", "compare", "trace_figures", "actual_figures", "prediction_interval", "format_table", "fmt"]
+__all__ = [
+    "COMPARED",
+    "NOT_COMPARED",
+    "STORE_WIDE",
+    "compare",
+    "replayed_figures",
+    "trace_figures",
+    "actual_figures",
+    "prediction_interval",
+    "format_table",
+    "fmt",
+]
 
 COMPARED: dict[str, tuple[str, str]] = {
     "refunds": (
@@ -54,9 +67,20 @@ NOT_COMPARED: dict[str, str] = {
     "odr": "the Order Defect Rate is on the Account Health page, not in these reports",
     "fba_money": "the FBA customer returns report carries no amounts (refunds, fees) for FBA returns",
     "labor": "the reports do not record the desk's time",
+    "inspection": "the reports do not record the seller's inspection of returned units",
     "recovered_value": "what resold, liquidated or disposed items recovered is not in the returns reports",
 }
 """What the replay reports that the reports cannot check, and why."""
+
+STORE_WIDE: dict[str, str] = {
+    "rdr": NOT_COMPARED["rdr"],
+    "odr": NOT_COMPARED["odr"],
+    "net_return_cost": NOT_COMPARED["fba_money"],
+    **{c: NOT_COMPARED.get(c, NOT_COMPARED["fba_money"]) for c in CATEGORIES},
+}
+"""The replay's store-wide figures shown below the compared ones, with their intervals: the
+Amazon metrics, the net return cost and the money of every ledger category (columns of
+``runs``), each with why the reports cannot check it."""
 
 
 def actual_figures(returns: pd.DataFrame) -> dict[str, float]:
@@ -87,33 +111,58 @@ def _keys(df: pd.DataFrame) -> pd.MultiIndex:
 
 
 def trace_figures(trace: pd.DataFrame, returns: pd.DataFrame, world: World) -> dict[str, float]:
-    """The compared figures from one replication's trace: the requests of the seller-fulfilled
-    Returns report (a trace row is found by its order time, price and class, which the replay
-    takes from the reports unchanged), not the follow-on purchases' returns. Each figure is what
-    the report's column means: the amount refunded net of what was deducted from it (fees and
-    labels the buyer pays), the return labels the seller paid (not replacements' outbound
-    postage)."""
+    """The compared figures from one replication's trace (``simulate(..., trace=True)``): the
+    requests of the seller-fulfilled Returns report (a trace row is found by its order time,
+    price and class, which the replay takes from the reports unchanged), not the follow-on
+    purchases' returns, each figure as the report's column means it
+    (:func:`returnsim.model.replay_figures.reported_money`).
+
+    A replay computes these figures while it runs (``REPLAY_FIGURES`` columns of ``runs``,
+    :func:`replayed_figures`); this reads them from a trace instead, which the tests use to
+    check the in-run sums."""
     t = trace[trace["generation"] == 0]
     m = returns[returns["channel"] == "mfn"]
     named = m.assign(item_class=np.asarray(world.class_names, dtype=object)[m["item_class"].to_numpy(dtype=np.int64)])
     t = t[_keys(t).isin(_keys(named))]
     n = len(t)
-    refunded = np.clip(t["refunds"].to_numpy(float) + t["partial_refunds"].to_numpy(float) - t["buyer_fees"].to_numpy(float), 0, None)
-    # seller_freight is the return label plus a replacement's outbound postage (model/ledger.py).
-    k = t["item_class"].cat.codes.to_numpy() if hasattr(t["item_class"], "cat") else np.asarray(t["item_class"], dtype=np.int64)
-    mk = t["market"].cat.codes.to_numpy()
-    outcome = t["outcome"].astype(str).to_numpy()
-    reship = np.isin(outcome, ("exchanged", "replaced"))
-    postage = np.where(t["fba"].to_numpy(bool), world.fba_fulfilment_fee[k], world.outbound_label[mk, 0] + world.outbound_label[mk, 1] * world.weight_lb[k])
-    label = t["seller_freight"].to_numpy(float) - np.where(reship, postage, 0.0)
-    seller_label = np.where(t["buyer_paid_label"].to_numpy(bool), 0.0, label)
+    outcome = t["outcome"].astype(str).map(OUTCOME).to_numpy(dtype=np.int64)
+    refunded, seller_label = reported_money(
+        world,
+        refunds=t["refunds"].to_numpy(float),
+        partial_refunds=t["partial_refunds"].to_numpy(float),
+        buyer_fees=t["buyer_fees"].to_numpy(float),
+        seller_freight=t["seller_freight"].to_numpy(float),
+        fba=t["fba"].to_numpy(bool),
+        buyer_paid_label=t["buyer_paid_label"].to_numpy(bool),
+        outcome=outcome,
+        item_class=t["item_class"].cat.codes.to_numpy(),
+        market=t["market"].cat.codes.to_numpy(),
+    )
     return {
         "refunds": float(refunded.sum()),
         "seller_labels": float(seller_label.sum()),
         "az_claims": float(t["az_claim"].sum()),
         "safet_reimbursements": float(t["safet_reimbursements"].sum()),
-        "returnless_share": float((outcome == "returnless_refund").mean()) if n else np.nan,
+        "returnless_share": float((outcome == OUTCOME["returnless_refund"]).mean()) if n else np.nan,
     }
+
+
+def replayed_figures(runs: pd.DataFrame, policy: str) -> list[dict[str, float]]:
+    """The compared figures of each replication of ``policy``, as the replay summed them while
+    it ran (its ``replay_*`` columns, :data:`returnsim.model.replay_figures.REPLAY_FIGURES`).
+
+    Raises:
+        ValueError: ``runs`` is not a replay's (it lacks those columns).
+    """
+    cols = {key: f"replay_{key}" for key in COMPARED}
+    missing = [c for c in cols.values() if c not in runs]
+    if missing:
+        raise ValueError(
+            f"runs: no column {missing[0]!r}: these are not a replay's runs (run_experiment(..., source=...) "
+            "or returnsim.replay adds the replay's figures)"
+        )
+    base = runs[runs["policy"] == policy]
+    return [{key: float(v) for key, v in zip(cols, row, strict=True)} for row in base[list(cols.values())].itertuples(index=False)]
 
 
 def prediction_interval(values: Sequence[float], confidence: float = 0.95) -> tuple[float, float, float]:
@@ -144,9 +193,11 @@ def compare(
     confidence: float = 0.95,
 ) -> pd.DataFrame:
     """One row per figure: the actual value, the replay's mean and the prediction interval of
-    one year (:func:`prediction_interval`), the difference (replay - actual) and its interval, whether the actual value lies inside the interval, and
-    which inputs to revisit when it does not. The store-wide money categories and Amazon
-    metrics of the replay follow, with why the reports cannot check them."""
+    one year (:func:`prediction_interval`), the difference (replay - actual) and its interval,
+    whether the actual value lies inside the interval, and which inputs to revisit when it does
+    not. The replay's store-wide figures follow (:data:`STORE_WIDE`: RDR, ODR, the net return
+    cost and every ledger category, from ``runs``), with their intervals and why the reports
+    cannot check them."""
     rows: list[dict[str, Any]] = []
     for key, (label, revisit) in COMPARED.items():
         mean, lo, hi = _floor0(prediction_interval([r[key] for r in replayed], confidence))
@@ -169,15 +220,7 @@ def compare(
             }
         )
     base = runs[runs["policy"] == policy]
-    for col, why in (
-        ("rdr", NOT_COMPARED["rdr"]),
-        ("odr", NOT_COMPARED["odr"]),
-        ("refunds", NOT_COMPARED["fba_money"]),
-        ("seller_freight", NOT_COMPARED["fba_money"]),
-        ("labor", NOT_COMPARED["labor"]),
-        ("recovered_value", NOT_COMPARED["recovered_value"]),
-        ("net_return_cost", NOT_COMPARED["fba_money"]),
-    ):
+    for col, why in STORE_WIDE.items():
         mean, lo, hi = prediction_interval(base[col].to_numpy(dtype=float), confidence)
         rows.append(
             {

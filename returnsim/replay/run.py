@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from ..calibrate.readers import ReadProblem
@@ -18,7 +17,7 @@ from ..experiment.result import ExperimentResult
 from ..experiment.store import ResultStore
 from ..scenario import Scenario
 from ..scenario.loader import as_scenario
-from .actuals import actual_figures, compare, fmt, format_table, trace_figures
+from .actuals import actual_figures, compare, fmt, format_table, replayed_figures
 from .inputs import ReplayInputs, read_inputs
 
 __all__ = ["replay", "replay_result", "ReplayResult"]
@@ -124,7 +123,8 @@ def replay(
             max_replications, allow_large: as for :func:`returnsim.run_experiment`; the store
             keys rows by the scenario and the input files' content hash.
         home_country: the domestic market's country code (default: the most common ship-to).
-        actuals: also replay the first policy with its trace and set ``result.actuals``.
+        actuals: set ``result.actuals``: the first policy's figures beside the reports' (summed
+            during the experiment's own replications, so no run is repeated).
         inputs: reports already read (:func:`returnsim.replay.inputs.read_inputs`); the
             report arguments are then ignored.
 
@@ -161,8 +161,8 @@ def replay(
 
 def replay_result(res: ExperimentResult, inputs: ReplayInputs, actuals: bool = True) -> ReplayResult:
     """The :class:`ReplayResult` of an experiment run on ``inputs`` (``run_experiment(...,
-    source=inputs.demand)``): what was read, and with ``actuals`` the first policy replayed with
-    its trace beside the reports."""
+    source=inputs.demand)``, fresh or read back from a results store): what was read, and with
+    ``actuals`` the first policy's figures (its ``replay_*`` columns) beside the reports."""
     out = ReplayResult(**vars(res))
     out.problems = inputs.problems
     out.input_notes = list(inputs.notes)
@@ -171,27 +171,6 @@ def replay_result(res: ExperimentResult, inputs: ReplayInputs, actuals: bool = T
     out.start_date = inputs.start.isoformat()
     out.notes = [*out.notes, *(f"replay input: {n}" for n in inputs.notes)]
     if actuals:
-        out.actuals = _actuals(inputs, out)
+        policy = out.policies[0]
+        out.actuals = compare(actual_figures(inputs.returns), replayed_figures(out.runs, policy), out.runs, policy)
     return out
-
-
-def _actuals(inputs: ReplayInputs, res: ExperimentResult) -> pd.DataFrame:
-    """Replay the first policy with its trace, replication by replication (the same seeds as
-    the experiment, so the same numbers), and compare with the reports."""
-    from ..model import simulate
-    from ..model.world import World
-
-    policy = res.policies[0]
-    world = World(inputs.scenario)
-    replayed = []
-    for r in range(res.replications):
-        run = simulate(
-            inputs.scenario,
-            policy,
-            seed=np.random.SeedSequence([res.seed, r]),
-            trace=True,
-            allow_large=True,
-            source=inputs.demand,
-        )
-        replayed.append(trace_figures(run.trace, inputs.returns, world))
-    return compare(actual_figures(inputs.returns), replayed, res.runs, policy)
