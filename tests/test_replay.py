@@ -252,6 +252,10 @@ def test_actual_vs_replayed_covers_the_reports_requests_and_flags_what_is_off(sc
         assert wide.loc[col, ["replayed", "ci_high"]].tolist() == pytest.approx([mean, hi], nan_ok=True), col
         assert wide.loc[col, "note"].startswith("not compared: ")
     assert wide["actual"].isna().all()
+    # Rates and money by category are never negative (the net cost may be): intervals stop at 0.
+    assert (wide.drop(index="net_return_cost")["ci_low"].dropna() >= 0).all()
+    text = res.actuals_table()
+    assert text.count("the FBA customer returns report carries no amounts") == 1  # one note, every figure named
     # An actual far outside the interval is flagged with the inputs to revisit; one inside is not.
     replayed = [{k: 100.0 + i for k in ("refunds", "seller_labels", "az_claims", "safet_reimbursements", "returnless_share")} for i in range(4)]
     out = compare({"refunds": 101.5, "seller_labels": 1e6}, replayed, res.runs, "seed").set_index("figure")

@@ -221,7 +221,9 @@ def compare(
         )
     base = runs[runs["policy"] == policy]
     for col, why in STORE_WIDE.items():
-        mean, lo, hi = prediction_interval(base[col].to_numpy(dtype=float), confidence)
+        interval = prediction_interval(base[col].to_numpy(dtype=float), confidence)
+        # Rates and each category's money are never negative; the net cost may be.
+        mean, lo, hi = interval if col == "net_return_cost" else _floor0(interval)
         rows.append(
             {
                 "figure": col,
@@ -258,7 +260,12 @@ def format_table(df: pd.DataFrame, policy: str, currency: str = "") -> str:
         mark = "" if r.within is None else ("ok" if r.within else "OUTSIDE")
         name = r.figure if r.scope == "seller-fulfilled" else f"{r.figure} (store-wide)"
         lines.append(f"  {name:<36} {fmt(r.actual):>12} {fmt(r.replayed):>12} {interval:>25} {fmt(r.difference):>12}  {mark}")
-    notes = [f"  - {r.figure}: {r.note}" for r in df.itertuples() if r.note]
+    # One line per note, naming every figure it applies to (the store-wide money shares one).
+    by_note: dict[str, list[str]] = {}
+    for r in df.itertuples():
+        if r.note:
+            by_note.setdefault(r.note, []).append(r.figure)
+    notes = [f"  - {', '.join(figures)}: {note}" for note, figures in by_note.items()]
     if notes:
         lines.append("Notes:")
         lines.extend(notes)
