@@ -243,9 +243,11 @@ def compare(
 
 
 def fmt(x: float) -> str:
-    """A figure of the table: a share to three decimals, money and counts to the unit."""
+    """A figure of the table: zero as 0, a share to three decimals, money and counts to the unit."""
     if not np.isfinite(x):
         return "-"
+    if x == 0:
+        return "0"
     return f"{x:,.3f}" if abs(x) < 1 else f"{x:,.0f}"
 
 
