@@ -317,6 +317,18 @@ def test_a_resumed_replay_gives_the_same_actuals_without_simulating(inputs, tmp_
     pd.testing.assert_frame_equal(first.actuals, again.actuals)
 
 
+def test_without_a_returns_report_the_replay_has_nothing_to_set_beside_it(sc):
+    """Only the FBA report: no request of the seller-fulfilled report, so no actual, nothing
+    summed, a share that is not defined (and said why), and no row outside its interval."""
+    fba_only = {k: v for k, v in FILES.items() if k != "mfn_returns"}
+    res = rs.replay(sc, **fba_only, policies=["seed"], replications=2)
+    seller = res.actuals[res.actuals["scope"] == "seller-fulfilled"]
+    assert seller["actual"].isna().all() and seller["within"].isna().all()
+    assert (res.runs[["replay_refunds", "replay_seller_labels", "replay_az_claims"]] == 0).all().all()
+    assert res.runs["replay_returnless_share"].isna().all()
+    assert any("replay_returnless_share" in n and "seller-fulfilled Returns report" in n for n in res.notes)
+
+
 def test_the_trace_rows_found_for_the_reports_requests_are_all_of_them(inputs):
     from returnsim.replay.actuals import trace_figures
 

@@ -216,6 +216,7 @@ _UNDEFINED_BECAUSE = {
     "post_return_spend_ratio": "no returning customer who had bought before",
     "message_on_time_rate": "no offer sent as a message to an auto-authorised buyer",
     "rdr": "no seller-fulfilled return request",
+    "replay_returnless_share": "no request of a seller-fulfilled Returns report replayed",
 }
 
 
