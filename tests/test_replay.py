@@ -295,6 +295,8 @@ def test_figures_summed_during_the_runs_are_the_traces(inputs):
     assert not set(REPLAY_FIGURES) & set(plain.runs.columns)
     with pytest.raises(ValueError, match="not a replay's runs"):
         replayed_figures(plain.runs, "seed")
+    with pytest.raises(TypeError, match="observe must be a function"):
+        rs.simulate(inputs.scenario, "seed", source=inputs.demand, observe="replay")
 
 
 def test_a_resumed_replay_gives_the_same_actuals_without_simulating(inputs, tmp_path, monkeypatch):

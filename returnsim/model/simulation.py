@@ -128,6 +128,8 @@ def simulate(
         RunTooLarge: the run would not fit in memory (see ``allow_large``).
     """
     scenario, seed = simulation_inputs(scenario, policy, seed, trace, epoch_days, allow_large)
+    if observe is not None and not callable(observe):
+        raise TypeError(f"observe must be a function of (requests, resolved, measured) or None, got {type(observe).__name__}")
     pol = scenario.policy(policy)
     world = World(scenario)
     rng = streams(seed)
