@@ -313,6 +313,8 @@ def psa(
     screen: float | None = None,
     stage: int = 16,
     loss_tolerance: float | None = None,
+    method: str = "sampling",
+    min_fit: float | None = None,
     **where: Any,
 ) -> PSA:
     """Probabilistic sensitivity analysis over the scenario's declared uncertain inputs.
@@ -336,6 +338,14 @@ def psa(
         loss_tolerance: with ``screen``, the largest expected excess over the others a
             screened policy may have, in the metric's units (default: 0.1 % of the mean
             absolute best value of a draw).
+        method: ``"sampling"`` (default): the statistics over the simulated draws.
+            ``"emulator"``: over 10,000 draws of Gaussian-process emulators trained on the
+            simulated draws, when every emulator's leave-one-out Q² is at least ``min_fit``;
+            otherwise the simulated PSA, with a note saying why
+            (:mod:`returnsim.decide.psa_emulator`; needs scikit-learn, in the
+            ``sensitivity`` extra).
+        min_fit: with the emulator, the leave-one-out Q² each emulator needs (default
+            :data:`~returnsim.decide.emulator.MIN_Q2`, 0.9, assumed).
         **where: ``seed``, ``store``, ``executor``, ``scheduler``, ``workers``, ``progress``.
     """
     import pandas as pd
@@ -353,13 +363,18 @@ def psa(
     stage = positive("stage", stage, integer=True, minimum=3)
     if screen is not None and not (isinstance(screen, (int, float)) and 0 < screen < 1):
         raise DecideError(f"screen must be a probability in (0, 1) or None, got {screen!r}")
+    if method not in ("sampling", "emulator"):
+        raise DecideError(f"method must be 'sampling' or 'emulator', got {method!r}")
+    if min_fit is not None and not (isinstance(min_fit, (int, float)) and not isinstance(min_fit, bool) and min_fit <= 1):
+        raise DecideError(f"min_fit must be a leave-one-out Q² of at most 1, got {min_fit!r}")
     if design == "grid":
         raise DecideError("a PSA draws its points: use lhs, sobol, halton or random, not grid")
     ins = study_inputs(sc, inputs, vary)
     variants = Variants(sc)
     variants.check(ins)
     seed = int(where.get("seed", 0))
-    plan = make_design(ins, design, draws, seed if design_seed is None else design_seed)
+    design_seed = seed if design_seed is None else design_seed
+    plan = make_design(ins, design, draws, design_seed)
     active, screened, parts = list(names), {}, []
     step = draws if screen is None else stage
     with StudyRunner(desc="PSA", **where_options(where)) as runner:
@@ -378,7 +393,7 @@ def psa(
     values = runs.pivot_table(index="point", columns="policy", values=metric, aggfunc="mean", dropna=False)
     values = values.reindex(columns=names)
     values.columns = pd.Index(names, name="policy")
-    return PSA(
+    out = PSA(
         values=values,
         inputs=plan,
         specs=ins,
@@ -391,3 +406,12 @@ def psa(
         seed=seed,
         screened=screened,
     )
+    if method == "sampling":
+        return out
+    from .designs import unit_design
+    from .emulator import MIN_Q2
+    from .psa_emulator import emulate_psa
+
+    # The same uniforms make_design mapped to the draws: the emulators work on this scale.
+    unit = unit_design(design, draws, len(ins), design_seed)
+    return emulate_psa(out, unit, min_fit=MIN_Q2 if min_fit is None else min_fit, seed=seed)
