@@ -27,10 +27,18 @@ zone of 0.05) (:mod:`returnsim.decide.screening`). Unless ``--no-baseline``, the
 unscreened on the same seed: the script prints the CPU ratio screened / unscreened and checks
 that the policies kept have the same values draw for draw.
 
+Emulator (issue 24, item 3): with ``--emulator N`` the script instead runs ``psa(...,
+method="emulator")`` on ``N`` simulated draws (default 48, screened as above: what the report's
+assessment runs) and the simulated PSA of ``--draws`` draws (unscreened) on another seed, and
+prints both: each policy's P(best) with its interval, the EVPI with its interval, whether the two
+agree (intervals overlap), the emulators' leave-one-out Q², and their CPU and wall times and
+ratio.
+
 Usage::
 
     .venv/bin/python benchmarks/bench_psa.py [--draws 200] [--workers 2] [--horizon DAYS]
         [--screen 0.05 | --screen 0] [--stage 16] [--loss-tolerance 0.005] [--no-baseline]
+        [--emulator 48]
 """
 
 from __future__ import annotations
@@ -39,7 +47,9 @@ import argparse
 import math
 import resource
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import returnsim as rs
 from returnsim.decide import psa
@@ -64,6 +74,8 @@ def main() -> None:
     p.add_argument("--loss-tolerance", type=float, default=0.005, help="largest expected excess of a screened policy")
     p.add_argument("--stage", type=int, default=16, help="draws between screenings")
     p.add_argument("--no-baseline", action="store_true", help="skip the unscreened PSA")
+    p.add_argument("--emulator", type=int, nargs="?", const=48, default=None, metavar="N",
+                   help="compare an emulated PSA on N simulated draws (default 48) with the simulated one")
     args = p.parse_args()
 
     overrides = {} if args.horizon is None else {"horizon_days": args.horizon}
@@ -73,6 +85,9 @@ def main() -> None:
           f"x 1 replication, horizon {sc.horizon_days:g} days, {args.workers} workers")
 
     screen = args.screen or None
+    if args.emulator is not None:
+        compare_emulator(sc, policies, args, screen)
+        return
     cpu0, t0 = _cpu(), time.perf_counter()
     res = psa(sc, args.draws, policies, workers=args.workers, store=args.store, progress=False,
               screen=screen, stage=args.stage, loss_tolerance=args.loss_tolerance)
@@ -126,6 +141,53 @@ def main() -> None:
         moved = max(abs(fs.loc[p, "p_best"] - s.set_index("policy").loc[p, "p_best"]) for p in res.survivors)
         print(f"largest change of a kept policy's P(best): {moved:.3f}; EVPI {res.evpi:.3f} screened vs "
               f"{full.evpi:.3f} unscreened")
+
+
+def _timed(f: Callable[[], Any]) -> tuple[Any, float, float]:
+    cpu0, t0 = _cpu(), time.perf_counter()
+    out = f()
+    return out, _cpu() - cpu0, time.perf_counter() - t0
+
+
+def _show(title: str, res: Any, cpu: float, wall: float) -> None:
+    print(f"\n{title}: {len(res.runs)} runs, CPU {cpu:.0f} s, wall {wall:.1f} s")
+    for note in res.notes:
+        print(f"  note: {note}")
+    s = res.summary().sort_values("p_best", ascending=False)
+    for _, r in s.iterrows():
+        print(f"  {r.policy:34s} mean {r['mean']:7.3f} [{r.ci_low:7.3f}, {r.ci_high:7.3f}]   P(best) {r.p_best:5.1%} "
+              f"[{r.p_best_low:5.1%}, {r.p_best_high:5.1%}]   loss {r.expected_loss:6.3f}")
+    lo, hi = res.evpi_ci()
+    print(f"  EVPI {res.evpi:.4f} [{lo:.4f}, {hi:.4f}] per order")
+
+
+def compare_emulator(sc: rs.Scenario, policies: list[str], args: argparse.Namespace, screen: float | None) -> None:
+    """The emulated PSA (``--emulator`` simulated draws) against the simulated one (``--draws``)."""
+    emu, cpu_e, wall_e = _timed(lambda: psa(sc, args.emulator, policies, workers=args.workers, store=args.store,
+                                            progress=False, screen=screen, stage=args.stage,
+                                            loss_tolerance=args.loss_tolerance, method="emulator"))
+    _show(f"emulated PSA, {args.emulator} simulated draws", emu, cpu_e, wall_e)
+    fit = getattr(emu, "fit", {})
+    if fit:
+        print("  leave-one-out Q²: " + ", ".join(f"{k} {q:.3f}" for k, q in fit.items()))
+    sim = getattr(emu, "simulated", None)
+    if sim is not None:
+        _show(f"the same {args.emulator} simulated draws, without the emulator", sim, cpu_e, wall_e)
+    # Another seed: the reference answer is independent of the emulator's training draws.
+    ref, cpu_s, wall_s = _timed(lambda: psa(sc, args.draws, policies, workers=args.workers, store=args.store,
+                                            progress=False, seed=1))
+    _show(f"simulated PSA, {args.draws} draws (seed 1)", ref, cpu_s, wall_s)
+    a, b = emu.summary().set_index("policy"), ref.summary().set_index("policy")
+    apart = [p for p in policies if a.loc[p, "p_best_high"] < b.loc[p, "p_best_low"] or b.loc[p, "p_best_high"] < a.loc[p, "p_best_low"]]
+    (elo, ehi), (slo, shi) = emu.evpi_ci(), ref.evpi_ci()
+    print(f"\nagreement: P(best) intervals overlap for {len(policies) - len(apart)} of {len(policies)} policies"
+          f"{' (not: ' + ', '.join(apart) + ')' if apart else ''}; EVPI intervals "
+          f"{'overlap' if elo <= shi and slo <= ehi else 'DO NOT overlap'}")
+    print(f"ratio emulated / simulated: CPU {cpu_e / cpu_s:.2f}, wall {wall_e / wall_s:.2f}, runs "
+          f"{len(emu.runs) / len(ref.runs):.2f}")
+    width = lambda s: float((s.p_best_high - s.p_best_low).max())  # noqa: E731
+    print(f"widest P(best) interval: emulated {width(a):.3f}, simulated {width(b):.3f}; EVPI interval width "
+          f"emulated {ehi - elo:.4f}, simulated {shi - slo:.4f}")
 
 
 if __name__ == "__main__":

@@ -246,7 +246,8 @@ def cmd_psa(args: argparse.Namespace) -> int:
     with _user_errors(args):
         res = psa(
             sc, args.draws, args.policy, args.metric, goal=args.goal, inputs=args.input,
-            replications=args.replications, design=args.design, **_where(args),
+            replications=args.replications, design=args.design, method=args.method, min_fit=args.min_fit,
+            **_where(args),
         )
         s = res.summary()
         voi = res.evppi()
@@ -256,6 +257,8 @@ def cmd_psa(args: argparse.Namespace) -> int:
     ]
     print(f"{sc.name}: {res.draws} draws of {len(res.specs)} uncertain inputs x {len(res.policies)} policies "
           f"x {res.replications} replications")
+    for note in res.notes:  # with --method emulator: how the statistics were computed, or why not
+        print(f"note: {note}")
     print(_table(["policy", f"{args.metric}: mean", "probability best (95 % CI)", "expected loss"], rows))
     lo, hi = res.evpi_ci()
     from ..output.labels import label
@@ -358,6 +361,12 @@ def register(sub: Any) -> None:
     sp.add_argument("--replications", type=positive_int, default=1, metavar="N", help="replications per draw and policy (default 1)")
     sp.add_argument("--design", choices=("lhs", "sobol", "halton", "random"), default="lhs", help="how inputs are drawn (default lhs)")
     sp.add_argument("--top", type=positive_int, default=8, metavar="N", help="inputs shown by value of information (default 8)")
+    sp.add_argument("--method", choices=("sampling", "emulator"), default="sampling",
+                    help="sampling (default): statistics over the simulated draws; emulator: over 10,000 draws of "
+                         "Gaussian-process emulators of them when their leave-one-out Q² passes --min-fit, else "
+                         "the simulated draws (the output says which; needs scikit-learn)")
+    sp.add_argument("--min-fit", type=_number, default=None, metavar="Q2",
+                    help="with --method emulator, the leave-one-out Q² each emulator needs (default 0.9, assumed)")
     _metric_args(sp)
     sp.add_argument("--out", metavar="DIR", help="write psa_summary.csv, evppi.csv and psa_runs.csv here")
     common.where_args(sp, _STORE_HELP)

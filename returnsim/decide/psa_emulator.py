@@ -117,8 +117,12 @@ def _posterior(gp: Any, x: np.ndarray, draws: int, rng: np.random.Generator) -> 
     mean = ks @ gp.alpha_
     w = solve_triangular(gp.L_, ks.T, lower=True)
     cov = smooth(x) - w.T @ w
-    vals, vecs = np.linalg.eigh((cov + cov.T) / 2)
-    root = vecs * np.sqrt(np.clip(vals, 0.0, None))
+    cov = (cov + cov.T) / 2
+    try:  # a little jitter: the covariance of near points is singular to rounding
+        root = np.linalg.cholesky(cov + 1e-10 * max(float(np.diag(cov).max()), 1e-300) * np.eye(len(x)))
+    except np.linalg.LinAlgError:  # then the exact (slower) square root
+        vals, vecs = np.linalg.eigh(cov)
+        root = vecs * np.sqrt(np.clip(vals, 0.0, None))
     f = mean[None, :] + rng.standard_normal((draws, len(x))) @ root.T
     return f * gp._y_train_std + gp._y_train_mean
 
