@@ -33,6 +33,11 @@ a policy whose probability of being best is negligible with confidence is simula
 rule is in :mod:`returnsim.decide.screening`, and :attr:`PSA.screened` says which policies were
 screened after how many draws. The policies still in get the same values as in an unscreened PSA
 with the same seed.
+
+Emulator (``method="emulator"``): the statistics are computed over 10,000 draws of
+Gaussian-process emulators trained on the simulated draws, when each emulator's leave-one-out
+Q² passes a stated bar, with intervals that include the emulators' uncertainty; otherwise the
+simulated PSA is returned with a note saying why (:mod:`returnsim.decide.psa_emulator`).
 """
 
 from __future__ import annotations
