@@ -26,6 +26,7 @@ from scipy import stats
 import returnsim as rs
 from returnsim.decide import psa, sobol_indices
 from returnsim.decide.assess import assess
+from returnsim.decide.emulator_draws import breakeven_from_emulator, pair_emulator
 from returnsim.decide.errors import goal_of
 from returnsim.decide.from_draws import breakeven_from_draws, tornado_from_draws
 from returnsim.decide.inputs import Variants, study_inputs
@@ -160,15 +161,17 @@ def test_leave_one_out_r2_is_the_brute_force_one():
         fit_linear(x[:4], y[:4])
 
 
-def _linear_psa(monkeypatch, draws: int = 60, curve: bool = False):
-    # The scenario's own values (6, 8, 1) lie inside the ranges.
+def _linear_psa(monkeypatch, draws: int = 60, curve: bool = False, rough: bool = False):
+    # The scenario's own values (6, 8, 1) lie inside the ranges. A curve: smooth, but no line;
+    # rough: the curve plus noise of its own size in a's every replication (no emulator either).
     sc = _scenario(("a", "b", "c"), **{X1: (4.0, 8.0), X2: (7.0, 9.0), X3: (0.0, 4.0)})
 
     base = {p: resolve_path(sc, p).value for p in (X1, X2)}
 
     def f(policy, row, rep):
         x1, x2 = row.get(X1, base[X1]), row.get(X2, base[X2])  # a tornado's base point sets none
-        diff = math.sin(3 * x1) * 4 if curve else 2 * (x1 - 6.5) - 3 * (x2 - 8.0)
+        diff = math.sin(3 * x1) * 4 if curve or rough else 2 * (x1 - 6.5) - 3 * (x2 - 8.0)
+        diff += 4 * math.sin(12.9898 * rep + 78.233) if rough else 0.0
         return {"a": diff, "b": 0.0, "c": -20.0}[policy] + 0.01 * math.cos(rep)
 
     monkeypatch.setattr(PSA_MOD, "run_design", fake_run_design(METRIC, f))
@@ -207,21 +210,37 @@ def _selection(names: list[str], noise: float | None = None) -> SimpleNamespace:
                            metric=METRIC, goal=goal_of(METRIC, None), seed=0, indifference=0.05, runs=runs)
 
 
-@pytest.mark.parametrize("curve", [False, True])
-def test_assess_reads_the_tornado_off_the_draws_only_when_the_fit_is_good(monkeypatch, curve):
-    sc, _ = _linear_psa(monkeypatch, curve=curve)
+@pytest.mark.parametrize("shape", ["line", "curve", "rough"])
+def test_assess_reads_the_tornado_off_the_draws_only_when_the_fit_is_good(monkeypatch, shape):
+    sc, _ = _linear_psa(monkeypatch, curve=shape == "curve", rough=shape == "rough")
     out = assess(sc, _selection(["a", "b", "c"]), draws=48, progress=False, workers=1)  # type: ignore[arg-type]
     assert out.psa is not None and out.tornado is not None
     assert out.psa.screened == {"c": 16}  # 20 behind in every draw
     assert any("screened out of the PSA" in n and "c after 16 draws" in n for n in out.notes)
-    if curve:  # sin(3 x1): no line explains it
-        assert out.tornado.method == "simulation"
-        assert any("explains too little out of sample" in n for n in out.notes)
-        assert all(b.method == "simulated" for b in out.breakevens)
-    else:
+    if shape == "line":
         assert out.tornado.method == "metamodel"
         assert any("from a linear metamodel of the PSA's 48 draws" in n for n in out.notes)
         assert out.breakevens and all("metamodel" in b.method for b in out.breakevens)
+        return
+    assert any("linear metamodel" in n and "explains too little out of sample" in n for n in out.notes)
+    if shape == "curve":  # 4 sin(3 x1): no line explains it, a Gaussian process does
+        assert out.tornado.method == "emulator" and out.tornado.fit >= 0.9
+        assert "Gaussian-process emulator" in out.tornado.how
+        assert any("from a Gaussian-process emulator of the PSA's 48 draws of a - b" in n for n in out.notes)
+        # Its ends are the function's, within their intervals (base and change, both emulated).
+        by = out.tornado.table.set_index("input")
+        for col, x1 in (("at_low", 4.0), ("at_high", 8.0)):
+            assert abs(by.loc[X1, col] - 4 * math.sin(3 * x1)) <= by.loc[X1, "change_ci"] + out.tornado.base_half_width
+        assert by.loc[X3, "swing"] <= by.loc[X3, "change_ci"] + 1e-9  # x3 does not matter
+        assert not out.tornado.flipping() and not out.breakevens  # 4 sin(3 x1) < 0 at 4, 6 and 8
+        # Along x1 it does cross 0 (at multiples of pi / 3): the break-even from the emulator.
+        be = breakeven_from_emulator(out.psa, X1, pair_emulator(out.psa, ["a", "b"]))
+        assert "Gaussian-process emulator" in be.method and be.value is not None
+        assert min(abs(be.value - k * math.pi / 3) for k in range(4, 8)) < 0.05
+    else:  # noise the size of the signal: neither fits, the tornado is simulated
+        assert out.tornado.method == "simulation"
+        assert any("are simulated: nor does a Gaussian-process emulator" in n for n in out.notes)
+        assert all(b.method == "simulated" for b in out.breakevens)
 
 
 # --------------------------------------------------------------------------------------------
@@ -273,7 +292,7 @@ def test_the_emulators_leave_one_out_is_the_brute_force_one():
 
 @pytest.mark.parametrize(("noise", "replications"), [(0.01, 1), (3.0, 2)])
 def test_the_simulated_tornado_runs_one_replication_only_when_the_noise_is_negligible(monkeypatch, noise, replications):
-    sc, _ = _linear_psa(monkeypatch, curve=True)
+    sc, _ = _linear_psa(monkeypatch, rough=True)
     out = assess(sc, _selection(["a", "b", "c"], noise), draws=48, progress=False, workers=1)  # type: ignore[arg-type]
     assert out.tornado is not None and out.tornado.method == "simulation"
     assert out.tornado.replications == replications

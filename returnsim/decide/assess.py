@@ -21,8 +21,11 @@ It simulates only what it needs:
   policy and its rival is regressed on the inputs (a linear metamodel,
   :mod:`returnsim.decide.metamodel`), and when its leave-one-out R² is at least
   :data:`~returnsim.decide.metamodel.MIN_LOO_R2` they are read off it without simulating;
-  otherwise they are simulated as before. The notes, and :attr:`Tornado.how
-  <returnsim.decide.sensitivity.Tornado.how>`, say which way each was computed.
+  otherwise a Gaussian-process emulator of the same draws
+  (:mod:`returnsim.decide.emulator_draws`, with scikit-learn) answers them when its
+  leave-one-out Q² passes the same bar; otherwise they are simulated as before. The notes, and
+  :attr:`Tornado.how <returnsim.decide.sensitivity.Tornado.how>`, say which way each was
+  computed.
 """
 
 from __future__ import annotations
@@ -37,6 +40,12 @@ from ..experiment.executors import available_cpus, process_pool
 from ..experiment.store import ResultStore
 from ..scenario import Scenario
 from ..scenario.loader import as_scenario
+from .emulator_draws import (
+    PairEmulator,
+    breakeven_from_emulator,
+    pair_emulator,
+    tornado_from_emulator,
+)
 from .from_draws import breakeven_from_draws, pair_fit, tornado_from_draws
 from .metamodel import MIN_LOO_R2, LinearFit
 from .psa import PSA, psa
@@ -102,9 +111,9 @@ def assess(
             with 95 % confidence (assumed 5 %; ``None``: no screening; see
             :mod:`returnsim.decide.screening`), and whose expected excess over the others is
             below a tenth of the selection's indifference zone.
-        min_fit: the leave-one-out R² a linear metamodel of the PSA's draws needs for the
-            tornado and break-evens to be read off it instead of simulated (above 1: always
-            simulate).
+        min_fit: the leave-one-out R² a linear metamodel of the PSA's draws (or, failing
+            that, the Q² of a Gaussian-process emulator of them) needs for the tornado and
+            break-evens to be read off it instead of simulated (above 1: always simulate).
         seed: base seed (default: the selection's).
         store, executor, scheduler, workers, progress: as for the other studies.
     """
@@ -137,17 +146,24 @@ def assess(
         if tornado_replications > 0 and out.rival is not None:
             pair = [selection.selected, out.rival]
             fit = _metamodel(out.psa, pair, min_fit, out.notes)
-            noise = _negligible_noise(selection, out.psa, pair, out.notes) if fit is None else None
+            em = _emulator(out.psa, pair, min_fit, out.notes, seed) if fit is None else None
+            noise = _negligible_noise(selection, out.psa, pair, out.notes) if fit is None and em is None else None
             reps = 1 if noise is not None else tornado_replications
             if fit is not None:
                 assert out.psa is not None
                 out.tornado = tornado_from_draws(out.psa, pair, fit)
+            elif em is not None:
+                assert out.psa is not None
+                out.tornado = tornado_from_emulator(out.psa, em)
             else:
                 out.tornado = tornado(sc, selection.metric, pair, replications=reps, noise=noise, **where)
             for path in out.tornado.flipping()[:max_breakevens]:
                 if fit is not None:
                     assert out.psa is not None
                     out.breakevens.append(breakeven_from_draws(out.psa, path, pair, fit))
+                elif em is not None:
+                    assert out.psa is not None
+                    out.breakevens.append(breakeven_from_emulator(out.psa, path, em))
                 else:
                     out.breakevens.append(
                         breakeven(sc, path, pair, selection.metric, levels=breakeven_levels,
@@ -188,9 +204,34 @@ def _metamodel(res: PSA | None, pair: list[str], min_fit: float, notes: list[str
         )
         return fit
     notes.append(
-        f"the tornado and break-evens are simulated: a linear metamodel of the PSA's draws of "
-        f"{pair[0]} - {pair[1]} explains too little out of sample (leave-one-out R² {fit.loo_r2:.2f} < {min_fit:g})"
+        f"a linear metamodel of the PSA's draws of {pair[0]} - {pair[1]} explains too little out of sample "
+        f"(leave-one-out R² {fit.loo_r2:.2f} < {min_fit:g})"
     )
+    return None
+
+
+def _emulator(res: PSA | None, pair: list[str], min_fit: float, notes: list[str], seed: int) -> PairEmulator | None:
+    """A Gaussian-process emulator of the pair's difference over the PSA's draws if its
+    leave-one-out Q² passes ``min_fit``, else ``None``; a note says which way the tornado and
+    break-evens are computed."""
+    if res is None or min_fit > 1:
+        return None
+    why = "no emulator"
+    try:
+        em = pair_emulator(res, pair, seed)
+    except ImportError:
+        why = "no emulator without scikit-learn (pip install 'returnsim[sensitivity]')"
+    except ValueError as err:
+        why = f"no emulator ({err})"
+    else:
+        if em.q2 >= min_fit:
+            notes.append(
+                f"the tornado and break-evens come from a Gaussian-process emulator of the PSA's {em.draws} draws of "
+                f"{pair[0]} - {pair[1]} (leave-one-out Q² {em.q2:.2f} >= {min_fit:g}), without new simulation"
+            )
+            return em
+        why = f"nor does a Gaussian-process emulator (leave-one-out Q² {em.q2:.2f} < {min_fit:g})"
+    notes.append(f"the tornado and break-evens are simulated: {why}")
     return None
 
 

@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["EmulatorIndices", "emulator_indices", "loo_q2", "predict", "MIN_Q2"]
+__all__ = ["EmulatorIndices", "emulator_indices", "loo_q2", "predict", "posterior", "MIN_Q2"]
 
 MIN_Q2 = 0.9
 """Leave-one-out Q² below which an emulator's indices come with a warning note (assumed)."""
@@ -82,6 +82,20 @@ def predict(gp: Any, x: np.ndarray, chunk: int = 32768) -> np.ndarray:
         # The white-noise term is zero between distinct points: only the smooth part predicts.
         out[i : i + chunk] = const * np.exp(-0.5 * sq) @ gp.alpha_
     return out * gp._y_train_std + gp._y_train_mean
+
+
+def posterior(gp: Any, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and covariance of the smooth part of a fitted process at the rows of ``x``, on the
+    response's scale: what the training points leave unknown about the function (the white-noise
+    term, the simulation's randomness, is left out; hyperparameters at their estimates)."""
+    from scipy.linalg import solve_triangular
+
+    smooth = gp.kernel_.k1  # constant * RBF; k2 is the white noise
+    ks = smooth(x, gp.X_train_)
+    w = solve_triangular(gp.L_, ks.T, lower=True)
+    cov = smooth(x) - w.T @ w
+    scale = gp._y_train_std
+    return (ks @ gp.alpha_) * scale + gp._y_train_mean, (cov + cov.T) / 2 * scale**2
 
 
 def loo_q2(gp: Any) -> float:

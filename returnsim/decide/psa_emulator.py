@@ -48,7 +48,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .emulator import MIN_Q2
-from .psa import PSA
+from .psa_result import PSA
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -108,23 +108,17 @@ def _statistics(v: np.ndarray) -> np.ndarray:
 
 
 def _posterior(gp: Any, x: np.ndarray, draws: int, rng: np.random.Generator) -> np.ndarray:
-    """Joint draws (draws x points) of the smooth part of a fitted process at ``x``, on the
-    response's scale: the white-noise term (the simulation's randomness) is left out."""
-    from scipy.linalg import solve_triangular
+    """Joint draws (draws x points) of the smooth part of a fitted process at ``x``
+    (:func:`~returnsim.decide.emulator.posterior`)."""
+    from .emulator import posterior
 
-    smooth = gp.kernel_.k1  # constant * RBF; k2 is the white noise
-    ks = smooth(x, gp.X_train_)
-    mean = ks @ gp.alpha_
-    w = solve_triangular(gp.L_, ks.T, lower=True)
-    cov = smooth(x) - w.T @ w
-    cov = (cov + cov.T) / 2
+    mean, cov = posterior(gp, x)
     try:  # a little jitter: the covariance of near points is singular to rounding
         root = np.linalg.cholesky(cov + 1e-10 * max(float(np.diag(cov).max()), 1e-300) * np.eye(len(x)))
     except np.linalg.LinAlgError:  # then the exact (slower) square root
         vals, vecs = np.linalg.eigh(cov)
         root = vecs * np.sqrt(np.clip(vals, 0.0, None))
-    f = mean[None, :] + rng.standard_normal((draws, len(x))) @ root.T
-    return f * gp._y_train_std + gp._y_train_mean
+    return mean[None, :] + rng.standard_normal((draws, len(x))) @ root.T
 
 
 def _fallback(sim: PSA, why: str) -> PSA:
@@ -250,7 +244,7 @@ def _emulate(sim: PSA, unit: np.ndarray, min_fit: float, draws: int, seed: int) 
     return EmulatedPSA(
         values=values, inputs=inputs, specs=sim.specs, metric=sim.metric, goal=sim.goal, policies=sim.policies,
         replications=sim.replications, runs=sim.runs, confidence=sim.confidence, seed=sim.seed, notes=notes,
-        screened=dict(sim.screened), simulated=sim, fit=fit, emulated_draws=draws, table=table,
+        screened=dict(sim.screened), unit=u, simulated=sim, fit=fit, emulated_draws=draws, table=table,
         evpi_interval=(max(0.0, float(lo[-1])), max(0.0, float(hi[-1]))),
     )
 
