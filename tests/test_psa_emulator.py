@@ -87,6 +87,10 @@ def test_emulated_psa_covers_the_closed_form_answers(monkeypatch):
     assert res.chosen == "c"
     assert res.evppi(by_group=False)["evppi"].max() > 0
     assert list(res.acceptability([1.0]).columns) == ["a", "b", "c", "d"]
+    # A tornado's emulator is fitted to the simulated draws behind it, not to emulated ones.
+    from returnsim.decide.emulator_draws import pair_emulator
+
+    assert pair_emulator(res, ["a", "c"]).draws == 40
 
 
 def test_a_poor_fit_falls_back_to_the_simulated_psa(monkeypatch):

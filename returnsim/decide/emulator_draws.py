@@ -62,6 +62,8 @@ def pair_emulator(psa_result: PSA, policies: Sequence[str], seed: int = 0) -> Pa
 
     from .emulator import _fit, loo_q2
 
+    # An emulated PSA's draws are an emulator's already: fit to the simulated ones behind it.
+    psa_result = getattr(psa_result, "simulated", None) or psa_result
     if psa_result.unit is None:
         raise ValueError("the PSA's draws on the unit cube are unknown")
     diff = (psa_result.values[policies[0]] - psa_result.values[policies[1]]).to_numpy(dtype=float)
