@@ -15,6 +15,12 @@ one-at-a-time questions are answered from it:
   the draws leave unknown about the function, hyperparameters at their estimates.
 
 Nothing is simulated. Needs scikit-learn (the ``sensitivity`` extra).
+
+How close it comes (seed scenario, the selected policy against its rival, 32 draws for 30
+inputs, Q² 0.997; ``docs/performance.md``): the same six inputs on top in the same order as the
+simulated tornado and the same (no) reversals; one of their twelve ends lies outside the two
+tornados' summed intervals, by 0.02 per order. With hyperparameters at their estimates the
+intervals are a little narrow.
 """
 
 from __future__ import annotations
