@@ -76,7 +76,8 @@ class EmulatedPSA(PSA):
     simulated: PSA | None = None
     """The simulated PSA the emulators were trained on."""
     fit: dict[str, float] = field(default_factory=dict)
-    """Leave-one-out Q² of each emulator: ``"<reference>"`` and ``"<policy> - <reference>"``."""
+    """Leave-one-out Q² of each emulator: ``"<reference>"`` and ``"<policy> - <reference>"``
+    (only the differences are held to the bar)."""
     emulated_draws: int = 0
     table: Any = None
     """The summary, with intervals that include the emulator's uncertainty."""
