@@ -25,6 +25,12 @@ $(VENV)/.core: pyproject.toml | $(BIN)/python
 
 $(VENV)/.dev: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev,dask]'
+	@touch $@ $(VENV)/.core $(VENV)/.demo
+
+# The demo's report reads its tornado off a Gaussian-process emulator of the PSA's draws when the
+# emulator fits (scikit-learn, the `sensitivity` extra), instead of simulating 100-odd more runs.
+$(VENV)/.demo: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[sensitivity]'
 	@touch $@ $(VENV)/.core
 
 $(VENV)/.lab: pyproject.toml | $(BIN)/python
@@ -33,7 +39,7 @@ $(VENV)/.lab: pyproject.toml | $(BIN)/python
 
 # The second step selects the best policy with a guarantee (reusing the first step's replications
 # from the store) and rewrites the report with "How sure is this?".
-demo: $(VENV)/.core
+demo: $(VENV)/.demo
 	$(BIN)/returnsim run scenarios/seed_policies.toml --replications 60 --baseline seed --out $(OUT) --store $(OUT)/runs.sqlite
 	$(BIN)/returnsim select scenarios/seed_policies.toml --indifference 0.05 --baseline seed --store $(OUT)/runs.sqlite --output $(OUT)/report.html
 
