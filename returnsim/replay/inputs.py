@@ -35,7 +35,7 @@ from ..calibrate.readers import (
 from ..calibrate.tsv import Source
 from ..model.replay_source import ReplayDemand
 from ..scenario import Scenario
-from .orders import read_blocks, scan_orders
+from .orders import order_hashes, read_blocks, scan_orders
 
 __all__ = ["ReplayInputs", "read_inputs", "file_digest"]
 
@@ -190,11 +190,11 @@ def read_inputs(
     if mfn_returns is not None:
         reports["mfn_returns"] = _usable(read_blocks(mfn_returns, read_mfn_returns, keep=_USED))
     codes = CodeTable.load()
-    # The orders are streamed: counted per day, and only the returned lines kept.
-    returned = set()
-    for rep in reports.values():
-        if "order_id" in rep.data:
-            returned.update(rep.data["order_id"].dropna().tolist())
+    # The orders are streamed: counted per day, and only the returned lines kept (known by a
+    # 64-bit hash of their order id: a sorted array, not a set of strings).
+    returned = order_hashes(
+        pd.concat([rep.data["order_id"] for rep in reports.values() if "order_id" in rep.data] or [pd.Series(dtype=object)])
+    )
     orders_rep, counts = scan_orders(orders, returned, codes)
     reports = {"orders": _usable(orders_rep), **reports}
     if orders_rep.kind != "orders":

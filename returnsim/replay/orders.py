@@ -3,24 +3,34 @@
 A replay needs two things from a year of orders: how many orders were placed each day, and the
 order lines that were returned (their time, item, price and ship country). Both come from one
 pass over the All Orders report, a block of lines at a time, so memory does not grow with the
-file:
+file. The returns reports are read the same way (:func:`read_blocks`), keeping every row.
 
-* an ordinary line (no quotes, the header's number of fields, every cell readable) is split by
-  pandas' C parser and its cells read by the calibration's cell readers
-  (:func:`~returnsim.calibrate.tsv.read_cells`): it is tallied per day, and kept if its order
-  was returned;
+In each block:
+
+* an ordinary line (no quotes, the header's number of fields, every cell readable, not repeated
+  in the block) is split by pandas' C parser, and each column's cells are read by the
+  calibration's cell readers (:func:`~returnsim.calibrate.tsv.read_cells`) once per distinct
+  value (a column of a few SKUs, codes or countries is read as those few values), so a cell
+  reads exactly as the reader would read it;
 * every line that is not ordinary (quoted fields, fields missing, a cell that cannot be read,
-  a repeated line) goes through the calibration's reader
+  a line repeated in the block) goes through the calibration's reader
   (:func:`~returnsim.calibrate.readers.read_report`), with its tolerance and its problem list,
   renumbered to the file's lines.
 
-The returns reports are read by the same reader a block at a time (:func:`read_blocks`). A file
-that cannot be streamed this way (UTF-16, old Mac line endings, bytes or text passed in memory,
-or one the reader cannot use at all) is read whole by the calibration's reader, which says what
-is wrong with it.
+An order line is tallied per day (an order counted once, also when its lines are split over two
+blocks) and kept only if its order was returned: returned orders are known by a sorted array of
+64-bit hashes of their ids (a hash shared by another id only keeps one more line, which the
+matching of returns to order lines then ignores).
 
-Duplicate lines are found within a block (as the reader finds them within a file); an order's
-lines split over two blocks are counted once.
+Duplicates are found across the whole file, as reading it whole finds them: every returns row,
+and every kept (returned) order line, is remembered by a 64-bit hash of its fields and the line
+it was first seen on (a few dozen bytes a return). Order lines that were not returned are only
+counted, and an order's repeated lines count one order whichever block they are in only when the
+blocks are next to each other (the report lists an order's lines together).
+
+A file that cannot be streamed this way (UTF-16, old Mac line endings, bytes or text passed in
+memory, or one the reader cannot use at all) is read whole by the calibration's reader, which
+says what is wrong with it.
 """
 
 from __future__ import annotations
@@ -28,31 +38,39 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
+import itertools
 import re
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ..calibrate.codes import CodeTable
 from ..calibrate.readers import ALL_ORDERS, Column, ReadProblem, Report, read_orders, read_report
-from ..calibrate.tsv import Source, _utf16_without_bom, header_key, read_cells
+from ..calibrate.tsv import Source, _parse_quoted, _utf16_without_bom, header_key, read_cells
 
-__all__ = ["OrderCounts", "scan_orders", "read_blocks", "BLOCK_LINES"]
+__all__ = ["OrderCounts", "scan_orders", "read_blocks", "order_hashes", "BLOCK_LINES", "RETURN_BLOCK_LINES"]
 
-BLOCK_LINES = 10_000
-"""Order lines read at a time: a few MB of text."""
+BLOCK_LINES = 20_000
+"""Order lines read at a time: about 3 MB of text, and some 15 MB while its cells are read."""
 
-RETURN_BLOCK_LINES = 2_000
-"""Returns report lines read at a time: each goes through the reader, whose rows of all 32
-columns take some hundred bytes a field while a block is read."""
+RETURN_BLOCK_LINES = 10_000
+"""Returns report lines read at a time."""
 
 _LINE_REF = re.compile(r"line (\d+)")
 """A line named in a problem's text (``duplicate of line 4``): renumbered as the file's."""
 
-_FIELDS = {c.name: c for c in ALL_ORDERS}
+_REQUIRED = {"orders": ("order_id", "purchase_date"), "fba_returns": ("order_id", "return_date"),
+             "mfn_returns": ("order_id", "request_date")}
+"""Cells an ordinary line must have: a line without one goes to the reader, which says what it
+does with it (an order line without its id is skipped and reported, a return is kept)."""
+
+_SPACE = " \r\x0b\x0c\x1c\x1d\x1e\x1f"
+"""ASCII characters ``str.strip`` removes besides tab and newline (which no cell of an ordinary
+line holds)."""
 
 
 @dataclasses.dataclass
@@ -64,30 +82,73 @@ class OrderCounts:
     countries: Counter
     """Order lines per ship country (for the home market)."""
     lines: int = 0
+    days: Counter = dataclasses.field(default_factory=Counter)
+    """Orders per day number (days since 1970-01-01), as the blocks add them."""
+
+    def finish(self) -> None:
+        """``per_day`` from ``days``."""
+        if self.days:
+            k = np.fromiter(self.days.keys(), dtype=np.int64, count=len(self.days))
+            v = np.fromiter(self.days.values(), dtype=np.int64, count=len(self.days))
+            order = np.argsort(k)
+            index = pd.DatetimeIndex(k[order].astype("datetime64[D]").astype("datetime64[ns]"))
+            self.per_day = pd.Series(v[order].astype(float), index=index)
+        else:
+            self.per_day = pd.Series(dtype=float)
 
 
-def _member(values: pd.Series, ids: set[str]) -> np.ndarray:
-    """Which values are in ``ids`` (a set lookup a value: pandas' ``isin`` copies a large set
-    into a list at every call)."""
-    return np.fromiter((v in ids for v in values.tolist()), dtype=bool, count=len(values))
+def order_hashes(ids: Collection[str] | pd.Series | np.ndarray) -> np.ndarray:
+    """Sorted distinct 64-bit hashes of order ids (missing ones left out)."""
+    values = pd.Series(list(ids) if isinstance(ids, set | frozenset) else ids, dtype=object).dropna()
+    if values.empty:
+        return np.zeros(0, dtype=np.uint64)
+    return np.unique(_hash(values.astype(str).to_numpy(dtype=object)))
 
 
-def _count(df: pd.DataFrame, cancelled: dict[str, str], counts: OrderCounts, last: set[str]) -> set[str]:
-    """Add the orders of ``df`` (``order_id``, ``purchase_date`` and optionally ``status`` and
-    ``ship_country``) to ``counts``; ``last``: order ids already counted in the previous block.
-    Returns this block's order ids."""
+def _hash(values: np.ndarray) -> np.ndarray:
+    return pd.util.hash_array(np.asarray(values, dtype=object), categorize=False)
+
+
+def _in_table(h: np.ndarray, table: pd.Index) -> np.ndarray:
+    """Which hashes ``h`` are in ``table`` (an index of distinct hashes: a hash table, built
+    once)."""
+    if not len(table) or not len(h):
+        return np.zeros(len(h), dtype=bool)
+    return table.get_indexer(h) >= 0
+
+
+def _table(h: np.ndarray) -> pd.Index:
+    return pd.Index(np.unique(np.asarray(h, dtype=np.uint64)))
+
+
+def _count(ids: np.ndarray, dates: np.ndarray, kept: np.ndarray, counts: OrderCounts, last: pd.Index) -> np.ndarray:
+    """Add the orders of a block to ``counts``: ``ids`` their 64-bit hashes, ``dates`` their
+    purchase dates (naive datetime64, NaT when unreadable), ``kept`` the lines counted (not
+    cancelled); ``last``: hashes of the previous block's orders (already counted).
+    Returns this block's sorted order hashes."""
+    ok = kept & ~np.isnat(dates) & ~_in_table(ids, last)
+    first = np.unique(ids[ok], return_index=True)[1]
+    days = dates[ok][first].astype("datetime64[D]").astype(np.int64)
+    d, n = np.unique(days, return_counts=True)
+    counts.days.update(dict(zip(d.tolist(), n.tolist(), strict=True)))
+    return np.unique(ids)
+
+
+def _count_frame(df: pd.DataFrame, cancelled: dict[str, str], counts: OrderCounts, last: pd.Index) -> np.ndarray:
+    """:func:`_count` on rows as the reader gives them (``order_id``, ``purchase_date`` and
+    optionally ``status`` and ``ship_country``)."""
     if df.empty:
-        return set()
-    keep = np.array(df["purchase_date"].notna())
-    if "status" in df:
-        keep &= np.array(df["status"].map(cancelled) != "cancelled")
+        return np.zeros(0, dtype=np.uint64)
     if "ship_country" in df:
-        counts.countries.update(df["ship_country"].dropna().tolist())
-    d = df.loc[keep, ["order_id", "purchase_date"]]
-    d = d[~_member(d["order_id"], last)].drop_duplicates("order_id")
-    days = pd.to_datetime(d["purchase_date"]).dt.normalize()
-    counts.per_day = counts.per_day.add(days.value_counts(), fill_value=0)
-    return set(df["order_id"].dropna().tolist())
+        counts.countries.update(df["ship_country"].dropna().value_counts().to_dict())
+    present = df["order_id"].notna().to_numpy()
+    ids = np.zeros(len(df), dtype=np.uint64)
+    ids[present] = _hash(df["order_id"].to_numpy(dtype=object)[present])
+    kept = present.copy()
+    if "status" in df:
+        kept &= (df["status"].map(cancelled) != "cancelled").to_numpy()
+    dates = pd.to_datetime(df["purchase_date"]).to_numpy(dtype="datetime64[ns]")
+    return _count(ids[present], dates[present], kept[present], counts, last)
 
 
 # --------------------------------------------------------------------------------------------
@@ -123,16 +184,20 @@ def _blocks(path: Path, block: int, notes: list[str]) -> Iterator[_Block]:
         header = _decode(fh.readline(), notes, path.name).lstrip("\ufeff").rstrip("\r\n")
         line_no = 2
         while True:
-            raw_lines: list[bytes] = []
-            quotes = 0
-            for raw in fh:
-                raw_lines.append(raw)
-                quotes += raw.count(b'"')
-                if len(raw_lines) >= block and quotes % 2 == 0:
-                    break
+            raw_lines = list(itertools.islice(fh, block))
             if not raw_lines:
                 return
-            text = _decode(b"".join(raw_lines), notes, path.name)
+            raw = b"".join(raw_lines)
+            del raw_lines
+            quotes = raw.count(b'"')
+            while quotes % 2:  # inside a quoted field: read on to where it closes
+                more = fh.readline()
+                if not more:
+                    break
+                raw += more
+                quotes += more.count(b'"')
+            text = _decode(raw, notes, path.name)
+            del raw
             lines = text.replace("\r\n", "\n").split("\n")
             if lines and lines[-1] == "":
                 lines.pop()
@@ -183,13 +248,197 @@ def _join(kind: str, name: str, parts: list[Report], problems: list[ReadProblem]
                   columns_found=tuple(found), rows_read=rows)
 
 
+def _vote(part: Report | None, votes: dict[str, list[bool]]) -> None:
+    """Add a part's day resolution of each date column, if it has a readable date in it."""
+    if part is None:
+        return
+    for k, v in part.day_resolution.items():
+        has = k in part.data and bool(part.data[k].notna().any())
+        votes.setdefault(k, []).extend([v] if has else [])
+
+
+def _day_resolution(votes: dict[str, list[bool]]) -> dict[str, bool]:
+    """Whether each date column's values carry no time of day, over the whole file (as the
+    reader decides it: some value is readable, and none has a time)."""
+    return {k: bool(v) and all(v) for k, v in votes.items()}
+
+
+def _where(header: str, columns: Sequence[Column]) -> dict[str, int]:
+    """The index of each column found in the header, as the reader finds it."""
+    keys = [header_key(h) for h in header.split("\t")]
+    out: dict[str, int] = {}
+    for c in columns:
+        at = next((keys.index(a) for a in c.headers if a in keys), None)
+        if at is not None:
+            out[c.name] = at
+    return out
+
+
+def _split(b: _Block, width: int) -> tuple[list[int], list[int]]:
+    """The ordinary lines of a block (no quotes, no carriage return, the header's number of
+    fields, not repeated in the block), and the other non-blank ones (for the reader)."""
+    quoted = any('"' in ln for ln in b.lines)
+    tabs = width - 1
+    plain = [k for k, ln in enumerate(b.lines) if ln.count("\t") == tabs and ln.strip() and "\r" not in ln and '"' not in ln]
+    if quoted:  # a quoted field may span lines: those lines are the reader's
+        plain = _outside_quotes(b.lines, plain)
+    texts = [b.lines[k] for k in plain]
+    if len(set(texts)) < len(texts):  # repeated lines: the reader says which copy is counted
+        seen = Counter(texts)
+        plain = [k for k, t in zip(plain, texts, strict=True) if seen[t] == 1]
+    plain_set = set(plain)
+    other = [k for k, ln in enumerate(b.lines) if k not in plain_set and ln.strip()] if len(plain) < len(b.lines) else []
+    return plain, other
+
+
+def _outside_quotes(lines: list[str], plain: list[int]) -> list[int]:
+    """The plain lines that are not inside a quoted field spanning lines."""
+    inside = np.zeros(len(lines), dtype=bool)
+    open_ = False
+    for k, ln in enumerate(lines):
+        q = ln.count('"') % 2 == 1
+        inside[k] = open_ or q
+        if q:
+            open_ = not open_
+    return [k for k in plain if not inside[k]]
+
+
+def _edges_blank(values: np.ndarray) -> bool:
+    """Whether no value starts or ends with white space (so stripping changes none); values of
+    ordinary lines hold no tab or newline. Decided on their joined text: exact for ASCII, and
+    text with other characters is stripped value by value."""
+    text = "\t".join(values.tolist())
+    if not text.isascii():
+        return False
+    for c in _SPACE:
+        if c in text and (text.startswith(c) or text.endswith(c) or "\t" + c in text or c + "\t" in text):
+            return False
+    return True
+
+
+def _cells(b: _Block, plain: list[int], where: dict[str, int], columns: Sequence[Column], kind: str) -> tuple[dict[str, Any], np.ndarray, dict[str, bool]]:
+    """The cells of the ordinary lines, read as the reader reads them: the columns (``line``
+    and the columns found, in the reader's order, as arrays), which lines cannot be taken as
+    they are (a cell the reader cannot read, or a required one empty: they go to the reader,
+    which reports them), and the date columns whose values carry no time of day."""
+    order = [c for c in columns if c.name in where]
+    text = "\n".join(b.lines[k] for k in plain) if len(plain) < len(b.lines) else "\n".join(b.lines)
+    used = sorted({where[c.name] for c in order})
+    raw = pd.read_csv(
+        io.StringIO(text), sep="\t", header=None, usecols=used, dtype=object, keep_default_na=False,
+        quoting=csv.QUOTE_NONE, engine="c", skip_blank_lines=False,
+    )
+    del text
+    data: dict[str, Any] = {"line": np.asarray(plain, dtype=np.int64) + b.first}
+    if len(raw) != len(plain):  # never expected: the reader takes the lines then
+        return data, np.ones(len(plain), dtype=bool), {}
+    bad = np.zeros(len(plain), dtype=bool)
+    day: dict[str, bool] = {}
+    required = _REQUIRED.get(kind, ())
+    for col in order:
+        cells = raw[where[col.name]].to_numpy(dtype=object)
+        if col.kind in ("id", "date"):  # mostly distinct values: read them all
+            if not _edges_blank(cells):
+                cells = np.array([s.strip() for s in cells.tolist()], dtype=object)
+            values, wrong, day_only = read_cells(col.name, col.kind, pd.Series(cells, dtype=object))
+            out = values.to_numpy()
+            wrong_ = wrong.to_numpy(dtype=bool)
+            missing = values.isna().to_numpy()
+        else:  # a few distinct values: each read once
+            codes, uniq = pd.factorize(cells)
+            u = pd.Series(np.asarray(uniq, dtype=object), dtype=object).str.strip()
+            values, wrong, day_only = read_cells(col.name, col.kind, u)
+            out = values.array.take(codes) if col.kind == "yn" else values.to_numpy()[codes]
+            wrong_ = wrong.to_numpy(dtype=bool)[codes]
+            missing = values.isna().to_numpy()[codes]
+        if col.kind == "date":
+            day[col.name] = day_only
+        bad |= wrong_
+        if col.name in required:
+            bad |= missing
+        data[col.name] = out
+    return data, bad, day
+
+
+class _Seen:
+    """Rows already read, across the whole file: a 64-bit hash of each row's fields (as the
+    reader splits them) and the line it was first read on."""
+
+    def __init__(self, width: int) -> None:
+        self.width = width
+        self.first: dict[int, int] = {}
+
+    def _key(self, b: _Block, k: int) -> int:
+        ln = b.lines[k]
+        fields = _parse_quoted(b.lines, k, self.width, "\t")[0] if '"' in ln else ln.split("\t")
+        while len(fields) > self.width and fields[-1].strip() == "":
+            fields = fields[:-1]  # trailing tabs, as the reader drops them
+        return hash(tuple(fields))
+
+    def drop_repeats(self, b: _Block, rep: Report, name: str) -> Report:
+        """``rep`` (rows of block ``b``) without the rows read before, each reported as the
+        reader reports a duplicate (and none of its cells' problems, as the reader skips it)."""
+        if rep.data.empty:
+            return rep
+        rep.data = rep.data.sort_values("line", kind="stable").reset_index(drop=True)
+        lines = rep.data["line"].to_numpy(dtype=np.int64)
+        repeat = np.zeros(len(lines), dtype=bool)
+        dups: dict[int, int] = {}
+        for i, line in enumerate(lines.tolist()):
+            key = self._key(b, line - b.first)
+            was = self.first.get(key)
+            if was is None:
+                self.first[key] = line
+            else:
+                repeat[i] = True
+                dups[line] = was
+        if dups:
+            rep.problems = [p for p in rep.problems if p.line not in dups] + [
+                ReadProblem(name, line, "", "", f"duplicate of line {was}; counted once") for line, was in dups.items()
+            ]
+            rep.data = rep.data[~repeat].reset_index(drop=True)
+        return rep
+
+
+def _block_rows(
+    b: _Block, kind: str, columns: Sequence[Column], name: str, votes: dict[str, list[bool]],
+    take: Callable[[dict[str, Any]], np.ndarray] | None = None,
+) -> tuple[Report, Report | None, int]:
+    """The rows of one block: the ordinary lines read by :func:`_cells`, the others by the
+    reader. ``take``: which of the ordinary rows to keep (all by default), given their columns;
+    each part's day resolution is added to ``votes`` before. Returns the two parts (the second
+    None when every line was ordinary) and the number of non-blank lines."""
+    width = len(b.header.split("\t"))
+    where = _where(b.header, columns)
+    plain, other = _split(b, width)
+    lines = len(plain) + len(other)
+    day: dict[str, bool] = {}
+    cols: dict[str, Any] = {"line": np.zeros(0, dtype=np.int64)}
+    if plain:
+        cols, bad, day = _cells(b, plain, where, columns, kind)
+        if bad.any():
+            other = sorted(other + [plain[i] for i in np.flatnonzero(bad)])
+            cols = {k: v[~bad] for k, v in cols.items()}
+    for k, v in day.items():
+        has = k in cols and bool((~pd.isna(cols[k])).any())
+        votes.setdefault(k, []).extend([v] if has else [])
+    if take is not None and len(cols["line"]):
+        keep = take(cols)
+        cols = {k: v[keep] for k, v in cols.items()}
+    frame = pd.DataFrame(cols) if len(cols["line"]) else pd.DataFrame()
+    fast = Report(kind=kind, name=name, data=frame, columns_found=tuple(where))
+    slow = _read_lines(b, other, kind, columns, name) if other else None
+    _vote(slow, votes)
+    return fast, slow, lines
+
+
 def read_blocks(
     source: Source, reader: Callable[[Source], Report], block: int = RETURN_BLOCK_LINES, keep: Sequence[str] | None = None
 ) -> Report:
     """A report read by ``reader`` (``read_fba_returns``, ``read_mfn_returns``) a block of
-    lines at a time: the same rows and problems as reading it whole, without the whole file's
-    text and rows in memory at once (duplicates are found within a block). ``keep``: the only
-    columns to hold (``line`` always), the rest dropped block by block."""
+    lines at a time: the same rows and problems as reading it whole (duplicates too, across
+    blocks), without the whole file's text in memory at once. ``keep``: the only columns to
+    hold (``line`` always), the rest dropped block by block."""
 
     def pruned(rep: Report) -> Report:
         if keep is not None and not rep.data.empty:
@@ -208,13 +457,19 @@ def read_blocks(
     parts: list[Report] = []
     problems: list[ReadProblem] = []
     rows = 0
+    seen: _Seen | None = None
+    votes: dict[str, list[bool]] = {}
     for b in _blocks(path, block, notes):
-        pick = [k for k, ln in enumerate(b.lines) if ln.strip()]
-        rows += len(pick)
-        rep = pruned(_read_lines(b, pick, kind, columns, path.name))
-        problems.extend(rep.problems)
-        parts.append(rep)
-    return _join(kind, path.name, parts, problems, notes, rows)
+        seen = seen or _Seen(len(b.header.split("\t")))
+        fast, slow, n = _block_rows(b, kind, columns, path.name, votes)
+        rows += n
+        both = _join(kind, path.name, [fast] + ([slow] if slow else []), slow.problems if slow else [], [], 0)
+        both = seen.drop_repeats(b, both, path.name)
+        problems.extend(both.problems)
+        parts.append(pruned(both))
+    rep = _join(kind, path.name, parts, problems, notes, rows)
+    rep.day_resolution = _day_resolution(votes)
+    return rep
 
 
 def _columns_by_kind() -> dict[str, tuple[Column, ...]]:
@@ -231,24 +486,73 @@ _COLUMNS = _columns_by_kind()
 # --------------------------------------------------------------------------------------------
 
 
-def _whole(source: Source, returned: set[str], codes: CodeTable) -> tuple[Report, OrderCounts]:
+def _returned_table(returned: Collection[str] | np.ndarray) -> pd.Index:
+    if isinstance(returned, np.ndarray) and returned.dtype == np.uint64:
+        return _table(returned)
+    return _table(order_hashes(returned))
+
+
+def _is_returned(df: pd.DataFrame, table: pd.Index) -> np.ndarray:
+    ids = df["order_id"]
+    present = ids.notna().to_numpy()
+    out = np.zeros(len(df), dtype=bool)
+    if present.any():
+        out[present] = _in_table(_hash(ids.to_numpy(dtype=object)[present]), table)
+    return out
+
+
+def _whole(source: Source, returned: Collection[str] | np.ndarray, codes: CodeTable) -> tuple[Report, OrderCounts]:
     rep = read_orders(source)
     counts = OrderCounts(per_day=pd.Series(dtype=float), countries=Counter(), lines=rep.rows_read)
     if rep.unusable or rep.kind != "orders":
         return rep, counts
-    _count(rep.data, codes.value_map("order_status"), counts, set())
-    rep.data = rep.data[_member(rep.data["order_id"], returned)].reset_index(drop=True)
+    _count_frame(rep.data, codes.value_map("order_status"), counts, _table(np.zeros(0, dtype=np.uint64)))
+    counts.finish()
+    rep.data = rep.data[_is_returned(rep.data, _returned_table(returned))].reset_index(drop=True)
     return rep, counts
 
 
+class _Tally:
+    """Counts the orders of a file's blocks, and says which lines to keep (the returned)."""
+
+    def __init__(self, counts: OrderCounts, cancelled: dict[str, str], table: pd.Index) -> None:
+        self.counts, self.cancelled, self.table = counts, cancelled, table
+        self.last = _table(np.zeros(0, dtype=np.uint64))
+        """Orders of the previous block (already counted)."""
+        self.ids = np.zeros(0, dtype=np.uint64)
+        """Orders of this block."""
+
+    def __call__(self, cols: dict[str, Any]) -> np.ndarray:
+        """Count the ordinary lines' orders (their columns as arrays); which are returned."""
+        if "ship_country" in cols:
+            self.counts.countries.update(pd.Series(cols["ship_country"], dtype=object).dropna().value_counts().to_dict())
+        ids = _hash(cols["order_id"])
+        counted = np.ones(len(ids), dtype=bool)
+        if "status" in cols:
+            counted = pd.Series(cols["status"], dtype=object).map(self.cancelled).to_numpy(dtype=object) != "cancelled"
+        dates = np.asarray(cols["purchase_date"], dtype="datetime64[ns]")
+        self.ids = np.union1d(self.ids, _count(ids, dates, counted, self.counts, self.last))
+        return _in_table(ids, self.table)
+
+    def frame(self, df: pd.DataFrame) -> pd.DataFrame:
+        """Count the reader's rows' orders (not those counted already); the returned rows."""
+        done = _table(np.union1d(self.last.to_numpy(), self.ids))
+        self.ids = np.union1d(self.ids, _count_frame(df, self.cancelled, self.counts, done))
+        return df[_is_returned(df, self.table)]
+
+    def next_block(self) -> None:
+        self.last, self.ids = _table(self.ids), np.zeros(0, dtype=np.uint64)
+
+
 def scan_orders(
-    source: Source, returned: set[str], codes: CodeTable, block: int = BLOCK_LINES
+    source: Source, returned: Collection[str] | np.ndarray, codes: CodeTable, block: int = BLOCK_LINES
 ) -> tuple[Report, OrderCounts]:
     """Count the orders per day of an All Orders report and read its returned lines.
 
     Args:
         source: the report (a path is streamed; bytes or text are read whole).
-        returned: order ids of the returns being replayed: their lines are kept.
+        returned: order ids of the returns being replayed (or their :func:`order_hashes`):
+            their lines are kept.
         codes: the code table (which order statuses are cancellations).
         block: lines read at a time.
 
@@ -262,93 +566,30 @@ def scan_orders(
     probe = _probe(path, read_orders)
     if probe.unusable or probe.kind != "orders":
         return _whole(path, returned, codes)  # the reader says what is wrong, or reads counts
+    table = _returned_table(returned)
     cancelled = codes.value_map("order_status")
     counts = OrderCounts(per_day=pd.Series(dtype=float), countries=Counter())
     notes: list[str] = []
     parts: list[Report] = []
     problems: list[ReadProblem] = []
-    last: set[str] = set()
+    tally = _Tally(counts, cancelled, table)
+    seen: _Seen | None = None
+    votes: dict[str, list[bool]] = {}
     for b in _blocks(path, block, notes):
-        keys = [header_key(h) for h in b.header.split("\t")]
-        where = {c.name: next((keys.index(a) for a in c.headers if a in keys), None) for c in ALL_ORDERS}
-        width = len(keys)
-        quoted = any('"' in ln for ln in b.lines)
-        plain = [
-            k for k, ln in enumerate(b.lines)
-            if ln.count("\t") == width - 1 and ln.strip() and not (quoted and '"' in ln)
-        ]
-        if quoted:  # a quoted field may span lines: those lines are the reader's
-            plain = _outside_quotes(b.lines, plain)
-        frame, bad, day_only = _plain_cells(b.lines, plain, {k: i for k, i in where.items() if i is not None})
-        dup = pd.Series([b.lines[k] for k in plain], dtype=object).duplicated(keep=False).to_numpy() if plain else np.zeros(0, bool)
-        slow = (bad | dup) if len(frame) else np.zeros(0, bool)
-        counts.lines += sum(1 for ln in b.lines if ln.strip())
-        fast = frame[~slow] if len(frame) else frame
-        block_ids = _count(fast, cancelled, counts, last) if len(fast) else set()
-        if len(fast):
-            # The returned lines among the ordinary ones, as the reader would give them.
-            keep = _member(fast["order_id"], returned)
-            data = fast[keep].copy()
-            data.insert(0, "line", np.asarray(plain, dtype=np.int64)[~slow][keep] + b.first)
-            parts.append(Report(kind="orders", name=path.name, data=data.reset_index(drop=True),
-                                day_resolution={"purchase_date": day_only},
-                                columns_found=tuple(k for k, i in where.items() if i is not None)))
-        plain_set = set(plain)
-        to_reader = sorted({k for k, ln in enumerate(b.lines) if k not in plain_set and ln.strip()} | {plain[i] for i in np.flatnonzero(slow)})
-        if to_reader:
-            rep = _read_lines(b, to_reader, "orders", ALL_ORDERS, path.name)
-            problems.extend(rep.problems)
-            if not rep.data.empty:
-                block_ids |= _count(rep.data, cancelled, counts, last | block_ids)
-                rep.data = rep.data[_member(rep.data["order_id"], returned)]
-            parts.append(rep)
-        last = block_ids
+        seen = seen or _Seen(len(b.header.split("\t")))
+        fast, slow, n = _block_rows(b, "orders", ALL_ORDERS, path.name, votes, take=tally)
+        counts.lines += n
+        if slow is not None and not slow.data.empty:
+            slow.data = tally.frame(slow.data)
+        both = _join("orders", path.name, [fast] + ([slow] if slow else []), slow.problems if slow else [], [], 0)
+        # Only returned lines are remembered (they are few); the others are only counted.
+        both = seen.drop_repeats(b, both, path.name)
+        problems.extend(both.problems)
+        parts.append(both)
+        tally.next_block()
+    counts.finish()
     rep = _join("orders", path.name, parts, problems, notes, counts.lines)
+    rep.day_resolution = _day_resolution(votes)
     if rep.data.empty:
         rep.data = pd.DataFrame(columns=["line", "order_id", "purchase_date"])
     return rep, counts
-
-
-def _outside_quotes(lines: list[str], plain: list[int]) -> list[int]:
-    """The plain lines that are not inside a quoted field spanning lines."""
-    inside = np.zeros(len(lines), dtype=bool)
-    open_ = False
-    for k, ln in enumerate(lines):
-        q = ln.count('"') % 2 == 1
-        inside[k] = open_ or q
-        if q:
-            open_ = not open_
-    return [k for k in plain if not inside[k]]
-
-
-def _plain_cells(lines: list[str], plain: list[int], used: dict[str, int]) -> tuple[pd.DataFrame, np.ndarray, bool]:
-    """The cells of the plain lines (pandas' C parser), read as the reader reads them; which
-    lines have a cell that cannot be read or a required cell empty (they go to the reader,
-    which reports them); whether the dates carry no time of day."""
-    if not plain:
-        return pd.DataFrame(), np.zeros(0, bool), True
-    order = [c.name for c in ALL_ORDERS if c.name in used]
-    raw = pd.read_csv(
-        io.StringIO("\n".join(lines[k] for k in plain)),
-        sep="\t",
-        header=None,
-        usecols=[used[c] for c in order],
-        dtype=object,
-        keep_default_na=False,
-        quoting=csv.QUOTE_NONE,
-        engine="c",
-    )
-    raw = raw[[used[c] for c in order]]
-    raw.columns = order
-    frame = pd.DataFrame(index=raw.index)
-    bad = np.zeros(len(raw), dtype=bool)
-    day_only = True
-    for name in order:
-        values, wrong, day = read_cells(name, _FIELDS[name].kind, raw[name].str.strip())
-        frame[name] = values.to_numpy()
-        bad |= wrong.to_numpy()
-        if name in ("order_id", "purchase_date"):
-            bad |= values.isna().to_numpy()
-        if name == "purchase_date":
-            day_only = bool(day)
-    return frame, bad, day_only
