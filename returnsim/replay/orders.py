@@ -125,13 +125,16 @@ def _count(ids: np.ndarray, dates: np.ndarray, kept: np.ndarray, counts: OrderCo
     """Add the orders of a block to ``counts``: ``ids`` their 64-bit hashes, ``dates`` their
     purchase dates (naive datetime64, NaT when unreadable), ``kept`` the lines counted (not
     cancelled); ``last``: hashes of the previous block's orders (already counted).
-    Returns this block's sorted order hashes."""
+    Returns this block's distinct order hashes."""
     ok = kept & ~np.isnat(dates) & ~_in_table(ids, last)
-    first = np.unique(ids[ok], return_index=True)[1]
+    first = ~pd.Series(ids[ok]).duplicated().to_numpy()  # an order's first line dates it
     days = dates[ok][first].astype("datetime64[D]").astype(np.int64)
-    d, n = np.unique(days, return_counts=True)
-    counts.days.update(dict(zip(d.tolist(), n.tolist(), strict=True)))
-    return np.unique(ids)
+    if len(days):
+        low = int(days.min())
+        per = np.bincount(days - low)
+        at = np.flatnonzero(per)
+        counts.days.update(dict(zip((at + low).tolist(), per[at].tolist(), strict=True)))
+    return pd.unique(ids)
 
 
 def _count_frame(df: pd.DataFrame, cancelled: dict[str, str], counts: OrderCounts, last: pd.Index) -> np.ndarray:
@@ -175,6 +178,11 @@ class _Block:
     lines: list[str]
     first: int
     """File line number of ``lines[0]`` (the header is line 1)."""
+    raw: bytes | None = None
+    """The lines' UTF-8 bytes, when they hold no quote and no carriage return (the C parser
+    reads them as they are when every line is ordinary)."""
+    indented: bool = True
+    """Some line may start with white space (so may be blank with its tabs)."""
 
 
 def _blocks(path: Path, block: int, notes: list[str]) -> Iterator[_Block]:
@@ -196,12 +204,16 @@ def _blocks(path: Path, block: int, notes: list[str]) -> Iterator[_Block]:
                     break
                 raw += more
                 quotes += more.count(b'"')
+            simple = not quotes and b"\r" not in raw
             text = _decode(raw, notes, path.name)
-            del raw
-            lines = text.replace("\r\n", "\n").split("\n")
+            utf8 = not notes  # no block so far (this one included) needed Windows-1252
+            lines = (text if simple else text.replace("\r\n", "\n")).split("\n")
             if lines and lines[-1] == "":
                 lines.pop()
-            yield _Block(header, lines, line_no)
+            del text
+            indented = any(c.isspace() for c in {ln[:1] for ln in lines})
+            yield _Block(header, lines, line_no, raw if simple and utf8 else None, indented)
+            del raw
             line_no += len(lines)
 
 
@@ -277,9 +289,14 @@ def _where(header: str, columns: Sequence[Column]) -> dict[str, int]:
 def _split(b: _Block, width: int) -> tuple[list[int], list[int]]:
     """The ordinary lines of a block (no quotes, no carriage return, the header's number of
     fields, not repeated in the block), and the other non-blank ones (for the reader)."""
-    quoted = any('"' in ln for ln in b.lines)
+    quoted = b.raw is None and any('"' in ln for ln in b.lines)
     tabs = width - 1
-    plain = [k for k, ln in enumerate(b.lines) if ln.count("\t") == tabs and ln.strip() and "\r" not in ln and '"' not in ln]
+    counts = np.fromiter(map(str.count, b.lines, itertools.repeat("\t")), dtype=np.int64, count=len(b.lines))
+    plain = np.flatnonzero(counts == tabs).tolist()
+    if b.raw is None:
+        plain = [k for k in plain if "\r" not in b.lines[k] and '"' not in b.lines[k]]
+    if b.indented:  # a line of white space and tabs is blank
+        plain = [k for k in plain if b.lines[k].strip()]
     if quoted:  # a quoted field may span lines: those lines are the reader's
         plain = _outside_quotes(b.lines, plain)
     texts = [b.lines[k] for k in plain]
@@ -322,13 +339,16 @@ def _cells(b: _Block, plain: list[int], where: dict[str, int], columns: Sequence
     they are (a cell the reader cannot read, or a required one empty: they go to the reader,
     which reports them), and the date columns whose values carry no time of day."""
     order = [c for c in columns if c.name in where]
-    text = "\n".join(b.lines[k] for k in plain) if len(plain) < len(b.lines) else "\n".join(b.lines)
+    if b.raw is not None and len(plain) == len(b.lines):
+        src: io.IOBase = io.BytesIO(b.raw)
+    else:
+        src = io.StringIO("\n".join(b.lines[k] for k in plain))
     used = sorted({where[c.name] for c in order})
     raw = pd.read_csv(
-        io.StringIO(text), sep="\t", header=None, usecols=used, dtype=object, keep_default_na=False,
-        quoting=csv.QUOTE_NONE, engine="c", skip_blank_lines=False,
+        src, sep="\t", header=None, usecols=used, dtype=object, keep_default_na=False,
+        quoting=csv.QUOTE_NONE, engine="c", skip_blank_lines=False, encoding="utf-8",
     )
-    del text
+    del src
     data: dict[str, Any] = {"line": np.asarray(plain, dtype=np.int64) + b.first}
     if len(raw) != len(plain):  # never expected: the reader takes the lines then
         return data, np.ones(len(plain), dtype=bool), {}
@@ -369,11 +389,20 @@ class _Seen:
         self.first: dict[int, int] = {}
 
     def _key(self, b: _Block, k: int) -> int:
+        """The hash of the row's fields joined by tabs (an ordinary line's text), or of the
+        tuple of its fields when one holds a tab or a line break (no ordinary line has such
+        fields): rows with the same fields have the same key whatever quoting or trailing
+        tabs wrote them."""
         ln = b.lines[k]
-        fields = _parse_quoted(b.lines, k, self.width, "\t")[0] if '"' in ln else ln.split("\t")
+        quoted = '"' in ln
+        if not quoted and ln.count("\t") == self.width - 1:
+            return hash(ln)
+        fields = _parse_quoted(b.lines, k, self.width, "\t")[0] if quoted else ln.split("\t")
         while len(fields) > self.width and fields[-1].strip() == "":
             fields = fields[:-1]  # trailing tabs, as the reader drops them
-        return hash(tuple(fields))
+        if quoted and any("\t" in f or "\n" in f for f in fields):
+            return hash(tuple(fields))
+        return hash("\t".join(fields))
 
     def drop_repeats(self, b: _Block, rep: Report, name: str) -> Report:
         """``rep`` (rows of block ``b``) without the rows read before, each reported as the
@@ -402,11 +431,12 @@ class _Seen:
 
 def _block_rows(
     b: _Block, kind: str, columns: Sequence[Column], name: str, votes: dict[str, list[bool]],
-    take: Callable[[dict[str, Any]], np.ndarray] | None = None,
+    take: Callable[[dict[str, Any]], np.ndarray] | None = None, keep: Sequence[str] | None = None,
 ) -> tuple[Report, Report | None, int]:
     """The rows of one block: the ordinary lines read by :func:`_cells`, the others by the
     reader. ``take``: which of the ordinary rows to keep (all by default), given their columns;
-    each part's day resolution is added to ``votes`` before. Returns the two parts (the second
+    each part's day resolution is added to ``votes`` before. ``keep``: the only columns of the
+    ordinary rows to hold (all by default; ``line`` always). Returns the two parts (the second
     None when every line was ordinary) and the number of non-blank lines."""
     width = len(b.header.split("\t"))
     where = _where(b.header, columns)
@@ -423,8 +453,10 @@ def _block_rows(
         has = k in cols and bool((~pd.isna(cols[k])).any())
         votes.setdefault(k, []).extend([v] if has else [])
     if take is not None and len(cols["line"]):
-        keep = take(cols)
-        cols = {k: v[keep] for k, v in cols.items()}
+        rows = take(cols)
+        cols = {k: v[rows] for k, v in cols.items()}
+    if keep is not None:
+        cols = {k: v for k, v in cols.items() if k == "line" or k in keep}
     frame = pd.DataFrame(cols) if len(cols["line"]) else pd.DataFrame()
     fast = Report(kind=kind, name=name, data=frame, columns_found=tuple(where))
     slow = _read_lines(b, other, kind, columns, name) if other else None
@@ -461,7 +493,7 @@ def read_blocks(
     votes: dict[str, list[bool]] = {}
     for b in _blocks(path, block, notes):
         seen = seen or _Seen(len(b.header.split("\t")))
-        fast, slow, n = _block_rows(b, kind, columns, path.name, votes)
+        fast, slow, n = _block_rows(b, kind, columns, path.name, votes, keep=keep)
         rows += n
         both = _join(kind, path.name, [fast] + ([slow] if slow else []), slow.problems if slow else [], [], 0)
         both = seen.drop_repeats(b, both, path.name)
@@ -517,6 +549,7 @@ class _Tally:
 
     def __init__(self, counts: OrderCounts, cancelled: dict[str, str], table: pd.Index) -> None:
         self.counts, self.cancelled, self.table = counts, cancelled, table
+        self.cancelled_codes = [k for k, v in cancelled.items() if v == "cancelled"]
         self.last = _table(np.zeros(0, dtype=np.uint64))
         """Orders of the previous block (already counted)."""
         self.ids = np.zeros(0, dtype=np.uint64)
@@ -529,7 +562,7 @@ class _Tally:
         ids = _hash(cols["order_id"])
         counted = np.ones(len(ids), dtype=bool)
         if "status" in cols:
-            counted = pd.Series(cols["status"], dtype=object).map(self.cancelled).to_numpy(dtype=object) != "cancelled"
+            counted = ~pd.Series(cols["status"], dtype=object).isin(self.cancelled_codes).to_numpy()
         dates = np.asarray(cols["purchase_date"], dtype="datetime64[ns]")
         self.ids = np.union1d(self.ids, _count(ids, dates, counted, self.counts, self.last))
         return _in_table(ids, self.table)
