@@ -58,7 +58,9 @@ class ReplayInputs:
     returns: pd.DataFrame
     """One row per replayed request: ``channel`` (fba/mfn), ``order_time``, ``item_class``,
     ``price`` (which identify its rows in a trace) and what the returns reports say happened (``refunded``, ``label_cost``, ``seller_label``, ``az_claim``, ``safet_amount``,
-    ``returnless``; missing where the report does not carry it)."""
+    ``returnless``; missing where the report does not carry it). A report row returning ``q``
+    units is ``q`` requests: its money and claim are on the first unit's row (the others 0),
+    its ``returnless`` on each."""
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -92,7 +94,7 @@ def file_digest(source: Any) -> str:
 
 
 _USED = (
-    "order_id", "sku", "asin", "return_date", "request_date", "order_date", "reason", "label_cost", "label_payer",
+    "order_id", "sku", "asin", "return_date", "request_date", "order_date", "reason", "quantity", "label_cost", "label_payer",
     "az_claim", "in_policy", "resolution", "refunded_amount", "safet_state", "safet_amount",
 )
 """Columns of the returns reports a replay uses (the others are dropped as they are read)."""
@@ -140,20 +142,51 @@ def _hours(dates: pd.Series, start: pd.Timestamp) -> np.ndarray:
     return ((d - start).dt.total_seconds() / 3600.0).to_numpy(dtype=float)
 
 
-def _keys(kind: str, report: Report, rows: pd.DataFrame) -> np.ndarray:
-    """A 64-bit identity per return row: its report, order id, item and occurrence (the k-th
-    return of that order line), hashed: stable whatever the file's row order."""
-    src = report.data.loc[rows.index]
+def _keys(kind: str, report: Report, rows: pd.DataFrame, units: np.ndarray) -> np.ndarray:
+    """A 64-bit identity per replayed request: its report, order id, item, occurrence (the k-th
+    return row of that order line) and unit (the u-th unit a row returns; the first unit's
+    identity is the row's), hashed: stable whatever the file's row order."""
+    src = report.data.loc[rows.index, [c for c in ("order_id", "sku", "asin") if c in report.data]]
     oid = src["order_id"].astype(str) if "order_id" in src else pd.Series("", index=src.index)
     item = src["sku"] if "sku" in src else (src["asin"] if "asin" in src else pd.Series("", index=src.index))
-    item = item.fillna("").astype(str)
-    base = kind + "|" + oid + "|" + item
-    occ = base.groupby(base).cumcount().astype(str)
-    text = (base + "|" + occ).tolist()
-    return np.array(
-        [int.from_bytes(hashlib.blake2b(t.encode("utf-8"), digest_size=8).digest(), "little") for t in text],
-        dtype=np.uint64,
-    )
+    base = (kind + "|" + oid + "|" + item.fillna("").astype(str)).tolist()
+    del src, oid, item
+    seen: dict[str, int] = {}
+    out = np.empty(int(units.sum()), dtype=np.uint64)
+    at = 0
+    for b, n in zip(base, units.tolist(), strict=True):
+        occ = seen.get(b, 0)
+        seen[b] = occ + 1
+        text = f"{b}|{occ}"
+        for u in range(n):
+            t = text if u == 0 else f"{text}|{u}"
+            out[at] = int.from_bytes(hashlib.blake2b(t.encode("utf-8"), digest_size=8).digest(), "little")
+            at += 1
+    return out
+
+
+def _units(sub: pd.DataFrame, line_quantity: np.ndarray) -> np.ndarray:
+    """Units each return row returns: its quantity (1 where the report has none, or a quantity
+    below 1), at most the order line's quantity where that is known."""
+    q = sub["quantity"].to_numpy(dtype=float) if "quantity" in sub else np.ones(len(sub))
+    q = np.where(np.isfinite(q) & (q >= 1), np.floor(q), 1.0)
+    cap = np.where(np.isfinite(line_quantity) & (line_quantity >= 1), np.floor(line_quantity), np.inf)
+    return np.minimum(q, cap).astype(np.int64)
+
+
+def _per_unit(frame: pd.DataFrame, units: np.ndarray) -> pd.DataFrame:
+    """One row per unit: a row returning ``q`` units becomes ``q`` requests. What the report
+    says of the row's money and claim (``refunded``, ``label_cost``, ``seller_label``,
+    ``az_claim``, ``safet_amount``) is put on its first unit (the others 0, or missing where
+    the row's is), so totals are the report's; ``returnless`` holds for every unit."""
+    if (units == 1).all():
+        return frame
+    out = frame.iloc[np.repeat(np.arange(len(frame)), units)].reset_index(drop=True)
+    later = (np.arange(len(out)) - np.repeat(np.cumsum(units) - units, units)) > 0
+    for col in ("refunded", "label_cost", "seller_label", "az_claim", "safet_amount"):
+        v = out[col].to_numpy(dtype=float)
+        out[col] = np.where(later & ~np.isnan(v), 0.0, v)
+    return out
 
 
 def read_inputs(
@@ -264,9 +297,14 @@ def read_inputs(
         sub = df[keep]
         line = pos[keep]
         src = o.iloc[line]
+        units = _units(sub, src["quantity"].to_numpy(dtype=float) if "quantity" in src else np.full(len(sub), np.nan))
+        if (units > 1).any():
+            notes.append(
+                f"{rep.name}: {int((units > 1).sum()):,} rows return more than one unit; each unit is replayed as a "
+                f"request ({int(units.sum()):,} requests from {len(units):,} rows)"
+            )
         data = {
             "channel": chan,
-            "key": _keys(kind, rep, sub),
             "order_time": _hours(src["date"], start_ts),
             "request_time": _hours(sub[date_col], start_ts),
             "day_only": bool(rep.day_resolution.get("return_date" if chan == "fba" else "request_date", False)),
@@ -277,8 +315,9 @@ def read_inputs(
             "stated_reason": sub["reason"].map(reason_ix).fillna(-1).to_numpy(dtype=np.int64),
             "in_policy": _in_policy(sub),
         }
-        frame = pd.DataFrame(data)
-        frame = pd.concat([frame, _happened(sub, chan)], axis=1)
+        frame = pd.concat([pd.DataFrame(data), _happened(sub, chan)], axis=1)
+        frame = _per_unit(frame, units)
+        frame.insert(1, "key", _keys(kind, rep, sub, units))
         rows.append(frame)
     if not rows or not sum(len(r) for r in rows):
         raise ValueError("no return in the reports matches an order line of the orders report and a class of the scenario: nothing to replay")

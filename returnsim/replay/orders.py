@@ -137,12 +137,12 @@ def _count(ids: np.ndarray, dates: np.ndarray, kept: np.ndarray, counts: OrderCo
     return pd.unique(ids)
 
 
-def _count_frame(df: pd.DataFrame, cancelled: dict[str, str], counts: OrderCounts, last: pd.Index) -> np.ndarray:
+def _count_frame(df: pd.DataFrame, cancelled: dict[str, str], counts: OrderCounts, last: pd.Index, countries: bool = True) -> np.ndarray:
     """:func:`_count` on rows as the reader gives them (``order_id``, ``purchase_date`` and
     optionally ``status`` and ``ship_country``)."""
     if df.empty:
         return np.zeros(0, dtype=np.uint64)
-    if "ship_country" in df:
+    if countries and "ship_country" in df:
         counts.countries.update(df["ship_country"].dropna().value_counts().to_dict())
     present = df["order_id"].notna().to_numpy()
     ids = np.zeros(len(df), dtype=np.uint64)
@@ -387,6 +387,7 @@ class _Seen:
     def __init__(self, width: int) -> None:
         self.width = width
         self.first: dict[int, int] = {}
+        self.dropped = pd.DataFrame()
 
     def _key(self, b: _Block, k: int) -> int:
         """The hash of the row's fields joined by tabs (an ordinary line's text), or of the
@@ -406,7 +407,9 @@ class _Seen:
 
     def drop_repeats(self, b: _Block, rep: Report, name: str) -> Report:
         """``rep`` (rows of block ``b``) without the rows read before, each reported as the
-        reader reports a duplicate (and none of its cells' problems, as the reader skips it)."""
+        reader reports a duplicate (and none of its cells' problems, as the reader skips it);
+        the rows dropped are in ``self.dropped``."""
+        self.dropped = rep.data.iloc[0:0]
         if rep.data.empty:
             return rep
         rep.data = rep.data.sort_values("line", kind="stable").reset_index(drop=True)
@@ -425,6 +428,7 @@ class _Seen:
             rep.problems = [p for p in rep.problems if p.line not in dups] + [
                 ReadProblem(name, line, "", "", f"duplicate of line {was}; counted once") for line, was in dups.items()
             ]
+            self.dropped = rep.data[repeat]
             rep.data = rep.data[~repeat].reset_index(drop=True)
         return rep
 
@@ -573,6 +577,19 @@ class _Tally:
         self.ids = np.union1d(self.ids, _count_frame(df, self.cancelled, self.counts, done))
         return df[_is_returned(df, self.table)]
 
+    def uncount(self, repeats: pd.DataFrame) -> None:
+        """Take back this block's count of the orders of ``repeats`` (lines read in an earlier
+        block, which counted their order): an order counted in this block was counted once,
+        whatever its lines."""
+        if repeats.empty:
+            return
+        before = self.counts.days.copy()
+        self.counts.days = Counter()
+        _count_frame(repeats, self.cancelled, self.counts, self.last, countries=False)
+        took = self.counts.days
+        self.counts.days = before
+        self.counts.days.subtract(took)
+
     def next_block(self) -> None:
         self.last, self.ids = _table(self.ids), np.zeros(0, dtype=np.uint64)
 
@@ -617,6 +634,7 @@ def scan_orders(
         both = _join("orders", path.name, [fast] + ([slow] if slow else []), slow.problems if slow else [], [], 0)
         # Only returned lines are remembered (they are few); the others are only counted.
         both = seen.drop_repeats(b, both, path.name)
+        tally.uncount(seen.dropped)
         problems.extend(both.problems)
         parts.append(both)
         tally.next_block()

@@ -1,0 +1,189 @@
+"""Reading a seller's reports for a replay, a block of lines at a time (issue 20, docs/replay.md
+"Speed and memory"): the same rows and problems as reading each file whole, duplicates found
+across blocks, and a row of several units replayed as that many requests."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import ROOT, SEED_SCENARIO
+
+import returnsim as rs
+from returnsim.calibrate.codes import CodeTable
+from returnsim.calibrate.readers import read_fba_returns, read_mfn_returns
+from returnsim.replay import read_inputs
+from returnsim.replay.actuals import actual_figures
+from returnsim.replay.orders import _whole, order_hashes, read_blocks, scan_orders
+
+REPORTS = ROOT / "returnsim" / "_shipped" / "examples" / "amazon_reports"
+FILES = {
+    "orders": REPORTS / "synthetic_orders.txt",
+    "fba_returns": REPORTS / "synthetic_fba_returns.txt",
+    "mfn_returns": REPORTS / "synthetic_mfn_returns.txt",
+    "classes": REPORTS / "synthetic_classes.csv",
+}
+READERS = {"mfn_returns": read_mfn_returns, "fba_returns": read_fba_returns}
+
+
+def _lines(path) -> list[str]:
+    return path.read_text(encoding="utf-8").splitlines()
+
+
+def _same_report(got, whole) -> None:
+    """Rows (in file order) and problems as reading the file whole gives them."""
+    g = got.data.sort_values("line").reset_index(drop=True)
+    w = whole.data.sort_values("line").reset_index(drop=True)
+    pd.testing.assert_frame_equal(g[w.columns], w, check_dtype=False)
+    assert sorted(str(p) for p in got.problems) == sorted(str(p) for p in whole.problems)
+    assert got.day_resolution == whole.day_resolution and got.rows_read == whole.rows_read
+
+
+@pytest.mark.parametrize("kind", ["mfn_returns", "fba_returns"])
+def test_a_returns_row_repeated_in_another_block_is_a_duplicate_as_in_the_whole_file(kind, tmp_path):
+    """A copy of the second row at the end of the file, blocks of 5 lines apart: reported as a
+    duplicate of its first line and counted once, as the reader reading the whole file does."""
+    lines = _lines(FILES[kind])
+    path = tmp_path / f"{kind}.txt"
+    path.write_text("\n".join([*lines, lines[2]]) + "\n", encoding="utf-8")
+    reader = READERS[kind]
+    whole = reader(path)
+    last = len(lines) + 1
+    assert any(p.line == last and p.problem == "duplicate of line 3; counted once" for p in whole.problems)
+    for block in (5, 40, 10_000):
+        got = read_blocks(path, reader, block=block)
+        _same_report(got, whole)
+        assert last not in got.data["line"].tolist()
+
+
+def test_the_shipped_returns_reports_read_in_blocks_are_the_whole_files():
+    """Every row and every problem (the shipped files' duplicates too), whatever the block."""
+    for kind, reader in READERS.items():
+        whole = reader(FILES[kind])
+        for block in (3, 64):
+            _same_report(read_blocks(FILES[kind], reader, block=block), whole)
+
+
+def test_a_returned_order_line_repeated_in_another_block_is_a_duplicate(tmp_path):
+    """An order line of a returned order, repeated 30 lines later (other blocks of 7): reported
+    and kept once, as reading the file whole does; its order is counted once."""
+    lines = _lines(FILES["orders"])
+    header, rows = lines[0], lines[1:200]
+    rows.insert(40, rows[5])
+    path = tmp_path / "orders.txt"
+    path.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    ids = [r.split("\t")[0] for r in rows]
+    returned = set(ids[0:200:4]) | {ids[5]}
+    codes = CodeTable.load()
+    whole, wc = _whole(path, returned, codes)
+    assert any("duplicate of line 7" in p.problem for p in whole.problems)
+    for block in (7, 64):
+        rep, c = scan_orders(path, returned, codes, block=block)
+        _same_report(rep, whole)
+        pd.testing.assert_series_equal(c.per_day, wc.per_day, check_names=False)
+
+
+def test_cells_with_white_space_or_other_characters_read_as_the_reader_reads_them(tmp_path):
+    """Cells padded with spaces or non-breaking spaces, and non-ASCII text, on ordinary lines:
+    the fast path strips them as the reader does (the same rows, counts and problems)."""
+    lines = _lines(FILES["orders"])
+    header, rows = lines[0], lines[1:120]
+    cols = header.split("\t")
+    at = {c: cols.index(c) for c in ("amazon-order-id", "purchase-date", "ship-country", "sku", "item-price", "product-name")}
+    for i, (col, pad) in enumerate(
+        [("ship-country", " {} "), ("purchase-date", "{} "), ("amazon-order-id", "{}\u00a0"), ("sku", "\u00a0{}"),
+         ("item-price", " {}"), ("product-name", "Café {}")]
+    ):
+        f = rows[3 + 10 * i].split("\t")
+        f[at[col]] = pad.format(f[at[col]])
+        rows[3 + 10 * i] = "\t".join(f)
+    path = tmp_path / "orders.txt"
+    path.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    ids = [r.split("\t")[0].strip() for r in rows]
+    codes = CodeTable.load()
+    whole, wc = _whole(path, set(ids), codes)
+    assert len(whole.data) == len(rows)
+    for block in (7, 1000):
+        rep, c = scan_orders(path, set(ids), codes, block=block)
+        _same_report(rep, whole)
+        pd.testing.assert_series_equal(c.per_day, wc.per_day, check_names=False)
+        assert c.countries == wc.countries
+
+
+def test_returned_orders_are_found_by_their_hashes():
+    h = order_hashes(["111-0000000-0000001", "111-0000000-0000002", None, "111-0000000-0000001"])
+    assert len(h) == 2 and h.dtype == np.uint64 and (np.diff(h) > 0).all()
+    codes = CodeTable.load()
+    a, _ = scan_orders(FILES["orders"], h, codes)
+    b, _ = scan_orders(FILES["orders"], {"111-0000000-0000001", "111-0000000-0000002"}, codes)
+    pd.testing.assert_frame_equal(a.data, b.data)
+
+
+# ---------------------------------------------------------------------------------------------
+# a row of several units
+# ---------------------------------------------------------------------------------------------
+
+
+def _two_units(tmp_path, order_quantity: int = 2):
+    """The shipped reports with one Returns report row returning 2 units of an order line of
+    ``order_quantity`` units; returns (files, its order id)."""
+    mfn = _lines(FILES["mfn_returns"])
+    cols = mfn[0].split("\t")
+    q_at = cols.index("Return quantity")
+    # a row the replay takes (a refund and a label cost, in a class), not a damaged one
+    sc = rs.load_scenario(SEED_SCENARIO)
+    base = read_inputs(sc, **FILES)
+    rows = [r.split("\t") for r in mfn[1:]]
+    oid_at, refund_at = cols.index("Order ID"), cols.index("Refunded Amount")
+    pick = next(
+        i for i, f in enumerate(rows)
+        if len(f) == len(cols) and f[q_at] == "1" and f[refund_at].replace(".", "", 1).isdigit() and float(f[refund_at]) > 0
+    )
+    oid = rows[pick][oid_at]
+    rows[pick][q_at] = "2"
+    mfn_path = tmp_path / "mfn.txt"
+    mfn_path.write_text("\n".join(["\t".join(cols), *("\t".join(f) for f in rows)]) + "\n", encoding="utf-8")
+    orders = _lines(FILES["orders"])
+    o_cols = orders[0].split("\t")
+    oq, price_at = o_cols.index("quantity"), o_cols.index("item-price")
+    out = []
+    for ln in orders[1:]:
+        f = ln.split("\t")
+        if f[0] == oid and len(f) == len(o_cols):
+            f[oq] = str(order_quantity)
+            f[price_at] = f"{float(f[price_at]) * order_quantity:.2f}"  # the line's price is for its units
+        out.append("\t".join(f))
+    orders_path = tmp_path / "orders.txt"
+    orders_path.write_text("\n".join([orders[0], *out]) + "\n", encoding="utf-8")
+    files = {**FILES, "mfn_returns": mfn_path, "orders": orders_path}
+    return sc, base, files
+
+
+def test_a_row_of_two_units_is_two_requests_with_the_rows_money_on_the_first(tmp_path):
+    sc, base, files = _two_units(tmp_path)
+    two = read_inputs(sc, **files)
+    assert len(two.demand) == len(base.demand) + 1
+    assert any("more than one unit" in n for n in two.notes)
+    # Every request of the base keeps its identity (and so its draws); one more is added.
+    new = np.setdiff1d(two.demand.key, base.demand.key)
+    assert len(new) == 1 and np.isin(base.demand.key, two.demand.key).all()
+    assert len(np.unique(two.demand.key)) == len(two.demand)
+    i = int(np.flatnonzero(two.demand.key == new[0])[0])
+    j = int(np.flatnonzero((two.demand.order_time == two.demand.order_time[i]) & (two.demand.key != new[0]))[0])
+    for col in ("order_time", "request_time", "item_class", "market", "price", "stated_reason", "in_policy"):
+        assert getattr(two.demand, col)[i] == getattr(two.demand, col)[j], col
+    # The returns frame: one row per request; the report row's money on its first unit only,
+    # so the totals a seller compares are the report's.
+    assert len(two.returns) == len(two.demand)
+    assert actual_figures(two.returns)["refunds"] == pytest.approx(actual_figures(base.returns)["refunds"])
+    assert actual_figures(two.returns)["seller_labels"] == pytest.approx(actual_figures(base.returns)["seller_labels"])
+    same = two.returns[two.returns["order_time"] == two.demand.order_time[i]]
+    assert len(same) == 2 and (same["refunded"] > 0).sum() == 1 and (same["refunded"] == 0).sum() == 1
+
+
+def test_units_are_at_most_the_order_lines(tmp_path):
+    """A row claiming 2 units of a 1-unit order line replays one request (the order's)."""
+    sc, base, files = _two_units(tmp_path, order_quantity=1)
+    one = read_inputs(sc, **files)
+    assert len(one.demand) == len(base.demand)
+    np.testing.assert_array_equal(np.sort(one.demand.key), np.sort(base.demand.key))
