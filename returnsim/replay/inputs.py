@@ -225,9 +225,9 @@ def read_inputs(
     codes = CodeTable.load()
     # The orders are streamed: counted per day, and only the returned lines kept (known by a
     # 64-bit hash of their order id: a sorted array, not a set of strings).
-    returned = order_hashes(
-        pd.concat([rep.data["order_id"] for rep in reports.values() if "order_id" in rep.data] or [pd.Series(dtype=object)])
-    )
+    returned = np.unique(np.concatenate(
+        [np.zeros(0, dtype=np.uint64)] + [order_hashes(rep.data["order_id"]) for rep in reports.values() if "order_id" in rep.data]
+    ))
     orders_rep, counts = scan_orders(orders, returned, codes)
     reports = {"orders": _usable(orders_rep), **reports}
     if orders_rep.kind != "orders":

@@ -98,11 +98,15 @@ class OrderCounts:
 
 
 def order_hashes(ids: Collection[str] | pd.Series | np.ndarray) -> np.ndarray:
-    """Sorted distinct 64-bit hashes of order ids (missing ones left out)."""
-    values = pd.Series(list(ids) if isinstance(ids, set | frozenset) else ids, dtype=object).dropna()
-    if values.empty:
-        return np.zeros(0, dtype=np.uint64)
-    return np.unique(_hash(values.astype(str).to_numpy(dtype=object)))
+    """Sorted distinct 64-bit hashes of order ids (missing ones left out), hashed a slice at a
+    time (a column of strings is not copied whole)."""
+    values = pd.Series(list(ids) if isinstance(ids, set | frozenset) else ids, copy=False)
+    out = [np.zeros(0, dtype=np.uint64)]
+    for a in range(0, len(values), 50_000):
+        part = values.iloc[a : a + 50_000].dropna()
+        if len(part):
+            out.append(np.unique(_hash(part.astype(str).to_numpy(dtype=object))))
+    return np.unique(np.concatenate(out))
 
 
 def _hash(values: np.ndarray) -> np.ndarray:
