@@ -10,6 +10,7 @@ order ids go no further than this module, and a request's identity is kept only 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import re
@@ -35,7 +36,7 @@ from ..calibrate.readers import (
 from ..calibrate.tsv import Source
 from ..model.replay_source import ReplayDemand
 from ..scenario import Scenario
-from .orders import order_hashes, read_blocks, scan_orders
+from .orders import hash_ids, order_hashes, read_blocks, scan_orders
 
 __all__ = ["ReplayInputs", "read_inputs", "file_digest"]
 
@@ -113,6 +114,26 @@ def _reading_code() -> str:
         h.update(rel.encode())
         h.update((root / rel).read_bytes())
     return h.hexdigest()
+
+
+def _hashed_ids(rep: Report | None, drop: tuple[str, ...] = ()) -> Report | None:
+    """The report with its order ids as 64-bit hashes (and without the columns ``drop``), for
+    :func:`~returnsim.calibrate.prepare.prepare`, which only matches them: matching hashes
+    instead of strings is the same matching (two ids of one store sharing a hash is a chance
+    of about 1e-8 at a million orders) without copying every id. The report keeps its ids."""
+    if rep is None or "order_id" not in rep.data:
+        return rep
+    data = rep.data.drop(columns=[c for c in ("order_id", *drop) if c in rep.data])
+    ids = rep.data["order_id"]
+    h = np.zeros(len(ids), dtype=np.uint64)
+    present = ids.notna().to_numpy()
+    for a in range(0, len(ids), 50_000):
+        part = ids.iloc[a : a + 50_000]
+        ok = present[a : a + 50_000]
+        h[a : a + 50_000][ok] = hash_ids(part[ok].astype(str).to_numpy(dtype=object))
+    data.insert(0, "order_id", pd.array(h, dtype="UInt64").copy())
+    data.loc[~present, "order_id"] = pd.NA
+    return dataclasses.replace(rep, data=data)
 
 
 def _usable(rep: Report) -> Report:
@@ -244,9 +265,9 @@ def read_inputs(
     catalog = list(scenario.catalog)
     bands = _band_edges(catalog) if classes is None else None
     prepared, _, info = prepare(
-        fba=reports.get("fba_returns"),
-        mfn=reports.get("mfn_returns"),
-        orders=reports["orders"],
+        fba=_hashed_ids(reports.get("fba_returns")),
+        mfn=_hashed_ids(reports.get("mfn_returns")),
+        orders=_hashed_ids(reports["orders"], drop=("line", "currency")),
         classes=reports.get("classes"),
         codes=codes,
         home_country=home_country,
@@ -296,7 +317,7 @@ def read_inputs(
             notes.append(f"{rep.name}: {int((ok & ~has_date).sum()):,} returns have no readable date (or their order none); not replayed")
         sub = df[keep]
         line = pos[keep]
-        src = o.iloc[line]
+        src = o[[c for c in ("date", "market", "unit_price", "quantity") if c in o]].iloc[line]
         units = _units(sub, src["quantity"].to_numpy(dtype=float) if "quantity" in src else np.full(len(sub), np.nan))
         if (units > 1).any():
             notes.append(

@@ -109,8 +109,12 @@ def order_hashes(ids: Collection[str] | pd.Series | np.ndarray) -> np.ndarray:
     return np.unique(np.concatenate(out))
 
 
-def _hash(values: np.ndarray) -> np.ndarray:
+def hash_ids(values: np.ndarray) -> np.ndarray:
+    """64-bit hashes of strings (order ids), as uint64."""
     return pd.util.hash_array(np.asarray(values, dtype=object), categorize=False)
+
+
+_hash = hash_ids
 
 
 def _in_table(h: np.ndarray, table: pd.Index) -> np.ndarray:
