@@ -187,3 +187,19 @@ def test_units_are_at_most_the_order_lines(tmp_path):
     one = read_inputs(sc, **files)
     assert len(one.demand) == len(base.demand)
     np.testing.assert_array_equal(np.sort(one.demand.key), np.sort(base.demand.key))
+
+
+def test_reading_leaves_arrows_allocator_as_it_was(tmp_path):
+    """Reading switches Arrow's memory pool to the system allocator (docs/replay.md) and puts
+    the caller's back, also when a file cannot be used."""
+    import pyarrow as pa
+
+    sc = rs.load_scenario(SEED_SCENARIO)
+    before = pa.default_memory_pool().backend_name
+    read_inputs(sc, **FILES)
+    assert pa.default_memory_pool().backend_name == before
+    bad = tmp_path / "orders.txt"
+    bad.write_bytes(b"\x00\x01binary")
+    with pytest.raises(ValueError):
+        read_inputs(sc, orders=bad, mfn_returns=FILES["mfn_returns"])
+    assert pa.default_memory_pool().backend_name == before

@@ -126,7 +126,7 @@ def _in_table(h: np.ndarray, table: pd.Index) -> np.ndarray:
 
 
 def _table(h: np.ndarray) -> pd.Index:
-    return pd.Index(np.unique(np.asarray(h, dtype=np.uint64)))
+    return pd.Index(pd.unique(np.asarray(h, dtype=np.uint64)))
 
 
 def _count(ids: np.ndarray, dates: np.ndarray, kept: np.ndarray, counts: OrderCounts, last: pd.Index) -> np.ndarray:
@@ -397,21 +397,20 @@ class _Seen:
         self.first: dict[int, int] = {}
         self.dropped = pd.DataFrame()
 
-    def _key(self, b: _Block, k: int) -> int:
-        """The hash of the row's fields joined by tabs (an ordinary line's text), or of the
-        tuple of its fields when one holds a tab or a line break (no ordinary line has such
-        fields): rows with the same fields have the same key whatever quoting or trailing
-        tabs wrote them."""
+    def _text(self, b: _Block, k: int) -> str:
+        """What identifies the row of line ``k``: its fields joined by tabs (an ordinary line's
+        text), whatever quoting or trailing tabs wrote them; fields holding a tab or a line
+        break (no ordinary line has such fields) are joined by NULs behind a NUL."""
         ln = b.lines[k]
         quoted = '"' in ln
         if not quoted and ln.count("\t") == self.width - 1:
-            return hash(ln)
+            return ln
         fields = _parse_quoted(b.lines, k, self.width, "\t")[0] if quoted else ln.split("\t")
         while len(fields) > self.width and fields[-1].strip() == "":
             fields = fields[:-1]  # trailing tabs, as the reader drops them
         if quoted and any("\t" in f or "\n" in f for f in fields):
-            return hash(tuple(fields))
-        return hash("\t".join(fields))
+            return "\x00" + "\x00".join(fields)
+        return "\t".join(fields)
 
     def drop_repeats(self, b: _Block, rep: Report, name: str) -> Report:
         """``rep`` (rows of block ``b``) without the rows read before, each reported as the
@@ -424,8 +423,8 @@ class _Seen:
         lines = rep.data["line"].to_numpy(dtype=np.int64)
         repeat = np.zeros(len(lines), dtype=bool)
         dups: dict[int, int] = {}
-        for i, line in enumerate(lines.tolist()):
-            key = self._key(b, line - b.first)
+        keys = _hash(np.array([self._text(b, k) for k in (lines - b.first).tolist()], dtype=object)).tolist()
+        for i, (line, key) in enumerate(zip(lines.tolist(), keys, strict=True)):
             was = self.first.get(key)
             if was is None:
                 self.first[key] = line
@@ -576,13 +575,13 @@ class _Tally:
         if "status" in cols:
             counted = ~pd.Series(cols["status"], dtype=object).isin(self.cancelled_codes).to_numpy()
         dates = np.asarray(cols["purchase_date"], dtype="datetime64[ns]")
-        self.ids = np.union1d(self.ids, _count(ids, dates, counted, self.counts, self.last))
+        self.ids = pd.unique(np.concatenate([self.ids, _count(ids, dates, counted, self.counts, self.last)]))
         return _in_table(ids, self.table)
 
     def frame(self, df: pd.DataFrame) -> pd.DataFrame:
         """Count the reader's rows' orders (not those counted already); the returned rows."""
-        done = _table(np.union1d(self.last.to_numpy(), self.ids))
-        self.ids = np.union1d(self.ids, _count_frame(df, self.cancelled, self.counts, done))
+        done = _table(np.concatenate([self.last.to_numpy(), self.ids]))
+        self.ids = pd.unique(np.concatenate([self.ids, _count_frame(df, self.cancelled, self.counts, done)]))
         return df[_is_returned(df, self.table)]
 
     def uncount(self, repeats: pd.DataFrame) -> None:
