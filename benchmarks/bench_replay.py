@@ -10,23 +10,29 @@ in a fresh child process so each peak is its own:
 * **replay, simulation**: one replication of the same policy on the reports' own orders and
   requests (``rs.simulate(source=...)``), the arrays read from an ``.npz`` the next child wrote;
 * **replay, end to end**: reading the three reports (``returnsim.replay.read_inputs``, streamed
-  a block of lines at a time) and the replication.
+  a block of lines at a time) and the replication, in one process;
+* **reading, before**: the same reading by the code of ``--before`` (a git ref, ``main`` by
+  default, exported with ``git archive``; ``--before ''`` skips it), for the before/after of
+  the reading.
 
-The reading is done once per replay, whatever the number of policies and replications; the last
-line shares it among 1, 10 and 150 runs (5 policies x 30 replications). Peak memory is the
-child's maximum resident set size (it includes the libraries imported,
-shown as "after import"); CPU seconds are what to compare on a shared machine. The ratios are
-replay / generated: a speed ratio of 0.5 means half the speed.
+The reading is done once per replay, whatever the number of policies and replications; a line
+shares it among 1, 10 and 150 runs (5 policies x 30 replications). Peak memory is the child's
+maximum resident set size (it includes the libraries imported, shown as "after import": a
+replay imports the calibration's readers, and with them pandas, pyarrow and more of scipy than
+a generated run); CPU seconds are what to compare on a shared machine. The ratios are replay /
+generated: a speed ratio of 0.5 means half the speed.
 
-    python benchmarks/bench_replay.py [--factor 18] [--policy seed] [--seed 0] [--dir /tmp/returnsim_bench_replay]
+    python benchmarks/bench_replay.py [--factor 18] [--policy seed] [--seed 0] [--before main] [--dir /tmp/returnsim_bench_replay]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -63,6 +69,7 @@ print(json.dumps(out))
 END_TO_END = SCALED + r"""
 import dataclasses
 from returnsim.replay import read_inputs
+out["import_mb"] = peak()
 f = folder + "/synthetic_"
 start, cpu = time.perf_counter(), time.process_time()
 inp = read_inputs(sc, orders=f + "orders.txt", fba_returns=f + "fba_returns.txt",
@@ -79,6 +86,18 @@ out.update(seconds=time.perf_counter() - start, cpu=time.process_time() - cpu, p
 print(json.dumps(out))
 """
 
+READING = SCALED + r"""
+from returnsim.replay import read_inputs
+out["import_mb"] = peak()
+f = folder + "/synthetic_"
+start, cpu = time.perf_counter(), time.process_time()
+inp = read_inputs(sc, orders=f + "orders.txt", fba_returns=f + "fba_returns.txt",
+                  mfn_returns=f + "mfn_returns.txt", classes=f + "classes.csv")
+out.update(read_seconds=time.perf_counter() - start, read_cpu=time.process_time() - cpu, read_peak_mb=peak(),
+           requests=len(inp.demand))
+print(json.dumps(out))
+"""
+
 SIMULATION = SCALED + r"""
 from returnsim.model.replay_source import ReplayDemand
 with np.load(folder + "/demand.npz", allow_pickle=False) as z:
@@ -92,14 +111,30 @@ print(json.dumps(out))
 """
 
 
-def child(code: str, args: argparse.Namespace) -> dict[str, float]:
+def child(code: str, args: argparse.Namespace, path: str | None = None) -> dict[str, float]:
+    env = dict(os.environ)
+    if path:  # the code of another version, first on the path
+        env["PYTHONPATH"] = path + os.pathsep + env.get("PYTHONPATH", "")
     out = subprocess.run(
         [sys.executable, "-c", code, str(SCENARIO), args.policy, str(args.factor), str(args.seed), str(args.dir), ""],
-        capture_output=True, text=True, check=False,
+        capture_output=True, text=True, check=False, env=env,
     )
     if out.returncode:
         sys.exit(f"child failed:\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def before(args: argparse.Namespace) -> dict[str, float] | None:
+    """The reading by the code of ``args.before`` (exported with git archive), or None."""
+    if not args.before:
+        return None
+    with tempfile.TemporaryDirectory() as tmp:
+        archive = subprocess.run(["git", "-C", str(ROOT), "archive", args.before, "returnsim"], capture_output=True, check=False)
+        if archive.returncode:
+            print(f"(no before/after: git archive {args.before} failed: {archive.stderr.decode()[-300:]})")
+            return None
+        subprocess.run(["tar", "-x", "-C", tmp], input=archive.stdout, check=True)
+        return child(READING, args, path=tmp)
 
 
 def main() -> None:
@@ -107,6 +142,7 @@ def main() -> None:
     ap.add_argument("--factor", type=float, default=18.0, help="times the seed's orders a day (18: about 1 M a year)")
     ap.add_argument("--policy", default="seed")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--before", default="main", help="git ref whose reading to compare with ('' to skip)")
     ap.add_argument("--dir", type=Path, default=Path("/tmp/returnsim_bench_replay"))
     args = ap.parse_args()
     args.dir.mkdir(parents=True, exist_ok=True)
@@ -116,19 +152,28 @@ def main() -> None:
     gen = child(GENERATED, args)
     e2e = child(END_TO_END, args)
     sim = child(SIMULATION, args)
+    after = child(READING, args)
+    was = before(args)
+    size = (args.dir / "synthetic_orders.txt").stat().st_size / 1e6
     print(f"{'run':<22} {'orders':>10} {'requests':>9} {'wall s':>7} {'CPU s':>6} {'peak MB':>8} {'after import':>12}")
     for name, r in (("generated", gen), ("replay, simulation", sim), ("replay, end to end", e2e)):
         cpu = r["cpu"] + r.get("read_cpu", 0.0)
         wall = r["seconds"] + r.get("read_seconds", 0.0)
         print(f"{name:<22} {r['orders']:>10,.0f} {r['requests']:>9,.0f} {wall:>7.1f} {cpu:>6.2f} {r['peak_mb']:>8.0f} {r['import_mb']:>12.0f}")
-    print(f"reading the reports: {e2e['read_seconds']:.1f} s wall, {e2e['read_cpu']:.1f} CPU s, peak {e2e['read_peak_mb']:.0f} MB")
+    print(f"reading the reports ({size:.0f} MB of orders): {after['read_seconds']:.1f} s wall, {after['read_cpu']:.2f} CPU s, "
+          f"peak {after['read_peak_mb']:.0f} MB ({after['read_peak_mb'] - after['import_mb']:.0f} above its imports)")
+    if was is not None:
+        print(f"reading by {args.before}: {was['read_cpu']:.2f} CPU s, peak {was['read_peak_mb']:.0f} MB "
+              f"({was['read_peak_mb'] - was['import_mb']:.0f} above its imports); now {was['read_cpu'] / after['read_cpu']:.1f} times "
+              f"as fast, peak {after['read_peak_mb'] / was['read_peak_mb']:.2f} of it"
+              + ("" if was["requests"] == after["requests"] else f" (requests differ: {was['requests']:,} vs {after['requests']:,})"))
+    e2e_cpu = e2e["cpu"] + e2e["read_cpu"]
     print(
-        f"speed ratio (generated CPU / replay CPU; >= 0.5 is at least half the speed): "
-        f"simulation {gen['cpu'] / sim['cpu']:.2f}, end to end {gen['cpu'] / (e2e['cpu'] + e2e['read_cpu']):.2f}"
+        f"end to end, 1 replication: speed ratio (generated CPU / replay CPU; >= 0.5 is at least half the speed) "
+        f"{gen['cpu'] / e2e_cpu:.2f}; peak memory ratio (replay / generated) {e2e['peak_mb'] / gen['peak_mb']:.2f}"
     )
     print(
-        f"peak memory ratio (replay / generated): simulation {sim['peak_mb'] / gen['peak_mb']:.2f}, "
-        f"end to end {e2e['peak_mb'] / gen['peak_mb']:.2f}"
+        f"simulation only: speed ratio {gen['cpu'] / sim['cpu']:.2f}, peak memory ratio {sim['peak_mb'] / gen['peak_mb']:.2f}"
     )
     # The reports are read once per replay, whatever the policies and replications.
     amortised = ", ".join(
