@@ -34,12 +34,16 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIO = ROOT / "scenarios" / "seed_policies.toml"
 
 SCALED = r"""
-import json, resource, sys, time
+import json, os, resource, sys, time
+if os.environ.get("RETURNSIM_BENCH_CODE"):  # another version's code: before an editable install's
+    sys.meta_path[:] = [f for f in sys.meta_path if "__editable__" not in getattr(f, "__module__", "")]
+    sys.path.insert(0, os.environ["RETURNSIM_BENCH_CODE"])
 import numpy as np
 import returnsim as rs
 path, policy, factor, seed, folder, what = sys.argv[1:7]
@@ -70,6 +74,7 @@ END_TO_END = SCALED + r"""
 import dataclasses
 from returnsim.replay import read_inputs
 out["import_mb"] = peak()
+out["code"] = rs.__file__
 f = folder + "/synthetic_"
 start, cpu = time.perf_counter(), time.process_time()
 inp = read_inputs(sc, orders=f + "orders.txt", fba_returns=f + "fba_returns.txt",
@@ -89,6 +94,7 @@ print(json.dumps(out))
 READING = SCALED + r"""
 from returnsim.replay import read_inputs
 out["import_mb"] = peak()
+out["code"] = rs.__file__
 f = folder + "/synthetic_"
 start, cpu = time.perf_counter(), time.process_time()
 inp = read_inputs(sc, orders=f + "orders.txt", fba_returns=f + "fba_returns.txt",
@@ -111,10 +117,10 @@ print(json.dumps(out))
 """
 
 
-def child(code: str, args: argparse.Namespace, path: str | None = None) -> dict[str, float]:
+def child(code: str, args: argparse.Namespace, path: str | None = None) -> dict[str, Any]:
     env = dict(os.environ)
-    if path:  # the code of another version, first on the path
-        env["PYTHONPATH"] = path + os.pathsep + env.get("PYTHONPATH", "")
+    if path:  # the code of another version
+        env["RETURNSIM_BENCH_CODE"] = path
     out = subprocess.run(
         [sys.executable, "-c", code, str(SCENARIO), args.policy, str(args.factor), str(args.seed), str(args.dir), ""],
         capture_output=True, text=True, check=False, env=env,
@@ -124,7 +130,7 @@ def child(code: str, args: argparse.Namespace, path: str | None = None) -> dict[
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def before(args: argparse.Namespace) -> dict[str, float] | None:
+def before(args: argparse.Namespace) -> dict[str, Any] | None:
     """The reading by the code of ``args.before`` (exported with git archive), or None."""
     if not args.before:
         return None
@@ -134,7 +140,10 @@ def before(args: argparse.Namespace) -> dict[str, float] | None:
             print(f"(no before/after: git archive {args.before} failed: {archive.stderr.decode()[-300:]})")
             return None
         subprocess.run(["tar", "-x", "-C", tmp], input=archive.stdout, check=True)
-        return child(READING, args, path=tmp)
+        out = child(READING, args, path=tmp)
+        if not str(out.get("code", "")).startswith(tmp):
+            sys.exit(f"the reading of {args.before} ran {out.get('code')}, not the exported code")
+        return out
 
 
 def main() -> None:
