@@ -203,3 +203,37 @@ def test_reading_leaves_arrows_allocator_as_it_was(tmp_path):
     with pytest.raises(ValueError):
         read_inputs(sc, orders=bad, mfn_returns=FILES["mfn_returns"])
     assert pa.default_memory_pool().backend_name == before
+
+
+def test_pyarrows_split_and_pandas_split_read_the_same(tmp_path, monkeypatch):
+    """Blocks of ordinary lines are split by pyarrow when it is installed, else by pandas' C
+    parser: the same rows, counts and problems either way (returns reports and orders, with
+    padded, damaged and repeated lines)."""
+    import returnsim.replay.orders as orders_mod
+
+    lines = _lines(FILES["orders"])
+    header, rows = lines[0], lines[1:300]
+    rows[20] = rows[20].replace("\tUS", "\t US ", 1)
+    rows.insert(200, rows[10])
+    path = tmp_path / "orders.txt"
+    path.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    ids = {r.split("\t")[0] for r in rows[::3]}
+    codes = CodeTable.load()
+    got = {}
+    for arrow in (True, False):
+        monkeypatch.setattr(orders_mod, "_ARROW", arrow)
+        calls = []
+        real = orders_mod._arrow_columns
+        monkeypatch.setattr(orders_mod, "_arrow_columns", lambda *a: calls.append(1) or real(*a))
+        got[arrow] = (
+            scan_orders(path, ids, codes, block=50),
+            {k: read_blocks(FILES[k], r, block=50) for k, r in READERS.items()},
+        )
+        assert bool(calls) == arrow
+    (a, ca), ra = got[True]
+    (b, cb), rb = got[False]
+    _same_report(a, b)
+    pd.testing.assert_series_equal(ca.per_day, cb.per_day)
+    assert ca.countries == cb.countries
+    for k in READERS:
+        _same_report(ra[k], rb[k])
