@@ -209,8 +209,9 @@ def test_pyarrows_split_and_pandas_split_read_the_same(tmp_path, monkeypatch):
     """Blocks of ordinary lines are split by pyarrow when it is installed, else by pandas' C
     parser: the same rows, counts and problems either way (returns reports and orders, with
     padded, damaged and repeated lines)."""
-    import returnsim.replay.orders as orders_mod
+    import sys
 
+    orders_mod = sys.modules[scan_orders.__module__]
     lines = _lines(FILES["orders"])
     header, rows = lines[0], lines[1:300]
     rows[20] = rows[20].replace("\tUS", "\t US ", 1)
@@ -220,11 +221,17 @@ def test_pyarrows_split_and_pandas_split_read_the_same(tmp_path, monkeypatch):
     ids = {r.split("\t")[0] for r in rows[::3]}
     codes = CodeTable.load()
     got = {}
+    calls: list[bool] = []
+    real = orders_mod._arrow_columns
+
+    def counted(*a):
+        calls.append(True)
+        return real(*a)
+
+    monkeypatch.setattr(orders_mod, "_arrow_columns", counted)
     for arrow in (True, False):
         monkeypatch.setattr(orders_mod, "_ARROW", arrow)
-        calls = []
-        real = orders_mod._arrow_columns
-        monkeypatch.setattr(orders_mod, "_arrow_columns", lambda *a: calls.append(1) or real(*a))
+        calls.clear()
         got[arrow] = (
             scan_orders(path, ids, codes, block=50),
             {k: read_blocks(FILES[k], r, block=50) for k, r in READERS.items()},
