@@ -8,7 +8,8 @@ file. The returns reports are read the same way (:func:`read_blocks`), keeping e
 In each block:
 
 * an ordinary line (no quotes, the header's number of fields, every cell readable, not repeated
-  in the block) is split by pandas' C parser, and each column's cells are read by the
+  in the block) is split in C (pyarrow's CSV reader when pyarrow is installed and every line of
+  the block is ordinary, else pandas' C parser), and each column's cells are read by the
   calibration's cell readers (:func:`~returnsim.calibrate.tsv.read_cells`) once per distinct
   value (a column of a few SKUs, codes or countries is read as those few values), so a cell
   reads exactly as the reader would read it;
