@@ -70,28 +70,8 @@ out.update(seconds=time.perf_counter() - start, cpu=time.process_time() - cpu, p
 print(json.dumps(out))
 """
 
-END_TO_END = SCALED + r"""
+READ = SCALED + r"""
 import dataclasses
-from returnsim.replay import read_inputs
-out["import_mb"] = peak()
-out["code"] = rs.__file__
-f = folder + "/synthetic_"
-start, cpu = time.perf_counter(), time.process_time()
-inp = read_inputs(sc, orders=f + "orders.txt", fba_returns=f + "fba_returns.txt",
-                  mfn_returns=f + "mfn_returns.txt", classes=f + "classes.csv")
-out.update(read_seconds=time.perf_counter() - start, read_cpu=time.process_time() - cpu, read_peak_mb=peak())
-d = inp.demand
-np.savez(folder + "/demand.npz", **{k.name: getattr(d, k.name) for k in dataclasses.fields(d) if k.name != "digest"})
-with open(folder + "/scenario.json", "w") as fh:
-    json.dump(inp.scenario.model_dump(mode="json", by_alias=True), fh)
-start, cpu = time.perf_counter(), time.process_time()
-run = rs.simulate(inp.scenario, policy, seed=seed, source=d)
-out.update(seconds=time.perf_counter() - start, cpu=time.process_time() - cpu, peak_mb=peak(),
-           orders=run.kpis["orders"], requests=run.kpis["return_requests"])
-print(json.dumps(out))
-"""
-
-READING = SCALED + r"""
 from returnsim.replay import read_inputs
 out["import_mb"] = peak()
 out["code"] = rs.__file__
@@ -101,6 +81,21 @@ inp = read_inputs(sc, orders=f + "orders.txt", fba_returns=f + "fba_returns.txt"
                   mfn_returns=f + "mfn_returns.txt", classes=f + "classes.csv")
 out.update(read_seconds=time.perf_counter() - start, read_cpu=time.process_time() - cpu, read_peak_mb=peak(),
            requests=len(inp.demand))
+"""
+
+READING = READ + r"""
+print(json.dumps(out))
+"""
+
+END_TO_END = READ + r"""
+d = inp.demand
+np.savez(folder + "/demand.npz", **{k.name: getattr(d, k.name) for k in dataclasses.fields(d) if k.name != "digest"})
+with open(folder + "/scenario.json", "w") as fh:
+    json.dump(inp.scenario.model_dump(mode="json", by_alias=True), fh)
+start, cpu = time.perf_counter(), time.process_time()
+run = rs.simulate(inp.scenario, policy, seed=seed, source=d)
+out.update(seconds=time.perf_counter() - start, cpu=time.process_time() - cpu, peak_mb=peak(),
+           orders=run.kpis["orders"], requests=run.kpis["return_requests"])
 print(json.dumps(out))
 """
 

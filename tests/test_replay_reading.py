@@ -7,7 +7,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import ROOT, SEED_SCENARIO
+from conftest import SEED_SCENARIO
+from test_replay import FILES
 
 import returnsim as rs
 from returnsim.calibrate.codes import CodeTable
@@ -16,13 +17,6 @@ from returnsim.replay import read_inputs
 from returnsim.replay.actuals import actual_figures
 from returnsim.replay.orders import _whole, order_hashes, read_blocks, scan_orders
 
-REPORTS = ROOT / "returnsim" / "_shipped" / "examples" / "amazon_reports"
-FILES = {
-    "orders": REPORTS / "synthetic_orders.txt",
-    "fba_returns": REPORTS / "synthetic_fba_returns.txt",
-    "mfn_returns": REPORTS / "synthetic_mfn_returns.txt",
-    "classes": REPORTS / "synthetic_classes.csv",
-}
 READERS = {"mfn_returns": read_mfn_returns, "fba_returns": read_fba_returns}
 
 
