@@ -205,7 +205,7 @@ def test_pyarrows_split_and_pandas_split_read_the_same(tmp_path, monkeypatch):
     padded, damaged and repeated lines)."""
     import sys
 
-    orders_mod = sys.modules[scan_orders.__module__]
+    orders_mod = sys.modules["returnsim.replay.blocks"]
     lines = _lines(FILES["orders"])
     header, rows = lines[0], lines[1:300]
     rows[20] = rows[20].replace("\tUS", "\t US ", 1)

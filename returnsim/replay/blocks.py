@@ -1,0 +1,275 @@
+"""A text report's lines a block at a time, and the cells of a block's ordinary lines.
+
+A block is some thousands of lines, never ending inside a quoted field. Its ordinary lines (no
+quotes, the header's number of fields, not repeated in the block) are split in C: by pyarrow's
+CSV reader when pyarrow is installed and every line of the block is ordinary (it splits and
+dictionary-encodes in C), else by pandas' C parser; both give the same cells (a test checks).
+Each column's cells are then read by the calibration's cell readers
+(:func:`~returnsim.calibrate.tsv.read_cells`) once per distinct value (a column of a few SKUs,
+codes or countries is read as those few values), so a cell reads exactly as the reader would
+read it. The other lines are the reader's (:mod:`.rows`).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import itertools
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..calibrate.readers import Column, Report
+from ..calibrate.tsv import Source, _utf16_without_bom, header_key, read_cells
+
+_REQUIRED = {"orders": ("order_id", "purchase_date"), "fba_returns": ("order_id", "return_date"),
+             "mfn_returns": ("order_id", "request_date")}
+"""Cells an ordinary line must have: a line without one goes to the reader, which says what it
+does with it (an order line without its id is skipped and reported, a return is kept)."""
+
+_SPACE = " \r\x0b\x0c\x1c\x1d\x1e\x1f"
+"""ASCII characters ``str.strip`` removes besides tab and newline (which no cell of an ordinary
+line holds)."""
+
+
+def streamable(path: Path) -> bool:
+    with open(path, "rb") as fh:
+        head = fh.read(65536)
+    return not (head.startswith((b"\xff\xfe", b"\xfe\xff")) or _utf16_without_bom(head) or (b"\r" in head and b"\n" not in head))
+
+
+def probe(path: Path, reader: Callable[[Source], Report]) -> Report:
+    """The reader on the header and the first lines: can the file be used at all?"""
+    with open(path, "rb") as fh:
+        head = b"".join(line for _, line in zip(range(50), fh, strict=False))
+    return reader(head)
+
+
+@dataclass
+class Block:
+    header: str
+    lines: list[str]
+    first: int
+    """File line number of ``lines[0]`` (the header is line 1)."""
+    raw: bytes | None = None
+    """The lines' UTF-8 bytes, when they hold no quote and no carriage return (the C parser
+    reads them as they are when every line is ordinary)."""
+    indented: bool = True
+    """Some line may start with white space (so may be blank with its tabs)."""
+
+
+def blocks_of(path: Path, block: int, notes: list[str]) -> Iterator[Block]:
+    """The file's lines a block at a time; a block ends where the quotes balance (never inside
+    a quoted field)."""
+    with open(path, "rb") as fh:
+        header = _decode(fh.readline(), notes, path.name).lstrip("\ufeff").rstrip("\r\n")
+        line_no = 2
+        while True:
+            raw_lines = list(itertools.islice(fh, block))
+            if not raw_lines:
+                return
+            raw = b"".join(raw_lines)
+            del raw_lines
+            quotes = raw.count(b'"')
+            while quotes % 2:  # inside a quoted field: read on to where it closes
+                more = fh.readline()
+                if not more:
+                    break
+                raw += more
+                quotes += more.count(b'"')
+            simple = not quotes and b"\r" not in raw
+            text = _decode(raw, notes, path.name)
+            utf8 = not notes  # no block so far (this one included) needed Windows-1252
+            lines = (text if simple else text.replace("\r\n", "\n")).split("\n")
+            if lines and lines[-1] == "":
+                lines.pop()
+            del text
+            indented = any(c.isspace() for c in {ln[:1] for ln in lines})
+            yield Block(header, lines, line_no, raw if simple and utf8 else None, indented)
+            del raw
+            line_no += len(lines)
+
+
+def _decode(raw: bytes, notes: list[str], name: str) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        if not notes:
+            notes.append(f"{name}: not UTF-8; read as Windows-1252")
+        return raw.decode("cp1252", errors="replace")
+
+
+def column_indices(header: str, columns: Sequence[Column]) -> dict[str, int]:
+    """The index of each column found in the header, as the reader finds it."""
+    keys = [header_key(h) for h in header.split("\t")]
+    out: dict[str, int] = {}
+    for c in columns:
+        at = next((keys.index(a) for a in c.headers if a in keys), None)
+        if at is not None:
+            out[c.name] = at
+    return out
+
+
+def ordinary_lines(b: Block, width: int) -> tuple[list[int], list[int]]:
+    """The ordinary lines of a block (no quotes, no carriage return, the header's number of
+    fields, not repeated in the block), and the other non-blank ones (for the reader)."""
+    quoted = b.raw is None and any('"' in ln for ln in b.lines)
+    tabs = width - 1
+    counts = np.fromiter(map(str.count, b.lines, itertools.repeat("\t")), dtype=np.int64, count=len(b.lines))
+    plain = np.flatnonzero(counts == tabs).tolist()
+    if b.raw is None:
+        plain = [k for k in plain if "\r" not in b.lines[k] and '"' not in b.lines[k]]
+    if b.indented:  # a line of white space and tabs is blank
+        plain = [k for k in plain if b.lines[k].strip()]
+    if quoted:  # a quoted field may span lines: those lines are the reader's
+        plain = _outside_quotes(b.lines, plain)
+    texts = [b.lines[k] for k in plain]
+    if len(set(texts)) < len(texts):  # repeated lines: the reader says which copy is counted
+        seen = Counter(texts)
+        plain = [k for k, t in zip(plain, texts, strict=True) if seen[t] == 1]
+    plain_set = set(plain)
+    other = [k for k, ln in enumerate(b.lines) if k not in plain_set and ln.strip()] if len(plain) < len(b.lines) else []
+    return plain, other
+
+
+def _outside_quotes(lines: list[str], plain: list[int]) -> list[int]:
+    """The plain lines that are not inside a quoted field spanning lines."""
+    inside = np.zeros(len(lines), dtype=bool)
+    open_ = False
+    for k, ln in enumerate(lines):
+        q = ln.count('"') % 2 == 1
+        inside[k] = open_ or q
+        if q:
+            open_ = not open_
+    return [k for k in plain if not inside[k]]
+
+
+def _edges_blank(values: np.ndarray) -> bool:
+    """Whether no value starts or ends with white space (so stripping changes none); values of
+    ordinary lines hold no tab or newline. Decided on their joined text: exact for ASCII, and
+    text with other characters is stripped value by value."""
+    text = "\t".join(values.tolist())
+    if not text.isascii():
+        return False
+    for c in _SPACE:
+        if c in text and (text.startswith(c) or text.endswith(c) or "\t" + c in text or c + "\t" in text):
+            return False
+    return True
+
+
+_ARROW = True
+"""Split a block of ordinary lines with pyarrow's CSV reader when pyarrow is installed (it
+splits and dictionary-encodes in C, a few times faster than pandas' C parser; the cells are
+read the same way after). Without pyarrow, or where it cannot read the block, pandas' parser."""
+
+
+def _raw_columns(b: Block, plain: list[int], used: list[int], coded: set[int]) -> dict[int, Any] | None:
+    """The cells of columns ``used`` of the ordinary lines (white space kept): an object array
+    of strings for a column, or (codes, distinct values) for one in ``coded``. None if the
+    lines do not split into as many rows (not expected of ordinary lines)."""
+    if _ARROW and b.raw is not None and len(plain) == len(b.lines):
+        got = _arrow_columns(b.raw, used, coded, len(plain))
+        if got is not None:
+            return got
+    if b.raw is not None and len(plain) == len(b.lines):
+        src: io.IOBase = io.BytesIO(b.raw)
+    else:
+        src = io.StringIO("\n".join(b.lines[k] for k in plain))
+    raw = pd.read_csv(
+        src, sep="\t", header=None, usecols=used, dtype=object, keep_default_na=False,
+        quoting=csv.QUOTE_NONE, engine="c", skip_blank_lines=False, encoding="utf-8",
+    )
+    if len(raw) != len(plain):
+        return None
+    out: dict[int, Any] = {}
+    for i in used:
+        cells = raw[i].to_numpy(dtype=object)
+        if i in coded:
+            codes, uniq = pd.factorize(cells)
+            out[i] = (codes, np.asarray(uniq, dtype=object))
+        else:
+            out[i] = cells
+    return out
+
+
+def _arrow_columns(raw: bytes, used: list[int], coded: set[int], rows: int) -> dict[int, Any] | None:
+    """:func:`_raw_columns` by pyarrow's CSV reader (no quoting, every cell a string), or None
+    if pyarrow is missing or cannot read the block as ``rows`` rows."""
+    try:
+        import pyarrow as pa
+        import pyarrow.csv as pcsv
+    except ImportError:
+        return None
+    names = [f"f{i}" for i in used]
+    try:
+        table = pcsv.read_csv(
+            pa.py_buffer(raw),
+            read_options=pcsv.ReadOptions(autogenerate_column_names=True, use_threads=False, block_size=len(raw) + 1),
+            parse_options=pcsv.ParseOptions(delimiter="\t", quote_char=False, escape_char=False, ignore_empty_lines=False),
+            convert_options=pcsv.ConvertOptions(
+                include_columns=names, column_types=dict.fromkeys(names, pa.string()),
+                strings_can_be_null=False, quoted_strings_can_be_null=False,
+            ),
+        )
+    except (pa.ArrowInvalid, pa.ArrowKeyError):
+        return None
+    if table.num_rows != rows:
+        return None
+    out: dict[int, Any] = {}
+    for i, name in zip(used, names, strict=True):
+        col = table.column(name).combine_chunks()
+        if i in coded:
+            enc = col.dictionary_encode()
+            out[i] = (enc.indices.to_numpy(zero_copy_only=False).astype(np.intp), np.asarray(enc.dictionary.to_pylist(), dtype=object))
+        else:
+            out[i] = col.to_numpy(zero_copy_only=False).astype(object)
+    return out
+
+
+def read_ordinary(b: Block, plain: list[int], where: dict[str, int], columns: Sequence[Column], kind: str) -> tuple[dict[str, Any], np.ndarray, dict[str, bool]]:
+    """The cells of the ordinary lines, read as the reader reads them: the columns (``line``
+    and the columns found, in the reader's order, as arrays), which lines cannot be taken as
+    they are (a cell the reader cannot read, or a required one empty: they go to the reader,
+    which reports them), and the date columns whose values carry no time of day."""
+    order = [c for c in columns if c.name in where]
+    coded = {where[c.name] for c in order if c.kind not in ("id", "date")}
+    raw = _raw_columns(b, plain, sorted({where[c.name] for c in order}), coded)
+    data: dict[str, Any] = {"line": np.asarray(plain, dtype=np.int64) + b.first}
+    if raw is None:  # never expected: the reader takes the lines then
+        return data, np.ones(len(plain), dtype=bool), {}
+    bad = np.zeros(len(plain), dtype=bool)
+    day: dict[str, bool] = {}
+    required = _REQUIRED.get(kind, ())
+    for col in order:
+        cells = raw[where[col.name]]
+        if col.kind in ("id", "date"):  # mostly distinct values: read them all
+            if not _edges_blank(cells):
+                cells = np.array([s.strip() for s in cells.tolist()], dtype=object)
+            values, wrong, day_only = read_cells(col.name, col.kind, pd.Series(cells, dtype=object))
+            out = values.to_numpy()
+            wrong_ = wrong.to_numpy(dtype=bool)
+            missing = values.isna().to_numpy()
+        else:  # a few distinct values: each read once
+            codes, uniq = cells
+            u = pd.Series(uniq, dtype=object).str.strip()
+            values, wrong, day_only = read_cells(col.name, col.kind, u)
+            out = values.array.take(codes) if col.kind == "yn" else values.to_numpy()[codes]
+            wrong_ = wrong.to_numpy(dtype=bool)[codes]
+            missing = values.isna().to_numpy()[codes]
+        if col.kind == "date":
+            day[col.name] = day_only
+        bad |= wrong_
+        if col.name in required:
+            bad |= missing
+        data[col.name] = out
+    return data, bad, day
+
+
+def hash_ids(values: np.ndarray) -> np.ndarray:
+    """64-bit hashes of strings (order ids), as uint64."""
+    return pd.util.hash_array(np.asarray(values, dtype=object), categorize=False)

@@ -1,0 +1,231 @@
+"""A returns report's rows, read a block of lines at a time (:func:`read_blocks`), and the rows
+of one block of any report (:func:`block_rows`, which the orders' pass uses too).
+
+The ordinary lines of a block are read by :mod:`.blocks`; every line that is not ordinary
+(quoted fields, fields missing, a cell that cannot be read, a line repeated in the block) goes
+through the calibration's reader (:func:`~returnsim.calibrate.readers.read_report`), with its
+tolerance and its problem list, renumbered to the file's lines. Duplicates are found across
+the whole file, as reading it whole finds them: rows are remembered by a 64-bit hash of their
+fields and the line they were first read on (:class:`Seen`, a few dozen bytes a row). A file
+that cannot be streamed (UTF-16, old Mac line endings, bytes or text passed in memory, or one
+the reader cannot use at all) is read whole by the calibration's reader, which says what is
+wrong with it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import re
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..calibrate.readers import ALL_ORDERS, Column, ReadProblem, Report, read_report
+from ..calibrate.tsv import Source, _parse_quoted
+from .blocks import (
+    Block,
+    blocks_of,
+    column_indices,
+    hash_ids,
+    ordinary_lines,
+    probe,
+    read_ordinary,
+    streamable,
+)
+
+__all__ = ["read_blocks", "block_rows", "Seen", "RETURN_BLOCK_LINES"]
+
+RETURN_BLOCK_LINES = 10_000
+"""Returns report lines read at a time."""
+
+_LINE_REF = re.compile(r"line (\d+)")
+"""A line named in a problem's text (``duplicate of line 4``): renumbered as the file's."""
+
+
+def read_lines(b: Block, pick: Sequence[int], kind: str, columns: Sequence[Column], name: str) -> Report:
+    """The calibration's reader on some lines of a block; lines in its data and problems are the
+    file's."""
+    rep = read_report(io.StringIO(b.header + "\n" + "\n".join(b.lines[k] for k in pick) + "\n"), kind, columns)
+    orig = np.asarray(pick, dtype=np.int64) + b.first
+
+    def fix(n: int) -> int:  # the reader numbers the lines it was given (header = 1)
+        return int(orig[n - 2]) if 2 <= n < len(orig) + 2 else n
+
+    rep.problems = [
+        dataclasses.replace(
+            p, file=name, line=fix(p.line), problem=_LINE_REF.sub(lambda m: f"line {fix(int(m.group(1)))}", p.problem)
+        )
+        for p in rep.problems
+    ]
+    if not rep.data.empty:
+        rep.data["line"] = orig[rep.data["line"].to_numpy(dtype=np.int64) - 2]
+    rep.name = name
+    return rep
+
+
+def join_parts(kind: str, name: str, parts: list[Report], problems: list[ReadProblem], notes: list[str], rows: int) -> Report:
+    datas = [p.data for p in parts if not p.data.empty]
+    data = pd.concat(datas, ignore_index=True) if datas else pd.DataFrame()
+    found: dict[str, None] = {}
+    day: dict[str, bool] = {}
+    for p in parts:
+        found.update(dict.fromkeys(p.columns_found))
+        for k, v in p.day_resolution.items():
+            day[k] = day.get(k, True) and v
+    return Report(kind=kind, name=name, data=data, problems=problems, notes=notes, day_resolution=day,
+                  columns_found=tuple(found), rows_read=rows)
+
+
+def vote(part: Report | None, votes: dict[str, list[bool]]) -> None:
+    """Add a part's day resolution of each date column, if it has a readable date in it."""
+    if part is None:
+        return
+    for k, v in part.day_resolution.items():
+        has = k in part.data and bool(part.data[k].notna().any())
+        votes.setdefault(k, []).extend([v] if has else [])
+
+
+def day_resolution(votes: dict[str, list[bool]]) -> dict[str, bool]:
+    """Whether each date column's values carry no time of day, over the whole file (as the
+    reader decides it: some value is readable, and none has a time)."""
+    return {k: bool(v) and all(v) for k, v in votes.items()}
+
+
+class Seen:
+    """Rows already read, across the whole file: a 64-bit hash of each row's fields (as the
+    reader splits them) and the line it was first read on."""
+
+    def __init__(self, width: int) -> None:
+        self.width = width
+        self.first: dict[int, int] = {}
+        self.dropped = pd.DataFrame()
+
+    def _text(self, b: Block, k: int) -> str:
+        """What identifies the row of line ``k``: its fields joined by tabs (an ordinary line's
+        text), whatever quoting or trailing tabs wrote them; fields holding a tab or a line
+        break (no ordinary line has such fields) are joined by NULs behind a NUL."""
+        ln = b.lines[k]
+        quoted = '"' in ln
+        if not quoted and ln.count("\t") == self.width - 1:
+            return ln
+        fields = _parse_quoted(b.lines, k, self.width, "\t")[0] if quoted else ln.split("\t")
+        while len(fields) > self.width and fields[-1].strip() == "":
+            fields = fields[:-1]  # trailing tabs, as the reader drops them
+        if quoted and any("\t" in f or "\n" in f for f in fields):
+            return "\x00" + "\x00".join(fields)
+        return "\t".join(fields)
+
+    def drop_repeats(self, b: Block, rep: Report, name: str) -> Report:
+        """``rep`` (rows of block ``b``) without the rows read before, each reported as the
+        reader reports a duplicate (and none of its cells' problems, as the reader skips it);
+        the rows dropped are in ``self.dropped``."""
+        self.dropped = rep.data.iloc[0:0]
+        if rep.data.empty:
+            return rep
+        rep.data = rep.data.sort_values("line", kind="stable").reset_index(drop=True)
+        lines = rep.data["line"].to_numpy(dtype=np.int64)
+        repeat = np.zeros(len(lines), dtype=bool)
+        dups: dict[int, int] = {}
+        keys = hash_ids(np.array([self._text(b, k) for k in (lines - b.first).tolist()], dtype=object)).tolist()
+        for i, (line, key) in enumerate(zip(lines.tolist(), keys, strict=True)):
+            was = self.first.get(key)
+            if was is None:
+                self.first[key] = line
+            else:
+                repeat[i] = True
+                dups[line] = was
+        if dups:
+            rep.problems = [p for p in rep.problems if p.line not in dups] + [
+                ReadProblem(name, line, "", "", f"duplicate of line {was}; counted once") for line, was in dups.items()
+            ]
+            self.dropped = rep.data[repeat]
+            rep.data = rep.data[~repeat].reset_index(drop=True)
+        return rep
+
+
+def block_rows(
+    b: Block, kind: str, columns: Sequence[Column], name: str, votes: dict[str, list[bool]],
+    take: Callable[[dict[str, Any]], np.ndarray] | None = None, keep: Sequence[str] | None = None,
+) -> tuple[Report, Report | None, int]:
+    """The rows of one block: the ordinary lines read by :func:`read_ordinary`, the others by the
+    reader. ``take``: which of the ordinary rows to keep (all by default), given their columns;
+    each part's day resolution is added to ``votes`` before. ``keep``: the only columns of the
+    ordinary rows to hold (all by default; ``line`` always). Returns the two parts (the second
+    None when every line was ordinary) and the number of non-blank lines."""
+    width = len(b.header.split("\t"))
+    where = column_indices(b.header, columns)
+    plain, other = ordinary_lines(b, width)
+    lines = len(plain) + len(other)
+    day: dict[str, bool] = {}
+    cols: dict[str, Any] = {"line": np.zeros(0, dtype=np.int64)}
+    if plain:
+        cols, bad, day = read_ordinary(b, plain, where, columns, kind)
+        if bad.any():
+            other = sorted(other + [plain[i] for i in np.flatnonzero(bad)])
+            cols = {k: v[~bad] for k, v in cols.items()}
+    for k, v in day.items():
+        has = k in cols and bool((~pd.isna(cols[k])).any())
+        votes.setdefault(k, []).extend([v] if has else [])
+    if take is not None and len(cols["line"]):
+        rows = take(cols)
+        cols = {k: v[rows] for k, v in cols.items()}
+    if keep is not None:
+        cols = {k: v for k, v in cols.items() if k == "line" or k in keep}
+    frame = pd.DataFrame(cols) if len(cols["line"]) else pd.DataFrame()
+    fast = Report(kind=kind, name=name, data=frame, columns_found=tuple(where))
+    slow = read_lines(b, other, kind, columns, name) if other else None
+    vote(slow, votes)
+    return fast, slow, lines
+
+
+def read_blocks(
+    source: Source, reader: Callable[[Source], Report], block: int = RETURN_BLOCK_LINES, keep: Sequence[str] | None = None
+) -> Report:
+    """A report read by ``reader`` (``read_fba_returns``, ``read_mfn_returns``) a block of
+    lines at a time: the same rows and problems as reading it whole (duplicates too, across
+    blocks), without the whole file's text in memory at once. ``keep``: the only columns to
+    hold (``line`` always), the rest dropped block by block."""
+
+    def pruned(rep: Report) -> Report:
+        if keep is not None and not rep.data.empty:
+            rep.data = rep.data[[c for c in rep.data.columns if c == "line" or c in keep]]
+        return rep
+
+    if not isinstance(source, str | Path) or not streamable(Path(source)):
+        return pruned(reader(source))
+    path = Path(source)
+    head = probe(path, reader)
+    if head.unusable:
+        return pruned(reader(path))  # the reader says what is wrong with the whole file
+    kind = head.kind
+    columns = _COLUMNS[kind]
+    notes: list[str] = []
+    parts: list[Report] = []
+    problems: list[ReadProblem] = []
+    rows = 0
+    seen: Seen | None = None
+    votes: dict[str, list[bool]] = {}
+    for b in blocks_of(path, block, notes):
+        seen = seen or Seen(len(b.header.split("\t")))
+        fast, slow, n = block_rows(b, kind, columns, path.name, votes, keep=keep)
+        rows += n
+        both = join_parts(kind, path.name, [fast] + ([slow] if slow else []), slow.problems if slow else [], [], 0)
+        both = seen.drop_repeats(b, both, path.name)
+        problems.extend(both.problems)
+        parts.append(pruned(both))
+    rep = join_parts(kind, path.name, parts, problems, notes, rows)
+    rep.day_resolution = day_resolution(votes)
+    return rep
+
+
+def _columns_by_kind() -> dict[str, tuple[Column, ...]]:
+    from ..calibrate.readers import FBA_RETURNS, MFN_RETURNS
+
+    return {"fba_returns": FBA_RETURNS, "mfn_returns": MFN_RETURNS, "orders": ALL_ORDERS}
+
+
+_COLUMNS = _columns_by_kind()
