@@ -41,7 +41,7 @@ from ..scenario import OFFER_KINDS, RESOLUTIONS, Scenario
 from ..scenario.rules import CONDITIONS, FAULTS, MARKETS
 from .calendar import Calendar
 from .columns import concat_rows, take_rows
-from .demand import Customers, Requests, build_requests
+from .demand import Customers, Requests, build_requests, earliest_request_h
 from .desk import Desk, OpenHours
 from .inflight import InFlight, Rows
 from .inputs import simulation_inputs
@@ -195,6 +195,13 @@ def simulate(
     arriving: list[tuple[float, FollowOns]] = []
     """Later purchases of settled requests, with the end of the epoch that collected the
     request: where a run settling every epoch would have scheduled them."""
+    deferred: list[list[tuple[float, FollowOns]]] = []
+    """Epochs' ``arriving`` not yet turned into requests: none of them can be requested before
+    the next epoch ends (``demand.earliest_request_h``), so they wait to be built and handed to
+    the desk with later ones, in one batch (each batch costs a few hundred numpy calls)."""
+    deferred_due = np.inf
+    """The earliest any purchase in ``deferred`` can be requested (hours)."""
+    deferred_rows = 0
     clamped = 0
     followons = 0
     collected = 0
@@ -258,7 +265,7 @@ def simulate(
 
     epoch_h = epoch_days * HOURS_PER_DAY
     folds = _folds_per_epoch(world, epoch_days)
-    while collected < stream.total + followons or done:
+    while collected < stream.total + followons + deferred_rows or done:
         # Collect `folds` times an epoch (once for a small store). Settlement waits while no
         # unsettled request can place a purchase before the next epoch ends and fewer than
         # FOLD_REQUESTS wait (memory follows the requests in progress); the purchases are then
@@ -277,20 +284,30 @@ def simulate(
             if done and (
                 waiting >= FOLD_REQUESTS
                 or (fold == folds and (not SETTLE_LATE or soonest < end + epoch_h))
-                or (fold == folds and collected == stream.total + followons)
+                or (fold == folds and collected == stream.total + followons + deferred_rows)
             ):
                 settle()
-        if not arriving:
+        if arriving:
+            deferred.append(arriving)
+            deferred_rows += sum(len(f) for _, f in arriving)
+            for _, f in arriving:
+                at = f.order_time + earliest_request_h(world, f.uniforms)
+                deferred_due = min(deferred_due, float(at.min(initial=np.inf)))
+            arriving = []
+        # Requested after the next epoch ends (a relative hair for rounding): they wait, to be
+        # handed over with the feeds of their own epochs, at the instants those would give.
+        if not deferred or (SETTLE_LATE and deferred_due - 1e-9 * (1.0 + abs(deferred_due)) > env.now + epoch_h):
             continue
-        # The returns of later purchases, scheduled at the end of the epoch: one table for all,
-        # in the order (and with the ids and clamping) of one table per collecting epoch.
-        groups = sorted({e for e, _ in arriving})
-        parts_by = [[f for e, f in arriving if e == g] for g in groups]
-        arriving = []
+        # The returns of later purchases: one table for all, in the order (and with the ids and
+        # clamping) of one table per deferred batch and collecting epoch, scheduled where a run
+        # settling every epoch would have scheduled them.
+        groups = sorted({(b, e) for b, batch in enumerate(deferred) for e, _ in batch})
+        parts_by = [[f for e, f in deferred[b] if e == g] for b, g in groups]
+        deferred, deferred_due, deferred_rows = [], np.inf, 0
         new = concat_rows([f for fs in parts_by for f in fs])
         group = np.repeat(np.arange(len(groups)), [sum(len(f) for f in fs) for fs in parts_by])
         reqs = build_requests(world, new.uniforms, new.order_time, new.customer, new.generation)
-        own_end = np.asarray(groups)[group]
+        own_end = np.asarray([g for _, g in groups])[group]
         late = reqs.request_time < own_end
         clamped += int(late.sum())
         reqs.request_time = np.maximum(reqs.request_time, own_end)
@@ -305,7 +322,7 @@ def simulate(
         followons += len(reqs)
         slots = admit(ids, reqs, Customers.none(len(reqs)))
         cuts = np.searchsorted(group, np.arange(1, len(groups))).tolist()
-        for g, part in zip(groups, np.split(np.asarray(slots), cuts), strict=True):
+        for (_, g), part in zip(groups, np.split(np.asarray(slots), cuts), strict=True):
             env.process(desk.feed(part.tolist(), origin=g))
 
     fba_classes = fba_mask(world, pol, np.arange(len(world.class_names)))
