@@ -310,7 +310,7 @@ class Desk:
 
     def _pull(self, now: float, strict: bool = False) -> None:
         """Take in every request that arrived by ``now`` (before it, if ``strict``), in order."""
-        feeds, times = self._feeds, self.request_time
+        feeds, times, instant, queue, idle = self._feeds, self.request_time, self.instant, self._queue, self._idle
         while feeds:
             at, seq, rid, it, since = feeds[0]
             if at > now or (strict and at == now):
@@ -319,10 +319,17 @@ class Desk:
                 heapq.heappop(feeds)
                 self.follow_arrive[rid] = at
                 self._follow.append(rid)
-                if self._idle:
+                if idle:
                     self._wake()
                 continue
-            self._arrive(rid, at)
+            if instant[rid]:
+                self._arrive(rid, at)
+            else:  # _arrive, inline (it runs once per request)
+                self.queue_area += (len(queue) + len(self._late)) * (at - self._last_change)
+                self._last_change = at
+                queue.append(rid)
+                if idle:
+                    self._wake()
             # The feed's next request replaces this one (as in _next_of, one heap operation).
             nxt = next(it, None)
             if nxt is None:
@@ -474,66 +481,101 @@ class Desk:
         feeds, pull, idle, answered, pick = self._feeds, self._pull, self._idle, self.answered, self._pick
         service, follow_service, follow_delay, lapse_at = self.service, self.follow_service, self.follow_delay, self.lapse_at
         start, answer, follow_done, open_until = self.start, self.answer, self.follow_done, self._open_until
-        pop, push = heapq.heappop, heapq.heappush
-        while due and due[0][0] < horizon:
-            now, _, kind, a, rid = pop(due)
-            self._now = now
-            if kind == _BELL:
-                if now == self._bell_at:
-                    self._bell_at = math.inf
-                pull(now)
-                self._ring()
-                continue
-            if kind == _SECOND:
-                if feeds and feeds[0][0] <= now:
+        times, patience = self.request_time, self.patience
+        fifo = not self.deadline
+        pop, push, pushpop = heapq.heappop, heapq.heappush, heapq.heappushpop
+        # Totals only this loop changes, kept in locals (added in the same order).
+        visits, busy, overtime = self.visits, self.busy_hours, self.overtime_hours
+        event = None
+        try:
+            while True:
+                if event is None:
+                    if not due:
+                        return
+                    event = pop(due)
+                if event[0] >= horizon:
+                    push(due, event)
+                    return
+                now, _, kind, a, rid = event
+                event = None
+                self._now = now
+                if kind == _BELL:
+                    if now == self._bell_at:
+                        self._bell_at = math.inf
                     pull(now)
-                follow_done[rid] = now
-                answered.append(rid)
-            elif kind == _FIRST:
-                if feeds and feeds[0][0] <= now:
-                    pull(now)
-                answer[rid] = now
-                delay = follow_delay[rid]
-                if delay == delay and now + delay <= lapse_at[rid]:
-                    # The reply lands in the inbox at now + delay (where a timeout would): it
-                    # waits in the heap like an arrival, a doorbell set if an agent is idle.
-                    self._replies += 1
-                    push(feeds, (now + delay, self._replies, rid, None, 0.0))
-                    if idle:
+                    if idle and feeds and feeds[0][0] < self._bell_at:
                         self._ring()
-                else:
-                    answered.append(rid)
-            while True:  # the agent's loop, until it waits for an event
-                if feeds and feeds[0][0] <= now:
-                    pull(now)
-                if not queue and not late and not follow:
-                    idle.append(a)
-                    if feeds:
-                        self._ring()
-                    break
-                if hours is not None and now >= open_until[a]:
-                    closed_for = hours.until_open(now)
-                    if closed_for > 0:
-                        self._seq += 1
-                        push(due, (now + closed_for, self._seq, _RESUME, a, -1))
-                        break
-                    open_until[a] = hours.open_until(now)
-                task = pick()
-                if task is None:
                     continue
-                rid, second = task
-                self.visits += 1
-                s = follow_service[rid] if second else service[rid]
-                self.busy_hours += s
-                if hours is not None:
-                    until = open_until[a]
-                    over = now + s - (until if until > measure_from else measure_from)
-                    if over > 0.0:
-                        self.overtime_hours += over
-                if measure_from > 0.0:
-                    self._before(s)
-                if not second:
-                    start[rid] = now
-                self._seq += 1
-                push(due, (now + s, self._seq, _SECOND if second else _FIRST, a, rid))
-                break
+                if kind == _SECOND:
+                    if feeds and feeds[0][0] <= now:
+                        pull(now)
+                    follow_done[rid] = now
+                    answered.append(rid)
+                elif kind == _FIRST:
+                    if feeds and feeds[0][0] <= now:
+                        pull(now)
+                    answer[rid] = now
+                    delay = follow_delay[rid]
+                    if delay == delay and now + delay <= lapse_at[rid]:
+                        # The reply lands in the inbox at now + delay (where a timeout would): it
+                        # waits in the heap like an arrival, a doorbell set if an agent is idle.
+                        self._replies += 1
+                        push(feeds, (now + delay, self._replies, rid, None, 0.0))
+                        if idle and feeds[0][0] < self._bell_at:
+                            self._ring()
+                    else:
+                        answered.append(rid)
+                while True:  # the agent's loop, until it waits for an event
+                    if feeds and feeds[0][0] <= now:
+                        pull(now)
+                    if not queue and not late and not follow:
+                        idle.append(a)
+                        if feeds and feeds[0][0] < self._bell_at:
+                            self._ring()
+                        break
+                    if hours is not None and now >= open_until[a]:
+                        closed_for = hours.until_open(now)
+                        if closed_for > 0:
+                            self._seq += 1
+                            push(due, (now + closed_for, self._seq, _RESUME, a, -1))
+                            break
+                        open_until[a] = hours.open_until(now)
+                    if fifo and not follow:
+                        # _pick_new for first come, first served, inline (it runs per request).
+                        self.queue_area += len(queue) * (now - self._last_change)
+                        self._last_change = now
+                        rid = -1
+                        while queue:
+                            r = queue.popleft()
+                            if times[r] + patience[r] > now:
+                                rid = r
+                                break
+                            self._give_up(r)
+                        if rid < 0:
+                            continue
+                        second = False
+                    else:
+                        task = pick()
+                        if task is None:
+                            continue
+                        rid, second = task
+                    visits += 1
+                    s = follow_service[rid] if second else service[rid]
+                    busy += s
+                    if hours is not None:
+                        until = open_until[a]
+                        over = now + s - (until if until > measure_from else measure_from)
+                        if over > 0.0:
+                            overtime += over
+                    if measure_from > 0.0:
+                        self._before(s)
+                    if not second:
+                        start[rid] = now
+                    self._seq += 1
+                    # The agent's next event is often the desk's next: one heap call for both.
+                    event = (now + s, self._seq, _SECOND if second else _FIRST, a, rid)
+                    if due:
+                        event = pushpop(due, event)
+                    break
+        finally:
+            self.visits, self.busy_hours, self.overtime_hours = visits, busy, overtime
