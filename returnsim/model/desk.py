@@ -163,6 +163,7 @@ class Desk:
         works through its events), or ``env.now`` when called from outside."""
         self._tick_at = math.inf
         """When the desk's SimPy event is set for (inf: none)."""
+        self._tick_event: simpy.Event | None = None
         self._open_until = [-math.inf] * staff
         """Per agent, the end of the open spell the agent last saw."""
         self._feeds: list[tuple[float, int, int, Iterator[int] | None, float]] = []
@@ -353,11 +354,13 @@ class Desk:
         """Keep the desk's SimPy event set for its earliest event of its own."""
         if self._due and self._due[0][0] < self._tick_at:
             at = self._tick_at = self._due[0][0]
-            self.env.timeout(_delay_to(self.env.now, at), at).callbacks.append(self._tick)
+            self._tick_event = self.env.timeout(_delay_to(self.env.now, at))
+            self._tick_event.callbacks.append(self._tick)
 
     def _tick(self, event: simpy.Event) -> None:
-        if event.value == self._tick_at:
-            self._tick_at = math.inf
+        if event is not self._tick_event:
+            return  # superseded by an earlier one, which has done its work
+        self._tick_at, self._tick_event = math.inf, None
         # Nothing else happens before the next event in SimPy's queue: that event's own priority
         # puts it first at its instant (runs stop, feeds start: both urgent), so the desk's
         # events at that instant wait for it, as they would have as processes.
