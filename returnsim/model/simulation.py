@@ -1,8 +1,9 @@
 """One replication: wire demand, the desk, the decision chain and retention into a SimPy run.
 
-The only contended resource is the desk, so it is the only part simulated event by event: agents
-are SimPy processes, requests are rows of arrays that the agents pick up. Whatever follows the
-first answer is a pure function of that answer's time, computed in vectorised batches.
+The only contended resource is the desk, so it is the only part simulated event by event, on the
+SimPy clock (its agents' events are ordered as a SimPy process per agent would order them; see
+:mod:`.desk`); requests are rows of arrays that the agents pick up. Whatever follows the first
+answer is a pure function of that answer's time, computed in vectorised batches.
 
 The run advances in epochs (two weeks by default). The scenario's orders and their requests are
 drawn as the clock reaches them (:mod:`.stream`); requests whose desk work ended during an epoch
@@ -21,7 +22,9 @@ one of them could lead to a request before the next epoch ends (a bound known be
 in one batch. Their later purchases get the times, ids and clamping of settling every epoch
 (``SETTLE_LATE = False``), and feeds land requests where a feed started on time would, so the
 trace is the same bit for bit; the run stops with an error if a request ever came before its
-bound.
+bound. Later purchases likewise wait to become requests until one of them could be requested
+before the next epoch ends (``demand.earliest_request_h``), and are then handed to the desk in
+one table, with the ids, clamping and arrival instants of handing them over every epoch.
 """
 
 from __future__ import annotations
