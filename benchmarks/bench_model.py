@@ -8,7 +8,8 @@ that load on a shared machine falls on both; their ratio; and the ratio to a flo
 this process: the same requests with a heapq desk loop in plain Python (no SimPy, no later
 purchases) and everything else in one numpy batch (``floor``). The two trees' KPIs for the same
 seeds are compared: identical, or the largest relative difference, and any KPI whose mean moved
-by more than the base's 95 % confidence half-width. Goal (issue 24): <= 70 ms.
+by more than the base's 95 % confidence half-width. Goal (issue 24): <= 70 ms. Then the desk
+alone on the same requests: the model's desk in 14-day runs and the floor's heapq loop.
 
 Prints returns simulated per second for the seed scenario, customers per second for a bare
 SimPy M/M/c queue with no model logic (a process per customer, a Resource, a timeout), and their
@@ -143,7 +144,19 @@ def floor(sc: rs.Scenario, policy: str, seed: int) -> float:
     d = _desk_inputs(world, pol, req, pl)
     calendar = Calendar(sc.start_date, sc.desk.holidays)
     hours = None if sc.desk.hours == "24/7" else OpenHours(sc.desk.hours.intervals(), calendar.holiday_index)
-    n = len(req)
+    times = DeskTimes(*(np.array(x) for x in floor_desk(d, sc.desk.staff, hours)))
+    batch = resolve(world, pol, req, pl, times, calendar)
+    book = CustomerBook(world, sc.horizon_days * HOURS_PER_DAY, False, stream.followon_rows)
+    book.resolve(rng["followon"], cust, req.customer, req.generation, batch.t_resolved, batch.multiplier)
+    Tally(world, sc.warmup_days).add(req, batch)
+    return time.process_time() - t0
+
+
+def floor_desk(d: dict[str, list], staff: int, hours) -> tuple[list[float], ...]:
+    """The floor's desk: a plain heapq loop over the requests ``d`` (``_desk_inputs``), with
+    ``staff`` agents and opening ``hours`` (first come, first served, second touches first,
+    buyers giving up); returns start, answer, abandoned and follow_done per request."""
+    n = len(d["request_time"])
     start, answer, abandoned, follow_done = ([math.nan] * n for _ in range(4))
     arrive, service, patience = d["request_time"], d["service"], d["patience"]
     follow_delay, follow_service, lapse, instant = d["follow_delay"], d["follow_service"], d["lapse_at"], d["instant"]
@@ -151,7 +164,7 @@ def floor(sc: rs.Scenario, policy: str, seed: int) -> float:
     events = [(arrive[i], 0, i) for i in range(n)]
     heapq.heapify(events)
     heapq.heappush(events, (0.0, 2, -1))
-    idle, queue, follow = sc.desk.staff - 1, deque(), deque()
+    idle, queue, follow = staff - 1, deque(), deque()
     while events:
         now, kind, i = heapq.heappop(events)
         if kind == 0:
@@ -183,12 +196,47 @@ def floor(sc: rs.Scenario, policy: str, seed: int) -> float:
                     heapq.heappush(events, (answer[j] + follow_delay[j], 1, j))
                 heapq.heappush(events, (answer[j], 2, -1))
             idle -= 1
-    times = DeskTimes(*(np.array(x) for x in (start, answer, abandoned, follow_done)))
-    batch = resolve(world, pol, req, pl, times, calendar)
-    book = CustomerBook(world, sc.horizon_days * HOURS_PER_DAY, False, stream.followon_rows)
-    book.resolve(rng["followon"], cust, req.customer, req.generation, batch.t_resolved, batch.multiplier)
-    Tally(world, sc.warmup_days).add(req, batch)
-    return time.process_time() - t0
+    return start, answer, abandoned, follow_done
+
+
+def desk_alone(sc: rs.Scenario, policy: str, seeds: list[int]) -> tuple[float, float]:
+    """CPU ms per replication of the desk alone (the replication's own requests, no later
+    purchases): the model's desk run in 14-day epochs, swept and collected at each end as
+    ``simulate`` does, and the floor's heapq loop; medians over ``seeds``."""
+    from returnsim.model.calendar import Calendar
+    from returnsim.model.columns import concat_rows
+    from returnsim.model.desk import Desk, OpenHours
+    from returnsim.model.plan import plan
+    from returnsim.model.simulation import _desk_inputs, streams
+    from returnsim.model.stream import RequestStream
+    from returnsim.model.world import HOURS_PER_DAY, World
+
+    world, pol = World(sc), sc.policy(policy)
+    calendar = Calendar(sc.start_date, sc.desk.holidays)
+    hours = None if sc.desk.hours == "24/7" else OpenHours(sc.desk.hours.intervals(), calendar.holiday_index)
+    model_ms, floor_ms = [], []
+    for seed in seeds:
+        rng = streams(seed)
+        stream = RequestStream(world, rng["orders"], rng["requests"])
+        req = concat_rows([p.req for p in iter(stream.next_part, None)])
+        d = _desk_inputs(world, pol, req, plan(world, pol, req))
+        t0 = time.process_time()
+        env = simpy.Environment()
+        desk = Desk(env, sc.desk.staff, hours, pol.discipline, sc.desk.late_after_hours, [], [], [], [], [],
+                    follow_priority=pol.follow_up_priority)
+        slots = desk.add(**d)
+        env.process(desk.feed(slots))
+        done, end = 0, 0.0
+        while done < len(slots):
+            end += 14 * HOURS_PER_DAY
+            env.run(until=end)
+            desk.sweep()
+            done += len(desk.collect())
+        model_ms.append(1000 * (time.process_time() - t0))
+        t0 = time.process_time()
+        floor_desk(d, sc.desk.staff, hours)
+        floor_ms.append(1000 * (time.process_time() - t0))
+    return statistics.median(model_ms), statistics.median(floor_ms)
 
 
 def compare_kpis(new: list[dict], base: list[dict]) -> list[str]:
@@ -238,6 +286,8 @@ def per_replication(args: argparse.Namespace, scenario: Path, sc: rs.Scenario) -
     print(f"floor:      {m_floor:7.1f} ms   ratio this/floor {m_new / m_floor:5.2f}  (heapq desk loop, one numpy batch)")
     for line in compare_kpis(new[: len(seeds)], base[: len(seeds)]):
         print(line)
+    m_desk, f_desk = desk_alone(sc, args.policy, seeds)
+    print(f"desk alone: {m_desk:7.1f} ms   the floor's heapq loop {f_desk:.1f} ms (same requests, no later purchases)")
 
 
 def main() -> None:
