@@ -484,8 +484,6 @@ class Desk:
         feeds, pull, idle, answered, pick = self._feeds, self._pull, self._idle, self.answered, self._pick
         service, follow_service, follow_delay, lapse_at = self.service, self.follow_service, self.follow_delay, self.lapse_at
         start, answer, follow_done, open_until = self.start, self.answer, self.follow_done, self._open_until
-        times, patience = self.request_time, self.patience
-        fifo = not self.deadline
         pop, push, pushpop = heapq.heappop, heapq.heappush, heapq.heappushpop
         # Totals only this loop changes, kept in locals (added in the same order).
         visits, busy, overtime = self.visits, self.busy_hours, self.overtime_hours
@@ -543,25 +541,10 @@ class Desk:
                             push(due, (now + closed_for, self._seq, _RESUME, a, -1))
                             break
                         open_until[a] = hours.open_until(now)
-                    if fifo and not follow:
-                        # _pick_new for first come, first served, inline (it runs per request).
-                        self.queue_area += len(queue) * (now - self._last_change)
-                        self._last_change = now
-                        rid = -1
-                        while queue:
-                            r = queue.popleft()
-                            if times[r] + patience[r] > now:
-                                rid = r
-                                break
-                            self._give_up(r)
-                        if rid < 0:
-                            continue
-                        second = False
-                    else:
-                        task = pick()
-                        if task is None:
-                            continue
-                        rid, second = task
+                    task = pick()
+                    if task is None:
+                        continue
+                    rid, second = task
                     visits += 1
                     s = follow_service[rid] if second else service[rid]
                     busy += s
