@@ -165,7 +165,7 @@ def resolve(
     # 2. The buyer's answer, and the seller acting on it. A question still open at the deadline
     # (the reply comes later, or the first answer was already late) lets the rule set in advance
     # authorise the return then; a reply before it is a second touch, done when an agent acts.
-    # The same test as the desk's (``Desk._agent``): a reply counts only if it lands by the
+    # The same test as the desk's (``Desk._advance``): a reply counts only if it lands by the
     # deadline, so a late first answer lapses even when the buyer replies at once (reply_h = 0).
     reply_at = t_asked + req.reply_h
     lapse_at = np.maximum(deadline, t_answer)
