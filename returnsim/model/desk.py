@@ -41,13 +41,12 @@ from __future__ import annotations
 import heapq
 import math
 from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
-from typing import Any
+from collections.abc import Iterable, Iterator
 
-import numpy as np
 import simpy
 
 from .hours import OpenHours
+from .slots import BLOCK, Slots
 
 __all__ = ["OpenHours", "Desk", "BLOCK"]
 
@@ -55,8 +54,6 @@ _NAN = float("nan")
 # The kinds of the desk's own events: an agent resumes (woken, or the desk opened), an agent
 # finishes a first touch or a second touch, a doorbell rings.
 _RESUME, _FIRST, _SECOND, _BELL = 0, 1, 2, 3
-BLOCK = 256
-"""Slots the desk allocates at a time (see :meth:`Desk.add`)."""
 
 
 def _delay_to(now: float, at: float) -> float:
@@ -67,7 +64,7 @@ def _delay_to(now: float, at: float) -> float:
     return delay
 
 
-class Desk:
+class Desk(Slots):
     """Agents answering requests and second touches from a shared inbox.
 
     Args:
@@ -176,80 +173,7 @@ class Desk:
         self._bell_at = math.inf
         """When the doorbell is set for (inf: not set)."""
         self._last_change = 0.0
-        self._first_block_slot = n
-        """Slots from here on are allocated by :meth:`add` in blocks."""
-        self._live: list[int] = []
-        """Slots in use in each block."""
-        self._free_blocks: list[int] = []
-
-    def add(
-        self,
-        request_time: list[float],
-        service: list[float],
-        patience: list[float],
-        follow_delay: list[float],
-        follow_service: list[float],
-        lapse_at: list[float],
-        instant: list[bool],
-    ) -> list[int]:
-        """Take in requests (per-request inputs as for the constructor, all the same length) and
-        return their slots, in the same order.
-
-        Slots come in blocks of ``BLOCK`` consecutive slots, so the lists are written a slice at
-        a time; a block is reused once every request in it has been released.
-        """
-        n = len(request_time)
-        slots: list[int] = []
-        inputs: tuple[tuple[list[Any], Sequence[Any]], ...] = (
-            (self.request_time, request_time),
-            (self.service, service),
-            (self.patience, patience),
-            (self.follow_delay, follow_delay),
-            (self.follow_service, follow_service),
-            (self.lapse_at, lapse_at),
-            (self.instant, instant),
-        )
-        outputs = (self.start, self.answer, self.abandoned, self.follow_arrive, self.follow_done)
-        done = 0
-        while done < n:
-            m = min(BLOCK, n - done)
-            if self._free_blocks:
-                block = self._free_blocks.pop()
-            else:
-                block = len(self._live)
-                self._live.append(0)
-                for lst, _ in inputs:
-                    lst.extend([_NAN] * BLOCK)
-                for lst in outputs:
-                    lst.extend([_NAN] * BLOCK)
-            a = self._first_block_slot + block * BLOCK
-            for lst, values in inputs:
-                lst[a : a + m] = values[done : done + m]
-            nans = [_NAN] * m
-            for lst in outputs:
-                lst[a : a + m] = nans
-            self._live[block] = m
-            slots.extend(range(a, a + m))
-            done += m
-        return slots
-
-    def release(self, slots: Sequence[int]) -> None:
-        """Free the slots of requests whose desk work is over and whose times have been read."""
-        if not len(slots):
-            return
-        blocks = (np.asarray(slots, dtype=np.int64) - self._first_block_slot) // BLOCK
-        blocks = blocks[blocks >= 0]  # slots given to the constructor are never reused
-        counts = np.bincount(blocks)
-        live = self._live
-        for b in np.flatnonzero(counts).tolist():
-            live[b] -= int(counts[b])
-            if live[b] == 0:
-                self._free_blocks.append(b)
-
-    @property
-    def capacity(self) -> int:
-        """Slots the lists hold (in use or free): the most requests in progress at once."""
-        return len(self.request_time)
+        self._init_blocks(n)
 
     def arrive(self, rid: int) -> None:
         """Request ``rid`` lands in the inbox now."""
