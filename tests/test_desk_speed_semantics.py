@@ -226,3 +226,42 @@ def test_the_desk_schedules_few_simpy_events_and_works_ahead_only_to_the_next_on
     # The feed process's start and end, the first run's stop, the desk's event set by the feed
     # and the one set again after the stop (a process per agent: more than 150).
     assert env.scheduled < 10
+
+
+def _reached_within_two_ticks(now: float, at: float) -> bool:
+    d = _delay_to(now, at)
+    got = now + d
+    if got == at:
+        return True
+    # A tick a rounding early: from there, the next delay must land on ``at`` exactly.
+    return now < got < at and got + _delay_to(got, at) == at
+
+
+@pytest.fixture
+def fails_instead_of_hanging():
+    # The bug this guards against is a loop that never ends: fail it after 20 s instead.
+    import signal
+
+    def stop(*_):
+        raise TimeoutError("_delay_to did not return")
+
+    before = signal.signal(signal.SIGALRM, stop)
+    signal.alarm(20)
+    yield
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, before)
+
+
+def test_an_instant_no_delay_reaches_is_reached_by_a_second_tick(fails_instead_of_hanging):
+    # now is half an ulp of at: now + d rounds half to even, away from at on both sides, so no
+    # delay lands on at (the M/M/c validation run met such a pair and looped for ever).
+    now, at = 2.0**-53, 1.0 + 2.0**-52
+    assert all(now + d != at for d in (math.nextafter(at - now, -math.inf), at - now, math.nextafter(at - now, math.inf)))
+    assert _reached_within_two_ticks(now, at)
+    # The same trap at every scale and odd mantissa, and ordinary pairs.
+    rng = np.random.default_rng(7)
+    for e in range(-10, 12):
+        for m in rng.integers(1, 2**20, 40) * 2 + 1:
+            at = math.ldexp(1.0 + float(m) * 2.0**-52, e)
+            for now in (math.ldexp(1.0, e - 53), math.ldexp(3.0, e - 54), float(rng.uniform(0, at))):
+                assert _reached_within_two_ticks(now, at), (now, at)
