@@ -238,3 +238,15 @@ def test_pyarrows_split_and_pandas_split_read_the_same(tmp_path, monkeypatch):
     assert ca.countries == cb.countries
     for k in READERS:
         _same_report(ra[k], rb[k])
+
+
+def test_the_reading_does_not_import_the_fitting_stack():
+    """A replay reads the reports with the calibration's readers and matching, not its fits:
+    importing it must not load scipy.stats (about 50 MB resident, most of the reading's imports
+    before calibrate.prepare stopped importing calibrate.fits for one dataclass)."""
+    import subprocess
+    import sys
+
+    code = "import sys, returnsim.replay; print(sorted(m for m in sys.modules if m.startswith(('scipy.stats', 'returnsim.calibrate.fits'))))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from .names import ALL, ESTIMATE_COLUMNS
+from .prepare import Prepared  # kept here too: it lives in prepare, which must not import scipy
 from .stats import (
     Z95,
     DistributionFit,
@@ -32,30 +33,6 @@ __all__ = ["ESTIMATE_COLUMNS", "Prepared", "estimate_all", "MONTHS"]
 
 MONTHS = tuple(m.lower() for m in calendar.month_abbr[1:])
 """``jan`` ... ``dec``: the suffixes of ``seasonality:<month>``."""
-
-
-@dataclass
-class Prepared:
-    """Report rows ready for fitting (see :func:`returnsim.calibrate.prepare.prepare`)."""
-
-    orders: pd.DataFrame | None
-    """One row per order line: ``order, date, sku, asin, item_class, unit_price, market,
-    channel, cohort`` (``cohort``: old enough for its returns to be in the reports)."""
-    monthly: pd.DataFrame | None
-    """``month`` (Period), ``orders`` and optionally ``item_class``."""
-    fba: pd.DataFrame | None
-    """FBA return rows: ``date, item_class, reason, code, disposition, matched, market``."""
-    mfn: pd.DataFrame | None
-    """MFN return rows: the report's columns plus ``item_class, reason, matched, market,
-    delay_days, to_delivery_days``."""
-    sources: dict[str, str] = field(default_factory=dict)
-    """Report kind -> file name."""
-    notes: list[str] = field(default_factory=list)
-    delay_day_resolution: bool = False
-    returns_in_rate: tuple[str, ...] = ()
-    """Which returns reports the return rate counts."""
-    repeat: pd.DataFrame | None = None
-    """Repeat Purchase Behavior rows: ``item_class, orders, unique_customers, days``."""
 
 
 @dataclass

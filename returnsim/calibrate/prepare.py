@@ -17,16 +17,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from .codes import CodeTable
-from .fits import Prepared
 from .readers import Report
 
-__all__ = ["prepare", "propose_price_bands", "band_names", "UNKNOWN_COLUMNS"]
+__all__ = ["Prepared", "prepare", "propose_price_bands", "band_names", "UNKNOWN_COLUMNS"]
 
 UNKNOWN_COLUMNS = ["report", "column", "code", "rows"]
 
@@ -35,6 +35,30 @@ NO_REPEAT_NOTE = (
     "assumed, and they are the input to measure first (the PSA ranks them first): pass --repeat-purchases"
 )
 """What the summary says when purchases a year with the seller were not measured."""
+
+
+@dataclass
+class Prepared:
+    """Report rows ready for fitting (see :func:`returnsim.calibrate.prepare.prepare`)."""
+
+    orders: pd.DataFrame | None
+    """One row per order line: ``order, date, sku, asin, item_class, unit_price, market,
+    channel, cohort`` (``cohort``: old enough for its returns to be in the reports)."""
+    monthly: pd.DataFrame | None
+    """``month`` (Period), ``orders`` and optionally ``item_class``."""
+    fba: pd.DataFrame | None
+    """FBA return rows: ``date, item_class, reason, code, disposition, matched, market``."""
+    mfn: pd.DataFrame | None
+    """MFN return rows: the report's columns plus ``item_class, reason, matched, market,
+    delay_days, to_delivery_days``."""
+    sources: dict[str, str] = field(default_factory=dict)
+    """Report kind -> file name."""
+    notes: list[str] = field(default_factory=list)
+    delay_day_resolution: bool = False
+    returns_in_rate: tuple[str, ...] = ()
+    """Which returns reports the return rate counts."""
+    repeat: pd.DataFrame | None = None
+    """Repeat Purchase Behavior rows: ``item_class, orders, unique_customers, days``."""
 
 
 def _nice(x: float) -> float:
