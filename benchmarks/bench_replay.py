@@ -11,15 +11,15 @@ in a fresh child process so each peak is its own:
   requests (``rs.simulate(source=...)``), the arrays read from an ``.npz`` the next child wrote;
 * **replay, end to end**: reading the three reports (``returnsim.replay.read_inputs``, streamed
   a block of lines at a time) and the replication, in one process;
-* **reading, before**: the same reading by the code of ``--before`` (a git ref, ``main`` by
-  default, exported with ``git archive``; ``--before ''`` skips it), for the before/after of
-  the reading.
+* **before**: the reading, and the replay end to end, by the code of ``--before`` (a git ref,
+  ``main`` by default, exported with ``git archive``; ``--before ''`` skips it), for the
+  before/after.
 
 The reading is done once per replay, whatever the number of policies and replications; a line
 shares it among 1, 10 and 150 runs (5 policies x 30 replications). Peak memory is the child's
 maximum resident set size (it includes the libraries imported, shown as "after import": a
-replay imports the calibration's readers, and with them pandas, pyarrow and more of scipy than
-a generated run); CPU seconds are what to compare on a shared machine. The ratios are replay /
+replay imports the calibration's readers, and with them pandas and pyarrow, which a generated
+run does not); CPU seconds are what to compare on a shared machine. The ratios are replay /
 generated: a speed ratio of 0.5 means half the speed.
 
     python benchmarks/bench_replay.py [--factor 18] [--policy seed] [--seed 0] [--before main] [--dir /tmp/returnsim_bench_replay]
@@ -125,8 +125,9 @@ def child(code: str, args: argparse.Namespace, path: str | None = None) -> dict[
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def before(args: argparse.Namespace) -> dict[str, Any] | None:
-    """The reading by the code of ``args.before`` (exported with git archive), or None."""
+def before(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """The reading, and the replay end to end, by the code of ``args.before`` (exported with
+    git archive), or None."""
     if not args.before:
         return None
     with tempfile.TemporaryDirectory() as tmp:
@@ -135,10 +136,11 @@ def before(args: argparse.Namespace) -> dict[str, Any] | None:
             print(f"(no before/after: git archive {args.before} failed: {archive.stderr.decode()[-300:]})")
             return None
         subprocess.run(["tar", "-x", "-C", tmp], input=archive.stdout, check=True)
-        out = child(READING, args, path=tmp)
-        if not str(out.get("code", "")).startswith(tmp):
-            sys.exit(f"the reading of {args.before} ran {out.get('code')}, not the exported code")
-        return out
+        outs = child(READING, args, path=tmp), child(END_TO_END, args, path=tmp)
+        for out in outs:
+            if not str(out.get("code", "")).startswith(tmp):
+                sys.exit(f"the reading of {args.before} ran {out.get('code')}, not the exported code")
+        return outs
 
 
 def main() -> None:
@@ -154,10 +156,11 @@ def main() -> None:
         print(f"making a synthetic year of reports in {args.dir} (once) ...", flush=True)
         child(MAKE, args)
     gen = child(GENERATED, args)
+    was_both = before(args)  # first: END_TO_END writes the arrays SIMULATION reads
     e2e = child(END_TO_END, args)
     sim = child(SIMULATION, args)
     after = child(READING, args)
-    was = before(args)
+    was, was_e2e = was_both if was_both is not None else (None, None)
     size = (args.dir / "synthetic_orders.txt").stat().st_size / 1e6
     print(f"{'run':<22} {'orders':>10} {'requests':>9} {'wall s':>7} {'CPU s':>6} {'peak MB':>8} {'after import':>12}")
     for name, r in (("generated", gen), ("replay, simulation", sim), ("replay, end to end", e2e)):
@@ -171,6 +174,9 @@ def main() -> None:
               f"({was['read_peak_mb'] - was['import_mb']:.0f} above its imports); now {was['read_cpu'] / after['read_cpu']:.1f} times "
               f"as fast, peak {after['read_peak_mb'] / was['read_peak_mb']:.2f} of it"
               + ("" if was["requests"] == after["requests"] else f" (requests differ: {was['requests']:,} vs {after['requests']:,})"))
+    if was_e2e is not None:
+        print(f"end to end by {args.before}: {was_e2e['cpu'] + was_e2e['read_cpu']:.2f} CPU s, peak {was_e2e['peak_mb']:.0f} MB "
+              f"({was_e2e['import_mb']:.0f} after import); now peak {e2e['peak_mb']:.0f} MB")
     e2e_cpu = e2e["cpu"] + e2e["read_cpu"]
     print(
         f"end to end, 1 replication: speed ratio (generated CPU / replay CPU; >= 0.5 is at least half the speed) "
