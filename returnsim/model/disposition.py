@@ -84,7 +84,7 @@ def choose_disposition(
     """Apply the disposition table; requests no rule matches return to origin."""
     n = len(req.price)
     rules = policy.disposition
-    hit = first_match([r.when for r in rules], req, world.codes)
+    hit = first_match([r.when for r in rules], req, world.codes, world.match_cache)
     action = np.full(n, ACTION["return_to_origin"], dtype=np.int64)
     address = np.full(n, -1, dtype=np.int64)
     mode = np.full(n, ABANDON["liquidate"], dtype=np.int64)
@@ -106,7 +106,7 @@ def choose_disposition(
 def receipt_actions(world: World, policy: Policy, req: RequestView) -> np.ndarray:
     """Second stage at the origin (``RECEIPT`` codes): the first matching ``receipt`` rule on
     the true condition found at inspection (``req.condition``); no match: resell."""
-    hit = first_match([r.when for r in policy.receipt], req, world.codes)
+    hit = first_match([r.when for r in policy.receipt], req, world.codes, world.match_cache)
     codes = np.array([RECEIPT[r.action] for r in policy.receipt] + [RECEIPT["resell"]])
     return codes[np.where(hit >= 0, hit, len(policy.receipt))].astype(np.int64)
 

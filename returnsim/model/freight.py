@@ -49,7 +49,7 @@ def freight_terms(world: World, policy: Policy, req: RequestView) -> FreightTerm
     ``req.market`` whether the return crosses a border: see the module docstring)."""
     n = len(req.price)
     rules = policy.freight
-    hit = first_match([r.when for r in rules], req, world.codes)
+    hit = first_match([r.when for r in rules], req, world.codes, world.match_cache)
     payer_of = np.array([PAYER[r.payer] for r in rules] + [PAYER["seller"]])
     ask_of = np.array([ASK[r.ask] for r in rules] + [ASK["loss_fee"]])
     fee_of = np.array([r.fee_share for r in rules] + [0.0])

@@ -123,7 +123,7 @@ def returnless_resolution(world: World, policy: Policy, view: RequestView, merch
     out = np.full(len(view.price), -1, dtype=np.int64)
     eligible = merchant & view.in_window
     if policy.returnless:
-        hit = first_match([r.when for r in policy.returnless], view, world.codes)
+        hit = first_match([r.when for r in policy.returnless], view, world.codes, world.match_cache)
         kinds = np.array([RETURNLESS[r.resolution] for r in policy.returnless])
         has = eligible & (hit >= 0)
         out[has] = kinds[hit[has]]
@@ -200,11 +200,11 @@ def plan(world: World, policy: Policy, req: Requests) -> Plan:
 
     # 2. Reject, or make the targeted offer.
     # Amazon authorised auto requests already: nothing to reject; offers go out as messages.
-    rejected = (first_match([r.when for r in policy.reject], view, world.codes) >= 0) & merchant & ~auto & ~settled
+    rejected = (first_match([r.when for r in policy.reject], view, world.codes, world.match_cache) >= 0) & merchant & ~auto & ~settled
     offer = np.full(n, -1, dtype=np.int64)
     value_share = np.zeros(n)
     if policy.offers:
-        hit = first_match([o.when for o in policy.offers], view, world.codes)
+        hit = first_match([o.when for o in policy.offers], view, world.codes, world.match_cache)
         kinds = np.array([OFFER[o.kind] for o in policy.offers])
         values = np.array([o.value_share for o in policy.offers])
         has = (hit >= 0) & ~rejected & merchant & ~settled

@@ -16,7 +16,7 @@ import numpy as np
 from .. import amazon
 from ..scenario import OFFER_KINDS, RESOLUTIONS, Scenario
 from ..scenario.distributions import Fixed
-from ..scenario.rules import CONDITIONS, FAULTS, MARKETS
+from ..scenario.rules import CONDITIONS, FAULTS, MARKETS, MatchCache
 
 __all__ = [
     "World",
@@ -60,6 +60,9 @@ class World:
             "reason": {r: i for i, r in enumerate(self.reason_names)},
             "item_class": {c: i for i, c in enumerate(self.class_names)},
         }
+        self.match_cache: MatchCache = {}
+        """Rule conditions compiled against ``codes`` (``rules.first_match``), kept across
+        batches so names are looked up once per scenario, not once per batch."""
         rc = self.codes["reason"]
         reasons = list(sc.reasons.values())
         self.reason_fault = np.array([FAULT[r.fault] for r in reasons])

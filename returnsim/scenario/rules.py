@@ -20,7 +20,7 @@ from pydantic import ConfigDict, Field, field_validator, model_validator
 from .fields import Strict
 from .limits import error
 
-__all__ = ["Condition", "FAULTS", "MARKETS", "CONDITIONS", "first_match", "RequestView"]
+__all__ = ["Condition", "FAULTS", "MARKETS", "CONDITIONS", "first_match", "MatchCache", "RequestView"]
 
 FAULTS = ("seller", "carrier", "buyer")
 """Who caused a return: the seller (defect, description, wrong item), the carrier, or the buyer."""
@@ -128,15 +128,20 @@ class Condition(Strict):
         ``codes`` maps a kind (``"item_class"``, ``"reason"``, ``"market"``, ``"fault"``,
         ``"condition"``) to its name -> integer code table.
         """
-        m = np.ones(len(req.price), dtype=bool)
+        return _apply(self.tests(codes), req)
+
+    def tests(self, codes: dict[str, dict[str, int]]) -> tuple[tuple[str, str, Any], ...]:
+        """The condition compiled against ``codes``: ``(op, attribute, operand)`` triples, names
+        turned into boolean lookup tables by code (a lookup table beats np.isin)."""
+        out: list[tuple[str, str, Any]] = []
         if self.price_min is not None:
-            m &= req.price >= self.price_min
+            out.append(("ge", "price", self.price_min))
         if self.price_max is not None:
-            m &= req.price < self.price_max
+            out.append(("lt", "price", self.price_max))
         if self.in_window is not None:
-            m &= req.in_window == self.in_window
+            out.append(("eq", "in_window", self.in_window))
         if self.returned_before is not None:
-            m &= req.returned_before == self.returned_before
+            out.append(("eq", "returned_before", self.returned_before))
         for key, attr, kind in (
             ("market", "market", "market"),
             ("item_class", "item_class", "item_class"),
@@ -148,21 +153,55 @@ class Condition(Strict):
             names = getattr(self, key)
             if names is not None:
                 table = codes[kind]
-                wanted = np.zeros(len(table), dtype=bool)  # a lookup table beats np.isin
+                wanted = np.zeros(len(table), dtype=bool)
                 wanted[[table[n] for n in names]] = True
-                m &= wanted[getattr(req, attr)]
-        return m
+                out.append(("in", attr, wanted))
+        return tuple(out)
+
+
+def _apply(tests: tuple[tuple[str, str, Any], ...], req: RequestView) -> np.ndarray:
+    """Evaluate compiled tests (:meth:`Condition.tests`) on a batch of requests."""
+    m = np.ones(len(req.price), dtype=bool)
+    for op, attr, arg in tests:
+        col = getattr(req, attr)
+        if op == "ge":
+            m &= col >= arg
+        elif op == "lt":
+            m &= col < arg
+        elif op == "eq":
+            m &= col == arg
+        else:
+            m &= arg[col]
+    return m
+
+
+MatchCache = dict[int, tuple[Condition, tuple[tuple[str, str, Any], ...]]]
+"""Compiled conditions by ``id`` (holding the condition, so the id stays its own), for one
+``codes`` table: policies are applied to many batches, so names are looked up once."""
 
 
 def first_match(
-    conditions: list[Condition], req: RequestView, codes: dict[str, dict[str, int]]
+    conditions: list[Condition],
+    req: RequestView,
+    codes: dict[str, dict[str, int]],
+    cache: MatchCache | None = None,
 ) -> np.ndarray:
-    """Index of the first matching rule per request, or -1 where none matches."""
+    """Index of the first matching rule per request, or -1 where none matches.
+
+    ``cache`` (optional, one per ``codes`` table) keeps each condition compiled across calls.
+    """
     n = len(req.price)
     out = np.full(n, -1, dtype=np.int64)
     open_ = np.ones(n, dtype=bool)
     for i, cond in enumerate(conditions):
-        hit = open_ & cond.mask(req, codes)
+        if cache is None:
+            tests = cond.tests(codes)
+        else:
+            got = cache.get(id(cond))
+            if got is None or got[0] is not cond:  # (a copied cache holds other objects)
+                got = cache[id(cond)] = (cond, cond.tests(codes))
+            tests = got[1]
+        hit = open_ & _apply(tests, req)
         out[hit] = i
         open_ &= ~hit
         if not open_.any():
