@@ -50,16 +50,32 @@ def freight_terms(world: World, policy: Policy, req: RequestView) -> FreightTerm
     n = len(req.price)
     rules = policy.freight
     hit = first_match([r.when for r in rules], req, world.codes, world.match_cache)
-    payer_of = np.array([PAYER[r.payer] for r in rules] + [PAYER["seller"]])
-    ask_of = np.array([ASK[r.ask] for r in rules] + [ASK["loss_fee"]])
-    fee_of = np.array([r.fee_share for r in rules] + [0.0])
-    label_of = np.array([PAYER[r.label_payer] for r in rules] + [PAYER["seller"]])
+    payer_of, ask_of, fee_of, label_of = _tables(world, policy)
     idx = np.where(hit >= 0, hit, len(rules))
     if n == 0:
         idx = idx.astype(np.int64)
     return FreightTerms(
         payer=payer_of[idx], ask=ask_of[idx], fee_share=fee_of[idx], label_payer=label_of[idx]
     )
+
+
+def _tables(world: World, policy: Policy) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Payer, ask, fee share and label payer by rule, then for no match; built once per policy
+    (kept in ``world.policy_cache``, holding the policy so its id stays its own)."""
+    key = ("freight", id(policy))
+    got = world.policy_cache.get(key)
+    if got is None or got[0] is not policy:
+        rules = policy.freight
+        got = world.policy_cache[key] = (
+            policy,
+            (
+                np.array([PAYER[r.payer] for r in rules] + [PAYER["seller"]]),
+                np.array([ASK[r.ask] for r in rules] + [ASK["loss_fee"]]),
+                np.array([r.fee_share for r in rules] + [0.0]),
+                np.array([PAYER[r.label_payer] for r in rules] + [PAYER["seller"]]),
+            ),
+        )
+    return got[1]
 
 
 def asked_amount(terms: FreightTerms, price: np.ndarray, label: np.ndarray) -> np.ndarray:

@@ -281,7 +281,8 @@ def flows(
     admin = np.where(refunded | (partial > 0), admin, 0.0)
 
     # What the unit brings back.
-    decay = np.clip(1.0 - world.decay_per_week[item_class] * weeks_to_resale, 0.0, 1.0)
+    # (minimum of maximum is np.clip without its Python wrapper: the same numbers, NaN too.)
+    decay = np.minimum(np.maximum(1.0 - world.decay_per_week[item_class] * weeks_to_resale, 0.0), 1.0)
     saved = price * world.unit_cost_share[item_class] * decay
 
     def credit(net: np.ndarray) -> np.ndarray:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 
@@ -63,6 +64,9 @@ class World:
         self.match_cache: MatchCache = {}
         """Rule conditions compiled against ``codes`` (``rules.first_match``), kept across
         batches so names are looked up once per scenario, not once per batch."""
+        self.policy_cache: dict[tuple[str, int], tuple[Any, Any]] = {}
+        """Per-policy lookup tables by (table, ``id(policy)``), each with its policy (so the id
+        stays its own): built on the first batch instead of on every one."""
         rc = self.codes["reason"]
         reasons = list(sc.reasons.values())
         self.reason_fault = np.array([FAULT[r.fault] for r in reasons])
