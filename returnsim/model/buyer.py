@@ -44,9 +44,7 @@ def offer_acceptance(
         if not sel.any():
             continue
         m = sc.buyer.offers[kind]  # type: ignore[index]  # kind is an OfferKind
-        shift = np.zeros(len(world.reason_names))
-        for r, v in m.by_reason.items():
-            shift[world.codes["reason"][r]] = v
+        shift = world.offer_reason_shift[k]
         x = (
             m.intercept
             + m.per_value_share * value_share[sel]

@@ -31,6 +31,16 @@ __all__ = ["Resolved", "DeskTimes", "resolve"]
 
 _NAN = float("nan")
 
+_ACCEPTED_OUTCOME = np.full(len(OFFER) + 1, -1, dtype=np.int64)
+"""The outcome of an accepted offer by ``OFFER`` code (the last entry, for -1, is never used)."""
+for _kind, _outcome in (
+    ("troubleshoot", "troubleshot"),
+    ("partial_refund", "kept_partial_refund"),
+    ("exchange", "exchanged"),
+    ("replacement", "replaced"),
+):
+    _ACCEPTED_OUTCOME[OFFER[_kind]] = OUTCOME[_outcome]
+
 
 @dataclass
 class DeskTimes:
@@ -197,10 +207,10 @@ def resolve(
     kept_replacement = pl.returnless == RETURNLESS["replacement"]  # a new unit, the old one kept
     reship = (accepted & ((offer == OFFER["exchange"]) | (offer == OFFER["replacement"]))) | kept_replacement
     outcome = np.where(give, OUTCOME["returnless_refund"], OUTCOME["returned_refund"])
-    outcome = np.where(accepted & (offer == OFFER["troubleshoot"]), OUTCOME["troubleshot"], outcome)
-    outcome = np.where(accepted & (offer == OFFER["partial_refund"]), OUTCOME["kept_partial_refund"], outcome)
-    outcome = np.where(accepted & (offer == OFFER["exchange"]), OUTCOME["exchanged"], outcome)
-    outcome = np.where((accepted & (offer == OFFER["replacement"])) | kept_replacement, OUTCOME["replaced"], outcome)
+    # An accepted offer (offer >= 0) sets the outcome by its kind: one lookup, not one pass per
+    # kind.
+    outcome = np.where(accepted, _ACCEPTED_OUTCOME[offer], outcome)
+    outcome = np.where(kept_replacement, OUTCOME["replaced"], outcome)
     outcome = np.where(rejected, OUTCOME["rejected"], outcome)
     outcome = np.where(escalated, OUTCOME["claim_refund"], outcome)
     returns_item = ((outcome == OUTCOME["returned_refund"]) | reship) & ~give

@@ -198,6 +198,18 @@ class World:
         return w / total if total > 0 else self.class_share
 
     @cached_property
+    def offer_reason_shift(self) -> np.ndarray:
+        """Logit shift of a buyer's acceptance by offer kind (row, ``OFFER``) and true reason
+        (column): ``buyer.offers.*.by_reason``, 0 where none is given."""
+        shift = np.zeros((len(OFFER_KINDS), len(self.reason_names)))
+        offers = self.scenario.buyer.offers
+        for k, kind in enumerate(OFFER_KINDS):
+            if kind in offers:
+                for r, v in offers[kind].by_reason.items():  # type: ignore[index]
+                    shift[k, self.codes["reason"][r]] = v
+        return shift
+
+    @cached_property
     def overall_return_rate(self) -> float:
         """Probability that an order (of the catalog mix) is returned."""
         return float(self.class_share @ self.return_rate)
