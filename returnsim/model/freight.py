@@ -60,22 +60,18 @@ def freight_terms(world: World, policy: Policy, req: RequestView) -> FreightTerm
 
 
 def _tables(world: World, policy: Policy) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Payer, ask, fee share and label payer by rule, then for no match; built once per policy
-    (kept in ``world.policy_cache``, holding the policy so its id stays its own)."""
-    key = ("freight", id(policy))
-    got = world.policy_cache.get(key)
-    if got is None or got[0] is not policy:
-        rules = policy.freight
-        got = world.policy_cache[key] = (
-            policy,
-            (
-                np.array([PAYER[r.payer] for r in rules] + [PAYER["seller"]]),
-                np.array([ASK[r.ask] for r in rules] + [ASK["loss_fee"]]),
-                np.array([r.fee_share for r in rules] + [0.0]),
-                np.array([PAYER[r.label_payer] for r in rules] + [PAYER["seller"]]),
-            ),
-        )
-    return got[1]
+    """Payer, ask, fee share and label payer by rule, then for no match (once per policy)."""
+    rules = policy.freight
+    return world.per_policy(
+        "freight",
+        policy,
+        lambda: (
+            np.array([PAYER[r.payer] for r in rules] + [PAYER["seller"]]),
+            np.array([ASK[r.ask] for r in rules] + [ASK["loss_fee"]]),
+            np.array([r.fee_share for r in rules] + [0.0]),
+            np.array([PAYER[r.label_payer] for r in rules] + [PAYER["seller"]]),
+        ),
+    )
 
 
 def asked_amount(terms: FreightTerms, price: np.ndarray, label: np.ndarray) -> np.ndarray:

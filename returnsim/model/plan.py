@@ -124,7 +124,9 @@ def returnless_resolution(world: World, policy: Policy, view: RequestView, merch
     eligible = merchant & view.in_window
     if policy.returnless:
         hit = first_match([r.when for r in policy.returnless], view, world.codes, world.match_cache)
-        kinds = np.array([RETURNLESS[r.resolution] for r in policy.returnless])
+        kinds = world.per_policy(
+            "returnless", policy, lambda: np.array([RETURNLESS[r.resolution] for r in policy.returnless])
+        )
         has = eligible & (hit >= 0)
         out[has] = kinds[hit[has]]
     cap = world.rules.auto_returnless_max_price
@@ -205,8 +207,11 @@ def plan(world: World, policy: Policy, req: Requests) -> Plan:
     value_share = np.zeros(n)
     if policy.offers:
         hit = first_match([o.when for o in policy.offers], view, world.codes, world.match_cache)
-        kinds = np.array([OFFER[o.kind] for o in policy.offers])
-        values = np.array([o.value_share for o in policy.offers])
+        kinds, values = world.per_policy(
+            "offers",
+            policy,
+            lambda: (np.array([OFFER[o.kind] for o in policy.offers]), np.array([o.value_share for o in policy.offers])),
+        )
         has = (hit >= 0) & ~rejected & merchant & ~settled
         offer[has] = kinds[hit[has]]
         value_share[has] = values[hit[has]]

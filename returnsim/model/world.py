@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -30,6 +31,8 @@ __all__ = [
     "OFFER",
     "OUTCOME",
 ]
+
+T = TypeVar("T")
 
 HOURS_PER_DAY = 24.0
 HOURS_PER_WEEK = 168.0
@@ -196,6 +199,15 @@ class World:
         w = self.class_share * self.return_rate
         total = w.sum()
         return w / total if total > 0 else self.class_share
+
+    def per_policy(self, table: str, policy: Any, build: Callable[[], T]) -> T:
+        """``build()``, made once per policy and ``table`` name and then reused: per-policy
+        lookup tables that every batch would otherwise rebuild (``policy_cache``)."""
+        key = (table, id(policy))
+        got = self.policy_cache.get(key)
+        if got is None or got[0] is not policy:  # (a copied cache holds other objects)
+            got = self.policy_cache[key] = (policy, build())
+        return got[1]  # type: ignore[no-any-return]
 
     @cached_property
     def offer_reason_shift(self) -> np.ndarray:
