@@ -8,9 +8,9 @@ once per scenario; a policy is applied to it by the decision modules.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
-from collections.abc import Callable
 from typing import Any, TypeVar
 
 import numpy as np
@@ -208,6 +208,13 @@ class World:
         if got is None or got[0] is not policy:  # (a copied cache holds other objects)
             got = self.policy_cache[key] = (policy, build())
         return got[1]  # type: ignore[no-any-return]
+
+    @cached_property
+    def satisfaction_by_outcome(self) -> np.ndarray:
+        """Satisfaction score of each outcome (``OUTCOME``; ``retention.satisfaction.resolution``,
+        0 where none is given)."""
+        scores: dict[str, float] = {str(k): v for k, v in self.scenario.retention.satisfaction.resolution.items()}
+        return np.array([scores.get(r, 0.0) for r in RESOLUTIONS])
 
     @cached_property
     def offer_reason_shift(self) -> np.ndarray:
