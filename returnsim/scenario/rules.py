@@ -161,18 +161,23 @@ class Condition(Strict):
 
 def _apply(tests: tuple[tuple[str, str, Any], ...], req: RequestView) -> np.ndarray:
     """Evaluate compiled tests (:meth:`Condition.tests`) on a batch of requests."""
-    m = np.ones(len(req.price), dtype=bool)
+    m: np.ndarray | None = None
     for op, attr, arg in tests:
         col = getattr(req, attr)
         if op == "ge":
-            m &= col >= arg
+            t = col >= arg
         elif op == "lt":
-            m &= col < arg
+            t = col < arg
         elif op == "eq":
-            m &= col == arg
+            t = col == arg
         else:
-            m &= arg[col]
-    return m
+            t = arg[col]
+        # Each test makes a new array, so the first one can be the result.
+        if m is None:
+            m = t
+        else:
+            m &= t
+    return np.ones(len(req.price), dtype=bool) if m is None else m
 
 
 MatchCache = dict[int, tuple[Condition, tuple[tuple[str, str, Any], ...]]]
