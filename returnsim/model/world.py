@@ -287,20 +287,26 @@ class World:
     def lane_days(self, market: np.ndarray, address: np.ndarray, u: np.ndarray) -> np.ndarray:
         """Return transit time in days on the lane; a NaN uniform stands for the mean."""
         out = np.empty(len(u))
-        for m, dist in enumerate(self.market_transit):
-            sel = (address < 0) & (market == m)
-            out[sel] = _ppf_or_mean(dist, u[sel])
-        for a, dist in enumerate(self.address_transit):
-            sel = address == a
-            out[sel] = _ppf_or_mean(dist, u[sel])
+        # One code per lane (markets, then addresses); lanes no request takes are skipped, as a
+        # quantile function costs far more to call than to apply to a batch.
+        n_markets = len(self.market_transit)
+        lane = np.where(address < 0, market, n_markets + address)
+        used = np.bincount(lane, minlength=n_markets + len(self.address_transit))
+        for code, dist in enumerate(self.market_transit + self.address_transit):
+            if used[code]:
+                sel = lane == code
+                out[sel] = _ppf_or_mean(dist, u[sel])
         return out
 
     def restock_days(self, address: np.ndarray, u: np.ndarray) -> np.ndarray:
         """Receipt-to-resale time in days at the origin or an address."""
         out = _ppf_or_mean(self.scenario.returns.restock_days, u)
-        for a, dist in enumerate(self.address_restock):
-            sel = address == a
-            out[sel] = _ppf_or_mean(dist, u[sel])
+        if self.address_restock:
+            used = np.bincount(np.maximum(address, 0), weights=address >= 0, minlength=len(self.address_restock))
+            for a, dist in enumerate(self.address_restock):
+                if used[a]:  # (addresses no request goes to are skipped: see lane_days)
+                    sel = address == a
+                    out[sel] = _ppf_or_mean(dist, u[sel])
         return out
 
 
