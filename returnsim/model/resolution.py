@@ -213,14 +213,19 @@ def resolve(
     outcome = np.where(kept_replacement, OUTCOME["replaced"], outcome)
     outcome = np.where(rejected, OUTCOME["rejected"], outcome)
     outcome = np.where(escalated, OUTCOME["claim_refund"], outcome)
-    returns_item = ((outcome == OUTCOME["returned_refund"]) | reship) & ~give
+    # (Masks used more than once are computed once: each pass is fixed cost on a batch.)
+    returned = outcome == OUTCOME["returned_refund"]  # before a granted claim changes it (step 8)
+    partial = outcome == OUTCOME["kept_partial_refund"]
+    merchant = ~fba
+    to_address = act == ACTION["return_to_address"]
+    returns_item = (returned | reship) & ~give
 
     # 4. Freight terms and the buyer's answer to a negotiated fee.
     terms = pl.terms
-    lane_addr = np.where(act == ACTION["return_to_address"], pl.address, -1)
+    lane_addr = np.where(to_address, pl.address, -1)
     label = return_label(world, market=req.market, item_class=req.item_class, action=act, address=lane_addr, abandon_mode=pl.abandon_mode)
     # An auto-authorised return is not asked: the rule set in advance deducts the fee.
-    asking = returns_item & (terms.payer == PAYER["negotiate"]) & ~fba
+    asking = returns_item & (terms.payer == PAYER["negotiate"]) & merchant
     p_fee = buyer.fee_acceptance(world, asked_amount(terms, req.price, label), req.price)
     p_fee = np.where(auto, 1.0, p_fee)
     fee_accepted = asking & (req.u_fee < p_fee) & ~lapsed
@@ -244,7 +249,7 @@ def resolve(
     restock_h = np.where(
         fba, req.grading_h, world.restock_days(lane_addr, req.u_restock) * HOURS_PER_DAY
     )
-    refunded = (outcome == OUTCOME["returned_refund"]) | (outcome == OUTCOME["returnless_refund"])
+    refunded = returned | (outcome == OUTCOME["returnless_refund"])
     # (Receipt times are finite or NaN; np.where is several times cheaper than nan_to_num.)
     received = np.where(np.isnan(t_receive), 0.0, t_receive)
     business = calendar.add_business_days(received, req.refund_h / HOURS_PER_DAY)
@@ -256,16 +261,16 @@ def resolve(
     rfs = (
         pl.rfs
         & returns_item
-        & (outcome == OUTCOME["returned_refund"])
+        & returned
         & ~(req.u_fee < sc.amazon.rfs_excluded_share)
     )
     t_refund = np.where(rfs, t_decision + req.ship_h, t_refund)
-    t_refund = np.where(outcome == OUTCOME["kept_partial_refund"], t_follow, t_refund)
-    t_refund = np.where(refunded | (outcome == OUTCOME["kept_partial_refund"]), t_refund, _NAN)
+    t_refund = np.where(partial, t_follow, t_refund)
+    t_refund = np.where(refunded | partial, t_refund, _NAN)
     weeks = np.where(returns_item, t_receive + restock_h - req.order_time, 0.0) / HOURS_PER_WEEK
 
     # 6. Second stage at receipt, on the true condition (FBA: Amazon's grade).
-    at_origin = returns_item & ~fba & (act == ACTION["return_to_origin"])
+    at_origin = returns_item & merchant & (act == ACTION["return_to_origin"])
     receipt = np.where(at_origin, receipt_actions(world, policy, true_view), -1)
     # SAFE-T: a unit refunded at first scan that comes back in a condition worth a claim is
     # claimed (agent time, not queued: claims are filed in batches); Amazon grants a share of the
@@ -291,7 +296,7 @@ def resolve(
     # Auto-authorised: late when a buyer who took an offer waited beyond the target for the
     # seller to act on it.
     late = late | (auto & accepted & (t_follow - req.request_time > late_after + 1e-9))
-    refunded_return = returns_item & (outcome == OUTCOME["returned_refund"]) & ~fba
+    refunded_return = returns_item & returned & merchant
     pays_label, pays_fee = buyer_pays(terms.payer, terms.ask, terms.label_payer, fee_accepted)
     label_paid = refunded_return & pays_label
     fee_paid = refunded_return & pays_fee & (fee_share > 0)
@@ -299,7 +304,7 @@ def resolve(
     # for free fashion returns [A20].
     fba_free = world.class_free_returns[req.item_class] & req.in_window
     label_paid = label_paid | (
-        fba & (outcome == OUTCOME["returned_refund"]) & (pl.view.fault == FAULT["buyer"]) & ~fba_free
+        fba & returned & (pl.view.fault == FAULT["buyer"]) & ~fba_free
     )
     s = retention.satisfaction(
         world,
@@ -351,8 +356,9 @@ def resolve(
         safet_reimbursement=safet_money,
     )
     # The label share of what the buyer paid back (for net freight reporting).
-    buyer_label = np.where(label_paid & ~fba, np.minimum(label, money["buyer_fees"]), 0.0)
+    buyer_label = np.where(label_paid & merchant, np.minimum(label, money["buyer_fees"]), 0.0)
     goods = ~rejected & ~claim_refund & (refunded | reship)
+    messaged = auto & pl.asked
 
     return Resolved(
         reason=pl.view.reason,
@@ -378,12 +384,12 @@ def resolve(
         escalated=escalated,
         second_touch=second,
         action=np.where(goods, act, -1),
-        address=np.where(goods & (act == ACTION["return_to_address"]), pl.address, -1),
+        address=np.where(goods & to_address, pl.address, -1),
         receipt=np.where(goods, receipt, -1),
         t_start=np.where(escalated, _NAN, np.where(auto, req.request_time, desk.start)),
-        t_review=np.where(auto & pl.asked, desk.start, _NAN),
+        t_review=np.where(messaged, desk.start, _NAN),
         t_answer=t_answer,
-        t_message=np.where(auto & pl.asked, desk.answer, _NAN),
+        t_message=np.where(messaged, desk.answer, _NAN),
         t_drop_off=np.where(auto, drop_off, _NAN),
         t_decision=t_decision,
         t_follow=t_follow,
