@@ -207,7 +207,7 @@ class World:
         got = self.policy_cache.get(key)
         if got is None or got[0] is not policy:  # (a copied cache holds other objects)
             got = self.policy_cache[key] = (policy, build())
-        return got[1]  # type: ignore[no-any-return]
+        return got[1]
 
     @cached_property
     def satisfaction_by_outcome(self) -> np.ndarray:
@@ -224,7 +224,7 @@ class World:
         offers = self.scenario.buyer.offers
         for k, kind in enumerate(OFFER_KINDS):
             if kind in offers:
-                for r, v in offers[kind].by_reason.items():  # type: ignore[index]
+                for r, v in offers[kind].by_reason.items():
                     shift[k, self.codes["reason"][r]] = v
         return shift
 
