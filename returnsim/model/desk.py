@@ -58,14 +58,8 @@ _RESUME, _FIRST, _SECOND, _BELL = 0, 1, 2, 3
 
 def _delay_to(now: float, at: float) -> float:
     """The delay that brings a clock at ``now`` exactly to ``at`` (> ``now``): SimPy adds it.
-
-    ``at - now`` is exact or one rounding off, so a few steps of one ulp find it. Some ``at``
-    cannot be reached from ``now`` at all: ``now + delay`` rounds half to even, and when ``now``
-    is half an ulp of ``at`` the sums on either side of ``at`` are ties that round away from it
-    (``now = 2**-53``, ``at = 1 + 2**-52``). Then the delay is the largest that stays short of
-    ``at``: the desk's tick works through its own events up to SimPy's next one, so a tick a
-    rounding early loses nothing, and from there ``at`` is a difference Sterbenz's lemma makes
-    exact."""
+    When none does (``now`` half an ulp of ``at``: both sums round away from it), the largest
+    short of ``at``: the tick works ahead to SimPy's next event, and the next delay is exact."""
     delay = at - now
     for _ in range(4):
         got = now + delay
