@@ -119,3 +119,17 @@ def _terminal_width(monkeypatch: pytest.MonkeyPatch) -> None:
     columns two tests check (tests that want a width set COLUMNS themselves)."""
     monkeypatch.delenv("COLUMNS", raising=False)
     monkeypatch.delenv("LINES", raising=False)
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    """Exit code, stdout and stderr of ``returnsim ARGV`` run in this process (in-process: a
+    subprocess would add an interpreter start and nothing a test looks at)."""
+    from returnsim.cli import main
+
+    try:
+        code = main(list(argv))
+    except SystemExit as exc:  # argparse usage errors
+        code = exc.code
+    out, err = capsys.readouterr()
+    return code, out, err
+

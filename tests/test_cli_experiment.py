@@ -12,22 +12,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import MMC_SCENARIO, ROOT, SEED_SCENARIO
+from conftest import MMC_SCENARIO, ROOT, SEED_SCENARIO, run_cli
 
 import returnsim as rs
-from returnsim.cli import main
 
 SHORT = ["--set", "horizon_days=20"]
 
-
-def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
-    """Exit code, stdout and stderr of ``returnsim ARGV`` run in this process."""
-    try:
-        code = main(list(argv))
-    except SystemExit as exc:  # argparse usage errors
-        code = exc.code
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_run_prints_means_with_cis_and_writes_files(capsys, tmp_path):

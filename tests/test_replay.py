@@ -8,11 +8,10 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import ROOT, SEED_SCENARIO
+from conftest import ROOT, SEED_SCENARIO, run_cli
 
 import returnsim as rs
 from returnsim.calibrate.readers import ReportError, read_mfn_returns
-from returnsim.cli import main
 from returnsim.model.replay_source import ReplayDemand, ReplaySource, hashed_uniforms
 from returnsim.model.simulation import streams
 from returnsim.model.world import World
@@ -351,17 +350,9 @@ def test_the_trace_rows_found_for_the_reports_requests_are_all_of_them(inputs):
 # ---------------------------------------------------------------------------------------------
 
 
-def _cli(capsys, *argv):
-    try:
-        code = main(list(argv))
-    except SystemExit as exc:
-        code = exc.code
-    out, err = capsys.readouterr()
-    return code, out, err
-
 
 def test_cli_replay_prints_the_answer_and_the_actuals_and_writes_files(capsys, tmp_path):
-    code, out, err = _cli(
+    code, out, err = run_cli(
         capsys, "replay", str(SEED_SCENARIO), "--orders", str(FILES["orders"]), "--mfn-returns", str(FILES["mfn_returns"]),
         "--fba-returns", str(FILES["fba_returns"]), "--classes", str(FILES["classes"]),
         "--policy", "seed", "--policy", "free_returns", "--replications", "3", "--workers", "1", "--out", str(tmp_path),
@@ -380,11 +371,11 @@ def test_cli_replay_prints_the_answer_and_the_actuals_and_writes_files(capsys, t
 def test_cli_bad_files_give_the_readers_errors_without_traceback(capsys, tmp_path):
     bad = tmp_path / "orders.txt"
     bad.write_bytes(b"\x00\x01\x02binary")
-    code, out, err = _cli(capsys, "replay", str(SEED_SCENARIO), "--orders", str(bad), "--mfn-returns", str(FILES["mfn_returns"]))
+    code, out, err = run_cli(capsys, "replay", str(SEED_SCENARIO), "--orders", str(bad), "--mfn-returns", str(FILES["mfn_returns"]))
     assert code == 2 and "orders.txt" in err and "Traceback" not in err
-    code, out, err = _cli(capsys, "replay", str(SEED_SCENARIO), "--orders", str(FILES["orders"]))
+    code, out, err = run_cli(capsys, "replay", str(SEED_SCENARIO), "--orders", str(FILES["orders"]))
     assert code == 2 and "--mfn-returns" in err
-    code, out, err = _cli(capsys, "replay", str(SEED_SCENARIO), "--orders", str(tmp_path / "nope.txt"), "--mfn-returns", str(FILES["mfn_returns"]))
+    code, out, err = run_cli(capsys, "replay", str(SEED_SCENARIO), "--orders", str(tmp_path / "nope.txt"), "--mfn-returns", str(FILES["mfn_returns"]))
     assert code == 2 and "no such file" in err
 
 

@@ -22,10 +22,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import MMC_SCENARIO, ROOT, SEED_SCENARIO, minimal_raw
+from conftest import MMC_SCENARIO, ROOT, SEED_SCENARIO, minimal_raw, run_cli
 
 import returnsim as rs
-from returnsim.cli import main
 from returnsim.experiment import executors as exe
 from returnsim.experiment.budget import RunSizeWarning, check_experiment
 from returnsim.experiment.replications import StoreWarning
@@ -396,14 +395,6 @@ def test_engine_keeps_a_bounded_number_of_batches_in_flight(monkeypatch):
 # 3. computation is never thrown away
 # --------------------------------------------------------------------------------------------
 
-
-def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
-    try:
-        code = main(list(argv))
-    except SystemExit as exc:
-        code = exc.code
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 CLI_RUN = ["run", str(MMC_SCENARIO), "--set", "horizon_days=2", "--replications", "3", "--workers", "1", "--no-progress"]
