@@ -8,7 +8,7 @@ once per scenario; a policy is applied to it by the decision modules.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, TypeVar
@@ -18,7 +18,7 @@ import numpy as np
 from .. import amazon
 from ..scenario import OFFER_KINDS, RESOLUTIONS, Scenario
 from ..scenario.distributions import Fixed
-from ..scenario.rules import CONDITIONS, FAULTS, MARKETS, MatchCache
+from ..scenario.rules import CONDITIONS, FAULTS, MARKETS, MatchCache, by_identity
 
 __all__ = [
     "World",
@@ -67,7 +67,7 @@ class World:
         self.match_cache: MatchCache = {}
         """Rule conditions compiled against ``codes`` (``rules.first_match``), kept across
         batches so names are looked up once per scenario, not once per batch."""
-        self.policy_cache: dict[tuple[str, int], tuple[Any, Any]] = {}
+        self.policy_cache: dict[Hashable, tuple[Any, Any]] = {}
         """Per-policy lookup tables by (table, ``id(policy)``), each with its policy (so the id
         stays its own): built on the first batch instead of on every one."""
         rc = self.codes["reason"]
@@ -203,11 +203,7 @@ class World:
     def per_policy(self, table: str, policy: Any, build: Callable[[], T]) -> T:
         """``build()``, made once per policy and ``table`` name and then reused: per-policy
         lookup tables that every batch would otherwise rebuild (``policy_cache``)."""
-        key = (table, id(policy))
-        got = self.policy_cache.get(key)
-        if got is None or got[0] is not policy:  # (a copied cache holds other objects)
-            got = self.policy_cache[key] = (policy, build())
-        return got[1]
+        return by_identity(self.policy_cache, (table, id(policy)), policy, build)
 
     @cached_property
     def satisfaction_by_outcome(self) -> np.ndarray:

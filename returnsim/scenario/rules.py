@@ -11,8 +11,10 @@ loaded, so a misspelt reason is an error rather than a rule that silently never 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
-from typing import Any, Literal
+from functools import partial
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 from pydantic import ConfigDict, Field, field_validator, model_validator
@@ -20,7 +22,9 @@ from pydantic import ConfigDict, Field, field_validator, model_validator
 from .fields import Strict
 from .limits import error
 
-__all__ = ["Condition", "FAULTS", "MARKETS", "CONDITIONS", "first_match", "MatchCache", "RequestView"]
+T = TypeVar("T")
+
+__all__ = ["Condition", "FAULTS", "MARKETS", "CONDITIONS", "first_match", "MatchCache", "by_identity", "RequestView"]
 
 FAULTS = ("seller", "carrier", "buyer")
 """Who caused a return: the seller (defect, description, wrong item), the carrier, or the buyer."""
@@ -180,7 +184,17 @@ def _apply(tests: tuple[tuple[str, str, Any], ...], req: RequestView) -> np.ndar
     return np.ones(len(req.price), dtype=bool) if m is None else m
 
 
-MatchCache = dict[int, tuple[Condition, tuple[tuple[str, str, Any], ...]]]
+def by_identity(cache: dict[Hashable, tuple[Any, T]], key: Hashable, owner: object, build: Callable[[], T]) -> T:
+    """``build()``, kept in ``cache`` under ``key`` (which names ``owner`` by its ``id``) and
+    reused while the entry still holds ``owner`` itself: a copied or unpickled cache holds other
+    objects, whose ids a new object may take."""
+    got = cache.get(key)
+    if got is None or got[0] is not owner:
+        got = cache[key] = (owner, build())
+    return got[1]
+
+
+MatchCache = dict[Hashable, tuple[Any, tuple[tuple[str, str, Any], ...]]]
 """Compiled conditions by ``id`` (holding the condition, so the id stays its own), for one
 ``codes`` table: policies are applied to many batches, so names are looked up once."""
 
@@ -199,13 +213,7 @@ def first_match(
     out = np.full(n, -1, dtype=np.int64)
     open_ = np.ones(n, dtype=bool)
     for i, cond in enumerate(conditions):
-        if cache is None:
-            tests = cond.tests(codes)
-        else:
-            got = cache.get(id(cond))
-            if got is None or got[0] is not cond:  # (a copied cache holds other objects)
-                got = cache[id(cond)] = (cond, cond.tests(codes))
-            tests = got[1]
+        tests = cond.tests(codes) if cache is None else by_identity(cache, id(cond), cond, partial(cond.tests, codes))
         hit = open_ & _apply(tests, req)
         out[hit] = i
         open_ &= ~hit
