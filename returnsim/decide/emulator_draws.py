@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .emulator import normal_z
 from .errors import DecideError
 from .inputs import Input
 from .sensitivity import BreakEven, Tornado, _breakeven, _tornado_table
@@ -105,12 +106,6 @@ def _mean_cov(em: PairEmulator, rows: np.ndarray) -> tuple[np.ndarray, np.ndarra
         return posterior(em.gp, rows)
 
 
-def _z(confidence: float) -> float:
-    from scipy import stats
-
-    return float(stats.norm.ppf(0.5 + confidence / 2))
-
-
 def tornado_from_emulator(psa_result: PSA, em: PairEmulator, *, confidence: float = 0.95) -> Tornado:
     """A tornado of ``em.policies[0] - em.policies[1]`` from the emulator (see the module)."""
     ins = psa_result.specs
@@ -122,7 +117,7 @@ def tornado_from_emulator(psa_result: PSA, em: PairEmulator, *, confidence: floa
             row[j] = float(to_unit(inp, end))
             rows.append(row)
     mean, cov = _mean_cov(em, np.array(rows))
-    z, sd = _z(confidence), np.sqrt(np.clip(np.diag(cov), 0.0, None))
+    z, sd = normal_z(confidence), np.sqrt(np.clip(np.diag(cov), 0.0, None))
     ends = []
     for j in range(len(ins)):
         lo, hi = 1 + 2 * j, 2 + 2 * j
@@ -149,7 +144,7 @@ def breakeven_from_emulator(
     rows = np.repeat(_base_unit(ins)[None, :], len(grid), axis=0)
     rows[:, j] = to_unit(match[0], grid)
     mean, cov = _mean_cov(em, rows)
-    half = _z(confidence) * np.sqrt(np.clip(np.diag(cov), 0.0, None))
+    half = normal_z(confidence) * np.sqrt(np.clip(np.diag(cov), 0.0, None))
     out = _breakeven(match[0], list(em.policies), psa_result.metric, grid, mean, half)
     out.method = f"from a Gaussian-process emulator of the PSA's draws (leave-one-out Q² {em.q2:.2f})"
     return out

@@ -160,10 +160,9 @@ def emulate_psa(
 
 def _emulate(sim: PSA, unit: np.ndarray, min_fit: float, draws: int, seed: int) -> PSA:
     import pandas as pd
-    from scipy import stats
 
     from .designs import unit_design
-    from .emulator import _fit, loo_q2
+    from .emulator import _fit, loo_q2, normal_z
 
     names = sim.survivors
     cols = [sim.policies.index(p) for p in names]
@@ -212,7 +211,7 @@ def _emulate(sim: PSA, unit: np.ndarray, min_fit: float, draws: int, seed: int) 
     point = _statistics(em)
     var_em = np.var([_statistics(post[b]) for b in range(POSTERIOR_DRAWS)], axis=0, ddof=1)
     var_mc = np.var([_statistics(em[rng.integers(0, draws, draws)]) for _ in range(200)], axis=0, ddof=1)
-    half = float(stats.norm.ppf(0.5 + sim.confidence / 2)) * np.sqrt(var_em + var_mc)
+    half = normal_z(sim.confidence) * np.sqrt(var_em + var_mc)
     k = len(names)
     lo, hi = point - half, point + half
     sign = 1.0 if sim.goal == "max" else -1.0  # back to the metric's own direction
