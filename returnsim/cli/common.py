@@ -78,6 +78,15 @@ def policies(sc: Scenario, wanted: Sequence[str] | None) -> list[str]:
         raise UserError(f"--policy: {err.args[0] if err.args else err}") from None
 
 
+def baseline(policies: Sequence[str], wanted: str | None) -> str:
+    """The policy of ``--baseline`` (default: the first run), which must be one of those run."""
+    if wanted is None:
+        return policies[0]
+    if wanted not in policies:
+        raise UserError(f"--baseline {wanted!r} is not among the policies run: {', '.join(policies)}")
+    return wanted
+
+
 def scenario_args(sp: argparse.ArgumentParser) -> None:
     """The SCENARIO argument and ``--set``."""
     sp.add_argument("scenario", metavar="SCENARIO", help="scenario file (.toml)")

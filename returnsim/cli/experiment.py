@@ -133,12 +133,10 @@ def _results_text(
 def cmd_run(args: argparse.Namespace) -> int:
     sc = load(args)
     policies = common.policies(sc, args.policy)
-    baseline = args.baseline
-    if baseline is not None and baseline not in policies:
-        raise UserError(f"--baseline {baseline!r} is not among the policies run: {', '.join(policies)}")
+    baseline = common.baseline(policies, args.baseline)
     exp = _experiment(args, sc, policies)
     # The headline is a change against the seller's current policy: the first one by default.
-    base = (baseline or policies[0]) if len(policies) > 1 else None
+    base = baseline if len(policies) > 1 else None
     text = _results_text(args, sc, exp, base)
     full = text if args.full or not args.out else _results_text(args, sc, exp, base, full=True)
     _write_then_print(args, sc, exp, base, text, full)
@@ -171,9 +169,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     sc = load(args)
     policies = common.policies(sc, args.policy)
-    baseline = args.baseline or policies[0]
-    if baseline not in policies:
-        raise UserError(f"--baseline {baseline!r} is not among the policies run: {', '.join(policies)}")
+    baseline = common.baseline(policies, args.baseline)
     if len(policies) < 2:
         raise UserError("a report compares policies: name at least two (or none for all)")
     exp = _experiment(args, sc, policies)

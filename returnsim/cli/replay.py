@@ -20,9 +20,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
     sc = load(args)
     policies = common.policies(sc, args.policy)
-    baseline = args.baseline or policies[0]
-    if baseline not in policies:
-        raise UserError(f"--baseline {baseline!r} is not among the policies run: {', '.join(policies)}")
+    baseline = common.baseline(policies, args.baseline)
     # The current policy first: it is the one set beside the actuals.
     policies = [baseline, *(p for p in policies if p != baseline)]
     orders = _file(args.orders, "--orders")
