@@ -216,7 +216,7 @@ def test_assess_reads_the_tornado_off_the_draws_only_when_the_fit_is_good(monkey
     out = assess(sc, _selection(["a", "b", "c"]), draws=48, progress=False, workers=1)  # type: ignore[arg-type]
     assert out.psa is not None and out.tornado is not None
     assert out.psa.screened == {"c": 16}  # 20 behind in every draw
-    assert any("screened out of the PSA" in n and "c after 16 draws" in n for n in out.notes)
+    assert any("screened out of the PSA" in n and "C after 16 draws" in n for n in out.notes)
     if shape == "line":
         assert out.tornado.method == "metamodel"
         assert any("from a linear metamodel of the PSA's 48 draws" in n for n in out.notes)
@@ -226,7 +226,7 @@ def test_assess_reads_the_tornado_off_the_draws_only_when_the_fit_is_good(monkey
     if shape == "curve":  # 4 sin(3 x1): no line explains it, a Gaussian process does
         assert out.tornado.method == "emulator" and out.tornado.fit >= 0.9
         assert "Gaussian-process emulator" in out.tornado.how
-        assert any("from a Gaussian-process emulator of the PSA's 48 draws of a - b" in n for n in out.notes)
+        assert any("from a Gaussian-process emulator of the PSA's 48 draws of A - B" in n for n in out.notes)
         # Its ends are the function's, within their intervals (base and change, both emulated).
         by = out.tornado.table.set_index("input")
         for col, x1 in (("at_low", 4.0), ("at_high", 8.0)):

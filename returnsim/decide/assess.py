@@ -40,6 +40,7 @@ from ..experiment.executors import available_cpus, process_pool
 from ..experiment.store import ResultStore
 from ..scenario import Scenario
 from ..scenario.loader import as_scenario
+from ..scenario.policy import policy_labels
 from .emulator_draws import (
     PairEmulator,
     breakeven_from_emulator,
@@ -133,6 +134,8 @@ def assess(
     where: dict[str, Any] = dict(
         seed=seed, store=store, executor=executor, scheduler=scheduler, workers=workers, progress=progress
     )
+    # Notes name policies as the report does, by their labels.
+    labels = policy_labels(sc.policies)
     try:
         names = list(selection.replications)
         if draws > 0 and len(names) > 1:
@@ -142,12 +145,13 @@ def assess(
             out.psa = psa(sc, draws, names, selection.metric, goal=selection.goal, screen=screen,
                           loss_tolerance=tolerance, **where)
             if out.psa.screened:
-                out.notes.append(_screened_note(out.psa, screen))
+                out.notes.append(_screened_note(out.psa, screen, labels))
         if tornado_replications > 0 and out.rival is not None:
             pair = [selection.selected, out.rival]
-            fit = _metamodel(out.psa, pair, min_fit, out.notes)
-            em = _emulator(out.psa, pair, min_fit, out.notes, seed) if fit is None else None
-            noise = _negligible_noise(selection, out.psa, pair, out.notes) if fit is None and em is None else None
+            shown = " - ".join(labels.get(p, p) for p in pair)
+            fit = _metamodel(out.psa, pair, shown, min_fit, out.notes)
+            em = _emulator(out.psa, pair, shown, min_fit, out.notes, seed) if fit is None else None
+            noise = _negligible_noise(selection, out.psa, pair, shown, out.notes) if fit is None and em is None else None
             reps = 1 if noise is not None else tornado_replications
             if fit is not None:
                 assert out.psa is not None
@@ -175,10 +179,10 @@ def assess(
     return out
 
 
-def _screened_note(res: PSA, screen: float | None) -> str:
+def _screened_note(res: PSA, screen: float | None, labels: Mapping[str, str]) -> str:
     by_draws: dict[int, list[str]] = {}
     for p, n in res.screened.items():
-        by_draws.setdefault(n, []).append(p)
+        by_draws.setdefault(n, []).append(labels.get(p, p))
     parts = "; ".join(f"{', '.join(ps)} after {n} draws" for n, ps in sorted(by_draws.items()))
     return (
         f"screened out of the PSA (probability of being best below {screen:g} with 95 % confidence, "
@@ -187,7 +191,7 @@ def _screened_note(res: PSA, screen: float | None) -> str:
     )
 
 
-def _metamodel(res: PSA | None, pair: list[str], min_fit: float, notes: list[str]) -> LinearFit | None:
+def _metamodel(res: PSA | None, pair: list[str], shown: str, min_fit: float, notes: list[str]) -> LinearFit | None:
     """The linear metamodel of the pair's difference over the PSA's draws if it fits well
     enough, else ``None`` (and a note saying why the tornado is simulated)."""
     if res is None or min_fit > 1:
@@ -200,17 +204,19 @@ def _metamodel(res: PSA | None, pair: list[str], min_fit: float, notes: list[str
     if fit.loo_r2 >= min_fit:
         notes.append(
             f"the tornado and break-evens come from a linear metamodel of the PSA's {res.draws} draws of "
-            f"{pair[0]} - {pair[1]} (leave-one-out R² {fit.loo_r2:.2f} >= {min_fit:g}), without new simulation"
+            f"{shown} (leave-one-out R² {fit.loo_r2:.2f} >= {min_fit:g}), without new simulation"
         )
         return fit
     notes.append(
-        f"a linear metamodel of the PSA's draws of {pair[0]} - {pair[1]} explains too little out of sample "
+        f"a linear metamodel of the PSA's draws of {shown} explains too little out of sample "
         f"(leave-one-out R² {fit.loo_r2:.2f} < {min_fit:g})"
     )
     return None
 
 
-def _emulator(res: PSA | None, pair: list[str], min_fit: float, notes: list[str], seed: int) -> PairEmulator | None:
+def _emulator(
+    res: PSA | None, pair: list[str], shown: str, min_fit: float, notes: list[str], seed: int
+) -> PairEmulator | None:
     """A Gaussian-process emulator of the pair's difference over the PSA's draws if its
     leave-one-out Q² passes ``min_fit``, else ``None``; a note says which way the tornado and
     break-evens are computed."""
@@ -227,7 +233,7 @@ def _emulator(res: PSA | None, pair: list[str], min_fit: float, notes: list[str]
         if em.q2 >= min_fit:
             notes.append(
                 f"the tornado and break-evens come from a Gaussian-process emulator of the PSA's {em.draws} draws of "
-                f"{pair[0]} - {pair[1]} (leave-one-out Q² {em.q2:.2f} >= {min_fit:g}), without new simulation"
+                f"{shown} (leave-one-out Q² {em.q2:.2f} >= {min_fit:g}), without new simulation"
             )
             return em
         why = f"nor does a Gaussian-process emulator (leave-one-out Q² {em.q2:.2f} < {min_fit:g})"
@@ -241,7 +247,7 @@ the tornado and break-evens then run one replication per point (assumed)."""
 
 
 def _negligible_noise(
-    selection: Selection, res: PSA | None, pair: list[str], notes: list[str]
+    selection: Selection, res: PSA | None, pair: list[str], shown: str, notes: list[str]
 ) -> tuple[float, int] | None:
     """The pair's replication noise (sd, degrees of freedom) from the selection's paired
     replications at the scenario's values, if it is a negligible share of the difference's
@@ -260,7 +266,7 @@ def _negligible_noise(
         return None
     notes.append(
         f"one replication per tornado and break-even point (common random numbers): the simulation noise of "
-        f"{pair[0]} - {pair[1]} ({len(wide)} paired replications of the selection) is {share:.1%} of its "
+        f"{shown} ({len(wide)} paired replications of the selection) is {share:.1%} of its "
         f"variance over the PSA's draws, below {NEGLIGIBLE_NOISE:.0%}"
     )
     return sd, len(wide) - 1
