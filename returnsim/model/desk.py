@@ -50,7 +50,6 @@ from .slots import BLOCK, Slots
 
 __all__ = ["OpenHours", "Desk", "BLOCK"]
 
-_NAN = float("nan")
 # The kinds of the desk's own events: an agent resumes (woken, or the desk opened), an agent
 # finishes a first touch or a second touch, a doorbell rings.
 _RESUME, _FIRST, _SECOND, _BELL = 0, 1, 2, 3
@@ -128,17 +127,6 @@ class Desk(Slots):
         self.instant = instant if instant is not None else [False] * len(request_time)
         self.follow_first = follow_priority == "before_new"
         self.follow_last = follow_priority == "after_new"
-        n = len(request_time)
-        self.start: list[float] = [_NAN] * n
-        """When an agent picked each request up."""
-        self.answer: list[float] = [_NAN] * n
-        """When each request's first answer went out."""
-        self.abandoned: list[float] = [_NAN] * n
-        """When a buyer gave up waiting for a first answer (NaN: answered)."""
-        self.follow_arrive: list[float] = [_NAN] * n
-        """When the second touch landed in the inbox (NaN: none)."""
-        self.follow_done: list[float] = [_NAN] * n
-        """When an agent finished the second touch."""
         self.answered: list[int] = []
         """Ids whose desk work is complete, since the last :meth:`collect`."""
         self.busy_hours = 0.0
@@ -181,7 +169,7 @@ class Desk(Slots):
         self._bell_at = math.inf
         """When the doorbell is set for (inf: not set)."""
         self._last_change = 0.0
-        self._init_blocks(n)
+        self._init_blocks(len(request_time))
 
     def arrive(self, rid: int) -> None:
         """Request ``rid`` lands in the inbox now."""
@@ -322,15 +310,12 @@ class Desk(Slots):
         self._pull(now, strict=True)
         self._set_tick()
         for q in (self._queue, self._late):
-            if any(self.request_time[r] + self.patience[r] <= now for r in q):
-                keep: deque[int] = deque()
-                for r in q:
-                    if self.request_time[r] + self.patience[r] <= now:
-                        self._give_up(r)
-                    else:
-                        keep.append(r)
+            if any(self._gone(r) for r in q):
+                for r in [r for r in q if self._gone(r)]:
+                    self._give_up(r)  # (in queue order, the queue still full)
+                alive = [r for r in q if not self._gone(r)]
                 q.clear()
-                q.extend(keep)
+                q.extend(alive)
 
     def _account(self) -> None:
         now = self._now
@@ -417,6 +402,7 @@ class Desk(Slots):
         service, follow_service, follow_delay, lapse_at = self.service, self.follow_service, self.follow_delay, self.lapse_at
         start, answer, follow_done, open_until = self.start, self.answer, self.follow_done, self._open_until
         pop, push, pushpop = heapq.heappop, heapq.heappush, heapq.heappushpop
+        times, patience, deadline, follow_first = self.request_time, self.patience, self.deadline, self.follow_first
         # Totals only this loop changes, kept in locals (added in the same order).
         visits, busy, overtime = self.visits, self.busy_hours, self.overtime_hours
         event = None
@@ -473,10 +459,23 @@ class Desk(Slots):
                             push(due, (now + closed_for, self._seq, _RESUME, a, -1))
                             break
                         open_until[a] = hours.open_until(now)
-                    task = pick()
-                    if task is None:
-                        continue
-                    rid, second = task
+                    if follow and (follow_first or not (queue or late)):
+                        rid, second = follow.popleft(), True
+                    elif follow or deadline:
+                        task = pick()
+                        if task is None:
+                            continue
+                        rid, second = task
+                    else:  # first come, first served: _pick_new inline (once per task)
+                        self.queue_area += len(queue) * (now - self._last_change)
+                        self._last_change, rid, second = now, queue.popleft(), False
+                        while times[rid] + patience[rid] <= now:
+                            self._give_up(rid)
+                            rid = queue.popleft() if queue else -1
+                            if rid < 0:
+                                break
+                        if rid < 0:
+                            continue
                     visits += 1
                     s = follow_service[rid] if second else service[rid]
                     busy += s

@@ -38,7 +38,18 @@ class Slots:
     follow_done: list[float]
 
     def _init_blocks(self, n: int) -> None:
-        """Slots below ``n`` (the lists given to the constructor) are never reused."""
+        """The times the desk records, for the ``n`` requests given to the constructor, whose
+        slots are never reused."""
+        self.start = [_NAN] * n
+        """When an agent picked each request up."""
+        self.answer = [_NAN] * n
+        """When each request's first answer went out."""
+        self.abandoned = [_NAN] * n
+        """When a buyer gave up waiting for a first answer (NaN: answered)."""
+        self.follow_arrive = [_NAN] * n
+        """When the second touch landed in the inbox (NaN: none)."""
+        self.follow_done = [_NAN] * n
+        """When an agent finished the second touch."""
         self._first_block_slot = n
         """Slots from here on are allocated by :meth:`add` in blocks."""
         self._live: list[int] = []
