@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..scenario.distributions import poisson_ppf
+from ..scenario.distributions import _Dist, poisson_ppf
 from .columns import take_rows
 from .world import HOURS_PER_DAY, HOURS_PER_YEAR, World
 
@@ -35,6 +35,8 @@ __all__ = [
     "conditions",
     "window_days",
     "pick_rows",
+    "pick",
+    "ppf_below_each",
 ]
 
 UNIFORMS = (
@@ -237,14 +239,14 @@ def build_requests(
     for k, dist in enumerate(world.price_dists):
         sel = item_class == k
         price[sel] = dist.ppf(u["price"][sel])
-    true_reason = pick_rows(world.reason_cdf[item_class], u["reason"])
+    true_reason = pick(world.reason_cdf, item_class, u["reason"])
     # A misreporter states one reason of the mix. The request's own misreport uniform decides
     # both: below the rate it misreports, and its position inside that band (uniform on [0, 1)
     # again) picks the stated reason, so no column is added and common random numbers hold.
     q = ret.misreport_rate
     misreported = world.reason_misreports[true_reason] & (u["misreport"] < q)
     within = np.where(misreported, u["misreport"] / q if q > 0 else 0.0, 0.0)
-    mis_to = pick_rows(world.reason_misreport_cdf[true_reason], within)
+    mis_to = pick(world.reason_misreport_cdf, true_reason, within)
     stated = np.where(misreported, mis_to, true_reason)
     condition, stated_condition, grade = conditions(world, true_reason, u["condition"], u["understate"], u["grade"])
 
@@ -252,10 +254,7 @@ def build_requests(
     in_window = u["window"] >= ret.out_of_window_rate
     window = window_days(world, order_time, delivered)
     # Re-use the out-of-window draw's position within its own band so one uniform serves both.
-    inside = np.empty(n)
-    for w in np.unique(window):
-        sel = window == w
-        inside[sel] = ret.request_delay_days.ppf_below(u["request_delay"][sel], float(w))
+    inside = ppf_below_each(ret.request_delay_days, u["request_delay"], window)
     late = window + ret.late_request_days.ppf(u["request_delay"])
     request_time = delivered + np.where(in_window, inside, late) * HOURS_PER_DAY
 
@@ -309,12 +308,12 @@ def conditions(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The item's true condition (from its true reason), the condition its buyer states and the
     grade a fulfilment centre would give it, from the request's uniforms."""
-    condition = pick_rows(world.reason_condition_cdf[true_reason], u_condition)
+    condition = pick(world.reason_condition_cdf, true_reason, u_condition)
     # A buyer returning an opened or used item may state it one grade better.
     better = (condition == 1) | (condition == 2)
     rate = world.scenario.returns.condition_understate_rate
     stated_condition = np.where(better & (u_understate < rate), condition - 1, condition)
-    grade = pick_rows(world.fba_grade_cdf[condition], u_grade)
+    grade = pick(world.fba_grade_cdf, condition, u_grade)
     return condition, stated_condition, grade
 
 
@@ -336,6 +335,29 @@ def window_days(world: World, order_time: np.ndarray, delivered: np.ndarray) -> 
     delivered_day = np.floor(delivered / HOURS_PER_DAY)
     extended = np.floor(feb1 - delivered_day)
     return np.where(holiday, np.maximum(base, extended), base)
+
+
+def ppf_below_each(dist: _Dist, u: np.ndarray, limit: np.ndarray) -> np.ndarray:
+    """``dist.ppf_below(u, limit)`` per row, with a ``limit`` per row (a few distinct values):
+    one ``ppf`` call for all rows where ``ppf_below`` is the generic ``ppf(u * cdf(limit))``
+    (the same operations row by row, so the same numbers), else one call per limit."""
+    values, at = np.unique(limit, return_inverse=True)
+    if type(dist).ppf_below is _Dist.ppf_below:
+        return dist.ppf(np.asarray(u, dtype=float) * np.array([dist.cdf(float(w)) for w in values])[at])
+    out = np.empty(len(limit))
+    for k, w in enumerate(values):
+        sel = at == k
+        out[sel] = dist.ppf_below(u[sel], float(w))
+    return out
+
+
+def pick(table: np.ndarray, row: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """``pick_rows(table[row], u)``: a categorical draw per entry of ``row`` from that row of
+    cumulative shares, counted over a transposed copy of the (small) table, which is about
+    three times faster than counting along the rows of ``table[row]`` for thousands of rows."""
+    below = np.take(np.ascontiguousarray(table.T), row, axis=1) <= u
+    idx = np.add.reduce(below, axis=0, dtype=np.int64)
+    return np.minimum(idx, table.shape[1] - 1, out=idx)
 
 
 def pick_rows(cdf_rows: np.ndarray, u: np.ndarray) -> np.ndarray:
