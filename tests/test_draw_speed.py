@@ -51,3 +51,37 @@ def test_ppf_below_each_is_ppf_below_per_limit(dist) -> None:
         want[sel] = dist.ppf_below(u[sel], float(w))
     got = ppf_below_each(dist, u, limit)
     assert got.tobytes() == want.tobytes()
+
+
+def _window_days_by_dates(world, order_time: np.ndarray, delivered: np.ndarray) -> np.ndarray:
+    """The holiday return window computed with calendar conversions per request (the form
+    ``demand.window_days`` replaced by a table per day)."""
+    ret = world.scenario.returns
+    base = np.full(len(order_time), float(ret.window_days))
+    start = np.datetime64(world.scenario.start_date.isoformat(), "D")
+    ordered = start + np.floor(order_time / 24.0).astype("timedelta64[D]")
+    month = ordered.astype("datetime64[M]").astype(np.int64) % 12
+    year = ordered.astype("datetime64[Y]").astype(np.int64) + 1970
+    next_year = (year - 1970 + 1).astype("datetime64[Y]").astype("datetime64[D]")
+    feb1 = (next_year + 31 - start).astype(np.int64)
+    extended = np.floor(feb1 - np.floor(delivered / 24.0))
+    return np.where(month >= 10, np.maximum(base, extended), base)
+
+
+@pytest.mark.parametrize("start", ["2025-01-06", "2024-07-01", "2023-12-25"])
+def test_window_days_table_is_the_calendar(start: str) -> None:
+    import returnsim as rs
+    from returnsim.model.demand import window_days
+    from returnsim.model.world import World
+
+    sc = rs.load_scenario("scenarios/seed_policies.toml")
+    assert sc.returns.holiday_window
+    world = World(sc.model_copy(update={"start_date": np.datetime64(start).astype(object)}))
+    rng = np.random.default_rng(3)
+    # Orders over three years, some before t = 0 (a replay's), in batches that extend the table.
+    for lo, hi in [(0, 400), (-40, 10), (300, 1200), (0, 5)]:
+        order_time = rng.uniform(lo, hi, 500) * 24.0
+        order_time[:3] = [lo * 24.0, (hi - 1) * 24.0, 0.0]  # day boundaries
+        delivered = order_time + rng.uniform(1, 9, 500) * 24.0
+        got = window_days(world, order_time, delivered)
+        assert got.tobytes() == _window_days_by_dates(world, order_time, delivered).tobytes()

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..scenario.distributions import _Dist, poisson_ppf
+from ..scenario.rules import by_identity
 from .columns import take_rows
 from .world import HOURS_PER_DAY, HOURS_PER_YEAR, World
 
@@ -254,7 +255,9 @@ def build_requests(
     in_window = u["window"] >= ret.out_of_window_rate
     window = window_days(world, order_time, delivered)
     # Re-use the out-of-window draw's position within its own band so one uniform serves both.
-    inside = ppf_below_each(ret.request_delay_days, u["request_delay"], window)
+    delay = ret.request_delay_days
+    seen = by_identity(world.policy_cache, ("demand.delay_cdf", id(delay)), delay, dict)
+    inside = ppf_below_each(delay, u["request_delay"], window, seen)
     late = window + ret.late_request_days.ppf(u["request_delay"])
     request_time = delivered + np.where(in_window, inside, late) * HOURS_PER_DAY
 
@@ -325,25 +328,44 @@ def window_days(world: World, order_time: np.ndarray, delivered: np.ndarray) -> 
     base = np.full(len(order_time), float(ret.window_days))
     if not ret.holiday_window or not len(order_time):
         return base
-    start = np.datetime64(world.scenario.start_date.isoformat(), "D")
-    ordered = start + np.floor(order_time / HOURS_PER_DAY).astype("timedelta64[D]")
-    month = ordered.astype("datetime64[M]").astype(np.int64) % 12
-    holiday = month >= 10  # November or December
-    year = ordered.astype("datetime64[Y]").astype(np.int64) + 1970
-    next_year = (year - 1970 + 1).astype("datetime64[Y]").astype("datetime64[D]")
-    feb1 = (next_year + 31 - start).astype(np.int64)
+    day = np.floor(order_time / HOURS_PER_DAY).astype(np.int64)
+    origin, holiday, feb1 = _holiday_days(world, int(day.min()), int(day.max()) + 1)
+    holiday, feb1 = holiday[day - origin], feb1[day - origin]
     delivered_day = np.floor(delivered / HOURS_PER_DAY)
     extended = np.floor(feb1 - delivered_day)
     return np.where(holiday, np.maximum(base, extended), base)
 
 
-def ppf_below_each(dist: _Dist, u: np.ndarray, limit: np.ndarray) -> np.ndarray:
+def _holiday_days(world: World, first: int, end: int) -> tuple[int, np.ndarray, np.ndarray]:
+    """Per order day (days from t = 0, from the returned origin, covering ``first`` to ``end``
+    excluded): placed in November or December, and the day of the 1 February after; built once
+    per scenario, as batches of a few dozen requests would otherwise pay a dozen calendar
+    conversions each."""
+    table = by_identity(world.policy_cache, ("demand.holiday_days", id(world.scenario)), world.scenario, dict)
+    if not table or first < table["origin"] or end > table["end"]:
+        origin = min(first, table.get("origin", 0), 0)
+        end = max(end, 2 * table.get("end", 0), 800)
+        start = np.datetime64(world.scenario.start_date.isoformat(), "D")
+        ordered = start + np.arange(origin, end).astype("timedelta64[D]")
+        month = ordered.astype("datetime64[M]").astype(np.int64) % 12
+        year = ordered.astype("datetime64[Y]").astype(np.int64) + 1970
+        next_year = (year - 1970 + 1).astype("datetime64[Y]").astype("datetime64[D]")
+        table.update(origin=origin, end=end, holiday=month >= 10, feb1=(next_year + 31 - start).astype(np.int64))
+    return table["origin"], table["holiday"], table["feb1"]
+
+
+def ppf_below_each(dist: _Dist, u: np.ndarray, limit: np.ndarray, cdf: dict[float, float] | None = None) -> np.ndarray:
     """``dist.ppf_below(u, limit)`` per row, with a ``limit`` per row (a few distinct values):
     one ``ppf`` call for all rows where ``ppf_below`` is the generic ``ppf(u * cdf(limit))``
-    (the same operations row by row, so the same numbers), else one call per limit."""
+    (the same operations row by row, so the same numbers), else one call per limit. ``cdf``:
+    ``dist.cdf`` of limits already seen (filled in), since a scalar cdf costs a few microseconds."""
     values, at = np.unique(limit, return_inverse=True)
     if type(dist).ppf_below is _Dist.ppf_below:
-        return dist.ppf(np.asarray(u, dtype=float) * np.array([dist.cdf(float(w)) for w in values])[at])
+        cdf = {} if cdf is None else cdf
+        for w in values.tolist():
+            if w not in cdf:
+                cdf[w] = dist.cdf(w)
+        return dist.ppf(np.asarray(u, dtype=float) * np.array([cdf[w] for w in values.tolist()])[at])
     out = np.empty(len(limit))
     for k, w in enumerate(values):
         sel = at == k
