@@ -85,3 +85,35 @@ def test_window_days_table_is_the_calendar(start: str) -> None:
         delivered = order_time + rng.uniform(1, 9, 500) * 24.0
         got = window_days(world, order_time, delivered)
         assert got.tobytes() == _window_days_by_dates(world, order_time, delivered).tobytes()
+
+
+def test_offer_acceptance_is_the_formula_kind_by_kind() -> None:
+    """All offer kinds in one vectorised formula give each kind's own formula, bit for bit."""
+    import returnsim as rs
+    from returnsim.model.buyer import logistic, offer_acceptance
+    from returnsim.model.world import World
+    from returnsim.scenario import OFFER_KINDS
+
+    sc = rs.load_scenario("scenarios/seed_policies.toml")
+    world = World(sc)
+    rng = np.random.default_rng(4)
+    # Shifts by true reason (``buyer.offers.*.by_reason``; the seed scenario gives none).
+    world.offer_reason_shift = rng.normal(0.0, 1.0, world.offer_reason_shift.shape)
+    n = 2000
+    offer = np.where(rng.random(n) < 0.7, rng.integers(0, len(OFFER_KINDS), n), -1)
+    share, hours = rng.random(n), rng.exponential(40.0, n)
+    reason = rng.integers(0, len(world.reason_names), n)
+    want = np.zeros(n)
+    for k, kind in enumerate(OFFER_KINDS):
+        m, sel = sc.buyer.offers[kind], offer == k
+        x = (
+            m.intercept
+            + m.per_value_share * share[sel]
+            + m.per_day_delay * (hours / 24.0)[sel]
+            + m.per_quality * sc.desk.service_quality
+            + world.offer_reason_shift[k][reason[sel]]
+        )
+        want[sel] = logistic(x)
+    got = offer_acceptance(world, offer, share, hours, reason)
+    assert got.tobytes() == want.tobytes()
+    assert (got[offer < 0] == 0).all() and (got[offer >= 0] > 0).all()

@@ -7,9 +7,12 @@ probabilities agree (common random numbers), and ``analytic`` can weight both br
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from ..scenario import OFFER_KINDS, Scenario
+from ..scenario import OFFER_KINDS
+from ..scenario.rules import by_identity
 from .world import World
 
 __all__ = ["logistic", "offer_acceptance", "fee_acceptance"]
@@ -35,25 +38,38 @@ def offer_acceptance(
     who misreported a change of mind as a defect. ``offer`` is an index into ``OFFER_KINDS``
     (-1: no offer, probability 0).
     """
-    sc: Scenario = world.scenario
     p = np.zeros(len(offer))
-    q = sc.desk.service_quality
-    days = np.asarray(response_hours) / 24.0
-    for k, kind in enumerate(OFFER_KINDS):
-        sel = offer == k
-        if not sel.any():
-            continue
-        m = sc.buyer.offers[kind]  # type: ignore[index]  # kind is an OfferKind
-        shift = world.offer_reason_shift[k]
-        x = (
-            m.intercept
-            + m.per_value_share * value_share[sel]
-            + m.per_day_delay * days[sel]
-            + m.per_quality * q
-            + shift[true_reason[sel]]
-        )
-        p[sel] = logistic(x)
+    made = offer >= 0
+    if not made.any():
+        return p
+    k = offer[made]
+    intercept, per_value_share, per_day_delay, per_quality = _offer_models(world)
+    days = np.asarray(response_hours)[made] / 24.0
+    # The terms in the order of the formula, row by row as one kind at a time added them.
+    x = (
+        intercept[k]
+        + per_value_share[k] * value_share[made]
+        + per_day_delay[k] * days
+        + per_quality[k] * world.scenario.desk.service_quality
+        + world.offer_reason_shift[k, true_reason[made]]
+    )
+    p[made] = logistic(x)
     return p
+
+
+def _offer_models(world: World) -> tuple[np.ndarray, ...]:
+    """Each offer kind's (intercept, per_value_share, per_day_delay, per_quality), indexed by
+    ``OFFER_KINDS`` (NaN for a kind the scenario gives no model for: no policy can make it)."""
+    offers = world.scenario.buyer.offers
+
+    def build() -> tuple[np.ndarray, ...]:
+        models = [offers.get(kind) for kind in OFFER_KINDS]  # type: ignore[call-overload]
+        return tuple(
+            np.array([math.nan if m is None else getattr(m, name) for m in models])
+            for name in ("intercept", "per_value_share", "per_day_delay", "per_quality")
+        )
+
+    return by_identity(world.policy_cache, ("buyer.offers", id(offers)), offers, build)
 
 
 def fee_acceptance(world: World, amount: np.ndarray, price: np.ndarray) -> np.ndarray:
