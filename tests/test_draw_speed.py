@@ -117,3 +117,26 @@ def test_offer_acceptance_is_the_formula_kind_by_kind() -> None:
     got = offer_acceptance(world, offer, share, hours, reason)
     assert got.tobytes() == want.tobytes()
     assert (got[offer < 0] == 0).all() and (got[offer >= 0] > 0).all()
+
+
+def test_followon_rows_read_in_runs_are_the_section_drawn_at_once() -> None:
+    """Later-purchase rows read a run of adjacent rows per call (a customer's slots) are those
+    of the whole section drawn at once, for adjacent, scattered, repeated and unsorted rows."""
+    import returnsim as rs
+    from returnsim.model.demand import FOLLOWON_SLOTS, UNIFORMS
+    from returnsim.model.simulation import streams
+    from returnsim.model.stream import RequestStream
+    from returnsim.model.world import World
+
+    world = World(rs.load_scenario("scenarios/seed_policies.toml"))
+    rng = streams(7)
+    stream = RequestStream(world, rng["orders"], rng["requests"])
+    bit = type(rng["requests"].bit_generator)()
+    bit.state = stream._followon_state
+    width = len(UNIFORMS) + 1
+    section = np.random.Generator(bit).random((stream.total, FOLLOWON_SLOTS, width))
+    last = stream.total - 1
+    who = np.array([3, 3, 3, 3, 4, 9, 9, 4, 0, last, last, 3, 8, 8])
+    slot = np.array([0, 1, 2, 3, 0, 2, 3, 1, 0, 3, 2, 1, 1, 1])
+    np.testing.assert_array_equal(stream.followon_rows(who, slot), section[who, slot])
+    np.testing.assert_array_equal(stream.followon_rows(who[:0], slot[:0]), section[:0, 0])
