@@ -65,16 +65,22 @@ counters and customer records; measured: about 15 B over ten years of a large st
 BYTES_PER_TRACE_ROW = 2_500
 """Memory per request of a run that keeps its per-request trace (``trace=True``): every request
 is kept to the end and becomes a row of the trace DataFrame."""
-BYTES_PER_AGENT = 900
-"""Memory per desk agent, a SimPy process (measured: 835 B)."""
+BYTES_PER_AGENT = 300
+"""Memory per desk agent. An agent is not a SimPy process but a number in the desk's lists (the
+idle agents, the end of each agent's open spell) and at most one event in the desk's heap
+(issue 24): measured 148 B of resident memory per idle agent with 100,000 and 200,000 agents
+(``benchmarks/bench_budget.py``'s last case), plus about 140 B (``sys.getsizeof``) for an
+agent's pending event (a tuple, its time and number) when every agent sleeps until the desk
+opens; on the high side."""
 BYTES_PER_DAY = 150
 """Memory per simulated day (daily order counts, calendar and window arrays; measured: 140 B
 for a store run over 3,000 years)."""
 SECONDS_PER_REQUEST = 12e-6
 """Time per return request on one core (measured: 8-12 microseconds on an idle core, up to
 twice that on a busy machine)."""
-SECONDS_PER_AGENT = 15e-6
-"""Time per desk agent (measured: 11-22 microseconds)."""
+SECONDS_PER_AGENT = 2e-7
+"""Time per desk agent (an agent is an entry in the desk's lists, not a SimPy process:
+measured 0.04-0.05 microseconds per agent with 100,000 and 200,000 agents, on the high side)."""
 SECONDS_PER_DAY = 1e-6
 """Time per simulated day, of demand or of the desk's backlog after it (measured: 0.4-1.1
 microseconds)."""
@@ -96,7 +102,7 @@ class RunEstimate:
     requests: float
     """Expected return requests (the model's unit of work)."""
     agents: int
-    """Desk agents (SimPy processes)."""
+    """Desk agents."""
     days: float
     """Days of demand (the horizon)."""
     memory_bytes: float

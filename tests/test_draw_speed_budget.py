@@ -1,0 +1,36 @@
+"""The run-size estimate's per-agent constants follow the desk of issue 24, whose agents are
+entries in the desk's lists, not SimPy processes (``returnsim.model.budget``)."""
+
+from __future__ import annotations
+
+import tracemalloc
+
+import returnsim as rs
+from returnsim.model import budget
+
+SEED_SCENARIO = "scenarios/seed_policies.toml"
+
+
+def _peak(staff: int) -> int:
+    """Peak traced memory (bytes) of ten days of the seed scenario with ``staff`` agents."""
+    sc = rs.load_scenario(SEED_SCENARIO, {"desk.staff": staff, "horizon_days": 10})
+    tracemalloc.start()
+    try:
+        rs.simulate(sc, "seed", seed=1, allow_large=True)
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_an_agent_costs_less_memory_than_the_estimate_allows() -> None:
+    """Python's own allocations per extra agent (about 50 B measured; resident memory about
+    150 B) stay under BYTES_PER_AGENT: a desk that went back to a process per agent (about
+    850 B each) would not."""
+    rs.simulate(rs.load_scenario(SEED_SCENARIO, {"horizon_days": 2}), "seed", seed=1)  # imports
+    few, many = _peak(1), _peak(50_001)
+    assert 0 < (many - few) / 50_000 <= budget.BYTES_PER_AGENT
+    # The estimate prices them with the same constant.
+    sc = rs.load_scenario(SEED_SCENARIO, {"desk.staff": 50_001, "horizon_days": 10})
+    one = rs.load_scenario(SEED_SCENARIO, {"desk.staff": 1, "horizon_days": 10})
+    extra = budget.estimate_run(sc).memory_bytes - budget.estimate_run(one).memory_bytes
+    assert extra == budget.BYTES_PER_AGENT * 50_000
