@@ -10,7 +10,15 @@ import numpy as np
 import pytest
 
 from returnsim.model.demand import pick, pick_rows, ppf_below_each
-from returnsim.scenario.distributions import Empirical, Exponential, Fixed, Gamma, Lognormal, Triangular, Uniform
+from returnsim.scenario.distributions import (
+    Empirical,
+    Exponential,
+    Fixed,
+    Gamma,
+    Lognormal,
+    Triangular,
+    Uniform,
+)
 
 
 @pytest.mark.parametrize("n", [0, 1, 7, 4096])
