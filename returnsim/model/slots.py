@@ -87,21 +87,26 @@ class Slots:
         done = 0
         while done < n:
             m = min(BLOCK, n - done)
+            whole = m == n  # the inputs themselves, not a copy of a slice
             if self._free_blocks:
                 block = self._free_blocks.pop()
-            else:
+                a = self._first_block_slot + block * BLOCK
+                for lst, values in inputs:
+                    lst[a : a + m] = values if whole else values[done : done + m]
+                nans = [_NAN] * m
+                for lst in outputs:
+                    lst[a : a + m] = nans
+            else:  # a new block at the end of the lists: one pass each, padded with NaN
                 block = len(self._live)
                 self._live.append(0)
-                for lst, _ in inputs:
-                    lst.extend([_NAN] * BLOCK)
+                a = self._first_block_slot + block * BLOCK
+                pad = [_NAN] * (BLOCK - m)
+                for lst, values in inputs:
+                    lst.extend(values if whole else values[done : done + m])
+                    lst.extend(pad)
+                nans = [_NAN] * BLOCK
                 for lst in outputs:
-                    lst.extend([_NAN] * BLOCK)
-            a = self._first_block_slot + block * BLOCK
-            for lst, values in inputs:
-                lst[a : a + m] = values[done : done + m]
-            nans = [_NAN] * m
-            for lst in outputs:
-                lst[a : a + m] = nans
+                    lst.extend(nans)
             self._live[block] = m
             slots.extend(range(a, a + m))
             done += m
