@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from returnsim.model.demand import pick, pick_rows, ppf_below_each
+from returnsim.model.demand import _distinct, pick, pick_rows, ppf_below_each
 from returnsim.scenario.distributions import (
     Empirical,
     Exponential,
@@ -48,17 +48,22 @@ FAMILIES = [
 
 
 @pytest.mark.parametrize("dist", FAMILIES, ids=lambda d: type(d).__name__)
-def test_ppf_below_each_is_ppf_below_per_limit(dist) -> None:
+@pytest.mark.parametrize("limits", [[2.0, 5.0, 14.0, 30.0, 61.0, 95.0], [30.5, 2.0, 61.0], [7000.0, 3.0]])
+def test_ppf_below_each_is_ppf_below_per_limit(dist, limits: list[float]) -> None:
+    """Whole days a short span apart (counted without a sort), a fraction of a day, and a span
+    too wide to count (both sorted by np.unique)."""
     rng = np.random.default_rng(1)
     n = 3000
     u = rng.random((n, 3))[:, 1]  # a strided column, as build_requests passes it
-    limit = rng.choice([2.0, 5.0, 14.0, 30.0, 61.0, 95.0], n)
+    limit = rng.choice(limits, n)
     want = np.empty(n)
     for w in np.unique(limit):
         sel = limit == w
         want[sel] = dist.ppf_below(u[sel], float(w))
     got = ppf_below_each(dist, u, limit)
     assert got.tobytes() == want.tobytes()
+    values, at = _distinct(limit)
+    assert np.array_equal(values, np.unique(limit)) and np.array_equal(values[at], limit)
 
 
 def _window_days_by_dates(world, order_time: np.ndarray, delivered: np.ndarray) -> np.ndarray:

@@ -13,6 +13,7 @@ changes what those draws lead to.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -359,7 +360,7 @@ def ppf_below_each(dist: _Dist, u: np.ndarray, limit: np.ndarray, cdf: dict[floa
     one ``ppf`` call for all rows where ``ppf_below`` is the generic ``ppf(u * cdf(limit))``
     (the same operations row by row, so the same numbers), else one call per limit. ``cdf``:
     ``dist.cdf`` of limits already seen (filled in), since a scalar cdf costs a few microseconds."""
-    values, at = np.unique(limit, return_inverse=True)
+    values, at = _distinct(limit)
     if type(dist).ppf_below is _Dist.ppf_below:
         cdf = {} if cdf is None else cdf
         for w in values.tolist():
@@ -371,6 +372,20 @@ def ppf_below_each(dist: _Dist, u: np.ndarray, limit: np.ndarray, cdf: dict[floa
         sel = at == k
         out[sel] = dist.ppf_below(u[sel], float(w))
     return out
+
+
+def _distinct(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(x, return_inverse=True)``: without its sort (a tenth of the time for
+    thousands of rows) when ``x`` holds whole numbers a short span apart, as windows in days do."""
+    if len(x):
+        lo, hi = float(x.min()), float(x.max())
+        if hi - lo < 4096 and lo == math.floor(lo) and bool((x == np.floor(x)).all()):
+            offset = (x - lo).astype(np.int64)
+            used = np.flatnonzero(np.bincount(offset))
+            rank = np.zeros(int(hi - lo) + 1, dtype=np.int64)
+            rank[used] = np.arange(len(used))
+            return lo + used, rank[offset]
+    return np.unique(x, return_inverse=True)
 
 
 def pick(table: np.ndarray, row: np.ndarray, u: np.ndarray) -> np.ndarray:
