@@ -1,8 +1,11 @@
-"""The faster forms of drawing requests (issue 24) give the numbers of the forms they replace, bit
-for bit: a categorical draw counted over a transposed table (``demand.pick``) against counting
-along the gathered rows (``demand.pick_rows``), and one ``ppf`` call for a per-row limit
-(``demand.ppf_below_each``) against one ``ppf_below`` call per distinct limit, for every family
-of distribution (those that override ``ppf_below`` included)."""
+"""The faster forms of drawing and planning requests (issue 24) give the numbers of the forms
+they replace, bit for bit: a categorical draw counted over a transposed table (``demand.pick``)
+against counting along the gathered rows (``demand.pick_rows``); one ``ppf`` call for a per-row
+limit (``demand.ppf_below_each``) against one ``ppf_below`` call per distinct limit, for every
+family of distribution (those that override ``ppf_below`` included); holiday return windows
+from a table per order day against calendar conversions per request; every offer kind's
+acceptance in one formula against one pass per kind; and later-purchase rows read on demand
+against the whole section drawn at once."""
 
 from __future__ import annotations
 
@@ -10,15 +13,7 @@ import numpy as np
 import pytest
 
 from returnsim.model.demand import _distinct, pick, pick_rows, ppf_below_each
-from returnsim.scenario.distributions import (
-    Empirical,
-    Exponential,
-    Fixed,
-    Gamma,
-    Lognormal,
-    Triangular,
-    Uniform,
-)
+from returnsim.scenario import distributions as dist_
 
 
 @pytest.mark.parametrize("n", [0, 1, 7, 4096])
@@ -37,13 +32,13 @@ def test_pick_is_pick_rows_of_the_gathered_rows(n: int) -> None:
 
 
 FAMILIES = [
-    Fixed(value=3.0),
-    Exponential(mean_=4.0),
-    Gamma(mean_=8.0, cv=0.8),
-    Lognormal(mean_=8.0, cv=0.8),
-    Uniform(low=0.0, high=14.0),
-    Triangular(low=0.0, mode=2.0, high=20.0),
-    Empirical(values=[1.0, 2.0, 5.0, 30.0], weights=[1.0, 2.0, 1.0, 1.0]),
+    dist_.Fixed(value=3.0),
+    dist_.Exponential(mean_=4.0),
+    dist_.Gamma(mean_=8.0, cv=0.8),
+    dist_.Lognormal(mean_=8.0, cv=0.8),
+    dist_.Uniform(low=0.0, high=14.0),
+    dist_.Triangular(low=0.0, mode=2.0, high=20.0),
+    dist_.Empirical(values=[1.0, 2.0, 5.0, 30.0], weights=[1.0, 2.0, 1.0, 1.0]),
 ]
 
 
