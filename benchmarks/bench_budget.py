@@ -38,7 +38,7 @@ import json, resource, sys, time
 import returnsim as rs
 from returnsim.model.budget import estimate_run
 overrides = json.loads(sys.argv[1])
-rs.simulate(rs.load_scenario(sys.argv[2], {"horizon_days": 2}), "seed", seed=1)  # warm up
+rs.simulate(rs.load_scenario(sys.argv[2], {"horizon_days": 60}), "seed", seed=2)  # warm up: imports, first settlements
 sc = rs.load_scenario(sys.argv[2], overrides)
 est = estimate_run(sc)
 base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024

@@ -39,6 +39,7 @@ and integrates the number of new requests waiting over time (``queue_area``) for
 from __future__ import annotations
 
 import heapq
+import itertools
 import math
 from collections import deque
 from collections.abc import Iterable, Iterator
@@ -309,11 +310,12 @@ class Desk(Slots):
         # Events at `now` itself come after the run's stop, so arrivals at `now` wait too.
         self._pull(now, strict=True)
         self._set_tick()
-        for q in (self._queue, self._late):
-            if any(self._gone(r) for r in q):
-                for r in [r for r in q if self._gone(r)]:
+        for q in (self._queue, self._late):  # one pass over a queue that may be long
+            gone = [self.request_time[r] + self.patience[r] <= now for r in q]
+            if any(gone):
+                for r in itertools.compress(q, gone):
                     self._give_up(r)  # (in queue order, the queue still full)
-                alive = [r for r in q if not self._gone(r)]
+                alive = [r for r, g in zip(q, gone, strict=True) if not g]
                 q.clear()
                 q.extend(alive)
 
