@@ -13,13 +13,14 @@ read it. The other lines are the reader's (:mod:`.rows`).
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import itertools
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 import pandas as pd
@@ -67,32 +68,50 @@ def blocks_of(path: Path, block: int, notes: list[str]) -> Iterator[Block]:
     """The file's lines a block at a time; a block ends where the quotes balance (never inside
     a quoted field)."""
     with open(path, "rb") as fh:
-        header = _decode(fh.readline(), notes, path.name).lstrip("\ufeff").rstrip("\r\n")
+        header = read_header(fh, notes, path.name)
         line_no = 2
-        while True:
-            raw_lines = list(itertools.islice(fh, block))
-            if not raw_lines:
-                return
-            raw = b"".join(raw_lines)
-            del raw_lines
-            quotes = raw.count(b'"')
-            while quotes % 2:  # inside a quoted field: read on to where it closes
-                more = fh.readline()
-                if not more:
-                    break
-                raw += more
-                quotes += more.count(b'"')
-            simple = not quotes and b"\r" not in raw
-            text = _decode(raw, notes, path.name)
-            utf8 = not notes  # no block so far (this one included) needed Windows-1252
-            lines = (text if simple else text.replace("\r\n", "\n")).split("\n")
-            if lines and lines[-1] == "":
-                lines.pop()
-            del text
-            indented = any(c.isspace() for c in {ln[:1] for ln in lines})
-            yield Block(header, lines, line_no, raw if simple and utf8 else None, indented)
-            del raw
-            line_no += len(lines)
+        for _, raw in raw_blocks(fh, block):
+            b = to_block(header, raw, line_no, notes, path.name)
+            yield b
+            line_no += len(b.lines)
+
+
+def read_header(fh: BinaryIO, notes: list[str], name: str) -> str:
+    """The header line of a file opened in binary mode (its byte-order mark dropped)."""
+    return _decode(fh.readline(), notes, name).lstrip("\ufeff").rstrip("\r\n")
+
+
+def raw_blocks(fh: BinaryIO, block: int) -> Iterator[tuple[list[bytes], bytes]]:
+    """The lines (bytes, line ends kept) of the rest of a file, ``block`` at a time and on to
+    where the quotes balance (a block never ends inside a quoted field), with their bytes
+    joined."""
+    while True:
+        raw_lines = list(itertools.islice(fh, block))
+        if not raw_lines:
+            return
+        raw = b"".join(raw_lines)
+        quotes = raw.count(b'"')
+        while quotes % 2:  # inside a quoted field: read on to where it closes
+            more = fh.readline()
+            if not more:
+                break
+            raw_lines.append(more)
+            raw += more
+            quotes += more.count(b'"')
+        yield raw_lines, raw
+
+
+def to_block(header: str, raw: bytes, first: int, notes: list[str], name: str) -> Block:
+    """A block of a file's lines (their bytes; ``first`` the file line number of the first)."""
+    simple = b'"' not in raw and b"\r" not in raw
+    text = _decode(raw, notes, name)
+    utf8 = not notes  # no block so far (this one included) needed Windows-1252
+    lines = (text if simple else text.replace("\r\n", "\n")).split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    del text
+    indented = any(c.isspace() for c in {ln[:1] for ln in lines})
+    return Block(header, lines, first, raw if simple and utf8 else None, indented)
 
 
 def _decode(raw: bytes, notes: list[str], name: str) -> str:
@@ -231,7 +250,9 @@ def _arrow_columns(raw: bytes, used: list[int], coded: set[int], rows: int) -> d
     return out
 
 
-def read_ordinary(b: Block, plain: list[int], where: dict[str, int], columns: Sequence[Column], kind: str) -> tuple[dict[str, Any], np.ndarray, dict[str, bool]]:
+def read_ordinary(
+    b: Block, plain: list[int], where: dict[str, int], columns: Sequence[Column], kind: str, known: dict[str, Known] | None = None
+) -> tuple[dict[str, Any], np.ndarray, dict[str, bool]]:
     """The cells of the ordinary lines, read as the reader reads them: the columns (``line``
     and the columns found, in the reader's order, as arrays), which lines cannot be taken as
     they are (a cell the reader cannot read, or a required one empty: they go to the reader,
@@ -239,15 +260,63 @@ def read_ordinary(b: Block, plain: list[int], where: dict[str, int], columns: Se
     order = [c for c in columns if c.name in where]
     coded = {where[c.name] for c in order if c.kind not in ("id", "date")}
     raw = _raw_columns(b, plain, sorted({where[c.name] for c in order}), coded)
-    data: dict[str, Any] = {"line": np.asarray(plain, dtype=np.int64) + b.first}
+    lines = np.asarray(plain, dtype=np.int64) + b.first
     if raw is None:  # never expected: the reader takes the lines then
-        return data, np.ones(len(plain), dtype=bool), {}
-    bad = np.zeros(len(plain), dtype=bool)
+        return {"line": lines}, np.ones(len(plain), dtype=bool), {}
+    return read_columns(lines, {c.name: raw[where[c.name]] for c in order}, order, kind, known)
+
+
+Cells = np.ndarray | tuple[np.ndarray, np.ndarray] | tuple[np.ndarray, np.ndarray, bool]
+"""A column's cells: strings (white space kept); or (codes, distinct strings); or values already
+read (values, which cells are unreadable, day resolution)."""
+
+
+class Known:
+    """The distinct cells of a column of a few distinct values read so far in a file, and their
+    readings: a value of an earlier block is not read again (a cell's reading depends on the
+    cell alone)."""
+
+    def __init__(self) -> None:
+        self.at: dict[str, int] = {}
+        """Each cell read (white space kept): its place in ``values`` and ``wrong``."""
+        self.values: pd.Series | None = None
+        self.wrong = np.zeros(0, dtype=bool)
+
+    def read(self, name: str, kind: str, uniq: np.ndarray) -> tuple[pd.Series, np.ndarray]:
+        """The readings of distinct cells ``uniq`` (white space kept): values, and which are
+        unreadable."""
+        cells = uniq.tolist()
+        get = self.at.get
+        at = np.fromiter((get(u, -1) for u in cells), dtype=np.intp, count=len(cells))
+        new = np.flatnonzero(at < 0)
+        if len(new):
+            fresh = [cells[i] for i in new.tolist()]
+            values, wrong, _ = read_cells(name, kind, pd.Series(fresh, dtype=object).str.strip())
+            at[new] = np.arange(len(self.at), len(self.at) + len(new))
+            self.at.update(zip(fresh, at[new].tolist(), strict=True))
+            values = values.reset_index(drop=True)
+            self.values = values if self.values is None else pd.concat([self.values, values], ignore_index=True)
+            self.wrong = np.concatenate([self.wrong, wrong.to_numpy(dtype=bool)])
+        assert self.values is not None
+        return self.values.take(at), self.wrong[at]
+
+
+def read_columns(
+    lines: np.ndarray, raw: dict[str, Cells], order: Sequence[Column], kind: str, known: dict[str, Known] | None = None
+) -> tuple[dict[str, Any], np.ndarray, dict[str, bool]]:
+    """:func:`read_ordinary` on the cells of each column ``order`` names (see :data:`Cells`);
+    ``known``: the columns' cells read in earlier blocks of the file, updated."""
+    data: dict[str, Any] = {"line": lines}
+    bad = np.zeros(len(lines), dtype=bool)
     day: dict[str, bool] = {}
     required = _REQUIRED.get(kind, ())
     for col in order:
-        cells = raw[where[col.name]]
-        if col.kind in ("id", "date"):  # mostly distinct values: read them all
+        cells = raw[col.name]
+        if isinstance(cells, tuple) and len(cells) == 3:  # read already
+            out, wrong_, day_only = cells
+            missing = pd.isna(out)
+        elif col.kind in ("id", "date"):  # mostly distinct values: read them all
+            assert isinstance(cells, np.ndarray)
             if not _edges_blank(cells):
                 cells = np.array([s.strip() for s in cells.tolist()], dtype=object)
             values, wrong, day_only = read_cells(col.name, col.kind, pd.Series(cells, dtype=object))
@@ -256,10 +325,14 @@ def read_ordinary(b: Block, plain: list[int], where: dict[str, int], columns: Se
             missing = values.isna().to_numpy()
         else:  # a few distinct values: each read once
             codes, uniq = cells
-            u = pd.Series(uniq, dtype=object).str.strip()
-            values, wrong, day_only = read_cells(col.name, col.kind, u)
+            if known is None:
+                values, wrong, day_only = read_cells(col.name, col.kind, pd.Series(uniq, dtype=object).str.strip())
+                wrong_u = wrong.to_numpy(dtype=bool)
+            else:
+                values, wrong_u = known.setdefault(col.name, Known()).read(col.name, col.kind, np.asarray(uniq, dtype=object))
+                day_only = False
             out = values.array.take(codes) if col.kind == "yn" else values.to_numpy()[codes]
-            wrong_ = wrong.to_numpy(dtype=bool)[codes]
+            wrong_ = wrong_u[codes]
             missing = values.isna().to_numpy()[codes]
         if col.kind == "date":
             day[col.name] = day_only
@@ -268,6 +341,145 @@ def read_ordinary(b: Block, plain: list[int], where: dict[str, int], columns: Se
             bad |= missing
         data[col.name] = out
     return data, bad, day
+
+
+def simple_cells(raw: bytes, rows: int, where: dict[str, int], order: Sequence[Column]) -> dict[str, Cells] | None:
+    """The cells of a block of ``rows`` lines in which every line is ordinary and every id and
+    date cell reads without the calibration's cell readers (see :func:`_clean_ids` and
+    :func:`iso_seconds`), read by pyarrow's CSV reader without a Python string for an id or a
+    date; the other columns' cells as (codes, distinct strings). None when pyarrow is missing or
+    any line or cell needs the reader's way: a quote, a carriage return, a line of another
+    number of fields, bytes that are not UTF-8, an id empty or with white space or other than
+    ASCII at its edges, a date not written as ``2026-07-31T22:34:59+00:00``."""
+    if not _ARROW or b'"' in raw or b"\r" in raw:
+        return None
+    try:
+        import pyarrow as pa
+        import pyarrow.csv as pcsv
+    except ImportError:
+        return None
+    names = {c.name: f"f{where[c.name]}" for c in order}
+    used = sorted(set(names.values()))
+    try:
+        table = pcsv.read_csv(
+            pa.py_buffer(raw),
+            read_options=pcsv.ReadOptions(autogenerate_column_names=True, use_threads=False, block_size=len(raw) + 1),
+            parse_options=pcsv.ParseOptions(delimiter="\t", quote_char=False, escape_char=False, ignore_empty_lines=False),
+            convert_options=pcsv.ConvertOptions(
+                include_columns=used, column_types=dict.fromkeys(used, pa.string()),
+                strings_can_be_null=False, quoted_strings_can_be_null=False,
+            ),
+        )
+    except (pa.ArrowInvalid, pa.ArrowKeyError):
+        return None
+    if table.num_rows != rows:
+        return None
+    out: dict[str, Cells] = {}
+    for c in order:
+        col = table.column(names[c.name]).combine_chunks()
+        if c.kind == "id":
+            if not _clean_ids(col):
+                return None
+            out[c.name] = col.to_numpy(zero_copy_only=False)
+        elif c.kind == "date":
+            secs = iso_seconds(col)
+            if secs is None:
+                return None
+            values = secs.astype("datetime64[s]").astype(_date_type())
+            out[c.name] = (values, np.zeros(rows, dtype=bool), not (secs % 86_400).any())
+        else:
+            enc = col.dictionary_encode()
+            out[c.name] = (enc.indices.to_numpy(zero_copy_only=False).astype(np.intp), np.asarray(enc.dictionary.to_pylist(), dtype=object))
+    return out
+
+
+def _bytes_of(col: Any) -> tuple[np.ndarray, np.ndarray]:
+    """The UTF-8 bytes of an Arrow string array, and each string's start in them (and the
+    end of the last)."""
+    offsets = np.frombuffer(col.buffers()[1], dtype=np.int32)[col.offset : col.offset + len(col) + 1]
+    data = np.frombuffer(col.buffers()[2], dtype=np.uint8) if len(col) and offsets[-1] else np.zeros(0, dtype=np.uint8)
+    return data, offsets
+
+
+_EDGE_BAD = np.zeros(256, dtype=bool)
+_EDGE_BAD[[ord(c) for c in _SPACE + "\t\n"]] = True
+_EDGE_BAD[0x80:] = True
+"""Bytes an id may not start or end with for it to read as it is: ASCII white space (which the
+reader strips) and any byte of a character beyond ASCII (which may be white space too)."""
+
+
+def _clean_ids(col: Any) -> bool:
+    """Whether every id is there and the reader would read it as it is (nothing to strip)."""
+    if col.null_count:
+        return False
+    data, offsets = _bytes_of(col)
+    starts, ends = offsets[:-1], offsets[1:]
+    if not len(starts):
+        return True
+    if (ends <= starts).any():
+        return False
+    return not (_EDGE_BAD[data[starts]].any() or _EDGE_BAD[data[ends - 1]].any())
+
+
+_ISO = "2026-07-31T22:34:59+00:00"
+_DIGITS = [i for i, ch in enumerate(_ISO) if ch.isdigit()]
+_MARKS = [i for i, ch in enumerate(_ISO) if not ch.isdigit() and ch != "+"]
+_MARK_BYTES = np.frombuffer(_ISO.encode(), dtype=np.uint8)[_MARKS]
+_FIELDS = ((0, 4), (5, 7), (8, 10), (11, 13), (14, 16), (17, 19), (20, 22), (23, 25))
+"""Year, month, day, hour, minute, second, and the offset's hours and minutes."""
+_WEIGHTS = np.zeros((len(_DIGITS), len(_FIELDS)), dtype=np.int64)
+for _f, (_a, _b) in enumerate(_FIELDS):
+    for _i in range(_a, _b):
+        _WEIGHTS[_DIGITS.index(_i), _f] = 10 ** (_b - 1 - _i)
+_DAYS_IN = np.array([0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
+_YEARS = (int(np.datetime64("2000-01-01", "s").astype(np.int64)), int(np.datetime64("2101-01-01", "s").astype(np.int64)))
+
+
+def iso_seconds(col: Any) -> np.ndarray | None:
+    """Seconds since 1970 (UTC) of dates written as ``2026-07-31T22:34:59+00:00`` (an Arrow
+    string array), read as the calibration's reader reads them (an offset is taken back to UTC;
+    a year outside 2000-2100 after it is unreadable); None unless every cell is such a date, a
+    real time of a real day, with an offset of at most 14 hours, in those years."""
+    n = len(col)
+    if col.null_count:
+        return None
+    data, offsets = _bytes_of(col)
+    if not n:
+        return np.zeros(0, dtype=np.int64)
+    if offsets[0] != 0 or offsets[-1] != n * len(_ISO) or (np.diff(offsets) != len(_ISO)).any():
+        return None
+    cells = data[: n * len(_ISO)].reshape(n, len(_ISO))
+    digits = cells[:, _DIGITS] - np.uint8(48)  # a byte below "0" wraps round above 9
+    if (digits > 9).any() or (cells[:, _MARKS] != _MARK_BYTES).any():
+        return None
+    sign = cells[:, 19]
+    minus = sign == ord("-")
+    if not (minus | (sign == ord("+"))).all():
+        return None
+    y, m, d, hh, mi, ss, oh, om = (digits @ _WEIGHTS).T
+    leap = (y % 4 == 0) & ((y % 100 != 0) | (y % 400 == 0))
+    if ((m < 1) | (m > 12)).any():
+        return None
+    last = _DAYS_IN[m] - ((m == 2) & ~leap)
+    if ((d < 1) | (d > last) | (hh > 23) | (mi > 59) | (ss > 59) | (oh > 14) | (om > 59)).any():
+        return None
+    # days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil)
+    yy = y - (m <= 2)
+    era = yy // 400
+    yoe = yy - era * 400
+    doy = (153 * np.where(m > 2, m - 3, m + 9) + 2) // 5 + d - 1
+    days = era * 146_097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 719_468
+    offset = (oh * 3600 + om * 60) * np.where(minus, -1, 1)
+    secs = days * 86_400 + hh * 3600 + mi * 60 + ss - offset
+    if ((secs < _YEARS[0]) | (secs >= _YEARS[1])).any():
+        return None
+    return secs
+
+
+@functools.cache
+def _date_type() -> np.dtype:
+    """The type of the calibration's reader's dates (pandas' resolution for such a date)."""
+    return read_cells("date", "date", pd.Series([_ISO], dtype=object))[0].to_numpy().dtype
 
 
 def hash_ids(values: np.ndarray) -> np.ndarray:

@@ -27,8 +27,8 @@ import pandas as pd
 from ..calibrate.codes import CodeTable
 from ..calibrate.readers import ALL_ORDERS, ReadProblem, Report, read_orders
 from ..calibrate.tsv import Source
-from .blocks import blocks_of, hash_ids, probe, streamable
-from .rows import Seen, block_rows, day_resolution, join_parts, read_blocks
+from .blocks import Known, column_indices, hash_ids, probe, raw_blocks, read_columns, read_header, simple_cells, streamable, to_block
+from .rows import Seen, block_rows, day_resolution, join_parts, ordinary_part, read_blocks
 
 __all__ = ["OrderCounts", "scan_orders", "read_blocks", "order_hashes", "hash_ids", "BLOCK_LINES"]
 
@@ -162,11 +162,12 @@ class _Tally:
         self.ids = np.zeros(0, dtype=np.uint64)
         """Orders of this block."""
 
-    def __call__(self, cols: dict[str, Any]) -> np.ndarray:
-        """Count the ordinary lines' orders (their columns as arrays); which are returned."""
+    def __call__(self, cols: dict[str, Any], ids: np.ndarray | None = None) -> np.ndarray:
+        """Count the ordinary lines' orders (their columns as arrays; ``ids`` their order ids'
+        hashes, if known); which are returned."""
         if "ship_country" in cols:
             self.counts.countries.update(pd.Series(cols["ship_country"], dtype=object).dropna().value_counts().to_dict())
-        ids = hash_ids(cols["order_id"])
+        ids = hash_ids(cols["order_id"]) if ids is None else ids
         counted = np.ones(len(ids), dtype=bool)
         if "status" in cols:
             counted = ~pd.Series(cols["status"], dtype=object).isin(self.cancelled_codes).to_numpy()
@@ -226,24 +227,68 @@ def scan_orders(
     parts: list[Report] = []
     problems: list[ReadProblem] = []
     tally = _Tally(counts, cancelled, table)
-    seen: Seen | None = None
     votes: dict[str, list[bool]] = {}
-    for b in blocks_of(path, block, notes):
-        seen = seen or Seen(len(b.header.split("\t")))
-        fast, slow, n = block_rows(b, "orders", ALL_ORDERS, path.name, votes, take=tally)
-        counts.lines += n
-        if slow is not None and not slow.data.empty:
-            slow.data = tally.frame(slow.data)
-        both = join_parts("orders", path.name, [fast] + ([slow] if slow else []), slow.problems if slow else [], [], 0)
-        # Only returned lines are remembered (they are few); the others are only counted.
-        both = seen.drop_repeats(b, both, path.name)
-        tally.uncount(seen.dropped)
-        problems.extend(both.problems)
-        parts.append(both)
-        tally.next_block()
+    known: dict[str, Known] = {}
+    with open(path, "rb") as fh:
+        header = read_header(fh, notes, path.name)
+        seen = Seen(len(header.split("\t")))
+        where = column_indices(header, ALL_ORDERS)
+        first = 2
+        for raw_lines, raw in raw_blocks(fh, block):
+            # A block of ordinary lines whose ids and dates read as they are is read by Arrow;
+            # any other, by the lines' and the reader's way (the same rows, counts and problems).
+            both = None if notes else _simple_block(raw_lines, raw, first, where, tally, seen, votes, known, path.name)
+            if both is None:
+                b = to_block(header, raw, first, notes, path.name)
+                fast, slow, n = block_rows(b, "orders", ALL_ORDERS, path.name, votes, take=tally, known=known)
+                counts.lines += n
+                if slow is not None and not slow.data.empty:
+                    slow.data = tally.frame(slow.data)
+                both = join_parts("orders", path.name, [fast] + ([slow] if slow else []), slow.problems if slow else [], [], 0)
+                # Only returned lines are remembered (they are few); the others are only counted.
+                both = seen.drop_repeats(b, both, path.name)
+                tally.uncount(seen.dropped)
+                first += len(b.lines)
+            else:
+                first += len(raw_lines)
+            problems.extend(both.problems)
+            parts.append(both)
+            tally.next_block()
     counts.finish()
     rep = join_parts("orders", path.name, parts, problems, notes, counts.lines)
     rep.day_resolution = day_resolution(votes)
     if rep.data.empty:
         rep.data = pd.DataFrame(columns=["line", "order_id", "purchase_date"])
     return rep, counts
+
+
+def _line_text(raw: bytes) -> str:
+    return (raw[:-1] if raw.endswith(b"\n") else raw).decode("utf-8")
+
+
+def _simple_block(
+    raw_lines: list[bytes], raw: bytes, first: int, where: dict[str, int], tally: _Tally, seen: Seen,
+    votes: dict[str, list[bool]], known: dict[str, Known], name: str,
+) -> Report | None:
+    """The returned rows of a block by :func:`~.blocks.simple_cells`, its orders counted, or
+    None (nothing counted) if a line or a cell needs the reader: also a line repeated in the
+    block (the reader says which copy is counted)."""
+    order = [c for c in ALL_ORDERS if c.name in where]
+    cells = simple_cells(raw, len(raw_lines), where, order)
+    if cells is None:
+        return None
+    cols, bad, day = read_columns(np.arange(first, first + len(raw_lines), dtype=np.int64), cells, order, "orders", known)
+    if bad.any():
+        return None
+    ids = hash_ids(cols["order_id"])
+    twice = np.flatnonzero(pd.Index(ids).duplicated(keep=False))  # only an order's lines can be the same line
+    if len(twice) and len({_line_text(raw_lines[k]) for k in twice.tolist()}) < len(twice):
+        return None
+    tally.counts.lines += len(raw_lines)
+    part = ordinary_part(cols, day, "orders", name, tuple(where), votes, take=lambda c: tally(c, ids))
+    if part.data.empty:
+        return part
+    keys = hash_ids(np.array([_line_text(raw_lines[k - first]) for k in part.data["line"].tolist()], dtype=object))
+    part = seen.drop_keyed(part, keys, name)
+    tally.uncount(seen.dropped)
+    return part

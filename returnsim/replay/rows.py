@@ -28,6 +28,7 @@ from ..calibrate.readers import ALL_ORDERS, Column, ReadProblem, Report, read_re
 from ..calibrate.tsv import Source, _parse_quoted
 from .blocks import (
     Block,
+    Known,
     blocks_of,
     column_indices,
     hash_ids,
@@ -128,9 +129,15 @@ class Seen:
             return rep
         rep.data = rep.data.sort_values("line", kind="stable").reset_index(drop=True)
         lines = rep.data["line"].to_numpy(dtype=np.int64)
+        return self.drop_keyed(rep, hash_ids(np.array([self._text(b, k) for k in (lines - b.first).tolist()], dtype=object)), name)
+
+    def drop_keyed(self, rep: Report, hashes: np.ndarray, name: str) -> Report:
+        """:meth:`drop_repeats` given the rows (in line order) and their rows' hashes."""
+        self.dropped = rep.data.iloc[0:0]
+        lines = rep.data["line"].to_numpy(dtype=np.int64)
         repeat = np.zeros(len(lines), dtype=bool)
         dups: dict[int, int] = {}
-        keys = hash_ids(np.array([self._text(b, k) for k in (lines - b.first).tolist()], dtype=object)).tolist()
+        keys = hashes.tolist()
         for i, (line, key) in enumerate(zip(lines.tolist(), keys, strict=True)):
             was = self.first.get(key)
             if was is None:
@@ -150,11 +157,13 @@ class Seen:
 def block_rows(
     b: Block, kind: str, columns: Sequence[Column], name: str, votes: dict[str, list[bool]],
     take: Callable[[dict[str, Any]], np.ndarray] | None = None, keep: Sequence[str] | None = None,
+    known: dict[str, Known] | None = None,
 ) -> tuple[Report, Report | None, int]:
     """The rows of one block: the ordinary lines read by :func:`read_ordinary`, the others by the
     reader. ``take``: which of the ordinary rows to keep (all by default), given their columns;
     each part's day resolution is added to ``votes`` before. ``keep``: the only columns of the
-    ordinary rows to hold (all by default; ``line`` always). Returns the two parts (the second
+    ordinary rows to hold (all by default; ``line`` always). ``known``: the file's distinct
+    cells read so far (:class:`~.blocks.Known`). Returns the two parts (the second
     None when every line was ordinary) and the number of non-blank lines."""
     width = len(b.header.split("\t"))
     where = column_indices(b.header, columns)
@@ -163,10 +172,22 @@ def block_rows(
     day: dict[str, bool] = {}
     cols: dict[str, Any] = {"line": np.zeros(0, dtype=np.int64)}
     if plain:
-        cols, bad, day = read_ordinary(b, plain, where, columns, kind)
+        cols, bad, day = read_ordinary(b, plain, where, columns, kind, known)
         if bad.any():
             other = sorted(other + [plain[i] for i in np.flatnonzero(bad)])
             cols = {k: v[~bad] for k, v in cols.items()}
+    fast = ordinary_part(cols, day, kind, name, tuple(where), votes, take, keep)
+    slow = read_lines(b, other, kind, columns, name) if other else None
+    vote(slow, votes)
+    return fast, slow, lines
+
+
+def ordinary_part(
+    cols: dict[str, Any], day: dict[str, bool], kind: str, name: str, found: tuple[str, ...], votes: dict[str, list[bool]],
+    take: Callable[[dict[str, Any]], np.ndarray] | None = None, keep: Sequence[str] | None = None,
+) -> Report:
+    """The rows of a block's ordinary lines (their columns read, ``day`` the date columns'
+    resolution), as :func:`block_rows` describes them."""
     for k, v in day.items():
         has = k in cols and bool((~pd.isna(cols[k])).any())
         votes.setdefault(k, []).extend([v] if has else [])
@@ -176,10 +197,7 @@ def block_rows(
     if keep is not None:
         cols = {k: v for k, v in cols.items() if k == "line" or k in keep}
     frame = pd.DataFrame(cols) if len(cols["line"]) else pd.DataFrame()
-    fast = Report(kind=kind, name=name, data=frame, columns_found=tuple(where))
-    slow = read_lines(b, other, kind, columns, name) if other else None
-    vote(slow, votes)
-    return fast, slow, lines
+    return Report(kind=kind, name=name, data=frame, columns_found=found)
 
 
 def read_blocks(
@@ -209,9 +227,10 @@ def read_blocks(
     rows = 0
     seen: Seen | None = None
     votes: dict[str, list[bool]] = {}
+    known: dict[str, Known] = {}
     for b in blocks_of(path, block, notes):
         seen = seen or Seen(len(b.header.split("\t")))
-        fast, slow, n = block_rows(b, kind, columns, path.name, votes, keep=keep)
+        fast, slow, n = block_rows(b, kind, columns, path.name, votes, keep=keep, known=known)
         rows += n
         both = join_parts(kind, path.name, [fast] + ([slow] if slow else []), slow.problems if slow else [], [], 0)
         both = seen.drop_repeats(b, both, path.name)
