@@ -277,28 +277,44 @@ class Known:
     cell alone)."""
 
     def __init__(self) -> None:
+        self.cells: list[str] = []
+        """Each cell read (white space kept), in the order of ``values`` and ``wrong``."""
         self.at: dict[str, int] = {}
-        """Each cell read (white space kept): its place in ``values`` and ``wrong``."""
         self.values: pd.Series | None = None
         self.wrong = np.zeros(0, dtype=bool)
+        self._arrow: Any = None
+        """``cells`` as an Arrow array (when the cells come as one)."""
+        self._array: Any = None
+        """``values``' array."""
 
-    def read(self, name: str, kind: str, uniq: np.ndarray) -> tuple[pd.Series, np.ndarray]:
-        """The readings of distinct cells ``uniq`` (white space kept): values, and which are
-        unreadable."""
-        cells = uniq.tolist()
-        get = self.at.get
-        at = np.fromiter((get(u, -1) for u in cells), dtype=np.intp, count=len(cells))
+    def _places(self, uniq: Any) -> np.ndarray:
+        """Each cell's place in ``cells``, -1 for a new one."""
+        if isinstance(uniq, np.ndarray):
+            get = self.at.get
+            return np.fromiter((get(u, -1) for u in uniq.tolist()), dtype=np.intp, count=len(uniq))
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        if self._arrow is None or len(self._arrow) != len(self.cells):
+            self._arrow = pa.array(self.cells, type=pa.string())
+        return pc.fill_null(pc.index_in(uniq, value_set=self._arrow), -1).to_numpy().astype(np.intp)
+
+    def read(self, name: str, kind: str, uniq: Any) -> tuple[Any, np.ndarray]:
+        """The readings of distinct cells ``uniq`` (an object array or an Arrow string array;
+        white space kept): values, and which are unreadable."""
+        at = self._places(uniq)
         new = np.flatnonzero(at < 0)
         if len(new):
-            fresh = [cells[i] for i in new.tolist()]
+            fresh = uniq[new].tolist() if isinstance(uniq, np.ndarray) else uniq.take(new).to_pylist()
             values, wrong, _ = read_cells(name, kind, pd.Series(fresh, dtype=object).str.strip())
-            at[new] = np.arange(len(self.at), len(self.at) + len(new))
+            at[new] = np.arange(len(self.cells), len(self.cells) + len(new))
             self.at.update(zip(fresh, at[new].tolist(), strict=True))
+            self.cells.extend(fresh)
             values = values.reset_index(drop=True)
             self.values = values if self.values is None else pd.concat([self.values, values], ignore_index=True)
             self.wrong = np.concatenate([self.wrong, wrong.to_numpy(dtype=bool)])
-        assert self.values is not None
-        return self.values.take(at), self.wrong[at]
+            self._array = self.values.array
+        return self._array.take(at), self.wrong[at]
 
 
 def read_columns(
@@ -326,14 +342,16 @@ def read_columns(
         else:  # a few distinct values: each read once
             codes, uniq = cells
             if known is None:
+                uniq = uniq if isinstance(uniq, np.ndarray) else np.asarray(uniq.to_pylist(), dtype=object)
                 values, wrong, day_only = read_cells(col.name, col.kind, pd.Series(uniq, dtype=object).str.strip())
                 wrong_u = wrong.to_numpy(dtype=bool)
+                values = values.array
             else:
-                values, wrong_u = known.setdefault(col.name, Known()).read(col.name, col.kind, np.asarray(uniq, dtype=object))
+                values, wrong_u = known.setdefault(col.name, Known()).read(col.name, col.kind, uniq)
                 day_only = False
-            out = values.array.take(codes) if col.kind == "yn" else values.to_numpy()[codes]
+            out = values.take(codes) if col.kind == "yn" else values.to_numpy()[codes]
             wrong_ = wrong_u[codes]
-            missing = values.isna().to_numpy()[codes]
+            missing = pd.isna(values)[codes]
         if col.kind == "date":
             day[col.name] = day_only
         bad |= wrong_
@@ -360,14 +378,14 @@ def simple_cells(raw: bytes, rows: int, where: dict[str, int], order: Sequence[C
         return None
     names = {c.name: f"f{where[c.name]}" for c in order}
     used = sorted(set(names.values()))
+    types = {names[c.name]: pa.string() if c.kind in ("id", "date") else pa.dictionary(pa.int32(), pa.string()) for c in order}
     try:
         table = pcsv.read_csv(
             pa.py_buffer(raw),
             read_options=pcsv.ReadOptions(autogenerate_column_names=True, use_threads=False, block_size=len(raw) + 1),
             parse_options=pcsv.ParseOptions(delimiter="\t", quote_char=False, escape_char=False, ignore_empty_lines=False),
             convert_options=pcsv.ConvertOptions(
-                include_columns=used, column_types=dict.fromkeys(used, pa.string()),
-                strings_can_be_null=False, quoted_strings_can_be_null=False,
+                include_columns=used, column_types=types, strings_can_be_null=False, quoted_strings_can_be_null=False,
             ),
         )
     except (pa.ArrowInvalid, pa.ArrowKeyError):
@@ -379,8 +397,8 @@ def simple_cells(raw: bytes, rows: int, where: dict[str, int], order: Sequence[C
         col = table.column(names[c.name]).combine_chunks()
         if c.kind == "id":
             if not _clean_ids(col):
-                return None
-            out[c.name] = col.to_numpy(zero_copy_only=False)
+                return None  # the reader's reading of a clean id is the id itself
+            out[c.name] = (col.to_numpy(zero_copy_only=False), np.zeros(rows, dtype=bool), False)
         elif c.kind == "date":
             secs = iso_seconds(col)
             if secs is None:
@@ -388,8 +406,7 @@ def simple_cells(raw: bytes, rows: int, where: dict[str, int], order: Sequence[C
             values = secs.astype("datetime64[s]").astype(_date_type())
             out[c.name] = (values, np.zeros(rows, dtype=bool), not (secs % 86_400).any())
         else:
-            enc = col.dictionary_encode()
-            out[c.name] = (enc.indices.to_numpy(zero_copy_only=False).astype(np.intp), np.asarray(enc.dictionary.to_pylist(), dtype=object))
+            out[c.name] = (col.indices.to_numpy(zero_copy_only=False).astype(np.intp), col.dictionary)
     return out
 
 
@@ -427,10 +444,8 @@ _MARKS = [i for i, ch in enumerate(_ISO) if not ch.isdigit() and ch != "+"]
 _MARK_BYTES = np.frombuffer(_ISO.encode(), dtype=np.uint8)[_MARKS]
 _FIELDS = ((0, 4), (5, 7), (8, 10), (11, 13), (14, 16), (17, 19), (20, 22), (23, 25))
 """Year, month, day, hour, minute, second, and the offset's hours and minutes."""
-_WEIGHTS = np.zeros((len(_DIGITS), len(_FIELDS)), dtype=np.int64)
-for _f, (_a, _b) in enumerate(_FIELDS):
-    for _i in range(_a, _b):
-        _WEIGHTS[_DIGITS.index(_i), _f] = 10 ** (_b - 1 - _i)
+_PLACES = [[(_DIGITS.index(i), 10 ** (b - 1 - i)) for i in range(a, b)] for a, b in _FIELDS]
+"""Each field's digits: their column among ``_DIGITS`` and their place value."""
 _DAYS_IN = np.array([0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
 _YEARS = (int(np.datetime64("2000-01-01", "s").astype(np.int64)), int(np.datetime64("2101-01-01", "s").astype(np.int64)))
 
@@ -456,7 +471,10 @@ def iso_seconds(col: Any) -> np.ndarray | None:
     minus = sign == ord("-")
     if not (minus | (sign == ord("+"))).all():
         return None
-    y, m, d, hh, mi, ss, oh, om = (digits @ _WEIGHTS).T
+    num = digits.astype(np.int32)
+    y, m, d, hh, mi, ss, oh, om = (
+        sum((num[:, k] * w for k, w in _PLACES[f]), np.zeros(n, dtype=np.int64)) for f in range(len(_FIELDS))
+    )
     leap = (y % 4 == 0) & ((y % 100 != 0) | (y % 400 == 0))
     if ((m < 1) | (m > 12)).any():
         return None

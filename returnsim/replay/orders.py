@@ -262,8 +262,8 @@ def scan_orders(
     return rep, counts
 
 
-def _line_text(raw: bytes) -> str:
-    return (raw[:-1] if raw.endswith(b"\n") else raw).decode("utf-8")
+def _line_bytes(raw: bytes) -> bytes:
+    return raw[:-1] if raw[-1:] == b"\n" else raw
 
 
 def _simple_block(
@@ -282,13 +282,14 @@ def _simple_block(
         return None
     ids = hash_ids(cols["order_id"])
     twice = np.flatnonzero(pd.Index(ids).duplicated(keep=False))  # only an order's lines can be the same line
-    if len(twice) and len({_line_text(raw_lines[k]) for k in twice.tolist()}) < len(twice):
+    if len(twice) and len({_line_bytes(raw_lines[k]) for k in twice.tolist()}) < len(twice):
         return None
     tally.counts.lines += len(raw_lines)
     part = ordinary_part(cols, day, "orders", name, tuple(where), votes, take=lambda c: tally(c, ids))
     if part.data.empty:
         return part
-    keys = hash_ids(np.array([_line_text(raw_lines[k - first]) for k in part.data["line"].tolist()], dtype=object))
+    # A line's hash is its text's (pandas hashes a string by its UTF-8 bytes).
+    keys = hash_ids(np.array([_line_bytes(raw_lines[k - first]) for k in part.data["line"].tolist()], dtype=object))
     part = seen.drop_keyed(part, keys, name)
     tally.uncount(seen.dropped)
     return part
