@@ -171,7 +171,11 @@ class _Tally:
         counted = np.ones(len(ids), dtype=bool)
         if "status" in cols:
             counted = ~pd.Series(cols["status"], dtype=object).isin(self.cancelled_codes).to_numpy()
-        dates = np.asarray(cols["purchase_date"], dtype="datetime64[ns]")
+        return self.add(ids, np.asarray(cols["purchase_date"], dtype="datetime64[ns]"), counted)
+
+    def add(self, ids: np.ndarray, dates: np.ndarray, counted: np.ndarray) -> np.ndarray:
+        """Count the orders of lines (``ids`` their orders' hashes, ``dates`` their purchase
+        dates, ``counted`` those not cancelled); which are returned."""
         self.ids = pd.unique(np.concatenate([self.ids, _count(ids, dates, counted, self.counts, self.last)]))
         return _in_table(ids, self.table)
 
@@ -272,24 +276,53 @@ def _simple_block(
 ) -> Report | None:
     """The returned rows of a block by :func:`~.blocks.simple_cells`, its orders counted, or
     None (nothing counted) if a line or a cell needs the reader: also a line repeated in the
-    block (the reader says which copy is counted)."""
+    block (the reader says which copy is counted). Only the returned rows' cells are made
+    values; the others' are counted by their distinct values."""
     order = [c for c in ALL_ORDERS if c.name in where]
     cells = simple_cells(raw, len(raw_lines), where, order)
     if cells is None:
         return None
-    cols, bad, day = read_columns(np.arange(first, first + len(raw_lines), dtype=np.int64), cells, order, "orders", known)
-    if bad.any():
-        return None
-    ids = hash_ids(cols["order_id"])
+    coded: dict[str, tuple[np.ndarray, Any]] = {}
+    for c in order:
+        if c.kind not in ("id", "date"):
+            codes, uniq = cells[c.name]
+            values, wrong = known.setdefault(c.name, Known()).read(c.name, c.kind, uniq)
+            if wrong.any():  # a cell the reader cannot read: it reports it
+                return None
+            coded[c.name] = codes, values
+    ids_text = cells["order_id"][0]
+    ids = hash_ids(ids_text)
     twice = np.flatnonzero(pd.Index(ids).duplicated(keep=False))  # only an order's lines can be the same line
     if len(twice) and len({_line_bytes(raw_lines[k]) for k in twice.tolist()}) < len(twice):
         return None
     tally.counts.lines += len(raw_lines)
-    part = ordinary_part(cols, day, "orders", name, tuple(where), votes, take=lambda c: tally(c, ids))
+    counted = np.ones(len(ids), dtype=bool)
+    if "status" in coded:
+        codes, values = coded["status"]
+        counted = ~np.isin(np.asarray(values, dtype=object), tally.cancelled_codes)[codes]
+    if "ship_country" in coded:
+        codes, values = coded["ship_country"]
+        n = np.bincount(codes, minlength=len(values))
+        for v, k in zip(np.asarray(values, dtype=object).tolist(), n.tolist(), strict=True):
+            if k and not pd.isna(v):
+                tally.counts.countries[v] += k
+    dates = cells["purchase_date"][0]
+    kept = np.flatnonzero(tally.add(ids, dates.astype("datetime64[ns]"), counted))
+    for c in order:
+        if c.kind == "date":
+            votes.setdefault(c.name, []).append(cells[c.name][2])
+    cols: dict[str, Any] = {"line": kept + first}
+    for c in order:
+        if c.name in coded:
+            codes, values = coded[c.name]
+            cols[c.name] = values.take(codes[kept]) if c.kind == "yn" else values.to_numpy()[codes[kept]]
+        else:
+            cols[c.name] = cells[c.name][0][kept]
+    part = Report(kind="orders", name=name, data=pd.DataFrame(cols) if len(kept) else pd.DataFrame(), columns_found=tuple(where))
     if part.data.empty:
         return part
     # A line's hash is its text's (pandas hashes a string by its UTF-8 bytes).
-    keys = hash_ids(np.array([_line_bytes(raw_lines[k - first]) for k in part.data["line"].tolist()], dtype=object))
+    keys = hash_ids(np.array([_line_bytes(raw_lines[k]) for k in kept.tolist()], dtype=object))
     part = seen.drop_keyed(part, keys, name)
     tally.uncount(seen.dropped)
     return part
