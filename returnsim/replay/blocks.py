@@ -281,46 +281,21 @@ class Known:
         """Each cell read (white space kept): its place in ``values`` and ``wrong``."""
         self.values: pd.Series | None = None
         self.wrong = np.zeros(0, dtype=bool)
-        self._arrow: Any = None
-        """The cells that came as Arrow arrays (a block read by :func:`simple_cells`), and
-        their places in ``values``: a cell first seen in a block read by pandas is read again
-        the first time it comes from Arrow (the same reading)."""
-        self._arrow_at = np.zeros(0, dtype=np.intp)
         self._array: Any = None
         """``values``' array."""
-
-    def _places(self, uniq: Any) -> np.ndarray:
-        """Each cell's place in ``values``, -1 for a new one."""
-        if isinstance(uniq, np.ndarray):
-            get = self.at.get
-            return np.fromiter((get(u, -1) for u in uniq.tolist()), dtype=np.intp, count=len(uniq))
-        import pyarrow.compute as pc
-
-        if self._arrow is None:
-            return np.full(len(uniq), -1, dtype=np.intp)
-        i = pc.fill_null(pc.index_in(uniq, value_set=self._arrow), -1).to_numpy().astype(np.intp)
-        return np.where(i >= 0, self._arrow_at[i], -1)
 
     def read(self, name: str, kind: str, uniq: Any) -> tuple[Any, np.ndarray]:
         """The readings of distinct cells ``uniq`` (an object array or an Arrow string array;
         white space kept): values, and which are unreadable."""
-        at = self._places(uniq)
+        cells = uniq.tolist() if isinstance(uniq, np.ndarray) else uniq.to_pylist()
+        get = self.at.get
+        at = np.fromiter((get(u, -1) for u in cells), dtype=np.intp, count=len(cells))
         new = np.flatnonzero(at < 0)
         if len(new):
-            if isinstance(uniq, np.ndarray):
-                fresh = uniq[new].tolist()
-            else:
-                import pyarrow as pa
-
-                chunk = uniq.take(new)
-                fresh = chunk.to_pylist()
-                self._arrow = chunk if self._arrow is None else pa.concat_arrays([self._arrow, chunk])
+            fresh = [cells[i] for i in new.tolist()]
             values, wrong, _ = read_cells(name, kind, pd.Series(fresh, dtype=object).str.strip())
             at[new] = np.arange(len(self.wrong), len(self.wrong) + len(new))
-            if isinstance(uniq, np.ndarray):
-                self.at.update(zip(fresh, at[new].tolist(), strict=True))
-            else:
-                self._arrow_at = np.concatenate([self._arrow_at, at[new]])
+            self.at.update(zip(fresh, at[new].tolist(), strict=True))
             values = values.reset_index(drop=True)
             self.values = values if self.values is None else pd.concat([self.values, values], ignore_index=True)
             self.wrong = np.concatenate([self.wrong, wrong.to_numpy(dtype=bool)])
