@@ -355,7 +355,7 @@ def simple_cells(raw: bytes, rows: int, where: dict[str, int], order: Sequence[C
     any line or cell needs the reader's way: a quote, a carriage return, a line of another
     number of fields, bytes that are not UTF-8, an id empty or with white space or other than
     ASCII at its edges, a date not written as ``2026-07-31T22:34:59+00:00``."""
-    if not _ARROW or b'"' in raw or b"\r" in raw:
+    if not _ARROW or b'"' in raw or b"\r" in raw or not _utf8(raw):
         return None
     try:
         import pyarrow as pa
@@ -394,6 +394,18 @@ def simple_cells(raw: bytes, rows: int, where: dict[str, int], order: Sequence[C
         else:
             out[c.name] = (col.indices.to_numpy(zero_copy_only=False).astype(np.intp), col.dictionary)
     return out
+
+
+def _utf8(raw: bytes) -> bool:
+    """Whether a block is UTF-8 (the columns Arrow does not read too: the reader notes a file
+    that is not, and reads it as Windows-1252)."""
+    if raw.isascii():
+        return True
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _bytes_of(col: Any) -> tuple[np.ndarray, np.ndarray]:
