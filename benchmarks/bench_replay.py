@@ -11,7 +11,9 @@ in a fresh child process so each peak is its own:
   requests (``rs.simulate(source=...)``), the arrays read from an ``.npz`` the next child wrote;
 * **replay, end to end**: reading the three reports (``returnsim.replay.read_inputs``, streamed
   a block of lines at a time) and the replication, in one process;
-* **before**: the reading, and the replay end to end, by the code of ``--before`` (a git ref,
+* **orders pass**: the All Orders report's pass alone (``scan_orders``: orders per day, the
+  returned lines kept), after the returns reports gave the returned orders;
+* **before**: the reading, the replay end to end and the orders pass, by the code of ``--before`` (a git ref,
   ``main`` by default, exported with ``git archive``; ``--before ''`` skips it), for the
   before/after.
 
@@ -87,6 +89,22 @@ READING = READ + r"""
 print(json.dumps(out))
 """
 
+ORDERS = SCALED + r"""
+from returnsim.calibrate.codes import CodeTable
+from returnsim.calibrate.readers import read_fba_returns, read_mfn_returns
+from returnsim.replay.orders import order_hashes, read_blocks, scan_orders
+out["code"] = rs.__file__
+f = folder + "/synthetic_"
+returned = np.unique(np.concatenate([order_hashes(read_blocks(f + k + ".txt", r, keep=("order_id",)).data["order_id"])
+                                     for k, r in (("fba_returns", read_fba_returns), ("mfn_returns", read_mfn_returns))]))
+codes = CodeTable.load()
+start, cpu = time.perf_counter(), time.process_time()
+rep, counts = scan_orders(f + "orders.txt", returned, codes)
+out.update(orders_seconds=time.perf_counter() - start, orders_cpu=time.process_time() - cpu, kept=len(rep.data),
+           lines=counts.lines, problems=len(rep.problems), requests=0)
+print(json.dumps(out))
+"""
+
 END_TO_END = READ + r"""
 d = inp.demand
 np.savez(folder + "/demand.npz", **{k.name: getattr(d, k.name) for k in dataclasses.fields(d) if k.name != "digest"})
@@ -125,9 +143,9 @@ def child(code: str, args: argparse.Namespace, path: str | None = None) -> dict[
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def before(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]] | None:
-    """The reading, and the replay end to end, by the code of ``args.before`` (exported with
-    git archive), or None."""
+def before(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]] | None:
+    """The reading, the replay end to end and the orders pass, by the code of ``args.before``
+    (exported with git archive), or None."""
     if not args.before:
         return None
     with tempfile.TemporaryDirectory() as tmp:
@@ -136,7 +154,7 @@ def before(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]] | 
             print(f"(no before/after: git archive {args.before} failed: {archive.stderr.decode()[-300:]})")
             return None
         subprocess.run(["tar", "-x", "-C", tmp], input=archive.stdout, check=True)
-        outs = child(READING, args, path=tmp), child(END_TO_END, args, path=tmp)
+        outs = child(READING, args, path=tmp), child(END_TO_END, args, path=tmp), child(ORDERS, args, path=tmp)
         for out in outs:
             if not str(out.get("code", "")).startswith(tmp):
                 sys.exit(f"the reading of {args.before} ran {out.get('code')}, not the exported code")
@@ -160,7 +178,8 @@ def main() -> None:
     e2e = child(END_TO_END, args)
     sim = child(SIMULATION, args)
     after = child(READING, args)
-    was, was_e2e = was_both if was_both is not None else (None, None)
+    orders = child(ORDERS, args)
+    was, was_e2e, was_orders = was_both if was_both is not None else (None, None, None)
     size = (args.dir / "synthetic_orders.txt").stat().st_size / 1e6
     print(f"{'run':<22} {'orders':>10} {'requests':>9} {'wall s':>7} {'CPU s':>6} {'peak MB':>8} {'after import':>12}")
     for name, r in (("generated", gen), ("replay, simulation", sim), ("replay, end to end", e2e)):
@@ -169,6 +188,12 @@ def main() -> None:
         print(f"{name:<22} {r['orders']:>10,.0f} {r['requests']:>9,.0f} {wall:>7.1f} {cpu:>6.2f} {r['peak_mb']:>8.0f} {r['import_mb']:>12.0f}")
     print(f"reading the reports ({size:.0f} MB of orders): {after['read_seconds']:.1f} s wall, {after['read_cpu']:.2f} CPU s, "
           f"peak {after['read_peak_mb']:.0f} MB ({after['read_peak_mb'] - after['import_mb']:.0f} above its imports)")
+    print(f"orders pass alone (scan_orders: {orders['lines']:,} lines, {orders['kept']:,} returned kept): "
+          f"{orders['orders_seconds']:.1f} s wall, {orders['orders_cpu']:.2f} CPU s")
+    if was_orders is not None:
+        same = (was_orders["kept"], was_orders["lines"], was_orders["problems"]) == (orders["kept"], orders["lines"], orders["problems"])
+        print(f"orders pass by {args.before}: {was_orders['orders_cpu']:.2f} CPU s; now {was_orders['orders_cpu'] / orders['orders_cpu']:.1f} "
+              f"times as fast" + ("" if same else " (kept lines, lines or problems differ)"))
     if was is not None:
         print(f"reading by {args.before}: {was['read_cpu']:.2f} CPU s, peak {was['read_peak_mb']:.0f} MB "
               f"({was['read_peak_mb'] - was['import_mb']:.0f} above its imports); now {was['read_cpu'] / after['read_cpu']:.1f} times "

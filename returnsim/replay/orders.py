@@ -11,6 +11,12 @@ hashes of their ids (a hash shared by another id only keeps one more line, which
 returns to order lines then ignores). Kept lines are remembered across blocks, so a returned
 order's line repeated anywhere in the file is reported as a duplicate and counts no order twice;
 lines that were not returned are only counted.
+
+A block of ordinary lines whose ids and dates read as they are (nearly every block of a real
+report) is read by Arrow (:func:`~.blocks.simple_cells`): its orders are counted from arrays
+(statuses and countries by their distinct values) and only its returned lines' cells become
+values; any other block goes through the lines' and the reader's way. Both give the same rows,
+counts and problems (tests/test_replay_arrow.py compares them on damaged files).
 """
 
 from __future__ import annotations
@@ -27,8 +33,18 @@ import pandas as pd
 from ..calibrate.codes import CodeTable
 from ..calibrate.readers import ALL_ORDERS, ReadProblem, Report, read_orders
 from ..calibrate.tsv import Source
-from .blocks import Known, column_indices, hash_ids, probe, raw_blocks, read_columns, read_header, simple_cells, streamable, to_block
-from .rows import Seen, block_rows, day_resolution, join_parts, ordinary_part, read_blocks
+from .blocks import (
+    Known,
+    column_indices,
+    hash_ids,
+    probe,
+    raw_blocks,
+    read_header,
+    simple_cells,
+    streamable,
+    to_block,
+)
+from .rows import Seen, block_rows, day_resolution, join_parts, read_blocks
 
 __all__ = ["OrderCounts", "scan_orders", "read_blocks", "order_hashes", "hash_ids", "BLOCK_LINES"]
 
