@@ -19,7 +19,7 @@ from test_replay import FILES
 
 from returnsim.calibrate.codes import CodeTable
 from returnsim.calibrate.tsv import read_cells
-from returnsim.replay.blocks import iso_seconds
+from returnsim.replay.cells import iso_seconds
 from returnsim.replay.orders import scan_orders
 
 blocks_mod = sys.modules["returnsim.replay.blocks"]

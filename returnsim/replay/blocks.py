@@ -19,7 +19,6 @@ on 20,000 dates); any other block is read as above.
 from __future__ import annotations
 
 import csv
-import functools
 import io
 import itertools
 from collections import Counter
@@ -33,16 +32,12 @@ import pandas as pd
 
 from ..calibrate.readers import Column, Report
 from ..calibrate.tsv import Source, _utf16_without_bom, header_key, read_cells
+from .cells import _SPACE, clean_ids, date_type, iso_seconds, utf8
 
 _REQUIRED = {"orders": ("order_id", "purchase_date"), "fba_returns": ("order_id", "return_date"),
              "mfn_returns": ("order_id", "request_date")}
 """Cells an ordinary line must have: a line without one goes to the reader, which says what it
 does with it (an order line without its id is skipped and reported, a return is kept)."""
-
-_SPACE = " \r\x0b\x0c\x1c\x1d\x1e\x1f"
-"""ASCII characters ``str.strip`` removes besides tab and newline (which no cell of an ordinary
-line holds)."""
-
 
 def streamable(path: Path) -> bool:
     with open(path, "rb") as fh:
@@ -362,7 +357,7 @@ def simple_cells(raw: bytes, rows: int, where: dict[str, int], order: Sequence[C
     a line or cell needs the reader's way: a quote, a carriage return, a line of another number
     of fields, bytes that are not UTF-8, an id empty or with white space (or a character beyond
     ASCII) at an edge, a date not written as ``2026-07-31T22:34:59+00:00``."""
-    if not _ARROW or b'"' in raw or b"\r" in raw or not _utf8(raw):
+    if not _ARROW or b'"' in raw or b"\r" in raw or not utf8(raw):
         return None
     try:
         import pyarrow as pa
@@ -389,120 +384,18 @@ def simple_cells(raw: bytes, rows: int, where: dict[str, int], order: Sequence[C
     for c in order:
         col = table.column(names[c.name]).combine_chunks()
         if c.kind == "id":
-            if not _clean_ids(col):
+            if not clean_ids(col):
                 return None  # the reader's reading of a clean id is the id itself
             out[c.name] = (col.to_numpy(zero_copy_only=False), np.zeros(rows, dtype=bool), False)
         elif c.kind == "date":
             secs = iso_seconds(col)
             if secs is None:
                 return None
-            values = secs.astype("datetime64[s]").astype(_date_type())
+            values = secs.astype("datetime64[s]").astype(date_type())
             out[c.name] = (values, np.zeros(rows, dtype=bool), not (secs % 86_400).any())
         else:
             out[c.name] = (col.indices.to_numpy(zero_copy_only=False).astype(np.intp), col.dictionary)
     return out
-
-
-def _utf8(raw: bytes) -> bool:
-    """Whether a block is UTF-8 (the columns Arrow does not read too: the reader notes a file
-    that is not, and reads it as Windows-1252)."""
-    if raw.isascii():
-        return True
-    try:
-        raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True
-
-
-def _bytes_of(col: Any) -> tuple[np.ndarray, np.ndarray]:
-    """The UTF-8 bytes of an Arrow string array, and each string's start in them (and the
-    end of the last)."""
-    offsets = np.frombuffer(col.buffers()[1], dtype=np.int32)[col.offset : col.offset + len(col) + 1]
-    data = np.frombuffer(col.buffers()[2], dtype=np.uint8) if len(col) and offsets[-1] else np.zeros(0, dtype=np.uint8)
-    return data, offsets
-
-
-_EDGE_BAD = np.zeros(256, dtype=bool)
-_EDGE_BAD[[ord(c) for c in _SPACE + "\t\n"]] = True
-_EDGE_BAD[0x80:] = True
-"""Bytes an id may not start or end with for it to read as it is: ASCII white space (which the
-reader strips) and any byte of a character beyond ASCII (which may be white space too)."""
-
-
-def _clean_ids(col: Any) -> bool:
-    """Whether every id is there and the reader would read it as it is (nothing to strip)."""
-    if col.null_count:
-        return False
-    data, offsets = _bytes_of(col)
-    starts, ends = offsets[:-1], offsets[1:]
-    if not len(starts):
-        return True
-    if (ends <= starts).any():
-        return False
-    return not (_EDGE_BAD[data[starts]].any() or _EDGE_BAD[data[ends - 1]].any())
-
-
-_ISO = "2026-07-31T22:34:59+00:00"
-_DIGITS = [i for i, ch in enumerate(_ISO) if ch.isdigit()]
-_MARKS = [i for i, ch in enumerate(_ISO) if not ch.isdigit() and ch != "+"]
-_MARK_BYTES = np.frombuffer(_ISO.encode(), dtype=np.uint8)[_MARKS]
-_FIELDS = ((0, 4), (5, 7), (8, 10), (11, 13), (14, 16), (17, 19), (20, 22), (23, 25))
-"""Year, month, day, hour, minute, second, and the offset's hours and minutes."""
-_PLACES = [[(_DIGITS.index(i), 10 ** (b - 1 - i)) for i in range(a, b)] for a, b in _FIELDS]
-"""Each field's digits: their column among ``_DIGITS`` and their place value."""
-_DAYS_IN = np.array([0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
-_YEARS = (int(np.datetime64("2000-01-01", "s").astype(np.int64)), int(np.datetime64("2101-01-01", "s").astype(np.int64)))
-
-
-def iso_seconds(col: Any) -> np.ndarray | None:
-    """Seconds since 1970 (UTC) of dates written as ``2026-07-31T22:34:59+00:00`` (an Arrow
-    string array), read as the calibration's reader reads them (an offset is taken back to UTC;
-    a year outside 2000-2100 after it is unreadable); None unless every cell is such a date, a
-    real time of a real day, with an offset of at most 14 hours, in those years."""
-    n = len(col)
-    if col.null_count:
-        return None
-    data, offsets = _bytes_of(col)
-    if not n:
-        return np.zeros(0, dtype=np.int64)
-    if offsets[0] != 0 or offsets[-1] != n * len(_ISO) or (np.diff(offsets) != len(_ISO)).any():
-        return None
-    cells = data[: n * len(_ISO)].reshape(n, len(_ISO))
-    digits = cells[:, _DIGITS] - np.uint8(48)  # a byte below "0" wraps round above 9
-    if (digits > 9).any() or (cells[:, _MARKS] != _MARK_BYTES).any():
-        return None
-    sign = cells[:, 19]
-    minus = sign == ord("-")
-    if not (minus | (sign == ord("+"))).all():
-        return None
-    num = digits.astype(np.int32)
-    y, m, d, hh, mi, ss, oh, om = (
-        sum((num[:, k] * w for k, w in _PLACES[f]), np.zeros(n, dtype=np.int64)) for f in range(len(_FIELDS))
-    )
-    leap = (y % 4 == 0) & ((y % 100 != 0) | (y % 400 == 0))
-    if ((m < 1) | (m > 12)).any():
-        return None
-    last = _DAYS_IN[m] - ((m == 2) & ~leap)
-    if ((d < 1) | (d > last) | (hh > 23) | (mi > 59) | (ss > 59) | (oh > 14) | (om > 59)).any():
-        return None
-    # days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil)
-    yy = y - (m <= 2)
-    era = yy // 400
-    yoe = yy - era * 400
-    doy = (153 * np.where(m > 2, m - 3, m + 9) + 2) // 5 + d - 1
-    days = era * 146_097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 719_468
-    offset = (oh * 3600 + om * 60) * np.where(minus, -1, 1)
-    secs = days * 86_400 + hh * 3600 + mi * 60 + ss - offset
-    if ((secs < _YEARS[0]) | (secs >= _YEARS[1])).any():
-        return None
-    return secs
-
-
-@functools.cache
-def _date_type() -> np.dtype:
-    """The type of the calibration's reader's dates (pandas' resolution for such a date)."""
-    return read_cells("date", "date", pd.Series([_ISO], dtype=object))[0].to_numpy().dtype
 
 
 def hash_ids(values: np.ndarray) -> np.ndarray:

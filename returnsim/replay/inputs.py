@@ -102,7 +102,7 @@ _USED = (
 )
 """Columns of the returns reports a replay uses (the others are dropped as they are read)."""
 
-_READING = ("replay/inputs.py", "replay/orders.py", "replay/rows.py", "replay/blocks.py", "calibrate/readers.py",
+_READING = ("replay/inputs.py", "replay/orders.py", "replay/rows.py", "replay/blocks.py", "replay/cells.py", "calibrate/readers.py",
             "calibrate/tsv.py", "calibrate/prepare.py", "calibrate/codes.py", "calibrate/amazon_codes.toml")
 """The code that turns reports into a replay's arrays: part of a replay's identity in a results
 store (the model's own code is in the store's version key)."""
