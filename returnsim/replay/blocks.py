@@ -257,19 +257,40 @@ def read_ordinary(
     """The cells of the ordinary lines, read as the reader reads them: the columns (``line``
     and the columns found, in the reader's order, as arrays), which lines cannot be taken as
     they are (a cell the reader cannot read, or a required one empty: they go to the reader,
-    which reports them), and the date columns whose values carry no time of day."""
+    which reports them), and the date columns whose values carry no time of day. ``known``:
+    the file's few-valued columns' cells read in earlier blocks (updated)."""
     order = [c for c in columns if c.name in where]
     coded = {where[c.name] for c in order if c.kind not in ("id", "date")}
     raw = _raw_columns(b, plain, sorted({where[c.name] for c in order}), coded)
-    lines = np.asarray(plain, dtype=np.int64) + b.first
+    data: dict[str, Any] = {"line": np.asarray(plain, dtype=np.int64) + b.first}
     if raw is None:  # never expected: the reader takes the lines then
-        return {"line": lines}, np.ones(len(plain), dtype=bool), {}
-    return read_columns(lines, {c.name: raw[where[c.name]] for c in order}, order, kind, known)
-
-
-Cells = np.ndarray | tuple[np.ndarray, np.ndarray] | tuple[np.ndarray, np.ndarray, bool]
-"""A column's cells: strings (white space kept); or (codes, distinct strings); or values already
-read (values, which cells are unreadable, day resolution)."""
+        return data, np.ones(len(plain), dtype=bool), {}
+    known = {} if known is None else known
+    bad = np.zeros(len(plain), dtype=bool)
+    day: dict[str, bool] = {}
+    required = _REQUIRED.get(kind, ())
+    for col in order:
+        cells = raw[where[col.name]]
+        if col.kind in ("id", "date"):  # mostly distinct values: read them all
+            if not _edges_blank(cells):
+                cells = np.array([s.strip() for s in cells.tolist()], dtype=object)
+            values, wrong, day_only = read_cells(col.name, col.kind, pd.Series(cells, dtype=object))
+            out = values.to_numpy()
+            wrong_ = wrong.to_numpy(dtype=bool)
+            missing = values.isna().to_numpy()
+        else:  # a few distinct values: each read once a file
+            codes, uniq = cells
+            read, wrong_u = known.setdefault(col.name, Known()).read(col.name, col.kind, uniq)
+            out = read.take(codes) if col.kind == "yn" else read.to_numpy()[codes]
+            wrong_ = wrong_u[codes]
+            missing = pd.isna(read)[codes]
+        if col.kind == "date":
+            day[col.name] = day_only
+        bad |= wrong_
+        if col.name in required:
+            bad |= missing
+        data[col.name] = out
+    return data, bad, day
 
 
 class Known:
@@ -302,50 +323,6 @@ class Known:
             self.wrong = np.concatenate([self.wrong, wrong.to_numpy(dtype=bool)])
             self._array = self.values.array
         return self._array.take(at), self.wrong[at]
-
-
-def read_columns(
-    lines: np.ndarray, raw: dict[str, Cells], order: Sequence[Column], kind: str, known: dict[str, Known] | None = None
-) -> tuple[dict[str, Any], np.ndarray, dict[str, bool]]:
-    """:func:`read_ordinary` on the cells of each column ``order`` names (see :data:`Cells`);
-    ``known``: the columns' cells read in earlier blocks of the file, updated."""
-    data: dict[str, Any] = {"line": lines}
-    bad = np.zeros(len(lines), dtype=bool)
-    day: dict[str, bool] = {}
-    required = _REQUIRED.get(kind, ())
-    for col in order:
-        cells = raw[col.name]
-        if isinstance(cells, tuple) and len(cells) == 3:  # read already
-            out, wrong_, day_only = cells
-            missing = pd.isna(out)
-        elif col.kind in ("id", "date"):  # mostly distinct values: read them all
-            assert isinstance(cells, np.ndarray)
-            if not _edges_blank(cells):
-                cells = np.array([s.strip() for s in cells.tolist()], dtype=object)
-            values, wrong, day_only = read_cells(col.name, col.kind, pd.Series(cells, dtype=object))
-            out = values.to_numpy()
-            wrong_ = wrong.to_numpy(dtype=bool)
-            missing = values.isna().to_numpy()
-        else:  # a few distinct values: each read once
-            codes, uniq = cells
-            if known is None:
-                uniq = uniq if isinstance(uniq, np.ndarray) else np.asarray(uniq.to_pylist(), dtype=object)
-                values, wrong, day_only = read_cells(col.name, col.kind, pd.Series(uniq, dtype=object).str.strip())
-                wrong_u = wrong.to_numpy(dtype=bool)
-                values = values.array
-            else:
-                values, wrong_u = known.setdefault(col.name, Known()).read(col.name, col.kind, uniq)
-                day_only = False
-            out = values.take(codes) if col.kind == "yn" else values.to_numpy()[codes]
-            wrong_ = wrong_u[codes]
-            missing = pd.isna(values)[codes]
-        if col.kind == "date":
-            day[col.name] = day_only
-        bad |= wrong_
-        if col.name in required:
-            bad |= missing
-        data[col.name] = out
-    return data, bad, day
 
 
 def simple_cells(raw: bytes, rows: int, where: dict[str, int], order: Sequence[Column]) -> dict[str, Any] | None:

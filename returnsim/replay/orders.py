@@ -178,12 +178,11 @@ class _Tally:
         self.ids = np.zeros(0, dtype=np.uint64)
         """Orders of this block."""
 
-    def __call__(self, cols: dict[str, Any], ids: np.ndarray | None = None) -> np.ndarray:
-        """Count the ordinary lines' orders (their columns as arrays; ``ids`` their order ids'
-        hashes, if known); which are returned."""
+    def __call__(self, cols: dict[str, Any]) -> np.ndarray:
+        """Count the ordinary lines' orders (their columns as arrays); which are returned."""
         if "ship_country" in cols:
             self.counts.countries.update(pd.Series(cols["ship_country"], dtype=object).dropna().value_counts().to_dict())
-        ids = hash_ids(cols["order_id"]) if ids is None else ids
+        ids = hash_ids(cols["order_id"])
         counted = np.ones(len(ids), dtype=bool)
         if "status" in cols:
             counted = ~pd.Series(cols["status"], dtype=object).isin(self.cancelled_codes).to_numpy()

@@ -176,18 +176,6 @@ def block_rows(
         if bad.any():
             other = sorted(other + [plain[i] for i in np.flatnonzero(bad)])
             cols = {k: v[~bad] for k, v in cols.items()}
-    fast = ordinary_part(cols, day, kind, name, tuple(where), votes, take, keep)
-    slow = read_lines(b, other, kind, columns, name) if other else None
-    vote(slow, votes)
-    return fast, slow, lines
-
-
-def ordinary_part(
-    cols: dict[str, Any], day: dict[str, bool], kind: str, name: str, found: tuple[str, ...], votes: dict[str, list[bool]],
-    take: Callable[[dict[str, Any]], np.ndarray] | None = None, keep: Sequence[str] | None = None,
-) -> Report:
-    """The rows of a block's ordinary lines (their columns read, ``day`` the date columns'
-    resolution), as :func:`block_rows` describes them."""
     for k, v in day.items():
         has = k in cols and bool((~pd.isna(cols[k])).any())
         votes.setdefault(k, []).extend([v] if has else [])
@@ -197,7 +185,10 @@ def ordinary_part(
     if keep is not None:
         cols = {k: v for k, v in cols.items() if k == "line" or k in keep}
     frame = pd.DataFrame(cols) if len(cols["line"]) else pd.DataFrame()
-    return Report(kind=kind, name=name, data=frame, columns_found=found)
+    fast = Report(kind=kind, name=name, data=frame, columns_found=tuple(where))
+    slow = read_lines(b, other, kind, columns, name) if other else None
+    vote(slow, votes)
+    return fast, slow, lines
 
 
 def read_blocks(
