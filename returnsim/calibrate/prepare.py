@@ -26,7 +26,7 @@ import pandas as pd
 from .codes import CodeTable
 from .readers import Report
 
-__all__ = ["Prepared", "prepare", "propose_price_bands", "band_names", "UNKNOWN_COLUMNS"]
+__all__ = ["Prepared", "prepare", "propose_price_bands", "band_names", "price_band_classes", "class_lookup", "map_class", "UNKNOWN_COLUMNS"]
 
 UNKNOWN_COLUMNS = ["report", "column", "code", "rows"]
 
@@ -108,7 +108,26 @@ class _Unknown:
         return pd.DataFrame(self.rows, columns=UNKNOWN_COLUMNS)
 
 
-def _class_lookup(classes: Report | None) -> tuple[dict[str, str], dict[str, str]]:
+def price_band_classes(
+    key: pd.Series, unit_price: pd.Series, price_bands: Sequence[float] | None, info: dict[str, Any]
+) -> tuple[pd.Series, dict[Any, str]] | None:
+    """Each order line's class by the price band of its item's median unit price: the lines'
+    classes and the item -> class mapping (for the returns), or None when no line has a price.
+    ``key``: the lines' SKUs (or ASINs); ``price_bands``: the boundaries (proposed from the
+    items' median prices when not given); ``info`` gets ``classes_from`` and ``price_bands``."""
+    if not unit_price.notna().any():
+        return None
+    med = unit_price.groupby(key).median()
+    edges = sorted(price_bands) if price_bands else propose_price_bands(med.to_numpy())
+    names = band_names(edges)
+    band = pd.Series(np.searchsorted(edges, med.to_numpy(), side="right"), index=med.index)
+    item_class = band.map(dict(enumerate(names)))
+    info["classes_from"] = "price bands" + (" (given)" if price_bands else " (proposed)")
+    info["price_bands"] = list(edges)
+    return key.map(item_class), item_class.to_dict()
+
+
+def class_lookup(classes: Report | None) -> tuple[dict[str, str], dict[str, str]]:
     if classes is None or classes.data.empty:
         return {}, {}
     d = classes.data
@@ -119,7 +138,7 @@ def _class_lookup(classes: Report | None) -> tuple[dict[str, str], dict[str, str
     return by_sku, by_asin
 
 
-def _map_class(df: pd.DataFrame, by_sku: dict[str, str], by_asin: dict[str, str]) -> pd.Series:
+def map_class(df: pd.DataFrame, by_sku: dict[str, str], by_asin: dict[str, str]) -> pd.Series:
     out = pd.Series(np.nan, index=df.index, dtype=object)
     if "sku" in df and by_sku:
         out = df["sku"].map(by_sku)
@@ -146,7 +165,7 @@ def prepare(
     notes: list[str] = []
     info: dict[str, Any] = {"home_country": None, "classes_from": "none", "price_bands": []}
     sources = {r.kind if r.kind != "monthly_orders" else "orders": r.name for r in (fba, mfn, orders, repeat) if r is not None}
-    by_sku, by_asin = _class_lookup(classes)
+    by_sku, by_asin = class_lookup(classes)
     if classes is not None and not classes.data.empty:
         info["classes_from"] = f"mapping {classes.name}"
 
@@ -191,25 +210,19 @@ def prepare(
             o["market"] = None
         # classes
         if by_sku or by_asin:
-            o["item_class"] = _map_class(o, by_sku, by_asin)
+            o["item_class"] = map_class(o, by_sku, by_asin)
             missing = int(o["item_class"].isna().sum())
             if missing:
                 notes.append(f"{missing:,} order lines are of SKUs the class mapping does not name; left out of per-class figures")
         else:
             key = o["sku"] if "sku" in o else (o["asin"] if "asin" in o else None)
-            if key is not None and o["unit_price"].notna().any():
-                med = o.groupby(key)["unit_price"].median()
-                edges = sorted(price_bands) if price_bands else propose_price_bands(med.to_numpy())
-                names = band_names(edges)
-                band = pd.Series(np.searchsorted(edges, med.to_numpy(), side="right"), index=med.index)
-                sku_class = band.map(dict(enumerate(names)))
-                o["item_class"] = key.map(sku_class)
-                info["classes_from"] = "price bands" + (" (given)" if price_bands else " (proposed)")
-                info["price_bands"] = list(edges)
-                if key.name == "sku":
-                    by_sku = sku_class.to_dict()
+            banded = price_band_classes(key, o["unit_price"], price_bands, info) if key is not None else None
+            if banded is not None:
+                o["item_class"], by_item = banded
+                if key is not None and key.name == "sku":
+                    by_sku = by_item
                 else:
-                    by_asin = sku_class.to_dict()
+                    by_asin = by_item
             else:
                 o["item_class"] = np.nan
 
@@ -229,7 +242,7 @@ def prepare(
 
     def match(df: pd.DataFrame, report: Report) -> None:
         df["matched"] = -1
-        df["item_class"] = _map_class(df, by_sku, by_asin) if (by_sku or by_asin) else np.nan
+        df["item_class"] = map_class(df, by_sku, by_asin) if (by_sku or by_asin) else np.nan
         df["market"] = None
         if o is None or "order" not in df:
             return

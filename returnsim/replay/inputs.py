@@ -26,7 +26,6 @@ import numpy as np
 import pandas as pd
 
 from ..calibrate.codes import CodeTable
-from ..calibrate.prepare import prepare
 from ..calibrate.readers import (
     ReadProblem,
     Report,
@@ -38,7 +37,8 @@ from ..calibrate.readers import (
 from ..calibrate.tsv import Source
 from ..model.replay_source import ReplayDemand
 from ..scenario import Scenario
-from .orders import hash_ids, order_hashes, read_blocks, scan_orders
+from .match import ReturnRows, classify, match, order_lines, request_keys, return_rows
+from .orders import read_blocks, scan_orders
 
 __all__ = ["ReplayInputs", "read_inputs", "file_digest"]
 
@@ -102,7 +102,8 @@ _USED = (
 )
 """Columns of the returns reports a replay uses (the others are dropped as they are read)."""
 
-_READING = ("replay/inputs.py", "replay/orders.py", "replay/rows.py", "replay/blocks.py", "replay/cells.py", "calibrate/readers.py",
+_READING = ("replay/inputs.py", "replay/match.py", "replay/orders.py", "replay/rows.py", "replay/blocks.py",
+            "replay/cells.py", "calibrate/readers.py",
             "calibrate/tsv.py", "calibrate/prepare.py", "calibrate/codes.py", "calibrate/amazon_codes.toml")
 """The code that turns reports into a replay's arrays: part of a replay's identity in a results
 store (the model's own code is in the store's version key)."""
@@ -116,26 +117,6 @@ def _reading_code() -> str:
         h.update(rel.encode())
         h.update((root / rel).read_bytes())
     return h.hexdigest()
-
-
-def _hashed_ids(rep: Report | None, drop: tuple[str, ...] = ()) -> Report | None:
-    """The report with its order ids as 64-bit hashes (and without the columns ``drop``), for
-    :func:`~returnsim.calibrate.prepare.prepare`, which only matches them: matching hashes
-    instead of strings is the same matching (two ids of one store sharing a hash is a chance
-    of about 1e-8 at a million orders) without copying every id. The report keeps its ids."""
-    if rep is None or "order_id" not in rep.data:
-        return rep
-    data = rep.data.drop(columns=[c for c in ("order_id", *drop) if c in rep.data])
-    ids = rep.data["order_id"]
-    h = np.zeros(len(ids), dtype=np.uint64)
-    present = ids.notna().to_numpy()
-    for a in range(0, len(ids), 50_000):
-        part = ids.iloc[a : a + 50_000]
-        ok = present[a : a + 50_000]
-        h[a : a + 50_000][ok] = hash_ids(part[ok].astype(str).to_numpy(dtype=object))
-    data.insert(0, "order_id", pd.array(h, dtype="UInt64").copy())
-    data.loc[~present, "order_id"] = pd.NA
-    return dataclasses.replace(rep, data=data)
 
 
 @contextlib.contextmanager
@@ -193,40 +174,14 @@ def _band_edges(names: list[str]) -> list[float] | None:
     return sorted(edges) or None
 
 
-def _hours(dates: pd.Series, start: pd.Timestamp) -> np.ndarray:
-    d = pd.to_datetime(dates)
-    if getattr(d.dt, "tz", None) is not None:
-        d = d.dt.tz_convert("UTC").dt.tz_localize(None)
-    return ((d - start).dt.total_seconds() / 3600.0).to_numpy(dtype=float)
+def _hours(dates: np.ndarray, start: pd.Timestamp) -> np.ndarray:
+    """Hours from ``start`` (naive datetime64 dates, NaT: NaN)."""
+    return ((pd.Series(dates) - start).dt.total_seconds() / 3600.0).to_numpy(dtype=float)
 
 
-def _keys(kind: str, report: Report, rows: pd.DataFrame, units: np.ndarray) -> np.ndarray:
-    """A 64-bit identity per replayed request: its report, order id, item, occurrence (the k-th
-    return row of that order line) and unit (the u-th unit a row returns; the first unit's
-    identity is the row's), hashed: stable whatever the file's row order."""
-    src = report.data.loc[rows.index, [c for c in ("order_id", "sku", "asin") if c in report.data]]
-    oid = src["order_id"].astype(str) if "order_id" in src else pd.Series("", index=src.index)
-    item = src["sku"] if "sku" in src else (src["asin"] if "asin" in src else pd.Series("", index=src.index))
-    base = (kind + "|" + oid + "|" + item.fillna("").astype(str)).tolist()
-    del src, oid, item
-    seen: dict[str, int] = {}
-    out = np.empty(int(units.sum()), dtype=np.uint64)
-    at = 0
-    for b, n in zip(base, units.tolist(), strict=True):
-        occ = seen.get(b, 0)
-        seen[b] = occ + 1
-        text = f"{b}|{occ}"
-        for u in range(n):
-            t = text if u == 0 else f"{text}|{u}"
-            out[at] = int.from_bytes(hashlib.blake2b(t.encode("utf-8"), digest_size=8).digest(), "little")
-            at += 1
-    return out
-
-
-def _units(sub: pd.DataFrame, line_quantity: np.ndarray) -> np.ndarray:
-    """Units each return row returns: its quantity (1 where the report has none, or a quantity
-    below 1), at most the order line's quantity where that is known."""
-    q = sub["quantity"].to_numpy(dtype=float) if "quantity" in sub else np.ones(len(sub))
+def _units(q: np.ndarray, line_quantity: np.ndarray) -> np.ndarray:
+    """Units each return row returns: its quantity ``q`` (1 where the report has none, or a
+    quantity below 1), at most the order line's quantity where that is known."""
     q = np.where(np.isfinite(q) & (q >= 1), np.floor(q), 1.0)
     cap = np.where(np.isfinite(line_quantity) & (line_quantity >= 1), np.floor(line_quantity), np.inf)
     return np.minimum(q, cap).astype(np.int64)
@@ -276,17 +231,21 @@ def read_inputs(
     """
     if fba_returns is None and mfn_returns is None:
         raise ValueError("replay needs fba_returns= or mfn_returns= (--fba-returns / --mfn-returns): the requests to replay")
-    reports: dict[str, Report] = {}
-    if fba_returns is not None:
-        reports["fba_returns"] = _usable(read_blocks(fba_returns, read_fba_returns, keep=_USED))
-    if mfn_returns is not None:
-        reports["mfn_returns"] = _usable(read_blocks(mfn_returns, read_mfn_returns, keep=_USED))
     codes = CodeTable.load()
+    reason_ix = {r: i for i, r in enumerate(scenario.reasons)}
+    reports: dict[str, Report] = {}
+    returns: list[ReturnRows] = []
+    # Each returns report is turned into arrays as soon as it is read (its frame emptied), so
+    # the two reports' frames and the orders' pass are never in memory together.
+    for kind, source, reader in (("fba_returns", fba_returns, read_fba_returns), ("mfn_returns", mfn_returns, read_mfn_returns)):
+        if source is None:
+            continue
+        reports[kind] = rep = _usable(read_blocks(source, reader, keep=_USED))
+        if not rep.data.empty:
+            returns.append(return_rows(rep, codes, reason_ix, _happened, _in_policy))
     # The orders are streamed: counted per day, and only the returned lines kept (known by a
     # 64-bit hash of their order id: a sorted array, not a set of strings).
-    returned = np.unique(np.concatenate(
-        [np.zeros(0, dtype=np.uint64)] + [order_hashes(rep.data["order_id"]) for rep in reports.values() if "order_id" in rep.data]
-    ))
+    returned = np.unique(np.concatenate([np.zeros(0, dtype=np.uint64)] + [r.order[r.has_order] for r in returns if r.order is not None]))
     orders_rep, counts = scan_orders(orders, returned, codes)
     reports = {"orders": _usable(orders_rep), **reports}
     if orders_rep.kind != "orders":
@@ -302,24 +261,18 @@ def read_inputs(
         reports["classes"] = _usable(read_classes(dict(classes) if isinstance(classes, Mapping) else classes))
     catalog = list(scenario.catalog)
     bands = _band_edges(catalog) if classes is None else None
-    prepared, _, info = prepare(
-        fba=_hashed_ids(reports.get("fba_returns")),
-        mfn=_hashed_ids(reports.get("mfn_returns")),
-        orders=_hashed_ids(reports["orders"], drop=("line", "currency")),
-        classes=reports.get("classes"),
-        codes=codes,
-        home_country=home_country,
-        price_bands=bands,
-    )
-    notes = [n for n in prepared.notes if "return rate" not in n and "Repeat Purchase" not in n and "purchases a year" not in n]
-    o = prepared.orders
-    if o is None:
-        o = pd.DataFrame({"date": pd.Series(dtype="datetime64[ns]"), "order": [], "item_class": []})
+    notes: list[str] = []
+    lines = order_lines(orders_rep, codes, home_country, notes)
+    tables = classify(lines, reports.get("classes"), bands, notes)
+    matched = []
+    for r in returns:
+        notes.extend(r.notes)
+        matched.append(match(r, lines, tables, notes))
     one_class = classes is None and bands is None and len(catalog) == 1
     if classes is None and bands is None:
         if not one_class:
             notes.append(
-                f"no class mapping: items were put in price bands ({info['classes_from']}), which the scenario's "
+                f"no class mapping: items were put in price bands ({tables.classes_from}), which the scenario's "
                 f"classes ({', '.join(catalog)}) do not name; pass classes= (--classes) to map SKUs to them"
             )
     days = pd.DatetimeIndex(counts.per_day.index)
@@ -334,49 +287,41 @@ def read_inputs(
     np.add.at(per_day, day_ix, counts.per_day.to_numpy(dtype=np.int64))
 
     class_ix = {c: i for i, c in enumerate(catalog)}
-    reason_ix = {r: i for i, r in enumerate(scenario.reasons)}
-    rows: list[dict[str, Any]] = []
-    for kind, df, date_col, chan in (
-        ("fba_returns", prepared.fba, "date", "fba"),
-        ("mfn_returns", prepared.mfn, "request_date", "mfn"),
-    ):
-        if df is None or df.empty:
-            continue
-        rep = reports[kind]
-        hit = df["matched"].to_numpy()
+    rows: list[pd.DataFrame] = []
+    for r, (hit, names) in zip(returns, matched, strict=True):
         ok = hit >= 0
         pos = np.where(ok, hit, 0)
-        cls = np.zeros(len(df)) if one_class else df["item_class"].map(class_ix).to_numpy(dtype=float)
-        has_date = df[date_col].notna().to_numpy() & o["date"].notna().to_numpy()[pos]
+        cls = np.zeros(len(r)) if one_class else pd.Series(names, dtype=object).map(class_ix).to_numpy(dtype=float)
+        has_date = ~np.isnat(r.date) & (~np.isnat(lines.date[pos]) if len(lines) else np.zeros(len(r), dtype=bool))
         keep = ok & ~np.isnan(cls) & has_date
         if (ok & np.isnan(cls)).any():
-            notes.append(f"{rep.name}: {int((ok & np.isnan(cls)).sum()):,} returns are of items in no class of the scenario; not replayed")
+            notes.append(f"{r.name}: {int((ok & np.isnan(cls)).sum()):,} returns are of items in no class of the scenario; not replayed")
         if (ok & ~has_date).any():
-            notes.append(f"{rep.name}: {int((ok & ~has_date).sum()):,} returns have no readable date (or their order none); not replayed")
-        sub = df[keep]
+            notes.append(f"{r.name}: {int((ok & ~has_date).sum()):,} returns have no readable date (or their order none); not replayed")
+        at = np.flatnonzero(keep)
         line = pos[keep]
-        src = o[[c for c in ("date", "market", "unit_price", "quantity") if c in o]].iloc[line]
-        units = _units(sub, src["quantity"].to_numpy(dtype=float) if "quantity" in src else np.full(len(sub), np.nan))
+        q = r.quantity[at] if r.quantity is not None else np.ones(len(at))
+        units = _units(q, lines.quantity[line] if lines.quantity is not None else np.full(len(at), np.nan))
         if (units > 1).any():
             notes.append(
-                f"{rep.name}: {int((units > 1).sum()):,} rows return more than one unit; each unit is replayed as a "
+                f"{r.name}: {int((units > 1).sum()):,} rows return more than one unit; each unit is replayed as a "
                 f"request ({int(units.sum()):,} requests from {len(units):,} rows)"
             )
         data = {
-            "channel": chan,
-            "order_time": _hours(src["date"], start_ts),
-            "request_time": _hours(sub[date_col], start_ts),
-            "day_only": bool(rep.day_resolution.get("return_date" if chan == "fba" else "request_date", False)),
-            "arrival": chan == "fba",
+            "channel": r.channel,
+            "order_time": _hours(lines.date[line], start_ts),
+            "request_time": _hours(r.date[at], start_ts),
+            "day_only": r.day_only,
+            "arrival": r.channel == "fba",
             "item_class": cls[keep].astype(np.int64),
-            "market": (src["market"].to_numpy(dtype=object) == "international").astype(np.int64),
-            "price": src["unit_price"].to_numpy(dtype=float),
-            "stated_reason": sub["reason"].map(reason_ix).fillna(-1).to_numpy(dtype=np.int64),
-            "in_policy": _in_policy(sub),
+            "market": lines.international[line],
+            "price": lines.unit_price[line],
+            "stated_reason": r.reason[at],
+            "in_policy": r.in_policy[at],
         }
-        frame = pd.concat([pd.DataFrame(data), _happened(sub, chan)], axis=1)
+        frame = pd.concat([pd.DataFrame(data), r.happened.iloc[at].reset_index(drop=True)], axis=1)
         frame = _per_unit(frame, units)
-        frame.insert(1, "key", _keys(kind, rep, sub, units))
+        frame.insert(1, "key", request_keys(r, at, units))
         rows.append(frame)
     if not rows or not sum(len(r) for r in rows):
         raise ValueError("no return in the reports matches an order line of the orders report and a class of the scenario: nothing to replay")
