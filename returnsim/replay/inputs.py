@@ -11,7 +11,6 @@ order ids go no further than this module, and a request's identity is kept only 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import datetime as dt
 import hashlib
 import re
