@@ -36,8 +36,9 @@ from ..calibrate.readers import (
 from ..calibrate.tsv import Source
 from ..model.replay_source import ReplayDemand
 from ..scenario import Scenario
-from .match import ReturnRows, classify, match, order_lines, request_keys, return_rows
-from .orders import read_blocks, scan_orders
+from .match import classify, match, order_lines, request_keys
+from .orders import scan_orders
+from .returns import ReturnRows, read_returns
 
 __all__ = ["ReplayInputs", "read_inputs", "file_digest"]
 
@@ -95,14 +96,8 @@ def file_digest(source: Any) -> str:
     return h.hexdigest()
 
 
-_USED = (
-    "order_id", "sku", "asin", "return_date", "request_date", "order_date", "reason", "quantity", "label_cost", "label_payer",
-    "az_claim", "in_policy", "resolution", "refunded_amount", "safet_state", "safet_amount",
-)
-"""Columns of the returns reports a replay uses (the others are dropped as they are read)."""
-
-_READING = ("replay/inputs.py", "replay/match.py", "replay/orders.py", "replay/rows.py", "replay/blocks.py",
-            "replay/cells.py", "calibrate/readers.py",
+_READING = ("replay/inputs.py", "replay/match.py", "replay/returns.py", "replay/orders.py", "replay/rows.py",
+            "replay/blocks.py", "replay/cells.py", "calibrate/readers.py",
             "calibrate/tsv.py", "calibrate/prepare.py", "calibrate/codes.py", "calibrate/amazon_codes.toml")
 """The code that turns reports into a replay's arrays: part of a replay's identity in a results
 store (the model's own code is in the store's version key)."""
@@ -239,9 +234,10 @@ def read_inputs(
     for kind, source, reader in (("fba_returns", fba_returns, read_fba_returns), ("mfn_returns", mfn_returns, read_mfn_returns)):
         if source is None:
             continue
-        reports[kind] = rep = _usable(read_blocks(source, reader, keep=_USED))
-        if not rep.data.empty:
-            returns.append(return_rows(rep, codes, reason_ix, _happened, _in_policy))
+        rep, got = read_returns(source, reader, codes, reason_ix)
+        reports[kind] = _usable(rep)
+        if got is not None:
+            returns.append(got)
     # The orders are streamed: counted per day, and only the returned lines kept (known by a
     # 64-bit hash of their order id: a sorted array, not a set of strings).
     returned = np.unique(np.concatenate([np.zeros(0, dtype=np.uint64)] + [r.order[r.has_order] for r in returns if r.order is not None]))
@@ -372,40 +368,3 @@ def read_inputs(
         returns=happened,
         notes=notes,
     )
-
-
-def _in_policy(df: pd.DataFrame) -> np.ndarray:
-    if "in_policy" not in df:
-        return np.full(len(df), -1, dtype=np.int8)
-    v = pd.array(df["in_policy"], dtype="boolean")
-    return np.where(v.isna(), -1, np.where(v.fillna(False), 1, 0)).astype(np.int8)
-
-
-def _happened(df: pd.DataFrame, channel: str) -> pd.DataFrame:
-    """What the returns report says happened to each request (missing where it does not say)."""
-    n = len(df)
-    nan = np.full(n, np.nan)
-
-    def col(name: str) -> np.ndarray:
-        return df[name].to_numpy(dtype=float) if name in df else nan
-
-    out = pd.DataFrame(index=df.index)
-    out["refunded"] = col("refunded_amount")
-    seller = df["payer"].to_numpy(dtype=object) == "seller" if "payer" in df else np.zeros(n, dtype=bool)
-    label = col("label_cost")
-    out["label_cost"] = label
-    out["seller_label"] = np.where(seller, np.nan_to_num(label), 0.0) if "payer" in df else nan
-    if "az_claim" in df:
-        az = pd.array(df["az_claim"], dtype="boolean")
-        out["az_claim"] = np.where(az.isna(), np.nan, az.fillna(False).astype(float))
-    else:
-        out["az_claim"] = nan
-    if "safet_amount" in df:
-        amount = col("safet_amount")
-        approved = df["safet_verdict"].to_numpy(dtype=object) == "approved" if "safet_verdict" in df else ~np.isnan(amount)
-        out["safet_amount"] = np.where(approved, np.nan_to_num(amount), 0.0)
-    else:
-        out["safet_amount"] = nan
-    out["returnless"] = (df["outcome"].to_numpy(dtype=object) == "returnless").astype(float) if "outcome" in df else nan
-    out.index = range(n)
-    return out.reset_index(drop=True)

@@ -19,7 +19,7 @@ request's identity (:func:`request_keys`).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,132 +29,9 @@ import pandas as pd
 from ..calibrate.codes import CodeTable
 from ..calibrate.prepare import class_lookup, price_band_classes
 from ..calibrate.readers import Report
-from .orders import hash_ids
+from .returns import Coded, ReturnRows, floats, naive, order_ids
 
-__all__ = ["Coded", "ReturnRows", "OrderLines", "return_rows", "order_lines", "classify", "match", "request_keys"]
-
-
-@dataclass
-class Coded:
-    """A text column as codes (int32, -1 where missing) into its distinct values."""
-
-    codes: np.ndarray
-    values: np.ndarray
-
-    @classmethod
-    def of(cls, column: pd.Series) -> Coded:
-        codes, uniques = pd.factorize(column)
-        return cls(codes.astype(np.int32), np.asarray(uniques, dtype=object))
-
-    def mapped(self, mapping: Callable[[pd.Series], pd.Series]) -> np.ndarray:
-        """Each row's value through ``mapping`` (a function of a Series of values), computed
-        once per distinct value, and once for a missing one (object array)."""
-        out = mapping(pd.Series(np.append(self.values, np.nan), dtype=object)).to_numpy(dtype=object)
-        return out[self.codes]  # code -1 takes the last: the missing value's
-
-
-def _ids(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """64-bit hashes of a column of order ids (0 where missing), and which are present."""
-    present = column.notna().to_numpy()
-    h = np.zeros(len(column), dtype=np.uint64)
-    for a in range(0, len(column), 50_000):  # a slice at a time: the strings are not copied whole
-        ok = present[a : a + 50_000]
-        h[a : a + 50_000][ok] = hash_ids(column.iloc[a : a + 50_000][ok].astype(str).to_numpy(dtype=object))
-    return h, present
-
-
-def _naive(dates: pd.Series) -> np.ndarray:
-    """Dates as naive UTC datetime64 (their own unit)."""
-    d = pd.to_datetime(dates)
-    if getattr(d.dt, "tz", None) is not None:
-        d = d.dt.tz_convert("UTC").dt.tz_localize(None)
-    return d.to_numpy()
-
-
-def _floats(df: pd.DataFrame, name: str) -> np.ndarray | None:
-    return df[name].to_numpy(dtype=float) if name in df else None
-
-
-@dataclass
-class ReturnRows:
-    """One returns report's rows as arrays (in the report's row order)."""
-
-    kind: str
-    name: str
-    channel: str
-    """``fba`` or ``mfn``."""
-    day_only: bool
-    """Its request dates carry no time of day."""
-    order: np.ndarray | None
-    """Order ids' 64-bit hashes (0 where missing); None without an order id column."""
-    has_order: np.ndarray
-    """Which rows have an order id."""
-    oid: np.ndarray
-    """Order ids as UTF-8 bytes (for the requests' identity)."""
-    item: Coded
-    """The item the request's identity names: the SKU (the ASIN when the report has none)."""
-    sku: Coded | None
-    asin: Coded | None
-    date: np.ndarray
-    """The request's date (FBA: the return's), naive datetime64."""
-    quantity: np.ndarray | None
-    reason: np.ndarray
-    """The scenario's reason index (-1: none or unknown)."""
-    in_policy: np.ndarray
-    happened: pd.DataFrame
-    """What the report says happened (``_happened``'s columns), one row per report row."""
-    notes: list[str] = field(default_factory=list)
-
-    def __len__(self) -> int:
-        return len(self.date)
-
-
-def return_rows(
-    rep: Report, codes: CodeTable, reasons: Mapping[str, int], happened: Callable[[pd.DataFrame, str], pd.DataFrame],
-    in_policy: Callable[[pd.DataFrame], np.ndarray],
-) -> ReturnRows:
-    """A returns report's rows as :class:`ReturnRows`; the report's frame is emptied (its problems
-    and columns are kept). ``reasons``: the scenario's reason -> index; ``happened`` and
-    ``in_policy``: what the report says happened, from its (mapped) columns."""
-    df = rep.data
-    fba = rep.kind == "fba_returns"
-    chan, date_col = ("fba", "return_date") if fba else ("mfn", "request_date")
-    notes: list[str] = []
-    if "order_id" in df:
-        order, present = _ids(df["order_id"])
-        oid = np.array([s.encode("utf-8") for s in df["order_id"].astype(str).tolist()], dtype=bytes)
-    else:
-        order, present, oid = None, np.zeros(len(df), dtype=bool), np.zeros(len(df), dtype="S1")
-    sku = Coded.of(df["sku"]) if "sku" in df else None
-    asin = Coded.of(df["asin"]) if "asin" in df else None
-    item = sku or asin or Coded(np.full(len(df), -1, dtype=np.int32), np.zeros(0, dtype=object))
-    stated = np.full(len(df), -1, dtype=np.int64)
-    if "reason" in df:
-        code = Coded.of(df["reason"])
-        text = [c if isinstance(c, str) else None for c in code.values]
-        stated = np.array([reasons.get(codes.reason_of(c), -1) if c is not None else -1 for c in text] + [-1], dtype=np.int64)[code.codes]
-        says = np.array([c is not None and codes.says_nothing(c) for c in text] + [False], dtype=bool)
-        silent = says[code.codes]
-        if silent.any():
-            named = sorted(code.values[says[:-1]].tolist())
-            notes.append(f"{rep.name}: {int(silent.sum()):,} returns give no reason ({', '.join(named)}); left out of the reason mix")
-    # The report's own columns as a calibration maps them (an unknown value stays missing).
-    meaning = pd.DataFrame(index=df.index)
-    for col, table, to in (("label_payer", "label_payer", "payer"), ("resolution", "resolution", "outcome"), ("safet_state", "safet_state", "safet_verdict")):
-        if not fba and col in df:
-            meaning[to] = df[col].map(codes.value_map(table))
-    for col in ("refunded_amount", "label_cost", "az_claim", "safet_amount", "in_policy"):
-        if col in df:
-            meaning[col] = df[col]
-    out = ReturnRows(
-        kind=rep.kind, name=rep.name, channel=chan, day_only=bool(rep.day_resolution.get(date_col, False)),
-        order=order, has_order=present, oid=oid, item=item, sku=sku, asin=asin,
-        date=_naive(df[date_col]) if date_col in df else np.full(len(df), np.datetime64("NaT"), dtype="datetime64[ns]"),
-        quantity=_floats(df, "quantity"), reason=stated, in_policy=in_policy(meaning),
-        happened=happened(meaning, chan), notes=notes,
-    )
-    rep.data = df.iloc[0:0]
-    return out
+__all__ = ["OrderLines", "Classes", "order_lines", "classify", "match", "request_keys"]
 
 
 @dataclass
@@ -185,8 +62,8 @@ def order_lines(rep: Report, codes: CodeTable, home_country: str | None, notes: 
         if cancelled.any():
             notes.append(f"{int(cancelled.sum()):,} cancelled order lines left out")
             o = o[~cancelled]
-    order, _ = _ids(o["order_id"])
-    quantity = _floats(o, "quantity")
+    order, _ = order_ids(o["order_id"])
+    quantity = floats(o, "quantity")
     if "item_price" in o:
         q = o["quantity"] if "quantity" in o else pd.Series(1.0, index=o.index)
         unit_price = (o["item_price"] / q.where(q > 0)).to_numpy(dtype=float)
@@ -198,7 +75,7 @@ def order_lines(rep: Report, codes: CodeTable, home_country: str | None, notes: 
         home = (home_country or "").upper() or (ship.mode().iat[0] if ship.notna().any() else None)
         international = (ship.notna() & ~(ship == home)).to_numpy(dtype=bool).astype(np.int64)
     out = OrderLines(
-        order=order, date=_naive(o["purchase_date"]), sku=Coded.of(o["sku"]) if "sku" in o else None,
+        order=order, date=naive(o["purchase_date"]), sku=Coded.of(o["sku"]) if "sku" in o else None,
         asin=Coded.of(o["asin"]) if "asin" in o else None, unit_price=unit_price, quantity=quantity,
         international=international,
     )

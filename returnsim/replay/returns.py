@@ -1,0 +1,292 @@
+"""A returns report read a block of lines at a time straight into arrays (:class:`ReturnRows`).
+
+A replay needs, of each return, its order id (to find its order line), its item, date, reason,
+units and what the report says happened; of the text it was read from, nothing more. Each
+block's rows, as the calibration's reader reads them (:mod:`.rows`: ordinary lines in C, the
+others by the reader, duplicates found across the whole file), become arrays at once: order ids
+as 64-bit hashes (and their UTF-8 bytes, for the request's identity), SKUs/ASINs/reason codes as
+codes into their few distinct values, dates as datetime64, money as floats. So memory grows by
+some hundred bytes a return, not by the report's cells as Python strings; the rows are the
+reader's, in its order, with its problems.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..calibrate.codes import CodeTable
+from ..calibrate.readers import FBA_RETURNS, MFN_RETURNS, ReadProblem, Report
+from ..calibrate.tsv import Source
+from .blocks import blocks_of, hash_ids, probe, streamable
+from .rows import RETURN_BLOCK_LINES, Seen, block_rows, day_resolution, join_parts
+
+__all__ = ["Coded", "ReturnRows", "read_returns"]
+
+USED = (
+    "order_id", "sku", "asin", "return_date", "request_date", "order_date", "reason", "quantity", "label_cost", "label_payer",
+    "az_claim", "in_policy", "resolution", "refunded_amount", "safet_state", "safet_amount",
+)
+"""Columns of the returns reports a replay uses (the others are dropped as they are read)."""
+
+
+@dataclass
+class Coded:
+    """A text column as codes (int32, -1 where missing) into its distinct values."""
+
+    codes: np.ndarray
+    values: np.ndarray
+
+    @classmethod
+    def of(cls, column: pd.Series) -> Coded:
+        codes, uniques = pd.factorize(column)
+        return cls(codes.astype(np.int32), np.asarray(uniques, dtype=object))
+
+    @classmethod
+    def join(cls, parts: list[Coded]) -> Coded:
+        """One column of the parts' rows, in order (each distinct value once)."""
+        values = np.concatenate([p.values for p in parts]) if parts else np.zeros(0, dtype=object)
+        where, uniques = pd.factorize(values)
+        offset = np.cumsum([0] + [len(p.values) for p in parts[:-1]])
+        codes = [np.where(p.codes >= 0, where[np.maximum(p.codes, 0) + o], -1) for p, o in zip(parts, offset, strict=True)]
+        return cls(np.concatenate(codes).astype(np.int32) if codes else np.zeros(0, dtype=np.int32), np.asarray(uniques, dtype=object))
+
+    def mapped(self, mapping: Callable[[pd.Series], pd.Series]) -> np.ndarray:
+        """Each row's value through ``mapping`` (a function of a Series of values), computed
+        once per distinct value, and once for a missing one (object array)."""
+        out = mapping(pd.Series(np.append(self.values, np.nan), dtype=object)).to_numpy(dtype=object)
+        return out[self.codes]  # code -1 takes the last: the missing value's
+
+
+@dataclass
+class ReturnRows:
+    """One returns report's rows as arrays (in the reader's row order)."""
+
+    kind: str
+    name: str
+    channel: str
+    """``fba`` or ``mfn``."""
+    day_only: bool
+    """Its request dates carry no time of day."""
+    order: np.ndarray | None
+    """Order ids' 64-bit hashes (0 where missing); None without an order id column."""
+    has_order: np.ndarray
+    """Which rows have an order id."""
+    oid: np.ndarray
+    """Order ids as UTF-8 bytes (for the requests' identity)."""
+    item: Coded
+    """The item the request's identity names: the SKU (the ASIN when the report has none)."""
+    sku: Coded | None
+    asin: Coded | None
+    date: np.ndarray
+    """The request's date (FBA: the return's), naive datetime64."""
+    quantity: np.ndarray | None
+    reason: np.ndarray
+    """The scenario's reason index (-1: none or unknown)."""
+    in_policy: np.ndarray
+    """1 / 0 as the report says, -1 where it does not."""
+    happened: pd.DataFrame
+    """What the report says happened (:func:`happened`'s columns), one row per report row."""
+    notes: list[str] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.date)
+
+
+@dataclass
+class _Part:
+    """A block's rows as arrays (the columns a :class:`ReturnRows` joins)."""
+
+    order: np.ndarray | None
+    has_order: np.ndarray
+    oid: np.ndarray
+    sku: Coded | None
+    asin: Coded | None
+    date: np.ndarray
+    quantity: np.ndarray | None
+    reason: np.ndarray
+    in_policy: np.ndarray
+    happened: pd.DataFrame
+    silent: Counter
+    """Rows per code that gives no reason."""
+
+
+def naive(dates: pd.Series) -> np.ndarray:
+    """Dates as naive UTC datetime64 (their own unit)."""
+    d = pd.to_datetime(dates)
+    if getattr(d.dt, "tz", None) is not None:
+        d = d.dt.tz_convert("UTC").dt.tz_localize(None)
+    return d.to_numpy()
+
+
+def order_ids(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """64-bit hashes of a column of order ids (0 where missing), and which are present."""
+    present = column.notna().to_numpy()
+    h = np.zeros(len(column), dtype=np.uint64)
+    for a in range(0, len(column), 50_000):  # a slice at a time: the strings are not copied whole
+        ok = present[a : a + 50_000]
+        h[a : a + 50_000][ok] = hash_ids(column.iloc[a : a + 50_000][ok].astype(str).to_numpy(dtype=object))
+    return h, present
+
+
+def floats(df: pd.DataFrame, name: str) -> np.ndarray | None:
+    return df[name].to_numpy(dtype=float) if name in df else None
+
+
+def _part(df: pd.DataFrame, kind: str, codes: CodeTable, reasons: Mapping[str, int]) -> _Part:
+    """Rows of a returns report as arrays."""
+    fba = kind == "fba_returns"
+    date_col = "return_date" if fba else "request_date"
+    if "order_id" in df:
+        order, present = order_ids(df["order_id"])
+        oid = np.array([s.encode("utf-8") for s in df["order_id"].astype(str).tolist()], dtype=bytes)
+    else:
+        order, present, oid = None, np.zeros(len(df), dtype=bool), np.zeros(len(df), dtype="S1")
+    stated = np.full(len(df), -1, dtype=np.int64)
+    silent: Counter = Counter()
+    if "reason" in df:
+        code = Coded.of(df["reason"])
+        text = [c if isinstance(c, str) else None for c in code.values]
+        stated = np.array([reasons.get(codes.reason_of(c), -1) if c is not None else -1 for c in text] + [-1], dtype=np.int64)[code.codes]
+        says = np.array([c is not None and codes.says_nothing(c) for c in text] + [False], dtype=bool)
+        n = np.bincount(code.codes[says[code.codes]], minlength=len(code.values))
+        silent.update({c: int(k) for c, k in zip(code.values.tolist(), n.tolist(), strict=True) if k})
+    # The report's own columns as a calibration maps them (an unknown value stays missing).
+    meaning = pd.DataFrame(index=df.index)
+    for col, table, to in (("label_payer", "label_payer", "payer"), ("resolution", "resolution", "outcome"), ("safet_state", "safet_state", "safet_verdict")):
+        if not fba and col in df:
+            meaning[to] = df[col].map(codes.value_map(table))
+    for col in ("refunded_amount", "label_cost", "az_claim", "safet_amount", "in_policy"):
+        if col in df:
+            meaning[col] = df[col]
+    return _Part(
+        order=order, has_order=present, oid=oid,
+        sku=Coded.of(df["sku"]) if "sku" in df else None, asin=Coded.of(df["asin"]) if "asin" in df else None,
+        date=naive(df[date_col]) if date_col in df else np.full(len(df), np.datetime64("NaT"), dtype="datetime64[ns]"),
+        quantity=floats(df, "quantity"), reason=stated, in_policy=_in_policy(meaning), happened=happened(meaning, "fba" if fba else "mfn"),
+        silent=silent,
+    )
+
+
+def _join(rep: Report, parts: list[_Part]) -> ReturnRows:
+    fba = rep.kind == "fba_returns"
+
+    def cat(name: str) -> np.ndarray:
+        return np.concatenate([getattr(p, name) for p in parts])
+
+    def coded(name: str) -> Coded | None:
+        got = [getattr(p, name) for p in parts]
+        return Coded.join(got) if got[0] is not None else None
+
+    sku, asin = coded("sku"), coded("asin")
+    silent = sum((p.silent for p in parts), Counter())
+    notes = []
+    if silent:
+        notes.append(f"{rep.name}: {sum(silent.values()):,} returns give no reason ({', '.join(sorted(silent))}); left out of the reason mix")
+    n = sum(len(p.date) for p in parts)
+    return ReturnRows(
+        kind=rep.kind, name=rep.name, channel="fba" if fba else "mfn",
+        day_only=bool(rep.day_resolution.get("return_date" if fba else "request_date", False)),
+        order=cat("order") if parts[0].order is not None else None, has_order=cat("has_order"), oid=cat("oid"),
+        item=sku or asin or Coded(np.full(n, -1, dtype=np.int32), np.zeros(0, dtype=object)), sku=sku, asin=asin,
+        date=cat("date"), quantity=cat("quantity") if parts[0].quantity is not None else None, reason=cat("reason"),
+        in_policy=cat("in_policy"), happened=pd.concat([p.happened for p in parts], ignore_index=True), notes=notes,
+    )
+
+
+_COLUMNS = {"fba_returns": FBA_RETURNS, "mfn_returns": MFN_RETURNS}
+
+
+def read_returns(
+    source: Source, reader: Callable[[Source], Report], codes: CodeTable, reasons: Mapping[str, int], block: int = RETURN_BLOCK_LINES
+) -> tuple[Report, ReturnRows | None]:
+    """A returns report read by ``reader`` (``read_fba_returns``, ``read_mfn_returns``), a block
+    of lines at a time when it is a file that can be streamed, into :class:`ReturnRows` (None
+    when it has no rows). ``reasons``: the scenario's reason -> index. The report keeps its
+    problems, notes and columns; its ``data`` is left empty (its columns kept). A report the
+    reader cannot use is returned as the reader says (``unusable``), without rows."""
+    if not isinstance(source, str | Path) or not streamable(Path(source)):
+        return _whole(reader(source), codes, reasons)
+    path = Path(source)
+    head = probe(path, reader)
+    if head.unusable:
+        return _whole(reader(path), codes, reasons)  # the reader says what is wrong with the whole file
+    kind = head.kind
+    notes: list[str] = []
+    parts: list[_Part] = []
+    problems: list[ReadProblem] = []
+    empty: list[Report] = []
+    lines = 0
+    seen: Seen | None = None
+    votes: dict[str, list[bool]] = {}
+    for b in blocks_of(path, block, notes):
+        seen = seen or Seen(len(b.header.split("\t")))
+        fast, slow, n = block_rows(b, kind, _COLUMNS[kind], path.name, votes, keep=USED)
+        lines += n
+        both = seen.drop_repeats(b, join_parts(kind, path.name, [fast] + ([slow] if slow else []), slow.problems if slow else [], [], 0), path.name)
+        problems.extend(both.problems)
+        if not both.data.empty:  # its rows become arrays at once; the block's frame goes
+            parts.append(_part(_used(both.data), kind, codes, reasons))
+            both.data = _used(both.data).iloc[0:0]
+            empty.append(both)
+        else:
+            empty.append(dataclasses.replace(both, data=pd.DataFrame()))
+    rep = join_parts(kind, path.name, empty, problems, notes, lines)
+    rep.day_resolution = day_resolution(votes)
+    rep.data = next((e.data for e in empty if len(e.data.columns)), rep.data)  # no rows, the columns read
+    return rep, _join(rep, parts) if parts else None
+
+
+def _used(df: pd.DataFrame) -> pd.DataFrame:
+    return df[[c for c in df.columns if c == "line" or c in USED]]
+
+
+def _whole(rep: Report, codes: CodeTable, reasons: Mapping[str, int]) -> tuple[Report, ReturnRows | None]:
+    if rep.unusable or rep.data.empty:
+        return rep, None
+    rows = _join(rep, [_part(_used(rep.data), rep.kind, codes, reasons)])
+    rep.data = _used(rep.data).iloc[0:0]
+    return rep, rows
+
+
+def _in_policy(df: pd.DataFrame) -> np.ndarray:
+    if "in_policy" not in df:
+        return np.full(len(df), -1, dtype=np.int8)
+    v = pd.array(df["in_policy"], dtype="boolean")
+    return np.where(v.isna(), -1, np.where(v.fillna(False), 1, 0)).astype(np.int8)
+
+
+def happened(df: pd.DataFrame, channel: str) -> pd.DataFrame:
+    """What the returns report says happened to each request (missing where it does not say)."""
+    n = len(df)
+    nan = np.full(n, np.nan)
+
+    def col(name: str) -> np.ndarray:
+        return df[name].to_numpy(dtype=float) if name in df else nan
+
+    out = pd.DataFrame(index=df.index)
+    out["refunded"] = col("refunded_amount")
+    seller = df["payer"].to_numpy(dtype=object) == "seller" if "payer" in df else np.zeros(n, dtype=bool)
+    label = col("label_cost")
+    out["label_cost"] = label
+    out["seller_label"] = np.where(seller, np.nan_to_num(label), 0.0) if "payer" in df else nan
+    if "az_claim" in df:
+        az = pd.array(df["az_claim"], dtype="boolean")
+        out["az_claim"] = np.where(az.isna(), np.nan, az.fillna(False).astype(float))
+    else:
+        out["az_claim"] = nan
+    if "safet_amount" in df:
+        amount = col("safet_amount")
+        approved = df["safet_verdict"].to_numpy(dtype=object) == "approved" if "safet_verdict" in df else ~np.isnan(amount)
+        out["safet_amount"] = np.where(approved, np.nan_to_num(amount), 0.0)
+    else:
+        out["safet_amount"] = nan
+    out["returnless"] = (df["outcome"].to_numpy(dtype=object) == "returnless").astype(float) if "outcome" in df else nan
+    out.index = range(n)
+    return out.reset_index(drop=True)
