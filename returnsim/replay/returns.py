@@ -17,6 +17,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -99,24 +100,6 @@ class ReturnRows:
         return len(self.date)
 
 
-@dataclass
-class _Part:
-    """A block's rows as arrays (the columns a :class:`ReturnRows` joins)."""
-
-    order: np.ndarray | None
-    has_order: np.ndarray
-    oid: np.ndarray
-    sku: Coded | None
-    asin: Coded | None
-    date: np.ndarray
-    quantity: np.ndarray | None
-    reason: np.ndarray
-    in_policy: np.ndarray
-    happened: pd.DataFrame
-    silent: Counter
-    """Rows per code that gives no reason."""
-
-
 def naive(dates: pd.Series) -> np.ndarray:
     """Dates as naive UTC datetime64 (their own unit)."""
     d = pd.to_datetime(dates)
@@ -139,8 +122,9 @@ def floats(df: pd.DataFrame, name: str) -> np.ndarray | None:
     return df[name].to_numpy(dtype=float) if name in df else None
 
 
-def _part(df: pd.DataFrame, kind: str, codes: CodeTable, reasons: Mapping[str, int]) -> _Part:
-    """Rows of a returns report as arrays."""
+def _part(df: pd.DataFrame, kind: str, codes: CodeTable, reasons: Mapping[str, int]) -> dict[str, Any]:
+    """Rows of a returns report as arrays, by :class:`ReturnRows` field (``happened.*``: its
+    ``happened`` columns; ``silent``: rows per code that gives no reason)."""
     fba = kind == "fba_returns"
     date_col = "return_date" if fba else "request_date"
     if "order_id" in df:
@@ -153,7 +137,7 @@ def _part(df: pd.DataFrame, kind: str, codes: CodeTable, reasons: Mapping[str, i
     if "reason" in df:
         code = Coded.of(df["reason"])
         text = [c if isinstance(c, str) else None for c in code.values]
-        stated = np.array([reasons.get(codes.reason_of(c), -1) if c is not None else -1 for c in text] + [-1], dtype=np.int64)[code.codes]
+        stated = np.array([reasons.get(codes.reason_of(c) or "", -1) if c is not None else -1 for c in text] + [-1], dtype=np.int64)[code.codes]
         says = np.array([c is not None and codes.says_nothing(c) for c in text] + [False], dtype=bool)
         n = np.bincount(code.codes[says[code.codes]], minlength=len(code.values))
         silent.update({c: int(k) for c, k in zip(code.values.tolist(), n.tolist(), strict=True) if k})
@@ -165,38 +149,40 @@ def _part(df: pd.DataFrame, kind: str, codes: CodeTable, reasons: Mapping[str, i
     for col in ("refunded_amount", "label_cost", "az_claim", "safet_amount", "in_policy"):
         if col in df:
             meaning[col] = df[col]
-    return _Part(
-        order=order, has_order=present, oid=oid,
-        sku=Coded.of(df["sku"]) if "sku" in df else None, asin=Coded.of(df["asin"]) if "asin" in df else None,
-        date=naive(df[date_col]) if date_col in df else np.full(len(df), np.datetime64("NaT"), dtype="datetime64[ns]"),
-        quantity=floats(df, "quantity"), reason=stated, in_policy=_in_policy(meaning), happened=happened(meaning, "fba" if fba else "mfn"),
-        silent=silent,
-    )
+    return {
+        "order": order, "has_order": present, "oid": oid,
+        "sku": Coded.of(df["sku"]) if "sku" in df else None, "asin": Coded.of(df["asin"]) if "asin" in df else None,
+        "date": naive(df[date_col]) if date_col in df else np.full(len(df), np.datetime64("NaT"), dtype="datetime64[ns]"),
+        "quantity": floats(df, "quantity"), "reason": stated, "in_policy": _in_policy(meaning),
+        **{f"happened.{k}": v.to_numpy() for k, v in happened(meaning, "fba" if fba else "mfn").items()},
+        "silent": silent,
+    }
 
 
-def _join(rep: Report, parts: list[_Part]) -> ReturnRows:
+def _join(rep: Report, parts: list[dict[str, Any]]) -> ReturnRows:
+    """The parts' rows as one :class:`ReturnRows`; each column of the parts is let go as soon as
+    it is joined (the rows are never held twice over)."""
     fba = rep.kind == "fba_returns"
 
-    def cat(name: str) -> np.ndarray:
-        return np.concatenate([getattr(p, name) for p in parts])
+    def cat(name: str) -> Any:
+        got = [p.pop(name) for p in parts]
+        if got[0] is None:
+            return None
+        return Coded.join(got) if isinstance(got[0], Coded) else np.concatenate(got)
 
-    def coded(name: str) -> Coded | None:
-        got = [getattr(p, name) for p in parts]
-        return Coded.join(got) if got[0] is not None else None
-
-    sku, asin = coded("sku"), coded("asin")
-    silent = sum((p.silent for p in parts), Counter())
+    n = sum(len(p["date"]) for p in parts)
+    silent: Counter = sum((p.pop("silent") for p in parts), Counter())
     notes = []
     if silent:
         notes.append(f"{rep.name}: {sum(silent.values()):,} returns give no reason ({', '.join(sorted(silent))}); left out of the reason mix")
-    n = sum(len(p.date) for p in parts)
+    cols = {k: cat(k) for k in list(parts[0])}
+    happened = pd.DataFrame({k.split(".", 1)[1]: cols.pop(k) for k in list(cols) if k.startswith("happened.")})
+    sku, asin = cols.pop("sku"), cols.pop("asin")
     return ReturnRows(
         kind=rep.kind, name=rep.name, channel="fba" if fba else "mfn",
         day_only=bool(rep.day_resolution.get("return_date" if fba else "request_date", False)),
-        order=cat("order") if parts[0].order is not None else None, has_order=cat("has_order"), oid=cat("oid"),
         item=sku or asin or Coded(np.full(n, -1, dtype=np.int32), np.zeros(0, dtype=object)), sku=sku, asin=asin,
-        date=cat("date"), quantity=cat("quantity") if parts[0].quantity is not None else None, reason=cat("reason"),
-        in_policy=cat("in_policy"), happened=pd.concat([p.happened for p in parts], ignore_index=True), notes=notes,
+        happened=happened, notes=notes, **cols,
     )
 
 
@@ -219,7 +205,7 @@ def read_returns(
         return _whole(reader(path), codes, reasons)  # the reader says what is wrong with the whole file
     kind = head.kind
     notes: list[str] = []
-    parts: list[_Part] = []
+    parts: list[dict[str, Any]] = []
     problems: list[ReadProblem] = []
     empty: list[Report] = []
     lines = 0
