@@ -1,0 +1,143 @@
+"""The replay's compact-array matcher (returnsim/replay/returns.py, match.py): the same rows and
+matches as the calibration's readers and prepare, held as arrays (issue 20, item 3)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import ROOT, SEED_SCENARIO
+
+import returnsim as rs
+from returnsim.calibrate.codes import CodeTable
+from returnsim.calibrate.prepare import prepare
+from returnsim.calibrate.readers import read_classes, read_fba_returns, read_mfn_returns, read_orders
+from returnsim.replay import read_inputs
+from returnsim.replay.returns import ReturnRows, read_returns
+
+REPORTS = ROOT / "returnsim" / "_shipped" / "examples" / "amazon_reports"
+FILES = {
+    "orders": REPORTS / "synthetic_orders.txt",
+    "fba_returns": REPORTS / "synthetic_fba_returns.txt",
+    "mfn_returns": REPORTS / "synthetic_mfn_returns.txt",
+    "classes": REPORTS / "synthetic_classes.csv",
+}
+READERS = {"fba_returns": read_fba_returns, "mfn_returns": read_mfn_returns}
+
+
+@pytest.fixture(scope="module")
+def sc():
+    return rs.load_scenario(SEED_SCENARIO)
+
+
+def _same(a: ReturnRows, b: ReturnRows) -> None:
+    """Two ReturnRows hold the same rows (coded text compared decoded: codes depend on the
+    blocks); the file's name aside."""
+    for f in dataclasses.fields(a):
+        x, y = getattr(a, f.name), getattr(b, f.name)
+        if f.name in ("item", "sku", "asin") and x is not None:
+            x, y = (np.append(v.values, None)[v.codes] for v in (x, y))
+        if isinstance(x, pd.DataFrame):
+            pd.testing.assert_frame_equal(x, y)
+        elif isinstance(x, np.ndarray):
+            assert x.dtype.kind == y.dtype.kind, f.name
+            np.testing.assert_array_equal(x, y, err_msg=f.name)
+        elif f.name != "name":
+            assert x == y, f.name
+
+
+@pytest.mark.parametrize("kind", ["fba_returns", "mfn_returns"])
+def test_a_report_read_by_blocks_is_the_same_rows_as_read_whole(kind):
+    codes, reasons = CodeTable.load(), {"defective": 0, "changed_mind": 1}
+    whole_rep, whole = read_returns(FILES[kind].read_bytes(), READERS[kind], codes, reasons)  # bytes: the reader, whole
+    rep, blocks = read_returns(FILES[kind], READERS[kind], codes, reasons, block=7)
+    assert whole is not None and blocks is not None and len(blocks) > 7 * 3
+    _same(blocks, whole)
+    def problems(r):
+        return sorted((p.line, p.column, p.value, p.problem, p.field) for p in r.problems)
+
+    assert problems(rep) == problems(whole_rep) and len(rep.problems) >= 2
+    assert rep.day_resolution == whole_rep.day_resolution
+    assert rep.rows_read == whole_rep.rows_read
+    # Only arrays of numbers, dates or bytes a row: no Python object per return is kept.
+    for f in dataclasses.fields(blocks):
+        v = getattr(blocks, f.name)
+        if isinstance(v, np.ndarray) and len(v) == len(blocks):
+            assert v.dtype != object, f.name
+    assert all(v.dtype != object for _, v in blocks.happened.items())
+    assert rep.data.empty and whole_rep.data.empty  # the reader's frames are not kept
+
+
+def _hours(dates: pd.Series, start: pd.Timestamp) -> np.ndarray:
+    return ((pd.to_datetime(dates) - start).dt.total_seconds() / 3600.0).to_numpy()
+
+
+def test_requests_are_the_calibrations_matches(sc):
+    """Every replayed request is a return the calibration's prepare matches to an order line of
+    a scenario class, with that line's time and price and the return's date and reason."""
+    inp = read_inputs(sc, **FILES)
+    codes = CodeTable.load()
+    p, _, _ = prepare(
+        fba=read_fba_returns(FILES["fba_returns"]), mfn=read_mfn_returns(FILES["mfn_returns"]),
+        orders=read_orders(FILES["orders"]), classes=read_classes(FILES["classes"]), codes=codes,
+    )
+    start = pd.Timestamp(inp.start)
+    o = p.orders
+    catalog, reasons = list(inp.scenario.catalog), list(inp.scenario.reasons)
+    d = inp.demand
+    assert not any("more than one unit" in n for n in inp.notes)  # one request a row here
+    for df, col, arrival in ((p.fba, "date", True), (p.mfn, "request_date", False)):
+        hit = df["matched"].to_numpy()
+        keep = (hit >= 0) & df["item_class"].isin(catalog).to_numpy() & df[col].notna().to_numpy()
+        line = o.iloc[hit[keep]]
+        want = pd.DataFrame({
+            "order_time": _hours(line["date"], start),
+            "request_time": _hours(df.loc[keep, col], start),
+            "price": line["unit_price"].to_numpy(),
+            "item_class": df.loc[keep, "item_class"].map({c: i for i, c in enumerate(catalog)}).to_numpy(),
+            "stated_reason": df.loc[keep, "reason"].map({r: i for i, r in enumerate(reasons)}).fillna(-1).astype(int).to_numpy(),
+        })
+        mine = d.arrival == arrival
+        got = pd.DataFrame({c: getattr(d, c)[mine] for c in want.columns})
+        assert len(got) == len(want) > 50
+        pd.testing.assert_frame_equal(got.reset_index(drop=True), want, check_dtype=False)
+    # The calibration's notes on matching are the replay's.
+    for note in p.notes:
+        if "match no order line" in note or "give no reason" in note:
+            assert note in inp.notes
+
+
+_ORDER_HEAD = "amazon-order-id\tpurchase-date\torder-status\tfulfillment-channel\tsku\tasin\tquantity\tcurrency\titem-price\tship-country"
+_FBA_HEAD = "return-date\torder-id\tsku\tasin\tquantity\tdetailed-disposition\treason\tstatus"
+
+
+def test_the_match_order_sku_then_asin_then_a_single_line(sc, tmp_path):
+    lines = [  # order, day, sku, asin, price
+        ("111-0000001-0000001", 1, "SKU-A", "ASIN-A", 10), ("111-0000001-0000001", 1, "SKU-B", "ASIN-B", 20),
+        ("111-0000002-0000002", 2, "SKU-C", "ASIN-C", 30),
+        ("111-0000003-0000003", 3, "SKU-A", "ASIN-A", 40), ("111-0000003-0000003", 3, "SKU-A", "ASIN-A", 50),
+        ("111-0000004-0000004", 4, "SKU-D", "ASIN-D", 60), ("111-0000004-0000004", 4, "SKU-E", "ASIN-E", 70),
+    ]
+    orders = [_ORDER_HEAD] + [f"{o}\t2024-01-0{d}T10:00:00+00:00\tShipped\tAmazon\t{s}\t{a}\t1\tUSD\t{p}\tUS" for o, d, s, a, p in lines]
+    returns = [  # order, sku, asin
+        ("111-0000001-0000001", "SKU-B", "ASIN-B"),  # its SKU: the second line
+        ("111-0000001-0000001", "", "ASIN-A"),  # no SKU: by its ASIN
+        ("111-0000002-0000002", "SKU-Z", "ASIN-Z"),  # neither, but the order has one line
+        ("111-0000003-0000003", "SKU-A", "ASIN-A"),  # a repeated line: the first
+        ("111-0000004-0000004", "SKU-Z", "ASIN-Z"),  # two lines, neither named: no match
+        ("999-0000009-0000009", "SKU-A", "ASIN-A"),  # not in the orders
+    ]
+    fba = [_FBA_HEAD] + [f"2024-02-01T10:00:00+00:00\t{o}\t{s}\t{a}\t1\tSELLABLE\tDEFECTIVE\tUnit returned to inventory" for o, s, a in returns]
+    (tmp_path / "o.txt").write_text("\n".join(orders) + "\n")
+    (tmp_path / "f.txt").write_text("\n".join(fba) + "\n")
+    classes = {s: "accessories" for s in ("SKU-A", "SKU-B", "SKU-C", "SKU-D", "SKU-E")}
+    inp = read_inputs(sc, orders=tmp_path / "o.txt", fba_returns=tmp_path / "f.txt", classes=classes)
+    assert inp.demand.price.tolist() == [20.0, 10.0, 30.0, 40.0]
+    assert "f.txt: 2 of 6 returns match no order line in the orders report (ordered before it starts, or another account)" in inp.notes
+    # The calibration matches them so too.
+    p, _, _ = prepare(fba=read_fba_returns(tmp_path / "f.txt"), mfn=None, orders=read_orders(tmp_path / "o.txt"),
+                      classes=read_classes(classes), codes=CodeTable.load())
+    hit = p.fba["matched"].to_numpy()
+    assert p.orders["unit_price"].to_numpy()[hit[hit >= 0]].tolist() == inp.demand.price.tolist()
