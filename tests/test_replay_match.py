@@ -13,7 +13,12 @@ from conftest import ROOT, SEED_SCENARIO
 import returnsim as rs
 from returnsim.calibrate.codes import CodeTable
 from returnsim.calibrate.prepare import prepare
-from returnsim.calibrate.readers import read_classes, read_fba_returns, read_mfn_returns, read_orders
+from returnsim.calibrate.readers import (
+    read_classes,
+    read_fba_returns,
+    read_mfn_returns,
+    read_orders,
+)
 from returnsim.replay import read_inputs
 from returnsim.replay.returns import ReturnRows, read_returns
 

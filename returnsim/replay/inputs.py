@@ -1,12 +1,14 @@
 """From a seller's reports to the arrays a replay runs on.
 
-The calibration's readers read the files (tolerant, with their problem lists) and its
-:func:`~returnsim.calibrate.prepare.prepare` maps them exactly as a calibration does: cancelled
-order lines left out, SKUs/ASINs to item classes (the mapping, or the price bands the scenario's
-class names encode), Amazon's reason codes to the scenario's reasons, each return matched to its
-order line. What is left is plain arrays (:class:`~returnsim.model.replay_source.ReplayDemand`):
-order ids go no further than this module, and a request's identity is kept only as a 64-bit hash.
-"""
+The calibration's readers read the files (tolerant, with their problem lists), a block of lines
+at a time, and each block's rows become arrays at once (:mod:`.returns`; the orders' returned
+lines: :mod:`.orders`). They are mapped exactly as a calibration's
+:func:`~returnsim.calibrate.prepare.prepare` maps them, on those arrays (:mod:`.match`):
+cancelled order lines left out, SKUs/ASINs to item classes (the mapping, or the price bands the
+scenario's class names encode), Amazon's reason codes to the scenario's reasons, each return
+matched to its order line. What is left is plain arrays
+(:class:`~returnsim.model.replay_source.ReplayDemand`): order ids go no further than the reading,
+and a request's identity is kept only as a 64-bit hash."""
 
 from __future__ import annotations
 
