@@ -8,7 +8,8 @@ import dataclasses
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import ROOT, SEED_SCENARIO
+from conftest import SEED_SCENARIO
+from test_replay import FILES  # the shipped synthetic reports
 
 import returnsim as rs
 from returnsim.calibrate.codes import CodeTable
@@ -22,13 +23,6 @@ from returnsim.calibrate.readers import (
 from returnsim.replay import read_inputs
 from returnsim.replay.returns import ReturnRows, read_returns
 
-REPORTS = ROOT / "returnsim" / "_shipped" / "examples" / "amazon_reports"
-FILES = {
-    "orders": REPORTS / "synthetic_orders.txt",
-    "fba_returns": REPORTS / "synthetic_fba_returns.txt",
-    "mfn_returns": REPORTS / "synthetic_mfn_returns.txt",
-    "classes": REPORTS / "synthetic_classes.csv",
-}
 READERS = {"fba_returns": read_fba_returns, "mfn_returns": read_mfn_returns}
 
 
