@@ -148,6 +148,28 @@ def _shared(a: Coded, b: Coded) -> tuple[np.ndarray, np.ndarray]:
     return np.append(ca, -1)[a.codes], np.append(cb, -1)[b.codes]
 
 
+def _pair(order: np.ndarray, item: np.ndarray) -> np.ndarray:
+    """One 64-bit key per (order id hash, item code) pair (a missing item, -1, is a value like
+    the others, as the calibration's matching takes it): a pair shares another's key by a
+    chance of 2**-64, as ids share hashes."""
+    with np.errstate(over="ignore"):  # wrapping multiplication: a mix of the two
+        return order ^ ((item.astype(np.int64) + 2).astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15))
+
+
+def _fill(got: np.ndarray, want: np.ndarray, have: np.ndarray, only: np.ndarray | None = None) -> None:
+    """Set ``got`` (-1 where not yet matched) to the index of the first of ``have`` equal to each
+    of ``want`` (a sorted-array join); ``only``: the keys that may match (sorted)."""
+    keys, first = np.unique(have, return_index=True)
+    if only is not None:
+        keep = np.isin(keys, only, assume_unique=True)
+        keys, first = keys[keep], first[keep]
+    if not len(keys):
+        return
+    at = np.minimum(np.searchsorted(keys, want), len(keys) - 1)
+    hit = (keys[at] == want) & (got < 0)
+    got[hit] = first[at[hit]]
+
+
 def match(rows: ReturnRows, lines: OrderLines, tables: Classes, notes: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """Each return's order line (-1: none) and its class name (its own item's, else its line's;
     NaN where none)."""
@@ -156,21 +178,14 @@ def match(rows: ReturnRows, lines: OrderLines, tables: Classes, notes: list[str]
     got = np.full(n, -1, dtype=np.int64)
     if rows.order is None:
         return got, cls
-    row = np.arange(len(lines))
     for mine, theirs in ((rows.sku, lines.sku), (rows.asin, lines.asin)):
-        if mine is None or theirs is None or not len(lines):
+        if mine is None or theirs is None:
             continue
         a, b = _shared(mine, theirs)
-        table = pd.Series(row, index=pd.MultiIndex.from_arrays([lines.order, b]))
-        table = table[~table.index.duplicated()]  # the first line of a repeated pair
-        hit = table.reindex(pd.MultiIndex.from_arrays([rows.order, a])).to_numpy(dtype=float)
-        todo = (got < 0) & ~np.isnan(hit)
-        got[todo] = hit[todo].astype(np.int64)
-    orders, first, count = np.unique(lines.order, return_index=True, return_counts=True)
-    single = pd.Series(first[count == 1], index=orders[count == 1])
-    hit = single.reindex(rows.order).to_numpy(dtype=float)
-    todo = (got < 0) & ~np.isnan(hit)
-    got[todo] = hit[todo].astype(np.int64)
+        _fill(got, _pair(rows.order, a), _pair(lines.order, b))
+    # An order with a single line: the return is that line's, whatever its item.
+    orders, count = np.unique(lines.order, return_counts=True)
+    _fill(got, rows.order, lines.order, only=orders[count == 1])
     ok = got >= 0
     fill = ok & pd.isna(cls)
     cls[fill] = lines.item_class[got[fill]]
