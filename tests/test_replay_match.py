@@ -140,3 +140,23 @@ def test_the_match_order_sku_then_asin_then_a_single_line(sc, tmp_path):
                       classes=read_classes(classes), codes=CodeTable.load())
     hit = p.fba["matched"].to_numpy()
     assert p.orders["unit_price"].to_numpy()[hit[hit >= 0]].tolist() == inp.demand.price.tolist()
+
+
+def _root(a: np.ndarray) -> np.ndarray:
+    while isinstance(a.base, np.ndarray):
+        a = a.base
+    return a
+
+
+def test_the_reports_read_hold_no_rows_after_reading(sc):
+    """What read_inputs keeps of each report is its columns, not a view of its rows (a slice of
+    a frame keeps every row of it alive while the replay runs)."""
+    inp = read_inputs(sc, **FILES)
+    held = 0
+    for rep in inp.reports.values():
+        assert rep.data.empty
+        for col in rep.data.columns:
+            values = rep.data[col].array
+            if isinstance(getattr(values, "_ndarray", None), np.ndarray) or isinstance(values, np.ndarray):
+                held += _root(np.asarray(values._ndarray if hasattr(values, "_ndarray") else values)).size
+    assert held == 0

@@ -40,7 +40,7 @@ from ..model.replay_source import ReplayDemand
 from ..scenario import Scenario
 from .match import classify, match, order_lines, request_keys
 from .orders import scan_orders
-from .returns import ReturnRows, read_returns
+from .returns import ReturnRows, no_rows, read_returns
 
 __all__ = ["ReplayInputs", "read_inputs", "file_digest"]
 
@@ -361,7 +361,7 @@ def read_inputs(
     # What the reports were read into is no longer needed (their problems are kept): the rows
     # must not stay in memory while the replay runs.
     for rep in reports.values():
-        rep.data = rep.data.iloc[0:0]
+        rep.data = no_rows(rep.data)
     return ReplayInputs(
         demand=demand,
         scenario=sc,

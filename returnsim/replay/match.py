@@ -29,7 +29,7 @@ import pandas as pd
 from ..calibrate.codes import CodeTable
 from ..calibrate.prepare import class_lookup, price_band_classes
 from ..calibrate.readers import Report
-from .returns import Coded, ReturnRows, floats, naive, order_ids
+from .returns import Coded, ReturnRows, floats, naive, no_rows, order_ids
 
 __all__ = ["OrderLines", "Classes", "order_lines", "classify", "match", "request_keys"]
 
@@ -79,7 +79,7 @@ def order_lines(rep: Report, codes: CodeTable, home_country: str | None, notes: 
         asin=Coded.of(o["asin"]) if "asin" in o else None, unit_price=unit_price, quantity=quantity,
         international=international,
     )
-    rep.data = rep.data.iloc[0:0]
+    rep.data = no_rows(rep.data)
     return out
 
 

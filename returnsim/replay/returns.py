@@ -28,7 +28,7 @@ from ..calibrate.tsv import Source
 from .blocks import blocks_of, hash_ids, probe, streamable
 from .rows import RETURN_BLOCK_LINES, Seen, block_rows, day_resolution, join_parts
 
-__all__ = ["Coded", "ReturnRows", "read_returns"]
+__all__ = ["Coded", "ReturnRows", "read_returns", "no_rows"]
 
 USED = (
     "order_id", "sku", "asin", "return_date", "request_date", "order_date", "reason", "quantity", "label_cost", "label_payer",
@@ -219,7 +219,7 @@ def read_returns(
         problems.extend(both.problems)
         if not both.data.empty:  # its rows become arrays at once; the block's frame goes
             parts.append(_part(_used(both.data), kind, codes, reasons))
-            both.data = _used(both.data).iloc[0:0]
+            both.data = no_rows(_used(both.data))
             empty.append(both)
         else:
             empty.append(dataclasses.replace(both, data=pd.DataFrame()))
@@ -227,6 +227,12 @@ def read_returns(
     rep.day_resolution = day_resolution(votes)
     rep.data = next((e.data for e in empty if len(e.data.columns)), rep.data)  # no rows, the columns read
     return rep, _join(rep, parts) if parts else None
+
+
+def no_rows(df: pd.DataFrame) -> pd.DataFrame:
+    """``df``'s columns without its rows, holding none of its memory: a slice (``iloc[0:0]``) is
+    a view, which keeps every row of the frame alive for as long as it is kept."""
+    return df.iloc[0:0].copy()
 
 
 def _used(df: pd.DataFrame) -> pd.DataFrame:
@@ -237,7 +243,7 @@ def _whole(rep: Report, codes: CodeTable, reasons: Mapping[str, int]) -> tuple[R
     if rep.unusable or rep.data.empty:
         return rep, None
     rows = _join(rep, [_part(_used(rep.data), rep.kind, codes, reasons)])
-    rep.data = _used(rep.data).iloc[0:0]
+    rep.data = no_rows(_used(rep.data))
     return rep, rows
 
 
