@@ -13,7 +13,7 @@ import numpy as np
 
 from .. import amazon
 from ..scenario import Scenario
-from .world import HOURS_PER_WEEK, OUTCOME, World
+from .world import HOURS_PER_WEEK, OUTCOME, World, pick
 
 __all__ = [
     "COSTS",
@@ -101,7 +101,7 @@ def liquidation_terms(
     fee = np.where(fba, costs.liquidation_item_fee, own.item_fee)
     if own.address is not None and own.address in world.address_names:
         to = np.full(len(price), world.address_names.index(own.address), dtype=np.int64)
-        lane = world.lane_label(market, world.weight_lb[item_class], to)
+        lane = world.lane_label(market, item_class, to)
         label = np.where(~fba & np.asarray(abandoned, dtype=bool), lane, 0.0)
     else:
         label = np.zeros(len(price))
@@ -123,7 +123,7 @@ def return_label(
     What the buyer is asked to pay, what the seller buys and what ``cost_optimal`` values all
     come from here."""
     abandon_liq = (action == ACTION["abandon"]) & (abandon_mode == ABANDON["liquidate"])
-    lane = world.lane_label(market, world.weight_lb[item_class], address)
+    lane = world.lane_label(market, item_class, address)
     if not abandon_liq.any():
         return lane
     _, _, liq_label = liquidation_terms(
@@ -202,6 +202,7 @@ def flows(
     labor_hours: np.ndarray,
     weeks_to_resale: np.ndarray,
     safet_reimbursement: np.ndarray | None = None,
+    label: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """Per-request money flows for decided returns.
 
@@ -213,7 +214,8 @@ def flows(
     (``ABANDON``); the second-stage ``receipt`` action at the origin on the true ``condition``
     (``RECEIPT``); the FBA ``grade`` (``GRADE``) for fulfilled-by-Amazon requests (``fba``); the
     agent time in hours; the time from the sale to resale in weeks (value decays with it);
-    and what Amazon reimbursed on a SAFE-T claim (``safet_reimbursement``, money).
+    and what Amazon reimbursed on a SAFE-T claim (``safet_reimbursement``, money). ``label``,
+    if given, is :func:`return_label` of these rows (a caller that has it saves computing it).
 
     Rules encoded here (``docs/model.md`` section 4):
       * The seller buys every return label of a merchant-fulfilled return (Amazon's prepaid
@@ -240,29 +242,23 @@ def flows(
     zero = np.zeros(n)
     fba = np.asarray(fba, dtype=bool)
     merchant = ~fba
-    weight = world.weight_lb[item_class]
     refunded = (outcome == _REFUNDED[0]) | (outcome == _REFUNDED[1]) | (outcome == _REFUNDED[2])
     returned = outcome == OUTCOME["returned_refund"]
     reship = (outcome == _RESHIP[0]) | (outcome == _RESHIP[1])
     in_place = (action == ACTION["abandon"]) & (abandon_mode == ABANDON["in_place"])
     returns_item = (returned | reship) & (action != ACTION["give_to_buyer"]) & ~in_place
 
-    liq_recovery, liq_fee, _ = liquidation_terms(
-        world, fba=fba, abandoned=np.zeros(n, dtype=bool), market=market, item_class=item_class, price=price
-    )
     # A unit abandoned to be liquidated travels on the liquidation's own label (none when it is
     # sold where it lies), not on a full return label to the origin.
-    label = np.where(
-        returns_item & merchant,
-        return_label(world, market=market, item_class=item_class, action=action, address=address, abandon_mode=abandon_mode),
-        0.0,
-    )
+    if label is None:
+        label = return_label(world, market=market, item_class=item_class, action=action, address=address, abandon_mode=abandon_mode)
+    label = np.where(returns_item & merchant, label, 0.0)
     outbound = np.where(
         reship,
         np.where(
             fba,
             world.fba_fulfilment_fee[item_class],
-            world.outbound_label[market, 0] + world.outbound_label[market, 1] * weight,
+            pick(world.class_outbound_label, market, item_class),
         ),
         0.0,
     )
@@ -288,7 +284,7 @@ def flows(
     def credit(net: np.ndarray) -> np.ndarray:
         return np.minimum(net, saved) if costs.restock_credit == "saved_cost" else net
 
-    resale = credit(price * world.resale_share[item_class, condition] * decay)
+    resale = credit(price * pick(world.resale_share, item_class, condition) * decay)
     m_items = returns_item & merchant
     to_origin = m_items & (action == ACTION["return_to_origin"])
     to_address = m_items & (action == ACTION["return_to_address"])
@@ -297,17 +293,26 @@ def flows(
     liq = (abandon & (abandon_mode == ABANDON["liquidate"])) | (to_origin & (receipt == RECEIPT["liquidate"]))
     dispose = (abandon & (abandon_mode == ABANDON["dispose"])) | (to_origin & (receipt == RECEIPT["dispose"]))
     a = np.maximum(address, 0)
-    recovered = np.where(resell, resale, 0.0) + np.where(liq, liq_recovery, 0.0)
+    # (Liquidation terms and disposal fees only for a batch that has such units: each costs a
+    # few numpy calls whatever the batch's size; adding zeros gives the same sums.)
+    if liq.any():
+        liq_recovery, liq_fee, _ = liquidation_terms(
+            world, fba=fba, abandoned=np.zeros(n, dtype=bool), market=market, item_class=item_class, price=price
+        )
+        liq_recovered, liq_fees = np.where(liq, liq_recovery, 0.0), np.where(liq, liq_fee, 0.0)
+    else:
+        liq_recovered = liq_fees = zero
+    recovered = np.where(resell, resale, 0.0) + liq_recovered
     if len(world.address_names):
         recovered = recovered + np.where(to_address, resale * world.address_recovery[a], 0.0)
         address_fee = np.where(to_address, world.address_handling[a], 0.0)
     else:
         address_fee = zero
-    disposal = np.where(dispose, costs.disposal_fee.fee(weight), 0.0)
+    disposal = np.where(dispose, costs.disposal_fee.fee(world.weight_lb[item_class]), 0.0) if dispose.any() else np.zeros(n)
 
     # Fulfilled by Amazon: graded at the fulfilment centre.
     f_items = returns_item & fba
-    processing = address_fee + np.where(liq, liq_fee, 0.0)
+    processing = address_fee + liq_fees
     if f_items.any():
         sellable = f_items & (grade == GRADE["sellable"])
         used = f_items & (grade > GRADE["sellable"]) & (grade < GRADE["unsellable"])

@@ -25,7 +25,7 @@ from .disposition import receipt_actions
 from .freight import asked_amount, freight_terms
 from .ledger import ABANDON, ACTION, PAYER, RECEIPT, buyer_pays, flows, return_label
 from .plan import RETURNLESS, Plan, amazon_terms, destination_view
-from .world import FAULT, HOURS_PER_DAY, HOURS_PER_WEEK, OFFER, OUTCOME, World
+from .world import FAULT, HOURS_PER_DAY, HOURS_PER_WEEK, OFFER, OUTCOME, World, pick
 
 __all__ = ["Resolved", "DeskTimes", "resolve"]
 
@@ -240,7 +240,7 @@ def resolve(
         np.where(at_receipt.payer == PAYER["buyer"], at_receipt.fee_share, 0.0),
         terms.fee_share,
     )
-    fee_share = np.where(fba, 0.0, np.minimum(fee_share, world.restocking_cap[req.condition, req.in_window.astype(np.int64)]))
+    fee_share = np.where(fba, 0.0, np.minimum(fee_share, pick(world.restocking_cap, req.condition, req.in_window.astype(np.int64))))
 
     # 5. The unit's journey and the refund. The buyer ships after the authorisation (or the
     # acceptance of an exchange); FBA units go to a fulfilment centre on the market's lane.
@@ -354,6 +354,8 @@ def resolve(
         labor_hours=labor,
         weeks_to_resale=weeks,
         safet_reimbursement=safet_money,
+        # The label computed above, when the ledger's own (to ``pl.address``) is the same.
+        label=label if (lane_addr == pl.address).all() else None,
     )
     # The label share of what the buyer paid back (for net freight reporting).
     buyer_label = np.where(label_paid & merchant, np.minimum(label, money["buyer_fees"]), 0.0)
