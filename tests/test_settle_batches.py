@@ -1,0 +1,144 @@
+"""A settlement's shortcuts give the numbers of the direct computation, element for element.
+
+Settling a batch costs a fixed number of numpy calls whatever its size, so the settlement takes
+shortcuts: rule tables tabulated over the codes they test (``rules.first_match``), lookups by
+one flat index (``world.pick``), the ledger reusing the label ``resolve`` computed. Each is
+compared here with the computation it replaces, on inputs that reach every branch.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import SEED_SCENARIO
+
+import returnsim as rs
+from returnsim.model import ledger as ledger_module
+from returnsim.model import resolution as resolution_module
+from returnsim.model import simulation as sim_module
+from returnsim.model.world import World, pick
+from returnsim.scenario import rules as rules_module
+from returnsim.scenario.rules import Condition, RequestView, first_match
+
+
+def _views(world: World, n: int, seed: int) -> RequestView:
+    """Requests with every code of every attribute a condition can test."""
+    rng = np.random.default_rng(seed)
+    codes = world.codes
+    return RequestView(
+        price=rng.uniform(1.0, 200.0, n),
+        market=rng.integers(0, len(codes["market"]), n),
+        item_class=rng.integers(0, len(codes["item_class"]), n),
+        reason=rng.integers(0, len(codes["reason"]), n),
+        true_reason=rng.integers(0, len(codes["reason"]), n),
+        fault=rng.integers(0, len(codes["fault"]), n),
+        condition=rng.integers(0, len(codes["condition"]), n),
+        in_window=rng.random(n) < 0.5,
+        returned_before=rng.random(n) < 0.3,
+    )
+
+
+def _tables(world: World) -> dict[str, list[Condition]]:
+    """Every rule table of the seed scenario's policies, and tables that cannot be tabulated."""
+    sc = world.scenario
+    out: dict[str, list[Condition]] = {}
+    for name in sc.policies:
+        pol = sc.policy(name)
+        for kind in ("freight", "disposition", "returnless", "reject", "offers", "receipt"):
+            table = getattr(pol, kind, None) or []
+            out[f"{name}.{kind}"] = [r.when for r in table]
+    reasons = list(world.codes["reason"])
+    out["catch-all"] = [Condition()]
+    out["price"] = [Condition(price_min=50.0, fault=["buyer"]), Condition(in_window=False)]
+    out["flags"] = [
+        Condition(returned_before=True, condition=["used", "damaged"]),
+        Condition(in_window=True, true_reason=reasons[:2], market=["international"]),
+        Condition(fault=["carrier"]),
+    ]
+    return out
+
+
+def test_a_tabulated_rule_table_matches_as_rule_by_rule():
+    world = World(rs.load_scenario(SEED_SCENARIO))
+    view = _views(world, 5000, seed=3)
+    tables = _tables(world)
+    assert sum(bool(t) for t in tables.values()) > 10
+    tabulated = 0
+    for name, conditions in tables.items():
+        direct = first_match(conditions, view, world.codes)  # no cache: rule by rule
+        cached = first_match(conditions, view, world.codes, world.match_cache)
+        again = first_match(conditions, view, world.codes, world.match_cache)  # from the cache
+        np.testing.assert_array_equal(cached, direct, err_msg=name)
+        np.testing.assert_array_equal(again, direct, err_msg=name)
+        assert cached.dtype == direct.dtype == np.int64
+        key = ("first_match", *map(id, conditions))
+        tabulated += isinstance(world.match_cache[key][1], rules_module._Tabulated)
+    assert tabulated >= 5  # the shortcut is taken, not only the fallback
+    assert not isinstance(world.match_cache[("first_match", *map(id, tables["price"]))][1], rules_module._Tabulated)
+
+
+def test_a_mistabulated_rule_table_is_caught(monkeypatch):
+    """Plant a bug: tabulate with the attributes' codes in the wrong order of significance."""
+    world = World(rs.load_scenario(SEED_SCENARIO))
+    view = _views(world, 5000, seed=4)
+    conditions = _tables(world)["flags"]
+    real = rules_module._Tabulated.__call__
+
+    def reversed_order(self, req):
+        if len(self.attributes) < 2:
+            return real(self, req)
+        flat = getattr(req, self.attributes[-1]).astype(np.int64)
+        for attr, size in zip(self.attributes[-2::-1], self.sizes[-2::-1], strict=True):
+            flat = flat * size + getattr(req, attr)
+        return self.first[np.minimum(flat, len(self.first) - 1)]
+
+    monkeypatch.setattr(rules_module._Tabulated, "__call__", reversed_order)
+    wrong = first_match(conditions, view, world.codes, world.match_cache)
+    assert not np.array_equal(wrong, first_match(conditions, view, world.codes))
+
+
+def test_pick_is_indexing_by_several_code_arrays():
+    rng = np.random.default_rng(5)
+    table = rng.random((3, 4, 5))
+    i, j, k = rng.integers(0, 3, 100), rng.integers(0, 4, 100), rng.integers(0, 5, 100)
+    np.testing.assert_array_equal(pick(table, i, j, k), table[i, j, k])
+    np.testing.assert_array_equal(pick(table[0], j, k), table[0][j, k])
+    np.testing.assert_array_equal(pick(table[0, 0], k), table[0, 0][k])
+
+
+def _captured(monkeypatch, scenario, policy: str) -> list[tuple]:
+    """The arguments and result of every ``resolve`` of a run."""
+    calls: list[tuple] = []
+    real = sim_module.resolve
+
+    def spy(*args):
+        out = real(*args)
+        calls.append((args, out))
+        return out
+
+    monkeypatch.setattr(sim_module, "resolve", spy)
+    rs.simulate(scenario, policy, seed=2)
+    return calls
+
+
+@pytest.mark.parametrize("policy", ["seed", None])
+def test_the_ledger_gives_the_same_money_with_and_without_resolves_label(monkeypatch, policy):
+    """``flows`` with the label ``resolve`` passes it equals ``flows`` computing its own, for
+    every settled batch (the seed policy, and the scenario's last policy)."""
+    sc = rs.load_scenario(SEED_SCENARIO, overrides={"horizon_days": 120})
+    policy = policy or list(sc.policies)[-1]
+    seen: list[tuple[dict, np.ndarray | None]] = []
+    real = ledger_module.flows
+
+    def spy(world, **kw):
+        seen.append((kw, kw.get("label")))
+        return real(world, **kw)
+
+    monkeypatch.setattr(resolution_module, "flows", spy)
+    calls = _captured(monkeypatch, sc, policy)
+    assert calls and any(label is not None for _, label in seen)
+    world = calls[0][0][0]
+    for (kw, _), (_, res) in zip(seen, calls, strict=True):
+        own = real(world, **{k: v for k, v in kw.items() if k != "label"})
+        for c, v in own.items():
+            np.testing.assert_array_equal(res.flows[c], v, err_msg=c)
