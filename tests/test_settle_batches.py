@@ -142,3 +142,41 @@ def test_the_ledger_gives_the_same_money_with_and_without_resolves_label(monkeyp
         own = real(world, **{k: v for k, v in kw.items() if k != "label"})
         for c, v in own.items():
             np.testing.assert_array_equal(res.flows[c], v, err_msg=c)
+
+
+def _poisson_reference(u: np.ndarray, mu: np.ndarray) -> np.ndarray:
+    """The smallest k with P(K <= k) >= u, summing the mass upwards one element at a time (the
+    definition ``poisson_ppf`` vectorises; means above 30 are scipy's)."""
+    from scipy import stats
+
+    out = np.zeros(len(u))
+    for i, (ui, mi) in enumerate(zip(u.tolist(), mu.tolist(), strict=True)):
+        if mi > 30:
+            out[i] = stats.poisson.ppf(ui, mi)
+            continue
+        p = float(np.exp(-np.float64(mi)))
+        c, k = p, 0
+        while c < ui and k < 200:
+            k += 1
+            p *= mi / k
+            c += p
+        out[i] = k
+    return out
+
+
+@pytest.mark.parametrize("scale", [0.01, 0.5, 4.0, 25.0])
+def test_poisson_quantiles_are_the_summed_mass_element_by_element(scale):
+    """Batches large and small (the vectorised steps, then the few largest means in Python),
+    with zeros, ones, uniforms a hair below 1, zero means and means past 30."""
+    from returnsim.scenario.distributions import poisson_ppf
+
+    rng = np.random.default_rng(int(scale * 100))
+    for n in (1, 7, 40, 3000):
+        u = rng.random(n)
+        mu = rng.lognormal(0.0, 1.5, n) * scale
+        u[rng.random(n) < 0.02] = 0.0
+        u[rng.random(n) < 0.02] = 1.0
+        u[rng.random(n) < 0.05] = np.nextafter(1.0, 0.0)
+        mu[rng.random(n) < 0.05] = 0.0
+        mu[rng.random(n) < 0.02] = 30.0
+        np.testing.assert_array_equal(poisson_ppf(u, mu), _poisson_reference(u, mu))

@@ -387,7 +387,9 @@ def poisson_ppf(u: np.ndarray, mu: np.ndarray) -> np.ndarray:
     """Poisson quantiles: the smallest k with P(K <= k) >= u, elementwise (float array).
 
     Sums the probability mass upwards, which is fast for the small means of purchase counts;
-    means above 30 go to scipy (whose per-call cost is the reason this exists).
+    means above 30 go to scipy (whose per-call cost is the reason this exists). Once few
+    elements are still summing (the largest means), they finish in plain Python floats: the
+    same IEEE operations in the same order, without a numpy pass per step for a handful.
     """
     u = np.asarray(u, dtype=float)
     mu = np.broadcast_to(np.asarray(mu, dtype=float), u.shape).copy()
@@ -401,11 +403,25 @@ def poisson_ppf(u: np.ndarray, mu: np.ndarray) -> np.ndarray:
     pmf = np.where(small, np.exp(-mu), 0.0)
     cdf = pmf.copy()
     active = np.flatnonzero(small & (cdf < u))
-    for _ in range(200):  # mean <= 30: P(K > 200) is far below double precision
-        if not len(active):
-            break
+    steps = 0
+    while len(active) > _FEW and steps < _MOST:
+        steps += 1
         k[active] += 1
         pmf[active] *= mu[active] / k[active]
         cdf[active] += pmf[active]
         active = active[cdf[active] < u[active]]
+    for i in active.tolist():
+        ki, p, c, ui, mi = float(k[i]), float(pmf[i]), float(cdf[i]), float(u[i]), float(mu[i])
+        while c < ui and ki < _MOST:
+            ki += 1.0
+            p *= mi / ki
+            c += p
+        k[i] = ki
     return k
+
+
+_MOST = 200
+"""The largest count :func:`poisson_ppf` sums to (mean <= 30: P(K > 200) is far below double
+precision)."""
+_FEW = 16
+"""Elements still summing below which :func:`poisson_ppf` goes on in Python floats."""
