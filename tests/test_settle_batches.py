@@ -180,3 +180,22 @@ def test_poisson_quantiles_are_the_summed_mass_element_by_element(scale):
         mu[rng.random(n) < 0.05] = 0.0
         mu[rng.random(n) < 0.02] = 30.0
         np.testing.assert_array_equal(poisson_ppf(u, mu), _poisson_reference(u, mu))
+
+
+def test_transit_days_in_one_pass_are_each_lanes_own_quantiles():
+    """Every lane lognormal (the seed scenario): one pass with per-row parameters gives what each
+    lane's quantile function gives, NaN uniforms (the mean) included."""
+    world = World(rs.load_scenario(SEED_SCENARIO))
+    assert world._lognormal_lanes is not None and len(world.address_names) > 0
+    rng = np.random.default_rng(6)
+    n = 2000
+    market = rng.integers(0, 2, n)
+    address = rng.integers(-1, len(world.address_names), n)
+    u = rng.random(n)
+    u[rng.random(n) < 0.05] = np.nan
+    fused = world.lane_days(market, address, u)
+    per_lane = World(world.scenario)
+    per_lane.__dict__["_lognormal_lanes"] = None  # the lane-by-lane path
+    np.testing.assert_array_equal(fused, per_lane.lane_days(market, address, u))
+    without_nan = np.where(np.isnan(u), 0.5, u)
+    np.testing.assert_array_equal(world.lane_days(market, address, without_nan), per_lane.lane_days(market, address, without_nan))
