@@ -202,8 +202,9 @@ class CustomerBook:
         followons = FollowOns(none, none.astype(np.int64), none.astype(np.int64), np.empty((0, len(UNIFORMS))))
         if self.feedback and len(c):
             rho = self.world.overall_return_rate
-            kept = poisson_ppf(cu.u_kept, rate * (1 - rho) * inside)
-            returned = poisson_ppf(cu.u_returned, rate * rho * inside).astype(np.int64)
+            # Kept and returned purchases in one call (elementwise: the same quantiles as two).
+            both = poisson_ppf(np.concatenate([cu.u_kept, cu.u_returned]), np.concatenate([rate * (1 - rho) * inside, rate * rho * inside]))
+            kept, returned = both[: len(c)], both[len(c) :].astype(np.int64)
             simulated = simulated + (kept + returned)
             owner = np.repeat(np.arange(len(c)), returned)
             slot = np.arange(len(owner)) - np.repeat(np.cumsum(returned) - returned, returned)
