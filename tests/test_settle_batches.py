@@ -9,6 +9,7 @@ compared here with the computation it replaces, on inputs that reach every branc
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from conftest import SEED_SCENARIO
 
@@ -199,3 +200,37 @@ def test_transit_days_in_one_pass_are_each_lanes_own_quantiles():
     np.testing.assert_array_equal(fused, per_lane.lane_days(market, address, u))
     without_nan = np.where(np.isnan(u), 0.5, u)
     np.testing.assert_array_equal(world.lane_days(market, address, without_nan), per_lane.lane_days(market, address, without_nan))
+
+
+def test_later_purchases_from_the_rows_the_bound_read_are_those_read_again(monkeypatch):
+    """A settled customer's later purchases come from the pre-drawn rows ``earliest_order``
+    already read: the same trace as reading them again, every row used, none kept after the run
+    (returners buying 0.5 times a year, for enough later purchases)."""
+    from returnsim.model import retention as retention_module
+
+    sc = rs.load_scenario(SEED_SCENARIO, overrides={"horizon_days": 200, "buyer.purchases_per_year.mean": 0.5})
+    books: list = []
+    used = {"kept": 0, "again": 0}
+    real_init, real_pre = retention_module.CustomerBook.__init__, retention_module.CustomerBook._pre_drawn
+
+    def init(self, *args, **kw):
+        real_init(self, *args, **kw)
+        books.append(self)
+
+    def counting(self, c, count, kept_rows, owner, slot):
+        used["kept" if all(int(k) in kept_rows for k in c[count > 0]) else "again"] += 1
+        return real_pre(self, c, count, kept_rows, owner, slot)
+
+    monkeypatch.setattr(retention_module.CustomerBook, "__init__", init)
+    monkeypatch.setattr(retention_module.CustomerBook, "_pre_drawn", counting)
+    kept = rs.simulate(sc, "seed", seed=7, trace=True)
+    assert (kept.trace.generation == 1).sum() > 50 and used["kept"] > 0 and used["again"] == 0
+    assert books and all(not b._read for b in books)
+
+    def read_again(self, c, count, kept_rows, owner, slot):
+        return self.followon_rows(c[owner], slot)
+
+    monkeypatch.setattr(retention_module.CustomerBook, "_pre_drawn", read_again)
+    again = rs.simulate(sc, "seed", seed=7, trace=True)
+    pd.testing.assert_frame_equal(kept.trace, again.trace, check_exact=True)
+    assert kept.kpis == again.kpis

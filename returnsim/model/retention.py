@@ -169,6 +169,8 @@ class CustomerBook:
         """Purchases placed as orders inside the horizon by every customer, warm-up included."""
         self._buffer: list[tuple[np.ndarray, ...]] = []
         self._buffered = 0
+        self._read: dict[int, np.ndarray] = {}
+        """Pre-drawn rows :meth:`earliest_order` read, by customer, until the customer settles."""
 
     def resolve(
         self,
@@ -179,16 +181,22 @@ class CustomerBook:
         t_resolved: np.ndarray,
         multiplier: np.ndarray,
         measured: np.ndarray | None = None,
+        read: np.ndarray | None = None,
     ) -> FollowOns:
         """Record a batch of settled requests (``customers`` holds the customer of each
         generation-0 row; ``measured``, per request, whether it counts in the totals, default
-        all). Returns the returned purchases the customers of first returns make inside the
-        horizon, for the caller to turn into requests.
+        all; ``read``, per request, whether :meth:`earliest_order` read its customer's pre-drawn
+        rows, which are then taken from there instead of read again: a finite bound). Returns the
+        returned purchases the customers of first returns make inside the horizon, for the
+        caller to turn into requests.
 
         Counts and times come from the customer's own pre-drawn uniforms (Poisson quantiles,
         monotone in the rate), so policies that set similar rates see the same purchases; only
         returned purchases beyond ``FOLLOWON_SLOTS`` per customer draw from ``rng``.
         """
+        # The rows earliest_order read for these customers (and no longer kept: memory follows
+        # the requests in progress).
+        kept_rows = {} if read is None else {k: self._read.pop(k) for k in customer[read].tolist() if k in self._read}
         first = np.flatnonzero(generation == 0)
         cu = take_rows(customers, first)
         c, t0 = customer[first], t_resolved[first]
@@ -210,7 +218,7 @@ class CustomerBook:
             slot = np.arange(len(owner)) - np.repeat(np.cumsum(returned) - returned, returned)
             rows = np.empty((len(owner), len(UNIFORMS) + 1))
             pre = slot < FOLLOWON_SLOTS
-            rows[pre] = self.followon_rows(c[owner[pre]], slot[pre])
+            rows[pre] = self._pre_drawn(c, np.minimum(returned, FOLLOWON_SLOTS), kept_rows, owner[pre], slot[pre])
             rows[~pre] = rng.random((int((~pre).sum()), len(UNIFORMS) + 1))
             order_time = t0[owner] + rows[:, -1] * inside[owner]
             followons = FollowOns(order_time, c[owner], np.ones(len(owner), dtype=np.int64), rows[:, :-1])
@@ -224,6 +232,19 @@ class CustomerBook:
         if self._buffered >= BUFFER:
             self._fold()
         return followons
+
+    def _pre_drawn(
+        self, c: np.ndarray, count: np.ndarray, kept_rows: dict[int, np.ndarray], owner: np.ndarray, slot: np.ndarray
+    ) -> np.ndarray:
+        """The pre-drawn rows of the first ``count`` later purchases of each customer ``c``
+        (rows for ``owner`` and ``slot``, in that order): those :meth:`earliest_order` read, or
+        read again when it read fewer (the same rows: they depend only on customer and slot)."""
+        some = np.flatnonzero(count)
+        blocks = [kept_rows.get(k) for k in c[some].tolist()]
+        if all(b is not None and len(b) >= n for b, n in zip(blocks, count[some].tolist(), strict=True)):
+            parts = [b[:n] for b, n in zip(blocks, count[some].tolist(), strict=True) if b is not None]
+            return np.concatenate(parts) if parts else np.empty((0, len(UNIFORMS) + 1))
+        return self.followon_rows(c[owner], slot)
 
     def earliest_order(
         self, customers: Customers, customer: np.ndarray, generation: np.ndarray, request_time: np.ndarray
@@ -261,7 +282,11 @@ class CustomerBook:
             slot = np.arange(len(owner)) - np.repeat(np.cumsum(n) - n, n)
             rows = self.followon_rows(customer[first[owner]], slot)
             at = t0[owner] + rows[:, -1] * inside[owner] + earliest_request_h(self.world, rows[:, :-1])
-            earliest = np.minimum.reduceat(at, np.cumsum(n) - n)
+            starts = np.cumsum(n) - n
+            earliest = np.minimum.reduceat(at, starts)
+            # Kept for resolve, which reads some of the same rows when the request settles.
+            for k, i, m in zip(customer[first[some]].tolist(), starts.tolist(), n.tolist(), strict=True):
+                self._read[k] = rows[i : i + m]
             due[first[some]] = earliest - 1e-9 * (1.0 + np.abs(earliest))
         return due
 

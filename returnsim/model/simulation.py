@@ -245,7 +245,8 @@ def simulate(
         ledger.add(batch.flows if first_measured == 0 else {c: v[measured] for c, v in batch.flows.items()})
         counted = None if first_measured == 0 else measured
         new = book.resolve(
-            rng["followon"], rows.cust, req.customer, req.generation, batch.t_resolved, batch.multiplier, counted
+            rng["followon"], rows.cust, req.customer, req.generation, batch.t_resolved, batch.multiplier, counted,
+            read=np.isfinite(rows.due),
         )
         tally.add(req, batch, counted)
         if observe is not None:
