@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import io
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -121,15 +124,30 @@ def _terminal_width(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("LINES", raising=False)
 
 
-def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    """Exit code, stdout and stderr of ``returnsim ARGV`` run in this process (in-process: a
-    subprocess would add an interpreter start and nothing a test looks at)."""
+def _main(argv: tuple[str, ...]) -> int:
+    """``returnsim ARGV``'s exit code, run in this process."""
     from returnsim.cli import main
 
     try:
-        code = main(list(argv))
+        return main(list(argv))
     except SystemExit as exc:  # argparse usage errors
-        code = exc.code
+        return int(exc.code or 0)
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    """Exit code, stdout and stderr of ``returnsim ARGV`` run in this process (in-process: a
+    subprocess would add an interpreter start and nothing a test looks at)."""
+    code = _main(argv)
     out, err = capsys.readouterr()
     return code, out, err
+
+
+def cli(*argv: str) -> subprocess.CompletedProcess[str]:
+    """``returnsim ARGV`` run in this process, as the ``CompletedProcess`` a subprocess would give:
+    for fixtures wider than a test (no ``capsys``) and tests written against ``subprocess.run``.
+    Only Python-level output is captured (the CLI prints through ``sys.stdout``/``sys.stderr``)."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = _main(argv)
+    return subprocess.CompletedProcess(["returnsim", *argv], code, out.getvalue(), err.getvalue())
 
