@@ -44,7 +44,8 @@ demo: $(VENV)/.demo
 	$(BIN)/returnsim select scenarios/seed_policies.toml --indifference 0.05 --baseline seed --store $(OUT)/runs.sqlite --output $(OUT)/report.html
 
 # -n auto: the tests run on every core (pytest-xdist); each test is safe to run beside another.
-test: lint docs browser
+# The site's strict build is a test (tests/test_docs_site.py), so `docs` is not built twice here.
+test: lint browser
 	$(BIN)/python -m pytest -n auto
 
 # The report's layout test opens it in a real browser (tests/test_report.py). Installs Debian's

@@ -16,10 +16,17 @@ DOCS = ROOT / "docs"
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The site built as `make docs` builds it (strict: a warning fails), which is why `make test`
+    leaves the build to this fixture instead of building the site twice."""
     out = tmp_path_factory.mktemp("site")
-    subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--quiet", "--site-dir", str(out)],
-                   cwd=ROOT, check=True, capture_output=True)
+    proc = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--quiet", "--site-dir", str(out)],
+                          cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 0, f"mkdocs build --strict failed:\n{proc.stderr[-3000:]}"
     return out
+
+
+def test_site_builds_strictly(site: Path):
+    assert (site / "index.html").is_file()
 
 
 def test_no_page_shows_a_raw_sphinx_role(site: Path):
