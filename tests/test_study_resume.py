@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import ROOT, SEED_SCENARIO
+from conftest import ROOT, SEED_SCENARIO, cli
 
 SEED = str(SEED_SCENARIO)
 TINY = ["--set", "horizon_days=20", "--workers", "1", "--no-progress", "--seed", "7"]
@@ -93,9 +93,31 @@ def _answer(stdout: str, store: Path) -> str:
     return re.sub(r"\d+ runs simulated, \d+ read from the store, [\d.]+ s", "PROVENANCE", text)
 
 
+def _study_here(command: str, store: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[subprocess.CompletedProcess[str], int]:
+    """The same study as :func:`_study` without a kill, in this process (only the killed one needs
+    a process of its own: two interpreter starts fewer per command); returns the rows it
+    simulated, counted as the driver counts them."""
+    from returnsim.experiment.store import ResultStore
+
+    offered = 0
+    original = ResultStore.add_runs
+
+    def add_runs(self, scenario_hash, version, records, metrics):
+        nonlocal offered
+        records = list(records)
+        new = original(self, scenario_hash, version, records, metrics)
+        offered += len(records)
+        return new
+
+    with monkeypatch.context() as m:
+        m.setattr(ResultStore, "add_runs", add_runs)
+        run = cli(*COMMANDS[command], *TINY, "--store", str(store))
+    return run, offered
+
+
 @pytest.mark.parametrize("command", list(COMMANDS))
-def test_a_killed_study_resumes_to_the_uninterrupted_result(tmp_path: Path, command: str):
-    whole, simulated = _study(tmp_path, command, tmp_path / "whole.sqlite")
+def test_a_killed_study_resumes_to_the_uninterrupted_result(tmp_path: Path, command: str, monkeypatch: pytest.MonkeyPatch):
+    whole, simulated = _study_here(command, tmp_path / "whole.sqlite", monkeypatch)
     assert whole.returncode == 0, whole.stderr
     expected = _rows(tmp_path / "whole.sqlite")
     n = len(expected)
@@ -107,7 +129,7 @@ def test_a_killed_study_resumes_to_the_uninterrupted_result(tmp_path: Path, comm
     kept = len(_rows(store))
     assert 0 < kept < n  # killed mid-way, with the runs committed so far in the store
 
-    resumed, simulated = _study(tmp_path, command, store)
+    resumed, simulated = _study_here(command, store, monkeypatch)
     assert resumed.returncode == 0, resumed.stderr
     # nothing lost, nothing simulated twice: the resumed process simulated exactly the rest
     assert simulated == n - kept
