@@ -6,6 +6,8 @@ import contextlib
 import copy
 import io
 import subprocess
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -134,6 +136,16 @@ def _main(argv: tuple[str, ...]) -> int:
         return int(exc.code or 0)
 
 
+@contextlib.contextmanager
+def _stdin(text: str) -> Iterator[None]:
+    saved = sys.stdin
+    sys.stdin = io.StringIO(text)
+    try:
+        yield
+    finally:
+        sys.stdin = saved
+
+
 def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     """Exit code, stdout and stderr of ``returnsim ARGV`` run in this process (in-process: a
     subprocess would add an interpreter start and nothing a test looks at)."""
@@ -142,12 +154,19 @@ def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, s
     return code, out, err
 
 
-def cli(*argv: str) -> subprocess.CompletedProcess[str]:
+def cli(*argv: str, cwd: Path | None = None, stdin: str = "") -> subprocess.CompletedProcess[str]:
     """``returnsim ARGV`` run in this process, as the ``CompletedProcess`` a subprocess would give:
     for fixtures wider than a test (no ``capsys``) and tests written against ``subprocess.run``.
-    Only Python-level output is captured (the CLI prints through ``sys.stdout``/``sys.stderr``)."""
+    Only Python-level output is captured (the CLI prints through ``sys.stdout``/``sys.stderr``);
+    ``cwd`` is the working directory during the call and ``stdin`` what it reads from standard
+    input."""
     out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(contextlib.redirect_stdout(out))
+        stack.enter_context(contextlib.redirect_stderr(err))
+        stack.enter_context(_stdin(stdin))
+        if cwd is not None:
+            stack.enter_context(contextlib.chdir(cwd))
         code = _main(argv)
     return subprocess.CompletedProcess(["returnsim", *argv], code, out.getvalue(), err.getvalue())
 

@@ -9,16 +9,16 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from conftest import cli
 
 import returnsim as rs
 from returnsim.scenario.starter import ItemSpec, StoreFacts, parse_hours, starter_toml
 
 
-def _init(*args: str, cwd: Path, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "returnsim", "init", *args],
-        capture_output=True, text=True, cwd=cwd, input=stdin, timeout=120,
-    )
+def _init(*args: str, cwd: Path, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    """``returnsim init ARGS`` in this process (test_starter_runs_end_to_end starts the command
+    itself): an interpreter start per call added nothing these tests look at."""
+    return cli("init", *args, cwd=cwd, stdin=stdin)
 
 
 def test_flags_become_the_scenario(tmp_path: Path):
