@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import numpy as np
 import pytest
-from conftest import SEED_SCENARIO, minimal_raw
+from conftest import SEED_SCENARIO, cli, minimal_raw
 
 import returnsim as rs
 from returnsim.decide import DecideError, study_inputs
@@ -76,7 +73,7 @@ def test_cli_validate_lists_the_problem_without_a_traceback(tmp_path):
     text = SEED_SCENARIO.read_text(encoding="utf-8") + '\n"desk.staf" = { low = 1, high = 3, source = "x" }\n'
     path = tmp_path / "bad.toml"
     path.write_text(text, encoding="utf-8")
-    proc = subprocess.run([sys.executable, "-m", "returnsim", "validate", str(path)], capture_output=True, text=True, timeout=120)
+    proc = cli("validate", str(path))
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert 'uncertainty."desk.staf"' in proc.stderr and "did you mean 'staff'" in proc.stderr
 

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import re
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from conftest import SEED_SCENARIO
+from conftest import SEED_SCENARIO, cli
 
 import returnsim as rs
 from returnsim.scenario import ScenarioError
@@ -141,9 +139,7 @@ def test_bad_extends_is_a_clear_error(tmp_path: Path, files: dict[str, str], exp
 def test_cli_validate_names_the_base_file(tmp_path: Path, seed_copy: Path):
     _write(tmp_path, "bad_base.toml", 'extends = "seed_policies.toml"\n[desk]\nstaff = 0\n')
     child = _write(tmp_path, "child.toml", 'extends = "bad_base.toml"\n')
-    proc = subprocess.run(
-        [sys.executable, "-m", "returnsim", "validate", str(child)], capture_output=True, text=True, timeout=120
-    )
+    proc = cli("validate", str(child))  # in-process: an interpreter start adds nothing here
     assert proc.returncode == 2
     assert "desk.staff (from bad_base.toml): got 0" in proc.stderr and "Traceback" not in proc.stderr
 
@@ -203,10 +199,10 @@ def test_shipped_scenarios_may_be_extended_from_anywhere(tmp_path: Path):
 
 def test_cli_allow_extends_outside(tmp_path: Path, seed_copy: Path):
     top = _write(tmp_path / "store", "top.toml", 'extends = "../seed_policies.toml"\n')
-    run = [sys.executable, "-m", "returnsim", "validate", str(top)]
-    refused = subprocess.run(run, capture_output=True, text=True, timeout=120)
+    run = ["validate", str(top)]
+    refused = cli(*run)
     assert refused.returncode == 2 and "leads outside" in refused.stderr and "Traceback" not in refused.stderr
-    allowed = subprocess.run([*run, "--allow-extends-outside"], capture_output=True, text=True, timeout=120)
+    allowed = cli(*run, "--allow-extends-outside")
     assert allowed.returncode == 0, allowed.stderr
 
 

@@ -3,11 +3,8 @@ refused), and a share written as a percentage is refused with the hint to write 
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
-from conftest import SEED_SCENARIO, minimal_raw, put
+from conftest import SEED_SCENARIO, cli, minimal_raw, put
 
 import returnsim as rs
 from returnsim.scenario import parse_scenario
@@ -49,12 +46,8 @@ def test_share_far_above_one_gets_no_percent_hint():
 
 @pytest.mark.parametrize("command", [["validate"], ["run", "--replications", "2", "--policy", "seed"]])
 def test_cli_shows_warnings_without_stopping(command: list[str]):
-    proc = subprocess.run(
-        [sys.executable, "-m", "returnsim", command[0], str(SEED_SCENARIO), *command[1:],
-         "--set", "catalog.accessories.weight_lb=450", "--set", "desk.late_after_hours=2",
-         "--set", "horizon_days=30"],
-        capture_output=True, text=True, timeout=300,
-    )
+    proc = cli(command[0], str(SEED_SCENARIO), *command[1:], "--set", "catalog.accessories.weight_lb=450",
+               "--set", "desk.late_after_hours=2", "--set", "horizon_days=30")
     assert proc.returncode == 0, proc.stderr
     assert "warning: catalog.accessories.weight_lb: got 450" in proc.stderr
     assert "warning: desk.late_after_hours: got 2" in proc.stderr
