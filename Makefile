@@ -45,8 +45,14 @@ demo: $(VENV)/.demo
 
 # -n auto: the tests run on every core (pytest-xdist); each test is safe to run beside another.
 # The site's strict build is a test (tests/test_docs_site.py), so `docs` is not built twice here.
-test: lint browser
-	$(BIN)/python -m pytest -n auto
+# mypy (tens of seconds of one core without its cache) checks beside the tests instead of before
+# them; its report is printed after theirs, and either failing fails make test.
+test: $(VENV)/.dev browser
+	$(BIN)/ruff check returnsim tests benchmarks tools
+	@$(BIN)/mypy > $(VENV)/mypy.log 2>&1 & mypy=$$!; \
+	$(BIN)/python -m pytest -n auto; tests=$$?; \
+	wait $$mypy; typed=$$?; echo "$(BIN)/mypy"; cat $(VENV)/mypy.log; \
+	[ $$tests = 0 ] && [ $$typed = 0 ]
 
 # The report's layout test opens it in a real browser (tests/test_report.py). Installs Debian's
 # chromium when it is missing: as root with apt-get, otherwise through `sudo -n` (no password
