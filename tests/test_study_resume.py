@@ -40,22 +40,20 @@ COMMANDS = {
 DRIVER = textwrap.dedent(
     """
     import atexit, os, signal, sys
+    sys.path.insert(0, os.environ["TESTS_DIR"])
+    from counted_store import counted
     from returnsim.experiment.store import ResultStore
 
     kill_after = int(os.environ.get("KILL_AFTER_ROWS", "0"))
     offered = 0
-    original = ResultStore.add_runs
 
-    def add_runs(self, scenario_hash, version, records, metrics):
+    def on_rows(n):
         global offered
-        records = list(records)
-        new = original(self, scenario_hash, version, records, metrics)
-        offered += len(records)  # rows this process simulated and sent to the store
+        offered += n
         if kill_after and offered >= kill_after:
             os.kill(os.getpid(), signal.SIGKILL)
-        return new
 
-    ResultStore.add_runs = add_runs
+    ResultStore.add_runs = counted(ResultStore.add_runs, on_rows)
     atexit.register(lambda: open(os.environ["OFFERED_FILE"], "w").write(str(offered)))
     from returnsim.cli import main
     sys.exit(main(sys.argv[1:]))
@@ -70,7 +68,7 @@ def _study(tmp: Path, command: str, store: Path, kill_after: int = 0) -> tuple[s
     driver.write_text(DRIVER, encoding="utf-8")
     offered = tmp / f"offered-{store.stem}-{kill_after}.txt"
     offered.unlink(missing_ok=True)
-    env = {**os.environ, "KILL_AFTER_ROWS": str(kill_after), "OFFERED_FILE": str(offered)}
+    env = {**os.environ, "KILL_AFTER_ROWS": str(kill_after), "OFFERED_FILE": str(offered), "TESTS_DIR": str(Path(__file__).parent)}
     proc = subprocess.run(
         [sys.executable, str(driver), *COMMANDS[command], *TINY, "--store", str(store)],
         cwd=ROOT, capture_output=True, text=True, env=env, timeout=300,
@@ -97,22 +95,15 @@ def _study_here(command: str, store: Path, monkeypatch: pytest.MonkeyPatch) -> t
     """The same study as :func:`_study` without a kill, in this process (only the killed one needs
     a process of its own: two interpreter starts fewer per command); returns the rows it
     simulated, counted as the driver counts them."""
+    from counted_store import counted
+
     from returnsim.experiment.store import ResultStore
 
-    offered = 0
-    original = ResultStore.add_runs
-
-    def add_runs(self, scenario_hash, version, records, metrics):
-        nonlocal offered
-        records = list(records)
-        new = original(self, scenario_hash, version, records, metrics)
-        offered += len(records)
-        return new
-
+    offered: list[int] = []
     with monkeypatch.context() as m:
-        m.setattr(ResultStore, "add_runs", add_runs)
+        m.setattr(ResultStore, "add_runs", counted(ResultStore.add_runs, offered.append))
         run = cli(*COMMANDS[command], *TINY, "--store", str(store))
-    return run, offered
+    return run, sum(offered)
 
 
 @pytest.mark.parametrize("command", list(COMMANDS))
