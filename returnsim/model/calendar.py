@@ -65,8 +65,12 @@ class Calendar:
         noon on Tuesday."""
         t = np.asarray(t, dtype=float)
         days = np.asarray(days, dtype=float)
-        target = self.business_time(t) + days
-        self._cover(t + (days * 3 + 30) * HOURS_PER_DAY)
+        # One pass covers both ``t`` and the latest day the target can fall on (each batch pays a
+        # pass's fixed cost, whatever its size); then ``business_time`` of ``t``, inline.
+        self._cover(np.fmax(t, t + (days * 3 + 30) * HOURS_PER_DAY))
+        x = t / HOURS_PER_DAY
+        day = np.floor(x).astype(np.int64)
+        target = self.before[day] + np.where(self.business[day], x - day, 0.0) + days
         # The day on which the target is reached: the first day whose cumulative count reaches it.
         day = np.searchsorted(self.before, target, side="left") - 1
         day = np.maximum(day, 0)

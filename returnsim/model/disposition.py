@@ -107,8 +107,14 @@ def receipt_actions(world: World, policy: Policy, req: RequestView) -> np.ndarra
     """Second stage at the origin (``RECEIPT`` codes): the first matching ``receipt`` rule on
     the true condition found at inspection (``req.condition``); no match: resell."""
     hit = first_match([r.when for r in policy.receipt], req, world.codes, world.match_cache)
-    codes = np.array([RECEIPT[r.action] for r in policy.receipt] + [RECEIPT["resell"]])
-    return codes[np.where(hit >= 0, hit, len(policy.receipt))].astype(np.int64)
+    # By rule, then resell for no match: index -1 (no rule matched) picks the last entry. Made
+    # once per policy rather than every batch.
+    codes = world.per_policy(
+        "receipt",
+        policy,
+        lambda: np.array([RECEIPT[r.action] for r in policy.receipt] + [RECEIPT["resell"]], dtype=np.int64),
+    )
+    return codes[hit]
 
 
 def _best(

@@ -47,16 +47,10 @@ class FreightTerms:
 def freight_terms(world: World, policy: Policy, req: RequestView) -> FreightTerms:
     """Apply the freight table to each request (using the fault and reason on record, and in
     ``req.market`` whether the return crosses a border: see the module docstring)."""
-    n = len(req.price)
-    rules = policy.freight
-    hit = first_match([r.when for r in rules], req, world.codes, world.match_cache)
+    hit = first_match([r.when for r in policy.freight], req, world.codes, world.match_cache)
     payer_of, ask_of, fee_of, label_of = _tables(world, policy)
-    idx = np.where(hit >= 0, hit, len(rules))
-    if n == 0:
-        idx = idx.astype(np.int64)
-    return FreightTerms(
-        payer=payer_of[idx], ask=ask_of[idx], fee_share=fee_of[idx], label_payer=label_of[idx]
-    )
+    # The tables end with the no-match entry, which index -1 (no rule matched) picks.
+    return FreightTerms(payer=payer_of[hit], ask=ask_of[hit], fee_share=fee_of[hit], label_payer=label_of[hit])
 
 
 def _tables(world: World, policy: Policy) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

@@ -24,7 +24,7 @@ from .demand import Requests
 from .disposition import receipt_actions
 from .freight import asked_amount, freight_terms
 from .ledger import ABANDON, ACTION, PAYER, RECEIPT, buyer_pays, flows, return_label
-from .plan import RETURNLESS, Plan, amazon_terms, destination_view
+from .plan import RETURNLESS, Plan, amazon_terms
 from .world import FAULT, HOURS_PER_DAY, HOURS_PER_WEEK, OFFER, OUTCOME, World, pick
 
 __all__ = ["Resolved", "DeskTimes", "resolve"]
@@ -232,9 +232,9 @@ def resolve(
     # A restocking fee is set at receipt, on the condition the inspection finds, and never above
     # what the marketplace lets the seller deduct for it [A13]; refunds at first scan carry none.
     true_view = replace(pl.view, condition=req.condition)
-    at_receipt = amazon_terms(
-        freight_terms(world, policy, destination_view(world, true_view, act, pl.address)), pl.rfs, pl.label_waived
-    )
+    # (``plan.destination_view`` of the true view, whose lane is ``lane_addr``: one pass fewer.)
+    crosses = world.crosses_border(true_view.market, lane_addr).astype(np.int64)
+    at_receipt = amazon_terms(freight_terms(world, policy, replace(true_view, market=crosses)), pl.rfs, pl.label_waived)
     fee_share = np.where(
         terms.payer == PAYER["buyer"],
         np.where(at_receipt.payer == PAYER["buyer"], at_receipt.fee_share, 0.0),
