@@ -45,9 +45,12 @@ class Calendar:
         """True for each day that is a business day."""
         self.before = np.concatenate([[0], np.cumsum(business)])
         """Business days before each day (and one entry past the end)."""
+        self._before_float = self.before.astype(float)
+        # (searchsorted of float targets would otherwise convert ``before`` on every call.)
 
     def _cover(self, t: np.ndarray) -> None:
-        need = int(np.nanmax(t, initial=0.0) // HOURS_PER_DAY) + 2
+        # (np.nanmax is np.fmax.reduce behind a Python wrapper that costs more than the pass.)
+        need = int(np.fmax.reduce(t, initial=0.0) // HOURS_PER_DAY) + 2
         if need > self.days:
             self._build(max(need, 2 * self.days))
 
@@ -72,7 +75,7 @@ class Calendar:
         day = np.floor(x).astype(np.int64)
         target = self.before[day] + np.where(self.business[day], x - day, 0.0) + days
         # The day on which the target is reached: the first day whose cumulative count reaches it.
-        day = np.searchsorted(self.before, target, side="left") - 1
+        day = np.searchsorted(self._before_float, target, side="left") - 1
         day = np.maximum(day, 0)
         # Skip to a business day (a target exactly at a day boundary lands at that midnight).
         out = (day + (target - self.before[day])) * HOURS_PER_DAY

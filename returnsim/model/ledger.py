@@ -99,13 +99,17 @@ def liquidation_terms(
     rate = costs.referral_rate
     recovery = np.where(fba, price * costs.liquidation_recovery_share * (1 - rate), price * own.recovery_share)
     fee = np.where(fba, costs.liquidation_item_fee, own.item_fee)
+    return recovery, fee, _liquidation_label(world, ~fba & np.asarray(abandoned, dtype=bool), market, item_class)
+
+
+def _liquidation_label(world: World, travels: np.ndarray, market: np.ndarray, item_class: np.ndarray) -> np.ndarray:
+    """The label of :func:`liquidation_terms` (money): units that ``travels`` (seller-fulfilled
+    and abandoned) go to the address ``seller_liquidation.address`` names, if any."""
+    own = world.scenario.costs.seller_liquidation
     if own.address is not None and own.address in world.address_names:
-        to = np.full(len(price), world.address_names.index(own.address), dtype=np.int64)
-        lane = world.lane_label(market, item_class, to)
-        label = np.where(~fba & np.asarray(abandoned, dtype=bool), lane, 0.0)
-    else:
-        label = np.zeros(len(price))
-    return recovery, fee, label
+        to = np.full(len(travels), world.address_names.index(own.address), dtype=np.int64)
+        return np.where(travels, world.lane_label(market, item_class, to), 0.0)
+    return np.zeros(len(travels))
 
 
 def return_label(
@@ -126,15 +130,21 @@ def return_label(
     lane = world.lane_label(market, item_class, address)
     if not abandon_liq.any():
         return lane
-    _, _, liq_label = liquidation_terms(
-        world, fba=np.zeros(len(lane), dtype=bool), abandoned=abandon_liq, market=market, item_class=item_class,
-        price=np.zeros(len(lane)),
-    )
-    return np.where(abandon_liq, liq_label, lane)
+    # (Only the label of liquidation_terms, for seller-fulfilled units: its recovery and fee
+    # would be passes for nothing on every batch.)
+    return np.where(abandon_liq, _liquidation_label(world, abandon_liq, market, item_class), lane)
 
 
-_REFUNDED = (OUTCOME["returnless_refund"], OUTCOME["returned_refund"], OUTCOME["claim_refund"])
-_RESHIP = (OUTCOME["exchanged"], OUTCOME["replaced"])
+def _outcome_flag(*names: str) -> np.ndarray:
+    """True for the named outcomes, by ``OUTCOME`` code: one lookup a batch instead of a
+    comparison per outcome and an or per extra one."""
+    flag = np.zeros(max(OUTCOME.values()) + 1, dtype=bool)
+    flag[[OUTCOME[n] for n in names]] = True
+    return flag
+
+
+_REFUNDED = _outcome_flag("returnless_refund", "returned_refund", "claim_refund")
+_RESHIP = _outcome_flag("exchanged", "replaced")
 
 
 def net_return_cost(ledger: Mapping[str, float]) -> float:
@@ -242,9 +252,9 @@ def flows(
     zero = np.zeros(n)
     fba = np.asarray(fba, dtype=bool)
     merchant = ~fba
-    refunded = (outcome == _REFUNDED[0]) | (outcome == _REFUNDED[1]) | (outcome == _REFUNDED[2])
+    refunded = _REFUNDED[outcome]
     returned = outcome == OUTCOME["returned_refund"]
-    reship = (outcome == _RESHIP[0]) | (outcome == _RESHIP[1])
+    reship = _RESHIP[outcome]
     in_place = (action == ACTION["abandon"]) & (abandon_mode == ABANDON["in_place"])
     returns_item = (returned | reship) & (action != ACTION["give_to_buyer"]) & ~in_place
 

@@ -316,8 +316,9 @@ def resolve(
         outcome=outcome,
         disputed=pl.revealed,
     )
-    negative = req.u_feedback < retention.negative_feedback_probability(world, s)
-    seller_negative = req.u_seller_feedback < retention.negative_seller_feedback_probability(world, s)
+    p_negative, p_seller_negative, multiplier = retention.feedback_and_multiplier(world, s)
+    negative = req.u_feedback < p_negative
+    seller_negative = req.u_seller_feedback < p_seller_negative
     claim = (req.u_claim < retention.claim_probability(world, s, negative, late, rejected)) | escalated
     invalid = rejected & req.in_window
     not_denied = claim & (invalid | late | escalated)
@@ -409,7 +410,7 @@ def resolve(
         chargeback=chargeback,
         rdr_defect=negative | late | invalid,
         odr_defect=seller_negative | not_denied | chargeback,
-        multiplier=retention.purchase_multiplier(world, s),
+        multiplier=multiplier,
         labor_hours=labor,
         flows=money,
     )
