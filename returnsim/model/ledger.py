@@ -93,13 +93,18 @@ def liquidation_terms(
       ``seller_liquidation.address`` names, on that address's label, or is sold where it lies
       with no label; a unit liquidated at receipt is already at the origin (no label).
     """
+    fba = np.asarray(fba, dtype=bool)
+    recovery, fee = _liquidation_money(world, fba, price)
+    return recovery, fee, _liquidation_label(world, ~fba & np.asarray(abandoned, dtype=bool), market, item_class)
+
+
+def _liquidation_money(world: World, fba: np.ndarray, price: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The recovery and fee per unit of :func:`liquidation_terms` (money)."""
     costs = world.scenario.costs
     own = costs.seller_liquidation
-    fba = np.asarray(fba, dtype=bool)
     rate = costs.referral_rate
     recovery = np.where(fba, price * costs.liquidation_recovery_share * (1 - rate), price * own.recovery_share)
-    fee = np.where(fba, costs.liquidation_item_fee, own.item_fee)
-    return recovery, fee, _liquidation_label(world, ~fba & np.asarray(abandoned, dtype=bool), market, item_class)
+    return recovery, np.where(fba, costs.liquidation_item_fee, own.item_fee)
 
 
 def _liquidation_label(world: World, travels: np.ndarray, market: np.ndarray, item_class: np.ndarray) -> np.ndarray:
@@ -213,6 +218,7 @@ def flows(
     weeks_to_resale: np.ndarray,
     safet_reimbursement: np.ndarray | None = None,
     label: np.ndarray | None = None,
+    pays: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> dict[str, np.ndarray]:
     """Per-request money flows for decided returns.
 
@@ -225,7 +231,8 @@ def flows(
     (``RECEIPT``); the FBA ``grade`` (``GRADE``) for fulfilled-by-Amazon requests (``fba``); the
     agent time in hours; the time from the sale to resale in weeks (value decays with it);
     and what Amazon reimbursed on a SAFE-T claim (``safet_reimbursement``, money). ``label``,
-    if given, is :func:`return_label` of these rows (a caller that has it saves computing it).
+    if given, is :func:`return_label` of these rows, and ``pays``, if given, :func:`buyer_pays` of
+    them (a caller that has them saves computing them).
 
     Rules encoded here (``docs/model.md`` section 4):
       * The seller buys every return label of a merchant-fulfilled return (Amazon's prepaid
@@ -273,7 +280,9 @@ def flows(
         0.0,
     )
 
-    buyer_pays_label, fee_applies = buyer_pays(payer, ask, label_payer, fee_accepted > 0)
+    if pays is None:
+        pays = buyer_pays(payer, ask, label_payer, fee_accepted > 0)
+    buyer_pays_label, fee_applies = pays
     deductible = returned & returns_item & merchant
     deduct = np.where(deductible, label * buyer_pays_label + price * fee_share * fee_applies, 0.0)
     deduct = np.minimum(deduct, price)
@@ -306,9 +315,8 @@ def flows(
     # (Liquidation terms and disposal fees only for a batch that has such units: each costs a
     # few numpy calls whatever the batch's size; adding zeros gives the same sums.)
     if liq.any():
-        liq_recovery, liq_fee, _ = liquidation_terms(
-            world, fba=fba, abandoned=np.zeros(n, dtype=bool), market=market, item_class=item_class, price=price
-        )
+        # (Nothing abandoned travels on a liquidation label here: only the money terms.)
+        liq_recovery, liq_fee = _liquidation_money(world, fba, price)
         liq_recovered, liq_fees = np.where(liq, liq_recovery, 0.0), np.where(liq, liq_fee, 0.0)
     else:
         liq_recovered = liq_fees = zero

@@ -12,11 +12,12 @@ the request's pre-drawn uniforms, realised as ``u < p``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from ..scenario import Policy
+from ..scenario.rules import RequestView
 from . import buyer, retention
 from .calendar import Calendar
 from .columns import concat_rows, take_rows
@@ -231,10 +232,13 @@ def resolve(
     fee_accepted = asking & (req.u_fee < p_fee) & ~lapsed
     # A restocking fee is set at receipt, on the condition the inspection finds, and never above
     # what the marketplace lets the seller deduct for it [A13]; refunds at first scan carry none.
-    true_view = replace(pl.view, condition=req.condition)
+    # (dataclasses.replace inspects the fields on every call; a view is a plain dataclass.)
+    true_view = RequestView(**{**vars(pl.view), "condition": req.condition})
     # (``plan.destination_view`` of the true view, whose lane is ``lane_addr``: one pass fewer.)
     crosses = world.crosses_border(true_view.market, lane_addr).astype(np.int64)
-    at_receipt = amazon_terms(freight_terms(world, policy, replace(true_view, market=crosses)), pl.rfs, pl.label_waived)
+    at_receipt = amazon_terms(
+        freight_terms(world, policy, RequestView(**{**vars(true_view), "market": crosses})), pl.rfs, pl.label_waived
+    )
     fee_share = np.where(
         terms.payer == PAYER["buyer"],
         np.where(at_receipt.payer == PAYER["buyer"], at_receipt.fee_share, 0.0),
@@ -357,6 +361,9 @@ def resolve(
         safet_reimbursement=safet_money,
         # The label computed above, when the ledger's own (to ``pl.address``) is the same.
         label=label if (lane_addr == pl.address).all() else None,
+        # buyer_pays of the payer above: as the seller's terms, except that the seller pays
+        # (nothing falls to the buyer) for FBA.
+        pays=(pays_label & merchant, pays_fee & merchant),
     )
     # The label share of what the buyer paid back (for net freight reporting).
     buyer_label = np.where(label_paid & merchant, np.minimum(label, money["buyer_fees"]), 0.0)
