@@ -233,9 +233,10 @@ class CustomerBook:
         if not self.feedback:
             inside = np.zeros_like(inside)
         simulated = np.zeros(len(c))
-        none = np.empty(0)
-        followons = FollowOns(none, none.astype(np.int64), none.astype(np.int64), np.empty((0, len(UNIFORMS))))
-        if self.feedback and len(c):
+        if not (self.feedback and len(c)):
+            none = np.empty(0)
+            followons = FollowOns(none, none.astype(np.int64), none.astype(np.int64), np.empty((0, len(UNIFORMS))))
+        else:
             rho = self.world.overall_return_rate
             # Kept and returned purchases in one call (elementwise: the same quantiles as two).
             both = poisson_ppf(np.concatenate([cu.u_kept, cu.u_returned]), np.concatenate([rate * (1 - rho) * inside, rate * rho * inside]))
