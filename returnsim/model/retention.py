@@ -232,8 +232,8 @@ class CustomerBook:
         inside = np.maximum(np.minimum(end, self.horizon_h) - t0, 0.0)
         if not self.feedback:
             inside = np.zeros_like(inside)
-        simulated = np.zeros(len(c))
         if not (self.feedback and len(c)):
+            simulated = np.zeros(len(c))
             none = np.empty(0)
             followons = FollowOns(none, none.astype(np.int64), none.astype(np.int64), np.empty((0, len(UNIFORMS))))
         else:
@@ -241,7 +241,7 @@ class CustomerBook:
             # Kept and returned purchases in one call (elementwise: the same quantiles as two).
             both = poisson_ppf(np.concatenate([cu.u_kept, cu.u_returned]), np.concatenate([rate * (1 - rho) * inside, rate * rho * inside]))
             kept, returned = both[: len(c)], both[len(c) :].astype(np.int64)
-            simulated = simulated + (kept + returned)
+            simulated = kept + returned  # (counts: the same as adding them to zeros)
             owner = np.repeat(np.arange(len(c)), returned)
             slot = np.arange(len(owner)) - np.repeat(np.cumsum(returned) - returned, returned)
             rows = np.empty((len(owner), len(UNIFORMS) + 1))

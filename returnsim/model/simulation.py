@@ -373,15 +373,15 @@ def _desk_inputs(world: World, pol, req: Requests, pl: Plan) -> dict[str, list]:
     sc = world.scenario
     # Only a buyer waiting for a first answer gives up: not for auto-authorised requests (Amazon
     # authorised them), nor for Amazon's own.
-    patience = np.where(pl.auto | pl.at_once, math.inf, req.patience_h)
+    instant = pl.at_once  # (a property computed on each read: read once)
+    patience = np.where(pl.auto | instant, math.inf, req.patience_h)
     follow_delay = np.where(pl.asked, req.reply_h, np.nan)
     deadline = req.request_time + sc.desk.late_after_hours
     lapse_at = deadline if pol.authorise_at_deadline else np.full(len(req), math.inf)
     # A message to an auto-authorised buyer matters only until the parcel is handed over.
     lapse_at = np.where(pl.auto, req.request_time + req.ship_h, lapse_at)
-    # No desk touch at all: Amazon's requests, returnless resolutions, and auto-authorised ones
-    # with nothing to send.
-    instant = pl.at_once
+    # No desk touch at all (``instant``): Amazon's requests, returnless resolutions, and
+    # auto-authorised ones with nothing to send.
     return {
         "request_time": req.request_time.tolist(),
         "service": (req.handling_h + req.investigate_h * pl.investigated).tolist(),
