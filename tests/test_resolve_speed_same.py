@@ -63,7 +63,7 @@ def test_offer_acceptance_is_the_formula_row_by_row() -> None:
         if offer[i] < 0:
             assert got[i] == 0.0
             continue
-        m = offers[OFFER_KINDS[offer[i]]]  # type: ignore[index]
+        m = offers[OFFER_KINDS[offer[i]]]
         x = (
             m.intercept
             + m.per_value_share * value[i]
