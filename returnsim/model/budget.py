@@ -10,6 +10,15 @@ machine has available, before anything is allocated.
 
 Estimates are deliberately on the high side (returning customers are counted at the highest
 purchase rate a return can leave them with), so a refusal is never a close call.
+
+A desk that cannot keep up holds far more than a few days of requests (measured: 4-6 times the
+estimate that ignored it). Which requests it holds follows the desk's rules, read off a small
+fixed sample of requests planned under each of the scenario's policies (:func:`_desk_mix`): a
+buyer waiting for a first answer gives up after their patience and is booked at the next sweep,
+but an auto-authorised request with a message to send never gives up, so once the agents' hours
+cannot cover those alone their queue grows for as long as demand lasts. A request's slot is
+freed with its whole block (:mod:`.slots`), so every request that arrived over the span of that
+queue keeps its slot (:func:`_overload_slots`).
 """
 
 from __future__ import annotations
@@ -29,6 +38,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = [
     "RunEstimate",
+    "DeskMix",
     "RunTooLarge",
     "estimate_run",
     "check_run",
@@ -41,6 +51,8 @@ __all__ = [
     "BYTES_PER_SETTLED",
     "BYTES_PER_TRACE_ROW",
     "IN_PROGRESS_DAYS",
+    "SWEEP_DAYS",
+    "MIX_SAMPLE",
     "BYTES_PER_AGENT",
     "BYTES_PER_DAY",
     "SECONDS_PER_REQUEST",
@@ -59,6 +71,13 @@ Re-measure with ``benchmarks/bench_budget.py`` when the model changes."""
 IN_PROGRESS_DAYS = 9.0
 """Days of the busiest month's requests held at once, on the high side (measured: about 6; a
 request is drawn shortly before it reaches the desk and settles when it is refunded)."""
+SWEEP_DAYS = 14.0
+"""Days a buyer who gave up may still hold their slot: the desk books them when an agent reaches
+them or at the sweep at the end of each epoch (``simulate``'s default ``epoch_days``)."""
+MIX_SAMPLE = 2048
+"""Requests drawn (with a fixed seed, so an estimate is repeatable) to read each policy's desk
+mix in :func:`_desk_mix`: 2,048 put a share's standard error under 1.1 points, in about 30 ms
+for a scenario of eight policies."""
 BYTES_PER_SETTLED = 16
 """What a settled request still leaves behind until the run ends (a few entries of per-day
 counters and customer records; measured: about 15 B over ten years of a large store)."""
@@ -111,6 +130,9 @@ class RunEstimate:
     """Estimated time on one core."""
     drivers: list[str] = field(default_factory=list)
     """The scenario fields that set the size, as ``path = value`` (for messages)."""
+    held: float = 0.0
+    """Requests held at once at the fullest (desk slots, in use or pinned by their block; every
+    request when the run keeps its trace)."""
 
     def describe(self) -> str:
         """``~1.2e+08 return requests, 260 GB, 40 min`` in words a user can act on."""
@@ -156,6 +178,94 @@ def _seasonal_days(sc: Scenario) -> float:
     return horizon * float(season @ days) / float(days.sum())
 
 
+@dataclass(frozen=True)
+class DeskMix:
+    """How one policy's requests use the desk, from a sample (shares of all requests)."""
+
+    patient: float
+    """Share of requests at the desk that never give up (auto-authorised with a message to
+    send: their buyer has a label and waits for nothing)."""
+    impatient: float
+    """Share of requests at the desk whose buyer gives up after their patience."""
+    patient_hours: float
+    """Mean agent hours per patient request (first touch and investigation: see
+    :func:`_desk_mix` for why not the second touch)."""
+    impatient_hours: float
+    """Mean agent hours per impatient request (first touch, investigation, second touch)."""
+    patience_days: float
+    """Mean patience of an impatient request's buyer (days)."""
+
+
+def _desk_mix(sc: Scenario) -> list[DeskMix]:
+    """Each policy's :class:`DeskMix`, from ``MIX_SAMPLE`` requests planned as the run plans
+    them (the same draws under every policy, so policies compare like for like)."""
+    # Imported here: the model's planning is needed only when a desk may be overloaded.
+    from .demand import UNIFORMS, build_requests
+    from .plan import plan
+    from .world import HOURS_PER_DAY, World
+
+    world = World(sc)
+    rng = np.random.default_rng(0)
+    n = MIX_SAMPLE
+    span_h = min(float(sc.horizon_days), 365.0) * HOURS_PER_DAY
+    order_time = np.sort(rng.random(n)) * span_h
+    req = build_requests(world, rng.random((n, len(UNIFORMS))), order_time, np.arange(n), np.zeros(n, dtype=np.int64))
+    mixes = []
+    for name in sc.policies:
+        pl = plan(world, sc.policy(name), req)
+        desk = ~pl.at_once
+        patient, impatient = desk & pl.auto, desk & ~pl.auto
+        first = req.handling_h + req.investigate_h * pl.investigated
+        # A patient request's reply stops needing the desk once its parcel is handed over
+        # (``lapse_at``): on a desk too slow for the patient requests, long before an agent
+        # reaches the request, so its second touch never costs agent time.
+        work = first + req.follow_up_h * pl.asked
+
+        def mean(x: np.ndarray, sel: np.ndarray) -> float:
+            return float(x[sel].mean()) if sel.any() else 0.0
+
+        mixes.append(
+            DeskMix(
+                patient=float(patient.mean()),
+                impatient=float(impatient.mean()),
+                patient_hours=mean(first, patient),
+                impatient_hours=mean(work, impatient),
+                patience_days=mean(req.patience_h, impatient) / HOURS_PER_DAY,
+            )
+        )
+    return mixes
+
+
+def _overload_slots(mix: DeskMix, requests: float, peak_per_day: float, days: float, agent_hours: float) -> float:
+    """Desk slots an overloaded desk holds at its fullest beyond the usual requests in progress.
+
+    Args:
+        mix: the policy's desk mix.
+        requests: expected requests of the run; ``peak_per_day``: in the busiest month.
+        days: days of demand; ``agent_hours``: agent hours the desk is open a day.
+
+    A desk that keeps up at the busiest month's rate holds nothing more. One that does not
+    holds every impatient request until its buyer gives up and the next sweep books it
+    (``patience_days + SWEEP_DAYS`` of arrivals), and when its hours cannot cover even the
+    patient requests, a queue of those that grows to ``Q = patient * requests - agent_hours /
+    patient_hours * days`` by the end of demand (agents reach only patient requests by then: an
+    impatient one at the head of so old a queue has given up). A slot is freed with its whole
+    block of ``slots.BLOCK`` consecutive requests, and patient requests are spread among the
+    others, so the slots of every request that arrived over that queue's span stay taken:
+    ``Q / patient``.
+    """
+    if days <= 0 or requests <= 0:
+        return 0.0
+    load = peak_per_day * (mix.patient * mix.patient_hours + mix.impatient * mix.impatient_hours)
+    if load <= agent_hours:
+        return 0.0
+    slots = peak_per_day * (mix.patience_days + SWEEP_DAYS) if mix.impatient > 0 else 0.0
+    if mix.patient > 0 and mix.patient_hours > 0:
+        queue = mix.patient * requests - agent_hours / mix.patient_hours * days
+        slots = max(slots, queue / mix.patient)
+    return slots
+
+
 def estimate_run(scenario: Scenario, trace: bool = False) -> RunEstimate:
     """Estimated size of one replication of ``scenario`` (any policy).
 
@@ -197,7 +307,18 @@ def estimate_run(scenario: Scenario, trace: bool = False) -> RunEstimate:
     peak = float(np.max(sc.demand.seasonality)) if len(sc.demand.seasonality) else 1.0
     mean_season = season_days / days if days > 0 else 1.0
     per_day = requests / days * peak / max(mean_season, 1e-12) if days > 0 else 0.0
-    in_progress = min(requests, per_day * IN_PROGRESS_DAYS + CHUNK_REQUESTS)
+    # An overloaded desk holds more (:func:`_overload_slots`), the most under any policy.
+    agent_hours = agents * 24.0 * open_share
+    # (Planning the sample is skipped when the desk keeps up even if every request took every
+    # touch: the common case costs nothing.)
+    d = sc.desk
+    most_hours = (d.handling_minutes.mean + d.investigation.minutes.mean + d.follow_up_minutes.mean) / 60.0
+    overload = (
+        max(_overload_slots(m, requests, per_day, days, agent_hours) for m in _desk_mix(sc))
+        if per_day * most_hours > agent_hours and days > 0 and sc.policies
+        else 0.0
+    )
+    in_progress = min(requests, per_day * IN_PROGRESS_DAYS + CHUNK_REQUESTS + overload)
     held = requests if trace else in_progress
     memory = (
         BYTES_PER_RUN
@@ -219,7 +340,7 @@ def estimate_run(scenario: Scenario, trace: bool = False) -> RunEstimate:
         drivers.append(f"desk.staff = {agents}")
     if backlog > days:
         drivers.append(f"desk.handling_minutes mean {sc.desk.handling_minutes.mean:g}")
-    return RunEstimate(orders, requests, agents, days, memory, seconds, drivers)
+    return RunEstimate(orders, requests, agents, days, memory, seconds, drivers, held)
 
 
 def available_memory() -> float | None:
