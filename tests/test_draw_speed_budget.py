@@ -27,7 +27,9 @@ def test_an_agent_costs_less_memory_than_the_estimate_allows() -> None:
     150 B) stay under BYTES_PER_AGENT: a desk that went back to a process per agent (about
     850 B each) would not."""
     rs.simulate(rs.load_scenario(SEED_SCENARIO, {"horizon_days": 2}), "seed", seed=1)  # imports
-    few, many = _peak(1), _peak(50_001)
+    # (Two agents, not one: a one-agent desk may not keep up, and the estimate then samples the
+    # policies' desk mix, a few MB of transient allocations inside the traced peak.)
+    few, many = _peak(2), _peak(50_002)
     assert 0 < (many - few) / 50_000 <= budget.BYTES_PER_AGENT
     # The estimate prices them with the same constant.
     sc = rs.load_scenario(SEED_SCENARIO, {"desk.staff": 50_001, "horizon_days": 10})

@@ -53,6 +53,7 @@ __all__ = [
     "IN_PROGRESS_DAYS",
     "SWEEP_DAYS",
     "MIX_SAMPLE",
+    "MIX_CHUNK",
     "BYTES_PER_AGENT",
     "BYTES_PER_DAY",
     "SECONDS_PER_REQUEST",
@@ -64,10 +65,13 @@ BYTES_PER_RUN = 4e6
 """Memory of a replication whatever its size (the compiled world, SimPy, buffers), measured
 with ``benchmarks/bench_budget.py`` (fitted with the two constants below: 13-17 MB for the seed
 scenario at 1 and 10 times its demand)."""
-BYTES_PER_REQUEST = 2_200
-"""Memory per return request *in progress* (drawn, not yet settled; the model folds settled
-requests into running totals, so memory follows the requests in progress, not the horizon).
-Re-measure with ``benchmarks/bench_budget.py`` when the model changes."""
+BYTES_PER_REQUEST = 1_200
+"""Memory per return request held (drawn, not yet settled, or settled but its desk slot pinned
+by its block; the model folds settled requests into running totals, so memory follows the
+requests held, not the horizon). Measured with ``benchmarks/bench_budget.py`` as memory over the
+most desk slots a run held: 760-800 B at 21,760 and 698,112 slots (10 and 100 times the seed
+store's demand), 1,370 B at the seed store's 6,400 slots, where a settled batch's temporaries
+weigh more; on the high side. Re-measure when the model changes."""
 IN_PROGRESS_DAYS = 9.0
 """Days of the busiest month's requests held at once, on the high side (measured: about 6; a
 request is drawn shortly before it reaches the desk and settles when it is refunded)."""
@@ -76,8 +80,11 @@ SWEEP_DAYS = 14.0
 them or at the sweep at the end of each epoch (``simulate``'s default ``epoch_days``)."""
 MIX_SAMPLE = 2048
 """Requests drawn (with a fixed seed, so an estimate is repeatable) to read each policy's desk
-mix in :func:`_desk_mix`: 2,048 put a share's standard error under 1.1 points, in about 30 ms
-for a scenario of eight policies."""
+mix in :func:`_desk_mix`: 2,048 put a share's standard error under 1.1 points, in about 100 ms
+for a scenario of eight policies (paid only where the desk may not keep up)."""
+MIX_CHUNK = 512
+"""Requests planned at a time in :func:`_desk_mix` (measured: 3.6 MB traced at the peak for 512,
+14 MB for 2,048 at once)."""
 BYTES_PER_SETTLED = 16
 """What a settled request still leaves behind until the run ends (a few entries of per-day
 counters and customer records; measured: about 15 B over ten years of a large store)."""
@@ -91,9 +98,10 @@ idle agents, the end of each agent's open spell) and at most one event in the de
 (``benchmarks/bench_budget.py``'s last case), plus about 140 B (``sys.getsizeof``) for an
 agent's pending event (a tuple, its time and number) when every agent sleeps until the desk
 opens; on the high side."""
-BYTES_PER_DAY = 150
-"""Memory per simulated day (daily order counts, calendar and window arrays; measured: 140 B
-for a store run over 3,000 years)."""
+BYTES_PER_DAY = 175
+"""Memory per simulated day (daily order counts, calendar and window arrays; measured: 140 B,
+and 160 B with ``benchmarks/bench_budget.py``'s 60-day warm-up, for a store run over 3,000
+years)."""
 SECONDS_PER_REQUEST = 12e-6
 """Time per return request on one core (measured: 8-12 microseconds on an idle core, up to
 twice that on a busy machine)."""
@@ -206,31 +214,42 @@ def _desk_mix(sc: Scenario) -> list[DeskMix]:
 
     world = World(sc)
     rng = np.random.default_rng(0)
-    n = MIX_SAMPLE
     span_h = min(float(sc.horizon_days), 365.0) * HOURS_PER_DAY
-    order_time = np.sort(rng.random(n)) * span_h
-    req = build_requests(world, rng.random((n, len(UNIFORMS))), order_time, np.arange(n), np.zeros(n, dtype=np.int64))
+    names = list(sc.policies)
+    # Per policy: requests that are patient, impatient; their agent hours; impatient patience.
+    sums = np.zeros((len(names), 5))
+    # Planned MIX_CHUNK requests at a time: planning allocates about 7 kB per request at its
+    # peak, which would otherwise show in the peak memory of the run being estimated.
+    for _ in range(MIX_SAMPLE // MIX_CHUNK):
+        n = MIX_CHUNK
+        order_time = np.sort(rng.random(n)) * span_h
+        U = rng.random((n, len(UNIFORMS)))
+        req = build_requests(world, U, order_time, np.arange(n), np.zeros(n, dtype=np.int64))
+        for k, name in enumerate(names):
+            pl = plan(world, sc.policy(name), req)
+            desk = ~pl.at_once
+            patient, impatient = desk & pl.auto, desk & ~pl.auto
+            first = req.handling_h + req.investigate_h * pl.investigated
+            # A patient request's reply stops needing the desk once its parcel is handed over
+            # (``lapse_at``): on a desk too slow for the patient requests, long before an agent
+            # reaches the request, so its second touch never costs agent time.
+            work = first + req.follow_up_h * pl.asked
+            sums[k] += (
+                patient.sum(),
+                impatient.sum(),
+                first[patient].sum(),
+                work[impatient].sum(),
+                req.patience_h[impatient].sum(),
+            )
     mixes = []
-    for name in sc.policies:
-        pl = plan(world, sc.policy(name), req)
-        desk = ~pl.at_once
-        patient, impatient = desk & pl.auto, desk & ~pl.auto
-        first = req.handling_h + req.investigate_h * pl.investigated
-        # A patient request's reply stops needing the desk once its parcel is handed over
-        # (``lapse_at``): on a desk too slow for the patient requests, long before an agent
-        # reaches the request, so its second touch never costs agent time.
-        work = first + req.follow_up_h * pl.asked
-
-        def mean(x: np.ndarray, sel: np.ndarray) -> float:
-            return float(x[sel].mean()) if sel.any() else 0.0
-
+    for p, q, hp, hq, wait in sums.tolist():
         mixes.append(
             DeskMix(
-                patient=float(patient.mean()),
-                impatient=float(impatient.mean()),
-                patient_hours=mean(first, patient),
-                impatient_hours=mean(work, impatient),
-                patience_days=mean(req.patience_h, impatient) / HOURS_PER_DAY,
+                patient=p / MIX_SAMPLE,
+                impatient=q / MIX_SAMPLE,
+                patient_hours=hp / p if p else 0.0,
+                impatient_hours=hq / q if q else 0.0,
+                patience_days=wait / q / HOURS_PER_DAY if q else 0.0,
             )
         )
     return mixes
