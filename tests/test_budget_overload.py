@@ -59,13 +59,17 @@ def test_patient_queue_grows_with_the_horizon_and_patience_alone_does_not():
     mix = budget.DeskMix(patient=0.4, impatient=0.35, patient_hours=0.2, impatient_hours=0.25, patience_days=4.5)
     agent_hours = 2 * 24 * 0.32
     per_day = 400.0
-    short = budget._overload_slots(mix, per_day * 60, per_day, 60, agent_hours)
-    long = budget._overload_slots(mix, per_day * 600, per_day, 600, agent_hours)
-    # Q / patient: every request of the queue's span keeps its slot.
-    growth = per_day - agent_hours / mix.patient_hours / mix.patient
-    assert long == pytest.approx(growth * 600)
-    assert short == pytest.approx(max(growth * 60, per_day * (mix.patience_days + budget.SWEEP_DAYS)))
+    short = budget._overload_slots(mix, None, per_day * 60, per_day, 60, agent_hours)
+    long = budget._overload_slots(mix, None, per_day * 600, per_day, 600, agent_hours)
+    # Q / patient: every request of the queue's span keeps its slot (and of the span of the
+    # patient requests served in the last epoch, not yet settled).
+    served = agent_hours / mix.patient_hours
+    growth = per_day - served / mix.patient
+    settling = served * budget.SWEEP_DAYS / mix.patient
+    assert long == pytest.approx(growth * 600 + settling)
+    assert short == pytest.approx(max(growth * 60 + settling, per_day * (mix.patience_days + budget.SWEEP_DAYS)))
+    assert long > short
     impatient = budget.DeskMix(patient=0.0, impatient=0.75, patient_hours=0.0, impatient_hours=0.25, patience_days=4.5)
     fixed = per_day * (impatient.patience_days + budget.SWEEP_DAYS)
-    assert budget._overload_slots(impatient, per_day * 60, per_day, 60, agent_hours) == pytest.approx(fixed)
-    assert budget._overload_slots(impatient, per_day * 600, per_day, 600, agent_hours) == pytest.approx(fixed)
+    assert budget._overload_slots(impatient, None, per_day * 60, per_day, 60, agent_hours) == pytest.approx(fixed)
+    assert budget._overload_slots(impatient, None, per_day * 600, per_day, 600, agent_hours) == pytest.approx(fixed)

@@ -171,19 +171,28 @@ def human_duration(seconds: float) -> str:
     return f"{seconds:.2g} s"
 
 
+def _season_by_day(sc: Scenario) -> np.ndarray | None:
+    """Each day's seasonal multiplier (times the part of the day inside the horizon), for
+    horizons up to ten years; ``None`` beyond."""
+    horizon = float(sc.horizon_days)
+    if horizon > 3653:
+        return None
+    season = np.asarray(sc.demand.seasonality, dtype=float)
+    n = math.ceil(horizon)
+    dates = np.datetime64(sc.start_date.isoformat(), "D") + np.arange(n)
+    month = dates.astype("datetime64[M]").astype(np.int64) % 12
+    return season[month] * np.minimum(1.0, horizon - np.arange(n))
+
+
 def _seasonal_days(sc: Scenario) -> float:
     """Sum over the horizon of each day's seasonal multiplier (days of orders at the base
     rate), exact for horizons up to ten years and from the yearly average beyond."""
+    by_day = _season_by_day(sc)
+    if by_day is not None:
+        return float(by_day.sum())
     season = np.asarray(sc.demand.seasonality, dtype=float)
-    horizon = float(sc.horizon_days)
-    if horizon <= 3653:
-        n = math.ceil(horizon)
-        dates = np.datetime64(sc.start_date.isoformat(), "D") + np.arange(n)
-        month = dates.astype("datetime64[M]").astype(np.int64) % 12
-        length = np.minimum(1.0, horizon - np.arange(n))
-        return float(season[month] @ length)
     days = np.array([calendar.monthrange(2023, m)[1] for m in range(1, 13)], dtype=float)
-    return horizon * float(season @ days) / float(days.sum())
+    return float(sc.horizon_days) * float(season @ days) / float(days.sum())
 
 
 @dataclass(frozen=True)
@@ -255,23 +264,28 @@ def _desk_mix(sc: Scenario) -> list[DeskMix]:
     return mixes
 
 
-def _overload_slots(mix: DeskMix, requests: float, peak_per_day: float, days: float, agent_hours: float) -> float:
+def _overload_slots(
+    mix: DeskMix, daily: np.ndarray | None, requests: float, peak_per_day: float, days: float, agent_hours: float
+) -> float:
     """Desk slots an overloaded desk holds at its fullest beyond the usual requests in progress.
 
     Args:
         mix: the policy's desk mix.
-        requests: expected requests of the run; ``peak_per_day``: in the busiest month.
+        daily: expected requests on each day of demand (``None``: spread evenly).
+        requests: expected requests of the run; ``peak_per_day``: a day in the busiest month.
         days: days of demand; ``agent_hours``: agent hours the desk is open a day.
 
     A desk that keeps up at the busiest month's rate holds nothing more. One that does not
     holds every impatient request until its buyer gives up and the next sweep books it
-    (``patience_days + SWEEP_DAYS`` of arrivals), and when its hours cannot cover even the
-    patient requests, a queue of those that grows to ``Q = patient * requests - agent_hours /
-    patient_hours * days`` by the end of demand (agents reach only patient requests by then: an
-    impatient one at the head of so old a queue has given up). A slot is freed with its whole
-    block of ``slots.BLOCK`` consecutive requests, and patient requests are spread among the
-    others, so the slots of every request that arrived over that queue's span stay taken:
-    ``Q / patient``.
+    (``patience_days + SWEEP_DAYS`` of arrivals). When its hours cannot cover even the patient
+    requests, those queue: agents of so slow a desk reach only patient requests (an impatient
+    one at the head of the queue has given up), ``agent_hours / patient_hours`` a day, and the
+    queue grows on days with more patient arrivals and shrinks on days with fewer (Lindley's
+    recursion, day by day), to ``Q`` at its longest. A slot is freed with its whole block of
+    ``slots.BLOCK`` consecutive requests, and patient requests are spread among the others, so
+    the slots of every request that arrived over that queue's span, and over the span of the
+    patient requests served in the last epoch and not yet settled, stay taken:
+    ``(Q + SWEEP_DAYS * agent_hours / patient_hours) / patient``.
     """
     if days <= 0 or requests <= 0:
         return 0.0
@@ -280,8 +294,17 @@ def _overload_slots(mix: DeskMix, requests: float, peak_per_day: float, days: fl
         return 0.0
     slots = peak_per_day * (mix.patience_days + SWEEP_DAYS) if mix.impatient > 0 else 0.0
     if mix.patient > 0 and mix.patient_hours > 0:
-        queue = mix.patient * requests - agent_hours / mix.patient_hours * days
-        slots = max(slots, queue / mix.patient)
+        served = agent_hours / mix.patient_hours
+        if daily is None:
+            queue = (mix.patient * requests / days - served) * days
+        else:
+            # Q_d = max(0, Q_{d-1} + arrivals_d - served) is S_d - min(0, S_1..S_d) for the
+            # running sum S of arrivals minus service.
+            net = np.cumsum(mix.patient * daily - served)
+            queue = float(np.max(net - np.minimum.accumulate(np.minimum(net, 0.0))))
+        # Served requests keep their slots until the run settles them, up to an epoch later:
+        # the span of pinned blocks reaches back over the patient requests served meanwhile.
+        slots = max(slots, (queue + served * SWEEP_DAYS) / mix.patient)
     return slots
 
 
@@ -328,12 +351,14 @@ def estimate_run(scenario: Scenario, trace: bool = False) -> RunEstimate:
     per_day = requests / days * peak / max(mean_season, 1e-12) if days > 0 else 0.0
     # An overloaded desk holds more (:func:`_overload_slots`), the most under any policy.
     agent_hours = agents * 24.0 * open_share
+    by_day = _season_by_day(sc)
+    daily = None if by_day is None or season_days <= 0 else by_day * (requests / season_days)
     # (Planning the sample is skipped when the desk keeps up even if every request took every
     # touch: the common case costs nothing.)
     d = sc.desk
     most_hours = (d.handling_minutes.mean + d.investigation.minutes.mean + d.follow_up_minutes.mean) / 60.0
     overload = (
-        max(_overload_slots(m, requests, per_day, days, agent_hours) for m in _desk_mix(sc))
+        max(_overload_slots(m, daily, requests, per_day, days, agent_hours) for m in _desk_mix(sc))
         if per_day * most_hours > agent_hours and days > 0 and sc.policies
         else 0.0
     )
