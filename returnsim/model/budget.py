@@ -55,6 +55,7 @@ __all__ = [
     "MIX_SAMPLE",
     "MIX_CHUNK",
     "BYTES_PER_AGENT",
+    "BYTES_PER_AGENT_EVENT",
     "BYTES_PER_DAY",
     "SECONDS_PER_REQUEST",
     "SECONDS_PER_AGENT",
@@ -91,13 +92,17 @@ counters and customer records; measured: about 15 B over ten years of a large st
 BYTES_PER_TRACE_ROW = 2_500
 """Memory per request of a run that keeps its per-request trace (``trace=True``): every request
 is kept to the end and becomes a row of the trace DataFrame."""
-BYTES_PER_AGENT = 300
+BYTES_PER_AGENT = 80
 """Memory per desk agent. An agent is not a SimPy process but a number in the desk's lists (the
-idle agents, the end of each agent's open spell) and at most one event in the desk's heap
-(issue 24): measured 148 B of resident memory per idle agent with 100,000 and 200,000 agents
-(``benchmarks/bench_budget.py``'s last case), plus about 140 B (``sys.getsizeof``) for an
-agent's pending event (a tuple, its time and number) when every agent sleeps until the desk
-opens; on the high side."""
+idle agents, the end of each agent's open spell), issue 24: measured 47 B of resident memory
+per agent with 100,000 agents (``benchmarks/bench_budget.py``'s last case) and 48 B traced
+(``tests/test_draw_speed_budget.py``); on the high side. (148 B resident was measured before
+``benchmarks/bench_budget.py`` warmed up for 60 days.)"""
+BYTES_PER_AGENT_EVENT = 150
+"""Memory per pending agent event: at most one per agent in the desk's heap (a task done, or
+the desk opening for an agent that found it closed), and only for an agent that has been given
+work, so at most ``min(agents, requests)`` of them. About 140 B (``sys.getsizeof`` of the
+event's tuple, its time and number); on the high side."""
 BYTES_PER_DAY = 175
 """Memory per simulated day (daily order counts, calendar and window arrays; measured: 140 B,
 and 160 B with ``benchmarks/bench_budget.py``'s 60-day warm-up, for a store run over 3,000
@@ -370,6 +375,7 @@ def estimate_run(scenario: Scenario, trace: bool = False) -> RunEstimate:
         + BYTES_PER_SETTLED * requests
         + (BYTES_PER_TRACE_ROW * requests if trace else 0.0)
         + BYTES_PER_AGENT * agents
+        + BYTES_PER_AGENT_EVENT * min(agents, requests)
         + BYTES_PER_DAY * days
     )
     seconds = SECONDS_PER_REQUEST * requests + SECONDS_PER_AGENT * agents + SECONDS_PER_DAY * span
