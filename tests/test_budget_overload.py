@@ -73,3 +73,15 @@ def test_patient_queue_grows_with_the_horizon_and_patience_alone_does_not():
     fixed = per_day * (impatient.patience_days + budget.SWEEP_DAYS)
     assert budget._overload_slots(impatient, None, per_day * 60, per_day, 60, agent_hours) == pytest.approx(fixed)
     assert budget._overload_slots(impatient, None, per_day * 600, per_day, 600, agent_hours) == pytest.approx(fixed)
+
+
+def test_desk_mix_is_kept_per_scenario_not_reused_for_another():
+    """The sampled mix is cached by the scenario's content: the same scenario gets the same
+    mix, one with slower handling gets its own."""
+    a = rs.load_scenario(SEED_SCENARIO, OVERLOADED)
+    b = rs.load_scenario(SEED_SCENARIO, {**OVERLOADED, "desk.handling_minutes.mean": 24})
+    first = budget._desk_mix(a)
+    assert budget._desk_mix(rs.load_scenario(SEED_SCENARIO, OVERLOADED)) == first
+    slow = budget._desk_mix(b)
+    assert slow[0].patient_hours > 1.5 * first[0].patient_hours
+    assert budget._sample_desk_mix(b) == slow
