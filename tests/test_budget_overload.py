@@ -9,6 +9,7 @@ the estimate is for any policy.
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from conftest import SEED_SCENARIO
 
@@ -85,3 +86,16 @@ def test_desk_mix_is_kept_per_scenario_not_reused_for_another():
     slow = budget._desk_mix(b)
     assert slow[0].patient_hours > 1.5 * first[0].patient_hours
     assert budget._sample_desk_mix(b) == slow
+
+
+def test_patient_queue_follows_the_season_day_by_day():
+    """A busy month followed by a quiet one: the queue peaks at the end of the busy month
+    (Lindley's recursion), longer than the whole period's mean rate would make it."""
+    mix = budget.DeskMix(patient=0.4, impatient=0.35, patient_hours=0.2, impatient_hours=0.25, patience_days=4.5)
+    agent_hours = 2 * 24 * 0.32
+    served = agent_hours / mix.patient_hours
+    daily = np.array([400.0] * 30 + [100.0] * 30)
+    slots = budget._overload_slots(mix, daily, daily.sum(), 400.0, 60, agent_hours)
+    busy_month = 30 * (mix.patient * 400.0 - served)
+    assert slots == pytest.approx((busy_month + served * budget.SWEEP_DAYS) / mix.patient)
+    assert slots > budget._overload_slots(mix, None, daily.sum(), 400.0, 60, agent_hours)
