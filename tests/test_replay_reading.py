@@ -250,3 +250,72 @@ def test_the_reading_does_not_import_the_fitting_stack():
     code = "import sys, returnsim.replay; print(sorted(m for m in sys.modules if m.startswith(('scipy.stats', 'returnsim.calibrate.fits'))))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]", out.stdout
+
+
+def _same_lines(a, b) -> None:
+    """Two :class:`~returnsim.replay.match.OrderLines` hold the same lines, field by field."""
+    np.testing.assert_array_equal(a.order, b.order)
+    np.testing.assert_array_equal(a.date, b.date)
+    np.testing.assert_array_equal(a.unit_price, b.unit_price)
+    np.testing.assert_array_equal(a.international, b.international)
+    assert (a.quantity is None) == (b.quantity is None)
+    if a.quantity is not None:
+        np.testing.assert_array_equal(a.quantity, b.quantity)
+    for c, d in ((a.sku, b.sku), (a.asin, b.asin)):
+        assert (c is None) == (d is None)
+        if c is not None:
+            np.testing.assert_array_equal(np.append(c.values, None)[c.codes], np.append(d.values, None)[d.codes])
+
+
+@pytest.mark.parametrize("block", [50, 100_000])
+def test_returned_order_lines_handed_over_block_by_block_are_the_frames_lines(block, tmp_path):
+    """The orders' pass hands each block's returned lines over as arrays (``sink``): joined,
+    they are the lines of the pass's whole frame (cancelled lines, a line without its quantity
+    or country, prices per unit, the home market), and the report keeps its columns and
+    problems, not its rows."""
+    from returnsim.replay.match import join_lines, line_part, order_lines
+
+    lines = _lines(FILES["orders"])
+    head = lines[0].split("\t")
+    rows = [ln.split("\t") for ln in lines[1:]]
+    damaged = ((3, "quantity"), (10, "ship-country"), (20, "order-status"), (31, "item-price"), (40, "quantity"))
+    for k, col in damaged:  # cells the reader reports and leaves missing, and a cancellation
+        rows[k][head.index(col)] = "Cancelled" if col == "order-status" else ("0" if k == 40 else "??")
+    path = tmp_path / "orders.txt"
+    path.write_text("\n".join(["\t".join(head)] + ["\t".join(r) for r in rows]) + "\n", encoding="utf-8")
+    codes = CodeTable.load()
+    returned = order_hashes([r[head.index("amazon-order-id")] for r in rows[::3] + [rows[k] for k, _ in damaged]])
+    whole, _ = scan_orders(path, returned, codes, block=block)
+    frame = whole.data
+    assert len(frame) > 100 and frame.isna().any().any()
+    parts: list[dict] = []
+    rep, _ = scan_orders(path, returned, codes, block=block, sink=lambda df: parts.append(line_part(df, codes)))
+    assert rep.data.empty and list(rep.data.columns) == list(frame.columns)
+    assert [str(p) for p in rep.problems] == [str(p) for p in whole.problems]
+    for home in ("US", "DE", None):
+        notes_a: list[str] = []
+        notes_b: list[str] = []
+        got = join_lines([dict(p) for p in parts], home, notes_a)
+        _same_lines(got, _frame_lines(frame, codes, home, notes_b))
+        assert notes_a == notes_b and any("cancelled" in n for n in notes_a)
+        whole.data = frame
+        _same_lines(order_lines(whole, codes, home, []), got)
+
+
+def _frame_lines(o, codes, home, notes):
+    """The returned lines as a calibration reads them from one frame (the reference)."""
+    from returnsim.replay.match import OrderLines
+    from returnsim.replay.returns import Coded, naive, order_ids
+
+    cancelled = (o["status"].map(codes.value_map("order_status")) == "cancelled").to_numpy()
+    if cancelled.any():
+        notes.append(f"{int(cancelled.sum()):,} cancelled order lines left out")
+    o = o[~cancelled]
+    q = o["quantity"]
+    ship = o["ship_country"]
+    home = (home or "").upper() or ship.mode().iat[0]
+    return OrderLines(
+        order=order_ids(o["order_id"])[0], date=naive(o["purchase_date"]), sku=Coded.of(o["sku"]), asin=Coded.of(o["asin"]),
+        unit_price=(o["item_price"] / q.where(q > 0)).to_numpy(dtype=float), quantity=q.to_numpy(dtype=float),
+        international=(ship.notna() & ~(ship == home)).to_numpy(dtype=bool).astype(np.int64),
+    )

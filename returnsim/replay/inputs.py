@@ -38,7 +38,7 @@ from ..calibrate.readers import (
 from ..calibrate.tsv import Source
 from ..model.replay_source import ReplayDemand
 from ..scenario import Scenario
-from .match import classify, match, order_lines, request_keys
+from .match import classify, join_lines, line_part, match, request_keys
 from .orders import scan_orders
 from .returns import ReturnRows, no_rows, read_returns
 
@@ -243,7 +243,10 @@ def read_inputs(
     # The orders are streamed: counted per day, and only the returned lines kept (known by a
     # 64-bit hash of their order id: a sorted array, not a set of strings).
     returned = np.unique(np.concatenate([np.zeros(0, dtype=np.uint64)] + [r.order[r.has_order] for r in returns if r.order is not None]))
-    orders_rep, counts = scan_orders(orders, returned, codes)
+    # Each block's returned lines become arrays as they are read (a few dozen bytes a line, not
+    # the reader's frame of strings until the pass ends).
+    line_parts: list[dict[str, Any]] = []
+    orders_rep, counts = scan_orders(orders, returned, codes, sink=lambda df: line_parts.append(line_part(df, codes)))
     reports = {"orders": _usable(orders_rep), **reports}
     if orders_rep.kind != "orders":
         raise ReportError(
@@ -259,7 +262,7 @@ def read_inputs(
     catalog = list(scenario.catalog)
     bands = _band_edges(catalog) if classes is None else None
     notes: list[str] = []
-    lines = order_lines(orders_rep, codes, home_country, notes)
+    lines = join_lines(line_parts, home_country, notes)
     tables = classify(lines, reports.get("classes"), bands, notes)
     matched = []
     for r in returns:

@@ -31,7 +31,7 @@ from ..calibrate.prepare import class_lookup, price_band_classes
 from ..calibrate.readers import Report
 from .returns import Coded, ReturnRows, floats, naive, no_rows, order_ids
 
-__all__ = ["OrderLines", "Classes", "order_lines", "classify", "match", "request_keys"]
+__all__ = ["OrderLines", "Classes", "order_lines", "line_part", "join_lines", "classify", "match", "request_keys"]
 
 
 @dataclass
@@ -56,31 +56,67 @@ class OrderLines:
 def order_lines(rep: Report, codes: CodeTable, home_country: str | None, notes: list[str]) -> OrderLines:
     """The orders report's (returned) lines as :class:`OrderLines`, as a calibration reads them;
     the report's frame is emptied."""
-    o = rep.data
-    if "status" in o:
-        cancelled = (o["status"].map(codes.value_map("order_status")) == "cancelled").to_numpy()
-        if cancelled.any():
-            notes.append(f"{int(cancelled.sum()):,} cancelled order lines left out")
-            o = o[~cancelled]
-    order, _ = order_ids(o["order_id"])
-    quantity = floats(o, "quantity")
-    if "item_price" in o:
-        q = o["quantity"] if "quantity" in o else pd.Series(1.0, index=o.index)
-        unit_price = (o["item_price"] / q.where(q > 0)).to_numpy(dtype=float)
-    else:
-        unit_price = np.full(len(o), np.nan)
-    international = np.zeros(len(o), dtype=np.int64)
-    if "ship_country" in o:
-        ship = o["ship_country"]
-        home = (home_country or "").upper() or (ship.mode().iat[0] if ship.notna().any() else None)
-        international = (ship.notna() & ~(ship == home)).to_numpy(dtype=bool).astype(np.int64)
-    out = OrderLines(
-        order=order, date=naive(o["purchase_date"]), sku=Coded.of(o["sku"]) if "sku" in o else None,
-        asin=Coded.of(o["asin"]) if "asin" in o else None, unit_price=unit_price, quantity=quantity,
-        international=international,
-    )
+    parts = [line_part(rep.data, codes)] if len(rep.data.columns) else []
     rep.data = no_rows(rep.data)
-    return out
+    return join_lines(parts, home_country, notes)
+
+
+def line_part(o: pd.DataFrame, codes: CodeTable) -> dict[str, Any]:
+    """Some returned order lines (the reader's rows, a block of them) as arrays, cancelled ones
+    left out: what :func:`join_lines` joins. A few dozen bytes a line instead of the frame's
+    strings, so the orders' pass can hand its lines over block by block."""
+    cancelled = 0
+    if "status" in o:
+        out = (o["status"].map(codes.value_map("order_status")) == "cancelled").to_numpy()
+        cancelled = int(out.sum())
+        if cancelled:
+            o = o[~out]
+    coded = {c: Coded.of(o[c]) if c in o else None for c in ("sku", "asin", "ship_country")}
+    return {
+        "n": len(o), "cancelled": cancelled, "order": order_ids(o["order_id"])[0] if "order_id" in o else np.zeros(len(o), dtype=np.uint64),
+        "date": naive(o["purchase_date"]) if "purchase_date" in o else np.full(len(o), np.datetime64("NaT"), dtype="datetime64[ns]"),
+        "quantity": floats(o, "quantity"), "item_price": floats(o, "item_price"), **coded,
+    }
+
+
+def join_lines(parts: list[dict[str, Any]], home_country: str | None, notes: list[str]) -> OrderLines:
+    """The parts' lines (:func:`line_part`, in order) as one :class:`OrderLines`, exactly as the
+    lines of one frame of them: a column some part lacks is missing in its rows. Each column of
+    the parts is let go as it is joined."""
+    cancelled = sum(p["cancelled"] for p in parts)
+    if cancelled:
+        notes.append(f"{cancelled:,} cancelled order lines left out")
+
+    def has(name: str) -> bool:
+        return any(p[name] is not None for p in parts)
+
+    def numbers(name: str, empty: Any = np.nan) -> np.ndarray:
+        got = [p.pop(name) for p in parts]
+        return np.concatenate([np.full(p["n"], empty) if g is None else g for p, g in zip(parts, got, strict=True)] or [np.zeros(0)])
+
+    def coded(name: str) -> Coded | None:
+        if not has(name):
+            return None
+        return Coded.join([p.pop(name) or Coded(np.full(p["n"], -1, dtype=np.int32), np.zeros(0, dtype=object)) for p in parts])
+
+    order = np.concatenate([np.zeros(0, dtype=np.uint64)] + [p.pop("order") for p in parts])
+    date = np.concatenate([p.pop("date") for p in parts]) if parts else naive(pd.Series(dtype=object))
+    has_q, has_p = has("quantity"), has("item_price")
+    quantity = numbers("quantity") if has_q else None
+    price = numbers("item_price") if has_p else None
+    if price is not None:
+        unit_price = price / np.where(quantity > 0, quantity, np.nan) if quantity is not None else price / 1.0
+    else:
+        unit_price = np.full(len(order), np.nan)
+    international = np.zeros(len(order), dtype=np.int64)
+    ship = coded("ship_country")
+    if ship is not None:
+        known = ship.codes >= 0
+        home = (home_country or "").upper() or (pd.Series(ship.values[ship.codes[known]]).mode().iat[0] if known.any() else None)
+        abroad = np.append(~(pd.Series(ship.values, dtype=object) == home).to_numpy(dtype=bool), False)
+        international = abroad[ship.codes].astype(np.int64)  # code -1 (missing): the appended False
+    return OrderLines(order=order, date=date, sku=coded("sku"), asin=coded("asin"), unit_price=unit_price, quantity=quantity,
+                      international=international)
 
 
 def _by_item(c: Coded | None, table: Mapping[Any, str]) -> np.ndarray | None:

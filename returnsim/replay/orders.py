@@ -22,7 +22,7 @@ counts and problems (tests/test_replay_arrow.py compares them on damaged files).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,6 +44,7 @@ from .blocks import (
     streamable,
     to_block,
 )
+from .returns import no_rows
 from .rows import Seen, block_rows, day_resolution, join_parts, read_blocks
 
 __all__ = ["OrderCounts", "scan_orders", "read_blocks", "order_hashes", "hash_ids", "BLOCK_LINES"]
@@ -156,7 +157,11 @@ def _is_returned(df: pd.DataFrame, table: pd.Index) -> np.ndarray:
     return out
 
 
-def _whole(source: Source, returned: Collection[str] | np.ndarray, codes: CodeTable) -> tuple[Report, OrderCounts]:
+Sink = Callable[[pd.DataFrame], None]
+"""Takes a block's returned order lines (the reader's rows) as they are read."""
+
+
+def _whole(source: Source, returned: Collection[str] | np.ndarray, codes: CodeTable, sink: Sink | None = None) -> tuple[Report, OrderCounts]:
     rep = read_orders(source)
     counts = OrderCounts(per_day=pd.Series(dtype=float), countries=Counter(), lines=rep.rows_read)
     if rep.unusable or rep.kind != "orders":
@@ -164,7 +169,11 @@ def _whole(source: Source, returned: Collection[str] | np.ndarray, codes: CodeTa
     _count_frame(rep.data, codes.value_map("order_status"), counts, _table(np.zeros(0, dtype=np.uint64)))
     counts.finish()
     rep.data = rep.data[_is_returned(rep.data, _returned_table(returned))].reset_index(drop=True)
+    if sink is not None:
+        sink(rep.data)
+        rep.data = no_rows(rep.data)
     return rep, counts
+
 
 
 class _Tally:
@@ -218,7 +227,8 @@ class _Tally:
 
 
 def scan_orders(
-    source: Source, returned: Collection[str] | np.ndarray, codes: CodeTable, block: int = BLOCK_LINES
+    source: Source, returned: Collection[str] | np.ndarray, codes: CodeTable, block: int = BLOCK_LINES,
+    sink: Sink | None = None,
 ) -> tuple[Report, OrderCounts]:
     """Count the orders per day of an All Orders report and read its returned lines.
 
@@ -228,17 +238,21 @@ def scan_orders(
             their lines are kept.
         codes: the code table (which order statuses are cancellations).
         block: lines read at a time.
+        sink: given, each block's returned lines are handed to it as they are read (in the
+            file's order) and not kept: the report's ``data`` has their columns, no rows. A
+            replay turns them into arrays at once (:func:`~.match.line_part`), so the lines'
+            strings never pile up over the pass.
 
     Returns:
         The returned lines as a :class:`Report` (the reader's columns, every problem found in the
         file), and the :class:`OrderCounts`.
     """
     if not isinstance(source, str | Path) or not streamable(Path(source)):
-        return _whole(source, returned, codes)
+        return _whole(source, returned, codes, sink)
     path = Path(source)
     head = probe(path, read_orders)
     if head.unusable or head.kind != "orders":
-        return _whole(path, returned, codes)  # the reader says what is wrong, or reads counts
+        return _whole(path, returned, codes, sink)  # the reader says what is wrong, or reads counts
     table = _returned_table(returned)
     cancelled = codes.value_map("order_status")
     counts = OrderCounts(per_day=pd.Series(dtype=float), countries=Counter())
@@ -248,6 +262,8 @@ def scan_orders(
     tally = _Tally(counts, cancelled, table)
     votes: dict[str, list[bool]] = {}
     known: dict[str, Known] = {}
+    columns: dict[str, None] = {}
+    """The columns of the lines handed to ``sink``, in their frames' order."""
     with open(path, "rb") as fh:
         header = read_header(fh, notes, path.name)
         seen = Seen(len(header.split("\t")))
@@ -271,13 +287,17 @@ def scan_orders(
             else:
                 first += len(raw_lines)
             problems.extend(both.problems)
+            if sink is not None and not both.data.empty:
+                sink(both.data)
+                columns.update(dict.fromkeys(both.data.columns))
+                both.data = pd.DataFrame()
             parts.append(both)
             tally.next_block()
     counts.finish()
     rep = join_parts("orders", path.name, parts, problems, notes, counts.lines)
     rep.day_resolution = day_resolution(votes)
     if rep.data.empty:
-        rep.data = pd.DataFrame(columns=["line", "order_id", "purchase_date"])
+        rep.data = pd.DataFrame(columns=list(columns) or ["line", "order_id", "purchase_date"])
     return rep, counts
 
 
