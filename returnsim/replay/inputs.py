@@ -38,6 +38,7 @@ from ..calibrate.readers import (
 from ..calibrate.tsv import Source
 from ..model.replay_source import ReplayDemand
 from ..scenario import Scenario
+from .blocks import give_back
 from .match import classify, join_lines, line_part, match, request_keys
 from .orders import scan_orders
 from .returns import ReturnRows, no_rows, read_returns
@@ -121,7 +122,7 @@ def _system_allocator() -> Iterator[None]:
     strings are Arrow's (pyarrow installed); restored after. Arrow's own allocator keeps what
     a block's strings freed for its next strings, the system's gives it back: 40 MB less at the
     peak of reading 1 M orders. After reading, the heap's free pages are given back
-    (:func:`_give_back`)."""
+    (:func:`~.blocks.give_back`)."""
     pa = sys.modules.get("pyarrow")
     old = pa.default_memory_pool() if pa is not None else None
     if pa is not None:
@@ -131,23 +132,7 @@ def _system_allocator() -> Iterator[None]:
     finally:
         if pa is not None:
             pa.set_memory_pool(old)
-        _give_back()
-
-
-def _give_back() -> None:
-    """Return the C heap's free pages to the system (glibc's ``malloc_trim``; nothing elsewhere).
-    Reading frees far more than it keeps (about 60 MB of free heap after a 1 M-order year, for
-    20 MB of arrays and ``returns`` frame), and glibc keeps freed pages resident: the replay's
-    simulation, in the same process, would run on top of them. Pages given back are the
-    system's again, so a run's peak is the reading's or the simulation's, not their sum."""
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL(None)
-        trim = libc.malloc_trim
-    except (OSError, AttributeError):  # not glibc
-        return
-    trim(0)
+        give_back()
 
 
 def _usable(rep: Report) -> Report:

@@ -36,6 +36,7 @@ from ..calibrate.tsv import Source
 from .blocks import (
     Known,
     column_indices,
+    give_back,
     hash_ids,
     probe,
     raw_blocks,
@@ -293,6 +294,8 @@ def scan_orders(
                 both.data = pd.DataFrame()
             parts.append(both)
             tally.next_block()
+            del both
+            give_back()  # the block's freed pages: they would stay resident and add up over the file
     counts.finish()
     rep = join_parts("orders", path.name, parts, problems, notes, counts.lines)
     rep.day_resolution = day_resolution(votes)

@@ -25,7 +25,7 @@ import pandas as pd
 from ..calibrate.codes import CodeTable
 from ..calibrate.readers import FBA_RETURNS, MFN_RETURNS, ReadProblem, Report
 from ..calibrate.tsv import Source
-from .blocks import blocks_of, hash_ids, probe, streamable
+from .blocks import blocks_of, give_back, hash_ids, probe, streamable
 from .rows import RETURN_BLOCK_LINES, Seen, block_rows, day_resolution, join_parts
 
 __all__ = ["Coded", "ReturnRows", "read_returns", "no_rows"]
@@ -223,6 +223,8 @@ def read_returns(
             empty.append(both)
         else:
             empty.append(dataclasses.replace(both, data=pd.DataFrame()))
+        del fast, slow, both
+        give_back()  # the block's freed pages: they would stay resident and add up over the file
     rep = join_parts(kind, path.name, empty, problems, notes, lines)
     rep.day_resolution = day_resolution(votes)
     rep.data = next((e.data for e in empty if len(e.data.columns)), rep.data)  # no rows, the columns read
