@@ -160,3 +160,26 @@ def test_the_reports_read_hold_no_rows_after_reading(sc):
             if isinstance(getattr(values, "_ndarray", None), np.ndarray) or isinstance(values, np.ndarray):
                 held += _root(np.asarray(values._ndarray if hasattr(values, "_ndarray") else values)).size
     assert held == 0
+
+
+def test_request_keys_name_the_report_order_item_occurrence_and_unit():
+    """A request's identity is its report, order id, item, the k-th kept row of that (order,
+    item) pair and its unit, hashed (the same ids written differently would not match)."""
+    import hashlib
+
+    from returnsim.replay.match import request_keys
+    from returnsim.replay.returns import Coded, ReturnRows
+
+    oid = np.array([b"111-1", b"222-2", b"111-1", b"111-1", b"222-2"], dtype=bytes)
+    item = Coded(np.array([0, 0, 0, 1, -1], dtype=np.int32), np.array(["A", "B"], dtype=object))
+    n = len(oid)
+    rows = ReturnRows(
+        kind="mfn_returns", name="r", channel="mfn", day_only=False, order=None, has_order=np.ones(n, dtype=bool), oid=oid,
+        item=item, sku=item, asin=None, date=np.zeros(n, dtype="datetime64[ns]"), quantity=None,
+        reason=np.zeros(n, dtype=np.int64), in_policy=np.zeros(n, dtype=np.int8), happened=pd.DataFrame(index=range(n)),
+    )
+    keep = np.array([0, 1, 2, 3, 4])
+    units = np.array([1, 2, 1, 1, 1])
+    want = [f"mfn_returns|{t}" for t in ("111-1|A|0", "222-2|A|0", "222-2|A|0|1", "111-1|A|1", "111-1|B|0", "222-2||0")]
+    expected = [int.from_bytes(hashlib.blake2b(t.encode(), digest_size=8).digest(), "little") for t in want]
+    assert request_keys(rows, keep, units).tolist() == expected

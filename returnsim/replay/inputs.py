@@ -248,6 +248,8 @@ def read_inputs(
     bands = _band_edges(catalog) if classes is None else None
     notes: list[str] = []
     lines = join_lines(line_parts, home_country, notes)
+    line_parts.clear()
+    give_back()  # what the orders' pass freed: the arrays below are not built on top of it
     tables = classify(lines, reports.get("classes"), bands, notes)
     matched = []
     for r in returns:

@@ -235,17 +235,23 @@ def request_keys(rows: ReturnRows, keep: np.ndarray, units: np.ndarray) -> np.nd
     kept return row of that order line) and unit (the u-th unit a row returns; the first unit's
     identity is the row's), hashed: stable whatever the file's row order. ``keep``: the rows
     replayed (indices, in order); ``units``: units of each."""
-    item = np.append(rows.item.values, "")[rows.item.codes[keep]]
+    items = np.append(rows.item.values, "")
+    codes = rows.item.codes[keep]
     oid = rows.oid[keep]
-    # The k-th occurrence of a (order id, item) pair among the kept rows.
-    occ = pd.DataFrame({"o": oid, "i": rows.item.codes[keep]}).groupby(["o", "i"], sort=False).cumcount().to_numpy()
+    # The k-th occurrence of a (order id, item) pair among the kept rows; the ids as codes of
+    # their bytes (numpy's sort, no Python object a row).
+    ids = np.unique(oid, return_inverse=True)[1].reshape(-1)
+    occ = pd.DataFrame({"o": ids, "i": codes}).groupby(["o", "i"], sort=False).cumcount().to_numpy()
     out = np.empty(int(units.sum()), dtype=np.uint64)
     at = 0
     prefix = rows.kind + "|"
-    for o, it, k, n in zip(oid.tolist(), item.tolist(), occ.tolist(), units.tolist(), strict=True):
-        text = f"{prefix}{o.decode('utf-8')}|{'' if it is None or it != it else it}|{k}"
-        for u in range(n):
-            t = text if u == 0 else f"{text}|{u}"
-            out[at] = int.from_bytes(hashlib.blake2b(t.encode("utf-8"), digest_size=8).digest(), "little")
-            at += 1
+    step = 10_000  # rows made Python values at a time: their objects are not all alive at once
+    for a in range(0, len(oid), step):
+        chunk = zip(oid[a : a + step].tolist(), items[codes[a : a + step]].tolist(), occ[a : a + step].tolist(), units[a : a + step].tolist(), strict=True)
+        for o, it, k, n in chunk:
+            text = f"{prefix}{o.decode('utf-8')}|{'' if it is None or it != it else it}|{k}"
+            for u in range(n):
+                t = text if u == 0 else f"{text}|{u}"
+                out[at] = int.from_bytes(hashlib.blake2b(t.encode("utf-8"), digest_size=8).digest(), "little")
+                at += 1
     return out
