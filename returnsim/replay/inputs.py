@@ -39,7 +39,7 @@ from ..calibrate.tsv import Source
 from ..model.replay_source import ReplayDemand
 from ..scenario import Scenario
 from .blocks import give_back
-from .match import classify, join_lines, line_part, match, request_keys
+from .match import LineParts, classify, match, request_keys
 from .orders import scan_orders
 from .returns import ReturnRows, no_rows, read_returns
 
@@ -230,8 +230,8 @@ def read_inputs(
     returned = np.unique(np.concatenate([np.zeros(0, dtype=np.uint64)] + [r.order[r.has_order] for r in returns if r.order is not None]))
     # Each block's returned lines become arrays as they are read (a few dozen bytes a line, not
     # the reader's frame of strings until the pass ends).
-    line_parts: list[dict[str, Any]] = []
-    orders_rep, counts = scan_orders(orders, returned, codes, sink=lambda df: line_parts.append(line_part(df, codes)))
+    line_parts = LineParts(codes)
+    orders_rep, counts = scan_orders(orders, returned, codes, sink=line_parts)
     reports = {"orders": _usable(orders_rep), **reports}
     if orders_rep.kind != "orders":
         raise ReportError(
@@ -247,8 +247,7 @@ def read_inputs(
     catalog = list(scenario.catalog)
     bands = _band_edges(catalog) if classes is None else None
     notes: list[str] = []
-    lines = join_lines(line_parts, home_country, notes)
-    line_parts.clear()
+    lines = line_parts.join(home_country, notes)
     give_back()  # what the orders' pass freed: the arrays below are not built on top of it
     tables = classify(lines, reports.get("classes"), bands, notes)
     matched = []

@@ -224,7 +224,8 @@ def read_returns(
         else:
             empty.append(dataclasses.replace(both, data=pd.DataFrame()))
         del fast, slow, both
-        give_back()  # the block's freed pages: they would stay resident and add up over the file
+        if len(empty) % 4 == 0:  # freed pages would stay resident and add up over the file
+            give_back()
     rep = join_parts(kind, path.name, empty, problems, notes, lines)
     rep.day_resolution = day_resolution(votes)
     rep.data = next((e.data for e in empty if len(e.data.columns)), rep.data)  # no rows, the columns read

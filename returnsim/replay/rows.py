@@ -155,10 +155,11 @@ class Seen:
         was = was_u[codes]
         repeat = was != lines
         new = ~before
-        if new.any():
-            keys = np.concatenate([self.keys, uniq[new]])
-            order = np.argsort(keys, kind="stable")
-            self.keys, self.lines = keys[order], np.concatenate([self.lines, was_u[new]])[order]
+        if new.any():  # merged into the sorted keys (the block's new ones sorted, then inserted)
+            order = np.argsort(uniq[new])
+            add, add_lines = uniq[new][order], was_u[new][order]
+            at = np.searchsorted(self.keys, add)
+            self.keys, self.lines = np.insert(self.keys, at, add), np.insert(self.lines, at, add_lines)
         dups = dict(zip(lines[repeat].tolist(), was[repeat].tolist(), strict=True))
         if dups:
             rep.problems = [p for p in rep.problems if p.line not in dups] + [
