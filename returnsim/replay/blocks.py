@@ -218,28 +218,36 @@ def _raw_columns(b: Block, plain: list[int], used: list[int], coded: set[int]) -
     return out
 
 
+def _arrow_table(raw: bytes, names: list[str], types: dict[str, Any]) -> Any:
+    """The columns ``names`` (``f<i>``, typed by ``types``) of a block of tab-separated lines,
+    read by pyarrow's CSV reader with no quoting and every line a row, or None where Arrow
+    cannot read them so (the reader's way then reads the block)."""
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+
+    try:
+        return pcsv.read_csv(
+            pa.py_buffer(raw),
+            read_options=pcsv.ReadOptions(autogenerate_column_names=True, use_threads=False, block_size=len(raw) + 1),
+            parse_options=pcsv.ParseOptions(delimiter="\t", quote_char=False, escape_char=False, ignore_empty_lines=False),
+            convert_options=pcsv.ConvertOptions(
+                include_columns=names, column_types=types, strings_can_be_null=False, quoted_strings_can_be_null=False,
+            ),
+        )
+    except (pa.ArrowInvalid, pa.ArrowKeyError):
+        return None
+
+
 def _arrow_columns(raw: bytes, used: list[int], coded: set[int], rows: int) -> dict[int, Any] | None:
     """:func:`_raw_columns` by pyarrow's CSV reader (no quoting, every cell a string), or None
     if pyarrow is missing or cannot read the block as ``rows`` rows."""
     try:
         import pyarrow as pa
-        import pyarrow.csv as pcsv
     except ImportError:
         return None
     names = [f"f{i}" for i in used]
-    try:
-        table = pcsv.read_csv(
-            pa.py_buffer(raw),
-            read_options=pcsv.ReadOptions(autogenerate_column_names=True, use_threads=False, block_size=len(raw) + 1),
-            parse_options=pcsv.ParseOptions(delimiter="\t", quote_char=False, escape_char=False, ignore_empty_lines=False),
-            convert_options=pcsv.ConvertOptions(
-                include_columns=names, column_types=dict.fromkeys(names, pa.string()),
-                strings_can_be_null=False, quoted_strings_can_be_null=False,
-            ),
-        )
-    except (pa.ArrowInvalid, pa.ArrowKeyError):
-        return None
-    if table.num_rows != rows:
+    table = _arrow_table(raw, names, dict.fromkeys(names, pa.string()))
+    if table is None or table.num_rows != rows:
         return None
     out: dict[int, Any] = {}
     for i, name in zip(used, names, strict=True):
@@ -339,24 +347,13 @@ def simple_cells(raw: bytes, rows: int, where: dict[str, int], order: Sequence[C
         return None
     try:
         import pyarrow as pa
-        import pyarrow.csv as pcsv
     except ImportError:
         return None
     names = {c.name: f"f{where[c.name]}" for c in order}
     used = sorted(set(names.values()))
     types = {names[c.name]: pa.string() if c.kind in ("id", "date") else pa.dictionary(pa.int32(), pa.string()) for c in order}
-    try:
-        table = pcsv.read_csv(
-            pa.py_buffer(raw),
-            read_options=pcsv.ReadOptions(autogenerate_column_names=True, use_threads=False, block_size=len(raw) + 1),
-            parse_options=pcsv.ParseOptions(delimiter="\t", quote_char=False, escape_char=False, ignore_empty_lines=False),
-            convert_options=pcsv.ConvertOptions(
-                include_columns=used, column_types=types, strings_can_be_null=False, quoted_strings_can_be_null=False,
-            ),
-        )
-    except (pa.ArrowInvalid, pa.ArrowKeyError):
-        return None
-    if table.num_rows != rows:
+    table = _arrow_table(raw, used, types)
+    if table is None or table.num_rows != rows:
         return None
     out: dict[str, Any] = {}
     for c in order:
