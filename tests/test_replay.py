@@ -377,6 +377,12 @@ def test_cli_bad_files_give_the_readers_errors_without_traceback(capsys, tmp_pat
     assert code == 2 and "--mfn-returns" in err
     code, out, err = run_cli(capsys, "replay", str(SEED_SCENARIO), "--orders", str(tmp_path / "nope.txt"), "--mfn-returns", str(FILES["mfn_returns"]))
     assert code == 2 and "no such file" in err
+    # Orders of another account: not one return matches an order line.
+    other = tmp_path / "other_orders.txt"
+    head, *lines = FILES["orders"].read_text(encoding="utf-8").splitlines(keepends=True)
+    other.write_text(head + "".join("X" + line for line in lines), encoding="utf-8")
+    code, out, err = run_cli(capsys, "replay", str(SEED_SCENARIO), "--orders", str(other), "--mfn-returns", str(FILES["mfn_returns"]))
+    assert code == 2 and "no return in the reports matches an order line" in err and "Traceback" not in err
 
 
 # ---------------------------------------------------------------------------------------------
