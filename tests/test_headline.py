@@ -88,12 +88,15 @@ def test_two_decisions_and_the_break_even_in_plain_words():
     assert (f"b pays for itself against a if your returners buy from you at least {be.factor * 0.2:.2g} times a year, "
             f"95 % CI {be.low * 0.2:.2g} to {be.high * 0.2:.2g}. The scenario assumes 0.2, declared range 0.1 to 0.3.") in text
     assert f"at least {be.factor * 0.3:.0%} of the goodwill" in text and "assumes 30%, declared range 10% to 60%" in text
+    assert "outside the declared range" not in text  # 0.12 a year lies inside 0.1 to 0.3
     assert _depth(text) <= 1  # no nested brackets
     # When they agree it is said once, with the retention at which the next policy would overtake.
     res = _runs({"a": (4.0, 8.0, 0.10), "b": (4.3, 8.0, 0.20)})
     text = decision_text(res, sc, "a", names={})
     assert text.startswith("Answer, on cost alone and with retention alike: keep a.")
     assert "Cost only" not in text and "b would overtake a if your returners buy from you at least" in text
+    # Three times the assumed rate, 0.6 a year, is beyond the declared 0.3: the headline says so.
+    assert break_even(res, "b", "a").factor * 0.2 > 0.3 and "That is outside the declared range" in text
 
 
 def test_the_verdict_calls_policies_by_their_labels():

@@ -186,6 +186,12 @@ def describe_break_even(be: BreakEven, scenario: Any, names: dict[str, str] | No
             f"if your returners buy from you at least {_num(be.factor * r)} times a year{ci(r)}. "
             f"The scenario assumes {_num(r)}{_range(scenario, 'buyer.purchases_per_year.mean')}."
         )
+        u = getattr(scenario, "uncertainty", {}).get("buyer.purchases_per_year.mean")
+        if u is not None and u.low is not None and u.high is not None and not u.low <= be.factor * r <= u.high:
+            # The closed form holds the returns of the extra purchases at the scenario's cost
+            # (docs/kpis.md): second-order near the scenario, not far outside what it declares.
+            rate += (" That is outside the declared range, where this estimate, which leaves out the cost of "
+                     "the extra purchases' own returns, is less sure.")
     verb = "pays for itself against" if be.factor <= 1 else "would overtake"
     out = [f"{call(be.retention, be.retention)} {verb} {call(be.cost, be.cost)} {rate}"]
     if not bounded:
