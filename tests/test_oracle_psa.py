@@ -166,3 +166,14 @@ def test_psa_on_a_known_surface_recovers_the_closed_form_within_its_own_interval
     voi = res.evppi(by_group=False).set_index("inputs")
     for path in ("costs.inspection", "markets.domestic.return_label.base"):
         assert voi.loc[path, "ci_low"] <= EVPPI_ONE <= voi.loc[path, "ci_high"], voi.loc[path]
+
+
+def test_the_value_of_information_of_a_dominant_policy_is_zero_not_a_rounding_below_it():
+    # One policy best in every draw: knowing the draw changes no choice. The sums of the two ways
+    # of averaging round differently (here by -1.8e-15), which once showed as "-$0.00".
+    from returnsim.decide.psa_result import _value_of_information
+
+    rng = np.random.default_rng(0)
+    v = np.c_[rng.random(50) * 10, np.full(50, -1.0)]
+    assert v.max(axis=1).mean() - v.mean(axis=0).max() < 0
+    assert _value_of_information(v) == 0.0

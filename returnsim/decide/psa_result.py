@@ -46,8 +46,9 @@ def _candidates(x: np.ndarray) -> list[np.ndarray]:
 
 def _value_of_information(v: np.ndarray) -> float:
     """Expected value of knowing which column is best in each row, over choosing the best on
-    average (``v``: draws x policies, larger is better): EVPI, or EVPPI of fitted values."""
-    return float(v.max(axis=1).mean() - v.mean(axis=0).max())
+    average (``v``: draws x policies, larger is better): EVPI, or EVPPI of fitted values. Never
+    negative (a row's best is at least each column's value), so a rounding hair below zero is 0."""
+    return max(0.0, float(v.max(axis=1).mean() - v.mean(axis=0).max()))
 
 
 def _standardise(x: np.ndarray) -> np.ndarray:
@@ -193,10 +194,8 @@ class PSA:
             if j != ref:
                 fitted[:, j] = conditional_means(x, v[:, j] - v[:, ref], rest)
 
-        def stat(f: np.ndarray) -> float:
-            return max(0.0, _value_of_information(f))
-
-        return stat(fitted), _bootstrap_ci(fitted, stat, self.confidence, np.random.default_rng(self.seed))
+        rng = np.random.default_rng(self.seed)
+        return _value_of_information(fitted), _bootstrap_ci(fitted, _value_of_information, self.confidence, rng)
 
     def evppi(self, groups: Mapping[str, Sequence[str]] | None = None, by_group: bool = True) -> pd.DataFrame:
         """Expected value of partial perfect information per input, and per group.

@@ -152,12 +152,20 @@ def _num(x: float) -> str:
     return f"{x:.2g}" if abs(x) < 1 else f"{x:.2f}"
 
 
-def _range(scenario: Any, path: str, fmt: Any = None) -> str:
+def _declared(scenario: Any, path: str) -> tuple[float, float] | None:
+    """The range the scenario's ``[uncertainty]`` table declares for ``path``, if any."""
     u = getattr(scenario, "uncertainty", {}).get(path)
     if u is None or u.low is None or u.high is None:
+        return None
+    return u.low, u.high
+
+
+def _range(scenario: Any, path: str, fmt: Any = None) -> str:
+    span = _declared(scenario, path)
+    if span is None:
         return ""
     f = fmt or _num
-    return f", declared range {f(u.low)} to {f(u.high)}"
+    return f", declared range {f(span[0])} to {f(span[1])}"
 
 
 def _pct(x: float) -> str:
@@ -186,8 +194,8 @@ def describe_break_even(be: BreakEven, scenario: Any, names: dict[str, str] | No
             f"if your returners buy from you at least {_num(be.factor * r)} times a year{ci(r)}. "
             f"The scenario assumes {_num(r)}{_range(scenario, 'buyer.purchases_per_year.mean')}."
         )
-        u = getattr(scenario, "uncertainty", {}).get("buyer.purchases_per_year.mean")
-        if u is not None and u.low is not None and u.high is not None and not u.low <= be.factor * r <= u.high:
+        span = _declared(scenario, "buyer.purchases_per_year.mean")
+        if span is not None and not span[0] <= be.factor * r <= span[1]:
             # The closed form holds the returns of the extra purchases at the scenario's cost
             # (docs/kpis.md): second-order near the scenario, not far outside what it declares.
             rate += (" That is outside the declared range, where this estimate, which leaves out the cost of "

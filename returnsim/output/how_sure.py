@@ -142,7 +142,6 @@ def how_sure_section(
             ],
         }
         lo, hi = psa.evpi_ci()
-        lo = lo if lo > 0 else 0.0  # EVPI is never negative: no "-$0.00" from rounding or a normal interval
         out["evpi"] = f"{fmt_money(psa.evpi, currency)} per order (95 % CI {fmt_money(lo, currency)} to {fmt_money(hi, currency)})"
         out["evppi"] = []
         if psa.draws >= MIN_DRAWS_FOR_EVPPI * len(psa.specs):
