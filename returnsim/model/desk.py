@@ -172,26 +172,6 @@ class Desk(Slots):
         self._last_change = 0.0
         self._init_blocks(len(request_time))
 
-    def arrive(self, rid: int) -> None:
-        """Request ``rid`` lands in the inbox now."""
-        self._now = self.env.now
-        self._arrive(rid, self._now)
-        self._set_tick()
-
-    def _arrive(self, rid: int, now: float) -> None:
-        """Request ``rid`` lands in the inbox at ``now`` (no earlier than any change of the
-        queue so far, so the queue-length integral is the one of arriving on time)."""
-        if self.instant[rid]:
-            self.start[rid] = self.answer[rid] = now
-            self.answered.append(rid)
-            return
-        # (The queue-length integral, inline: this runs once per request.)
-        self.queue_area += (len(self._queue) + len(self._late)) * (now - self._last_change)
-        self._last_change = now
-        self._queue.append(rid)
-        if self._idle:
-            self._wake()
-
     def _wake(self) -> None:
         """Wake the agent that waited last: it resumes now, after the events already due now."""
         self._seq += 1
@@ -244,9 +224,10 @@ class Desk(Slots):
                 if idle:
                     self._wake()
                 continue
-            if instant[rid]:
-                self._arrive(rid, at)
-            else:  # _arrive, inline (it runs once per request)
+            if instant[rid]:  # answered on arrival, without an agent
+                self.start[rid] = self.answer[rid] = at
+                self.answered.append(rid)
+            else:  # into the queue (the queue-length integral inline: this runs once per request)
                 self.queue_area += (len(queue) + len(self._late)) * (at - self._last_change)
                 self._last_change = at
                 queue.append(rid)
@@ -287,12 +268,6 @@ class Desk(Slots):
         # events at that instant wait for it, as they would have as processes.
         self._advance(self.env.peek())
         self._set_tick()
-
-    def waiting(self) -> int:
-        self._now = self.env.now
-        self._pull(self._now, strict=True)
-        self._set_tick()
-        return len(self._queue) + len(self._late)
 
     def collect(self) -> list[int]:
         """The slots whose desk work is complete (arrivals before now taken in), since the last
