@@ -38,10 +38,7 @@ from .world import HOURS_PER_DAY, World
 
 __all__ = [
     "satisfaction",
-    "negative_feedback_probability",
-    "negative_seller_feedback_probability",
     "claim_probability",
-    "purchase_multiplier",
     "feedback_and_multiplier",
     "CustomerBook",
     "FollowOns",
@@ -82,21 +79,12 @@ def satisfaction(
     )
 
 
-def negative_feedback_probability(world: World, s: np.ndarray) -> np.ndarray:
-    m = world.scenario.retention.negative_feedback
-    return logistic(m.intercept + m.per_satisfaction * s)
-
-
-def negative_seller_feedback_probability(world: World, s: np.ndarray) -> np.ndarray:
-    """Probability of negative *seller* feedback after a return (an Order Defect Rate defect)."""
-    m = world.scenario.retention.negative_seller_feedback
-    return logistic(m.intercept + m.per_satisfaction * s)
-
-
 def feedback_and_multiplier(world: World, s: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """:func:`negative_feedback_probability`, :func:`negative_seller_feedback_probability` and
-    :func:`purchase_multiplier` of ``s`` in one pass of each step over a (3, n) array: the same
-    numbers, a third of the numpy calls (each batch pays a call's fixed cost)."""
+    """Of satisfaction ``s``: the probability of negative product feedback, of negative
+    *seller* feedback (an Order Defect Rate defect), and the post-return purchase rate over the
+    pre-return rate (``repeat_multiplier.maximum`` times a logistic), each a logistic of
+    ``intercept + per_satisfaction * s``; the three in one pass of each step over a (3, n) array
+    (each batch pays a numpy call's fixed cost)."""
     r = world.scenario.retention
     a, b = _logit_lines(world)
     p = logistic(a + b * s)
@@ -132,10 +120,6 @@ def claim_probability(
     return logistic(x)
 
 
-def purchase_multiplier(world: World, s: np.ndarray) -> np.ndarray:
-    """Post-return purchase rate over the pre-return rate."""
-    m = world.scenario.retention.repeat_multiplier
-    return m.maximum * logistic(m.intercept + m.per_satisfaction * s)
 
 
 @dataclass
