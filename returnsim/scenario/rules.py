@@ -266,7 +266,7 @@ def first_match(
         return _first([cond.tests(codes) for cond in conditions], req)
     key = ("first_match", *map(id, conditions))
     got = cache.get(key)
-    if got is None or len(got[0]) != len(conditions) or any(a is not b for a, b in zip(got[0], conditions, strict=True)):
+    if got is None or any(a is not b for a, b in zip(got[0], conditions, strict=True)):  # (the key has one id per condition)
         compiled = [by_identity(cache, id(cond), cond, partial(cond.tests, codes)) for cond in conditions]
         got = cache[key] = (tuple(conditions), _tabulate(compiled, codes) or partial(_first, compiled))
     return got[1](req)
