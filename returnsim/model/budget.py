@@ -189,10 +189,10 @@ def _season_by_day(sc: Scenario) -> np.ndarray | None:
     return season[month] * np.minimum(1.0, horizon - np.arange(n))
 
 
-def _seasonal_days(sc: Scenario) -> float:
+def _seasonal_days(sc: Scenario, by_day: np.ndarray | None) -> float:
     """Sum over the horizon of each day's seasonal multiplier (days of orders at the base
-    rate), exact for horizons up to ten years and from the yearly average beyond."""
-    by_day = _season_by_day(sc)
+    rate), exact for horizons up to ten years (``by_day``: :func:`_season_by_day`) and from the
+    yearly average beyond."""
     if by_day is not None:
         return float(by_day.sum())
     season = np.asarray(sc.demand.seasonality, dtype=float)
@@ -345,7 +345,8 @@ def estimate_run(scenario: Scenario, trace: bool = False) -> RunEstimate:
     shares = np.array([c.share for c in sc.catalog.values()], dtype=float)
     rates = np.array([c.return_rate for c in sc.catalog.values()], dtype=float)
     return_rate = float(shares @ rates / shares.sum()) if shares.sum() > 0 else 0.0
-    season_days = _seasonal_days(sc)
+    by_day = _season_by_day(sc)
+    season_days = _seasonal_days(sc, by_day)
     orders = sc.demand.orders_per_day * season_days
     requests = orders * return_rate
     if sc.retention.feedback_into_demand:
@@ -374,7 +375,6 @@ def estimate_run(scenario: Scenario, trace: bool = False) -> RunEstimate:
     per_day = requests / days * peak / max(mean_season, 1e-12) if days > 0 else 0.0
     # An overloaded desk holds more (:func:`_overload_slots`), the most under any policy.
     agent_hours = agents * 24.0 * open_share
-    by_day = _season_by_day(sc)
     daily = None if by_day is None or season_days <= 0 else by_day * (requests / season_days)
     # (Planning the sample is skipped when the desk keeps up even if every request took every
     # touch: the common case costs nothing.)
