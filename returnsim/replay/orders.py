@@ -45,7 +45,7 @@ from .blocks import (
     streamable,
     to_block,
 )
-from .returns import no_rows
+from .returns import no_rows, order_ids
 from .rows import Seen, block_rows, day_resolution, join_parts, read_blocks
 
 __all__ = ["OrderCounts", "scan_orders", "read_blocks", "order_hashes", "hash_ids", "BLOCK_LINES"]
@@ -85,13 +85,8 @@ class OrderCounts:
 def order_hashes(ids: Collection[str] | pd.Series | np.ndarray) -> np.ndarray:
     """Sorted distinct 64-bit hashes of order ids (missing ones left out), hashed a slice at a
     time (a column of strings is not copied whole)."""
-    values = pd.Series(list(ids) if isinstance(ids, set | frozenset) else ids, copy=False)
-    out = [np.zeros(0, dtype=np.uint64)]
-    for a in range(0, len(values), 50_000):
-        part = values.iloc[a : a + 50_000].dropna()
-        if len(part):
-            out.append(np.unique(hash_ids(part.astype(str).to_numpy(dtype=object))))
-    return np.unique(np.concatenate(out))
+    h, present = order_ids(pd.Series(list(ids) if isinstance(ids, set | frozenset) else ids, copy=False))
+    return np.unique(h[present])
 
 
 
@@ -131,9 +126,7 @@ def _count_frame(df: pd.DataFrame, cancelled: dict[str, str], counts: OrderCount
         return np.zeros(0, dtype=np.uint64)
     if countries and "ship_country" in df:
         counts.countries.update(df["ship_country"].dropna().value_counts().to_dict())
-    present = df["order_id"].notna().to_numpy()
-    ids = np.zeros(len(df), dtype=np.uint64)
-    ids[present] = hash_ids(df["order_id"].to_numpy(dtype=object)[present])
+    ids, present = order_ids(df["order_id"])
     kept = present.copy()
     if "status" in df:
         kept &= (df["status"].map(cancelled) != "cancelled").to_numpy()
@@ -154,12 +147,8 @@ def _returned_table(returned: Collection[str] | np.ndarray) -> pd.Index:
 
 
 def _is_returned(df: pd.DataFrame, table: pd.Index) -> np.ndarray:
-    ids = df["order_id"]
-    present = ids.notna().to_numpy()
-    out = np.zeros(len(df), dtype=bool)
-    if present.any():
-        out[present] = _in_table(hash_ids(ids.to_numpy(dtype=object)[present]), table)
-    return out
+    h, present = order_ids(df["order_id"])
+    return present & _in_table(h, table)
 
 
 Sink = Callable[[pd.DataFrame], None]
