@@ -23,10 +23,10 @@ import numpy as np
 import pandas as pd
 
 from ..calibrate.codes import CodeTable
-from ..calibrate.readers import FBA_RETURNS, MFN_RETURNS, ReadProblem, Report
+from ..calibrate.readers import ReadProblem, Report
 from ..calibrate.tsv import Source
-from .blocks import blocks_of, give_back, hash_ids, probe, streamable
-from .rows import RETURN_BLOCK_LINES, Seen, block_rows, day_resolution, join_parts
+from .blocks import give_back, hash_ids, probe, streamable
+from .rows import RETURN_BLOCK_LINES, day_resolution, join_parts, report_blocks
 
 __all__ = ["Coded", "ReturnRows", "read_returns", "no_rows"]
 
@@ -186,9 +186,6 @@ def _join(rep: Report, parts: list[dict[str, Any]]) -> ReturnRows:
     )
 
 
-_COLUMNS = {"fba_returns": FBA_RETURNS, "mfn_returns": MFN_RETURNS}
-
-
 def read_returns(
     source: Source, reader: Callable[[Source], Report], codes: CodeTable, reasons: Mapping[str, int], block: int = RETURN_BLOCK_LINES
 ) -> tuple[Report, ReturnRows | None]:
@@ -209,21 +206,19 @@ def read_returns(
     problems: list[ReadProblem] = []
     empty: list[Report] = []
     lines = 0
-    seen: Seen | None = None
     votes: dict[str, list[bool]] = {}
-    for b in blocks_of(path, block, notes):
-        seen = seen or Seen(len(b.header.split("\t")))
-        fast, slow, n = block_rows(b, kind, _COLUMNS[kind], path.name, votes, keep=USED)
+    for both, n in report_blocks(path, kind, block, notes, votes, keep=USED):
         lines += n
-        both = seen.drop_repeats(b, join_parts(kind, path.name, [fast] + ([slow] if slow else []), slow.problems if slow else [], [], 0), path.name)
         problems.extend(both.problems)
         if not both.data.empty:  # its rows become arrays at once; the block's frame goes
-            parts.append(_part(_used(both.data), kind, codes, reasons))
-            both.data = no_rows(_used(both.data))
+            used = _used(both.data)
+            parts.append(_part(used, kind, codes, reasons))
+            both.data = no_rows(used)
             empty.append(both)
+            del used
         else:
             empty.append(dataclasses.replace(both, data=pd.DataFrame()))
-        del fast, slow, both
+        del both
         if len(empty) % 4 == 0:  # freed pages would stay resident and add up over the file
             give_back()
     rep = join_parts(kind, path.name, empty, problems, notes, lines)

@@ -17,14 +17,22 @@ from __future__ import annotations
 import dataclasses
 import io
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ..calibrate.readers import ALL_ORDERS, Column, ReadProblem, Report, read_report
+from ..calibrate.readers import (
+    ALL_ORDERS,
+    FBA_RETURNS,
+    MFN_RETURNS,
+    Column,
+    ReadProblem,
+    Report,
+    read_report,
+)
 from ..calibrate.tsv import Source, _parse_quoted
 from .blocks import (
     Block,
@@ -227,20 +235,13 @@ def read_blocks(
     if head.unusable:
         return pruned(reader(path))  # the reader says what is wrong with the whole file
     kind = head.kind
-    columns = _COLUMNS[kind]
     notes: list[str] = []
     parts: list[Report] = []
     problems: list[ReadProblem] = []
     rows = 0
-    seen: Seen | None = None
     votes: dict[str, list[bool]] = {}
-    known: dict[str, Known] = {}
-    for b in blocks_of(path, block, notes):
-        seen = seen or Seen(len(b.header.split("\t")))
-        fast, slow, n = block_rows(b, kind, columns, path.name, votes, keep=keep, known=known)
+    for both, n in report_blocks(path, kind, block, notes, votes, keep):
         rows += n
-        both = join_parts(kind, path.name, [fast] + ([slow] if slow else []), slow.problems if slow else [], [], 0)
-        both = seen.drop_repeats(b, both, path.name)
         problems.extend(both.problems)
         parts.append(pruned(both))
     rep = join_parts(kind, path.name, parts, problems, notes, rows)
@@ -248,10 +249,21 @@ def read_blocks(
     return rep
 
 
-def _columns_by_kind() -> dict[str, tuple[Column, ...]]:
-    from ..calibrate.readers import FBA_RETURNS, MFN_RETURNS
+def report_blocks(
+    path: Path, kind: str, block: int, notes: list[str], votes: dict[str, list[bool]], keep: Sequence[str] | None = None
+) -> Iterator[tuple[Report, int]]:
+    """Each block of lines of ``path``, a report of ``kind``, as a report of its rows (rows
+    repeating one anywhere earlier in the file dropped, with a problem each), and the block's
+    lines; ``notes`` and ``votes`` (day resolution) collect over the file. A column's distinct
+    cells are read once per file (:class:`.blocks.Known`)."""
+    seen: Seen | None = None
+    known: dict[str, Known] = {}
+    for b in blocks_of(path, block, notes):
+        seen = seen or Seen(len(b.header.split("\t")))
+        fast, slow, n = block_rows(b, kind, _COLUMNS[kind], path.name, votes, keep=keep, known=known)
+        both = join_parts(kind, path.name, [fast] + ([slow] if slow else []), slow.problems if slow else [], [], 0)
+        del fast, slow  # (the block's frames go as soon as joined)
+        yield seen.drop_repeats(b, both, path.name), n
 
-    return {"fba_returns": FBA_RETURNS, "mfn_returns": MFN_RETURNS, "orders": ALL_ORDERS}
 
-
-_COLUMNS = _columns_by_kind()
+_COLUMNS: dict[str, tuple[Column, ...]] = {"fba_returns": FBA_RETURNS, "mfn_returns": MFN_RETURNS, "orders": ALL_ORDERS}
