@@ -15,7 +15,7 @@ queue (request time plus handling); a few hours of queueing move a weekly decay 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -154,12 +154,18 @@ def amazon_terms(terms: FreightTerms, rfs: np.ndarray, waived: np.ndarray) -> Fr
     return FreightTerms(payer=payer, ask=terms.ask, fee_share=fee, label_payer=label_payer)
 
 
-def destination_view(world: World, view: RequestView, action: np.ndarray, address: np.ndarray) -> RequestView:
+def return_lane(action: np.ndarray, address: np.ndarray) -> np.ndarray:
+    """The address a return travels to: ``address`` for ``return_to_address``, else -1 (the
+    origin)."""
+    return np.where(action == ACTION["return_to_address"], address, -1)
+
+
+def destination_view(world: World, view: RequestView, lane: np.ndarray) -> RequestView:
     """``view`` with ``market`` replaced by whether the return crosses a border on its way to
-    the chosen destination (freight follows the parcel)."""
-    lane = np.where(action == ACTION["return_to_address"], address, -1)
+    ``lane`` (:func:`return_lane`; freight follows the parcel)."""
     crosses = world.crosses_border(view.market, lane).astype(np.int64)
-    return replace(view, market=crosses)
+    # (dataclasses.replace inspects the fields on every call; a view is a plain dataclass.)
+    return RequestView(**{**vars(view), "market": crosses})
 
 
 def _view(world: World, req: Requests, reason: np.ndarray) -> RequestView:
@@ -248,11 +254,11 @@ def plan(world: World, policy: Policy, req: Requests) -> Plan:
             OUTCOME["returnless_refund"],
             OUTCOME["returned_refund"],
         )
-        lane_addr = np.where(action == ACTION["return_to_address"], address, -1)
+        lane_addr = return_lane(action, address)
         market, item_class, price = req.market[rows], req.item_class[rows], req.price[rows]
         label = return_label(world, market=market, item_class=item_class, action=action, address=lane_addr, abandon_mode=mode)
         sub_view = take_rows(view, rows)
-        dest = destination_view(world, sub_view, action, address)
+        dest = destination_view(world, sub_view, lane_addr)
         terms = amazon_terms(freight_terms(world, policy, dest), rfs[rows], waived_for(dest, rows))
         asking = terms.payer == PAYER["negotiate"]
         p_fee = buyer.fee_acceptance(world, asked_amount(terms, price, label), price)
@@ -296,7 +302,7 @@ def plan(world: World, policy: Policy, req: Requests) -> Plan:
 
     disp = choose_disposition(world, policy, view, value)
     action = np.where(fba, ACTION["return_to_origin"], np.where(settled, ACTION["give_to_buyer"], disp.action))
-    dest = destination_view(world, view, action, disp.address)
+    dest = destination_view(world, view, return_lane(action, disp.address))
     waived = waived_for(dest)
     terms = amazon_terms(freight_terms(world, policy, dest), rfs, waived)
 

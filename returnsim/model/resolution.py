@@ -25,7 +25,7 @@ from .demand import Requests
 from .disposition import receipt_actions
 from .freight import asked_amount, freight_terms
 from .ledger import ABANDON, ACTION, PAYER, RECEIPT, buyer_pays, flows, return_label
-from .plan import RETURNLESS, Plan, amazon_terms
+from .plan import RETURNLESS, Plan, amazon_terms, destination_view
 from .world import FAULT, HOURS_PER_DAY, HOURS_PER_WEEK, OFFER, OUTCOME, World, pick
 
 __all__ = ["Resolved", "DeskTimes", "resolve"]
@@ -234,11 +234,7 @@ def resolve(
     # what the marketplace lets the seller deduct for it [A13]; refunds at first scan carry none.
     # (dataclasses.replace inspects the fields on every call; a view is a plain dataclass.)
     true_view = RequestView(**{**vars(pl.view), "condition": req.condition})
-    # (``plan.destination_view`` of the true view, whose lane is ``lane_addr``: one pass fewer.)
-    crosses = world.crosses_border(true_view.market, lane_addr).astype(np.int64)
-    at_receipt = amazon_terms(
-        freight_terms(world, policy, RequestView(**{**vars(true_view), "market": crosses})), pl.rfs, pl.label_waived
-    )
+    at_receipt = amazon_terms(freight_terms(world, policy, destination_view(world, true_view, lane_addr)), pl.rfs, pl.label_waived)
     fee_share = np.where(
         terms.payer == PAYER["buyer"],
         np.where(at_receipt.payer == PAYER["buyer"], at_receipt.fee_share, 0.0),
