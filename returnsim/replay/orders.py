@@ -62,24 +62,23 @@ each costs the next blocks' page faults, every block about 0.3 CPU s over 1 M or
 class OrderCounts:
     """What the counting pass found."""
 
-    per_day: pd.Series
-    """Orders (distinct order ids, cancelled left out) per purchase day (a naive UTC date)."""
-    countries: Counter
+    countries: Counter = field(default_factory=Counter)
     """Order lines per ship country (for the home market)."""
     lines: int = 0
     days: Counter = field(default_factory=Counter)
     """Orders per day number (days since 1970-01-01), as the blocks add them."""
 
-    def finish(self) -> None:
-        """``per_day`` from ``days``."""
-        if self.days:
-            k = np.fromiter(self.days.keys(), dtype=np.int64, count=len(self.days))
-            v = np.fromiter(self.days.values(), dtype=np.int64, count=len(self.days))
-            order = np.argsort(k)
-            index = pd.DatetimeIndex(k[order].astype("datetime64[D]").astype("datetime64[ns]"))
-            self.per_day = pd.Series(v[order].astype(float), index=index)
-        else:
-            self.per_day = pd.Series(dtype=float)
+    @property
+    def per_day(self) -> pd.Series:
+        """Orders (distinct order ids, cancelled left out) per purchase day (a naive UTC date),
+        from ``days``."""
+        if not self.days:
+            return pd.Series(dtype=float)
+        k = np.fromiter(self.days.keys(), dtype=np.int64, count=len(self.days))
+        v = np.fromiter(self.days.values(), dtype=np.int64, count=len(self.days))
+        order = np.argsort(k)
+        index = pd.DatetimeIndex(k[order].astype("datetime64[D]").astype("datetime64[ns]"))
+        return pd.Series(v[order].astype(float), index=index)
 
 
 def order_hashes(ids: Collection[str] | pd.Series | np.ndarray) -> np.ndarray:
@@ -119,12 +118,12 @@ def _count(ids: np.ndarray, dates: np.ndarray, kept: np.ndarray, counts: OrderCo
     return pd.unique(ids)
 
 
-def _count_frame(df: pd.DataFrame, cancelled: dict[str, str], counts: OrderCounts, last: pd.Index, countries: bool = True) -> np.ndarray:
+def _count_frame(df: pd.DataFrame, cancelled: dict[str, str], counts: OrderCounts, last: pd.Index) -> np.ndarray:
     """:func:`_count` on rows as the reader gives them (``order_id``, ``purchase_date`` and
     optionally ``status`` and ``ship_country``)."""
     if df.empty:
         return np.zeros(0, dtype=np.uint64)
-    if countries and "ship_country" in df:
+    if "ship_country" in df:
         counts.countries.update(df["ship_country"].dropna().value_counts().to_dict())
     ids, present = order_ids(df["order_id"])
     kept = present.copy()
@@ -157,11 +156,10 @@ Sink = Callable[[pd.DataFrame], None]
 
 def _whole(source: Source, returned: Collection[str] | np.ndarray, codes: CodeTable, sink: Sink | None = None) -> tuple[Report, OrderCounts]:
     rep = read_orders(source)
-    counts = OrderCounts(per_day=pd.Series(dtype=float), countries=Counter(), lines=rep.rows_read)
+    counts = OrderCounts(lines=rep.rows_read)
     if rep.unusable or rep.kind != "orders":
         return rep, counts
     _count_frame(rep.data, codes.value_map("order_status"), counts, _table(np.zeros(0, dtype=np.uint64)))
-    counts.finish()
     rep.data = rep.data[_is_returned(rep.data, _returned_table(returned))].reset_index(drop=True)
     if sink is not None:
         sink(rep.data)
@@ -209,12 +207,9 @@ class _Tally:
         whatever its lines."""
         if repeats.empty:
             return
-        before = self.counts.days.copy()
-        self.counts.days = Counter()
-        _count_frame(repeats, self.cancelled, self.counts, self.last, countries=False)
-        took = self.counts.days
-        self.counts.days = before
-        self.counts.days.subtract(took)
+        took = OrderCounts()  # (the lines themselves stay counted, and their countries)
+        _count_frame(repeats, self.cancelled, took, self.last)
+        self.counts.days.subtract(took.days)
 
     def next_block(self) -> None:
         self.last, self.ids = _table(self.ids), np.zeros(0, dtype=np.uint64)
@@ -249,7 +244,7 @@ def scan_orders(
         return _whole(path, returned, codes, sink)  # the reader says what is wrong, or reads counts
     table = _returned_table(returned)
     cancelled = codes.value_map("order_status")
-    counts = OrderCounts(per_day=pd.Series(dtype=float), countries=Counter())
+    counts = OrderCounts()
     notes: list[str] = []
     parts: list[Report] = []
     problems: list[ReadProblem] = []
@@ -290,7 +285,6 @@ def scan_orders(
             del both
             if len(parts) % GIVE_BACK_BLOCKS == 0:  # freed pages would stay resident and add up
                 give_back()
-    counts.finish()
     rep = join_parts("orders", path.name, parts, problems, notes, counts.lines)
     rep.day_resolution = day_resolution(votes)
     if rep.data.empty:
