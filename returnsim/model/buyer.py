@@ -7,12 +7,9 @@ probabilities agree (common random numbers), and ``analytic`` can weight both br
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from ..scenario import OFFER_KINDS
-from ..scenario.rules import by_identity
 from .world import World, pick
 
 __all__ = ["logistic", "offer_acceptance", "fee_acceptance"]
@@ -38,7 +35,7 @@ def offer_acceptance(
     who misreported a change of mind as a defect. ``offer`` is an index into ``OFFER_KINDS``
     (-1: no offer, probability 0).
     """
-    intercept, per_value_share, per_day_delay, per_quality = _offer_models(world)
+    intercept, per_value_share, per_day_delay, per_quality = world.offer_models
     # Every row at once (a row without an offer, -1, reads the last kind's model and is then
     # set to 0): selecting the rows with an offer first costs more passes than it saves on a
     # batch, and each row's value is the same. The terms in the order of the formula.
@@ -51,21 +48,6 @@ def offer_acceptance(
         + pick(world.offer_reason_shift, offer % len(OFFER_KINDS), true_reason)
     )
     return np.where(offer >= 0, logistic(x), 0.0)
-
-
-def _offer_models(world: World) -> tuple[np.ndarray, ...]:
-    """Each offer kind's (intercept, per_value_share, per_day_delay, per_quality), indexed by
-    ``OFFER_KINDS`` (NaN for a kind the scenario gives no model for: no policy can make it)."""
-    offers = world.scenario.buyer.offers
-
-    def build() -> tuple[np.ndarray, ...]:
-        models = [offers.get(kind) for kind in OFFER_KINDS]  # type: ignore[call-overload]
-        return tuple(
-            np.array([math.nan if m is None else getattr(m, name) for m in models])
-            for name in ("intercept", "per_value_share", "per_day_delay", "per_quality")
-        )
-
-    return by_identity(world.policy_cache, ("buyer.offers", id(offers)), offers, build)
 
 
 def fee_acceptance(world: World, amount: np.ndarray, price: np.ndarray) -> np.ndarray:

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..scenario.distributions import _Dist, poisson_ppf
-from ..scenario.rules import by_identity
 from .columns import take_rows
 from .world import HOURS_PER_DAY, HOURS_PER_YEAR, World
 
@@ -257,8 +256,7 @@ def build_requests(
     window = window_days(world, order_time, delivered)
     # Re-use the out-of-window draw's position within its own band so one uniform serves both.
     delay = ret.request_delay_days
-    seen = by_identity(world.policy_cache, ("demand.delay_cdf", id(delay)), delay, dict)
-    inside = ppf_below_each(delay, u["request_delay"], window, seen)
+    inside = ppf_below_each(delay, u["request_delay"], window, world.request_delay_cdf)
     late = window + ret.late_request_days.ppf(u["request_delay"])
     request_time = delivered + np.where(in_window, inside, late) * HOURS_PER_DAY
 
@@ -342,7 +340,7 @@ def _holiday_days(world: World, first: int, end: int) -> tuple[int, np.ndarray, 
     excluded): placed in November or December, and the day of the 1 February after; built once
     per scenario, as batches of a few dozen requests would otherwise pay a dozen calendar
     conversions each."""
-    table = by_identity(world.policy_cache, ("demand.holiday_days", id(world.scenario)), world.scenario, dict)
+    table = world.holiday_days
     if not table or first < table["origin"] or end > table["end"]:
         origin = min(first, table.get("origin", 0), 0)
         end = max(end, 2 * table.get("end", 0), 800)

@@ -30,7 +30,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..scenario.distributions import poisson_ppf
-from ..scenario.rules import by_identity
 from .buyer import logistic
 from .columns import take_rows
 from .demand import FOLLOWON_SLOTS, UNIFORMS, Customers, earliest_request_h
@@ -86,24 +85,9 @@ def feedback_and_multiplier(world: World, s: np.ndarray) -> tuple[np.ndarray, np
     ``intercept + per_satisfaction * s``; the three in one pass of each step over a (3, n) array
     (each batch pays a numpy call's fixed cost)."""
     r = world.scenario.retention
-    a, b = _logit_lines(world)
+    a, b = world.retention_logit_lines
     p = logistic(a + b * s)
     return p[0], p[1], r.repeat_multiplier.maximum * p[2]
-
-
-def _logit_lines(world: World) -> tuple[np.ndarray, np.ndarray]:
-    """The intercepts and slopes (columns of shape (3, 1)) of the three logits of
-    :func:`feedback_and_multiplier`, made once per retention model."""
-    r = world.scenario.retention
-    models = (r.negative_feedback, r.negative_seller_feedback, r.repeat_multiplier)
-
-    def build() -> tuple[np.ndarray, np.ndarray]:
-        return (
-            np.array([[m.intercept] for m in models], dtype=float),
-            np.array([[m.per_satisfaction] for m in models], dtype=float),
-        )
-
-    return by_identity(world.policy_cache, ("retention.logit_lines", id(r)), r, build)
 
 
 def claim_probability(

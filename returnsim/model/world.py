@@ -8,6 +8,7 @@ once per scenario; a policy is applied to it by the decision modules.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -82,6 +83,12 @@ class World:
         self.policy_cache: dict[Hashable, tuple[Any, Any]] = {}
         """Per-policy lookup tables by (table, ``id(policy)``), each with its policy (so the id
         stays its own): built on the first batch instead of on every one."""
+        self.request_delay_cdf: dict[float, float] = {}
+        """The request delay's cdf at each return-window length met so far (``demand``: a
+        scalar cdf costs a few microseconds, and batches meet the same few lengths)."""
+        self.holiday_days: dict[str, Any] = {}
+        """Per order day, whether it is a holiday order and its 1 February after
+        (``demand._holiday_days``), grown as batches reach further."""
         rc = self.codes["reason"]
         reasons = list(sc.reasons.values())
         self.reason_fault = np.array([FAULT[r.fault] for r in reasons])
@@ -235,6 +242,29 @@ class World:
                 for r, v in offers[kind].by_reason.items():
                     shift[k, self.codes["reason"][r]] = v
         return shift
+
+    @cached_property
+    def offer_models(self) -> tuple[np.ndarray, ...]:
+        """Each offer kind's (intercept, per_value_share, per_day_delay, per_quality), indexed by
+        ``OFFER_KINDS`` (NaN for a kind the scenario gives no model for: no policy can make it)."""
+        offers = self.scenario.buyer.offers
+        models = [offers.get(kind) for kind in OFFER_KINDS]  # type: ignore[call-overload]
+        return tuple(
+            np.array([math.nan if m is None else getattr(m, name) for m in models])
+            for name in ("intercept", "per_value_share", "per_day_delay", "per_quality")
+        )
+
+    @cached_property
+    def retention_logit_lines(self) -> tuple[np.ndarray, np.ndarray]:
+        """The intercepts and slopes (columns of shape (3, 1)) of the three logits of
+        ``retention.feedback_and_multiplier``: negative feedback, negative seller feedback and
+        the purchase multiplier."""
+        r = self.scenario.retention
+        models = (r.negative_feedback, r.negative_seller_feedback, r.repeat_multiplier)
+        return (
+            np.array([[m.intercept] for m in models], dtype=float),
+            np.array([[m.per_satisfaction] for m in models], dtype=float),
+        )
 
     @cached_property
     def overall_return_rate(self) -> float:
