@@ -17,7 +17,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -89,12 +89,11 @@ def join_parts(kind: str, name: str, parts: list[Report], problems: list[ReadPro
                   columns_found=tuple(found), rows_read=rows)
 
 
-def vote(part: Report | None, votes: dict[str, list[bool]]) -> None:
-    """Add a part's day resolution of each date column, if it has a readable date in it."""
-    if part is None:
-        return
-    for k, v in part.day_resolution.items():
-        has = k in part.data and bool(part.data[k].notna().any())
+def vote(day: Mapping[str, bool], data: Mapping[str, Any] | pd.DataFrame, votes: dict[str, list[bool]]) -> None:
+    """Add a part's day resolution of each date column (``day``), if the part's column in
+    ``data`` (a frame, or columns by name) has a readable date in it."""
+    for k, v in day.items():
+        has = k in data and bool((~pd.isna(data[k])).any())
         votes.setdefault(k, []).extend([v] if has else [])
 
 
@@ -200,9 +199,7 @@ def block_rows(
         if bad.any():
             other = sorted(other + [plain[i] for i in np.flatnonzero(bad)])
             cols = {k: v[~bad] for k, v in cols.items()}
-    for k, v in day.items():
-        has = k in cols and bool((~pd.isna(cols[k])).any())
-        votes.setdefault(k, []).extend([v] if has else [])
+    vote(day, cols, votes)
     if take is not None and len(cols["line"]):
         rows = take(cols)
         cols = {k: v[rows] for k, v in cols.items()}
@@ -211,7 +208,8 @@ def block_rows(
     frame = pd.DataFrame(cols) if len(cols["line"]) else pd.DataFrame()
     fast = Report(kind=kind, name=name, data=frame, columns_found=tuple(where))
     slow = read_lines(b, other, kind, columns, name) if other else None
-    vote(slow, votes)
+    if slow is not None:
+        vote(slow.day_resolution, slow.data, votes)
     return fast, slow, lines
 
 
