@@ -387,3 +387,25 @@ def test_refund_timing_with_fixed_durations():
     weekday_of_receipt = (tr.t_receive // 24) % 7
     friday = weekday_of_receipt == 4
     assert friday.any() and np.allclose(tr.t_refund[friday] - tr.t_receive[friday], 3 * 24)
+
+
+def test_return_label_routes_by_the_action_not_by_an_address_the_plan_carries():
+    """Only a return_to_address unit travels to its address: an address carried with another
+    action (an FBA unit's rule, a settled request's) must not price the label of that lane."""
+    from returnsim.model.ledger import ABANDON, ACTION, return_label
+    from returnsim.model.world import World
+
+    addresses = {"hub": {"return_label": {"domestic": {"base": 4.0, "per_lb": 0.5}}, "transit_days": 2}}
+    policy = {"disposition": [{"action": "return_to_address", "address": "hub"}]}
+    world = World(scenario("defective", "opened", policy, addresses=addresses))
+    hub = world.address_names.index("hub")
+    actions = [ACTION["return_to_origin"], ACTION["abandon"], ACTION["return_to_address"]]
+    got = return_label(
+        world,
+        market=np.zeros(3, dtype=np.int64),
+        item_class=np.zeros(3, dtype=np.int64),
+        action=np.array(actions),
+        address=np.full(3, hub),
+        abandon_mode=np.full(3, ABANDON["dispose"]),
+    )
+    assert got.tolist() == pytest.approx([LABEL, LABEL, 4.0 + 0.5 * 2])

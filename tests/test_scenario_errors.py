@@ -81,6 +81,10 @@ CASES: dict[str, tuple[str, list[str]]] = {
         ['got "eu_hbu"', "unknown address", "did you mean 'eu_hub'?"],
     ),
     "address_missing": ("policies.base.disposition[0]", ["return_to_address needs an address"]),
+    "address_on_other_action": (
+        "policies.base.disposition[0]",
+        ["address = 'eu_hub' is only for action = 'return_to_address'", "action is 'abandon'"],
+    ),
     "address_without_lane": (
         "policies.base.disposition[0].address",
         ['got "eu_hub"', "no return_label for domestic", "restrict when.market"],

@@ -29,6 +29,7 @@ __all__ = [
     "flows",
     "liquidation_terms",
     "return_label",
+    "return_lane",
     "net_return_cost",
     "net_cost_per_request",
 ]
@@ -117,6 +118,12 @@ def _liquidation_label(world: World, travels: np.ndarray, market: np.ndarray, it
     return np.zeros(len(travels))
 
 
+def return_lane(action: np.ndarray, address: np.ndarray) -> np.ndarray:
+    """The address a return travels to: ``address`` for ``return_to_address``, else -1 (the
+    origin)."""
+    return np.where(action == ACTION["return_to_address"], address, -1)
+
+
 def return_label(
     world: World,
     *,
@@ -126,13 +133,14 @@ def return_label(
     address: np.ndarray,
     abandon_mode: np.ndarray,
 ) -> np.ndarray:
-    """The return label a seller-fulfilled unit travels on, money: the lane to the origin
-    (``address == -1``) or to a named address, except a unit abandoned to be liquidated, which
-    rides the liquidation's own label (:func:`liquidation_terms`; none when sold where it lies).
-    What the buyer is asked to pay, what the seller buys and what ``cost_optimal`` values all
-    come from here."""
+    """The return label a seller-fulfilled unit travels on, money: the lane to the named
+    address of a ``return_to_address`` unit, to the origin for any other (:func:`return_lane`:
+    an address the plan carries for another action, e.g. an FBA unit's, does not route it),
+    except a unit abandoned to be liquidated, which rides the liquidation's own label
+    (:func:`liquidation_terms`; none when sold where it lies). What the buyer is asked to pay,
+    what the seller buys and what ``cost_optimal`` values all come from here."""
     abandon_liq = (action == ACTION["abandon"]) & (abandon_mode == ABANDON["liquidate"])
-    lane = world.lane_label(market, item_class, address)
+    lane = world.lane_label(market, item_class, return_lane(action, address))
     if not abandon_liq.any():
         return lane
     # (Only the label of liquidation_terms, for seller-fulfilled units: its recovery and fee

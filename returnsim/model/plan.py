@@ -26,7 +26,16 @@ from .columns import take_rows
 from .demand import Requests
 from .disposition import Option, choose_disposition
 from .freight import FreightTerms, asked_amount, freight_terms
-from .ledger import ABANDON, ACTION, PAYER, RECEIPT, flows, net_cost_per_request, return_label
+from .ledger import (
+    ABANDON,
+    ACTION,
+    PAYER,
+    RECEIPT,
+    flows,
+    net_cost_per_request,
+    return_label,
+    return_lane,
+)
 from .world import FAULT, HOURS_PER_DAY, HOURS_PER_WEEK, OFFER, OUTCOME, World
 
 __all__ = ["Plan", "plan", "fba_mask", "auto_mask", "investigated_mask", "amazon_terms", "returnless_resolution", "RETURNLESS"]
@@ -152,12 +161,6 @@ def amazon_terms(terms: FreightTerms, rfs: np.ndarray, waived: np.ndarray) -> Fr
     fee = np.where(rfs | waived, 0.0, terms.fee_share)
     label_payer = np.where(waived, PAYER["seller"], terms.label_payer)
     return FreightTerms(payer=payer, ask=terms.ask, fee_share=fee, label_payer=label_payer)
-
-
-def return_lane(action: np.ndarray, address: np.ndarray) -> np.ndarray:
-    """The address a return travels to: ``address`` for ``return_to_address``, else -1 (the
-    origin)."""
-    return np.where(action == ACTION["return_to_address"], address, -1)
 
 
 def destination_view(world: World, view: RequestView, lane: np.ndarray) -> RequestView:

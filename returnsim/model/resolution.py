@@ -355,8 +355,9 @@ def resolve(
         labor_hours=labor,
         weeks_to_resale=weeks,
         safet_reimbursement=safet_money,
-        # The label computed above, when the ledger's own (to ``pl.address``) is the same.
-        label=label if (lane_addr == pl.address).all() else None,
+        # The label computed above: the ledger's own would be the same (return_label routes
+        # by the action, whatever address the plan carries).
+        label=label,
         # buyer_pays of the payer above: as the seller's terms, except that the seller pays
         # (nothing falls to the buyer) for FBA.
         pays=(pays_label & merchant, pays_fee & merchant),

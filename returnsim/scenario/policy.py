@@ -95,6 +95,13 @@ class DispositionRule(Strict):
     def _address(self) -> DispositionRule:
         if self.action == "return_to_address" and not self.address:
             raise ValueError("return_to_address needs an address")
+        if self.address and self.action != "return_to_address":
+            # The goods of any other action do not go to a named address: an address here would
+            # be silently ignored by the parcel's route (or priced as if it went there).
+            raise ValueError(
+                f"address = {self.address!r} is only for action = 'return_to_address' (this rule's action is "
+                f"{self.action!r}); remove the address, or make the action return_to_address"
+            )
         return self
 
 
