@@ -80,7 +80,7 @@ class DispositionRule(Strict):
     action: Literal[
         "give_to_buyer", "return_to_origin", "return_to_address", "abandon", "cost_optimal"
     ] = Field(description="what happens to the goods; cost_optimal picks, per return, the option of highest expected value")
-    address: str | None = Field(default=None, description="for return_to_address: a name of [addresses.*]")
+    address: str | None = Field(default=None, description="for return_to_address, and only for it: a name of [addresses.*]")
     abandon_mode: Literal["dispose", "liquidate", "in_place"] = Field(
         default="liquidate",
         description="abandon: the unit goes to a returns centre to be disposed of or liquidated, "
