@@ -72,7 +72,7 @@ def blocks_of(path: Path, block: int, notes: list[str]) -> Iterator[Block]:
     with open(path, "rb") as fh:
         header = read_header(fh, notes, path.name)
         line_no = 2
-        for _, raw in raw_blocks(fh, block):
+        for raw, _ in raw_blocks(fh, block):
             b = to_block(header, raw, line_no, notes, path.name)
             yield b
             line_no += len(b.lines)
@@ -83,24 +83,77 @@ def read_header(fh: BinaryIO, notes: list[str], name: str) -> str:
     return _decode(fh.readline(), notes, name).lstrip("\ufeff").rstrip("\r\n")
 
 
-def raw_blocks(fh: BinaryIO, block: int) -> Iterator[tuple[list[bytes], bytes]]:
-    """The lines (bytes, line ends kept) of the rest of a file, ``block`` at a time and on to
-    where the quotes balance (a block never ends inside a quoted field), with their bytes
-    joined."""
+CHUNK_BYTES = 1 << 20
+"""Bytes read from a file at a time (a block of lines is cut from them)."""
+
+
+class _Lines:
+    """A binary file's lines, read a chunk of bytes at a time: the bytes not yet taken, and
+    where each whole line in them ends (after its ``\\n``; the file's last line, without one,
+    ends at the end of the file). Lines are found by numpy, not a Python object each."""
+
+    def __init__(self, fh: BinaryIO) -> None:
+        self.fh = fh
+        self.buf = bytearray()
+        self.ends = np.zeros(0, dtype=np.int64)
+        self.eof = False
+
+    def more(self) -> bool:
+        """Read another chunk (False at the end of the file, nothing read)."""
+        if self.eof:
+            return False
+        data = self.fh.read(CHUNK_BYTES)
+        if not data:
+            self.eof = True
+            if len(self.buf) > (int(self.ends[-1]) if len(self.ends) else 0):  # a last line without \n
+                self.ends = np.append(self.ends, len(self.buf))
+            return True
+        nl = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10)
+        self.ends = np.concatenate([self.ends, nl + (len(self.buf) + 1)])
+        self.buf += data
+        return True
+
+    def take(self, n: int) -> tuple[bytes, np.ndarray]:
+        """The first ``n`` lines' bytes and where each ends in them; they are dropped."""
+        end = int(self.ends[n - 1])
+        raw = bytes(memoryview(self.buf)[:end])
+        ends, self.ends = self.ends[:n], self.ends[n:] - end
+        del self.buf[:end]
+        return raw, ends
+
+
+def raw_blocks(fh: BinaryIO, block: int) -> Iterator[tuple[bytes, np.ndarray]]:
+    """The rest of a file's lines, ``block`` at a time and on to where the quotes balance (a
+    block never ends inside a quoted field): their bytes (line ends kept), and where each line
+    ends in them (:func:`line_bytes` gives a line back)."""
+    lines = _Lines(fh)
     while True:
-        raw_lines = list(itertools.islice(fh, block))
-        if not raw_lines:
+        while len(lines.ends) < block and lines.more():
+            pass
+        n = min(block, len(lines.ends))
+        if not n:
             return
-        raw = b"".join(raw_lines)
-        quotes = raw.count(b'"')
-        while quotes % 2:  # inside a quoted field: read on to where it closes
-            more = fh.readline()
-            if not more:
+        end = int(lines.ends[n - 1])
+        quotes = lines.buf.count(b'"', 0, end) if lines.buf.find(b'"', 0, end) >= 0 else 0  # (find is memchr)
+        while quotes % 2:  # inside a quoted field: read on, a line at a time, to where it closes
+            while n == len(lines.ends) and lines.more():
+                pass
+            if n == len(lines.ends):
                 break
-            raw_lines.append(more)
-            raw += more
-            quotes += more.count(b'"')
-        yield raw_lines, raw
+            quotes += lines.buf.count(b'"', int(lines.ends[n - 1]), int(lines.ends[n]))
+            n += 1
+        yield lines.take(n)
+
+
+def line_bytes(raw: bytes, ends: np.ndarray, rows: np.ndarray) -> list[bytes]:
+    """Lines ``rows`` of a block (its bytes and line ends, as :func:`raw_blocks` gives them),
+    each without its ``\\n``."""
+    if not len(rows):
+        return []
+    stop = ends[rows]
+    start = np.where(rows > 0, ends[np.maximum(rows - 1, 0)], 0)
+    stop = stop - (np.frombuffer(raw, dtype=np.uint8)[stop - 1] == 10)
+    return [raw[a:b] for a, b in zip(start.tolist(), stop.tolist(), strict=True)]
 
 
 def to_block(header: str, raw: bytes, first: int, notes: list[str], name: str) -> Block:
@@ -314,16 +367,36 @@ class Known:
         self.wrong = np.zeros(0, dtype=bool)
         self._array: Any = None
         """``values``' array."""
+        self._cells: Any = None
+        """The cells of ``at`` in their order, as an Arrow array, once an Arrow array was read."""
+
+    def _places(self, uniq: Any) -> tuple[np.ndarray, list[str]]:
+        """Each of distinct cells ``uniq``'s place in ``values`` (-1 if not read yet), and the
+        cells not read yet. An Arrow array's cells are looked up by Arrow (in C, no Python
+        string made but for a new cell); an object array's, in ``at``."""
+        if isinstance(uniq, np.ndarray):
+            cells = uniq.tolist()
+            get = self.at.get
+            at = np.fromiter((get(u, -1) for u in cells), dtype=np.intp, count=len(cells))
+            return at, [cells[i] for i in np.flatnonzero(at < 0).tolist()]
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        if self._cells is None or len(self._cells) < len(self.at):  # cells added from object arrays
+            self._cells = pa.array(list(self.at), type=pa.string())
+        at = pc.index_in(uniq, value_set=self._cells).fill_null(-1).to_numpy(zero_copy_only=False).astype(np.intp)
+        new = at < 0
+        fresh = uniq.filter(pa.array(new)).to_pylist() if new.any() else []
+        if fresh:
+            self._cells = pa.concat_arrays([self._cells, pa.array(fresh, type=pa.string())])
+        return at, fresh
 
     def read(self, name: str, kind: str, uniq: Any) -> tuple[Any, np.ndarray]:
         """The readings of distinct cells ``uniq`` (an object array or an Arrow string array;
         white space kept): values, and which are unreadable."""
-        cells = uniq.tolist() if isinstance(uniq, np.ndarray) else uniq.to_pylist()
-        get = self.at.get
-        at = np.fromiter((get(u, -1) for u in cells), dtype=np.intp, count=len(cells))
-        new = np.flatnonzero(at < 0)
-        if len(new):
-            fresh = [cells[i] for i in new.tolist()]
+        at, fresh = self._places(uniq)
+        if fresh:
+            new = np.flatnonzero(at < 0)
             values, wrong, _ = read_cells(name, kind, pd.Series(fresh, dtype=object).str.strip())
             at[new] = np.arange(len(self.wrong), len(self.wrong) + len(new))
             self.at.update(zip(fresh, at[new].tolist(), strict=True))

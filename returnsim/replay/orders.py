@@ -38,6 +38,7 @@ from .blocks import (
     column_indices,
     give_back,
     hash_ids,
+    line_bytes,
     probe,
     raw_blocks,
     read_header,
@@ -258,10 +259,10 @@ def scan_orders(
         seen = Seen(len(header.split("\t")))
         where = column_indices(header, ALL_ORDERS)
         first = 2
-        for raw_lines, raw in raw_blocks(fh, block):
+        for raw, ends in raw_blocks(fh, block):
             # A block of ordinary lines whose ids and dates read as they are is read by Arrow;
             # any other, by the lines' and the reader's way (the same rows, counts and problems).
-            both = None if notes else _simple_block(raw_lines, raw, first, where, tally, seen, votes, known, path.name)
+            both = None if notes else _simple_block(raw, ends, first, where, tally, seen, votes, known, path.name)
             if both is None:
                 b = to_block(header, raw, first, notes, path.name)
                 fast, slow, n = block_rows(b, "orders", ALL_ORDERS, path.name, votes, take=tally, known=known)
@@ -274,7 +275,7 @@ def scan_orders(
                 tally.uncount(seen.dropped)
                 first += len(b.lines)
             else:
-                first += len(raw_lines)
+                first += len(ends)
             problems.extend(both.problems)
             if sink is not None and not both.data.empty:
                 sink(both.data)
@@ -292,12 +293,8 @@ def scan_orders(
     return rep, counts
 
 
-def _line_bytes(raw: bytes) -> bytes:
-    return raw[:-1] if raw[-1:] == b"\n" else raw
-
-
 def _simple_block(
-    raw_lines: list[bytes], raw: bytes, first: int, where: dict[str, int], tally: _Tally, seen: Seen,
+    raw: bytes, ends: np.ndarray, first: int, where: dict[str, int], tally: _Tally, seen: Seen,
     votes: dict[str, list[bool]], known: dict[str, Known], name: str,
 ) -> Report | None:
     """The returned rows of a block by :func:`~.blocks.simple_cells`, its orders counted, or
@@ -305,7 +302,7 @@ def _simple_block(
     block (the reader says which copy is counted). Only the returned rows' cells are made
     values; the others' are counted by their distinct values."""
     order = [c for c in ALL_ORDERS if c.name in where]
-    cells = simple_cells(raw, len(raw_lines), where, order)
+    cells = simple_cells(raw, len(ends), where, order)
     if cells is None:
         return None
     coded: dict[str, tuple[np.ndarray, Any]] = {}
@@ -319,9 +316,9 @@ def _simple_block(
     ids_text = cells["order_id"][0]
     ids = hash_ids(ids_text)
     twice = np.flatnonzero(pd.Index(ids).duplicated(keep=False))  # only an order's lines can be the same line
-    if len(twice) and len({_line_bytes(raw_lines[k]) for k in twice.tolist()}) < len(twice):
+    if len(twice) and len(set(line_bytes(raw, ends, twice))) < len(twice):
         return None
-    tally.counts.lines += len(raw_lines)
+    tally.counts.lines += len(ends)
     counted = np.ones(len(ids), dtype=bool)
     if "status" in coded:
         codes, values = coded["status"]
@@ -348,7 +345,7 @@ def _simple_block(
     if part.data.empty:
         return part
     # A line's hash is its text's (pandas hashes a string by its UTF-8 bytes).
-    keys = hash_ids(np.array([_line_bytes(raw_lines[k]) for k in kept.tolist()], dtype=object))
+    keys = hash_ids(np.array(line_bytes(raw, ends, kept), dtype=object))
     part = seen.drop_keyed(part, keys, name)
     tally.uncount(seen.dropped)
     return part

@@ -1,0 +1,101 @@
+"""The replay's reading shortcuts against the plain ways they replace: a file's blocks of lines
+cut from byte chunks (:func:`~returnsim.replay.blocks.raw_blocks`) against reading it a line at
+a time, and the distinct cells of an Arrow column looked up by Arrow (:class:`~.blocks.Known`)
+against reading each cell."""
+
+from __future__ import annotations
+
+import io
+import itertools
+from collections.abc import Iterator
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from returnsim.calibrate.tsv import read_cells
+from returnsim.replay import blocks
+from returnsim.replay.blocks import Known, line_bytes, raw_blocks
+
+pa = pytest.importorskip("pyarrow")
+
+
+def _by_lines(fh: io.BufferedIOBase, block: int) -> Iterator[list[bytes]]:
+    """The blocks as read a line at a time: ``block`` lines, then on a line at a time while
+    the block's quotes are odd (a quoted field spanning lines is never cut)."""
+    while True:
+        lines = list(itertools.islice(fh, block))
+        if not lines:
+            return
+        quotes = sum(ln.count(b'"') for ln in lines)
+        while quotes % 2:
+            more = fh.readline()
+            if not more:
+                break
+            lines.append(more)
+            quotes += more.count(b'"')
+        yield lines
+
+
+TEXTS = {
+    "plain": b"a\tb\n" * 40,
+    "no line end at the end": b"a\tb\nc\td\ne\tf",
+    "blank and crlf lines": b"a\tb\r\n\n\t\nc\td\r\n\n",
+    "a quoted field over lines": b'a\t"b\nc\nd"\te\n' + b"f\tg\n" * 5 + b'"h\n\ni"\tj\nk\tl\n',
+    "a quote never closed": b"a\tb\n" * 3 + b'"c\td\n' + b"e\tf\n" * 4,
+    "long lines": (b"x" * 300 + b"\t" + b"y" * 200 + b"\n") * 7 + b'"' + b"z" * 500 + b'"\n',
+    "one line": b"a",
+    "nothing": b"",
+}
+
+
+@pytest.mark.parametrize("chunk", [1, 3, 16, 1 << 20])
+@pytest.mark.parametrize("block", [1, 2, 7, 1000])
+@pytest.mark.parametrize("name", list(TEXTS))
+def test_byte_chunks_cut_the_blocks_lines_are_read_to(monkeypatch: pytest.MonkeyPatch, name: str, block: int, chunk: int) -> None:
+    """Whatever the chunk (smaller than a line, or the whole file), every block holds the same
+    lines as read a line at a time, and its line ends give each line back."""
+    text = TEXTS[name]
+    monkeypatch.setattr(blocks, "CHUNK_BYTES", chunk)
+    want = list(_by_lines(io.BytesIO(text), block))
+    got = list(raw_blocks(io.BytesIO(text), block))
+    assert [raw for raw, _ in got] == [b"".join(lines) for lines in want]
+    for (raw, ends), lines in zip(got, want, strict=True):
+        assert len(ends) == len(lines)
+        assert line_bytes(raw, ends, np.arange(len(lines))) == [ln.removesuffix(b"\n") for ln in lines]
+        some = np.arange(len(lines))[::-2]  # any lines, in any order
+        assert line_bytes(raw, ends, some) == [lines[k].removesuffix(b"\n") for k in some.tolist()]
+
+
+def _read(name: str, kind: str, cells: list[str]) -> tuple[list[object], list[bool]]:
+    """Each cell read by the calibration's reader on its own (white space stripped first)."""
+    values, wrong, _ = read_cells(name, kind, pd.Series(cells, dtype=object).str.strip())
+    return values.tolist(), wrong.tolist()
+
+
+def _same(a: list[object], b: list[object]) -> bool:
+    return len(a) == len(b) and all((pd.isna(x) and pd.isna(y)) or x == y for x, y in zip(a, b, strict=True))
+
+
+BLOCKS = [
+    ["12.50", "3", " 7.25 ", "x1"],
+    ["3", "12.50", "é9", "", "4.00"],  # the first two read before, the others new
+    ["4.00", "x1", "5", "3"],
+    ["12.50 ", "8", "é9"],
+]
+
+
+@pytest.mark.parametrize("arrow", ["arrow", "objects", "both"])
+def test_known_reads_each_cell_as_the_reader_does(arrow: str) -> None:
+    """A file's distinct cells, block after block, read once each and looked up by Arrow (or
+    in the dict for object arrays, or both ways in turn in one file, as the orders' fast and
+    ordinary blocks share one): every block's readings are the reader's of each cell."""
+    known = Known()
+    for i, cells in enumerate(BLOCKS):
+        as_arrow = arrow == "arrow" or (arrow == "both" and i % 2 == 0)
+        uniq = pa.array(cells, type=pa.string()) if as_arrow else np.array(cells, dtype=object)
+        values, wrong = known.read("item_price", "money", uniq)
+        want_values, want_wrong = _read("item_price", "money", cells)
+        assert _same(list(values), want_values), (i, list(values), want_values)
+        assert wrong.tolist() == want_wrong
+    assert len(known.wrong) == len({c for b in BLOCKS for c in b})  # each distinct cell read once
