@@ -23,7 +23,7 @@ import functools
 import io
 import itertools
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -407,12 +407,15 @@ class Known:
         return self._array.take(at), self.wrong[at]
 
 
-def simple_cells(raw: bytes, rows: int, where: dict[str, int], order: Sequence[Column]) -> dict[str, Any] | None:
+def simple_cells(
+    raw: bytes, rows: int, where: dict[str, int], order: Sequence[Column], later: Collection[str] = ()
+) -> dict[str, Any] | None:
     """The cells of a block of ``rows`` lines in which every line is ordinary and every id and
     date reads as it is, read by pyarrow's CSV reader (columns ``order`` at ``where``): an id
     or date column as its reading (values, which cells are unreadable (none), whether no date
     has a time of day), the dates read by numpy from their digits (:func:`iso_seconds`); any
-    other column as (codes, Arrow array of its distinct cells). None when pyarrow is missing or
+    other column as (codes, Arrow array of its distinct cells), but a column in ``later`` (one
+    the caller reads only some cells of) as an Arrow array of its cells. None when pyarrow is missing or
     a line or cell needs the reader's way: a quote, a carriage return, a line of another number
     of fields, bytes that are not UTF-8, an id empty or with white space (or a character beyond
     ASCII) at an edge, a date not written as ``2026-07-31T22:34:59+00:00``."""
@@ -424,7 +427,9 @@ def simple_cells(raw: bytes, rows: int, where: dict[str, int], order: Sequence[C
         return None
     names = {c.name: f"f{where[c.name]}" for c in order}
     used = sorted(set(names.values()))
-    types = {names[c.name]: pa.string() if c.kind in ("id", "date") else pa.dictionary(pa.int32(), pa.string()) for c in order}
+    # (a dictionary costs Arrow a hash of every cell: only for the columns read through)
+    plain = {c.name for c in order if c.kind in ("id", "date") or c.name in later}
+    types = {names[c.name]: pa.string() if c.name in plain else pa.dictionary(pa.int32(), pa.string()) for c in order}
     table = _arrow_table(raw, used, types)
     if table is None or table.num_rows != rows:
         return None
@@ -441,6 +446,8 @@ def simple_cells(raw: bytes, rows: int, where: dict[str, int], order: Sequence[C
                 return None
             values = secs.astype("datetime64[s]").astype(date_type())
             out[c.name] = (values, np.zeros(rows, dtype=bool), not (secs % 86_400).any())
+        elif c.name in later:
+            out[c.name] = col
         else:
             out[c.name] = (col.indices.to_numpy(zero_copy_only=False).astype(np.intp), col.dictionary)
     return out

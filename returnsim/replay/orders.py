@@ -293,6 +293,12 @@ def scan_orders(
     return rep, counts
 
 
+_LATER = frozenset(c.name for c in ALL_ORDERS if c.kind in ("code", "text") and c.name != "status")
+"""Columns of the fast path's blocks read for the returned rows alone: the reader finds none of
+their cells unreadable (a code or a text is read as it is), and the count needs only the
+status (cancellations) and the ship country."""
+
+
 def _simple_block(
     raw: bytes, ends: np.ndarray, first: int, where: dict[str, int], tally: _Tally, seen: Seen,
     votes: dict[str, list[bool]], known: dict[str, Known], name: str,
@@ -300,14 +306,16 @@ def _simple_block(
     """The returned rows of a block by :func:`~.blocks.simple_cells`, its orders counted, or
     None (nothing counted) if a line or a cell needs the reader: also a line repeated in the
     block (the reader says which copy is counted). Only the returned rows' cells are made
-    values; the others' are counted by their distinct values."""
+    values; the others' are counted by their distinct values, and a column the reader never
+    finds unreadable and the count does not need (``_LATER``) is read for the returned rows
+    alone."""
     order = [c for c in ALL_ORDERS if c.name in where]
-    cells = simple_cells(raw, len(ends), where, order)
+    cells = simple_cells(raw, len(ends), where, order, _LATER)
     if cells is None:
         return None
     coded: dict[str, tuple[np.ndarray, Any]] = {}
     for c in order:
-        if c.kind not in ("id", "date"):
+        if c.kind not in ("id", "date") and c.name not in _LATER:
             codes, uniq = cells[c.name]
             values, wrong = known.setdefault(c.name, Known()).read(c.name, c.kind, uniq)
             if wrong.any():  # a cell the reader cannot read: it reports it
@@ -334,16 +342,22 @@ def _simple_block(
     for c in order:
         if c.kind == "date":
             votes.setdefault(c.name, []).append(cells[c.name][2])
+    if not len(kept):
+        return Report(kind="orders", name=name, data=pd.DataFrame(), columns_found=tuple(where))
     cols: dict[str, Any] = {"line": kept + first}
     for c in order:
-        if c.name in coded:
-            codes, values = coded[c.name]
-            cols[c.name] = values.take(codes[kept]) if c.kind == "yn" else values.to_numpy()[codes[kept]]
+        if c.name in coded or c.name in _LATER:
+            if c.name in coded:
+                codes, values = coded[c.name]
+                codes = codes[kept]
+            else:  # the returned rows' cells, and their distinct ones read
+                enc = cells[c.name].take(kept).dictionary_encode()
+                codes = enc.indices.to_numpy(zero_copy_only=False).astype(np.intp)
+                values, _ = known.setdefault(c.name, Known()).read(c.name, c.kind, enc.dictionary)
+            cols[c.name] = values.take(codes) if c.kind == "yn" else values.to_numpy()[codes]
         else:
             cols[c.name] = cells[c.name][0][kept]
-    part = Report(kind="orders", name=name, data=pd.DataFrame(cols) if len(kept) else pd.DataFrame(), columns_found=tuple(where))
-    if part.data.empty:
-        return part
+    part = Report(kind="orders", name=name, data=pd.DataFrame(cols), columns_found=tuple(where))
     # A line's hash is its text's (pandas hashes a string by its UTF-8 bytes).
     keys = hash_ids(np.array(line_bytes(raw, ends, kept), dtype=object))
     part = seen.drop_keyed(part, keys, name)
