@@ -99,3 +99,22 @@ def test_known_reads_each_cell_as_the_reader_does(arrow: str) -> None:
         assert _same(list(values), want_values), (i, list(values), want_values)
         assert wrong.tolist() == want_wrong
     assert len(known.wrong) == len({c for b in BLOCKS for c in b})  # each distinct cell read once
+
+
+NUMBERS = ["0", "12.50", "007.5", "999999999", "99999.999", "1.5", ".5", "5.", "1.2.3", "1000000000", "-1", " 1",
+           "1 ", "1e5", "12,5", "1,234", "$3", "\u0661", "", "nan", "inf", "0x1F", "3.0"]
+
+
+@pytest.mark.parametrize("kind", ["money", "count"])
+def test_plain_numbers_are_numbers_the_reader_never_finds_unreadable(kind: str) -> None:
+    """A column of plain numbers is read for the returned rows alone, so the reader must find
+    none of its cells unreadable; plain cells are taken as plain, in any company, and one odd
+    cell makes the whole column not plain."""
+    integer = kind == "count"
+    plain = {c for c in NUMBERS if blocks.plain_numbers(pa.array([c], type=pa.string()), integer)}
+    _, wrong = _read("x", kind, sorted(plain))
+    assert not any(wrong), sorted(plain)
+    assert plain == ({"0", "999999999"} if integer else {"0", "12.50", "007.5", "999999999", "99999.999", "1.5", "3.0"})
+    assert blocks.plain_numbers(pa.array(sorted(plain) * 3, type=pa.string()), integer)
+    for odd in set(NUMBERS) - plain:
+        assert not blocks.plain_numbers(pa.array([*sorted(plain), odd, "1"], type=pa.string()), integer), odd

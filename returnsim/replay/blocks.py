@@ -33,7 +33,7 @@ import pandas as pd
 
 from ..calibrate.readers import Column, Report
 from ..calibrate.tsv import Source, _utf16_without_bom, header_key, read_cells
-from .cells import _SPACE, clean_ids, date_type, iso_seconds, utf8
+from .cells import _SPACE, _bytes_of, clean_ids, date_type, iso_seconds, utf8
 
 _REQUIRED = {"orders": ("order_id", "purchase_date"), "fba_returns": ("order_id", "return_date"),
              "mfn_returns": ("order_id", "request_date")}
@@ -451,6 +451,33 @@ def simple_cells(
         else:
             out[c.name] = (col.indices.to_numpy(zero_copy_only=False).astype(np.intp), col.dictionary)
     return out
+
+
+_DIGIT = np.zeros(256, dtype=bool)
+_DIGIT[ord("0") : ord("9") + 1] = True
+
+
+def plain_numbers(col: Any, integer: bool) -> bool:
+    """Whether every cell of an Arrow string array is a number the calibration's reader reads as
+    it is and never finds unreadable: digits, with at most one point between two digits (none
+    for a count), 9 characters at most (below the reader's bound of 1e9); nothing to strip, no
+    sign, no currency, no thousands separator."""
+    if col.null_count:
+        return False
+    data, offsets = _bytes_of(col)
+    if not len(col):
+        return True
+    lengths = np.diff(offsets)
+    if lengths.min() < 1 or lengths.max() > 9:
+        return False
+    cells = data[offsets[0] : offsets[-1]]
+    digit = _DIGIT[cells]
+    if digit.all():
+        return True
+    if integer or not _DIGIT[data[offsets[:-1]]].all() or not _DIGIT[data[offsets[1:] - 1]].all():
+        return False
+    point = cells == ord(".")
+    return bool((digit | point).all()) and int(np.add.reduceat(point, offsets[:-1] - offsets[0]).max()) <= 1
 
 
 def hash_ids(values: np.ndarray) -> np.ndarray:

@@ -39,6 +39,7 @@ from .blocks import (
     give_back,
     hash_ids,
     line_bytes,
+    plain_numbers,
     probe,
     raw_blocks,
     read_header,
@@ -293,10 +294,11 @@ def scan_orders(
     return rep, counts
 
 
-_LATER = frozenset(c.name for c in ALL_ORDERS if c.kind in ("code", "text") and c.name != "status")
-"""Columns of the fast path's blocks read for the returned rows alone: the reader finds none of
-their cells unreadable (a code or a text is read as it is), and the count needs only the
-status (cancellations) and the ship country."""
+_LATER = frozenset(c.name for c in ALL_ORDERS if c.kind in ("code", "text", "money", "count") and c.name != "status")
+"""Columns of the fast path's blocks parsed as strings, to be read for the returned rows alone
+when the reader would find none of the block's cells unreadable: always for a code or a text
+(read as it is), for an amount or a quantity when every cell is a plain number. The count
+needs only the status (cancellations) and the ship country."""
 
 
 def _simple_block(
@@ -307,20 +309,29 @@ def _simple_block(
     None (nothing counted) if a line or a cell needs the reader: also a line repeated in the
     block (the reader says which copy is counted). Only the returned rows' cells are made
     values; the others' are counted by their distinct values, and a column the reader never
-    finds unreadable and the count does not need (``_LATER``) is read for the returned rows
-    alone."""
+    finds unreadable (a code, a text, a plain number: :func:`~.blocks.plain_numbers`) and the
+    count does not need is read for the returned rows alone."""
     order = [c for c in ALL_ORDERS if c.name in where]
     cells = simple_cells(raw, len(ends), where, order, _LATER)
     if cells is None:
         return None
     coded: dict[str, tuple[np.ndarray, Any]] = {}
+    later: set[str] = set()
     for c in order:
-        if c.kind not in ("id", "date") and c.name not in _LATER:
+        if c.kind in ("id", "date"):
+            continue
+        if c.name in _LATER:  # Arrow's strings
+            if c.kind in ("code", "text") or plain_numbers(cells[c.name], c.kind == "count"):
+                later.add(c.name)
+                continue
+            enc = cells[c.name].dictionary_encode()
+            codes, uniq = enc.indices.to_numpy(zero_copy_only=False).astype(np.intp), enc.dictionary
+        else:
             codes, uniq = cells[c.name]
-            values, wrong = known.setdefault(c.name, Known()).read(c.name, c.kind, uniq)
-            if wrong.any():  # a cell the reader cannot read: it reports it
-                return None
-            coded[c.name] = codes, values
+        values, wrong = known.setdefault(c.name, Known()).read(c.name, c.kind, uniq)
+        if wrong.any():  # a cell the reader cannot read: it reports it
+            return None
+        coded[c.name] = codes, values
     ids_text = cells["order_id"][0]
     ids = hash_ids(ids_text)
     twice = np.flatnonzero(pd.Index(ids).duplicated(keep=False))  # only an order's lines can be the same line
@@ -346,7 +357,7 @@ def _simple_block(
         return Report(kind="orders", name=name, data=pd.DataFrame(), columns_found=tuple(where))
     cols: dict[str, Any] = {"line": kept + first}
     for c in order:
-        if c.name in coded or c.name in _LATER:
+        if c.name in coded or c.name in later:
             if c.name in coded:
                 codes, values = coded[c.name]
                 codes = codes[kept]
