@@ -12,10 +12,17 @@ from collections.abc import Iterator
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import SEED_SCENARIO
+from test_replay import FILES
 
+import returnsim as rs
+from returnsim.calibrate.codes import CodeTable
 from returnsim.calibrate.tsv import read_cells
 from returnsim.replay import blocks
+from returnsim.replay import inputs as inputs_mod
 from returnsim.replay.blocks import Known, line_bytes, raw_blocks
+from returnsim.replay.inputs import file_digest, read_inputs
+from returnsim.replay.orders import scan_orders
 
 pa = pytest.importorskip("pyarrow")
 
@@ -118,3 +125,27 @@ def test_plain_numbers_are_numbers_the_reader_never_finds_unreadable(kind: str) 
     assert blocks.plain_numbers(pa.array(sorted(plain) * 3, type=pa.string()), integer)
     for odd in set(NUMBERS) - plain:
         assert not blocks.plain_numbers(pa.array([*sorted(plain), odd, "1"], type=pa.string()), integer), odd
+
+
+def test_the_orders_pass_hashes_the_bytes_it_reads(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    """The pass's digest of the orders is the file's (header, every block and a last line
+    without its line end included), and a replay's identity is the one a digest read again
+    gives; text handed whole has none (it is hashed by file_digest)."""
+    trimmed = tmp_path / "orders.txt"
+    trimmed.write_bytes(FILES["orders"].read_bytes().rstrip(b"\n"))
+    for path in (FILES["orders"], trimmed):
+        _, counts = scan_orders(path, np.zeros(0, dtype=np.uint64), CodeTable.load(), block=64)
+        assert counts.digest == file_digest(path)
+    _, counts = scan_orders(FILES["orders"].read_bytes(), np.zeros(0, dtype=np.uint64), CodeTable.load())
+    assert counts.digest is None
+    sc = rs.load_scenario(SEED_SCENARIO)
+    digest = read_inputs(sc, **FILES).digest
+    real = inputs_mod.scan_orders
+
+    def without(*a, **k):  # the pass's digest dropped: read_inputs hashes the file again
+        rep, counts = real(*a, **k)
+        counts.digest = None
+        return rep, counts
+
+    monkeypatch.setattr(inputs_mod, "scan_orders", without)
+    assert read_inputs(sc, **FILES).digest == digest

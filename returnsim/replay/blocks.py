@@ -20,13 +20,14 @@ from __future__ import annotations
 
 import csv
 import functools
+import hashlib
 import io
 import itertools
 from collections import Counter
 from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Protocol
 
 import numpy as np
 import pandas as pd
@@ -78,7 +79,34 @@ def blocks_of(path: Path, block: int, notes: list[str]) -> Iterator[Block]:
             line_no += len(b.lines)
 
 
-def read_header(fh: BinaryIO, notes: list[str], name: str) -> str:
+class ByteReader(Protocol):
+    """A file opened in binary mode, or :class:`Hashed`."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
+
+    def readline(self, size: int = -1, /) -> bytes: ...
+
+
+class Hashed:
+    """A file opened in binary mode whose bytes are hashed (SHA-256) as they are read: read to
+    its end, ``sha`` is the file's digest, without reading the file again for it."""
+
+    def __init__(self, fh: BinaryIO) -> None:
+        self.fh = fh
+        self.sha = hashlib.sha256()
+
+    def read(self, size: int = -1, /) -> bytes:
+        data = self.fh.read(size)
+        self.sha.update(data)
+        return data
+
+    def readline(self, size: int = -1, /) -> bytes:
+        data = self.fh.readline(size)
+        self.sha.update(data)
+        return data
+
+
+def read_header(fh: ByteReader, notes: list[str], name: str) -> str:
     """The header line of a file opened in binary mode (its byte-order mark dropped)."""
     return _decode(fh.readline(), notes, name).lstrip("\ufeff").rstrip("\r\n")
 
@@ -92,7 +120,7 @@ class _Lines:
     where each whole line in them ends (after its ``\\n``; the file's last line, without one,
     ends at the end of the file). Lines are found by numpy, not a Python object each."""
 
-    def __init__(self, fh: BinaryIO) -> None:
+    def __init__(self, fh: ByteReader) -> None:
         self.fh = fh
         self.buf = bytearray()
         self.ends = np.zeros(0, dtype=np.int64)
@@ -122,7 +150,7 @@ class _Lines:
         return raw, ends
 
 
-def raw_blocks(fh: BinaryIO, block: int) -> Iterator[tuple[bytes, np.ndarray]]:
+def raw_blocks(fh: ByteReader, block: int) -> Iterator[tuple[bytes, np.ndarray]]:
     """The rest of a file's lines, ``block`` at a time and on to where the quotes balance (a
     block never ends inside a quoted field): their bytes (line ends kept), and where each line
     ends in them (:func:`line_bytes` gives a line back)."""

@@ -34,6 +34,7 @@ from ..calibrate.codes import CodeTable
 from ..calibrate.readers import ALL_ORDERS, ReadProblem, Report, read_orders
 from ..calibrate.tsv import Source
 from .blocks import (
+    Hashed,
     Known,
     column_indices,
     give_back,
@@ -69,6 +70,9 @@ class OrderCounts:
     lines: int = 0
     days: Counter = field(default_factory=Counter)
     """Orders per day number (days since 1970-01-01), as the blocks add them."""
+    digest: str | None = None
+    """SHA-256 of the report's bytes (hex), hashed as the pass read them, when it read a file
+    through (``inputs.file_digest`` of it, without reading it again); None otherwise."""
 
     @property
     def per_day(self) -> pd.Series:
@@ -255,7 +259,8 @@ def scan_orders(
     known: dict[str, Known] = {}
     columns: dict[str, None] = {}
     """The columns of the lines handed to ``sink``, in their frames' order."""
-    with open(path, "rb") as fh:
+    with open(path, "rb") as file:
+        fh = Hashed(file)  # the file's digest as it is read (a replay's identity needs it)
         header = read_header(fh, notes, path.name)
         seen = Seen(len(header.split("\t")))
         where = column_indices(header, ALL_ORDERS)
@@ -287,6 +292,7 @@ def scan_orders(
             del both
             if len(parts) % GIVE_BACK_BLOCKS == 0:  # freed pages would stay resident and add up
                 give_back()
+        counts.digest = fh.sha.hexdigest()  # (the blocks end where the file does)
     rep = join_parts("orders", path.name, parts, problems, notes, counts.lines)
     rep.day_resolution = day_resolution(votes)
     if rep.data.empty:
