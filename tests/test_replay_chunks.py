@@ -149,3 +149,31 @@ def test_the_orders_pass_hashes_the_bytes_it_reads(monkeypatch: pytest.MonkeyPat
 
     monkeypatch.setattr(inputs_mod, "scan_orders", without)
     assert read_inputs(sc, **FILES).digest == digest
+
+
+DATE_COLUMNS = {
+    "ISO with times": ["2024-01-10T13:03:56+00:00", "2024-03-01T01:00:00-05:00", "2024-01-10T13:03:56+00:00"],
+    "ISO at midnight": ["2024-01-10T00:00:00+00:00", "2024-02-29T00:00:00+00:00"] * 3,
+    "days, repeated": ["01-JAN-2024", "05-JAN-2024", "01-JAN-2024", "", "31-FEB-2024", " 05-JAN-2024", "01-JAN-2024", "x"] * 3,
+    "days and times": ["01-JAN-2024", "2024-01-01T10:00:00+00:00"] * 3,
+    "distinct": ["2024-01-10", "2024-01-11 10:00:00", "31/12/2024", "1999-12-31T23:00:00+00:00"],
+}
+
+
+@pytest.mark.parametrize("as_arrow", [True, False])
+@pytest.mark.parametrize("name", list(DATE_COLUMNS))
+def test_a_date_column_reads_as_the_reader_reads_each_cell(name: str, as_arrow: bool) -> None:
+    """Dates read from their digits (Arrow's ISO dates) or once per distinct cell (a report's
+    repeated days): the reader's values (and their type), unreadable and missing cells, and
+    whether no date has a time of day."""
+    from returnsim.calibrate.readers import Column
+
+    cells = DATE_COLUMNS[name]
+    col = Column("return_date", ("return-date",), "date")
+    given = pa.array(cells, type=pa.string()) if as_arrow else np.array(cells, dtype=object)
+    out, wrong, missing, day_only = blocks._read_all(col, given)
+    values, want_wrong, want_day = read_cells("return_date", "date", pd.Series([c.strip() for c in cells], dtype=object))
+    np.testing.assert_array_equal(out, values.to_numpy())
+    assert out.dtype == values.to_numpy().dtype
+    assert wrong.tolist() == want_wrong.tolist() and missing.tolist() == values.isna().tolist()
+    assert day_only == want_day

@@ -270,12 +270,15 @@ splits and dictionary-encodes in C, a few times faster than pandas' C parser; th
 read the same way after). Without pyarrow, or where it cannot read the block, pandas' parser."""
 
 
-def _raw_columns(b: Block, plain: list[int], used: list[int], coded: set[int]) -> dict[int, Any] | None:
+def _raw_columns(
+    b: Block, plain: list[int], used: list[int], coded: set[int], dates: Collection[int] = ()
+) -> dict[int, Any] | None:
     """The cells of columns ``used`` of the ordinary lines (white space kept): an object array
-    of strings for a column, or (codes, distinct values) for one in ``coded``. None if the
-    lines do not split into as many rows (not expected of ordinary lines)."""
+    of strings for a column, or (codes, distinct values) for one in ``coded``; one in
+    ``dates`` is Arrow's strings when Arrow read the lines. None if the lines do not split into
+    as many rows (not expected of ordinary lines)."""
     if _ARROW and b.raw is not None and len(plain) == len(b.lines):
-        got = _arrow_columns(b.raw, used, coded, len(plain))
+        got = _arrow_columns(b.raw, used, coded, len(plain), dates)
         if got is not None:
             return got
     if b.raw is not None and len(plain) == len(b.lines):
@@ -319,9 +322,10 @@ def _arrow_table(raw: bytes, names: list[str], types: dict[str, Any]) -> Any:
         return None
 
 
-def _arrow_columns(raw: bytes, used: list[int], coded: set[int], rows: int) -> dict[int, Any] | None:
-    """:func:`_raw_columns` by pyarrow's CSV reader (no quoting, every cell a string), or None
-    if pyarrow is missing or cannot read the block as ``rows`` rows."""
+def _arrow_columns(raw: bytes, used: list[int], coded: set[int], rows: int, dates: Collection[int] = ()) -> dict[int, Any] | None:
+    """:func:`_raw_columns` by pyarrow's CSV reader (no quoting, every cell a string; a coded
+    column's distinct cells and a date column as Arrow's strings), or None if pyarrow is
+    missing or cannot read the block as ``rows`` rows."""
     try:
         import pyarrow as pa
     except ImportError:
@@ -335,7 +339,9 @@ def _arrow_columns(raw: bytes, used: list[int], coded: set[int], rows: int) -> d
         col = table.column(name).combine_chunks()
         if i in coded:
             enc = col.dictionary_encode()
-            out[i] = (enc.indices.to_numpy(zero_copy_only=False).astype(np.intp), np.asarray(enc.dictionary.to_pylist(), dtype=object))
+            out[i] = (enc.indices.to_numpy(zero_copy_only=False).astype(np.intp), enc.dictionary)
+        elif i in dates:  # (read from their bytes where they can be: see _read_all)
+            out[i] = col
         else:
             out[i] = col.to_numpy(zero_copy_only=False).astype(object)
     return out
@@ -351,7 +357,8 @@ def read_ordinary(
     the file's few-valued columns' cells read in earlier blocks (updated)."""
     order = [c for c in columns if c.name in where]
     coded = {where[c.name] for c in order if c.kind not in ("id", "date")}
-    raw = _raw_columns(b, plain, sorted({where[c.name] for c in order}), coded)
+    dates = {where[c.name] for c in order if c.kind == "date"}
+    raw = _raw_columns(b, plain, sorted({where[c.name] for c in order}), coded, dates)
     data: dict[str, Any] = {"line": np.asarray(plain, dtype=np.int64) + b.first}
     if raw is None:  # never expected: the reader takes the lines then
         return data, np.ones(len(plain), dtype=bool), {}
@@ -362,12 +369,7 @@ def read_ordinary(
     for col in order:
         cells = raw[where[col.name]]
         if col.kind in ("id", "date"):  # mostly distinct values: read them all
-            if not _edges_blank(cells):
-                cells = np.array([s.strip() for s in cells.tolist()], dtype=object)
-            values, wrong, day_only = read_cells(col.name, col.kind, pd.Series(cells, dtype=object))
-            out = values.to_numpy()
-            wrong_ = wrong.to_numpy(dtype=bool)
-            missing = values.isna().to_numpy()
+            out, wrong_, missing, day_only = _read_all(col, cells)
         else:  # a few distinct values: each read once a file
             codes, uniq = cells
             read, wrong_u = known.setdefault(col.name, Known()).read(col.name, col.kind, uniq)
@@ -381,6 +383,34 @@ def read_ordinary(
             bad |= missing
         data[col.name] = out
     return data, bad, day
+
+
+def _read_all(col: Column, cells: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
+    """An id or date column's cells (an object array, or Arrow's strings for a date) read as the
+    reader reads them: values, which are unreadable, which are missing, whether no date has a
+    time of day. Dates written as ``2026-07-31T22:34:59+00:00`` are read by numpy from their
+    digits (:func:`iso_seconds`); a column of repeated cells (a report's days) has each
+    distinct cell read once (a cell's reading depends on the cell alone)."""
+    if not isinstance(cells, np.ndarray):  # Arrow's dates
+        secs = iso_seconds(cells)
+        if secs is not None:
+            none = np.zeros(len(secs), dtype=bool)
+            return secs.astype("datetime64[s]").astype(date_type()), none, none, not (secs % 86_400).any()
+        cells = cells.to_numpy(zero_copy_only=False).astype(object)
+    if not _edges_blank(cells):
+        cells = np.array([s.strip() for s in cells.tolist()], dtype=object)
+    codes = None
+    if col.kind == "date":
+        codes, uniq = pd.factorize(cells)
+        if 2 * len(uniq) <= len(cells):
+            cells = np.asarray(uniq, dtype=object)
+        else:
+            codes = None
+    values, wrong, day_only = read_cells(col.name, col.kind, pd.Series(cells, dtype=object))
+    out, wrong_, missing = values.to_numpy(), wrong.to_numpy(dtype=bool), values.isna().to_numpy()
+    if codes is not None:
+        out, wrong_, missing = out[codes], wrong_[codes], missing[codes]
+    return out, wrong_, missing, day_only
 
 
 class Known:
