@@ -177,3 +177,30 @@ def test_a_date_column_reads_as_the_reader_reads_each_cell(name: str, as_arrow: 
     assert out.dtype == values.to_numpy().dtype
     assert wrong.tolist() == want_wrong.tolist() and missing.tolist() == values.isna().tolist()
     assert day_only == want_day
+
+
+def test_an_order_of_several_lines_is_counted_once(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    """Orders of two and three lines (another SKU each), some across two blocks: each order is
+    counted once, on its day, by the Arrow path as by the other and as its distinct ids say."""
+    lines = FILES["orders"].read_text(encoding="utf-8").splitlines()
+    header, rows = lines[0], lines[1:]
+    cols = header.split("\t")
+    sku = cols.index("sku")
+    out = []
+    for i, row in enumerate(rows):
+        out.append(row)
+        for extra in range(i % 3):  # 0, 1 or 2 more lines of the same order
+            f = row.split("\t")
+            f[sku] = f"{f[sku]}-more{extra}"
+            out.append("\t".join(f))
+    path = tmp_path / "orders.txt"
+    path.write_text("\n".join([header, *out]) + "\n", encoding="utf-8")
+    per_day = {}
+    for arrow in (True, False):
+        monkeypatch.setattr(blocks, "_ARROW", arrow)
+        _, counts = scan_orders(path, np.zeros(0, dtype=np.uint64), CodeTable.load(), block=64)
+        per_day[arrow] = counts.per_day
+    pd.testing.assert_series_equal(per_day[True], per_day[False])
+    status = cols.index("order-status")
+    counted = {r.split("\t")[0] for r in out if r.split("\t")[status] != "Cancelled"}
+    assert per_day[True].sum() == len(counted)

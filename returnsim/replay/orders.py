@@ -108,20 +108,24 @@ def _table(h: np.ndarray) -> pd.Index:
     return pd.Index(pd.unique(np.asarray(h, dtype=np.uint64)))
 
 
-def _count(ids: np.ndarray, dates: np.ndarray, kept: np.ndarray, counts: OrderCounts, last: pd.Index) -> np.ndarray:
+def _count(
+    ids: np.ndarray, dates: np.ndarray, kept: np.ndarray, counts: OrderCounts, last: pd.Index, distinct: bool = False
+) -> np.ndarray:
     """Add the orders of a block to ``counts``: ``ids`` their 64-bit hashes, ``dates`` their
     purchase dates (naive datetime64, NaT when unreadable), ``kept`` the lines counted (not
-    cancelled); ``last``: hashes of the previous block's orders (already counted).
+    cancelled); ``last``: hashes of the previous block's orders (already counted); ``distinct``:
+    no two lines share a hash (known to the caller: each is not searched for again).
     Returns this block's distinct order hashes."""
     ok = kept & ~np.isnat(dates) & ~_in_table(ids, last)
-    first = ~pd.Series(ids[ok]).duplicated().to_numpy()  # an order's first line dates it
+    # an order's first line dates it
+    first = np.ones(int(ok.sum()), dtype=bool) if distinct else ~pd.Series(ids[ok]).duplicated().to_numpy()
     days = dates[ok][first].astype("datetime64[D]").astype(np.int64)
     if len(days):
         low = int(days.min())
         per = np.bincount(days - low)
         at = np.flatnonzero(per)
         counts.days.update(dict(zip((at + low).tolist(), per[at].tolist(), strict=True)))
-    return pd.unique(ids)
+    return ids if distinct else pd.unique(ids)
 
 
 def _count_frame(df: pd.DataFrame, cancelled: dict[str, str], counts: OrderCounts, last: pd.Index) -> np.ndarray:
@@ -195,10 +199,12 @@ class _Tally:
             counted = ~pd.Series(cols["status"], dtype=object).isin(self.cancelled_codes).to_numpy()
         return self.add(ids, np.asarray(cols["purchase_date"], dtype="datetime64[ns]"), counted)
 
-    def add(self, ids: np.ndarray, dates: np.ndarray, counted: np.ndarray) -> np.ndarray:
+    def add(self, ids: np.ndarray, dates: np.ndarray, counted: np.ndarray, distinct: bool = False) -> np.ndarray:
         """Count the orders of lines (``ids`` their orders' hashes, ``dates`` their purchase
-        dates, ``counted`` those not cancelled); which are returned."""
-        self.ids = pd.unique(np.concatenate([self.ids, _count(ids, dates, counted, self.counts, self.last)]))
+        dates, ``counted`` those not cancelled; ``distinct``: no two share a hash); which are
+        returned."""
+        got = _count(ids, dates, counted, self.counts, self.last, distinct)
+        self.ids = pd.unique(np.concatenate([self.ids, got])) if len(self.ids) else got
         return _in_table(ids, self.table)
 
     def frame(self, df: pd.DataFrame) -> pd.DataFrame:
@@ -218,7 +224,7 @@ class _Tally:
         self.counts.days.subtract(took.days)
 
     def next_block(self) -> None:
-        self.last, self.ids = _table(self.ids), np.zeros(0, dtype=np.uint64)
+        self.last, self.ids = pd.Index(self.ids), np.zeros(0, dtype=np.uint64)  # (ids are distinct)
 
 
 def scan_orders(
@@ -355,7 +361,7 @@ def _simple_block(
             if k and not pd.isna(v):
                 tally.counts.countries[v] += k
     dates = cells["purchase_date"][0]
-    kept = np.flatnonzero(tally.add(ids, dates.astype("datetime64[ns]"), counted))
+    kept = np.flatnonzero(tally.add(ids, dates.astype("datetime64[ns]"), counted, distinct=not len(twice)))
     for c in order:
         if c.kind == "date":
             votes.setdefault(c.name, []).append(cells[c.name][2])
