@@ -12,7 +12,8 @@ in a fresh child process so each peak is its own:
 * **replay, end to end**: reading the three reports (``returnsim.replay.read_inputs``, streamed
   a block of lines at a time) and the replication, in one process;
 * **orders pass**: the All Orders report's pass alone (``scan_orders``: orders per day, the
-  returned lines kept), after the returns reports gave the returned orders;
+  returned lines kept, and the file's SHA-256 where the pass hashes it as it reads: the
+  line says which), after the returns reports gave the returned orders;
 * **before**: the reading, the replay end to end and the orders pass, by the code of ``--before`` (a git ref,
   ``main`` by default, exported with ``git archive``; ``--before ''`` skips it), for the
   before/after.
@@ -101,7 +102,7 @@ codes = CodeTable.load()
 start, cpu = time.perf_counter(), time.process_time()
 rep, counts = scan_orders(f + "orders.txt", returned, codes)
 out.update(orders_seconds=time.perf_counter() - start, orders_cpu=time.process_time() - cpu, kept=len(rep.data),
-           lines=counts.lines, problems=len(rep.problems), requests=0)
+           lines=counts.lines, problems=len(rep.problems), requests=0, hashed=getattr(counts, "digest", None) is not None)
 print(json.dumps(out))
 """
 
@@ -188,11 +189,14 @@ def main() -> None:
         print(f"{name:<22} {r['orders']:>10,.0f} {r['requests']:>9,.0f} {wall:>7.1f} {cpu:>6.2f} {r['peak_mb']:>8.0f} {r['import_mb']:>12.0f}")
     print(f"reading the reports ({size:.0f} MB of orders): {after['read_seconds']:.1f} s wall, {after['read_cpu']:.2f} CPU s, "
           f"peak {after['read_peak_mb']:.0f} MB ({after['read_peak_mb'] - after['import_mb']:.0f} above its imports)")
-    print(f"orders pass alone (scan_orders: {orders['lines']:,} lines, {orders['kept']:,} returned kept): "
+    def hashed(r: dict[str, Any]) -> str:  # the file's SHA-256 hashed by the pass, or by read_inputs again after it
+        return "its SHA-256 included" if r.get("hashed") else "without its SHA-256 (hashed again after the pass)"
+
+    print(f"orders pass alone (scan_orders: {orders['lines']:,} lines, {orders['kept']:,} returned kept; {hashed(orders)}): "
           f"{orders['orders_seconds']:.1f} s wall, {orders['orders_cpu']:.2f} CPU s")
     if was_orders is not None:
         same = (was_orders["kept"], was_orders["lines"], was_orders["problems"]) == (orders["kept"], orders["lines"], orders["problems"])
-        print(f"orders pass by {args.before}: {was_orders['orders_cpu']:.2f} CPU s; now {was_orders['orders_cpu'] / orders['orders_cpu']:.1f} "
+        print(f"orders pass by {args.before} ({hashed(was_orders)}): {was_orders['orders_cpu']:.2f} CPU s; now {was_orders['orders_cpu'] / orders['orders_cpu']:.1f} "
               f"times as fast" + ("" if same else " (kept lines, lines or problems differ)"))
     if was is not None:
         print(f"reading by {args.before}: {was['read_cpu']:.2f} CPU s, peak {was['read_peak_mb']:.0f} MB "

@@ -1,13 +1,16 @@
 """A text report's lines a block at a time, and the cells of a block's ordinary lines.
 
-A block is some thousands of lines, never ending inside a quoted field. Its ordinary lines (no
+A block is some thousands of lines, never ending inside a quoted field, cut from chunks of the
+file's bytes at the newlines numpy finds (no Python object a line). Its ordinary lines (no
 quotes, the header's number of fields, not repeated in the block) are split in C: by pyarrow's
 CSV reader when pyarrow is installed and every line of the block is ordinary (it splits and
 dictionary-encodes in C), else by pandas' C parser; both give the same cells (a test checks).
 Each column's cells are then read by the calibration's cell readers
 (:func:`~returnsim.calibrate.tsv.read_cells`) once per distinct value (a column of a few SKUs,
-codes or countries is read as those few values, each once per file: :class:`Known`), so a cell
-reads exactly as the reader would read it. The other lines are the reader's (:mod:`.rows`).
+codes or countries is read as those few values, each once per file: :class:`Known`, looked up
+by Arrow), so a cell reads exactly as the reader would read it; an ISO date Arrow split is read
+from its digits (below), and a column of repeated days once per distinct day. The other lines
+are the reader's (:mod:`.rows`).
 
 The All Orders report's blocks go faster still (:func:`simple_cells`): a block whose every line
 is ordinary and whose ids and dates read as they are (an ISO date with an offset, the way

@@ -15,8 +15,11 @@ lines that were not returned are only counted.
 A block of ordinary lines whose ids and dates read as they are (nearly every block of a real
 report) is read by Arrow (:func:`~.blocks.simple_cells`): its orders are counted from arrays
 (statuses and countries by their distinct values) and only its returned lines' cells become
-values; any other block goes through the lines' and the reader's way. Both give the same rows,
-counts and problems (tests/test_replay_arrow.py compares them on damaged files).
+values (a column the reader never finds unreadable and the count does not need, for the
+returned lines alone); any other block goes through the lines' and the reader's way. Both give
+the same rows, counts and problems (tests/test_replay_arrow.py compares them on damaged files).
+The pass hashes the file's bytes as it reads them (``OrderCounts.digest``: a replay's identity
+needs the SHA-256 of its inputs, and the file is then not read a second time for it).
 """
 
 from __future__ import annotations
