@@ -1,7 +1,9 @@
 """The replay's reading shortcuts against the plain ways they replace: a file's blocks of lines
-cut from byte chunks (:func:`~returnsim.replay.blocks.raw_blocks`) against reading it a line at
-a time, and the distinct cells of an Arrow column looked up by Arrow (:class:`~.blocks.Known`)
-against reading each cell."""
+cut from byte chunks (:func:`~returnsim.replay.chunks.raw_blocks`) against reading it a line at
+a time, the pass's digest against the file's, the distinct cells of an Arrow column looked up by
+Arrow (:class:`~.blocks.Known`), plain numbers and dates read from their bytes or once per
+distinct cell against the calibration's reader reading each cell, and orders of several lines
+counted once."""
 
 from __future__ import annotations
 
@@ -18,9 +20,10 @@ from test_replay import FILES
 import returnsim as rs
 from returnsim.calibrate.codes import CodeTable
 from returnsim.calibrate.tsv import read_cells
-from returnsim.replay import blocks
+from returnsim.replay import blocks, chunks
 from returnsim.replay import inputs as inputs_mod
-from returnsim.replay.blocks import Known, line_bytes, raw_blocks
+from returnsim.replay.blocks import Known
+from returnsim.replay.chunks import line_bytes, raw_blocks
 from returnsim.replay.inputs import file_digest, read_inputs
 from returnsim.replay.orders import scan_orders
 
@@ -63,7 +66,7 @@ def test_byte_chunks_cut_the_blocks_lines_are_read_to(monkeypatch: pytest.Monkey
     """Whatever the chunk (smaller than a line, or the whole file), every block holds the same
     lines as read a line at a time, and its line ends give each line back."""
     text = TEXTS[name]
-    monkeypatch.setattr(blocks, "CHUNK_BYTES", chunk)
+    monkeypatch.setattr(chunks, "CHUNK_BYTES", chunk)
     want = list(_by_lines(io.BytesIO(text), block))
     got = list(raw_blocks(io.BytesIO(text), block))
     assert [raw for raw, _ in got] == [b"".join(lines) for lines in want]

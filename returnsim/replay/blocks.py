@@ -23,14 +23,13 @@ from __future__ import annotations
 
 import csv
 import functools
-import hashlib
 import io
 import itertools
 from collections import Counter
 from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, Protocol
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -38,6 +37,7 @@ import pandas as pd
 from ..calibrate.readers import Column, Report
 from ..calibrate.tsv import Source, _utf16_without_bom, header_key, read_cells
 from .cells import _SPACE, _bytes_of, clean_ids, date_type, iso_seconds, utf8
+from .chunks import ByteReader, raw_blocks
 
 _REQUIRED = {"orders": ("order_id", "purchase_date"), "fba_returns": ("order_id", "return_date"),
              "mfn_returns": ("order_id", "request_date")}
@@ -82,109 +82,9 @@ def blocks_of(path: Path, block: int, notes: list[str]) -> Iterator[Block]:
             line_no += len(b.lines)
 
 
-class ByteReader(Protocol):
-    """A file opened in binary mode, or :class:`Hashed`."""
-
-    def read(self, size: int = -1, /) -> bytes: ...
-
-    def readline(self, size: int = -1, /) -> bytes: ...
-
-
-class Hashed:
-    """A file opened in binary mode whose bytes are hashed (SHA-256) as they are read: read to
-    its end, ``sha`` is the file's digest, without reading the file again for it."""
-
-    def __init__(self, fh: BinaryIO) -> None:
-        self.fh = fh
-        self.sha = hashlib.sha256()
-
-    def read(self, size: int = -1, /) -> bytes:
-        data = self.fh.read(size)
-        self.sha.update(data)
-        return data
-
-    def readline(self, size: int = -1, /) -> bytes:
-        data = self.fh.readline(size)
-        self.sha.update(data)
-        return data
-
-
 def read_header(fh: ByteReader, notes: list[str], name: str) -> str:
     """The header line of a file opened in binary mode (its byte-order mark dropped)."""
     return _decode(fh.readline(), notes, name).lstrip("\ufeff").rstrip("\r\n")
-
-
-CHUNK_BYTES = 1 << 20
-"""Bytes read from a file at a time (a block of lines is cut from them)."""
-
-
-class _Lines:
-    """A binary file's lines, read a chunk of bytes at a time: the bytes not yet taken, and
-    where each whole line in them ends (after its ``\\n``; the file's last line, without one,
-    ends at the end of the file). Lines are found by numpy, not a Python object each."""
-
-    def __init__(self, fh: ByteReader) -> None:
-        self.fh = fh
-        self.buf = bytearray()
-        self.ends = np.zeros(0, dtype=np.int64)
-        self.eof = False
-
-    def more(self) -> bool:
-        """Read another chunk (False at the end of the file, nothing read)."""
-        if self.eof:
-            return False
-        data = self.fh.read(CHUNK_BYTES)
-        if not data:
-            self.eof = True
-            if len(self.buf) > (int(self.ends[-1]) if len(self.ends) else 0):  # a last line without \n
-                self.ends = np.append(self.ends, len(self.buf))
-            return True
-        nl = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10)
-        self.ends = np.concatenate([self.ends, nl + (len(self.buf) + 1)])
-        self.buf += data
-        return True
-
-    def take(self, n: int) -> tuple[bytes, np.ndarray]:
-        """The first ``n`` lines' bytes and where each ends in them; they are dropped."""
-        end = int(self.ends[n - 1])
-        raw = bytes(memoryview(self.buf)[:end])
-        ends, self.ends = self.ends[:n], self.ends[n:] - end
-        del self.buf[:end]
-        return raw, ends
-
-
-def raw_blocks(fh: ByteReader, block: int) -> Iterator[tuple[bytes, np.ndarray]]:
-    """The rest of a file's lines, ``block`` at a time and on to where the quotes balance (a
-    block never ends inside a quoted field): their bytes (line ends kept), and where each line
-    ends in them (:func:`line_bytes` gives a line back)."""
-    lines = _Lines(fh)
-    while True:
-        while len(lines.ends) < block and lines.more():
-            pass
-        n = min(block, len(lines.ends))
-        if not n:
-            return
-        end = int(lines.ends[n - 1])
-        quotes = lines.buf.count(b'"', 0, end) if lines.buf.find(b'"', 0, end) >= 0 else 0  # (find is memchr)
-        while quotes % 2:  # inside a quoted field: read on, a line at a time, to where it closes
-            while n == len(lines.ends) and lines.more():
-                pass
-            if n == len(lines.ends):
-                break
-            quotes += lines.buf.count(b'"', int(lines.ends[n - 1]), int(lines.ends[n]))
-            n += 1
-        yield lines.take(n)
-
-
-def line_bytes(raw: bytes, ends: np.ndarray, rows: np.ndarray) -> list[bytes]:
-    """Lines ``rows`` of a block (its bytes and line ends, as :func:`raw_blocks` gives them),
-    each without its ``\\n``."""
-    if not len(rows):
-        return []
-    stop = ends[rows]
-    start = np.where(rows > 0, ends[np.maximum(rows - 1, 0)], 0)
-    stop = stop - (np.frombuffer(raw, dtype=np.uint8)[stop - 1] == 10)
-    return [raw[a:b] for a, b in zip(start.tolist(), stop.tolist(), strict=True)]
 
 
 def to_block(header: str, raw: bytes, first: int, notes: list[str], name: str) -> Block:

@@ -37,20 +37,18 @@ from ..calibrate.codes import CodeTable
 from ..calibrate.readers import ALL_ORDERS, ReadProblem, Report, read_orders
 from ..calibrate.tsv import Source
 from .blocks import (
-    Hashed,
     Known,
     column_indices,
     give_back,
     hash_ids,
-    line_bytes,
     plain_numbers,
     probe,
-    raw_blocks,
     read_header,
     simple_cells,
     streamable,
     to_block,
 )
+from .chunks import Hashed, line_bytes, raw_blocks
 from .returns import no_rows, order_ids
 from .rows import Seen, block_rows, day_resolution, join_parts, read_blocks
 
