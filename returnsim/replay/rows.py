@@ -37,14 +37,17 @@ from ..calibrate.tsv import Source, _parse_quoted
 from .blocks import (
     Block,
     Known,
-    blocks_of,
     column_indices,
     hash_ids,
     ordinary_lines,
     probe,
+    raw_blocks,
+    read_header,
     read_ordinary,
     streamable,
+    to_block,
 )
+from .plain import plain_block
 
 __all__ = ["read_blocks", "block_rows", "Seen", "RETURN_BLOCK_LINES"]
 
@@ -252,16 +255,34 @@ def report_blocks(
 ) -> Iterator[tuple[Report, int]]:
     """Each block of lines of ``path``, a report of ``kind``, as a report of its rows (rows
     repeating one anywhere earlier in the file dropped, with a problem each), and the block's
-    lines; ``notes`` and ``votes`` (day resolution) collect over the file. A column's distinct
-    cells are read once per file (:class:`.blocks.Known`)."""
-    seen: Seen | None = None
+    lines; ``notes`` and ``votes`` (day resolution) collect over the file. A plain block is
+    read by Arrow (:func:`.plain.plain_block`), any other by its lines' way
+    (:func:`block_rows`); a column's distinct cells are read once per file
+    (:class:`.blocks.Known`)."""
+    columns = _COLUMNS[kind]
     known: dict[str, Known] = {}
-    for b in blocks_of(path, block, notes):
-        seen = seen or Seen(len(b.header.split("\t")))
-        fast, slow, n = block_rows(b, kind, _COLUMNS[kind], path.name, votes, keep=keep, known=known)
-        both = join_parts(kind, path.name, [fast] + ([slow] if slow else []), slow.problems if slow else [], [], 0)
-        del fast, slow  # (the block's frames go as soon as joined)
-        yield seen.drop_repeats(b, both, path.name), n
+    with open(path, "rb") as fh:
+        header = read_header(fh, notes, path.name)
+        width = len(header.split("\t"))
+        seen = Seen(width)
+        where = column_indices(header, columns)
+        first = 2
+        for raw_lines, raw in raw_blocks(fh, block):
+            # (after a block that was not UTF-8, the lines' way reads the rest, as it notes)
+            plain = None if notes else plain_block(raw, len(raw_lines), first, width, where, columns, kind, known, keep)
+            if plain is not None:
+                vote(plain.day, plain.dates, votes)
+                fast = Report(kind=kind, name=path.name, data=pd.DataFrame(plain.cols), columns_found=tuple(where))
+                n = len(raw_lines)
+                yield seen.drop_keyed(fast, plain.hashes, path.name), n
+            else:
+                b = to_block(header, raw, first, notes, path.name)
+                n = len(b.lines)
+                fast, slow, lines = block_rows(b, kind, columns, path.name, votes, keep=keep, known=known)
+                both = join_parts(kind, path.name, [fast] + ([slow] if slow else []), slow.problems if slow else [], [], 0)
+                del fast, slow  # (the block's frames go as soon as joined)
+                yield seen.drop_repeats(b, both, path.name), lines
+            first += n
 
 
 _COLUMNS: dict[str, tuple[Column, ...]] = {"fba_returns": FBA_RETURNS, "mfn_returns": MFN_RETURNS, "orders": ALL_ORDERS}

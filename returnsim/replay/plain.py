@@ -1,0 +1,142 @@
+"""A returns report's plain blocks read by Arrow: the same rows, cells and day resolution as the
+lines' way (:func:`~.rows.block_rows`), at a fraction of its cost.
+
+A block is plain when every line is ordinary (no quote, no carriage return, the header's
+number of fields, UTF-8, no line repeated in the block) and every cell reads as the reader
+reads it without a problem. Its columns are split by pyarrow's CSV reader (ids and dates as
+strings, the others dictionary-encoded); a date column written as
+``2026-07-31T22:34:59+00:00`` (any offset) is read from its digits by numpy
+(:func:`~.cells.iso_seconds`), one in another form (``31-JUL-2026``, ``31-07-2026``, a date
+without its time: the returns reports' days) by the calibration's cell reader once per
+distinct cell of the block, and money, counts, yes/no, codes and text once per distinct cell
+of the file (:class:`~.blocks.Known`). So a cell
+reads as the reader reads it; any block with a line or a cell the reader would treat otherwise
+(report, strip, skip) is left to the lines' way, which reads it with the reader's problems.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..calibrate.readers import Column
+from ..calibrate.tsv import read_cells
+from .blocks import _REQUIRED, Known, _arrow_table, _edges_blank, hash_ids
+from .cells import clean_ids, date_type, iso_seconds, utf8
+
+__all__ = ["plain_block", "PlainBlock"]
+
+_ARROW = True
+"""Read plain blocks by Arrow (off: every block the lines' way; the tests compare the two)."""
+
+MAX_DISTINCT_DATES = 0.25
+"""A date column not written as an ISO date with its offset is read once per distinct cell
+when it has at most this share of distinct cells in a block (its days); one with more (times
+of day in another form) is left to the lines' way, which reads it no slower."""
+
+
+class PlainBlock:
+    """A plain block's rows: ``cols`` (``line`` and the kept columns, as the lines' way gives
+    them), each date column's readings and day resolution (``dates``, ``day``: what
+    :func:`~.rows.vote` takes), and each line's 64-bit hash (its text's, for duplicates across
+    blocks)."""
+
+    def __init__(self, cols: dict[str, Any], dates: dict[str, np.ndarray], day: dict[str, bool], hashes: np.ndarray) -> None:
+        self.cols, self.dates, self.day, self.hashes = cols, dates, day, hashes
+
+
+def plain_block(
+    raw: bytes, rows: int, first: int, width: int, where: dict[str, int], columns: Sequence[Column], kind: str,
+    known: dict[str, Known], keep: Sequence[str] | None = None,
+) -> PlainBlock | None:
+    """The rows of a block of ``rows`` lines (``raw``, their bytes; ``first``, the file line of
+    the first; ``width``, the header's fields) if it is plain, else None. ``known``: the file's
+    distinct cells read so far (updated; a block left to the lines' way reads the same cells
+    again, which gives the same readings). ``keep``: the only columns to hold (all by
+    default)."""
+    if not _ARROW or not rows or b'"' in raw or b"\r" in raw or raw.count(b"\t") != rows * (width - 1) or not utf8(raw):
+        return None
+    try:
+        import pyarrow as pa
+    except ImportError:
+        return None
+    order = [c for c in columns if c.name in where]
+    names = {c.name: f"f{where[c.name]}" for c in order}
+    kinds = {names[c.name]: c.kind for c in order}
+    types = {n: pa.string() if k in ("id", "date") else pa.dictionary(pa.int32(), pa.string()) for n, k in kinds.items()}
+    table = _arrow_table(raw, sorted(types), types)
+    if table is None or table.num_rows != rows:
+        return None
+    # Each line's text hashed (pandas hashes a string by its UTF-8 bytes, as the lines' way
+    # hashes it); a line repeated in the block is the reader's (it says which copy counts).
+    text = raw.split(b"\n")
+    if len(text) > rows:
+        text.pop()  # after the last line's newline
+    hashes = hash_ids(np.array(text, dtype=object))
+    del text
+    if pd.Index(hashes).has_duplicates:
+        return None
+    required = _REQUIRED.get(kind, ())
+    wanted = [c for c in order if keep is None or c.name in keep or c.kind == "date"]
+    # The cheap checks first (ids, ISO dates), the cells read once per distinct value after.
+    got: dict[str, Any] = {}
+    for c in sorted(wanted, key=lambda c: c.kind not in ("id", "date")):
+        col = table.column(names[c.name]).combine_chunks()
+        value = _column(c, col, rows, c.name in required, known)
+        if value is None:
+            return None
+        got[c.name] = value
+    for c in order:  # a column not kept is read for its problems only: it must have none
+        if c.name not in got and c.kind != "id" and not _readable(c, table.column(names[c.name]).combine_chunks(), known):
+            return None
+    cols: dict[str, Any] = {"line": np.arange(first, first + rows, dtype=np.int64)}
+    dates = {c.name: got[c.name] for c in order if c.kind == "date"}
+    day = {}
+    for name, values in dates.items():  # as the reader decides it: some readable, none with a time
+        ok = values[~np.isnat(values)]
+        day[name] = bool(len(ok)) and not (ok != ok.astype("datetime64[D]")).any()
+    for c in order:
+        if c.name in got and (keep is None or c.name in keep):
+            cols[c.name] = got[c.name]
+    return PlainBlock(cols, dates, day, hashes)
+
+
+def _column(c: Column, col: Any, rows: int, required: bool, known: dict[str, Known]) -> Any:
+    """A column's cells as the lines' way reads them, or None if a cell would be reported, or
+    a required one is missing (the reader says what it does with the line)."""
+    if c.kind == "id":
+        if clean_ids(col):
+            return col.to_numpy(zero_copy_only=False)
+        if required:  # an empty or padded id: the reader's
+            return None
+        cells = col.to_numpy(zero_copy_only=False)
+        if not _edges_blank(cells):
+            cells = np.array([s.strip() for s in cells.tolist()], dtype=object)
+        return read_cells(c.name, c.kind, pd.Series(cells, dtype=object))[0].to_numpy()
+    if c.kind == "date":
+        secs = iso_seconds(col)
+        if secs is not None:
+            return secs.astype("datetime64[s]").astype(date_type())
+        # The block's distinct cells read together, not kept over the file: the readings'
+        # unit is pandas' for the block's cells (a second for days, finer once a time is read).
+        enc = col.dictionary_encode()
+        if len(enc.dictionary) > max(16, MAX_DISTINCT_DATES * rows):
+            return None
+        values, wrong, _ = read_cells(c.name, c.kind, pd.Series(enc.dictionary.to_pylist(), dtype=object).str.strip())
+        out = values.to_numpy()[enc.indices.to_numpy(zero_copy_only=False).astype(np.intp)]
+        if wrong.any() or (required and np.isnat(out).any()):
+            return None
+        return out
+    codes = col.indices.to_numpy(zero_copy_only=False).astype(np.intp)
+    read, wrong = known.setdefault(c.name, Known()).read(c.name, c.kind, col.dictionary)
+    if wrong.any():
+        return None
+    return read.take(codes) if c.kind == "yn" else read.to_numpy()[codes]
+
+
+def _readable(c: Column, col: Any, known: dict[str, Known]) -> bool:
+    """Whether no cell of a column not kept would be reported."""
+    return not known.setdefault(c.name, Known()).read(c.name, c.kind, col.dictionary)[1].any()
