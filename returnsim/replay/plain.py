@@ -32,12 +32,6 @@ __all__ = ["plain_block", "PlainBlock"]
 _ARROW = True
 """Read plain blocks by Arrow (off: every block the lines' way; the tests compare the two)."""
 
-MAX_DISTINCT_DATES = 0.25
-"""A date column not written as an ISO date with its offset is read once per distinct cell
-when it has at most this share of distinct cells in a block (its days); one with more (times
-of day in another form) is left to the lines' way, which reads it no slower."""
-
-
 class PlainBlock:
     """A plain block's rows: ``cols`` (``line`` and the kept columns, as the lines' way gives
     them), each date column's readings and day resolution (``dates``, ``day``: what
@@ -85,7 +79,7 @@ def plain_block(
     got: dict[str, Any] = {}
     for c in sorted(wanted, key=lambda c: c.kind not in ("id", "date")):
         col = table.column(names[c.name]).combine_chunks()
-        value = _column(c, col, rows, c.name in required, known)
+        value = _column(c, col, c.name in required, known)
         if value is None:
             return None
         got[c.name] = value
@@ -104,7 +98,7 @@ def plain_block(
     return PlainBlock(cols, dates, day, hashes)
 
 
-def _column(c: Column, col: Any, rows: int, required: bool, known: dict[str, Known]) -> Any:
+def _column(c: Column, col: Any, required: bool, known: dict[str, Known]) -> Any:
     """A column's cells as the lines' way reads them, or None if a cell would be reported, or
     a required one is missing (the reader says what it does with the line)."""
     if c.kind == "id":
@@ -120,11 +114,10 @@ def _column(c: Column, col: Any, rows: int, required: bool, known: dict[str, Kno
         secs = iso_seconds(col)
         if secs is not None:
             return secs.astype("datetime64[s]").astype(date_type())
-        # The block's distinct cells read together, not kept over the file: the readings'
-        # unit is pandas' for the block's cells (a second for days, finer once a time is read).
+        # The block's distinct cells read together (at most all its cells, as the lines' way
+        # reads them), not kept over the file: the readings' unit is pandas' for the block's
+        # cells (a second for days, finer once a time is read), as the lines' way gives it.
         enc = col.dictionary_encode()
-        if len(enc.dictionary) > max(16, MAX_DISTINCT_DATES * rows):
-            return None
         values, wrong, _ = read_cells(c.name, c.kind, pd.Series(enc.dictionary.to_pylist(), dtype=object).str.strip())
         out = values.to_numpy()[enc.indices.to_numpy(zero_copy_only=False).astype(np.intp)]
         if wrong.any() or (required and np.isnat(out).any()):

@@ -118,6 +118,16 @@ def order_ids(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return h, present
 
 
+def utf8_bytes(ids: np.ndarray, present: np.ndarray) -> np.ndarray:
+    """Ids (an object array of strings) as UTF-8 bytes (``S`` as wide as the longest; empty
+    where not ``present``)."""
+    text = np.where(present, ids, "")
+    try:  # ASCII ids (Amazon's are) are encoded by numpy, without a Python object each
+        return np.asarray(text, dtype=str).astype(bytes)
+    except UnicodeEncodeError:
+        return np.array([s.encode("utf-8") for s in text.tolist()], dtype=bytes)
+
+
 def floats(df: pd.DataFrame, name: str) -> np.ndarray | None:
     return df[name].to_numpy(dtype=float) if name in df else None
 
@@ -129,7 +139,7 @@ def _part(df: pd.DataFrame, kind: str, codes: CodeTable, reasons: Mapping[str, i
     date_col = "return_date" if fba else "request_date"
     if "order_id" in df:
         order, present = order_ids(df["order_id"])
-        oid = np.array([s.encode("utf-8") for s in df["order_id"].astype(str).tolist()], dtype=bytes)
+        oid = utf8_bytes(df["order_id"].to_numpy(dtype=object), present)
     else:
         order, present, oid = None, np.zeros(len(df), dtype=bool), np.zeros(len(df), dtype="S1")
     stated = np.full(len(df), -1, dtype=np.int64)

@@ -1,0 +1,230 @@
+"""The returns reports' plain blocks read by Arrow (issue 20, docs/replay.md "Speed and memory"):
+a block whose every line is ordinary and whose every cell reads without a problem is read by
+pyarrow and numpy (:mod:`returnsim.replay.plain`), any other by its lines' way (the C split and
+the calibration's reader). Both must give IDENTICAL results: the replay's arrays of each
+return, the report's problems, notes, day resolution and columns. Each case below changes a
+shipped returns report in a way the Arrow path must either read exactly or leave to the
+other way, and compares the two (the Arrow path switched off by ``plain._ARROW``)."""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+from test_replay import FILES
+
+import returnsim as rs
+from returnsim.calibrate.codes import CodeTable
+from returnsim.calibrate.readers import read_fba_returns, read_mfn_returns
+from returnsim.replay.returns import Coded, read_returns
+from returnsim.replay.rows import read_blocks
+
+plain_mod = sys.modules["returnsim.replay.plain"]
+rows_mod = sys.modules["returnsim.replay.rows"]
+
+READERS = {"fba_returns": read_fba_returns, "mfn_returns": read_mfn_returns}
+TEXT = {k: FILES[k].read_text(encoding="utf-8").splitlines() for k in READERS}
+NAME = {"fba_returns": "product-name", "mfn_returns": "Item Name"}
+ID = {"fba_returns": "order-id", "mfn_returns": "Order ID"}
+DATE = {"fba_returns": "return-date", "mfn_returns": "Return request date"}
+REASONS = {r: i for i, r in enumerate(rs.load_scenario("scenarios/seed_policies.toml").reasons)}
+
+
+def _set(kind: str, row: str, column: str, value: str) -> str:
+    f = row.split("\t")
+    f[TEXT[kind][0].split("\t").index(column)] = value
+    return "\t".join(f)
+
+
+def _unchanged(kind, rows):
+    return rows
+
+
+def _quoted(kind, rows):
+    rows[10] = _set(kind, rows[10], NAME[kind], '"a name with\ta tab and ""quotes"""')
+    rows[40] = _set(kind, rows[40], NAME[kind], '"a name over\ntwo lines"')
+    return rows
+
+
+def _day_dates(kind, rows):
+    """Request dates without their time, in each way the reader reads them."""
+    for i, d in zip(range(5, 90, 9), ["2024-04-08", "08-04-2024", "08-APR-2024", "08-Apr-2024", "08.04.2024",
+                                       "2024-04-08 13:00:00", "08-APR-2024 13:00:00", "2024-04-08T13:00:00Z", "8-APR-2024"],
+                    strict=False):
+        rows[i] = _set(kind, rows[i], DATE[kind], d)
+    return rows
+
+
+def _times(kind, rows):
+    """A block of dates written as ISO dates with offsets, another without (day-only where
+    the report has times, and the other way round)."""
+    for i in range(16, 32):
+        rows[i] = _set(kind, rows[i], DATE[kind], f"2024-04-{i - 10:02d}T{i - 10:02d}:15:00{'-07:00' if i % 2 else '+09:30'}")
+    for i in range(48, 64):
+        rows[i] = _set(kind, rows[i], DATE[kind], f"2024-05-{i - 40:02d}")
+    return rows
+
+
+def _odd_dates(kind, rows):
+    for i, d in zip(range(3, 90, 11), ["31/13/2025", "1999-12-31T23:00:00+00:00", "2024-02-30T00:00:00+00:00", "",
+                                        "2024-01-01T00:30:00+15:00", "tomorrow", " 2024-04-08T10:00:00+00:00"], strict=False):
+        rows[i] = _set(kind, rows[i], DATE[kind], d)
+    return rows
+
+
+def _cells(kind, rows):
+    """Cells the reader reports, and cells it reads after some cleaning."""
+    if kind == "mfn_returns":
+        changes = [("Label cost", "abc"), ("Refunded Amount", "$1,234.50"), ("Return quantity", "1.5"), ("In policy", "maybe"),
+                   ("A-to-Z Claim", "y"), ("Order Amount", "-3"), ("Return Reason", " CR-DEFECTIVE "), ("SafeT claim id", " 77 "),
+                   ("Label to be paid by", "Seller"), ("Merchant SKU", "")]
+    else:
+        changes = [("quantity", "two"), ("quantity", "1.0"), ("reason", ""), ("sku", " SYN-apparel-03 "), ("asin", ""),
+                   ("detailed-disposition", "sellable"), ("quantity", "3")]
+    for i, (col, v) in zip(range(4, 90, 8), changes, strict=False):
+        rows[i] = _set(kind, rows[i], col, v)
+    return rows
+
+
+def _ids(kind, rows):
+    rows[7] = _set(kind, rows[7], ID[kind], "")
+    rows[25] = _set(kind, rows[25], ID[kind], " " + rows[25].split("\t")[TEXT[kind][0].split("\t").index(ID[kind])])
+    rows[60] = _set(kind, rows[60], ID[kind], rows[60].split("\t")[TEXT[kind][0].split("\t").index(ID[kind])] + "\u00a0")
+    rows[70] = _set(kind, rows[70], ID[kind], "123-ÄÖÜ")
+    return rows
+
+
+def _duplicates(kind, rows):
+    rows.insert(80, rows[3])  # another block than its first copy
+    rows.insert(20, rows[19])  # the same block
+    rows.insert(50, rows[30] + "\t")  # the same row with a trailing tab
+    return rows
+
+
+def _blank(kind, rows):
+    rows.insert(13, "")
+    rows.insert(41, "\t" * (len(TEXT[kind][0].split("\t")) - 1))
+    rows.insert(42, "   ")
+    rows[70] = "\t".join(rows[70].split("\t")[:5])
+    return rows
+
+
+CASES = {
+    "unchanged": (_unchanged, "\n", "utf-8", ""),
+    "quoted fields": (_quoted, "\n", "utf-8", ""),
+    "dates without time": (_day_dates, "\n", "utf-8", ""),
+    "offsets and days": (_times, "\n", "utf-8", ""),
+    "unreadable dates": (_odd_dates, "\n", "utf-8", ""),
+    "odd cells": (_cells, "\n", "utf-8", ""),
+    "odd ids": (_ids, "\n", "utf-8", ""),
+    "duplicates": (_duplicates, "\n", "utf-8", ""),
+    "blank and short lines": (_blank, "\n", "utf-8", ""),
+    "byte-order mark": (_unchanged, "\n", "utf-8-sig", ""),
+    "Windows line ends": (_unchanged, "\r\n", "utf-8", ""),
+    "Windows-1252": (lambda k, r: [_set(k, x, NAME[k], "Café") if i == 50 else x for i, x in enumerate(r)], "\n", "cp1252", ""),
+    "no final newline": (_unchanged, "\n", "utf-8", "strip"),
+}
+
+
+def _write(tmp_path, kind: str, case: str):
+    change, end, encoding, last = CASES[case]
+    rows = change(kind, list(TEXT[kind][1:]))
+    text = end.join([TEXT[kind][0], *rows]) + end
+    path = tmp_path / f"{kind}.txt"
+    path.write_bytes((text.rstrip(end) if last == "strip" else text).encode(encoding))
+    return path
+
+
+def _read(path, kind, block, monkeypatch, arrow: bool):
+    """read_returns and read_blocks (every column) with or without the Arrow path; which
+    blocks the Arrow path read."""
+    monkeypatch.setattr(plain_mod, "_ARROW", arrow)
+    real = rows_mod.plain_block
+    used: list[bool] = []
+
+    def counted(*a, **k):
+        got = real(*a, **k)
+        used.append(got is not None)
+        return got
+
+    monkeypatch.setattr(rows_mod, "plain_block", counted)
+    rep, rows = read_returns(path, READERS[kind], CodeTable.load(), REASONS, block=block)
+    every = read_blocks(path, READERS[kind], block=block)
+    return rep, rows, every, used
+
+
+def _same_report(a, b) -> None:
+    pd.testing.assert_frame_equal(a.data, b.data)  # the columns and their types, all rows
+    assert [str(p) for p in a.problems] == [str(p) for p in b.problems]
+    assert (a.kind, a.name, a.notes, a.day_resolution, a.rows_read, a.columns_found) == (
+        b.kind, b.name, b.notes, b.day_resolution, b.rows_read, b.columns_found)
+
+
+def _same_array(a, b, name) -> None:
+    if isinstance(a, Coded):
+        _same_array(a.codes, b.codes, name + ".codes")
+        _same_array(a.values, b.values, name + ".values")
+        return
+    if a is None or b is None:
+        assert a is None and b is None, name
+        return
+    assert a.dtype == b.dtype and a.shape == b.shape, name
+    same = np.array_equal(a, b, equal_nan=True) if a.dtype.kind in "fcmM" else all(x == y or (x != x and y != y) for x, y in zip(a.tolist(), b.tolist(), strict=True))
+    assert same, name
+
+
+def _same_rows(a, b) -> None:
+    assert (a is None) == (b is None)
+    if a is None:
+        return
+    for name in ("kind", "name", "channel", "day_only", "notes"):
+        assert getattr(a, name) == getattr(b, name), name
+    for name in ("order", "has_order", "oid", "item", "sku", "asin", "date", "quantity", "reason", "in_policy"):
+        _same_array(getattr(a, name), getattr(b, name), name)
+    pd.testing.assert_frame_equal(a.happened, b.happened)
+
+
+@pytest.mark.parametrize("case", list(CASES))
+@pytest.mark.parametrize("kind", list(READERS))
+def test_the_arrow_path_reads_what_the_lines_way_reads(kind, case, tmp_path, monkeypatch):
+    path = _write(tmp_path, kind, case)
+    for block in (8, 10_000):
+        rep, rows, every, used = _read(path, kind, block, monkeypatch, arrow=True)
+        base, base_rows, base_every, used_base = _read(path, kind, block, monkeypatch, arrow=False)
+        assert not any(used_base)
+        _same_report(rep, base)
+        _same_rows(rows, base_rows)
+        _same_report(every, base_every)
+        assert rows is not None and len(rows) > 50
+        if block == 8 and case not in ("Windows line ends",):
+            assert any(used), case  # the blocks without anything odd are Arrow's
+        if case == "Windows line ends":
+            assert not any(used)
+
+
+@pytest.mark.parametrize("case", ["quoted fields", "unreadable dates", "odd cells", "odd ids", "duplicates", "blank and short lines"])
+def test_a_block_with_something_odd_is_left_to_the_lines_way(case, tmp_path, monkeypatch):
+    """Each odd line makes its block the lines' way (and only its block)."""
+    for kind in READERS:
+        path = _write(tmp_path, kind, case)
+        rep, _, _, used = _read(path, kind, 8, monkeypatch, arrow=True)
+        assert not all(used) and any(used)
+        assert rep.problems or case in ("quoted fields", "odd ids")
+
+
+def test_the_1_m_order_reports_blocks_are_all_arrows(tmp_path, monkeypatch):
+    """A synthetic year's returns reports (the form Amazon writes: ISO dates with offsets, or
+    days as 31-JUL-2026; money, Y/N, codes) are read by Arrow, every block of them."""
+    from returnsim.calibrate import synthetic_reports
+
+    sc = rs.load_scenario("scenarios/seed_policies.toml")
+    synthetic_reports(sc, "seed", seed=3, months=2).write(tmp_path)
+    for kind in READERS:
+        path = tmp_path / f"synthetic_{kind}.txt"
+        rep, rows, _, used = _read(path, kind, 64, monkeypatch, arrow=True)
+        assert len(used) > 2 and all(used), kind
+        base, base_rows, _, _ = _read(path, kind, 64, monkeypatch, arrow=False)
+        _same_report(rep, base)
+        _same_rows(rows, base_rows)
