@@ -103,6 +103,14 @@ def _duplicates(kind, rows):
     return rows
 
 
+def _trailing_tabs(kind, rows):
+    """Every line of the first blocks with a tab after its last field (which the reader drops:
+    a row copied without it elsewhere is a duplicate)."""
+    rows = [r + "\t" if i < 40 else r for i, r in enumerate(rows)]
+    rows.insert(60, rows[5][:-1])
+    return rows
+
+
 def _blank(kind, rows):
     rows.insert(13, "")
     rows.insert(41, "\t" * (len(TEXT[kind][0].split("\t")) - 1))
@@ -121,6 +129,7 @@ CASES = {
     "odd ids": (_ids, "\n", "utf-8", ""),
     "duplicates": (_duplicates, "\n", "utf-8", ""),
     "blank and short lines": (_blank, "\n", "utf-8", ""),
+    "trailing tabs": (_trailing_tabs, "\n", "utf-8", ""),
     "byte-order mark": (_unchanged, "\n", "utf-8-sig", ""),
     "Windows line ends": (_unchanged, "\r\n", "utf-8", ""),
     "Windows-1252": (lambda k, r: [_set(k, x, NAME[k], "Café") if i == 50 else x for i, x in enumerate(r)], "\n", "cp1252", ""),
