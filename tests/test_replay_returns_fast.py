@@ -12,12 +12,15 @@ import sys
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 from test_replay import FILES
 
 import returnsim as rs
 from returnsim.calibrate.codes import CodeTable
 from returnsim.calibrate.readers import read_fba_returns, read_mfn_returns
+from returnsim.calibrate.tsv import read_cells
+from returnsim.replay.cells import day_dates
 from returnsim.replay.returns import Coded, read_returns
 from returnsim.replay.rows import read_blocks
 
@@ -58,12 +61,17 @@ def _day_dates(kind, rows):
 
 
 def _times(kind, rows):
-    """A block of dates written as ISO dates with offsets, another without (day-only where
-    the report has times, and the other way round)."""
+    """A block of dates written as ISO dates with offsets, one without time, one of days in
+    two forms and one of days as 21-10-2024 (day-only where the report has times, and the
+    other way round)."""
     for i in range(16, 32):
         rows[i] = _set(kind, rows[i], DATE[kind], f"2024-04-{i - 10:02d}T{i - 10:02d}:15:00{'-07:00' if i % 2 else '+09:30'}")
     for i in range(48, 64):
         rows[i] = _set(kind, rows[i], DATE[kind], f"2024-05-{i - 40:02d}")
+    for i in range(64, 80):
+        rows[i] = _set(kind, rows[i], DATE[kind], f"{i - 60:02d}-10-2024" if i % 3 else f"{i - 60:02d}-Oct-2024")
+    for i in range(80, 88):
+        rows[i] = _set(kind, rows[i], DATE[kind], f"{i - 60:02d}-10-2024")
     return rows
 
 
@@ -221,6 +229,32 @@ def test_a_block_with_something_odd_is_left_to_the_lines_way(case, tmp_path, mon
         rep, _, _, used = _read(path, kind, 8, monkeypatch, arrow=True)
         assert not all(used) and any(used)
         assert rep.problems or case in ("quoted fields", "odd ids")
+
+
+def test_days_read_by_numpy_are_the_readers_days():
+    """20,000 days across 2000-2100 written as 31-JUL-2026 (in any case) and as 31-07-2026,
+    with leap days and empty cells: the reader's values, in its type."""
+    rng = np.random.default_rng(7)
+    days = rng.integers(np.datetime64("2000-01-01", "D").astype(int), np.datetime64("2101-01-01", "D").astype(int), 20_000)
+    when = days.astype("datetime64[D]").astype(object)
+    named = [d.strftime("%d-%b-%Y") for d in when]
+    named = [c.upper() if i % 3 else c.lower() if i % 2 else c for i, c in enumerate(named)] + ["29-FEB-2024", "29-Feb-2000"]
+    numbered = [d.strftime("%d-%m-%Y") for d in when] + ["29-02-2024", "", "01-01-2000"]
+    for cells in (named, numbered, named + [""] * 3, ["31-DEC-2100"]):
+        got = day_dates(pa.array(cells))
+        want = read_cells("d", "date", pd.Series(cells, dtype=object))[0].to_numpy()
+        assert got is not None and got.dtype == want.dtype
+        np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize(
+    "day", ["29-FEB-2023", "31-APR-2024", "01-JAN-1999", "01-JAN-2101", "1-JAN-2024", "01 JAN 2024", "01-JNA-2024", "00-JAN-2024",
+            "01-13-2024", "31-04-2024", "2024-01-01", "01-JAN-2024 ", "01.01.2024", "01-JAN-2024 10:00:00", "01-01-202a"],
+)
+def test_a_day_numpy_cannot_read_exactly_leaves_its_block_to_the_reader(day):
+    """Not a real day, a year outside 2000-2100, another way of writing it, or a time: the
+    block's dates are the reader's (which reads or reports them)."""
+    assert day_dates(pa.array(["01-JAN-2024" if len(day) == 11 else "01-01-2024", day])) is None
 
 
 def test_the_1_m_order_reports_blocks_are_all_arrows(tmp_path, monkeypatch):

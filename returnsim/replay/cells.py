@@ -18,7 +18,7 @@ import pandas as pd
 
 from ..calibrate.tsv import read_cells
 
-__all__ = ["utf8", "clean_ids", "iso_seconds", "date_type"]
+__all__ = ["utf8", "clean_ids", "iso_seconds", "date_type", "day_dates"]
 
 _SPACE = " \r\x0b\x0c\x1c\x1d\x1e\x1f"
 """ASCII characters ``str.strip`` removes besides tab and newline (which no cell of an ordinary
@@ -119,6 +119,63 @@ def iso_seconds(col: Any) -> np.ndarray | None:
     if ((secs < _YEARS[0]) | (secs >= _YEARS[1])).any():
         return None
     return secs
+
+
+_MONTHS = np.array(sorted(int.from_bytes(m.encode(), "big") for m in
+                           ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")))
+_MONTH_OF = {int.from_bytes(m.encode(), "big"): i + 1 for i, m in
+             enumerate(("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"))}
+_MONTH_NUMBER = np.array([_MONTH_OF[k] for k in _MONTHS.tolist()])
+_DAY_FORMS = {11: "31-JUL-2026", 10: "31-07-2026"}
+"""The days the returns reports write (``DD-MON-YYYY``, ``DD-MM-YYYY``), by their length."""
+
+
+def day_dates(col: Any) -> np.ndarray | None:
+    """Dates written as days, ``31-JUL-2026`` (the month in any case) or ``31-07-2026`` (an
+    Arrow string array; empty cells missing), read as the calibration's reader reads them
+    (a day of a year in 2000-2100, its midnight), in its type; None unless every cell that is
+    not empty is such a day, all in one of the two forms."""
+    n = len(col)
+    if col.null_count:
+        return None
+    data, offsets = _bytes_of(col)
+    lengths = np.diff(offsets)
+    empty = lengths == 0
+    full = lengths[~empty]
+    if not len(full) or full[0] not in _DAY_FORMS or (full != full[0]).any() or offsets[0] != 0:
+        return None
+    width = int(full[0])
+    cells = data[: len(full) * width].reshape(len(full), width)
+    mon = width == 11
+    digits = np.concatenate([cells[:, :2], cells[:, 7:] if mon else cells[:, 3:5], cells[:, 6:] if not mon else cells[:, :0]], axis=1)
+    num = digits.astype(np.int64) - 48
+    if (num < 0).any() or (num > 9).any() or (cells[:, 2] != ord("-")).any() or (cells[:, 6 if mon else 5] != ord("-")).any():
+        return None
+    d = num[:, 0] * 10 + num[:, 1]
+    if mon:
+        key = ((cells[:, 3:6] & 0xDF).astype(np.int64) * np.array([1 << 16, 1 << 8, 1])).sum(axis=1)  # upper case
+        at = np.minimum(np.searchsorted(_MONTHS, key), len(_MONTHS) - 1)
+        if (_MONTHS[at] != key).any():
+            return None
+        m, y = _MONTH_NUMBER[at], num[:, 2:6] @ np.array([1000, 100, 10, 1])
+    else:
+        m, y = num[:, 2] * 10 + num[:, 3], num[:, 4:8] @ np.array([1000, 100, 10, 1])
+    if ((m < 1) | (m > 12) | (y < 2000) | (y > 2100)).any():
+        return None
+    leap = (y % 4 == 0) & ((y % 100 != 0) | (y % 400 == 0))
+    if ((d < 1) | (d > _DAYS_IN[m] - ((m == 2) & ~leap))).any():
+        return None
+    days = (y - 1970).astype("datetime64[Y]").astype("datetime64[M]") + (m - 1).astype("timedelta64[M]")
+    out = np.full(n, np.datetime64("NaT"), dtype=_day_type(width, bool(empty.any())))
+    out[~empty] = days.astype("datetime64[D]") + (d - 1).astype("timedelta64[D]")
+    return out
+
+
+@functools.cache
+def _day_type(width: int, empty: bool) -> np.dtype:
+    """The type of the reader's dates for days written in one of :data:`_DAY_FORMS` (and empty
+    cells)."""
+    return read_cells("date", "date", pd.Series([_DAY_FORMS[width]] + [""] * empty, dtype=object))[0].to_numpy().dtype
 
 
 @functools.cache

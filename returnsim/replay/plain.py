@@ -5,9 +5,9 @@ A block is plain when every line is ordinary (no quote, no carriage return, the 
 number of fields, UTF-8, no line repeated in the block) and every cell reads as the reader
 reads it without a problem. Its columns are split by pyarrow's CSV reader (ids and dates as
 strings, the others dictionary-encoded); a date column written as
-``2026-07-31T22:34:59+00:00`` (any offset) is read from its digits by numpy
-(:func:`~.cells.iso_seconds`), one in another form (``31-JUL-2026``, ``31-07-2026``, a date
-without its time: the returns reports' days) by the calibration's cell reader once per
+``2026-07-31T22:34:59+00:00`` (any offset) or as a day, ``31-JUL-2026`` or ``31-07-2026``
+(the returns reports' days), is read from its digits by numpy (:func:`~.cells.iso_seconds`,
+:func:`~.cells.day_dates`), one in another form by the calibration's cell reader once per
 distinct cell of the block, and money, counts, yes/no, codes and text once per distinct cell
 of the file (:class:`~.blocks.Known`). So a cell
 reads as the reader reads it; any block with a line or a cell the reader would treat otherwise
@@ -25,7 +25,7 @@ import pandas as pd
 from ..calibrate.readers import Column
 from ..calibrate.tsv import read_cells
 from .blocks import _REQUIRED, Known, _arrow_table, _edges_blank, hash_ids
-from .cells import clean_ids, date_type, iso_seconds, utf8
+from .cells import clean_ids, date_type, day_dates, iso_seconds, utf8
 
 __all__ = ["plain_block", "PlainBlock"]
 
@@ -114,6 +114,9 @@ def _column(c: Column, col: Any, required: bool, known: dict[str, Known]) -> Any
         secs = iso_seconds(col)
         if secs is not None:
             return secs.astype("datetime64[s]").astype(date_type())
+        days = day_dates(col)
+        if days is not None:
+            return None if required and np.isnat(days).any() else days
         # The block's distinct cells read together (at most all its cells, as the lines' way
         # reads them), not kept over the file: the readings' unit is pandas' for the block's
         # cells (a second for days, finer once a time is read), as the lines' way gives it.
