@@ -183,3 +183,39 @@ def test_request_keys_name_the_report_order_item_occurrence_and_unit():
     want = [f"mfn_returns|{t}" for t in ("111-1|A|0", "222-2|A|0", "222-2|A|0|1", "111-1|A|1", "111-1|B|0", "222-2||0")]
     expected = [int.from_bytes(hashlib.blake2b(t.encode(), digest_size=8).digest(), "little") for t in want]
     assert request_keys(rows, keep, units).tolist() == expected
+
+
+@pytest.mark.parametrize("hashes", ["none", "the ids'", "shared by different ids"])
+def test_request_keys_are_each_rows_text_hashed_whatever_the_ids_hashes(hashes):
+    """Random rows (ids repeated, items missing, rows of up to 3 units, some rows not kept):
+    each key is the hash of the text written out row by row, whether the occurrences are
+    counted by the ids' 64-bit hashes or, when two ids share one, by their bytes."""
+    import hashlib
+
+    from returnsim.replay.blocks import hash_ids
+    from returnsim.replay.match import request_keys
+    from returnsim.replay.returns import Coded, ReturnRows
+
+    rng = np.random.default_rng(11)
+    n = 3_000
+    ids = [f"{rng.integers(100, 999)}-{rng.integers(0, 60):07d}" for _ in range(n)]
+    oid = np.array([i.encode() for i in ids], dtype=bytes)
+    item = Coded(rng.integers(-1, 3, n).astype(np.int32), np.array(["A", "B", "SKU-ü"], dtype=object))
+    order = {"none": None, "the ids'": hash_ids(np.array(ids, dtype=object)),
+             "shared by different ids": (hash_ids(np.array(ids, dtype=object)) % np.uint64(7))}[hashes]
+    rows = ReturnRows(
+        kind="fba_returns", name="r", channel="fba", day_only=False, order=order, has_order=np.ones(n, dtype=bool), oid=oid,
+        item=item, sku=item, asin=None, date=np.zeros(n, dtype="datetime64[ns]"), quantity=None,
+        reason=np.zeros(n, dtype=np.int64), in_policy=np.zeros(n, dtype=np.int8), happened=pd.DataFrame(index=range(n)),
+    )
+    keep = np.flatnonzero(rng.random(n) < 0.8)
+    units = rng.choice([1, 1, 1, 2, 3], len(keep))
+    want, seen = [], {}
+    for r, u in zip(keep.tolist(), units.tolist(), strict=True):
+        name = item.values[item.codes[r]] if item.codes[r] >= 0 else ""
+        k = seen.get((ids[r], name), 0)
+        seen[(ids[r], name)] = k + 1
+        text = f"fba_returns|{ids[r]}|{name}|{k}"
+        want += [text] + [f"{text}|{j}" for j in range(1, u)]
+    expected = [int.from_bytes(hashlib.blake2b(t.encode(), digest_size=8).digest(), "little") for t in want]
+    assert request_keys(rows, keep, units).tolist() == expected

@@ -267,23 +267,40 @@ def request_keys(rows: ReturnRows, keep: np.ndarray, units: np.ndarray) -> np.nd
     kept return row of that order line) and unit (the u-th unit a row returns; the first unit's
     identity is the row's), hashed: stable whatever the file's row order. ``keep``: the rows
     replayed (indices, in order); ``units``: units of each."""
-    items = np.append(rows.item.values, "")
     codes = rows.item.codes[keep]
     oid = rows.oid[keep]
-    # The k-th occurrence of a (order id, item) pair among the kept rows; the ids as codes of
-    # their bytes (numpy's sort, no Python object a row).
-    ids = np.unique(oid, return_inverse=True)[1].reshape(-1)
-    occ = pd.DataFrame({"o": ids, "i": codes}).groupby(["o", "i"], sort=False).cumcount().to_numpy()
-    out = np.empty(int(units.sum()), dtype=np.uint64)
-    at = 0
-    prefix = rows.kind + "|"
-    step = 10_000  # rows made Python values at a time: their objects are not all alive at once
-    for a in range(0, len(oid), step):
-        chunk = zip(oid[a : a + step].tolist(), items[codes[a : a + step]].tolist(), occ[a : a + step].tolist(), units[a : a + step].tolist(), strict=True)
-        for o, it, k, n in chunk:
-            text = f"{prefix}{o.decode('utf-8')}|{'' if it is None or it != it else it}|{k}"
-            for u in range(n):
-                t = text if u == 0 else f"{text}|{u}"
-                out[at] = int.from_bytes(hashlib.blake2b(t.encode("utf-8"), digest_size=8).digest(), "little")
-                at += 1
+    occ = _occurrence(oid, rows.order[keep] if rows.order is not None else None, codes)
+    # Each request's text, "<report>|<order id>|<item>|<k>" (then "|<u>" for the u-th unit),
+    # as UTF-8 bytes made of each id's bytes and each item's (encoded once), hashed by BLAKE2b
+    # into 8 bytes read as a little-endian integer.
+    item = [b"" if it is None or it != it else f"{it}".encode() for it in rows.item.values.tolist()] + [b""]
+    prefix = rows.kind.encode("utf-8") + b"|"
+    texts = [b"%s%s|%s|%d" % (prefix, o, item[c], k) for o, c, k in zip(oid.tolist(), codes.tolist(), occ.tolist(), strict=True)]
+    several = np.flatnonzero(units > 1)
+    if len(several):  # the other units' texts, each after its row's and the row's units before
+        extra = units[several] - 1
+        more = np.repeat(several, extra)
+        unit = np.arange(len(more)) - np.repeat(np.cumsum(extra) - extra, extra) + 1
+        texts += [b"%s|%d" % (texts[r], u) for r, u in zip(more.tolist(), unit.tolist(), strict=True)]
+        at = np.argsort(np.concatenate([np.arange(len(oid)), more]), kind="stable")
+        texts = [texts[i] for i in at.tolist()]
+    blake = hashlib.blake2b
+    return np.frombuffer(b"".join([blake(t, digest_size=8).digest() for t in texts]), dtype="<u8").astype(np.uint64)
+
+
+def _occurrence(oid: np.ndarray, hashes: np.ndarray | None, codes: np.ndarray) -> np.ndarray:
+    """Each row's count of earlier rows of its (order id, item code) pair (0 for the first).
+    The rows are sorted by the ids' 64-bit hashes (a numpy sort of integers, not of bytes);
+    should two ids share a hash, by their bytes."""
+    n = len(oid)
+    order = np.lexsort((codes, hashes)) if hashes is not None else np.zeros(0, dtype=np.intp)
+    ids = oid[order]
+    same_hash = hashes[order][1:] == hashes[order][:-1] if hashes is not None else None
+    if same_hash is None or (ids[1:][same_hash] != ids[:-1][same_hash]).any():
+        order = np.lexsort((codes, np.unique(oid, return_inverse=True)[1].reshape(-1)))
+        ids = oid[order]
+    c = codes[order]
+    start = np.r_[True, (ids[1:] != ids[:-1]) | (c[1:] != c[:-1])] if n else np.zeros(0, dtype=bool)
+    out = np.empty(n, dtype=np.int64)
+    out[order] = np.arange(n) - np.maximum.accumulate(np.where(start, np.arange(n), 0))
     return out
