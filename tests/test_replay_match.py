@@ -219,3 +219,28 @@ def test_request_keys_are_each_rows_text_hashed_whatever_the_ids_hashes(hashes):
         want += [text] + [f"{text}|{j}" for j in range(1, u)]
     expected = [int.from_bytes(hashlib.blake2b(t.encode(), digest_size=8).digest(), "little") for t in want]
     assert request_keys(rows, keep, units).tolist() == expected
+
+
+def test_a_return_without_an_item_matches_its_orders_line_without_one():
+    """A missing SKU is a value like the others (as the calibration's matching takes it): a
+    return without one is its order's line without one; an item the lines do not have, and
+    an order of several lines none of which it names, match nothing."""
+    from returnsim.replay.match import Classes, OrderLines, match
+    from returnsim.replay.returns import Coded, ReturnRows
+
+    h = np.array([11, 11, 11, 22, 22], dtype=np.uint64)  # two orders of the lines, by hash
+    lines = OrderLines(order=h, date=np.zeros(5, dtype="datetime64[ns]"),
+                       sku=Coded(np.array([0, -1, 1, 0, 1], dtype=np.int32), np.array(["Y", "X"], dtype=object)), asin=None,
+                       unit_price=np.ones(5), quantity=None, international=np.zeros(5, dtype=np.int64),
+                       item_class=np.full(5, np.nan, dtype=object))
+    n = 4
+    rows = ReturnRows(
+        kind="fba_returns", name="r", channel="fba", day_only=False, order=np.array([11, 11, 22, 11], dtype=np.uint64),
+        has_order=np.ones(n, dtype=bool), oid=np.zeros(n, dtype="S1"),
+        item=Coded(np.array([-1, 0, -1, 1], dtype=np.int32), np.array(["X", "Z"], dtype=object)), sku=None, asin=None,
+        date=np.zeros(n, dtype="datetime64[ns]"), quantity=None, reason=np.zeros(n, dtype=np.int64),
+        in_policy=np.zeros(n, dtype=np.int8), happened=pd.DataFrame(index=range(n)),
+    )
+    rows.sku = rows.item
+    got, _ = match(rows, lines, Classes({}, {}, "none"), [])
+    assert got.tolist() == [1, 2, -1, -1]

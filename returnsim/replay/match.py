@@ -48,6 +48,9 @@ class OrderLines:
     """1 where shipped to another country than the home one (0 also when unknown)."""
     item_class: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=object))
     """Class names (NaN where none), set by :func:`classify`."""
+    lookup: dict[str, tuple[pd.Index, np.ndarray]] = field(default_factory=dict, repr=False, compare=False)
+    """The lines' distinct keys and the first line of each, by what a return is matched on
+    (:func:`_lookup`): made once, for every returns report."""
 
     def __len__(self) -> int:
         return len(self.order)
@@ -208,12 +211,11 @@ def classify(lines: OrderLines, classes: Report | None, price_bands: list[float]
     return Classes(by_sku, by_asin, info["classes_from"])
 
 
-def _shared(a: Coded, b: Coded) -> tuple[np.ndarray, np.ndarray]:
-    """Codes of two coded columns in one vocabulary (missing: -1 in both)."""
-    vocab = pd.Index(np.concatenate([a.values, b.values]))
-    vocab = vocab[~vocab.duplicated()]
-    ca, cb = vocab.get_indexer(a.values), vocab.get_indexer(b.values)
-    return np.append(ca, -1)[a.codes], np.append(cb, -1)[b.codes]
+def _in(mine: Coded, theirs: Coded) -> np.ndarray:
+    """Each row's item as a code of ``theirs`` (the lines'): -1 where missing (as a line's
+    missing item, a value like the others), ``len(theirs.values)`` for an item no line has."""
+    at = pd.Index(theirs.values).get_indexer(mine.values)
+    return np.append(np.where(at >= 0, at, len(theirs.values)), -1)[mine.codes]
 
 
 def _pair(order: np.ndarray, item: np.ndarray) -> np.ndarray:
@@ -224,17 +226,26 @@ def _pair(order: np.ndarray, item: np.ndarray) -> np.ndarray:
         return order ^ ((item.astype(np.int64) + 2).astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15))
 
 
-def _fill(got: np.ndarray, want: np.ndarray, have: np.ndarray, only: np.ndarray | None = None) -> None:
-    """Set ``got`` (-1 where not yet matched) to the index of the first of ``have`` equal to each
-    of ``want`` (a sorted-array join); ``only``: the keys that may match (sorted)."""
-    keys, first = np.unique(have, return_index=True)
-    if only is not None:
-        keep = np.isin(keys, only, assume_unique=True)
-        keys, first = keys[keep], first[keep]
-    if not len(keys):
-        return
-    at = np.minimum(np.searchsorted(keys, want), len(keys) - 1)
-    hit = (keys[at] == want) & (got < 0)
+def _lookup(lines: OrderLines, what: str) -> tuple[pd.Index, np.ndarray]:
+    """The lines' distinct keys (an index: its hash table is made once) and the first line of
+    each: by (order, SKU), (order, ASIN), or order for the orders of a single line (``what``:
+    sku, asin, single)."""
+    if what not in lines.lookup:
+        keys = lines.order if what == "single" else _pair(lines.order, getattr(lines, what).codes)
+        codes, distinct = pd.factorize(keys)
+        first = np.flatnonzero(~pd.Index(codes).duplicated())  # in the order factorize found them
+        if what == "single":
+            one = np.bincount(codes, minlength=len(distinct)) == 1
+            distinct, first = distinct[one], first[one]
+        lines.lookup[what] = pd.Index(distinct), first
+    return lines.lookup[what]
+
+
+def _fill(got: np.ndarray, want: np.ndarray, keys: pd.Index, first: np.ndarray) -> None:
+    """Set ``got`` (-1 where not yet matched) to the line (``first``) of the key (among the
+    distinct ``keys``) equal to each of ``want``."""
+    at = keys.get_indexer(want)
+    hit = (at >= 0) & (got < 0)
     got[hit] = first[at[hit]]
 
 
@@ -246,14 +257,13 @@ def match(rows: ReturnRows, lines: OrderLines, tables: Classes, notes: list[str]
     got = np.full(n, -1, dtype=np.int64)
     if rows.order is None:
         return got, cls
-    for mine, theirs in ((rows.sku, lines.sku), (rows.asin, lines.asin)):
+    for what, mine in (("sku", rows.sku), ("asin", rows.asin)):
+        theirs = getattr(lines, what)
         if mine is None or theirs is None:
             continue
-        a, b = _shared(mine, theirs)
-        _fill(got, _pair(rows.order, a), _pair(lines.order, b))
+        _fill(got, _pair(rows.order, _in(mine, theirs)), *_lookup(lines, what))
     # An order with a single line: the return is that line's, whatever its item.
-    orders, count = np.unique(lines.order, return_counts=True)
-    _fill(got, rows.order, lines.order, only=orders[count == 1])
+    _fill(got, rows.order, *_lookup(lines, "single"))
     ok = got >= 0
     fill = ok & pd.isna(cls)
     cls[fill] = lines.item_class[got[fill]]
