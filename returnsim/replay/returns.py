@@ -17,7 +17,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -45,7 +45,7 @@ class Coded:
     values: np.ndarray
 
     @classmethod
-    def of(cls, column: pd.Series) -> Coded:
+    def of(cls, column: pd.Series | np.ndarray | Any) -> Coded:
         codes, uniques = pd.factorize(column)
         return cls(codes.astype(np.int32), np.asarray(uniques, dtype=object))
 
@@ -100,21 +100,28 @@ class ReturnRows:
         return len(self.date)
 
 
-def naive(dates: pd.Series) -> np.ndarray:
+Columns: TypeAlias = pd.DataFrame | Mapping[str, Any]
+"""A block's rows by column: the reader's frame, or arrays of a plain block (:mod:`.plain`)."""
+
+
+def naive(dates: pd.Series | np.ndarray) -> np.ndarray:
     """Dates as naive UTC datetime64 (their own unit)."""
-    d = pd.to_datetime(dates)
+    if isinstance(dates, np.ndarray) and dates.dtype.kind == "M":
+        return dates  # (numpy's datetimes are naive)
+    d = pd.to_datetime(pd.Series(dates, copy=False))
     if getattr(d.dt, "tz", None) is not None:
         d = d.dt.tz_convert("UTC").dt.tz_localize(None)
     return d.to_numpy()
 
 
-def order_ids(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+def order_ids(column: pd.Series | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """64-bit hashes of a column of order ids (0 where missing), and which are present."""
-    present = column.notna().to_numpy()
-    h = np.zeros(len(column), dtype=np.uint64)
-    for a in range(0, len(column), 50_000):  # a slice at a time: the strings are not copied whole
+    values = column.to_numpy(dtype=object) if isinstance(column, pd.Series) else np.asarray(column, dtype=object)
+    present = ~pd.isna(values)
+    h = np.zeros(len(values), dtype=np.uint64)
+    for a in range(0, len(values), 50_000):  # a slice at a time: the strings are not copied whole
         ok = present[a : a + 50_000]
-        h[a : a + 50_000][ok] = hash_ids(column.iloc[a : a + 50_000][ok].astype(str).to_numpy(dtype=object))
+        h[a : a + 50_000][ok] = hash_ids(pd.Series(values[a : a + 50_000][ok], dtype=object).astype(str).to_numpy(dtype=object))
     return h, present
 
 
@@ -128,45 +135,57 @@ def utf8_bytes(ids: np.ndarray, present: np.ndarray) -> np.ndarray:
         return np.array([s.encode("utf-8") for s in text.tolist()], dtype=bytes)
 
 
-def floats(df: pd.DataFrame, name: str) -> np.ndarray | None:
-    return df[name].to_numpy(dtype=float) if name in df else None
+def floats(df: Columns, name: str) -> np.ndarray | None:
+    if name not in df:
+        return None
+    v = df[name]
+    return v.to_numpy(dtype=float) if isinstance(v, pd.Series) else np.asarray(v, dtype=float)
 
 
-def _part(df: pd.DataFrame, kind: str, codes: CodeTable, reasons: Mapping[str, int]) -> dict[str, Any]:
+def _part(df: Columns, kind: str, codes: CodeTable, reasons: Mapping[str, int]) -> dict[str, Any]:
     """Rows of a returns report as arrays, by :class:`ReturnRows` field (``happened.*``: its
     ``happened`` columns; ``silent``: rows per code that gives no reason)."""
     fba = kind == "fba_returns"
+    n = len(df["line"]) if "line" in df else len(df)
     date_col = "return_date" if fba else "request_date"
     if "order_id" in df:
-        order, present = order_ids(df["order_id"])
-        oid = utf8_bytes(df["order_id"].to_numpy(dtype=object), present)
+        ids = df["order_id"]
+        ids = ids.to_numpy(dtype=object) if isinstance(ids, pd.Series) else ids
+        order, present = order_ids(ids)
+        oid = utf8_bytes(ids, present)
     else:
-        order, present, oid = None, np.zeros(len(df), dtype=bool), np.zeros(len(df), dtype="S1")
-    stated = np.full(len(df), -1, dtype=np.int64)
+        order, present, oid = None, np.zeros(n, dtype=bool), np.zeros(n, dtype="S1")
+    stated = np.full(n, -1, dtype=np.int64)
     silent: Counter = Counter()
     if "reason" in df:
         code = Coded.of(df["reason"])
         text = [c if isinstance(c, str) else None for c in code.values]
         stated = np.array([reasons.get(codes.reason_of(c) or "", -1) if c is not None else -1 for c in text] + [-1], dtype=np.int64)[code.codes]
         says = np.array([c is not None and codes.says_nothing(c) for c in text] + [False], dtype=bool)
-        n = np.bincount(code.codes[says[code.codes]], minlength=len(code.values))
-        silent.update({c: int(k) for c, k in zip(code.values.tolist(), n.tolist(), strict=True) if k})
-    # The report's own columns as a calibration maps them (an unknown value stays missing).
-    meaning = pd.DataFrame(index=df.index)
+        k = np.bincount(code.codes[says[code.codes]], minlength=len(code.values))
+        silent.update({c: int(m) for c, m in zip(code.values.tolist(), k.tolist(), strict=True) if m})
+    # The report's own columns as a calibration maps them (an unknown value stays missing),
+    # each distinct value mapped once.
+    meaning: dict[str, Any] = {}
     for col, table, to in (("label_payer", "label_payer", "payer"), ("resolution", "resolution", "outcome"), ("safet_state", "safet_state", "safet_verdict")):
         if not fba and col in df:
-            meaning[to] = df[col].map(codes.value_map(table))
+            meaning[to] = Coded.of(df[col]).mapped(_through(codes.value_map(table)))
     for col in ("refunded_amount", "label_cost", "az_claim", "safet_amount", "in_policy"):
         if col in df:
             meaning[col] = df[col]
     return {
         "order": order, "has_order": present, "oid": oid,
         "sku": Coded.of(df["sku"]) if "sku" in df else None, "asin": Coded.of(df["asin"]) if "asin" in df else None,
-        "date": naive(df[date_col]) if date_col in df else np.full(len(df), np.datetime64("NaT"), dtype="datetime64[ns]"),
-        "quantity": floats(df, "quantity"), "reason": stated, "in_policy": _in_policy(meaning),
-        **{f"happened.{k}": v.to_numpy() for k, v in happened(meaning, "fba" if fba else "mfn").items()},
+        "date": naive(df[date_col]) if date_col in df else np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]"),
+        "quantity": floats(df, "quantity"), "reason": stated, "in_policy": _in_policy(meaning, n),
+        **{f"happened.{k}": v for k, v in happened(meaning, "fba" if fba else "mfn", n).items()},
         "silent": silent,
     }
+
+
+def _through(table: Mapping[Any, Any]) -> Callable[[pd.Series], pd.Series]:
+    """Values mapped by ``table`` (missing where it has none)."""
+    return lambda v: v.map(table)
 
 
 def _join(rep: Report, parts: list[dict[str, Any]]) -> ReturnRows:
@@ -217,10 +236,17 @@ def read_returns(
     empty: list[Report] = []
     lines = 0
     votes: dict[str, list[bool]] = {}
-    for both, n in report_blocks(path, kind, block, notes, votes, keep=USED):
+    for both, n, cols in report_blocks(path, kind, block, notes, votes, keep=USED, arrays=True):
         lines += n
         problems.extend(both.problems)
-        if not both.data.empty:  # its rows become arrays at once; the block's frame goes
+        if cols is not None:  # a plain block's rows, as arrays already
+            if len(cols["line"]):
+                parts.append(_part(cols, kind, codes, reasons))
+                # The report keeps the columns of its first rows, in the types the frame of the
+                # lines' way has (made once a file: the arrays are the rows)
+                both.data = no_rows(pd.DataFrame(cols)) if not any(len(e.data.columns) for e in empty) else pd.DataFrame()
+            empty.append(both)
+        elif not both.data.empty:  # its rows become arrays at once; the block's frame goes
             used = _used(both.data)
             parts.append(_part(used, kind, codes, reasons))
             both.data = no_rows(used)
@@ -228,7 +254,7 @@ def read_returns(
             del used
         else:
             empty.append(dataclasses.replace(both, data=pd.DataFrame()))
-        del both
+        del both, cols
         if len(empty) % 4 == 0:  # freed pages would stay resident and add up over the file
             give_back()
     rep = join_parts(kind, path.name, empty, problems, notes, lines)
@@ -255,24 +281,23 @@ def _whole(rep: Report, codes: CodeTable, reasons: Mapping[str, int]) -> tuple[R
     return rep, rows
 
 
-def _in_policy(df: pd.DataFrame) -> np.ndarray:
+def _in_policy(df: Mapping[str, Any], n: int) -> np.ndarray:
     if "in_policy" not in df:
-        return np.full(len(df), -1, dtype=np.int8)
+        return np.full(n, -1, dtype=np.int8)
     v = pd.array(df["in_policy"], dtype="boolean")
     return np.where(v.isna(), -1, np.where(v.fillna(False), 1, 0)).astype(np.int8)
 
 
-def happened(df: pd.DataFrame, channel: str) -> pd.DataFrame:
-    """What the returns report says happened to each request (missing where it does not say)."""
-    n = len(df)
+def happened(df: Mapping[str, Any], channel: str, n: int) -> dict[str, np.ndarray]:
+    """What the returns report says happened to each of its ``n`` requests (missing where it
+    does not say), by column; ``df``: the report's columns, the code columns mapped."""
     nan = np.full(n, np.nan)
 
     def col(name: str) -> np.ndarray:
-        return df[name].to_numpy(dtype=float) if name in df else nan
+        return floats(df, name) if name in df else nan  # type: ignore[return-value]
 
-    out = pd.DataFrame(index=df.index)
-    out["refunded"] = col("refunded_amount")
-    seller = df["payer"].to_numpy(dtype=object) == "seller" if "payer" in df else np.zeros(n, dtype=bool)
+    out: dict[str, np.ndarray] = {"refunded": col("refunded_amount")}
+    seller = np.asarray(df["payer"], dtype=object) == "seller" if "payer" in df else np.zeros(n, dtype=bool)
     label = col("label_cost")
     out["label_cost"] = label
     out["seller_label"] = np.where(seller, np.nan_to_num(label), 0.0) if "payer" in df else nan
@@ -283,10 +308,9 @@ def happened(df: pd.DataFrame, channel: str) -> pd.DataFrame:
         out["az_claim"] = nan
     if "safet_amount" in df:
         amount = col("safet_amount")
-        approved = df["safet_verdict"].to_numpy(dtype=object) == "approved" if "safet_verdict" in df else ~np.isnan(amount)
+        approved = np.asarray(df["safet_verdict"], dtype=object) == "approved" if "safet_verdict" in df else ~np.isnan(amount)
         out["safet_amount"] = np.where(approved, np.nan_to_num(amount), 0.0)
     else:
         out["safet_amount"] = nan
-    out["returnless"] = (df["outcome"].to_numpy(dtype=object) == "returnless").astype(float) if "outcome" in df else nan
-    out.index = range(n)
-    return out.reset_index(drop=True)
+    out["returnless"] = (np.asarray(df["outcome"], dtype=object) == "returnless").astype(float) if "outcome" in df else nan
+    return out

@@ -241,7 +241,7 @@ def read_blocks(
     problems: list[ReadProblem] = []
     rows = 0
     votes: dict[str, list[bool]] = {}
-    for both, n in report_blocks(path, kind, block, notes, votes, keep):
+    for both, n, _ in report_blocks(path, kind, block, notes, votes, keep):
         rows += n
         problems.extend(both.problems)
         parts.append(pruned(both))
@@ -251,14 +251,16 @@ def read_blocks(
 
 
 def report_blocks(
-    path: Path, kind: str, block: int, notes: list[str], votes: dict[str, list[bool]], keep: Sequence[str] | None = None
-) -> Iterator[tuple[Report, int]]:
+    path: Path, kind: str, block: int, notes: list[str], votes: dict[str, list[bool]], keep: Sequence[str] | None = None,
+    arrays: bool = False,
+) -> Iterator[tuple[Report, int, dict[str, Any] | None]]:
     """Each block of lines of ``path``, a report of ``kind``, as a report of its rows (rows
-    repeating one anywhere earlier in the file dropped, with a problem each), and the block's
-    lines; ``notes`` and ``votes`` (day resolution) collect over the file. A plain block is
-    read by Arrow (:func:`.plain.plain_block`), any other by its lines' way
-    (:func:`block_rows`); a column's distinct cells are read once per file
-    (:class:`.blocks.Known`)."""
+    repeating one anywhere earlier in the file dropped, with a problem each), the block's
+    lines, and (``arrays``) a plain block's rows as arrays instead of its report's frame
+    (which has then no columns; None for the other blocks); ``notes`` and ``votes`` (day
+    resolution) collect over the file. A plain block is read by Arrow
+    (:func:`.plain.plain_block`), any other by its lines' way (:func:`block_rows`); a column's
+    distinct cells are read once per file (:class:`.blocks.Known`)."""
     columns = _COLUMNS[kind]
     known: dict[str, Known] = {}
     with open(path, "rb") as fh:
@@ -271,17 +273,25 @@ def report_blocks(
             # (after a block that was not UTF-8, the lines' way reads the rest, as it notes)
             plain = None if notes else plain_block(raw, len(raw_lines), first, width, where, columns, kind, known, keep)
             if plain is not None:
-                vote(plain.day, plain.dates, votes)
-                fast = Report(kind=kind, name=path.name, data=pd.DataFrame(plain.cols), columns_found=tuple(where))
                 n = len(raw_lines)
-                yield seen.drop_keyed(fast, plain.hashes, path.name), n
+                vote(plain.day, plain.dates, votes)
+                if arrays:  # duplicates found by the lines alone, the columns kept as arrays
+                    rep = seen.drop_keyed(Report(kind=kind, name=path.name, data=pd.DataFrame({"line": plain.cols["line"]}),
+                                                 columns_found=tuple(where)), plain.hashes, path.name)
+                    kept = np.isin(plain.cols["line"], rep.data["line"].to_numpy(), assume_unique=True)
+                    cols = plain.cols if kept.all() else {k: v[kept] for k, v in plain.cols.items()}
+                    rep.data = pd.DataFrame()
+                    yield rep, n, cols
+                else:
+                    fast = Report(kind=kind, name=path.name, data=pd.DataFrame(plain.cols), columns_found=tuple(where))
+                    yield seen.drop_keyed(fast, plain.hashes, path.name), n, None
             else:
                 b = to_block(header, raw, first, notes, path.name)
                 n = len(b.lines)
                 fast, slow, lines = block_rows(b, kind, columns, path.name, votes, keep=keep, known=known)
                 both = join_parts(kind, path.name, [fast] + ([slow] if slow else []), slow.problems if slow else [], [], 0)
                 del fast, slow  # (the block's frames go as soon as joined)
-                yield seen.drop_repeats(b, both, path.name), lines
+                yield seen.drop_repeats(b, both, path.name), lines, None
             first += n
 
 
