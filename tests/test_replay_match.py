@@ -197,7 +197,7 @@ def test_request_keys_are_each_rows_text_hashed_whatever_the_ids_hashes(hashes):
     from returnsim.replay.returns import Coded, ReturnRows
 
     rng = np.random.default_rng(11)
-    n = 3_000
+    n = 23_000  # the keys are made 10,000 rows at a time
     ids = [f"{rng.integers(100, 999)}-{rng.integers(0, 60):07d}" for _ in range(n)]
     oid = np.array([i.encode() for i in ids], dtype=bytes)
     item = Coded(rng.integers(-1, 3, n).astype(np.int32), np.array(["A", "B", "SKU-ü"], dtype=object))

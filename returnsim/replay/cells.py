@@ -1,11 +1,12 @@
 """Cells of an Arrow string column read without a Python string each: whether a block's bytes
-are UTF-8, whether every id reads as it is, and ISO dates read from their digits.
+are UTF-8, whether every id reads as it is, and ISO dates and days read from their digits.
 
-The All Orders report's plain blocks (:func:`~.blocks.simple_cells`) are read by Arrow; these
-say, column by column, whether the calibration's cell readers would read the cells as they
-are, and read the dates exactly as they would (``pandas.to_datetime`` of an ISO date with its
-offset, taken to UTC, years 2000-2100), working on the column's bytes with numpy. Anything
-else is left to the readers.
+The reports' plain blocks (the All Orders report's: :func:`~.blocks.simple_cells`; the returns
+reports': :mod:`.plain`) are read by Arrow; these say, column by column, whether the
+calibration's cell readers would read the cells as they are, and read the dates exactly as
+they would (``pandas.to_datetime`` of an ISO date with its offset, taken to UTC, or of a day
+written ``31-JUL-2026`` or ``31-07-2026``; years 2000-2100), in their type, working on the
+column's bytes with numpy. Anything else is left to the readers.
 """
 
 from __future__ import annotations

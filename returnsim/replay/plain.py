@@ -32,6 +32,7 @@ __all__ = ["plain_block", "PlainBlock"]
 _ARROW = True
 """Read plain blocks by Arrow (off: every block the lines' way; the tests compare the two)."""
 
+
 class PlainBlock:
     """A plain block's rows: ``cols`` (``line`` and the kept columns, as the lines' way gives
     them), each date column's readings and day resolution (``dates``, ``day``: what
@@ -74,7 +75,8 @@ def plain_block(
     if pd.Index(hashes).has_duplicates:
         return None
     required = _REQUIRED.get(kind, ())
-    wanted = [c for c in order if keep is None or c.name in keep or c.kind == "date"]
+    # The columns kept, the dates (the file's day resolution is theirs) and the required ones.
+    wanted = [c for c in order if keep is None or c.name in keep or c.kind == "date" or c.name in required]
     # The cheap checks first (ids, ISO dates), the cells read once per distinct value after.
     got: dict[str, Any] = {}
     for c in sorted(wanted, key=lambda c: c.kind not in ("id", "date")):

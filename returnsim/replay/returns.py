@@ -2,8 +2,9 @@
 
 A replay needs, of each return, its order id (to find its order line), its item, date, reason,
 units and what the report says happened; of the text it was read from, nothing more. Each
-block's rows, as the calibration's reader reads them (:mod:`.rows`: ordinary lines in C, the
-others by the reader, duplicates found across the whole file), become arrays at once: order ids
+block's rows, as the calibration's reader reads them (:mod:`.rows`: a plain block by Arrow
+straight into arrays, the ordinary lines of another in C, the others by the reader, duplicates
+found across the whole file), become arrays at once: order ids
 as 64-bit hashes (and their UTF-8 bytes, for the request's identity), SKUs/ASINs/reason codes as
 codes into their few distinct values, dates as datetime64, money as floats. So memory grows by
 some hundred bytes a return, not by the report's cells as Python strings; the rows are the

@@ -1,7 +1,9 @@
 """A returns report's rows, read a block of lines at a time (:func:`read_blocks`), and the rows
 of one block of any report (:func:`block_rows`, which the orders' pass uses too).
 
-The ordinary lines of a block are read by :mod:`.blocks`; every line that is not ordinary
+A plain block (every line ordinary, every cell readable as it is: what Amazon writes) is read
+by Arrow (:mod:`.plain`). In any other block, the ordinary lines are read by :mod:`.blocks`;
+every line that is not ordinary
 (quoted fields, fields missing, a cell that cannot be read, a line repeated in the block) goes
 through the calibration's reader (:func:`~returnsim.calibrate.readers.read_report`), with its
 tolerance and its problem list, renumbered to the file's lines. Duplicates are found across
