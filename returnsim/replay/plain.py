@@ -33,6 +33,11 @@ _ARROW = True
 """Read plain blocks by Arrow (off: every block the lines' way; the tests compare the two)."""
 
 
+_ANY_CELL = ("id", "text", "code")
+"""Kinds of column whose every cell the calibration's reader reads (none is reported:
+:func:`~returnsim.calibrate.tsv.read_cells`)."""
+
+
 class PlainBlock:
     """A plain block's rows: ``cols`` (``line`` and the kept columns, as the lines' way gives
     them), each date column's readings and day resolution (``dates``, ``day``: what
@@ -58,7 +63,11 @@ def plain_block(
         import pyarrow as pa
     except ImportError:
         return None
-    order = [c for c in columns if c.name in where]
+    required = _REQUIRED.get(kind, ())
+    # The columns kept, the dates (the file's day resolution is theirs), the required ones and
+    # those with cells the reader may report; the others (ids, text, codes not kept: the
+    # reader reads any cell of them) are not converted.
+    order = [c for c in columns if c.name in where and (keep is None or c.name in keep or c.name in required or c.kind not in _ANY_CELL)]
     names = {c.name: f"f{where[c.name]}" for c in order}
     kinds = {names[c.name]: c.kind for c in order}
     types = {n: pa.string() if k in ("id", "date") else pa.dictionary(pa.int32(), pa.string()) for n, k in kinds.items()}
@@ -74,8 +83,6 @@ def plain_block(
     del text
     if pd.Index(hashes).has_duplicates:
         return None
-    required = _REQUIRED.get(kind, ())
-    # The columns kept, the dates (the file's day resolution is theirs) and the required ones.
     wanted = [c for c in order if keep is None or c.name in keep or c.kind == "date" or c.name in required]
     # The cheap checks first (ids, ISO dates), the cells read once per distinct value after.
     got: dict[str, Any] = {}
@@ -86,7 +93,7 @@ def plain_block(
             return None
         got[c.name] = value
     for c in order:  # a column not kept is read for its problems only: it must have none
-        if c.name not in got and c.kind != "id" and not _readable(c, table.column(names[c.name]).combine_chunks(), known):
+        if c.name not in got and not _readable(c, table.column(names[c.name]).combine_chunks(), known):
             return None
     cols: dict[str, Any] = {"line": np.arange(first, first + rows, dtype=np.int64)}
     dates = {c.name: got[c.name] for c in order if c.kind == "date"}
