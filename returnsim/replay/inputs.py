@@ -99,7 +99,7 @@ def file_digest(source: Any) -> str:
     return h.hexdigest()
 
 
-_READING = ("replay/inputs.py", "replay/match.py", "replay/returns.py", "replay/orders.py", "replay/rows.py",
+_READING = ("replay/inputs.py", "replay/match.py", "replay/returns.py", "replay/orders.py", "replay/rows.py", "replay/plain.py",
             "replay/blocks.py", "replay/chunks.py", "replay/cells.py", "calibrate/readers.py",
             "calibrate/tsv.py", "calibrate/prepare.py", "calibrate/codes.py", "calibrate/amazon_codes.toml")
 """The code that turns reports into a replay's arrays: part of a replay's identity in a results

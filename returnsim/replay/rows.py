@@ -43,12 +43,12 @@ from .blocks import (
     hash_ids,
     ordinary_lines,
     probe,
-    raw_blocks,
     read_header,
     read_ordinary,
     streamable,
     to_block,
 )
+from .chunks import raw_blocks
 from .plain import plain_block
 
 __all__ = ["read_blocks", "block_rows", "Seen", "RETURN_BLOCK_LINES"]
@@ -271,11 +271,11 @@ def report_blocks(
         seen = Seen(width)
         where = column_indices(header, columns)
         first = 2
-        for raw_lines, raw in raw_blocks(fh, block):
+        for raw, ends in raw_blocks(fh, block):
             # (after a block that was not UTF-8, the lines' way reads the rest, as it notes)
-            plain = None if notes else plain_block(raw, len(raw_lines), first, width, where, columns, kind, known, keep)
+            plain = None if notes else plain_block(raw, len(ends), first, width, where, columns, kind, known, keep)
             if plain is not None:
-                n = len(raw_lines)
+                n = len(ends)
                 vote(plain.day, plain.dates, votes)
                 if arrays:  # duplicates found by the lines alone, the columns kept as arrays
                     rep = seen.drop_keyed(Report(kind=kind, name=path.name, data=pd.DataFrame({"line": plain.cols["line"]}),
