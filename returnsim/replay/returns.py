@@ -147,7 +147,7 @@ def _part(df: Columns, kind: str, codes: CodeTable, reasons: Mapping[str, int]) 
     """Rows of a returns report as arrays, by :class:`ReturnRows` field (``happened.*``: its
     ``happened`` columns; ``silent``: rows per code that gives no reason)."""
     fba = kind == "fba_returns"
-    n = len(df["line"]) if "line" in df else len(df)
+    n = len(df) if isinstance(df, pd.DataFrame) else len(df["line"])
     date_col = "return_date" if fba else "request_date"
     if "order_id" in df:
         ids = df["order_id"]
