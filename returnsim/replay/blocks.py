@@ -26,7 +26,7 @@ import functools
 import io
 import itertools
 from collections import Counter
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,7 +37,7 @@ import pandas as pd
 from ..calibrate.readers import Column, Report
 from ..calibrate.tsv import Source, _utf16_without_bom, header_key, read_cells
 from .cells import _SPACE, _bytes_of, clean_ids, date_type, iso_seconds, utf8
-from .chunks import ByteReader, raw_blocks
+from .chunks import ByteReader
 
 _REQUIRED = {"orders": ("order_id", "purchase_date"), "fba_returns": ("order_id", "return_date"),
              "mfn_returns": ("order_id", "request_date")}
@@ -68,18 +68,6 @@ class Block:
     reads them as they are when every line is ordinary)."""
     indented: bool = True
     """Some line may start with white space (so may be blank with its tabs)."""
-
-
-def blocks_of(path: Path, block: int, notes: list[str]) -> Iterator[Block]:
-    """The file's lines a block at a time; a block ends where the quotes balance (never inside
-    a quoted field)."""
-    with open(path, "rb") as fh:
-        header = read_header(fh, notes, path.name)
-        line_no = 2
-        for raw, _ in raw_blocks(fh, block):
-            b = to_block(header, raw, line_no, notes, path.name)
-            yield b
-            line_no += len(b.lines)
 
 
 def read_header(fh: ByteReader, notes: list[str], name: str) -> str:
