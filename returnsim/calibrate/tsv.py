@@ -265,7 +265,10 @@ def read_cells(name: str, kind: str, raw: pd.Series) -> tuple[pd.Series, pd.Seri
     elif kind == "code":
         from .codes import normalise_code
 
-        values = raw.map({v: normalise_code(v) if v else None for v in raw.unique()})
+        # an empty code is NaN, as an empty text or country is: None only where every cell of
+        # a column was empty (pandas' strings make it NaN beside others), so a column's
+        # missing cells would depend on which cells were read together
+        values = raw.map({v: normalise_code(v) if v else np.nan for v in raw.unique()})
         bad = pd.Series(False, index=raw.index)
     else:  # id, text
         values = raw.where(raw != "")
