@@ -265,9 +265,9 @@ def read_cells(name: str, kind: str, raw: pd.Series) -> tuple[pd.Series, pd.Seri
     elif kind == "code":
         from .codes import normalise_code
 
-        # an empty code is NaN, as an empty text or country is: None only where every cell of
-        # a column was empty (pandas' strings make it NaN beside others), so a column's
-        # missing cells would depend on which cells were read together
+        # An empty code is NaN, as an empty text or country is. None would stay None only where
+        # every cell read together was empty (pandas' strings turn it into NaN beside others),
+        # so a column read in blocks could differ from the same column read whole.
         values = raw.map({v: normalise_code(v) if v else np.nan for v in raw.unique()})
         bad = pd.Series(False, index=raw.index)
     else:  # id, text
