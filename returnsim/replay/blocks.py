@@ -38,6 +38,7 @@ from ..calibrate.readers import Column, Report
 from ..calibrate.tsv import Source, _utf16_without_bom, header_key, read_cells
 from .cells import _SPACE, _bytes_of, clean_ids, date_type, iso_seconds, utf8
 from .chunks import ByteReader
+from .keys import id_keys
 
 _REQUIRED = {"orders": ("order_id", "purchase_date"), "fba_returns": ("order_id", "return_date"),
              "mfn_returns": ("order_id", "request_date")}
@@ -361,7 +362,8 @@ def simple_cells(
 ) -> dict[str, Any] | None:
     """The cells of a block of ``rows`` lines in which every line is ordinary and every id and
     date reads as it is, read by pyarrow's CSV reader (columns ``order`` at ``where``): an id
-    or date column as its reading (values, which cells are unreadable (none), whether no date
+    or date column as its reading (values (an id column's as Arrow's strings: what is taken of
+    them is made Python strings), which cells are unreadable (none), whether no date
     has a time of day), the dates read by numpy from their digits (:func:`iso_seconds`); any
     other column as (codes, Arrow array of its distinct cells), but a column in ``later`` (one
     the caller reads only some cells of) as an Arrow array of its cells. None when pyarrow is missing or
@@ -388,7 +390,7 @@ def simple_cells(
         if c.kind == "id":
             if not clean_ids(col):
                 return None  # the reader's reading of a clean id is the id itself
-            out[c.name] = (col.to_numpy(zero_copy_only=False), np.zeros(rows, dtype=bool), False)
+            out[c.name] = (col, np.zeros(rows, dtype=bool), False)  # (Arrow's: made strings where taken)
         elif c.kind == "date":
             secs = iso_seconds(col)
             if secs is None:
@@ -429,9 +431,23 @@ def plain_numbers(col: Any, integer: bool) -> bool:
     return bool((digit | point).all()) and int(np.add.reduceat(point, offsets[:-1] - offsets[0]).max()) <= 1
 
 
-def hash_ids(values: np.ndarray) -> np.ndarray:
-    """64-bit hashes of strings (order ids), as uint64."""
-    return pd.util.hash_array(np.asarray(values, dtype=object), categorize=False)
+def plain_values(col: Any) -> np.ndarray:
+    """The readings of an Arrow string array of cells :func:`plain_numbers` passed: what the
+    reader's ``pd.to_numeric`` gives, read by Arrow without a Python string each (both round a
+    number of at most 9 digits correctly): int64 if no cell has a point, float64 otherwise."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    data, offsets = _bytes_of(col)
+    point = len(col) and (data[offsets[0] : offsets[-1]] == ord(".")).any()
+    return pc.cast(col, pa.float64() if point else pa.int64()).to_numpy(zero_copy_only=False)
+
+
+def hash_ids(values: Any) -> np.ndarray:
+    """64-bit keys of strings (order ids, or lines' texts), as uint64: an object array or an
+    Arrow string array (Amazon's ids keyed from its bytes, no Python string made; see
+    :mod:`.keys`)."""
+    return id_keys(values)
 
 
 def give_back() -> None:

@@ -7,8 +7,8 @@ pass over the report, a block of lines at a time (:mod:`.blocks`, :mod:`.rows`),
 not grow with the file. An order line is tallied per day (an order counted once, also when its
 lines are split over two blocks next to each other: the report lists an order's lines together)
 and kept only if its order was returned: returned orders are known by a hash table of 64-bit
-hashes of their ids (a hash shared by another id only keeps one more line, which the matching of
-returns to order lines then ignores). Kept lines are remembered across blocks, so a returned
+keys of their ids (:mod:`.keys`: an Amazon id's digits, made from Arrow's bytes; a key shared by
+another id only keeps one more line, which the matching of returns to order lines then ignores). Kept lines are remembered across blocks, so a returned
 order's line repeated anywhere in the file is reported as a duplicate and counts no order twice;
 lines that were not returned are only counted.
 
@@ -42,6 +42,7 @@ from .blocks import (
     give_back,
     hash_ids,
     plain_numbers,
+    plain_values,
     probe,
     read_header,
     simple_cells,
@@ -374,11 +375,16 @@ def _simple_block(
             if c.name in coded:
                 codes, values = coded[c.name]
                 codes = codes[kept]
+            elif c.kind in ("money", "count"):  # plain numbers (checked above): read as written
+                cols[c.name] = plain_values(cells[c.name].take(kept))
+                continue
             else:  # the returned rows' cells, and their distinct ones read
                 enc = cells[c.name].take(kept).dictionary_encode()
                 codes = enc.indices.to_numpy(zero_copy_only=False).astype(np.intp)
                 values, _ = known.setdefault(c.name, Known()).read(c.name, c.kind, enc.dictionary)
             cols[c.name] = values.take(codes) if c.kind == "yn" else values.to_numpy()[codes]
+        elif c.kind == "id":  # Arrow's strings: the returned rows' alone made Python strings
+            cols[c.name] = cells[c.name][0].take(kept).to_numpy(zero_copy_only=False).astype(object)
         else:
             cols[c.name] = cells[c.name][0][kept]
     part = Report(kind="orders", name=name, data=pd.DataFrame(cols), columns_found=tuple(where))

@@ -1,0 +1,88 @@
+"""64-bit keys of order ids (and of whole lines), made without a Python string per cell where
+the ids are Amazon's.
+
+A replay knows an order by a 64-bit key of its id: the returned orders are a sorted array of
+keys, and the orders' pass looks each line's order up in it and counts each day's distinct
+orders by their keys. An id written as Amazon writes one, three, seven and seven digits joined
+by hyphens (``123-1234567-1234567``), is read as the integer of its 17 digits: below 2**57, so
+two such ids never share a key, and an Arrow column of them is keyed by numpy from its bytes
+(turning a million ids into Python strings to hash them cost more than reading them). Any other
+string is keyed by pandas' 64-bit hash of its UTF-8 bytes with the top bit set, so it never
+takes an Amazon id's key; two such strings share one with a chance of 2**-63, which the callers
+allow for (a shared key keeps one more line, and the matching compares ids).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["id_keys"]
+
+_FORM = "123-1234567-1234567"
+_WIDTH = len(_FORM)
+_DIGIT_AT = np.array([i for i, ch in enumerate(_FORM) if ch.isdigit()])
+_HYPHEN_AT = np.array([i for i, ch in enumerate(_FORM) if ch == "-"])
+_TOP = np.uint64(1 << 63)
+
+
+def _arrow(values: Any) -> Any:
+    """``values`` as an Arrow string or binary array (an object array of str or bytes is
+    copied into one: a few bytes a cell, no Python object made)."""
+    import pyarrow as pa
+
+    if isinstance(values, pa.ChunkedArray):
+        return values.combine_chunks()
+    if isinstance(values, pa.Array):
+        return values
+    return pa.array(np.asarray(values, dtype=object), from_pandas=False)
+
+
+def _amazon(col: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Which cells of an Arrow string or binary array are ids in Amazon's form, and their
+    digits' integer (0 elsewhere)."""
+    n = len(col)
+    keys = np.zeros(n, dtype=np.uint64)
+    if not n or col.null_count == n:
+        return np.zeros(n, dtype=bool), keys
+    offsets = np.frombuffer(col.buffers()[1], dtype=np.int32)[col.offset : col.offset + n + 1]
+    data = np.frombuffer(col.buffers()[2], dtype=np.uint8)
+    ours = np.diff(offsets) == _WIDTH
+    if col.null_count:
+        ours &= col.is_valid().to_numpy(zero_copy_only=False)
+    at = np.flatnonzero(ours)
+    if not len(at):
+        return ours, keys
+    if len(at) == n:  # every cell 19 bytes long, one after the other: a view, not a gather
+        cells = data[offsets[0] : offsets[-1]].reshape(n, _WIDTH)
+    else:
+        cells = data[offsets[at][:, None] + np.arange(_WIDTH)]
+    digits = cells[:, _DIGIT_AT] - np.uint8(48)  # a byte below "0" wraps round above 9
+    good = (digits <= 9).all(axis=1) & (cells[:, _HYPHEN_AT] == ord("-")).all(axis=1)
+    # (9 and 8 digits as int64 halves: fewer passes than a digit at a time in uint64)
+    high = digits[:, :9].astype(np.int64) @ 10 ** np.arange(8, -1, -1, dtype=np.int64)
+    low = digits[:, 9:].astype(np.int64) @ 10 ** np.arange(7, -1, -1, dtype=np.int64)
+    value = (high * 10**8 + low).astype(np.uint64)
+    ours[at[~good]] = False
+    keys[at[good]] = value[good]
+    return ours, keys
+
+
+def id_keys(values: Any) -> np.ndarray:
+    """The 64-bit key of each string of ``values`` (an object array of str or bytes, or an
+    Arrow string or binary array; no missing cell), as uint64: an id in Amazon's form
+    (``123-1234567-1234567``) its 17 digits' integer, any other string pandas' hash of its UTF-8
+    bytes with the top bit set."""
+    obj = isinstance(values, np.ndarray | list | pd.Series)
+    col = _arrow(values)
+    ours, keys = _amazon(col)
+    other = np.flatnonzero(~ours)
+    if len(other):
+        if obj:
+            rest = np.asarray(values, dtype=object)[other]
+        else:
+            rest = col.take(other).to_numpy(zero_copy_only=False).astype(object)
+        keys[other] = pd.util.hash_array(rest, categorize=False) | _TOP
+    return keys
