@@ -383,8 +383,8 @@ def _simple_block(
                 codes = enc.indices.to_numpy(zero_copy_only=False).astype(np.intp)
                 values, _ = known.setdefault(c.name, Known()).read(c.name, c.kind, enc.dictionary)
             cols[c.name] = values.take(codes) if c.kind == "yn" else values.to_numpy()[codes]
-        elif c.kind == "id":  # Arrow's strings: the returned rows' alone made Python strings
-            cols[c.name] = cells[c.name][0].take(kept).to_numpy(zero_copy_only=False).astype(object)
+        elif c.kind == "id":  # the returned rows' ids, Arrow's strings as pandas' strings
+            cols[c.name] = pd.array(cells[c.name][0].take(kept), dtype="str")
         else:
             cols[c.name] = cells[c.name][0][kept]
     part = Report(kind="orders", name=name, data=pd.DataFrame(cols), columns_found=tuple(where))
