@@ -76,12 +76,21 @@ def id_keys(values: Any) -> np.ndarray:
     (``123-1234567-1234567``) its 17 digits' integer, any other string pandas' hash of its UTF-8
     bytes with the top bit set."""
     obj = isinstance(values, np.ndarray | list | pd.Series)
-    col = _arrow(values)
-    ours, keys = _amazon(col)
+    if obj:
+        values = np.asarray(values, dtype=object)
+        # only a string of 19 characters can be an Amazon id: the others (a line's text) are
+        # hashed as they are, not copied into Arrow first
+        maybe = np.flatnonzero(np.fromiter(map(len, values.tolist()), dtype=np.int64, count=len(values)) == _WIDTH)
+        ours, keys = np.zeros(len(values), dtype=bool), np.zeros(len(values), dtype=np.uint64)
+        if len(maybe):
+            ours[maybe], keys[maybe] = _amazon(_arrow(values[maybe]))
+    else:
+        col = _arrow(values)
+        ours, keys = _amazon(col)
     other = np.flatnonzero(~ours)
     if len(other):
         if obj:
-            rest = np.asarray(values, dtype=object)[other]
+            rest = values[other]
         else:
             rest = col.take(other).to_numpy(zero_copy_only=False).astype(object)
         keys[other] = pd.util.hash_array(rest, categorize=False) | _TOP
