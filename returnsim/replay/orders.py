@@ -315,6 +315,17 @@ when the reader would find none of the block's cells unreadable: always for a co
 needs only the status (cancellations) and the ship country."""
 
 
+def _column(values: Any, codes: np.ndarray, kind: str) -> Any:
+    """A returned rows' column: its distinct values (a pandas array, as :class:`~.blocks.Known`
+    reads them) taken at ``codes``. Strings stay pandas' (Arrow's) strings where a frame would
+    make them such strings again: when one is there (a frame infers the type of a column of
+    missing values alone otherwise)."""
+    taken = values.take(codes)
+    if kind == "yn" or (isinstance(taken.dtype, pd.StringDtype) and not taken.isna().all()):
+        return taken
+    return values.to_numpy()[codes]
+
+
 def _simple_block(
     raw: bytes, ends: np.ndarray, first: int, where: dict[str, int], tally: _Tally, seen: Seen,
     votes: dict[str, list[bool]], known: dict[str, Known], name: str,
@@ -382,7 +393,7 @@ def _simple_block(
                 enc = cells[c.name].take(kept).dictionary_encode()
                 codes = enc.indices.to_numpy(zero_copy_only=False).astype(np.intp)
                 values, _ = known.setdefault(c.name, Known()).read(c.name, c.kind, enc.dictionary)
-            cols[c.name] = values.take(codes) if c.kind == "yn" else values.to_numpy()[codes]
+            cols[c.name] = _column(values, codes, c.kind)
         elif c.kind == "id":  # the returned rows' ids, Arrow's strings as pandas' strings
             cols[c.name] = pd.array(cells[c.name][0].take(kept), dtype="str")
         else:
