@@ -194,10 +194,11 @@ def _raw_columns(
     return out
 
 
-def _arrow_table(raw: bytes, names: list[str], types: dict[str, Any]) -> Any:
+def _arrow_table(raw: bytes, names: list[str], types: dict[str, Any], utf8_known: bool = False) -> Any:
     """The columns ``names`` (``f<i>``, typed by ``types``) of a block of tab-separated lines,
     read by pyarrow's CSV reader with no quoting and every line a row, or None where Arrow
-    cannot read them so (the reader's way then reads the block)."""
+    cannot read them so (the reader's way then reads the block). ``utf8_known``: the caller
+    checked the bytes are UTF-8 (Arrow does not check each cell again)."""
     import pyarrow as pa
     import pyarrow.csv as pcsv
 
@@ -208,6 +209,7 @@ def _arrow_table(raw: bytes, names: list[str], types: dict[str, Any]) -> Any:
             parse_options=pcsv.ParseOptions(delimiter="\t", quote_char=False, escape_char=False, ignore_empty_lines=False),
             convert_options=pcsv.ConvertOptions(
                 include_columns=names, column_types=types, strings_can_be_null=False, quoted_strings_can_be_null=False,
+                check_utf8=not utf8_known,
             ),
         )
     except (pa.ArrowInvalid, pa.ArrowKeyError):
@@ -381,7 +383,7 @@ def simple_cells(
     # (a dictionary costs Arrow a hash of every cell: only for the columns read through)
     plain = {c.name for c in order if c.kind in ("id", "date") or c.name in later}
     types = {names[c.name]: pa.string() if c.name in plain else pa.dictionary(pa.int32(), pa.string()) for c in order}
-    table = _arrow_table(raw, used, types)
+    table = _arrow_table(raw, used, types, utf8_known=True)  # (checked above)
     if table is None or table.num_rows != rows:
         return None
     out: dict[str, Any] = {}
