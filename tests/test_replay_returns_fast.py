@@ -275,3 +275,49 @@ def test_the_1_m_order_reports_blocks_are_all_arrows(tmp_path, monkeypatch):
         base, base_rows, _, _ = _read(path, kind, 64, monkeypatch, arrow=False)
         _same_report(rep, base)
         _same_rows(rows, base_rows)
+
+
+def _heads(kind: str) -> dict[str, bytes]:
+    """Heads of files a returns report may be passed as: its own, and the reader's every reason
+    for an unusable report (and near misses that are usable)."""
+    header, rows = TEXT[kind][0], TEXT[kind][1:60]
+    cols = header.split("\t")
+    other = "fba_returns" if kind == "mfn_returns" else "mfn_returns"
+
+    def without(name: str) -> str:
+        return "\t".join(c for c in cols if c != name)
+
+    return {
+        "the report": "\n".join([header, *rows, ""]).encode(),
+        "a header alone": (header + "\n").encode(),
+        "blank lines first": ("\n \n" + header + "\n" + rows[0] + "\n").encode(),
+        "a quoted header": ("\t".join(f'"{c}"' for c in cols) + "\n" + rows[0] + "\n").encode(),
+        "upper-case headers": (header.upper().replace("-", " ") + "\n" + rows[0] + "\n").encode(),
+        "empty": b"",
+        "blank": b"\n\n  \n",
+        "no order id column": (without(ID[kind]) + "\n").encode(),
+        "no date column": (without(DATE[kind]) + "\n").encode(),
+        "no known column": b"a\tb\tc\n1\t2\t3\n",
+        "the other returns report": "\n".join([TEXT[other][0], *TEXT[other][1:5], ""]).encode(),
+        "data, no header": "\n".join(rows[:5]).encode(),
+        "a zip archive": b"PK\x03\x04" + header.encode(),
+        "NUL bytes": (header + "\n").encode() + b"\x00\x01" * 8,
+        "Windows-1252": (header + "\n" + _set(kind, rows[0], NAME[kind], "Café")).encode("cp1252"),
+        "UTF-16": (header + "\n" + rows[0] + "\n").encode("utf-16"),
+    }
+
+
+@pytest.mark.parametrize("kind", list(READERS))
+def test_the_probe_finds_usable_what_the_reader_finds_usable(kind, tmp_path):
+    """The probe judges a returns report's head itself, without reading its cells: whatever
+    the head, it must say what the reader says of it (the file's kind, and whether it is
+    usable; the probe of a file the reader cannot use is the reader's)."""
+    from returnsim.replay.blocks import probe
+
+    for what, head in _heads(kind).items():
+        path = tmp_path / "head.txt"
+        path.write_bytes(head)
+        got, want = probe(path, READERS[kind]), READERS[kind](head)
+        assert (got.kind, bool(got.unusable)) == (want.kind, bool(want.unusable)), what
+        if want.unusable:  # the reader's own words
+            assert got.unusable == want.unusable, what
