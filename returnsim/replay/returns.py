@@ -120,6 +120,10 @@ def order_ids(column: pd.Series | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     values = column.to_numpy(dtype=object) if isinstance(column, pd.Series) else np.asarray(column, dtype=object)
     present = ~pd.isna(values)
     h = np.zeros(len(values), dtype=np.uint64)
+    ids = values[present] if not present.all() else values
+    if _all_str(ids):  # (what the reader reads: str(id) is the id, hashed as it is)
+        h[present] = hash_ids(ids)
+        return h, present
     for a in range(0, len(values), 50_000):  # a slice at a time: the strings are not copied whole
         ok = present[a : a + 50_000]
         h[a : a + 50_000][ok] = hash_ids(pd.Series(values[a : a + 50_000][ok], dtype=object).astype(str).to_numpy(dtype=object))
@@ -131,9 +135,19 @@ def utf8_bytes(ids: np.ndarray, present: np.ndarray) -> np.ndarray:
     where not ``present``)."""
     text = np.where(present, ids, "")
     try:  # ASCII ids (Amazon's are) are encoded by numpy, without a Python object each
+        if _all_str(text):  # straight to bytes: the same, without numpy's 4-byte characters between
+            out = text.astype(bytes)
+            if (out != b"").any():  # (numpy makes every id missing 2 bytes wide the other way)
+                return out
         return np.asarray(text, dtype=str).astype(bytes)
     except UnicodeEncodeError:
         return np.array([s.encode("utf-8") for s in text.tolist()], dtype=bytes)
+
+
+def _all_str(values: np.ndarray) -> bool:
+    """Whether every value of an object array is a string (pandas tells it in C). Such ids are
+    what a reader reads; anything else takes the general way, made strings first."""
+    return pd.api.types.infer_dtype(values, skipna=False) in ("string", "empty")
 
 
 def floats(df: Columns, name: str) -> np.ndarray | None:
