@@ -100,6 +100,28 @@ def _cells(kind, rows):
     return rows
 
 
+def _numbers(kind, rows):
+    """Money and counts Arrow reads itself when every distinct cell of a block's column is a
+    plain number: whole numbers only in the first block (pandas reads them as int64 there),
+    leading zeros, nine digits, points anywhere between digits; and numbers it leaves to the
+    reader (a point first or last, an exponent, ten digits, which the reader reports)."""
+    if kind == "mfn_returns":
+        for i in range(24):
+            rows[i] = _set(kind, rows[i], "Label cost", str(i % 7 + 1))
+            rows[i] = _set(kind, rows[i], "Refunded Amount", str(10 * i))
+            rows[i] = _set(kind, rows[i], "Order Amount", f"0{i + 5}")
+        for i, v in zip(range(30, 90, 3), ["123456789", "12345.6789", "0.5", "007.50", "99999999.9", "1.000", ".5", "5.",
+                                            "1e3", "1234567890", "0", "000000003"], strict=False):
+            rows[i] = _set(kind, rows[i], "Refunded Amount", v)
+            rows[i + 1] = _set(kind, rows[i + 1], "Return quantity", v if "." not in v else "2")
+    else:
+        for i in range(24):
+            rows[i] = _set(kind, rows[i], "quantity", ["1", "2", "10", "01"][i % 4])
+        for i, v in zip(range(30, 90, 5), ["0", "000000003", "123456789", "1234567890", "2.0", "3."], strict=False):
+            rows[i] = _set(kind, rows[i], "quantity", v)
+    return rows
+
+
 def _ids(kind, rows):
     rows[7] = _set(kind, rows[7], ID[kind], "")
     rows[25] = _set(kind, rows[25], ID[kind], " " + rows[25].split("\t")[TEXT[kind][0].split("\t").index(ID[kind])])
@@ -138,6 +160,7 @@ CASES = {
     "offsets and days": (_times, "\n", "utf-8", ""),
     "unreadable dates": (_odd_dates, "\n", "utf-8", ""),
     "odd cells": (_cells, "\n", "utf-8", ""),
+    "plain numbers": (_numbers, "\n", "utf-8", ""),
     "odd ids": (_ids, "\n", "utf-8", ""),
     "duplicates": (_duplicates, "\n", "utf-8", ""),
     "blank and short lines": (_blank, "\n", "utf-8", ""),
@@ -321,3 +344,60 @@ def test_the_probe_finds_usable_what_the_reader_finds_usable(kind, tmp_path):
         assert (got.kind, bool(got.unusable)) == (want.kind, bool(want.unusable)), what
         if want.unusable:  # the reader's own words
             assert got.unusable == want.unusable, what
+
+
+@pytest.mark.parametrize(
+    "blocks",
+    [[["1", "2"], ["3.5", "4"], ["5"]], [["1.5"], ["2"]], [["abc", "1"], ["2"]], [["", "1"], ["3"]], [["007", "1"], ["1.0", "2"], ["2"]],
+     [["2"], ["$3"], ["4"]], [["123456789"], ["0.000001"], ["1"]], [["1"], ["1", "2.25"], ["3"]]],
+)
+@pytest.mark.parametrize("kind", ["money", "count"])
+def test_plain_numbers_read_by_arrow_are_the_readers_block_after_block(blocks, kind):
+    """A money or count column's distinct cells block after block, read by Arrow where every
+    cell is a plain number and by the file's known cells otherwise: each block's values and
+    their type (int64 until the column has had a float) are what the known cells alone give."""
+    from returnsim.calibrate.readers import Column
+    from returnsim.replay.blocks import Known
+
+    col = Column("amount", ("amount",), kind)
+    alone: dict = {}
+    mixed: dict = {}
+    for cells in blocks:
+        want, wrong = alone.setdefault("amount", Known()).read("amount", kind, pa.array(cells, type=pa.string()))
+        want = want.to_numpy()
+        # (a slice of a longer array, as Arrow may hand a column: its bytes start further on)
+        got = plain_mod._plain_numbers(col, pa.array(["0123456789"] + cells, type=pa.string()).slice(1), mixed)
+        if got is None:
+            got = mixed.setdefault("amount", Known()).read("amount", kind, pa.array(cells, type=pa.string()))[0].to_numpy()
+        else:
+            assert not wrong.any()
+        assert got.dtype == want.dtype, (cells, got.dtype, want.dtype)
+        np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize(
+    "ids",
+    [["123-1234567-1234567"] * 3, ["a", np.nan, "bc"], [np.nan, np.nan], [None, "x"], ["ab\x00", "c"], ["é1", "x"], ["", "a"],
+     [np.str_("ab"), "cd"], [5, "x"], [1.5, np.nan], [pd.NA, "a"], []],
+)
+def test_order_ids_of_strings_are_what_the_general_way_gives(ids):
+    """Ids that are all strings are hashed and made bytes without being made strings again;
+    what they give is the general way's (each id as ``str``, numpy's text, then bytes)."""
+    from returnsim.replay.blocks import hash_ids
+    from returnsim.replay.returns import order_ids, utf8_bytes
+
+    values = np.array(ids, dtype=object)
+    present = ~pd.isna(values)
+    h, got_present = order_ids(values)
+    want = np.zeros(len(values), dtype=np.uint64)
+    want[present] = hash_ids(pd.Series(values[present], dtype=object).astype(str).to_numpy(dtype=object))
+    np.testing.assert_array_equal(got_present, present)
+    np.testing.assert_array_equal(h, want)
+    text = np.where(present, values, "")
+    try:
+        general = np.asarray(text, dtype=str).astype(bytes)
+    except UnicodeEncodeError:
+        general = np.array([s.encode("utf-8") for s in text.tolist()], dtype=bytes)
+    got = utf8_bytes(values, present)
+    assert got.dtype == general.dtype
+    np.testing.assert_array_equal(got, general)
