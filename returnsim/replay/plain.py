@@ -24,7 +24,15 @@ import pandas as pd
 
 from ..calibrate.readers import Column
 from ..calibrate.tsv import read_cells
-from .blocks import _REQUIRED, Known, _arrow_table, _edges_blank, hash_ids, plain_numbers
+from .blocks import (
+    _REQUIRED,
+    Known,
+    _arrow_table,
+    _edges_blank,
+    hash_ids,
+    plain_numbers,
+    plain_values,
+)
 from .cells import _bytes_of, clean_ids, date_type, day_dates, iso_seconds, utf8
 
 __all__ = ["plain_block", "PlainBlock"]
@@ -179,8 +187,5 @@ def _plain_numbers(c: Column, cells: Any, known: dict[str, Known], values: bool 
         k.read(c.name, c.kind, cells.slice(first, 1))  # the column reads floats from now on
     if not values:
         return np.zeros(0)
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    out = pc.cast(cells, pa.float64()).to_numpy(zero_copy_only=False)
-    return out if floats or point.any() else out.astype(np.int64)
+    out = plain_values(cells)  # (int64 where no cell has a point)
+    return out.astype(np.float64) if floats else out
