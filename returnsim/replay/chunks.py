@@ -51,13 +51,18 @@ CHUNK_BYTES = 1 << 20
 
 
 class _Lines:
-    """A binary file's lines, read a chunk of bytes at a time: the bytes not yet taken, and
+    """A binary file's lines, read a chunk of bytes at a time: the chunks not yet taken, and
     where each whole line in them ends (after its ``\\n``; the file's last line, without one,
-    ends at the end of the file). Lines are found by numpy, not a Python object each."""
+    ends at the end of the file), counted from the first byte not taken. Lines are found by
+    numpy, not a Python object each, and a block's bytes are copied once, when it is taken
+    (the chunks are kept as they were read, not appended to a buffer that would be copied as
+    it grows and shifted as it is taken from)."""
 
     def __init__(self, fh: ByteReader) -> None:
         self.fh = fh
-        self.buf = bytearray()
+        self.chunks: list[bytes | memoryview] = []
+        self.size = 0
+        """Bytes in ``chunks``."""
         self.ends = np.zeros(0, dtype=np.int64)
         self.eof = False
 
@@ -68,20 +73,33 @@ class _Lines:
         data = self.fh.read(CHUNK_BYTES)
         if not data:
             self.eof = True
-            if len(self.buf) > (int(self.ends[-1]) if len(self.ends) else 0):  # a last line without \n
-                self.ends = np.append(self.ends, len(self.buf))
+            if self.size > (int(self.ends[-1]) if len(self.ends) else 0):  # a last line without \n
+                self.ends = np.append(self.ends, self.size)
             return True
         nl = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10)
-        self.ends = np.concatenate([self.ends, nl + (len(self.buf) + 1)])
-        self.buf += data
+        self.ends = np.concatenate([self.ends, nl + (self.size + 1)])
+        self.chunks.append(data)
+        self.size += len(data)
         return True
 
     def take(self, n: int) -> tuple[bytes, np.ndarray]:
         """The first ``n`` lines' bytes and where each ends in them; they are dropped."""
         end = int(self.ends[n - 1])
-        raw = bytes(memoryview(self.buf)[:end])
+        parts: list[bytes | memoryview] = []
+        got = 0
+        while got < end:
+            chunk = self.chunks[0]
+            if got + len(chunk) <= end:
+                parts.append(self.chunks.pop(0))
+                got += len(chunk)
+            else:  # (a view: the rest of the chunk is not copied)
+                view = memoryview(chunk)
+                parts.append(view[: end - got])
+                self.chunks[0] = view[end - got :]
+                got = end
+        raw = parts[0] if len(parts) == 1 and isinstance(parts[0], bytes) else b"".join(parts)
+        self.size -= end
         ends, self.ends = self.ends[:n], self.ends[n:] - end
-        del self.buf[:end]
         return raw, ends
 
 
@@ -96,16 +114,23 @@ def raw_blocks(fh: ByteReader, block: int) -> Iterator[tuple[bytes, np.ndarray]]
         n = min(block, len(lines.ends))
         if not n:
             return
-        end = int(lines.ends[n - 1])
-        quotes = lines.buf.count(b'"', 0, end) if lines.buf.find(b'"', 0, end) >= 0 else 0  # (find is memchr)
-        while quotes % 2:  # inside a quoted field: read on, a line at a time, to where it closes
-            while n == len(lines.ends) and lines.more():
-                pass
-            if n == len(lines.ends):
-                break
-            quotes += lines.buf.count(b'"', int(lines.ends[n - 1]), int(lines.ends[n]))
-            n += 1
-        yield lines.take(n)
+        raw, ends = lines.take(n)
+        quotes = raw.count(b'"') if raw.find(b'"') >= 0 else 0  # (find is memchr)
+        if quotes % 2:  # inside a quoted field: read on, a line at a time, to where it closes
+            parts, at = [raw], [ends]
+            size = len(raw)
+            while quotes % 2:
+                while not len(lines.ends) and lines.more():
+                    pass
+                if not len(lines.ends):
+                    break
+                line, end = lines.take(1)
+                quotes += line.count(b'"')
+                parts.append(line)
+                at.append(end + size)
+                size += len(line)
+            raw, ends = b"".join(parts), np.concatenate(at)
+        yield raw, ends
 
 
 def line_bytes(raw: bytes, ends: np.ndarray, rows: np.ndarray) -> list[bytes]:
