@@ -8,6 +8,7 @@ either read exactly or leave to the other path, and compares the two (pyarrow sw
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from collections import Counter
 
@@ -20,7 +21,9 @@ from test_replay import FILES
 from returnsim.calibrate.codes import CodeTable
 from returnsim.calibrate.tsv import read_cells
 from returnsim.replay.cells import iso_seconds
-from returnsim.replay.orders import scan_orders
+from returnsim.replay.match import LineParts
+from returnsim.replay.orders import order_hashes, scan_orders
+from returnsim.replay.returns import Coded
 
 blocks_mod = sys.modules["returnsim.replay.blocks"]
 orders_mod = sys.modules["returnsim.replay.orders"]
@@ -236,3 +239,45 @@ def test_a_date_numpy_cannot_read_exactly_leaves_its_block_to_the_reader(date):
     """Not a real day or time, another way of writing it, an offset beyond 14 hours, a year
     outside 2000-2100 once in UTC: the block is the reader's (which reads or reports it)."""
     assert iso_seconds(pa.array(["2024-01-01T00:00:00+00:00", date])) is None
+
+
+class _FramesOnly(LineParts):
+    """The orders' pass's sink without :meth:`~LineParts.arrays`: every block's returned lines
+    come as a frame, as before the plain blocks handed them over as arrays."""
+
+    arrays = None  # type: ignore[assignment]
+
+
+def _lines_equal(a, b) -> None:
+    for f in dataclasses.fields(a):
+        if f.name == "lookup":
+            continue
+        x, y = getattr(a, f.name), getattr(b, f.name)
+        if isinstance(x, Coded) or isinstance(y, Coded):
+            assert np.array_equal(x.codes, y.codes), f.name
+            assert pd.Series(x.values, dtype=object).equals(pd.Series(y.values, dtype=object)), f.name
+        elif x is None or y is None:
+            assert x is None and y is None, f.name
+        else:
+            assert x.dtype == y.dtype and np.array_equal(x, y, equal_nan=x.dtype.kind == "f"), f.name
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_returned_lines_handed_over_as_arrays_are_the_frames_lines(case, tmp_path):
+    """A plain block's returned lines go to the matching as arrays (no frame of strings): the
+    same lines, cancelled ones left out, as the frame of the same rows gives (line_part)."""
+    path, returned = _write(tmp_path, case)
+    for block in (64, 20_000):
+        got = []
+        for sink in (LineParts(CodeTable.load()), _FramesOnly(CodeTable.load())):
+            rep, counts = scan_orders(path, order_hashes(returned), CodeTable.load(), block=block, sink=sink)
+            notes: list[str] = []
+            parts = len(sink.parts)
+            got.append((rep, counts, sink.join("US", notes), notes, parts))
+        (ra, ca, la, na, pa_), (rb, cb, lb, nb, pb) = got
+        _identical((ra, ca), (rb, cb))
+        assert list(ra.data.columns) == list(rb.data.columns) and ra.data.empty
+        _lines_equal(la, lb)
+        assert na == nb and len(la) > 0
+        if block == 64 and case == "unchanged":
+            assert pa_ > pb  # (the arrays came block by block: the way under test was taken)

@@ -102,6 +102,12 @@ class LineParts:
         if self.rows >= self.LINES:
             self._flush()
 
+    def arrays(self, part: dict[str, Any]) -> None:
+        """Take a block's returned lines already made arrays, as :func:`line_part` makes them
+        (the orders' pass's plain blocks: their cells never become a frame of strings)."""
+        self._flush()  # (the lines waiting come first: the parts stay in the file's order)
+        self.parts.append(part)
+
     def _flush(self) -> None:
         if self.waiting:
             self.parts.append(line_part(pd.concat(self.waiting, ignore_index=True) if len(self.waiting) > 1 else self.waiting[0], self.codes))

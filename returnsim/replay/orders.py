@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from ..calibrate.codes import CodeTable
-from ..calibrate.readers import ALL_ORDERS, ReadProblem, Report, read_orders
+from ..calibrate.readers import ALL_ORDERS, Column, ReadProblem, Report, read_orders
 from ..calibrate.tsv import Source
 from .blocks import (
     Known,
@@ -50,7 +50,7 @@ from .blocks import (
     to_block,
 )
 from .chunks import Hashed, line_bytes, raw_blocks
-from .returns import no_rows, order_ids
+from .returns import Coded, no_rows, order_ids
 from .rows import Seen, block_rows, day_resolution, join_parts, read_blocks
 
 __all__ = ["OrderCounts", "scan_orders", "read_blocks", "order_hashes", "hash_ids", "BLOCK_LINES"]
@@ -244,7 +244,9 @@ def scan_orders(
         sink: given, each block's returned lines are handed to it as they are read (in the
             file's order) and not kept: the report's ``data`` has their columns, no rows. A
             replay turns them into arrays at once (:func:`~.match.line_part`), so the lines'
-            strings never pile up over the pass.
+            strings never pile up over the pass; a sink with an ``arrays`` method (the
+            replay's :class:`~.match.LineParts`) takes a plain block's lines already as those
+            arrays (:func:`_line_arrays`), and never a frame of their strings.
 
     Returns:
         The returned lines as a :class:`Report` (the reader's columns, every problem found in the
@@ -263,6 +265,9 @@ def scan_orders(
     parts: list[Report] = []
     problems: list[ReadProblem] = []
     tally = _Tally(counts, cancelled, table)
+    to_arrays = getattr(sink, "arrays", None)
+    """A sink that takes a plain block's returned lines as arrays (:meth:`~.match.LineParts.arrays`)
+    gets them so, without a frame of their strings."""
     votes: dict[str, list[bool]] = {}
     known: dict[str, Known] = {}
     columns: dict[str, None] = {}
@@ -276,7 +281,7 @@ def scan_orders(
         for raw, ends in raw_blocks(fh, block):
             # A block of ordinary lines whose ids and dates read as they are is read by Arrow;
             # any other, by the lines' and the reader's way (the same rows, counts and problems).
-            both = None if notes else _simple_block(raw, ends, first, where, tally, seen, votes, known, path.name)
+            both = None if notes else _simple_block(raw, ends, first, where, tally, seen, votes, known, path.name, to_arrays, columns)
             if both is None:
                 b = to_block(header, raw, first, notes, path.name)
                 fast, slow, n = block_rows(b, "orders", ALL_ORDERS, path.name, votes, take=tally, known=known)
@@ -329,6 +334,7 @@ def _column(values: Any, codes: np.ndarray, kind: str) -> Any:
 def _simple_block(
     raw: bytes, ends: np.ndarray, first: int, where: dict[str, int], tally: _Tally, seen: Seen,
     votes: dict[str, list[bool]], known: dict[str, Known], name: str,
+    to_arrays: Callable[[dict[str, Any]], None] | None = None, columns: dict[str, None] | None = None,
 ) -> Report | None:
     """The returned rows of a block by :func:`~.blocks.simple_cells`, its orders counted, or
     None (nothing counted) if a line or a cell needs the reader: also a line repeated in the
@@ -380,6 +386,14 @@ def _simple_block(
             votes.setdefault(c.name, []).append(cells[c.name][2])
     if not len(kept):
         return Report(kind="orders", name=name, data=pd.DataFrame(), columns_found=tuple(where))
+    # A line's hash is its text's (pandas hashes a string by its UTF-8 bytes).
+    keys = hash_ids(np.array(line_bytes(raw, ends, kept), dtype=object))
+    if to_arrays is not None and seen.all_new(keys):  # (a repeat is dropped from a frame below)
+        seen.remember(keys, kept + first)
+        to_arrays(_line_arrays(cells, coded, later, order, kept, ids, ~counted[kept], known))
+        if columns is not None:
+            columns.update(dict.fromkeys(["line", *(c.name for c in order)]))
+        return Report(kind="orders", name=name, data=pd.DataFrame(), columns_found=tuple(where))
     cols: dict[str, Any] = {"line": kept + first}
     for c in order:
         if c.name in coded or c.name in later:
@@ -399,8 +413,47 @@ def _simple_block(
         else:
             cols[c.name] = cells[c.name][0][kept]
     part = Report(kind="orders", name=name, data=pd.DataFrame(cols), columns_found=tuple(where))
-    # A line's hash is its text's (pandas hashes a string by its UTF-8 bytes).
-    keys = hash_ids(np.array(line_bytes(raw, ends, kept), dtype=object))
     part = seen.drop_keyed(part, keys, name)
     tally.uncount(seen.dropped)
     return part
+
+
+def _line_arrays(
+    cells: dict[str, Any], coded: dict[str, tuple[np.ndarray, Any]], later: set[str], order: list[Column],
+    kept: np.ndarray, ids: np.ndarray, cancel: np.ndarray, known: dict[str, Known],
+) -> dict[str, Any]:
+    """A plain block's returned lines (``kept``; ``cancel``: which of them are cancelled) as
+    :func:`~.match.line_part` makes them of their frame, cancelled ones left out, made from the
+    block's arrays: the ids' keys, the dates, the amounts and quantities as floats, the SKU and
+    ASIN as codes into their distinct values in the order they first come (as a frame's are
+    factorized: the lines' codes are the same), the ship country as codes into the block's
+    countries (only whether a line went abroad is kept of it); a value read twice or missing
+    is merged when the parts are joined."""
+    keep = kept[~cancel]
+    names = {c.name: c for c in order}
+
+    def numbers(name: str) -> np.ndarray | None:
+        if name not in names:
+            return None
+        if name in coded:
+            codes, values = coded[name]
+            return np.asarray(values.to_numpy()[codes[keep]], dtype=float)
+        if name in later:  # plain numbers (checked by the caller)
+            return plain_values(cells[name].take(keep)).astype(float)
+        return np.asarray(cells[name][0][keep], dtype=float)
+
+    def text(name: str) -> Coded | None:
+        if name not in names:
+            return None
+        if name in coded:  # (the ship country: codes into the block's countries)
+            codes, values = coded[name]
+            return Coded(codes[keep].astype(np.int32), np.asarray(values.to_numpy(), dtype=object))
+        enc = cells[name].take(keep).dictionary_encode()
+        values, _ = known.setdefault(name, Known()).read(name, names[name].kind, enc.dictionary)
+        return Coded(enc.indices.to_numpy(zero_copy_only=False).astype(np.int32), np.asarray(values.to_numpy(), dtype=object))
+
+    return {
+        "n": len(keep), "cancelled": int(cancel.sum()), "order": ids[keep], "date": cells["purchase_date"][0][keep],
+        "quantity": numbers("quantity"), "item_price": numbers("item_price"),
+        "sku": text("sku"), "asin": text("asin"), "ship_country": text("ship_country"),
+    }

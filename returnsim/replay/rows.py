@@ -146,6 +146,26 @@ class Seen:
         lines = rep.data["line"].to_numpy(dtype=np.int64)
         return self.drop_keyed(rep, hash_ids(np.array([self._text(b, k) for k in (lines - b.first).tolist()], dtype=object)), name)
 
+    def all_new(self, hashes: np.ndarray) -> bool:
+        """Whether rows of ``hashes`` (a block's, in line order) repeat none read before nor
+        one another: :meth:`remember` then takes them, no frame needed."""
+        h = np.asarray(hashes, dtype=np.uint64)
+        if pd.Index(h).has_duplicates:
+            return False
+        if not len(self.keys) or not len(h):
+            return True
+        at = np.minimum(np.searchsorted(self.keys, h), len(self.keys) - 1)
+        return not (self.keys[at] == h).any()
+
+    def remember(self, hashes: np.ndarray, lines: np.ndarray) -> None:
+        """Take rows :meth:`all_new` found new: their hashes and lines (merged into the sorted
+        keys, as :meth:`drop_keyed` merges a block's new ones)."""
+        self.dropped = pd.DataFrame()
+        order = np.argsort(np.asarray(hashes, dtype=np.uint64))
+        add, add_lines = np.asarray(hashes, dtype=np.uint64)[order], np.asarray(lines, dtype=np.int64)[order]
+        at = np.searchsorted(self.keys, add)
+        self.keys, self.lines = np.insert(self.keys, at, add), np.insert(self.lines, at, add_lines)
+
     def drop_keyed(self, rep: Report, hashes: np.ndarray, name: str) -> Report:
         """:meth:`drop_repeats` given the rows (in line order) and their rows' hashes."""
         self.dropped = rep.data.iloc[0:0]
