@@ -23,6 +23,7 @@ from returnsim.calibrate.tsv import read_cells
 from returnsim.replay import blocks, chunks
 from returnsim.replay import inputs as inputs_mod
 from returnsim.replay.blocks import Known
+from returnsim.replay.cells import plain_numbers
 from returnsim.replay.chunks import line_bytes, raw_blocks
 from returnsim.replay.inputs import file_digest, read_inputs
 from returnsim.replay.orders import scan_orders
@@ -121,13 +122,13 @@ def test_plain_numbers_are_numbers_the_reader_never_finds_unreadable(kind: str) 
     none of its cells unreadable; plain cells are taken as plain, in any company, and one odd
     cell makes the whole column not plain."""
     integer = kind == "count"
-    plain = {c for c in NUMBERS if blocks.plain_numbers(pa.array([c], type=pa.string()), integer)}
+    plain = {c for c in NUMBERS if plain_numbers(pa.array([c], type=pa.string()), integer)}
     _, wrong = _read("x", kind, sorted(plain))
     assert not any(wrong), sorted(plain)
     assert plain == ({"0", "999999999"} if integer else {"0", "12.50", "007.5", "999999999", "99999.999", "1.5", "3.0"})
-    assert blocks.plain_numbers(pa.array(sorted(plain) * 3, type=pa.string()), integer)
+    assert plain_numbers(pa.array(sorted(plain) * 3, type=pa.string()), integer)
     for odd in set(NUMBERS) - plain:
-        assert not blocks.plain_numbers(pa.array([*sorted(plain), odd, "1"], type=pa.string()), integer), odd
+        assert not plain_numbers(pa.array([*sorted(plain), odd, "1"], type=pa.string()), integer), odd
 
 
 def test_the_orders_pass_hashes_the_bytes_it_reads(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:

@@ -1,5 +1,5 @@
 """Keys of order ids made from Arrow's bytes (replay/keys.py), and plain numbers read by Arrow
-(blocks.plain_values): the same as the slower ways they replace."""
+(cells.plain_values): the same as the slower ways they replace."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pyarrow as pa
 import pytest
 
 from returnsim.calibrate.tsv import read_cells
-from returnsim.replay.blocks import plain_numbers, plain_values
+from returnsim.replay.cells import plain_numbers, plain_values
 from returnsim.replay.keys import id_keys
 
 TOP = np.uint64(1 << 63)

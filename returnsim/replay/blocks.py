@@ -36,7 +36,13 @@ import pandas as pd
 
 from ..calibrate.readers import Column, Report
 from ..calibrate.tsv import Source, _utf16_without_bom, header_key, read_cells
-from .cells import _SPACE, _bytes_of, clean_ids, date_type, iso_seconds, utf8
+from .cells import (
+    _SPACE,
+    clean_ids,
+    date_type,
+    iso_seconds,
+    utf8,
+)
 from .chunks import ByteReader
 from .keys import id_keys
 
@@ -413,45 +419,6 @@ def simple_cells(
         else:
             out[c.name] = (col.indices.to_numpy(zero_copy_only=False).astype(np.intp), col.dictionary)
     return out
-
-
-_DIGIT = np.zeros(256, dtype=bool)
-_DIGIT[ord("0") : ord("9") + 1] = True
-
-
-def plain_numbers(col: Any, integer: bool) -> bool:
-    """Whether every cell of an Arrow string array is a number the calibration's reader reads as
-    it is and never finds unreadable: digits, with at most one point between two digits (none
-    for a count), 9 characters at most (below the reader's bound of 1e9); nothing to strip, no
-    sign, no currency, no thousands separator."""
-    if col.null_count:
-        return False
-    data, offsets = _bytes_of(col)
-    if not len(col):
-        return True
-    lengths = np.diff(offsets)
-    if lengths.min() < 1 or lengths.max() > 9:
-        return False
-    cells = data[offsets[0] : offsets[-1]]
-    digit = _DIGIT[cells]
-    if digit.all():
-        return True
-    if integer or not _DIGIT[data[offsets[:-1]]].all() or not _DIGIT[data[offsets[1:] - 1]].all():
-        return False
-    point = cells == ord(".")
-    return bool((digit | point).all()) and int(np.add.reduceat(point, offsets[:-1] - offsets[0]).max()) <= 1
-
-
-def plain_values(col: Any) -> np.ndarray:
-    """The readings of an Arrow string array of cells :func:`plain_numbers` passed: what the
-    reader's ``pd.to_numeric`` gives, read by Arrow without a Python string each (both round a
-    number of at most 9 digits correctly): int64 if no cell has a point, float64 otherwise."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    data, offsets = _bytes_of(col)
-    point = len(col) and (data[offsets[0] : offsets[-1]] == ord(".")).any()
-    return pc.cast(col, pa.float64() if point else pa.int64()).to_numpy(zero_copy_only=False)
 
 
 def hash_ids(values: Any) -> np.ndarray:

@@ -19,7 +19,7 @@ import pandas as pd
 
 from ..calibrate.tsv import read_cells
 
-__all__ = ["utf8", "clean_ids", "iso_seconds", "date_type", "day_dates"]
+__all__ = ["utf8", "clean_ids", "iso_seconds", "date_type", "day_dates", "plain_numbers", "plain_values"]
 
 _SPACE = " \r\x0b\x0c\x1c\x1d\x1e\x1f"
 """ASCII characters ``str.strip`` removes besides tab and newline (which no cell of an ordinary
@@ -183,3 +183,42 @@ def _day_type(width: int, empty: bool) -> np.dtype:
 def date_type() -> np.dtype:
     """The type of the calibration's reader's dates (pandas' resolution for such a date)."""
     return read_cells("date", "date", pd.Series([_ISO], dtype=object))[0].to_numpy().dtype
+
+
+_DIGIT = np.zeros(256, dtype=bool)
+_DIGIT[ord("0") : ord("9") + 1] = True
+
+
+def plain_numbers(col: Any, integer: bool) -> bool:
+    """Whether every cell of an Arrow string array is a number the calibration's reader reads as
+    it is and never finds unreadable: digits, with at most one point between two digits (none
+    for a count), 9 characters at most (below the reader's bound of 1e9); nothing to strip, no
+    sign, no currency, no thousands separator."""
+    if col.null_count:
+        return False
+    data, offsets = _bytes_of(col)
+    if not len(col):
+        return True
+    lengths = np.diff(offsets)
+    if lengths.min() < 1 or lengths.max() > 9:
+        return False
+    cells = data[offsets[0] : offsets[-1]]
+    digit = _DIGIT[cells]
+    if digit.all():
+        return True
+    if integer or not _DIGIT[data[offsets[:-1]]].all() or not _DIGIT[data[offsets[1:] - 1]].all():
+        return False
+    point = cells == ord(".")
+    return bool((digit | point).all()) and int(np.add.reduceat(point, offsets[:-1] - offsets[0]).max()) <= 1
+
+
+def plain_values(col: Any) -> np.ndarray:
+    """The readings of an Arrow string array of cells :func:`plain_numbers` passed: what the
+    reader's ``pd.to_numeric`` gives, read by Arrow without a Python string each (both round a
+    number of at most 9 digits correctly): int64 if no cell has a point, float64 otherwise."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    data, offsets = _bytes_of(col)
+    point = len(col) and (data[offsets[0] : offsets[-1]] == ord(".")).any()
+    return pc.cast(col, pa.float64() if point else pa.int64()).to_numpy(zero_copy_only=False)

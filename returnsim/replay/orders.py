@@ -41,14 +41,13 @@ from .blocks import (
     column_indices,
     give_back,
     hash_ids,
-    plain_numbers,
-    plain_values,
     probe,
     read_header,
     simple_cells,
     streamable,
     to_block,
 )
+from .cells import plain_numbers, plain_values
 from .chunks import Hashed, line_bytes, raw_blocks
 from .returns import Coded, no_rows, order_ids
 from .rows import Seen, block_rows, day_resolution, join_parts, read_blocks
@@ -340,7 +339,7 @@ def _simple_block(
     None (nothing counted) if a line or a cell needs the reader: also a line repeated in the
     block (the reader says which copy is counted). Only the returned rows' cells are made
     values; the others' are counted by their distinct values, and a column the reader never
-    finds unreadable (a code, a text, a plain number: :func:`~.blocks.plain_numbers`) and the
+    finds unreadable (a code, a text, a plain number: :func:`~.cells.plain_numbers`) and the
     count does not need is read for the returned rows alone."""
     order = [c for c in ALL_ORDERS if c.name in where]
     cells = simple_cells(raw, len(ends), where, order, _LATER)

@@ -30,10 +30,17 @@ from .blocks import (
     _arrow_table,
     _edges_blank,
     hash_ids,
+)
+from .cells import (
+    _bytes_of,
+    clean_ids,
+    date_type,
+    day_dates,
+    iso_seconds,
     plain_numbers,
     plain_values,
+    utf8,
 )
-from .cells import _bytes_of, clean_ids, date_type, day_dates, iso_seconds, utf8
 
 __all__ = ["plain_block", "PlainBlock"]
 
@@ -162,7 +169,7 @@ def _readable(c: Column, col: Any, known: dict[str, Known]) -> bool:
 
 def _plain_numbers(c: Column, cells: Any, known: dict[str, Known], values: bool = True) -> np.ndarray | None:
     """A money or count column's distinct cells (an Arrow string array) read by Arrow, as the
-    reader reads them, when every one is a plain number (:func:`~.blocks.plain_numbers`: the
+    reader reads them, when every one is a plain number (:func:`~.cells.plain_numbers`: the
     reader reads it as it is, never unreadable); else None (read through ``known``). The
     readings are exactly pandas' (``to_numeric`` and Arrow's cast both round correctly; a
     plain number has at most 9 digits, checked on 14 M cells). Without ``values``: an empty
