@@ -16,7 +16,12 @@ in a fresh child process so each peak is its own:
   line says which), after the returns reports gave the returned orders;
 * **before**: the reading, the replay end to end and the orders pass, by the code of ``--before`` (a git ref,
   ``main`` by default, exported with ``git archive``; ``--before ''`` skips it), for the
-  before/after.
+  before/after;
+* **paired rounds** (``--rounds N``): N rounds of a generated run and the replay end to end
+  one right after the other (and ``--before``'s end to end), each round's ratio and the
+  medians. On a shared machine whose speed comes and goes (a generated run's CPU seconds have
+  varied by 40 % a minute apart), a ratio is only as good as its two runs are close in time:
+  the rounds' median is the figure to quote.
 
 The reading is done once per replay, whatever the number of policies and replications; a line
 shares it among 1, 10 and 150 runs (5 policies x 30 replications). Peak memory is the child's
@@ -25,7 +30,7 @@ replay imports the calibration's readers, and with them pandas and pyarrow, whic
 run does not); CPU seconds are what to compare on a shared machine. The ratios are replay /
 generated: a speed ratio of 0.5 means half the speed.
 
-    python benchmarks/bench_replay.py [--factor 18] [--policy seed] [--seed 0] [--before main] [--dir /tmp/returnsim_bench_replay]
+    python benchmarks/bench_replay.py [--factor 18] [--policy seed] [--seed 0] [--before main] [--rounds 0] [--dir /tmp/returnsim_bench_replay]
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -162,6 +168,36 @@ def before(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any], di
         return outs
 
 
+def paired(args: argparse.Namespace) -> None:
+    """``--rounds`` rounds, each a generated run and the replay end to end one right after the
+    other (and the same by ``--before``'s code): on a machine whose speed comes and goes, a
+    ratio is only as good as its two runs are close in time. Prints each round's ratio and
+    the medians."""
+    with tempfile.TemporaryDirectory() as tmp:
+        old = None
+        if args.before:
+            archive = subprocess.run(["git", "-C", str(ROOT), "archive", args.before, "returnsim"], capture_output=True, check=False)
+            if not archive.returncode:
+                subprocess.run(["tar", "-x", "-C", tmp], input=archive.stdout, check=True)
+                old = tmp
+        gens, now, was = [], [], []
+        for k in range(args.rounds):
+            gens.append(child(GENERATED, args)["cpu"])
+            e = child(END_TO_END, args)
+            now.append((e["read_cpu"], e["read_cpu"] + e["cpu"]))
+            line = f"round {k + 1}: generated {gens[-1]:.2f} CPU s; replay end to end {now[-1][1]:.2f} (reading {now[-1][0]:.2f}), ratio {gens[-1] / now[-1][1]:.2f}"
+            if old is not None:
+                w = child(END_TO_END, args, path=old)
+                was.append((w["read_cpu"], w["read_cpu"] + w["cpu"]))
+                line += f"; by {args.before} {was[-1][1]:.2f} (reading {was[-1][0]:.2f}), ratio {gens[-1] / was[-1][1]:.2f}"
+            print(line, flush=True)
+    med = statistics.median
+    print(f"median of {args.rounds} rounds: generated {med(gens):.2f} CPU s; replay end to end {med(e for _, e in now):.2f} "
+          f"(reading {med(r for r, _ in now):.2f}); speed ratio {med(g / e for g, (_, e) in zip(gens, now, strict=True)):.2f}"
+          + (f"; by {args.before}: end to end {med(e for _, e in was):.2f} (reading {med(r for r, _ in was):.2f}), "
+             f"speed ratio {med(g / e for g, (_, e) in zip(gens, was, strict=True)):.2f}" if was else ""))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--factor", type=float, default=18.0, help="times the seed's orders a day (18: about 1 M a year)")
@@ -169,6 +205,8 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--before", default="main", help="git ref whose reading to compare with ('' to skip)")
     ap.add_argument("--dir", type=Path, default=Path("/tmp/returnsim_bench_replay"))
+    ap.add_argument("--rounds", type=int, default=0,
+                    help="then this many paired rounds (generated, end to end, and --before's end to end), with medians")
     args = ap.parse_args()
     args.dir.mkdir(parents=True, exist_ok=True)
     if not (args.dir / "synthetic_orders.txt").is_file():
@@ -219,6 +257,8 @@ def main() -> None:
         f"{n} runs {n * gen['cpu'] / (n * sim['cpu'] + e2e['read_cpu']):.2f}" for n in (1, 10, 150)
     )
     print(f"speed ratio with the reading shared by a replay's runs (policies x replications): {amortised}")
+    if args.rounds > 0:
+        paired(args)
 
 
 if __name__ == "__main__":
