@@ -44,7 +44,7 @@ def test_an_amazon_id_is_its_digits_and_any_other_string_its_hash_with_the_top_b
             assert k == int(_pandas([s])[0] | TOP)
 
 
-@pytest.mark.parametrize("how", ["whole", "sliced", "bytes"])
+@pytest.mark.parametrize("how", ["whole", "sliced", "bytes", "large"])
 def test_arrow_arrays_key_as_object_arrays_do(how):
     rng = np.random.default_rng(7)
     ids = [f"{a:03d}-{b:07d}-{c:07d}" for a, b, c in zip(*(rng.integers(0, 10**k, 500) for k in (3, 7, 7)), strict=True)]
@@ -54,6 +54,8 @@ def test_arrow_arrays_key_as_object_arrays_do(how):
         got = id_keys(pa.array(mixed))
     elif how == "sliced":  # an array that starts inside its buffers (Arrow's offset)
         got = id_keys(pa.array(["x"] * 3 + mixed).slice(3))
+    elif how == "large":  # Arrow's strings with 64-bit offsets
+        got = id_keys(pa.array(mixed, type=pa.large_string()))
     else:
         got = id_keys(np.array([s.encode() for s in mixed], dtype=object))
     assert np.array_equal(got, want)

@@ -34,10 +34,12 @@ def _arrow(values: Any) -> Any:
     import pyarrow as pa
 
     if isinstance(values, pa.ChunkedArray):
-        return values.combine_chunks()
-    if isinstance(values, pa.Array):
-        return values
-    return pa.array(np.asarray(values, dtype=object), from_pandas=False)
+        values = values.combine_chunks()
+    if not isinstance(values, pa.Array):
+        values = pa.array(np.asarray(values, dtype=object), from_pandas=False)
+    if pa.types.is_large_string(values.type) or pa.types.is_large_binary(values.type):  # (32-bit offsets below)
+        values = values.cast(pa.binary())
+    return values
 
 
 def _amazon(col: Any) -> tuple[np.ndarray, np.ndarray]:

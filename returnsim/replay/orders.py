@@ -8,9 +8,10 @@ not grow with the file. An order line is tallied per day (an order counted once,
 lines are split over two blocks next to each other: the report lists an order's lines together)
 and kept only if its order was returned: returned orders are known by a hash table of 64-bit
 keys of their ids (:mod:`.keys`: an Amazon id's digits, made from Arrow's bytes; a key shared by
-another id only keeps one more line, which the matching of returns to order lines then ignores). Kept lines are remembered across blocks, so a returned
-order's line repeated anywhere in the file is reported as a duplicate and counts no order twice;
-lines that were not returned are only counted.
+another id only keeps one more line, which the matching of returns to order lines then
+ignores). Kept lines are remembered across blocks, so a returned order's line repeated anywhere
+in the file is reported as a duplicate and counts no order twice; lines that were not returned
+are only counted.
 
 A block of ordinary lines whose ids and dates read as they are (nearly every block of a real
 report) is read by Arrow (:func:`~.blocks.simple_cells`): its orders are counted from arrays
@@ -264,9 +265,9 @@ def scan_orders(
     parts: list[Report] = []
     problems: list[ReadProblem] = []
     tally = _Tally(counts, cancelled, table)
+    # A sink that takes a plain block's returned lines as arrays (LineParts.arrays) gets them
+    # so, without a frame of their strings.
     to_arrays = getattr(sink, "arrays", None)
-    """A sink that takes a plain block's returned lines as arrays (:meth:`~.match.LineParts.arrays`)
-    gets them so, without a frame of their strings."""
     votes: dict[str, list[bool]] = {}
     known: dict[str, Known] = {}
     columns: dict[str, None] = {}
