@@ -192,7 +192,7 @@ def test_request_keys_are_each_rows_text_hashed_whatever_the_ids_hashes(hashes):
     counted by the ids' 64-bit hashes or, when two ids share one, by their bytes."""
     import hashlib
 
-    from returnsim.replay.blocks import hash_ids
+    from returnsim.replay.keys import id_keys as hash_ids
     from returnsim.replay.match import request_keys
     from returnsim.replay.returns import Coded, ReturnRows
 

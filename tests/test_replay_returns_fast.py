@@ -383,7 +383,7 @@ def test_plain_numbers_read_by_arrow_are_the_readers_block_after_block(blocks, k
 def test_order_ids_of_strings_are_what_the_general_way_gives(ids):
     """Ids that are all strings are hashed and made bytes without being made strings again;
     what they give is the general way's (each id as ``str``, numpy's text, then bytes)."""
-    from returnsim.replay.blocks import hash_ids
+    from returnsim.replay.keys import id_keys as hash_ids
     from returnsim.replay.returns import order_ids, utf8_bytes
 
     values = np.array(ids, dtype=object)

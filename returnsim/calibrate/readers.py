@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .headers import REQUIRED, ROW_NEEDS, SIGNATURES, Column, found_columns, what_it_is
 from .tsv import (
     EXPECT,
     NotText,
@@ -89,17 +90,6 @@ class ReadProblem:
         col = f" column '{self.column}'" if self.column else ""
         val = f": got {self.value!r}" if self.value != "" else ""
         return f"{where}{col}{val}; {self.problem}"
-
-
-@dataclass(frozen=True)
-class Column:
-    """A column a reader looks for: its name in the result, the header names that mean it
-    (normalised, see :func:`header_key`), and how its cells are read."""
-
-    name: str
-    headers: tuple[str, ...]
-    kind: str
-    """``id``, ``text``, ``code``, ``date``, ``money``, ``count``, ``yn`` or ``country``."""
 
 
 @dataclass
@@ -199,56 +189,6 @@ CLASS_MAP: tuple[Column, ...] = (
     Column("item_class", ("item-class", "class"), "text"),
 )
 
-SIGNATURES: dict[str, tuple[str, frozenset[str]]] = {
-    "fba_returns": ("an FBA customer returns report", frozenset({"return-date", "detailed-disposition", "fulfillment-center-id", "license-plate-number", "fnsku"})),
-    "mfn_returns": ("a seller-fulfilled Returns report", frozenset({"return-request-date", "amazon-rma-id", "label-type", "label-to-be-paid-by", "return-request-status"})),
-    "orders": ("an All Orders report", frozenset({"purchase-date", "fulfillment-channel", "item-price", "ship-country", "order-status", "sales-channel"})),
-    "repeat_purchases": ("a Repeat Purchase Behavior report", frozenset({"unique-customers", "repeat-customers-pct-total", "repeat-purchase-revenue", "repeat-purchase-revenue-pct-total"})),
-    "classes": ("a class mapping", frozenset({"item-class"})),
-}
-"""Headers that only one kind of report has: how a file passed as the wrong report is recognised."""
-
-ARGUMENT = {
-    "fba_returns": "--fba-returns (fba_returns= in Python)",
-    "mfn_returns": "--mfn-returns (mfn_returns= in Python)",
-    "orders": "--orders (orders= in Python)",
-    "monthly_orders": "--orders (orders= in Python)",
-    "repeat_purchases": "--repeat-purchases (repeat_purchases= in Python)",
-    "classes": "--classes (classes= in Python)",
-}
-"""Where each kind of report is passed, in the library and on the command line."""
-
-_DATA_LIKE = re.compile(r"^\d{3}-\d{7}-\d{7}$|^\d{4}-\d{2}-\d{2}|^\d{1,2}-[A-Za-z]{3}-\d{4}$|^\d{1,2}-\d{2}-\d{4}$|^-?\d+(\.\d+)?$")
-"""Cells that are data, not column names: order ids, dates, numbers."""
-
-
-def _what_it_is(keys: list[str], kind: str) -> str:
-    """Why a header without the columns a ``kind`` report needs cannot be used, and the fix."""
-    scores = {k: len(sig & set(keys)) for k, (_, sig) in SIGNATURES.items() if k != kind}
-    other = max(scores, key=lambda k: scores[k]) if scores else None
-    if other is not None and scores[other] >= 2 and not (kind == "monthly_orders" and other == "orders"):
-        return f"this is {SIGNATURES[other][0]}, not the report expected here; pass it as {ARGUMENT[other]}"
-    data_like = sum(bool(_DATA_LIKE.match(k.strip())) for k in keys)
-    if data_like >= 2:
-        return (
-            "the first line holds data, not column names: the header line is missing; download the "
-            "report again from Seller Central, or add its header line (the columns are in docs/calibrate.md)"
-        )
-    return ""
-
-
-_REQUIRED = {
-    "fba_returns": ("order_id", "return_date"),
-    "mfn_returns": ("order_id", "request_date"),
-    "orders": ("order_id", "purchase_date"),
-    "monthly_orders": ("month", "orders"),
-    "repeat_purchases": ("orders", "unique_customers", "start_date", "end_date"),
-    "classes": ("item_class",),
-}
-"""Columns a file must have. In the order and class tables a row without them says nothing
-and is reported and skipped (except :data:`_KEPT_WITHOUT`); a return row is kept (its reason
-still counts)."""
-_ROW_NEEDS = ("orders", "monthly_orders", "classes", "repeat_purchases")
 _KEPT_WITHOUT = {"orders": ("purchase_date",)}
 """Required columns whose empty or unreadable cell leaves the row in: an order line without its
 date is still an order line (its class, price and country count; its date-bound figures not)."""
@@ -287,16 +227,11 @@ def read_report(source: Source, kind: str, columns: Sequence[Column], delimiter:
     if not header:
         return rep.fail(0, "the file is empty; download the report again for a period with data")
     keys = [header_key(h) for h in header]
-    where: dict[str, int] = {}
-    for col in columns:
-        for alias in col.headers:
-            if alias in keys:
-                where[col.name] = keys.index(alias)
-                break
+    where = found_columns(keys, columns)
     rep.columns_found = tuple(where)
-    required = [c for c in _REQUIRED.get(kind, ()) if c not in where]
+    required = [c for c in REQUIRED.get(kind, ()) if c not in where]
     if not where or required:
-        why = _what_it_is(keys, kind)
+        why = what_it_is(keys, kind)
         if not where:
             expected = ", ".join(c.headers[0] for c in columns[:6])
             return rep.fail(1, why or f"no column returnsim reads was found; expected some of: {expected}, ...")
@@ -308,7 +243,7 @@ def read_report(source: Source, kind: str, columns: Sequence[Column], delimiter:
         missing = ", ".join(by_name[c].headers[0] for c in required)
         rep.unusable = f"{name}: " + (why or f"no column {missing}; export the full report (every column) from Seller Central")
         return rep
-    if not rows and kind in _ROW_NEEDS:
+    if not rows and kind in ROW_NEEDS:
         return rep.fail(1, "the file has a header but no rows; download the report for a period with orders")
     if not rows:
         rep.notes.append(f"{name}: a header and no rows (no returns in the period?); no figure is fitted from it")
@@ -364,7 +299,7 @@ def read_report(source: Source, kind: str, columns: Sequence[Column], delimiter:
             missing = parsed.isna().to_numpy()
             for i in np.flatnonzero(missing & ~bad.to_numpy()):
                 rep.problems.append(ReadProblem(name, int(lines[i]), header[where[cname]].strip(), "", "empty", cname))
-        elif kind in _ROW_NEEDS and cname in _REQUIRED.get(kind, ()):
+        elif kind in ROW_NEEDS and cname in REQUIRED.get(kind, ()):
             missing = parsed.isna().to_numpy()
             for i in np.flatnonzero(missing & ~bad.to_numpy() & ~drop):
                 rep.problems.append(
@@ -427,7 +362,7 @@ def read_orders(source: Source | dict[str, float] | pd.Series) -> Report:
     rep = Report(kind="orders", name=name, data=pd.DataFrame())
     return rep.fail(
         1,
-        _what_it_is(keys, "orders")
+        what_it_is(keys, "orders")
         or "not recognised as order counts: expected an All Orders report (amazon-order-id, "
         "purchase-date, sku, quantity, item-price, ship-country, ...) or a table with "
         "columns month and orders",

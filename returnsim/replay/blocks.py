@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..calibrate.headers import usable_head
 from ..calibrate.readers import Column, Report
 from ..calibrate.tsv import Source, _utf16_without_bom, header_key, read_cells
 from .cells import (
@@ -44,7 +45,6 @@ from .cells import (
     utf8,
 )
 from .chunks import ByteReader
-from .keys import id_keys
 
 _REQUIRED = {"orders": ("order_id", "purchase_date"), "fba_returns": ("order_id", "return_date"),
              "mfn_returns": ("order_id", "request_date")}
@@ -61,14 +61,15 @@ def probe(path: Path, reader: Callable[[Source], Report]) -> Report:
     """The reader on the header and the first lines: can the file be used at all? Only the
     report's ``kind`` and ``unusable`` are meant (its rows, problems and notes are a head's).
 
-    A returns report's head that the reader surely finds usable (:func:`_usable_head`) is not
-    read: the reader reads every column's cells of the first lines, which costs 20-80 ms a file
-    and says nothing more of whether it is usable (no cell makes a report unusable). Any other
-    head is the reader's, which says what is wrong with it."""
+    A returns report's head that the reader surely finds usable
+    (:func:`~returnsim.calibrate.headers.usable_head`) is not read: the reader reads every
+    column's cells of the first lines, which costs 20-80 ms a file and says nothing more of
+    whether it is usable (no cell makes a report unusable). Any other head is the reader's,
+    which says what is wrong with it."""
     with open(path, "rb") as fh:
         head = b"".join(line for _, line in zip(range(50), fh, strict=False))
     known = _probed().get(reader)
-    if known is not None and _usable_head(head, *known):
+    if known is not None and usable_head(head, *known):
         return Report(kind=known[0], name=path.name, data=pd.DataFrame())
     return reader(head)
 
@@ -421,13 +422,6 @@ def simple_cells(
     return out
 
 
-def hash_ids(values: Any) -> np.ndarray:
-    """64-bit keys of strings (order ids, or lines' texts), as uint64: an object array or an
-    Arrow string array (Amazon's ids keyed from its bytes, no Python string made; see
-    :mod:`.keys`)."""
-    return id_keys(values)
-
-
 def give_back() -> None:
     """Return the C heap's free pages to the system (glibc's ``malloc_trim``; nothing elsewhere).
     Reading frees far more than it keeps: each block's text, frames and strings are freed when
@@ -459,23 +453,3 @@ def _probed() -> dict[Callable[[Source], Report], tuple[str, Sequence[Column]]]:
     from ..calibrate.readers import FBA_RETURNS, MFN_RETURNS, read_fba_returns, read_mfn_returns
 
     return {read_fba_returns: ("fba_returns", FBA_RETURNS), read_mfn_returns: ("mfn_returns", MFN_RETURNS)}
-
-
-def _usable_head(head: bytes, kind: str, columns: Sequence[Column]) -> bool:
-    """Whether :func:`~returnsim.calibrate.readers.read_report` surely finds the head of a
-    ``kind`` report usable: it decodes as text, and its header (as the reader splits and
-    names it) has some of ``columns`` and every required one (and a row, for a report that
-    needs one). Those are all the reader's reasons for an unusable report, decided before any
-    cell is read; a head this says no of is left to the reader (it may still be usable)."""
-    from ..calibrate.readers import _REQUIRED as NEEDED
-    from ..calibrate.readers import _ROW_NEEDS
-    from ..calibrate.tsv import NotText, decode, split_rows
-
-    try:
-        text, _ = decode(head)
-    except NotText:
-        return False
-    header, rows = split_rows(text, "\t")
-    keys = {header_key(h) for h in header}
-    found = {c.name for c in columns if any(a in keys for a in c.headers)}
-    return bool(found) and all(c in found for c in NEEDED.get(kind, ())) and (bool(rows) or kind not in _ROW_NEEDS)

@@ -41,7 +41,6 @@ from .blocks import (
     Known,
     column_indices,
     give_back,
-    hash_ids,
     probe,
     read_header,
     simple_cells,
@@ -50,10 +49,11 @@ from .blocks import (
 )
 from .cells import plain_numbers, plain_values
 from .chunks import Hashed, line_bytes, raw_blocks
+from .keys import id_keys
 from .returns import Coded, no_rows, order_ids
 from .rows import Seen, block_rows, day_resolution, join_parts, read_blocks
 
-__all__ = ["OrderCounts", "scan_orders", "read_blocks", "order_hashes", "hash_ids", "BLOCK_LINES"]
+__all__ = ["OrderCounts", "scan_orders", "read_blocks", "order_hashes", "BLOCK_LINES"]
 
 BLOCK_LINES = 20_000
 """Order lines read at a time: about 3 MB of text, and some 15 MB while its cells are read."""
@@ -195,7 +195,7 @@ class _Tally:
         """Count the ordinary lines' orders (their columns as arrays); which are returned."""
         if "ship_country" in cols:
             self.counts.countries.update(pd.Series(cols["ship_country"], dtype=object).dropna().value_counts().to_dict())
-        ids = hash_ids(cols["order_id"])
+        ids = id_keys(cols["order_id"])
         counted = np.ones(len(ids), dtype=bool)
         if "status" in cols:
             counted = ~pd.Series(cols["status"], dtype=object).isin(self.cancelled_codes).to_numpy()
@@ -364,7 +364,7 @@ def _simple_block(
             return None
         coded[c.name] = codes, values
     ids_text = cells["order_id"][0]
-    ids = hash_ids(ids_text)
+    ids = id_keys(ids_text)
     twice = np.flatnonzero(pd.Index(ids).duplicated(keep=False))  # only an order's lines can be the same line
     if len(twice) and len(set(line_bytes(raw, ends, twice))) < len(twice):
         return None
@@ -387,7 +387,7 @@ def _simple_block(
     if not len(kept):
         return Report(kind="orders", name=name, data=pd.DataFrame(), columns_found=tuple(where))
     # A line's hash is its text's (pandas hashes a string by its UTF-8 bytes).
-    keys = hash_ids(np.array(line_bytes(raw, ends, kept), dtype=object))
+    keys = id_keys(np.array(line_bytes(raw, ends, kept), dtype=object))
     if to_arrays is not None and seen.all_new(keys):  # (a repeat is dropped from a frame below)
         seen.remember(keys, kept + first)
         to_arrays(_line_arrays(cells, coded, later, order, kept, ids, ~counted[kept], known))

@@ -29,7 +29,6 @@ from .blocks import (
     Known,
     _arrow_table,
     _edges_blank,
-    hash_ids,
 )
 from .cells import (
     _bytes_of,
@@ -41,6 +40,7 @@ from .cells import (
     plain_values,
     utf8,
 )
+from .keys import id_keys
 
 __all__ = ["plain_block", "PlainBlock"]
 
@@ -94,7 +94,7 @@ def plain_block(
     text = raw.split(b"\n")
     if len(text) > rows:
         text.pop()  # after the last line's newline
-    hashes = hash_ids(np.array(text, dtype=object))
+    hashes = id_keys(np.array(text, dtype=object))
     del text
     if pd.Index(hashes).has_duplicates:
         return None

@@ -26,7 +26,8 @@ import pandas as pd
 from ..calibrate.codes import CodeTable
 from ..calibrate.readers import ReadProblem, Report
 from ..calibrate.tsv import Source
-from .blocks import give_back, hash_ids, probe, streamable
+from .blocks import give_back, probe, streamable
+from .keys import id_keys
 from .rows import RETURN_BLOCK_LINES, day_resolution, join_parts, report_blocks
 
 __all__ = ["Coded", "ReturnRows", "read_returns", "no_rows"]
@@ -122,11 +123,11 @@ def order_ids(column: pd.Series | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     h = np.zeros(len(values), dtype=np.uint64)
     ids = values[present] if not present.all() else values
     if _all_str(ids):  # (what the reader reads: str(id) is the id, hashed as it is)
-        h[present] = hash_ids(ids)
+        h[present] = id_keys(ids)
         return h, present
     for a in range(0, len(values), 50_000):  # a slice at a time: the strings are not copied whole
         ok = present[a : a + 50_000]
-        h[a : a + 50_000][ok] = hash_ids(pd.Series(values[a : a + 50_000][ok], dtype=object).astype(str).to_numpy(dtype=object))
+        h[a : a + 50_000][ok] = id_keys(pd.Series(values[a : a + 50_000][ok], dtype=object).astype(str).to_numpy(dtype=object))
     return h, present
 
 

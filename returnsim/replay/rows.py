@@ -40,7 +40,6 @@ from .blocks import (
     Block,
     Known,
     column_indices,
-    hash_ids,
     ordinary_lines,
     probe,
     read_header,
@@ -49,6 +48,7 @@ from .blocks import (
     to_block,
 )
 from .chunks import raw_blocks
+from .keys import id_keys
 from .plain import plain_block
 
 __all__ = ["read_blocks", "block_rows", "Seen", "RETURN_BLOCK_LINES"]
@@ -144,25 +144,27 @@ class Seen:
             return rep
         rep.data = rep.data.sort_values("line", kind="stable").reset_index(drop=True)
         lines = rep.data["line"].to_numpy(dtype=np.int64)
-        return self.drop_keyed(rep, hash_ids(np.array([self._text(b, k) for k in (lines - b.first).tolist()], dtype=object)), name)
+        return self.drop_keyed(rep, id_keys(np.array([self._text(b, k) for k in (lines - b.first).tolist()], dtype=object)), name)
+
+    def _stored(self, h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Which of hashes ``h`` were stored before, and where in ``keys`` (clipped)."""
+        if not len(self.keys):
+            return np.zeros(len(h), dtype=np.intp), np.zeros(len(h), dtype=bool)
+        at = np.minimum(np.searchsorted(self.keys, h), len(self.keys) - 1)
+        return at, self.keys[at] == h
 
     def all_new(self, hashes: np.ndarray) -> bool:
         """Whether rows of ``hashes`` (a block's, in line order) repeat none read before nor
         one another: :meth:`remember` then takes them, no frame needed."""
         h = np.asarray(hashes, dtype=np.uint64)
-        if pd.Index(h).has_duplicates:
-            return False
-        if not len(self.keys) or not len(h):
-            return True
-        at = np.minimum(np.searchsorted(self.keys, h), len(self.keys) - 1)
-        return not (self.keys[at] == h).any()
+        return not pd.Index(h).has_duplicates and not self._stored(h)[1].any()
 
     def remember(self, hashes: np.ndarray, lines: np.ndarray) -> None:
-        """Take rows :meth:`all_new` found new: their hashes and lines (merged into the sorted
-        keys, as :meth:`drop_keyed` merges a block's new ones)."""
-        self.dropped = pd.DataFrame()
-        order = np.argsort(np.asarray(hashes, dtype=np.uint64))
-        add, add_lines = np.asarray(hashes, dtype=np.uint64)[order], np.asarray(lines, dtype=np.int64)[order]
+        """Store new rows' distinct hashes and the line each was first read on (the block's
+        sorted, then merged into the sorted keys)."""
+        h = np.asarray(hashes, dtype=np.uint64)
+        order = np.argsort(h)
+        add, add_lines = h[order], np.asarray(lines, dtype=np.int64)[order]
         at = np.searchsorted(self.keys, add)
         self.keys, self.lines = np.insert(self.keys, at, add), np.insert(self.lines, at, add_lines)
 
@@ -177,21 +179,12 @@ class Seen:
         codes, uniq = pd.factorize(np.asarray(hashes, dtype=np.uint64))
         uniq = np.asarray(uniq, dtype=np.uint64)
         first_at = np.flatnonzero(~pd.Index(codes).duplicated())  # factorize's order: first seen
-        was_u = lines[first_at]
-        if len(self.keys):
-            at = np.minimum(np.searchsorted(self.keys, uniq), len(self.keys) - 1)
-            before = self.keys[at] == uniq
-            was_u = np.where(before, self.lines[at], was_u)
-        else:
-            before = np.zeros(len(uniq), dtype=bool)
+        at, before = self._stored(uniq)
+        was_u = np.where(before, self.lines[at], lines[first_at]) if len(self.keys) else lines[first_at]
         was = was_u[codes]
         repeat = was != lines
-        new = ~before
-        if new.any():  # merged into the sorted keys (the block's new ones sorted, then inserted)
-            order = np.argsort(uniq[new])
-            add, add_lines = uniq[new][order], was_u[new][order]
-            at = np.searchsorted(self.keys, add)
-            self.keys, self.lines = np.insert(self.keys, at, add), np.insert(self.lines, at, add_lines)
+        if not before.all():
+            self.remember(uniq[~before], was_u[~before])
         dups = dict(zip(lines[repeat].tolist(), was[repeat].tolist(), strict=True))
         if dups:
             rep.problems = [p for p in rep.problems if p.line not in dups] + [
