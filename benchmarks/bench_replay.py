@@ -150,17 +150,25 @@ def child(code: str, args: argparse.Namespace, path: str | None = None) -> dict[
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def export(ref: str, into: str) -> bool:
+    """Export ``returnsim/`` of git ref ``ref`` into directory ``into`` (False, and why printed,
+    if git cannot)."""
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", ref, "returnsim"], capture_output=True, check=False)
+    if archive.returncode:
+        print(f"(no before/after: git archive {ref} failed: {archive.stderr.decode()[-300:]})")
+        return False
+    subprocess.run(["tar", "-x", "-C", into], input=archive.stdout, check=True)
+    return True
+
+
 def before(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]] | None:
     """The reading, the replay end to end and the orders pass, by the code of ``args.before``
     (exported with git archive), or None."""
     if not args.before:
         return None
     with tempfile.TemporaryDirectory() as tmp:
-        archive = subprocess.run(["git", "-C", str(ROOT), "archive", args.before, "returnsim"], capture_output=True, check=False)
-        if archive.returncode:
-            print(f"(no before/after: git archive {args.before} failed: {archive.stderr.decode()[-300:]})")
+        if not export(args.before, tmp):
             return None
-        subprocess.run(["tar", "-x", "-C", tmp], input=archive.stdout, check=True)
         outs = child(READING, args, path=tmp), child(END_TO_END, args, path=tmp), child(ORDERS, args, path=tmp)
         for out in outs:
             if not str(out.get("code", "")).startswith(tmp):
@@ -174,12 +182,7 @@ def paired(args: argparse.Namespace) -> None:
     ratio is only as good as its two runs are close in time. Prints each round's ratio and
     the medians."""
     with tempfile.TemporaryDirectory() as tmp:
-        old = None
-        if args.before:
-            archive = subprocess.run(["git", "-C", str(ROOT), "archive", args.before, "returnsim"], capture_output=True, check=False)
-            if not archive.returncode:
-                subprocess.run(["tar", "-x", "-C", tmp], input=archive.stdout, check=True)
-                old = tmp
+        old = tmp if args.before and export(args.before, tmp) else None
         gens, now, was = [], [], []
         for k in range(args.rounds):
             gens.append(child(GENERATED, args)["cpu"])
