@@ -438,9 +438,7 @@ def _line_arrays(
         if name in coded:
             codes, values = coded[name]
             return np.asarray(values.to_numpy()[codes[keep]], dtype=float)
-        if name in later:  # plain numbers (checked by the caller)
-            return plain_values(cells[name].take(keep)).astype(float)
-        return np.asarray(cells[name][0][keep], dtype=float)
+        return plain_values(cells[name].take(keep)).astype(float)  # (in ``later``: plain numbers)
 
     def text(name: str) -> Coded | None:
         if name not in names:
