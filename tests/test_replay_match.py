@@ -162,47 +162,72 @@ def test_the_reports_read_hold_no_rows_after_reading(sc):
     assert held == 0
 
 
-def test_request_keys_name_the_report_order_item_occurrence_and_unit():
-    """A request's identity is its report, order id, item, the k-th kept row of that (order,
-    item) pair and its unit, hashed (the same ids written differently would not match)."""
+def _mix(x: int) -> int:
+    """SplitMix64's finaliser on a Python integer (mod 2**64), written from its definition."""
+    m = (1 << 64) - 1
+    z = (x + 0x9E3779B97F4A7C15) & m
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & m
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & m
+    return z ^ (z >> 31)
+
+
+def _blake(text: str) -> int:
     import hashlib
 
+    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "little")
+
+
+def _request_key(kind: str, order: int, item: str, k: int, unit: int) -> int:
+    """A request's key as the documentation of ``request_keys`` gives it, one at a time."""
+    return _mix(_mix(_mix(_mix(_blake(kind) ^ order) ^ _blake(item)) ^ k) ^ unit)
+
+
+def test_request_keys_name_the_report_order_item_occurrence_and_unit():
+    """A request's identity is its report, order id, item, the k-th kept row of that (order,
+    item) pair and its unit, chained through SplitMix64 (the same ids written differently
+    would not match); every request of the example gets its own key."""
+    from returnsim.replay.keys import id_keys
     from returnsim.replay.match import request_keys
     from returnsim.replay.returns import Coded, ReturnRows
 
-    oid = np.array([b"111-1", b"222-2", b"111-1", b"111-1", b"222-2"], dtype=bytes)
+    ids = ["111-1111111-1111111", "222-2222222-2222222", "111-1111111-1111111", "111-1111111-1111111", "222-2222222-2222222"]
+    oid = np.array([i.encode() for i in ids], dtype=bytes)
+    order = id_keys(np.array(ids, dtype=object))
     item = Coded(np.array([0, 0, 0, 1, -1], dtype=np.int32), np.array(["A", "B"], dtype=object))
     n = len(oid)
     rows = ReturnRows(
-        kind="mfn_returns", name="r", channel="mfn", day_only=False, order=None, has_order=np.ones(n, dtype=bool), oid=oid,
+        kind="mfn_returns", name="r", channel="mfn", day_only=False, order=order, has_order=np.ones(n, dtype=bool), oid=oid,
         item=item, sku=item, asin=None, date=np.zeros(n, dtype="datetime64[ns]"), quantity=None,
         reason=np.zeros(n, dtype=np.int64), in_policy=np.zeros(n, dtype=np.int8), happened=pd.DataFrame(index=range(n)),
     )
     keep = np.array([0, 1, 2, 3, 4])
     units = np.array([1, 2, 1, 1, 1])
-    want = [f"mfn_returns|{t}" for t in ("111-1|A|0", "222-2|A|0", "222-2|A|0|1", "111-1|A|1", "111-1|B|0", "222-2||0")]
-    expected = [int.from_bytes(hashlib.blake2b(t.encode(), digest_size=8).digest(), "little") for t in want]
-    assert request_keys(rows, keep, units).tolist() == expected
+    a, b = 11111111111111111, 22222222222222222  # the ids' digits
+    want = [(a, "A", 0, 0), (b, "A", 0, 0), (b, "A", 0, 1), (a, "A", 1, 0), (a, "B", 0, 0), (b, "", 0, 0)]
+    got = request_keys(rows, keep, units).tolist()
+    assert got == [_request_key("mfn_returns", *w) for w in want]
+    assert len(set(got)) == len(got)
+    other = dataclasses.replace(rows, kind="fba_returns")
+    assert not set(request_keys(other, keep, units).tolist()) & set(got)  # the report is part of it
 
 
-@pytest.mark.parametrize("hashes", ["none", "the ids'", "shared by different ids"])
-def test_request_keys_are_each_rows_text_hashed_whatever_the_ids_hashes(hashes):
+@pytest.mark.parametrize("hashes", ["the ids'", "shared by different ids"])
+def test_request_keys_count_each_rows_occurrence_by_its_ids_bytes(hashes):
     """Random rows (ids repeated, items missing, rows of up to 3 units, some rows not kept):
-    each key is the hash of the text written out row by row, whether the occurrences are
-    counted by the ids' 64-bit hashes or, when two ids share one, by their bytes."""
-    import hashlib
-
-    from returnsim.replay.keys import id_keys as hash_ids
+    each key is the request's report, order key, item, occurrence and unit as written out row
+    by row, the occurrences counted by the ids themselves, also when two ids share a 64-bit key.
+    The same rows in another order give the same keys."""
+    from returnsim.replay.keys import id_keys
     from returnsim.replay.match import request_keys
     from returnsim.replay.returns import Coded, ReturnRows
 
     rng = np.random.default_rng(11)
-    n = 23_000  # the keys are made 10,000 rows at a time
+    n = 23_000
     ids = [f"{rng.integers(100, 999)}-{rng.integers(0, 60):07d}" for _ in range(n)]
     oid = np.array([i.encode() for i in ids], dtype=bytes)
     item = Coded(rng.integers(-1, 3, n).astype(np.int32), np.array(["A", "B", "SKU-ü"], dtype=object))
-    order = {"none": None, "the ids'": hash_ids(np.array(ids, dtype=object)),
-             "shared by different ids": (hash_ids(np.array(ids, dtype=object)) % np.uint64(7))}[hashes]
+    order = {"the ids'": id_keys(np.array(ids, dtype=object)),
+             "shared by different ids": (id_keys(np.array(ids, dtype=object)) % np.uint64(7))}[hashes]
     rows = ReturnRows(
         kind="fba_returns", name="r", channel="fba", day_only=False, order=order, has_order=np.ones(n, dtype=bool), oid=oid,
         item=item, sku=item, asin=None, date=np.zeros(n, dtype="datetime64[ns]"), quantity=None,
@@ -215,10 +240,13 @@ def test_request_keys_are_each_rows_text_hashed_whatever_the_ids_hashes(hashes):
         name = item.values[item.codes[r]] if item.codes[r] >= 0 else ""
         k = seen.get((ids[r], name), 0)
         seen[(ids[r], name)] = k + 1
-        text = f"fba_returns|{ids[r]}|{name}|{k}"
-        want += [text] + [f"{text}|{j}" for j in range(1, u)]
-    expected = [int.from_bytes(hashlib.blake2b(t.encode(), digest_size=8).digest(), "little") for t in want]
-    assert request_keys(rows, keep, units).tolist() == expected
+        want += [_request_key("fba_returns", int(order[r]), name, k, j) for j in range(u)]
+    got = request_keys(rows, keep, units)
+    assert got.tolist() == want
+    # rows listed the other way round (one unit each): an (order, item) pair's k-th row is
+    # another row, but the requests' keys are the same ones
+    one = np.ones(len(keep), dtype=np.int64)
+    assert set(request_keys(rows, keep[::-1], one).tolist()) == set(request_keys(rows, keep, one).tolist())
 
 
 def test_a_return_without_an_item_matches_its_orders_line_without_one():

@@ -42,13 +42,15 @@ from .demand import (
 from .stream import CHUNK_REQUESTS, Part
 from .world import HOURS_PER_DAY, World
 
-__all__ = ["ReplayDemand", "ReplaySource", "hashed_uniforms", "true_reason_cdf", "customer_rows"]
+__all__ = ["ReplayDemand", "ReplaySource", "hashed_uniforms", "mix64", "true_reason_cdf", "customer_rows"]
 
 _TIME_IN_DAY = len(UNIFORMS)
 """Extra uniform column: where in its day a request dated to the day only was made."""
 _WIDTH = len(UNIFORMS) + 1
 _FOLLOWON_WIDTH = len(UNIFORMS) + 1
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_M1, _M2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
+_S27, _S30, _S31 = np.uint64(27), np.uint64(30), np.uint64(31)
 
 
 @dataclass
@@ -96,22 +98,33 @@ class ReplayDemand:
         return sum(v.nbytes for v in vars(self).values() if isinstance(v, np.ndarray))
 
 
-def _mix64(x: np.ndarray) -> np.ndarray:
-    """SplitMix64's finaliser: a bijection of 64-bit integers that scrambles every bit."""
-    z = x + _GOLDEN
-    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    return z ^ (z >> np.uint64(31))
+def mix64(x: np.ndarray) -> np.ndarray:
+    """SplitMix64's finaliser: a bijection of 64-bit integers that scrambles every bit (a new
+    array; its steps work in place, so a wide array costs one copy and one scratch array, not
+    one per step)."""
+    z = np.add(np.asarray(x, dtype=np.uint64), _GOLDEN)
+    t = np.right_shift(z, _S30)
+    z ^= t
+    z *= _M1
+    np.right_shift(z, _S27, out=t)
+    z ^= t
+    z *= _M2
+    np.right_shift(z, _S31, out=t)
+    z ^= t
+    return z
 
 
 def hashed_uniforms(keys: np.ndarray, salt: int, width: int) -> np.ndarray:
     """``len(keys) x width`` uniforms on [0, 1), a function of each key, the salt and the
     column only (53-bit resolution)."""
     with np.errstate(over="ignore"):
-        base = _mix64(np.asarray(keys, dtype=np.uint64) ^ np.uint64(salt))
+        base = mix64(np.asarray(keys, dtype=np.uint64) ^ np.uint64(salt))
         cols = np.arange(1, width + 1, dtype=np.uint64) * _GOLDEN
-        bits = _mix64(base[:, None] + cols[None, :])
-    return (bits >> np.uint64(11)).astype(np.float64) * 2.0**-53
+        bits = mix64(base[:, None] + cols[None, :])
+    bits >>= np.uint64(11)
+    out = bits.astype(np.float64)
+    out *= 2.0**-53
+    return out
 
 
 def customer_rows(demand: ReplayDemand) -> np.ndarray:
@@ -273,5 +286,5 @@ class ReplaySource:
         if not len(customer):
             return np.empty((0, _FOLLOWON_WIDTH))
         with np.errstate(over="ignore"):
-            keys = _mix64(self._customer_key[np.asarray(customer, dtype=np.int64)] + np.asarray(slot, dtype=np.uint64))
+            keys = mix64(self._customer_key[np.asarray(customer, dtype=np.int64)] + np.asarray(slot, dtype=np.uint64))
         return hashed_uniforms(keys, self._followon_salt, _FOLLOWON_WIDTH)
