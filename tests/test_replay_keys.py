@@ -18,6 +18,8 @@ ODD = [
     "123-1234567-1234567",  # Amazon's form
     "12-12345678-1234567",  # 19 characters, hyphens elsewhere
     "123-1234567-123456a",  # a letter among the digits
+    "123-1234567-123456:",  # the byte after "9" ("0" + 10), and the one before "0"
+    "/23-1234567-1234567",
     "123 1234567 1234567",
     "123-1234567-1234567 ",  # 20 characters
     "１23-1234567-1234567",  # a character beyond ASCII (more than 19 bytes)
