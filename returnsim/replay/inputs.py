@@ -168,6 +168,13 @@ def _units(q: np.ndarray, line_quantity: np.ndarray) -> np.ndarray:
     return np.minimum(q, cap).astype(np.int64)
 
 
+def _class_index(names: np.ndarray, class_ix: Mapping[str, int]) -> np.ndarray:
+    """Each return's class as its index in the scenario's catalog (float; NaN: no class, or one
+    the scenario does not have), each distinct name looked up once."""
+    codes, uniq = pd.factorize(np.asarray(names, dtype=object))
+    return np.array([class_ix.get(u, np.nan) for u in uniq.tolist()] + [np.nan], dtype=float)[codes]
+
+
 def _per_unit(frame: pd.DataFrame, units: np.ndarray) -> pd.DataFrame:
     """One row per unit: a row returning ``q`` units becomes ``q`` requests. What the report
     says of the row's money and claim (``refunded``, ``label_cost``, ``seller_label``,
@@ -277,7 +284,7 @@ def read_inputs(
     for r, (hit, names) in zip(returns, matched, strict=True):
         ok = hit >= 0
         pos = np.where(ok, hit, 0)
-        cls = np.zeros(len(r)) if one_class else pd.Series(names, dtype=object).map(class_ix).to_numpy(dtype=float)
+        cls = np.zeros(len(r)) if one_class else _class_index(names, class_ix)
         has_date = ~np.isnat(r.date) & (~np.isnat(lines.date[pos]) if len(lines) else np.zeros(len(r), dtype=bool))
         keep = ok & ~np.isnan(cls) & has_date
         if (ok & np.isnan(cls)).any():

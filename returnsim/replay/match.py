@@ -49,9 +49,9 @@ class OrderLines:
     """1 where shipped to another country than the home one (0 also when unknown)."""
     item_class: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=object))
     """Class names (NaN where none), set by :func:`classify`."""
-    lookup: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict, repr=False, compare=False)
-    """The lines' sorted distinct keys and the first line of each, by what a return is matched
-    on (:func:`_lookup`): made once, for every returns report (16 bytes a line each)."""
+    lookup: dict[str, tuple[pd.Index, np.ndarray]] = field(default_factory=dict, repr=False, compare=False)
+    """The lines' distinct keys (a hash table) and the first line of each, by what a return is matched
+    on (:func:`_lookup`): made once, for every returns report."""
 
     def __len__(self) -> int:
         return len(self.order)
@@ -233,28 +233,25 @@ def _pair(order: np.ndarray, item: np.ndarray) -> np.ndarray:
         return order ^ ((item.astype(np.int64) + 2).astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15))
 
 
-def _lookup(lines: OrderLines, what: str) -> tuple[np.ndarray, np.ndarray]:
-    """The lines' sorted distinct keys and the first line of each: by (order, SKU), (order,
-    ASIN), or order for the orders of a single line (``what``: sku, asin, single)."""
+def _lookup(lines: OrderLines, what: str) -> tuple[pd.Index, np.ndarray]:
+    """The lines' distinct keys (an index: a hash table, built once) and the first line of
+    each: by (order, SKU), (order, ASIN), or order for the orders of a single line (``what``:
+    sku, asin, single)."""
     if what not in lines.lookup:
-        if what == "single":
-            keys, first, count = np.unique(lines.order, return_index=True, return_counts=True)
-            lines.lookup[what] = keys[count == 1], first[count == 1]
-        else:
-            lines.lookup[what] = np.unique(_pair(lines.order, getattr(lines, what).codes), return_index=True)
+        keys = lines.order if what == "single" else _pair(lines.order, getattr(lines, what).codes)
+        # (the first line of a key, or the only one of an order)
+        take = ~pd.Index(keys).duplicated(keep=False if what == "single" else "first")
+        lines.lookup[what] = pd.Index(keys[take]), np.flatnonzero(take)
     return lines.lookup[what]
 
 
-def _fill(got: np.ndarray, want: np.ndarray, keys: np.ndarray, first: np.ndarray) -> None:
+def _fill(got: np.ndarray, want: np.ndarray, keys: pd.Index, first: np.ndarray) -> None:
     """Set ``got`` (-1 where not yet matched) to the line (``first``) of the key (among the
-    sorted ``keys``) equal to each of ``want`` (a join of sorted arrays: ``want`` sorted too,
-    which numpy searches several times faster than in its own order)."""
+    distinct ``keys``) equal to each of ``want``."""
     if not len(keys) or not len(want):
         return
-    order = np.argsort(want)
-    at = np.empty(len(want), dtype=np.intp)
-    at[order] = np.minimum(np.searchsorted(keys, want[order]), len(keys) - 1)
-    hit = (keys[at] == want) & (got < 0)
+    at = keys.get_indexer(want)
+    hit = (at >= 0) & (got < 0)
     got[hit] = first[at[hit]]
 
 
