@@ -142,6 +142,25 @@ def test_hidden_draws_follow_the_request_not_its_position(inputs):
         assert (merged[col].astype(str) == merged[col + "_p"].astype(str)).all(), col
 
 
+def mix(x: int) -> int:
+    """SplitMix64's finaliser on a Python integer (mod 2**64), written from its definition."""
+    m = (1 << 64) - 1
+    z = (x + 0x9E3779B97F4A7C15) & m
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & m
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & m
+    return z ^ (z >> 31)
+
+
+def test_hashed_uniforms_are_their_definition():
+    """Column c of key k is the top 53 bits of mix(mix(k ^ salt) + (c + 1) * golden), one at a
+    time in Python; some columns alone are the same numbers."""
+    keys = np.array([0, 1, 7919, 2**63 + 5, 2**64 - 1], dtype=np.uint64)
+    g, m = 0x9E3779B97F4A7C15, (1 << 64) - 1
+    want = [[(mix((mix(k ^ 5) + (c + 1) * g) & m) >> 11) * 2.0**-53 for c in range(4)] for k in keys.tolist()]
+    assert hashed_uniforms(keys, 5, 4).tolist() == want
+    assert hashed_uniforms(keys, 5, 4, np.array([3, 1])).tolist() == [[w[3], w[1]] for w in want]
+
+
 def test_hashed_uniforms_are_uniform_and_independent_of_order():
     keys = np.arange(20000, dtype=np.uint64) * np.uint64(7919)
     u = hashed_uniforms(keys, 5, 3)

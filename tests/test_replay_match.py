@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import SEED_SCENARIO
-from test_replay import FILES  # the shipped synthetic reports
+from test_replay import FILES, mix  # the shipped synthetic reports; SplitMix64's finaliser
 
 import returnsim as rs
 from returnsim.calibrate.codes import CodeTable
@@ -162,15 +162,6 @@ def test_the_reports_read_hold_no_rows_after_reading(sc):
     assert held == 0
 
 
-def _mix(x: int) -> int:
-    """SplitMix64's finaliser on a Python integer (mod 2**64), written from its definition."""
-    m = (1 << 64) - 1
-    z = (x + 0x9E3779B97F4A7C15) & m
-    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & m
-    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & m
-    return z ^ (z >> 31)
-
-
 def _blake(text: str) -> int:
     import hashlib
 
@@ -179,7 +170,7 @@ def _blake(text: str) -> int:
 
 def _request_key(kind: str, order: int, item: str, k: int, unit: int) -> int:
     """A request's key as the documentation of ``request_keys`` gives it, one at a time."""
-    return _mix(_mix(_mix(_mix(_blake(kind) ^ order) ^ _blake(item)) ^ k) ^ unit)
+    return mix(mix(mix(mix(_blake(kind) ^ order) ^ _blake(item)) ^ k) ^ unit)
 
 
 def test_request_keys_name_the_report_order_item_occurrence_and_unit():

@@ -47,6 +47,8 @@ __all__ = ["ReplayDemand", "ReplaySource", "hashed_uniforms", "mix64", "true_rea
 _TIME_IN_DAY = len(UNIFORMS)
 """Extra uniform column: where in its day a request dated to the day only was made."""
 _WIDTH = len(UNIFORMS) + 1
+_TIME_COLUMNS = np.array([_TIME_IN_DAY, UNIFORMS.index("ship"), UNIFORMS.index("transit")])
+"""The uniform columns a request's time needs (:meth:`ReplaySource._time_of`)."""
 _FOLLOWON_WIDTH = len(UNIFORMS) + 1
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1, _M2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
@@ -114,12 +116,14 @@ def mix64(x: np.ndarray) -> np.ndarray:
     return z
 
 
-def hashed_uniforms(keys: np.ndarray, salt: int, width: int) -> np.ndarray:
+def hashed_uniforms(keys: np.ndarray, salt: int, width: int, columns: np.ndarray | None = None) -> np.ndarray:
     """``len(keys) x width`` uniforms on [0, 1), a function of each key, the salt and the
-    column only (53-bit resolution)."""
+    column only (53-bit resolution); with ``columns`` (indices below ``width``), only those
+    columns, the same numbers."""
     with np.errstate(over="ignore"):
         base = mix64(np.asarray(keys, dtype=np.uint64) ^ np.uint64(salt))
-        cols = np.arange(1, width + 1, dtype=np.uint64) * _GOLDEN
+        which = np.arange(width) if columns is None else np.asarray(columns)
+        cols = (which.astype(np.uint64) + np.uint64(1)) * _GOLDEN
         bits = mix64(base[:, None] + cols[None, :])
     bits >>= np.uint64(11)
     out = bits.astype(np.float64)
@@ -215,22 +219,25 @@ class ReplaySource:
         return hashed_uniforms(self.demand.key[rows], self._salt, _WIDTH)
 
     def _request_times(self, rows: np.ndarray) -> np.ndarray:
-        """When each request reached the seller (hours), a chunk of rows at a time."""
+        """When each request reached the seller (hours), a chunk of rows at a time (only the
+        three uniform columns a time needs are hashed here; a chunk's requests hash them all
+        when released, the same numbers)."""
         out = np.empty(len(rows))
         for a in range(0, len(rows), 65536):
             r = rows[a : a + 65536]
-            out[a : a + len(r)] = self._time_of(r, self._uniforms(r))
+            out[a : a + len(r)] = self._time_of(r, hashed_uniforms(self.demand.key[r], self._salt, _WIDTH, _TIME_COLUMNS))
         return out
 
     def _time_of(self, rows: np.ndarray, U: np.ndarray) -> np.ndarray:
+        """Request times of ``rows`` from their uniforms ``U``: the columns of ``_TIME_COLUMNS``,
+        in its order (the time in the day, the buyer's shipping, the transit)."""
         d, sc = self.demand, self.world.scenario
-        t = d.request_time[rows] + np.where(d.day_only[rows], U[:, _TIME_IN_DAY] * HOURS_PER_DAY, 0.0)
+        t = d.request_time[rows] + np.where(d.day_only[rows], U[:, 0] * HOURS_PER_DAY, 0.0)
         arrival = d.arrival[rows]
         if arrival.any():
-            col = {n: i for i, n in enumerate(UNIFORMS)}
-            ship_h = sc.returns.ship_days.ppf(U[:, col["ship"]]) * HOURS_PER_DAY
+            ship_h = sc.returns.ship_days.ppf(U[:, 1]) * HOURS_PER_DAY
             transit_h = self.world.lane_days(
-                d.market[rows], np.full(len(rows), -1), U[:, col["transit"]]
+                d.market[rows], np.full(len(rows), -1), U[:, 2]
             ) * HOURS_PER_DAY
             t = np.where(arrival, t - ship_h - transit_h, t)
         # A request comes after its order (a day-dated request on the order's day, or an
