@@ -42,7 +42,7 @@ from .cells import (
 )
 from .keys import id_keys
 
-__all__ = ["plain_block", "PlainBlock"]
+__all__ = ["plain_block", "PlainBlock", "Taken", "rows_of", "materialized"]
 
 _ARROW = True
 """Read plain blocks by Arrow (off: every block the lines' way; the tests compare the two)."""
@@ -65,13 +65,16 @@ class PlainBlock:
 
 def plain_block(
     raw: bytes, rows: int, first: int, width: int, where: dict[str, int], columns: Sequence[Column], kind: str,
-    known: dict[str, Known], keep: Sequence[str] | None = None,
+    known: dict[str, Known], keep: Sequence[str] | None = None, coded: bool = False,
 ) -> PlainBlock | None:
     """The rows of a block of ``rows`` lines (``raw``, their bytes; ``first``, the file line of
     the first; ``width``, the header's fields) if it is plain, else None. ``known``: the file's
     distinct cells read so far (updated; a block left to the lines' way reads the same cells
     again, which gives the same readings). ``keep``: the only columns to hold (all by
-    default)."""
+    default). ``coded``: a text or code column is held as :class:`Taken` and an id column that
+    reads as it is as Arrow's strings, not as an object array of a Python string a row (the
+    returns' arrays are made from them without one: :func:`materialized` makes the arrays the
+    lines' way gives)."""
     if not _ARROW or not rows or b'"' in raw or b"\r" in raw or raw.count(b"\t") != rows * (width - 1) or not utf8(raw):
         return None
     try:
@@ -103,7 +106,7 @@ def plain_block(
     got: dict[str, Any] = {}
     for c in sorted(wanted, key=lambda c: c.kind not in ("id", "date")):
         col = table.column(names[c.name]).combine_chunks()
-        value = _column(c, col, c.name in required, known)
+        value = _column(c, col, c.name in required, known, coded)
         if value is None:
             return None
         got[c.name] = value
@@ -122,12 +125,13 @@ def plain_block(
     return PlainBlock(cols, dates, day, hashes)
 
 
-def _column(c: Column, col: Any, required: bool, known: dict[str, Known]) -> Any:
+def _column(c: Column, col: Any, required: bool, known: dict[str, Known], coded: bool = False) -> Any:
     """A column's cells as the lines' way reads them, or None if a cell would be reported, or
-    a required one is missing (the reader says what it does with the line)."""
+    a required one is missing (the reader says what it does with the line). ``coded``: text and
+    codes as :class:`Taken`, ids read as they are as Arrow's strings."""
     if c.kind == "id":
         if clean_ids(col):
-            return col.to_numpy(zero_copy_only=False)
+            return col if coded else col.to_numpy(zero_copy_only=False)
         if required:  # an empty or padded id: the reader's
             return None
         cells = col.to_numpy(zero_copy_only=False)
@@ -138,7 +142,7 @@ def _column(c: Column, col: Any, required: bool, known: dict[str, Known]) -> Any
         secs = iso_seconds(col)
         if secs is not None:
             return secs.astype("datetime64[s]").astype(date_type())
-        days = day_dates(col)
+        days = _day_dates(col)
         if days is not None:
             return None if required and np.isnat(days).any() else days
         # The block's distinct cells read together (at most all its cells, as the lines' way
@@ -157,7 +161,74 @@ def _column(c: Column, col: Any, required: bool, known: dict[str, Known]) -> Any
     read, wrong = known.setdefault(c.name, Known()).read(c.name, c.kind, col.dictionary)
     if wrong.any():
         return None
-    return read.take(codes) if c.kind == "yn" else read.to_numpy()[codes]
+    if c.kind == "yn":
+        return read.take(codes)
+    if coded and c.kind in ("text", "code"):  # (the returns code these: money and counts are numbers)
+        return Taken(read.to_numpy(), codes)
+    return read.to_numpy()[codes]
+
+
+def _day_dates(col: Any) -> np.ndarray | None:
+    """:func:`~.cells.day_dates` of a column, read once per distinct cell (a block's days are a
+    few dozen distinct cells over thousands of rows). The same readings and type: each cell's
+    reading is its own, and whether the column reads at all (every cell not empty a day, all in
+    one form) and the type (a cell empty or not) depend on the set of distinct cells alone. A
+    column whose strings do not start at its bytes' first (which :func:`day_dates` leaves to the
+    reader) is left to it here too."""
+    if col.null_count or not len(col) or col.offset or _bytes_of(col)[1][0]:
+        return day_dates(col)
+    enc = col.dictionary_encode()
+    days = day_dates(enc.dictionary)
+    return None if days is None else days[enc.indices.to_numpy(zero_copy_only=False)]
+
+
+class Taken:
+    """A column of a few distinct readings as each row's reading's place in them: the rows are
+    ``values[at]``, made only where needed (:func:`materialized`); the returns' codes are made
+    from the places (:meth:`~.returns.Coded.of`) without an object a row in between."""
+
+    def __init__(self, values: np.ndarray, at: np.ndarray) -> None:
+        self.values, self.at = values, at
+
+    def __len__(self) -> int:
+        return len(self.at)
+
+    def __getitem__(self, rows: np.ndarray) -> Taken:
+        """The rows ``rows`` (a boolean mask or indices), still as places."""
+        return Taken(self.values, self.at[rows])
+
+    def rows(self) -> np.ndarray:
+        """Each row's reading (what the lines' way holds: ``values[at]``)."""
+        return self.values[self.at]
+
+
+def rows_of(cols: dict[str, Any], kept: np.ndarray) -> dict[str, Any]:
+    """A plain block's columns (``coded`` or not) at rows ``kept`` (a boolean mask)."""
+    mask = None
+    out: dict[str, Any] = {}
+    for k, v in cols.items():
+        if _arrow_strings(v):
+            if mask is None:
+                import pyarrow as pa
+
+                mask = pa.array(kept)
+            out[k] = v.filter(mask)
+        else:  # (numpy's, pandas' and Taken's rows are taken by a mask)
+            out[k] = v[kept]
+    return out
+
+
+def _arrow_strings(v: Any) -> bool:
+    """Whether a column is Arrow's (an id column read ``coded``), not numpy's or pandas'."""
+    return type(v).__module__.startswith("pyarrow")
+
+
+def materialized(cols: dict[str, Any]) -> dict[str, Any]:
+    """A plain block's columns read ``coded`` as the arrays the lines' way gives (an object
+    array of strings for Arrow's ids, each row's reading for :class:`Taken`)."""
+    return {
+        k: v.rows() if isinstance(v, Taken) else v.to_numpy(zero_copy_only=False) if _arrow_strings(v) else v for k, v in cols.items()
+    }
 
 
 def _readable(c: Column, col: Any, known: dict[str, Known]) -> bool:
