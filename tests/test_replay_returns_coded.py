@@ -100,3 +100,22 @@ def test_a_coded_blocks_rows_are_taken_and_made_arrays_as_the_lines_way_holds_th
     assert got["order_id"].dtype == object and got["order_id"].tolist() == ["a", "c", "d"]
     assert got["sku"].dtype == object and got["sku"].tolist() == ["t", "t", "t"]
     assert got["az_claim"].tolist() == [True, False, True]
+
+
+def test_new_hashes_remembered_in_one_pass_are_what_all_new_and_remember_store():
+    from returnsim.replay.rows import Seen
+
+    rng = np.random.default_rng(5)
+    one, two = Seen(3), Seen(3)
+    blocks = [rng.integers(0, 2**63 - 1, 50, dtype=np.int64).astype(np.uint64) for _ in range(4)]
+    blocks.append(np.concatenate([blocks[1][7:9], rng.integers(0, 2**63 - 1, 5, dtype=np.int64).astype(np.uint64)]))  # two repeat
+    first = 2
+    for h in blocks:
+        lines = np.arange(first, first + len(h), dtype=np.int64)
+        new = one.all_new(h)
+        if new:
+            one.remember(h, lines)
+        assert two.remember_new(h, lines) == new == (h is not blocks[-1])
+        assert np.array_equal(one.keys, two.keys) and np.array_equal(one.lines, two.lines)
+        first += len(h)
+    assert len(two.keys) == 200 and (np.diff(two.keys.astype(np.float64)) >= 0).all()
