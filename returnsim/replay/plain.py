@@ -42,7 +42,7 @@ from .cells import (
 )
 from .keys import id_keys
 
-__all__ = ["plain_block", "PlainBlock"]
+__all__ = ["plain_block", "PlainBlock", "Taken", "rows_of", "materialized"]
 
 _ARROW = True
 """Read plain blocks by Arrow (off: every block the lines' way; the tests compare the two)."""
@@ -65,14 +65,17 @@ class PlainBlock:
 
 def plain_block(
     raw: bytes, rows: int, first: int, width: int, where: dict[str, int], columns: Sequence[Column], kind: str,
-    known: dict[str, Known], keep: Sequence[str] | None = None,
+    known: dict[str, Known], keep: Sequence[str] | None = None, coded: bool = False,
 ) -> PlainBlock | None:
     """The rows of a block of ``rows`` lines (``raw``, their bytes; ``first``, the file line of
     the first; ``width``, the header's fields) if it is plain, else None. ``known``: the file's
     distinct cells read so far (updated; a block left to the lines' way reads the same cells
     again, which gives the same readings). ``keep``: the only columns to hold (all by
-    default)."""
-    if not _ARROW or not rows or b'"' in raw or b"\r" in raw or raw.count(b"\t") != rows * (width - 1) or not utf8(raw):
+    default). ``coded``: a text or code column is held as :class:`Taken` and an id column that
+    reads as it is as Arrow's strings, not as an object array of a Python string a row (the
+    returns' arrays are made from them without one: :func:`materialized` makes the arrays the
+    lines' way gives)."""
+    if not _ARROW or not rows or b'"' in raw or b"\r" in raw or _tabs(raw) != rows * (width - 1) or not utf8(raw):
         return None
     try:
         import pyarrow as pa
@@ -85,7 +88,11 @@ def plain_block(
     order = [c for c in columns if c.name in where and (keep is None or c.name in keep or c.name in required or c.kind not in _ANY_CELL)]
     names = {c.name: f"f{where[c.name]}" for c in order}
     kinds = {names[c.name]: c.kind for c in order}
-    types = {n: pa.string() if k in ("id", "date") else pa.dictionary(pa.int32(), pa.string()) for n, k in kinds.items()}
+    # Every column read as strings, the coded ones dictionary-encoded after: the same arrays as
+    # Arrow's CSV dictionary converter gives (distinct cells in the order they first come), at
+    # less cost
+    types = dict.fromkeys(kinds, pa.string())
+    coded_kinds = {n for n, k in kinds.items() if k not in ("id", "date")}
     table = _arrow_table(raw, sorted(types), types)
     if table is None or table.num_rows != rows:
         return None
@@ -102,13 +109,13 @@ def plain_block(
     # The cheap checks first (ids, ISO dates), the cells read once per distinct value after.
     got: dict[str, Any] = {}
     for c in sorted(wanted, key=lambda c: c.kind not in ("id", "date")):
-        col = table.column(names[c.name]).combine_chunks()
-        value = _column(c, col, c.name in required, known)
+        col = _arrow_column(table, names[c.name], coded_kinds)
+        value = _column(c, col, c.name in required, known, coded)
         if value is None:
             return None
         got[c.name] = value
     for c in order:  # a column not kept is read for its problems only: it must have none
-        if c.name not in got and not _readable(c, table.column(names[c.name]).combine_chunks(), known):
+        if c.name not in got and not _readable(c, _arrow_column(table, names[c.name], coded_kinds), known):
             return None
     cols: dict[str, Any] = {"line": np.arange(first, first + rows, dtype=np.int64)}
     dates = {c.name: got[c.name] for c in order if c.kind == "date"}
@@ -122,12 +129,19 @@ def plain_block(
     return PlainBlock(cols, dates, day, hashes)
 
 
-def _column(c: Column, col: Any, required: bool, known: dict[str, Known]) -> Any:
+def _arrow_column(table: Any, name: str, coded: set[str]) -> Any:
+    """Column ``name`` of Arrow's table as one array, dictionary-encoded if in ``coded``."""
+    col = table.column(name).combine_chunks()
+    return col.dictionary_encode() if name in coded else col
+
+
+def _column(c: Column, col: Any, required: bool, known: dict[str, Known], coded: bool = False) -> Any:
     """A column's cells as the lines' way reads them, or None if a cell would be reported, or
-    a required one is missing (the reader says what it does with the line)."""
+    a required one is missing (the reader says what it does with the line). ``coded``: text and
+    codes as :class:`Taken`, ids read as they are as Arrow's strings."""
     if c.kind == "id":
         if clean_ids(col):
-            return col.to_numpy(zero_copy_only=False)
+            return col if coded else col.to_numpy(zero_copy_only=False)
         if required:  # an empty or padded id: the reader's
             return None
         cells = col.to_numpy(zero_copy_only=False)
@@ -138,7 +152,7 @@ def _column(c: Column, col: Any, required: bool, known: dict[str, Known]) -> Any
         secs = iso_seconds(col)
         if secs is not None:
             return secs.astype("datetime64[s]").astype(date_type())
-        days = day_dates(col)
+        days = _day_dates(col)
         if days is not None:
             return None if required and np.isnat(days).any() else days
         # The block's distinct cells read together (at most all its cells, as the lines' way
@@ -157,7 +171,80 @@ def _column(c: Column, col: Any, required: bool, known: dict[str, Known]) -> Any
     read, wrong = known.setdefault(c.name, Known()).read(c.name, c.kind, col.dictionary)
     if wrong.any():
         return None
-    return read.take(codes) if c.kind == "yn" else read.to_numpy()[codes]
+    if c.kind == "yn":
+        return read.take(codes)
+    if coded and c.kind in ("text", "code"):  # (the returns code these: money and counts are numbers)
+        return Taken(read.to_numpy(), codes)
+    return read.to_numpy()[codes]
+
+
+def _day_dates(col: Any) -> np.ndarray | None:
+    """:func:`~.cells.day_dates` of a column, read once per distinct cell (a block's days are a
+    few dozen distinct cells over thousands of rows). The same readings and type: each cell's
+    reading is its own, and whether the column reads at all (every cell not empty a day, all in
+    one form) and the type (a cell empty or not) depend on the set of distinct cells alone. A
+    column whose strings do not start at its bytes' first (which :func:`day_dates` leaves to the
+    reader) is left to it here too."""
+    if col.null_count or not len(col) or col.offset or _bytes_of(col)[1][0]:
+        return day_dates(col)
+    enc = col.dictionary_encode()
+    days = day_dates(enc.dictionary)
+    return None if days is None else days[enc.indices.to_numpy(zero_copy_only=False)]
+
+
+def _tabs(raw: bytes) -> int:
+    """The tabs in a block's bytes (``raw.count(b"\\t")``), counted by numpy: bytes.count of one
+    byte takes about 2 ms a block of 10,000 lines (2.5 MB), numpy a tenth of it."""
+    return int(np.count_nonzero(np.frombuffer(raw, dtype=np.uint8) == 9))
+
+
+class Taken:
+    """A column of a few distinct readings as each row's reading's place in them: the rows are
+    ``values[at]``, made only where needed (:func:`materialized`); the returns' codes are made
+    from the places (:meth:`~.returns.Coded.of`) without an object a row in between."""
+
+    def __init__(self, values: np.ndarray, at: np.ndarray) -> None:
+        self.values, self.at = values, at
+
+    def __len__(self) -> int:
+        return len(self.at)
+
+    def __getitem__(self, rows: np.ndarray) -> Taken:
+        """The rows ``rows`` (a boolean mask or indices), still as places."""
+        return Taken(self.values, self.at[rows])
+
+    def rows(self) -> np.ndarray:
+        """Each row's reading (what the lines' way holds: ``values[at]``)."""
+        return self.values[self.at]
+
+
+def rows_of(cols: dict[str, Any], kept: np.ndarray) -> dict[str, Any]:
+    """A plain block's columns (``coded`` or not) at rows ``kept`` (a boolean mask)."""
+    mask = None
+    out: dict[str, Any] = {}
+    for k, v in cols.items():
+        if _arrow_strings(v):
+            if mask is None:
+                import pyarrow as pa
+
+                mask = pa.array(kept)
+            out[k] = v.filter(mask)
+        else:  # (numpy's, pandas' and Taken's rows are taken by a mask)
+            out[k] = v[kept]
+    return out
+
+
+def _arrow_strings(v: Any) -> bool:
+    """Whether a column is Arrow's (an id column read ``coded``), not numpy's or pandas'."""
+    return type(v).__module__.startswith("pyarrow")
+
+
+def materialized(cols: dict[str, Any]) -> dict[str, Any]:
+    """A plain block's columns read ``coded`` as the arrays the lines' way gives (an object
+    array of strings for Arrow's ids, each row's reading for :class:`Taken`)."""
+    return {
+        k: v.rows() if isinstance(v, Taken) else v.to_numpy(zero_copy_only=False) if _arrow_strings(v) else v for k, v in cols.items()
+    }
 
 
 def _readable(c: Column, col: Any, known: dict[str, Known]) -> bool:

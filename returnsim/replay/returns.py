@@ -27,10 +27,12 @@ from ..calibrate.codes import CodeTable
 from ..calibrate.readers import ReadProblem, Report
 from ..calibrate.tsv import Source
 from .blocks import give_back, probe, streamable
+from .cells import _bytes_of
 from .keys import id_keys
+from .plain import Taken, materialized
 from .rows import RETURN_BLOCK_LINES, day_resolution, join_parts, report_blocks
 
-__all__ = ["Coded", "ReturnRows", "read_returns", "no_rows"]
+__all__ = ["Coded", "ReturnRows", "read_returns", "no_rows", "arrow_bytes"]
 
 USED = (
     "order_id", "sku", "asin", "return_date", "request_date", "order_date", "reason", "quantity", "label_cost", "label_payer",
@@ -47,7 +49,16 @@ class Coded:
     values: np.ndarray
 
     @classmethod
-    def of(cls, column: pd.Series | np.ndarray | Any) -> Coded:
+    def of(cls, column: pd.Series | np.ndarray | Taken | Any) -> Coded:
+        """A column's codes and distinct values (in the order of their first row; missing values
+        -1). A :class:`~.plain.Taken` column gives what its rows would: its places are coded
+        first (integers, in C), then their few readings, whose first row is their first place's
+        first row (so the values keep the rows' order; two places reading the same value share
+        its code)."""
+        if isinstance(column, Taken):
+            at, places = pd.factorize(column.at)
+            codes, uniques = pd.factorize(column.values[places])
+            return cls(codes[at].astype(np.int32), np.asarray(uniques, dtype=object))
         codes, uniques = pd.factorize(column)
         return cls(codes.astype(np.int32), np.asarray(uniques, dtype=object))
 
@@ -64,6 +75,19 @@ class Coded:
         """Each row's value through ``mapping`` (a function of a Series of values), computed
         once per distinct value, and once for a missing one (object array)."""
         out = mapping(pd.Series(np.append(self.values, np.nan), dtype=object)).to_numpy(dtype=object)
+        return out[self.codes]  # code -1 takes the last: the missing value's
+
+    def mapped_by(self, table: Mapping[Any, Any]) -> np.ndarray:
+        """Each row's value's entry in ``table`` (NaN where it has none, and for a missing
+        value): ``mapped`` through ``Series.map(table)``. A calibration's value map (a dict of
+        strings to strings) is looked up once per distinct value in Python, which gives what
+        pandas gives (a string's entry, NaN otherwise) without pandas' cost of about a
+        millisecond a call (paid per column per block of a report); any other table takes
+        pandas' way."""
+        if type(table) is not dict or not all(isinstance(k, str) and isinstance(v, str) for k, v in table.items()):
+            return self.mapped(_through(table))
+        nan = np.nan
+        out = np.array([table.get(v, nan) if isinstance(v, str) else nan for v in self.values.tolist()] + [nan], dtype=object)
         return out[self.codes]  # code -1 takes the last: the missing value's
 
 
@@ -145,6 +169,28 @@ def utf8_bytes(ids: np.ndarray, present: np.ndarray) -> np.ndarray:
         return np.array([s.encode("utf-8") for s in text.tolist()], dtype=bytes)
 
 
+def arrow_bytes(ids: Any) -> np.ndarray | None:
+    """:func:`utf8_bytes` of an Arrow string array of ids, every one there and none empty (a
+    plain block's), made from its bytes: each id NUL-padded to the longest (``S`` as wide).
+    None (the caller takes the general way) if an id is not ASCII or holds a NUL, for which
+    numpy's width could be another, or if any is missing or empty."""
+    n = len(ids)
+    if not n or ids.null_count:
+        return None
+    data, offsets = _bytes_of(ids)
+    cells = data[offsets[0] : offsets[-1]]
+    lengths = np.diff(offsets)
+    if not len(cells) or lengths.min() < 1 or (cells >= 0x80).any() or not cells.all():
+        return None
+    width = int(lengths.max())
+    if (lengths == width).all():  # (Amazon's ids: one after the other, a reshape)
+        out = cells.reshape(n, width).copy()
+    else:
+        out = np.zeros((n, width), dtype=np.uint8)
+        out[np.repeat(np.arange(n), lengths), np.arange(len(cells)) - np.repeat(offsets[:-1] - offsets[0], lengths)] = cells
+    return out.view(f"S{width}").reshape(n)
+
+
 def _all_str(values: np.ndarray) -> bool:
     """Whether every value of an object array is a string (pandas tells it in C). Such ids are
     what a reader reads; anything else takes the general way, made strings first."""
@@ -164,7 +210,15 @@ def _part(df: Columns, kind: str, codes: CodeTable, reasons: Mapping[str, int]) 
     fba = kind == "fba_returns"
     n = len(df) if isinstance(df, pd.DataFrame) else len(df["line"])
     date_col = "return_date" if fba else "request_date"
-    if "order_id" in df:
+    if "order_id" in df and not isinstance(df["order_id"], pd.Series | np.ndarray):
+        # Arrow's strings of ids that read as they are (a plain block's): keyed and made bytes
+        # from their bytes, with no Python string an id
+        ids = df["order_id"]
+        order, present = id_keys(ids), np.ones(n, dtype=bool)
+        oid = arrow_bytes(ids)
+        if oid is None:
+            oid = utf8_bytes(ids.to_numpy(zero_copy_only=False), present)
+    elif "order_id" in df:
         ids = df["order_id"]
         ids = ids.to_numpy(dtype=object) if isinstance(ids, pd.Series) else ids
         order, present = order_ids(ids)
@@ -185,7 +239,7 @@ def _part(df: Columns, kind: str, codes: CodeTable, reasons: Mapping[str, int]) 
     meaning: dict[str, Any] = {}
     for col, table, to in (("label_payer", "label_payer", "payer"), ("resolution", "resolution", "outcome"), ("safet_state", "safet_state", "safet_verdict")):
         if not fba and col in df:
-            meaning[to] = Coded.of(df[col]).mapped(_through(codes.value_map(table)))
+            meaning[to] = Coded.of(df[col]).mapped_by(codes.value_map(table))
     for col in ("refunded_amount", "label_cost", "az_claim", "safet_amount", "in_policy"):
         if col in df:
             meaning[col] = df[col]
@@ -260,7 +314,7 @@ def read_returns(
                 parts.append(_part(cols, kind, codes, reasons))
                 # The report keeps the columns of its first rows, in the types the frame of the
                 # lines' way has (made once a file: the arrays are the rows)
-                both.data = no_rows(pd.DataFrame(cols)) if not any(len(e.data.columns) for e in empty) else pd.DataFrame()
+                both.data = no_rows(pd.DataFrame(materialized(cols))) if not any(len(e.data.columns) for e in empty) else pd.DataFrame()
             empty.append(both)
         elif not both.data.empty:  # its rows become arrays at once; the block's frame goes
             used = _used(both.data)

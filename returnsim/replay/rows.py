@@ -49,7 +49,7 @@ from .blocks import (
 )
 from .chunks import raw_blocks
 from .keys import id_keys
-from .plain import plain_block
+from .plain import plain_block, rows_of
 
 __all__ = ["read_blocks", "block_rows", "Seen", "RETURN_BLOCK_LINES"]
 
@@ -168,6 +168,21 @@ class Seen:
         at = np.searchsorted(self.keys, add)
         self.keys, self.lines = np.insert(self.keys, at, add), np.insert(self.lines, at, add_lines)
 
+    def remember_new(self, hashes: np.ndarray, lines: np.ndarray) -> bool:
+        """:meth:`all_new` then :meth:`remember` for hashes known to be distinct (a plain
+        block's), in one sorted pass: store them and say True if none was stored before, else
+        store nothing and say False. The keys and lines stored are :meth:`remember`'s; the
+        block's hashes are sorted once, and looked up sorted (a pass, not a search each)."""
+        h = np.asarray(hashes, dtype=np.uint64)
+        order = np.argsort(h)
+        add = h[order]
+        at = np.searchsorted(self.keys, add)
+        if len(self.keys) and (self.keys[np.minimum(at, len(self.keys) - 1)] == add).any():
+            return False
+        add_lines = np.asarray(lines, dtype=np.int64)[order]
+        self.keys, self.lines = np.insert(self.keys, at, add), np.insert(self.lines, at, add_lines)
+        return True
+
     def drop_keyed(self, rep: Report, hashes: np.ndarray, name: str) -> Report:
         """:meth:`drop_repeats` given the rows (in line order) and their rows' hashes."""
         self.dropped = rep.data.iloc[0:0]
@@ -272,7 +287,9 @@ def report_blocks(
     """Each block of lines of ``path``, a report of ``kind``, as a report of its rows (rows
     repeating one anywhere earlier in the file dropped, with a problem each), the block's
     lines, and (``arrays``) a plain block's rows as arrays instead of its report's frame
-    (which has then no columns; None for the other blocks); ``notes`` and ``votes`` (day
+    (which has then no columns; None for the other blocks; text and codes as
+    :class:`~.plain.Taken`, ids that read as they are as Arrow's strings: ``plain_block``'s
+    ``coded``); ``notes`` and ``votes`` (day
     resolution) collect over the file. A plain block is read by Arrow
     (:func:`.plain.plain_block`), any other by its lines' way (:func:`block_rows`); a column's
     distinct cells are read once per file (:class:`.blocks.Known`)."""
@@ -286,15 +303,19 @@ def report_blocks(
         first = 2
         for raw, ends in raw_blocks(fh, block):
             # (after a block that was not UTF-8, the lines' way reads the rest, as it notes)
-            plain = None if notes else plain_block(raw, len(ends), first, width, where, columns, kind, known, keep)
+            plain = None if notes else plain_block(raw, len(ends), first, width, where, columns, kind, known, keep, coded=arrays)
             if plain is not None:
                 n = len(ends)
                 vote(plain.day, plain.dates, votes)
-                if arrays:  # duplicates found by the lines alone, the columns kept as arrays
+                # (most blocks: what drop_keyed does with new lines, without a frame; the block's
+                # lines are distinct, or it would not be plain)
+                if arrays and seen.remember_new(plain.hashes, plain.cols["line"]):
+                    yield Report(kind=kind, name=path.name, data=pd.DataFrame(), columns_found=tuple(where)), n, plain.cols
+                elif arrays:  # duplicates found by the lines alone, the columns kept as arrays
                     rep = seen.drop_keyed(Report(kind=kind, name=path.name, data=pd.DataFrame({"line": plain.cols["line"]}),
                                                  columns_found=tuple(where)), plain.hashes, path.name)
                     kept = np.isin(plain.cols["line"], rep.data["line"].to_numpy(), assume_unique=True)
-                    cols = plain.cols if kept.all() else {k: v[kept] for k, v in plain.cols.items()}
+                    cols = plain.cols if kept.all() else rows_of(plain.cols, kept)
                     rep.data = pd.DataFrame()
                     yield rep, n, cols
                 else:
