@@ -19,7 +19,7 @@ import pandas as pd
 
 from ..calibrate.tsv import read_cells
 
-__all__ = ["utf8", "clean_ids", "iso_seconds", "date_type", "day_dates", "plain_numbers", "plain_values"]
+__all__ = ["utf8", "bytes_of", "clean_ids", "iso_seconds", "date_type", "day_dates", "plain_numbers", "plain_values"]
 
 _SPACE = " \r\x0b\x0c\x1c\x1d\x1e\x1f"
 """ASCII characters ``str.strip`` removes besides tab and newline (which no cell of an ordinary
@@ -38,7 +38,7 @@ def utf8(raw: bytes) -> bool:
     return True
 
 
-def _bytes_of(col: Any) -> tuple[np.ndarray, np.ndarray]:
+def bytes_of(col: Any) -> tuple[np.ndarray, np.ndarray]:
     """The UTF-8 bytes of an Arrow string array, and each string's start in them (and the
     end of the last)."""
     offsets = np.frombuffer(col.buffers()[1], dtype=np.int32)[col.offset : col.offset + len(col) + 1]
@@ -57,7 +57,7 @@ def clean_ids(col: Any) -> bool:
     """Whether every id is there and the reader would read it as it is (nothing to strip)."""
     if col.null_count:
         return False
-    data, offsets = _bytes_of(col)
+    data, offsets = bytes_of(col)
     starts, ends = offsets[:-1], offsets[1:]
     if not len(starts):
         return True
@@ -86,7 +86,7 @@ def iso_seconds(col: Any) -> np.ndarray | None:
     n = len(col)
     if col.null_count:
         return None
-    data, offsets = _bytes_of(col)
+    data, offsets = bytes_of(col)
     if not n:
         return np.zeros(0, dtype=np.int64)
     if offsets[0] != 0 or offsets[-1] != n * len(_ISO) or (np.diff(offsets) != len(_ISO)).any():
@@ -139,7 +139,7 @@ def day_dates(col: Any) -> np.ndarray | None:
     n = len(col)
     if col.null_count:
         return None
-    data, offsets = _bytes_of(col)
+    data, offsets = bytes_of(col)
     lengths = np.diff(offsets)
     empty = lengths == 0
     full = lengths[~empty]
@@ -196,7 +196,7 @@ def plain_numbers(col: Any, integer: bool) -> bool:
     sign, no currency, no thousands separator."""
     if col.null_count:
         return False
-    data, offsets = _bytes_of(col)
+    data, offsets = bytes_of(col)
     if not len(col):
         return True
     lengths = np.diff(offsets)
@@ -219,6 +219,6 @@ def plain_values(col: Any) -> np.ndarray:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    data, offsets = _bytes_of(col)
+    data, offsets = bytes_of(col)
     point = len(col) and (data[offsets[0] : offsets[-1]] == ord(".")).any()
     return pc.cast(col, pa.float64() if point else pa.int64()).to_numpy(zero_copy_only=False)

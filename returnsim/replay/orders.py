@@ -383,8 +383,9 @@ def _simple_block(
         return Report(kind="orders", name=name, data=pd.DataFrame(), columns_found=tuple(where))
     # A line's hash is its text's (pandas hashes a string by its UTF-8 bytes).
     keys = id_keys(np.array(line_bytes(raw, ends, kept), dtype=object))
-    if to_arrays is not None and seen.all_new(keys):  # (a repeat is dropped from a frame below)
-        seen.remember(keys, kept + first)
+    # (the lines are distinct: the same line twice went the reader's way above; a line read
+    # before is dropped from a frame below)
+    if to_arrays is not None and seen.remember_new(keys, kept + first):
         to_arrays(_line_arrays(cells, coded, later, order, kept, ids, ~counted[kept], known))
         if columns is not None:
             columns.update(dict.fromkeys(["line", *(c.name for c in order)]))

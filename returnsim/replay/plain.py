@@ -31,7 +31,7 @@ from .blocks import (
     _edges_blank,
 )
 from .cells import (
-    _bytes_of,
+    bytes_of,
     clean_ids,
     date_type,
     day_dates,
@@ -185,7 +185,7 @@ def _day_dates(col: Any) -> np.ndarray | None:
     one form) and the type (a cell empty or not) depend on the set of distinct cells alone. A
     column whose strings do not start at its bytes' first (which :func:`day_dates` leaves to the
     reader) is left to it here too."""
-    if col.null_count or not len(col) or col.offset or _bytes_of(col)[1][0]:
+    if col.null_count or not len(col) or col.offset or bytes_of(col)[1][0]:
         return day_dates(col)
     enc = col.dictionary_encode()
     days = day_dates(enc.dictionary)
@@ -274,7 +274,7 @@ def _plain_numbers(c: Column, cells: Any, known: dict[str, Known], values: bool 
         return None  # (not expected: the reader's numbers are int64 or float64)
     # (a dtype compared with None compares with float64: numpy's dtype(None))
     floats = before is not None and before == np.dtype(np.float64)
-    data, offsets = _bytes_of(cells)
+    data, offsets = bytes_of(cells)
     point = data[offsets[0] : offsets[-1]] == ord(".")
     if point.any() and not floats:
         first = int(np.searchsorted(offsets, offsets[0] + np.flatnonzero(point)[0], side="right")) - 1

@@ -27,7 +27,7 @@ from ..calibrate.codes import CodeTable
 from ..calibrate.readers import ReadProblem, Report
 from ..calibrate.tsv import Source
 from .blocks import give_back, probe, streamable
-from .cells import _bytes_of
+from .cells import bytes_of
 from .keys import id_keys
 from .plain import Taken, materialized
 from .rows import RETURN_BLOCK_LINES, day_resolution, join_parts, report_blocks
@@ -177,7 +177,7 @@ def arrow_bytes(ids: Any) -> np.ndarray | None:
     n = len(ids)
     if not n or ids.null_count:
         return None
-    data, offsets = _bytes_of(ids)
+    data, offsets = bytes_of(ids)
     cells = data[offsets[0] : offsets[-1]]
     lengths = np.diff(offsets)
     if not len(cells) or lengths.min() < 1 or (cells >= 0x80).any() or not cells.all():

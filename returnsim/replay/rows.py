@@ -153,35 +153,31 @@ class Seen:
         at = np.minimum(np.searchsorted(self.keys, h), len(self.keys) - 1)
         return at, self.keys[at] == h
 
-    def all_new(self, hashes: np.ndarray) -> bool:
-        """Whether rows of ``hashes`` (a block's, in line order) repeat none read before nor
-        one another: :meth:`remember` then takes them, no frame needed."""
-        h = np.asarray(hashes, dtype=np.uint64)
-        return not pd.Index(h).has_duplicates and not self._stored(h)[1].any()
-
     def remember(self, hashes: np.ndarray, lines: np.ndarray) -> None:
         """Store new rows' distinct hashes and the line each was first read on (the block's
         sorted, then merged into the sorted keys)."""
         h = np.asarray(hashes, dtype=np.uint64)
         order = np.argsort(h)
-        add, add_lines = h[order], np.asarray(lines, dtype=np.int64)[order]
-        at = np.searchsorted(self.keys, add)
-        self.keys, self.lines = np.insert(self.keys, at, add), np.insert(self.lines, at, add_lines)
+        add = h[order]
+        self._insert(add, np.asarray(lines, dtype=np.int64)[order], np.searchsorted(self.keys, add))
 
     def remember_new(self, hashes: np.ndarray, lines: np.ndarray) -> bool:
-        """:meth:`all_new` then :meth:`remember` for hashes known to be distinct (a plain
-        block's), in one sorted pass: store them and say True if none was stored before, else
-        store nothing and say False. The keys and lines stored are :meth:`remember`'s; the
-        block's hashes are sorted once, and looked up sorted (a pass, not a search each)."""
+        """Store the rows of ``hashes`` (a block's, distinct: its lines are) as :meth:`remember`
+        does if none of them was stored before, and say so; else store nothing and say False
+        (the caller then drops the repeats by :meth:`drop_keyed`). The block's hashes are
+        sorted once and looked up sorted."""
         h = np.asarray(hashes, dtype=np.uint64)
         order = np.argsort(h)
         add = h[order]
         at = np.searchsorted(self.keys, add)
         if len(self.keys) and (self.keys[np.minimum(at, len(self.keys) - 1)] == add).any():
             return False
-        add_lines = np.asarray(lines, dtype=np.int64)[order]
-        self.keys, self.lines = np.insert(self.keys, at, add), np.insert(self.lines, at, add_lines)
+        self._insert(add, np.asarray(lines, dtype=np.int64)[order], at)
         return True
+
+    def _insert(self, add: np.ndarray, add_lines: np.ndarray, at: np.ndarray) -> None:
+        """Merge sorted hashes ``add`` (and their lines) into the keys at places ``at``."""
+        self.keys, self.lines = np.insert(self.keys, at, add), np.insert(self.lines, at, add_lines)
 
     def drop_keyed(self, rep: Report, hashes: np.ndarray, name: str) -> Report:
         """:meth:`drop_repeats` given the rows (in line order) and their rows' hashes."""
