@@ -90,3 +90,21 @@ def test_plain_numbers_read_by_arrow_as_the_reader_reads_them(kind):
     assert np.array_equal(got, values.to_numpy())
     ints = pa.array(cells[:10])  # whole numbers alone: int64, as pandas reads them
     assert plain_values(ints).dtype == read_cells("x", kind, pd.Series(cells[:10], dtype=object))[0].dtype == np.int64
+
+
+@pytest.mark.parametrize("n", [0, 1, 300, 50_000])
+def test_a_key_set_says_which_keys_it_holds_as_a_set_would(n):
+    """Members and non-members (random 64-bit keys, the top bit too, and keys one away from a
+    member), asked in one call: the answers are a Python set's, also where the bitmap's slot
+    of a non-member is taken."""
+    from returnsim.replay.keys import KeySet
+
+    rng = np.random.default_rng(n)
+    keys = np.unique(rng.integers(0, 2**64 - 1, n, dtype=np.uint64, endpoint=True))
+    asked = np.concatenate([keys, keys + np.uint64(1), rng.integers(0, 2**64 - 1, 20_000, dtype=np.uint64, endpoint=True),
+                            np.array([0, 2**63, 2**64 - 1], dtype=np.uint64)])
+    rng.shuffle(asked)
+    held = set(keys.tolist())
+    got = KeySet(keys).contains(asked)
+    assert got.tolist() == [int(k) in held for k in asked.tolist()]
+    assert not KeySet(keys).contains(np.zeros(0, dtype=np.uint64)).size

@@ -19,13 +19,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["id_keys"]
+__all__ = ["id_keys", "KeySet"]
 
 _FORM = "123-1234567-1234567"
 _WIDTH = len(_FORM)
 _DIGIT_AT = np.array([i for i, ch in enumerate(_FORM) if ch.isdigit()])
 _HYPHEN_AT = np.array([i for i, ch in enumerate(_FORM) if ch == "-"])
 _TOP = np.uint64(1 << 63)
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _HIGH, _LOW = 10.0 ** np.arange(8, -1, -1), 10.0 ** np.arange(7, -1, -1)
 
 
@@ -100,3 +101,44 @@ def id_keys(values: Any) -> np.ndarray:
             rest = col.take(other).to_numpy(zero_copy_only=False).astype(object)
         keys[other] = pd.util.hash_array(rest, categorize=False) | _TOP
     return keys
+
+
+class KeySet:
+    """A set of distinct 64-bit keys, asked about many keys at a time.
+
+    A bitmap of the keys' slots (about 8 slots a key; a slot is the high bits of the key times
+    an odd constant) answers "not in the set" for most keys asked in one numpy gather; only
+    the keys whose slot is taken are looked up in a hash table (pandas' index of the keys,
+    built when first needed). The orders' pass asks about every order line twice (is its order
+    returned, was it counted in the block before) and nearly every answer is no: the bitmap
+    saves most of the hash tables' lookups and the block before's table being built at all
+    (about 0.1 CPU s over 1 M orders)."""
+
+    def __init__(self, keys: np.ndarray) -> None:
+        self.keys = np.asarray(keys, dtype=np.uint64)
+        """The keys (distinct)."""
+        bits = max(10, min(26, (8 * len(self.keys)).bit_length()))
+        self._shift = np.uint64(64 - bits)
+        self._taken = np.zeros(1 << bits, dtype=bool)
+        self._taken[self._slot(self.keys)] = True
+        self._index: pd.Index | None = None
+
+    def _slot(self, h: np.ndarray) -> np.ndarray:
+        with np.errstate(over="ignore"):  # (a wrapping multiplication: every bit of the key counts)
+            return ((h * _GOLDEN) >> self._shift).astype(np.intp)
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def contains(self, h: np.ndarray) -> np.ndarray:
+        """Which of keys ``h`` are in the set (bool)."""
+        h = np.asarray(h, dtype=np.uint64)
+        out = np.zeros(len(h), dtype=bool)
+        if not len(self.keys) or not len(h):
+            return out
+        maybe = np.flatnonzero(self._taken[self._slot(h)])
+        if len(maybe):
+            if self._index is None:
+                self._index = pd.Index(self.keys)
+            out[maybe] = self._index.get_indexer(h[maybe]) >= 0
+        return out
