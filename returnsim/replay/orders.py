@@ -92,11 +92,6 @@ def order_hashes(ids: Collection[str] | pd.Series | np.ndarray) -> np.ndarray:
 
 
 
-def _in_table(h: np.ndarray, table: KeySet) -> np.ndarray:
-    """Which hashes ``h`` are in ``table``."""
-    return table.contains(h)
-
-
 def _table(h: np.ndarray) -> KeySet:
     return KeySet(pd.unique(np.asarray(h, dtype=np.uint64)))
 
@@ -109,7 +104,7 @@ def _count(
     cancelled); ``last``: hashes of the previous block's orders (already counted); ``distinct``:
     no two lines share a hash (known to the caller: each is not searched for again).
     Returns this block's distinct order hashes."""
-    ok = kept & ~np.isnat(dates) & ~_in_table(ids, last)
+    ok = kept & ~np.isnat(dates) & ~last.contains(ids)
     # an order's first line dates it
     first = np.ones(int(ok.sum()), dtype=bool) if distinct else ~pd.Series(ids[ok]).duplicated().to_numpy()
     days = dates[ok][first].astype("datetime64[D]").astype(np.int64)
@@ -150,7 +145,7 @@ def _returned_table(returned: Collection[str] | np.ndarray) -> KeySet:
 
 def _is_returned(df: pd.DataFrame, table: KeySet) -> np.ndarray:
     h, present = order_ids(df["order_id"])
-    return present & _in_table(h, table)
+    return present & table.contains(h)
 
 
 Sink = Callable[[pd.DataFrame], None]
@@ -198,7 +193,7 @@ class _Tally:
         returned."""
         got = _count(ids, dates, counted, self.counts, self.last, distinct)
         self.ids = pd.unique(np.concatenate([self.ids, got])) if len(self.ids) else got
-        return _in_table(ids, self.table)
+        return self.table.contains(ids)
 
     def frame(self, df: pd.DataFrame) -> pd.DataFrame:
         """Count the reader's rows' orders (not those counted already); the returned rows."""
