@@ -17,6 +17,7 @@ from returnsim.replay.cells import day_dates
 from returnsim.replay.returns import Coded, _through, arrow_bytes, utf8_bytes
 
 plain = sys.modules["returnsim.replay.plain"]
+cells_module = sys.modules["returnsim.replay.cells"]
 
 
 def _same(a: np.ndarray, b: np.ndarray) -> None:
@@ -79,12 +80,12 @@ def test_ids_numpy_may_size_otherwise_take_the_general_way(ids):
 ])
 def test_days_read_once_each_are_the_days_of_every_cell(cells):
     col = pa.array(cells, type=pa.string())
-    got, want = plain._day_dates(col), day_dates(col)
+    got, want = day_dates(col), cells_module._days_of(col)  # once per distinct cell, and every cell
     assert (got is None) == (want is None)
     if want is not None:
         assert got.dtype == want.dtype and np.array_equal(got, want, equal_nan=True)
-    sliced = pa.array(["01-JAN-2024"] + cells, type=pa.string()).slice(1)  # day_dates leaves it to the reader
-    assert plain._day_dates(sliced) is None and day_dates(sliced) is None
+    sliced = pa.array(["01-JAN-2024"] + cells, type=pa.string()).slice(1)  # left to the reader
+    assert day_dates(sliced) is None and cells_module._days_of(sliced) is None
 
 
 def test_a_coded_blocks_rows_are_taken_and_made_arrays_as_the_lines_way_holds_them():

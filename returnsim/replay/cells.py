@@ -135,7 +135,21 @@ def day_dates(col: Any) -> np.ndarray | None:
     """Dates written as days, ``31-JUL-2026`` (the month in any case) or ``31-07-2026`` (an
     Arrow string array; empty cells missing), read as the calibration's reader reads them
     (a day of a year in 2000-2100, its midnight), in its type; None unless every cell that is
-    not empty is such a day, all in one of the two forms."""
+    not empty is such a day, all in one of the two forms.
+
+    Each distinct cell is read once (a block's days are a few dozen distinct cells over
+    thousands of rows): whether the column reads at all, and its type (a cell empty or not),
+    depend on the set of distinct cells alone, and each cell's reading is its own. A column
+    whose strings do not start at its bytes' first is left to the reader, as read whole."""
+    if col.null_count or not len(col) or col.offset or bytes_of(col)[1][0]:
+        return _days_of(col)
+    enc = col.dictionary_encode()
+    days = _days_of(enc.dictionary)
+    return None if days is None else days[enc.indices.to_numpy(zero_copy_only=False)]
+
+
+def _days_of(col: Any) -> np.ndarray | None:
+    """:func:`day_dates` of every cell of ``col`` (none read once per distinct cell)."""
     n = len(col)
     if col.null_count:
         return None

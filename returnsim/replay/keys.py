@@ -127,9 +127,6 @@ class KeySet:
         with np.errstate(over="ignore"):  # (a wrapping multiplication: every bit of the key counts)
             return ((h * _GOLDEN) >> self._shift).astype(np.intp)
 
-    def __len__(self) -> int:
-        return len(self.keys)
-
     def contains(self, h: np.ndarray) -> np.ndarray:
         """Which of keys ``h`` are in the set (bool)."""
         h = np.asarray(h, dtype=np.uint64)

@@ -300,19 +300,19 @@ def request_keys(rows: ReturnRows, keep: np.ndarray, units: np.ndarray) -> np.nd
     if not len(keep):
         return np.zeros(n_units, dtype=np.uint64)
     codes = rows.item.codes[keep]
-    order = rows.order[keep] if rows.order is not None else np.zeros(len(keep), dtype=np.uint64)
-    occ = _occurrence(rows.oid[keep], order if rows.order is not None else None, codes)
+    hashes = rows.order[keep] if rows.order is not None else None
+    occ = _occurrence(rows.oid[keep], hashes, codes)
+    order = hashes if hashes is not None else np.zeros(len(keep), dtype=np.uint64)
     items = np.array([_text_key("" if it is None or it != it else f"{it}") for it in rows.item.values.tolist()] + [_text_key("")],
                      dtype=np.uint64)
     # (a missing item's code, -1, takes the last entry: the empty text's)
-    with np.errstate(over="ignore"):
-        row = mix64(np.uint64(_text_key(rows.kind)) ^ order.astype(np.uint64))
-        row = mix64(row ^ items[codes])
-        row = mix64(row ^ occ.astype(np.uint64))
-        # each row's units after one another: the u-th unit (u = 0 for the first) of its row
-        first = np.cumsum(units) - units
-        unit = np.arange(n_units, dtype=np.int64) - np.repeat(first, units)
-        return mix64(np.repeat(row, units) ^ unit.astype(np.uint64))
+    row = mix64(np.uint64(_text_key(rows.kind)) ^ order.astype(np.uint64))
+    row = mix64(row ^ items[codes])
+    row = mix64(row ^ occ.astype(np.uint64))
+    # each row's units after one another: the u-th unit (u = 0 for the first) of its row
+    first = np.cumsum(units) - units
+    unit = np.arange(n_units, dtype=np.int64) - np.repeat(first, units)
+    return mix64(np.repeat(row, units) ^ unit.astype(np.uint64))
 
 
 def _occurrence(oid: np.ndarray, hashes: np.ndarray | None, codes: np.ndarray) -> np.ndarray:

@@ -152,7 +152,7 @@ def _column(c: Column, col: Any, required: bool, known: dict[str, Known], coded:
         secs = iso_seconds(col)
         if secs is not None:
             return secs.astype("datetime64[s]").astype(date_type())
-        days = _day_dates(col)
+        days = day_dates(col)
         if days is not None:
             return None if required and np.isnat(days).any() else days
         # The block's distinct cells read together (at most all its cells, as the lines' way
@@ -176,20 +176,6 @@ def _column(c: Column, col: Any, required: bool, known: dict[str, Known], coded:
     if coded and c.kind in ("text", "code"):  # (the returns code these: money and counts are numbers)
         return Taken(read.to_numpy(), codes)
     return read.to_numpy()[codes]
-
-
-def _day_dates(col: Any) -> np.ndarray | None:
-    """:func:`~.cells.day_dates` of a column, read once per distinct cell (a block's days are a
-    few dozen distinct cells over thousands of rows). The same readings and type: each cell's
-    reading is its own, and whether the column reads at all (every cell not empty a day, all in
-    one form) and the type (a cell empty or not) depend on the set of distinct cells alone. A
-    column whose strings do not start at its bytes' first (which :func:`day_dates` leaves to the
-    reader) is left to it here too."""
-    if col.null_count or not len(col) or col.offset or bytes_of(col)[1][0]:
-        return day_dates(col)
-    enc = col.dictionary_encode()
-    days = day_dates(enc.dictionary)
-    return None if days is None else days[enc.indices.to_numpy(zero_copy_only=False)]
 
 
 def _tabs(raw: bytes) -> int:

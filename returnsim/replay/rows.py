@@ -156,28 +156,25 @@ class Seen:
     def remember(self, hashes: np.ndarray, lines: np.ndarray) -> None:
         """Store new rows' distinct hashes and the line each was first read on (the block's
         sorted, then merged into the sorted keys)."""
-        h = np.asarray(hashes, dtype=np.uint64)
-        order = np.argsort(h)
-        add = h[order]
-        self._insert(add, np.asarray(lines, dtype=np.int64)[order], np.searchsorted(self.keys, add))
+        self._merge(hashes, lines, only_new=False)
 
     def remember_new(self, hashes: np.ndarray, lines: np.ndarray) -> bool:
         """Store the rows of ``hashes`` (a block's, distinct: its lines are) as :meth:`remember`
         does if none of them was stored before, and say so; else store nothing and say False
-        (the caller then drops the repeats by :meth:`drop_keyed`). The block's hashes are
-        sorted once and looked up sorted."""
+        (the caller then drops the repeats by :meth:`drop_keyed`)."""
+        return self._merge(hashes, lines, only_new=True)
+
+    def _merge(self, hashes: np.ndarray, lines: np.ndarray, only_new: bool) -> bool:
+        """Merge ``hashes`` (and their lines) into the sorted keys, sorted once and looked up
+        sorted; with ``only_new``, nothing if one was stored before (False)."""
         h = np.asarray(hashes, dtype=np.uint64)
         order = np.argsort(h)
         add = h[order]
         at = np.searchsorted(self.keys, add)
-        if len(self.keys) and (self.keys[np.minimum(at, len(self.keys) - 1)] == add).any():
+        if only_new and len(self.keys) and (self.keys[np.minimum(at, len(self.keys) - 1)] == add).any():
             return False
-        self._insert(add, np.asarray(lines, dtype=np.int64)[order], at)
+        self.keys, self.lines = np.insert(self.keys, at, add), np.insert(self.lines, at, np.asarray(lines, dtype=np.int64)[order])
         return True
-
-    def _insert(self, add: np.ndarray, add_lines: np.ndarray, at: np.ndarray) -> None:
-        """Merge sorted hashes ``add`` (and their lines) into the keys at places ``at``."""
-        self.keys, self.lines = np.insert(self.keys, at, add), np.insert(self.lines, at, add_lines)
 
     def drop_keyed(self, rep: Report, hashes: np.ndarray, name: str) -> Report:
         """:meth:`drop_repeats` given the rows (in line order) and their rows' hashes."""
