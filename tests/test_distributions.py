@@ -15,10 +15,13 @@ mean or variance formula (or a sampler drawing from a different law) misses them
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
 from typing import Annotated
 
 import numpy as np
 import pytest
+from conftest import SEED_SCENARIO
 from pydantic import BeforeValidator, TypeAdapter, ValidationError
 
 from returnsim.scenario.distributions import (
@@ -283,6 +286,24 @@ def test_poisson_ppf_matches_scipy():
     mu = rng.uniform(0, 60, 50_000)  # both sides of the switch to scipy at mean 30
     np.testing.assert_array_equal(poisson_ppf(u, mu), stats.poisson.ppf(u, mu))
     assert np.all(poisson_ppf(np.array([0.0, 0.3, 0.99]), np.zeros(3)) == 0)
+    # Means past 30 are inverted without scipy.stats, as scipy.stats inverts them: very large
+    # means, and the ends (q = 0 is -1, q = 1 infinity, outside [0, 1] NaN).
+    q = np.concatenate([rng.random(20_000), [0.0, 1.0, np.nan, -0.1, 1.1, 5e-324, np.nextafter(1.0, 0.0)]])
+    big = np.concatenate([np.exp(rng.uniform(np.log(30.0), np.log(1e7), 20_000)), np.full(7, 40.0)])
+    np.testing.assert_array_equal(poisson_ppf(q, big), stats.poisson.ppf(q, big))
+
+
+def test_a_simulation_does_not_import_scipy_stats():
+    """scipy.stats costs a fresh process about a second of CPU to import (more than a seed
+    replication): a worker or a command that only simulates must not pay it, also when a purchase
+    count's mean is past 30 (the seed scenario's customers' past purchases are)."""
+    code = (
+        "import sys, returnsim as rs\n"
+        f"run = rs.simulate(rs.load_scenario({str(SEED_SCENARIO)!r}), 'seed', seed=0)\n"
+        "print(sorted(m for m in sys.modules if m.startswith('scipy.stats')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
 
 
 @pytest.mark.parametrize("mu", [0.3, 4.0, 25.0, 45.0])

@@ -387,7 +387,8 @@ def poisson_ppf(u: np.ndarray, mu: np.ndarray) -> np.ndarray:
     """Poisson quantiles: the smallest k with P(K <= k) >= u, elementwise (float array).
 
     Sums the probability mass upwards, which is fast for the small means of purchase counts;
-    means above 30 go to scipy (whose per-call cost is the reason this exists). Once few
+    means above 30 are inverted as ``scipy.stats.poisson.ppf`` inverts them
+    (:func:`_poisson_ppf_large`; its per-call cost is the reason this exists). Once few
     elements are still summing (the largest means), they finish in plain Python floats: the
     same IEEE operations in the same order, without a numpy pass per step for a handful.
     """
@@ -396,9 +397,7 @@ def poisson_ppf(u: np.ndarray, mu: np.ndarray) -> np.ndarray:
     k = np.zeros(u.shape)
     big = mu > 30
     if big.any():
-        from scipy import stats  # imported here: scipy.stats costs half a second at start-up
-
-        k[big] = stats.poisson.ppf(u[big], mu[big])
+        k[big] = _poisson_ppf_large(u[big], mu[big])
     small = ~big
     pmf = np.where(small, np.exp(-mu), 0.0)
     cdf = pmf.copy()
@@ -418,6 +417,23 @@ def poisson_ppf(u: np.ndarray, mu: np.ndarray) -> np.ndarray:
             c += p
         k[i] = ki
     return k
+
+
+def _poisson_ppf_large(q: np.ndarray, mu: np.ndarray) -> np.ndarray:
+    """``scipy.stats.poisson.ppf(q, mu)`` for means ``mu`` >= 0, by the same ``scipy.special``
+    calls in the same order (scipy's ``poisson_gen._ppf``, and ``rv_discrete.ppf``'s ends: -1
+    at q = 0, infinity at q = 1, NaN outside [0, 1]), without importing ``scipy.stats``: that
+    import alone costs a fresh process about a second of CPU on the 2-core machine, which
+    every worker and command that simulates paid for its first large mean."""
+    out = np.full(q.shape, np.nan)
+    out[q == 0] = -1.0
+    out[q == 1] = np.inf
+    inside = (q > 0) & (q < 1)
+    qi, mi = q[inside], mu[inside]
+    vals = np.ceil(special.pdtrik(qi, mi))
+    below = np.maximum(vals - 1, 0)
+    out[inside] = np.where(special.pdtr(below, mi) >= qi, below, vals) + 0.0  # (+ loc: no -0.0)
+    return out
 
 
 _MOST = 200
