@@ -39,7 +39,7 @@ from ..calibrate.tsv import Source
 from ..model.replay_source import ReplayDemand
 from ..scenario import Scenario
 from .blocks import give_back
-from .match import LineParts, classify, match, request_keys
+from .match import LineParts, OrderLines, classify, match, request_keys
 from .orders import scan_orders
 from .returns import ReturnRows, no_rows, read_returns
 
@@ -190,6 +190,48 @@ def _per_unit(frame: pd.DataFrame, units: np.ndarray) -> pd.DataFrame:
     return out
 
 
+def _request_rows(
+    r: ReturnRows, hit: np.ndarray, names: np.ndarray, lines: OrderLines, class_ix: Mapping[str, int], one_class: bool,
+    start_ts: pd.Timestamp, notes: list[str],
+) -> pd.DataFrame:
+    """A returns report's replayed requests (a row per unit), its rows matched to order lines
+    at ``hit`` (-1: none) of items ``names``; why a row is not replayed goes to ``notes``."""
+    ok = hit >= 0
+    pos = np.where(ok, hit, 0)
+    cls = np.zeros(len(r)) if one_class else _class_index(names, class_ix)
+    has_date = ~np.isnat(r.date) & (~np.isnat(lines.date[pos]) if len(lines) else np.zeros(len(r), dtype=bool))
+    keep = ok & ~np.isnan(cls) & has_date
+    if (ok & np.isnan(cls)).any():
+        notes.append(f"{r.name}: {int((ok & np.isnan(cls)).sum()):,} returns are of items in no class of the scenario; not replayed")
+    if (ok & ~has_date).any():
+        notes.append(f"{r.name}: {int((ok & ~has_date).sum()):,} returns have no readable date (or their order none); not replayed")
+    at = np.flatnonzero(keep)
+    line = pos[keep]
+    q = r.quantity[at] if r.quantity is not None else np.ones(len(at))
+    units = _units(q, lines.quantity[line] if lines.quantity is not None else np.full(len(at), np.nan))
+    if (units > 1).any():
+        notes.append(
+            f"{r.name}: {int((units > 1).sum()):,} rows return more than one unit; each unit is replayed as a "
+            f"request ({int(units.sum()):,} requests from {len(units):,} rows)"
+        )
+    data = {
+        "channel": r.channel,
+        "order_time": _hours(lines.date[line], start_ts),
+        "request_time": _hours(r.date[at], start_ts),
+        "day_only": r.day_only,
+        "arrival": r.channel == "fba",
+        "item_class": cls[keep].astype(np.int64),
+        "market": lines.international[line],
+        "price": lines.unit_price[line],
+        "stated_reason": r.reason[at],
+        "in_policy": r.in_policy[at],
+    }
+    frame = pd.concat([pd.DataFrame(data), r.happened.iloc[at].reset_index(drop=True)], axis=1)
+    frame = _per_unit(frame, units)
+    frame.insert(1, "key", request_keys(r, at, units))
+    return frame
+
+
 @_system_allocator()
 def read_inputs(
     scenario: Scenario,
@@ -281,45 +323,17 @@ def read_inputs(
     np.add.at(per_day, day_ix, counts.per_day.to_numpy(dtype=np.int64))
 
     class_ix = {c: i for i, c in enumerate(catalog)}
-    rows: list[pd.DataFrame] = []
-    for r, (hit, names) in zip(returns, matched, strict=True):
-        ok = hit >= 0
-        pos = np.where(ok, hit, 0)
-        cls = np.zeros(len(r)) if one_class else _class_index(names, class_ix)
-        has_date = ~np.isnat(r.date) & (~np.isnat(lines.date[pos]) if len(lines) else np.zeros(len(r), dtype=bool))
-        keep = ok & ~np.isnan(cls) & has_date
-        if (ok & np.isnan(cls)).any():
-            notes.append(f"{r.name}: {int((ok & np.isnan(cls)).sum()):,} returns are of items in no class of the scenario; not replayed")
-        if (ok & ~has_date).any():
-            notes.append(f"{r.name}: {int((ok & ~has_date).sum()):,} returns have no readable date (or their order none); not replayed")
-        at = np.flatnonzero(keep)
-        line = pos[keep]
-        q = r.quantity[at] if r.quantity is not None else np.ones(len(at))
-        units = _units(q, lines.quantity[line] if lines.quantity is not None else np.full(len(at), np.nan))
-        if (units > 1).any():
-            notes.append(
-                f"{r.name}: {int((units > 1).sum()):,} rows return more than one unit; each unit is replayed as a "
-                f"request ({int(units.sum()):,} requests from {len(units):,} rows)"
-            )
-        data = {
-            "channel": r.channel,
-            "order_time": _hours(lines.date[line], start_ts),
-            "request_time": _hours(r.date[at], start_ts),
-            "day_only": r.day_only,
-            "arrival": r.channel == "fba",
-            "item_class": cls[keep].astype(np.int64),
-            "market": lines.international[line],
-            "price": lines.unit_price[line],
-            "stated_reason": r.reason[at],
-            "in_policy": r.in_policy[at],
-        }
-        frame = pd.concat([pd.DataFrame(data), r.happened.iloc[at].reset_index(drop=True)], axis=1)
-        frame = _per_unit(frame, units)
-        frame.insert(1, "key", request_keys(r, at, units))
-        rows.append(frame)
+    rows = [
+        _request_rows(r, hit, names, lines, class_ix, one_class, start_ts, notes)
+        for r, (hit, names) in zip(returns, matched, strict=True)
+    ]
+    # What the requests were made of is let go before their frames are joined: the end of the
+    # reading, not the orders' pass, set its peak memory.
+    del returns, matched, lines, tables
     if not rows or not sum(len(r) for r in rows):
         raise ValueError("no return in the reports matches an order line of the orders report and a class of the scenario: nothing to replay")
     req = pd.concat(rows, ignore_index=True)
+    del rows
     # An order before the replay's days cannot be: the orders report sets day 0.
     bad_price = ~np.isfinite(req["price"].to_numpy()) | (req["price"].to_numpy() <= 0)
     if bad_price.any():
