@@ -327,8 +327,8 @@ def read_inputs(
         _request_rows(r, hit, names, lines, class_ix, one_class, start_ts, notes)
         for r, (hit, names) in zip(returns, matched, strict=True)
     ]
-    # What the requests were made of is let go before their frames are joined: the end of the
-    # reading, not the orders' pass, set its peak memory.
+    # What the requests were made of is let go before their frames are joined (held, it made
+    # the end of the reading its peak in memory).
     del returns, matched, lines, tables
     if not rows or not sum(len(r) for r in rows):
         raise ValueError("no return in the reports matches an order line of the orders report and a class of the scenario: nothing to replay")

@@ -388,7 +388,7 @@ def poisson_ppf(u: np.ndarray, mu: np.ndarray) -> np.ndarray:
 
     Sums the probability mass upwards, which is fast for the small means of purchase counts;
     means above 30 are inverted as ``scipy.stats.poisson.ppf`` inverts them
-    (:func:`_poisson_ppf_large`; its per-call cost is the reason this exists). Once few
+    (:func:`_poisson_ppf_large`); that function's per-call cost is why this one exists. Once few
     elements are still summing (the largest means), they finish in plain Python floats: the
     same IEEE operations in the same order, without a numpy pass per step for a handful.
     """
