@@ -12,7 +12,7 @@ so a study that is killed and started again reads back what it had and simulates
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from concurrent.futures import Executor, Future
 from pathlib import Path
 from typing import Any
@@ -23,39 +23,12 @@ from ..experiment.executors import Backend, Scheduler
 from ..experiment.progress import progress_bar
 from ..experiment.replications import read_store
 from ..experiment.store import ResultStore, scenario_hash
-from ..experiment.tasks import METRICS, run_batch
+from ..experiment.tasks import METRICS, Task, run_tasks
 from ..model import budget
 from ..scenario import Scenario
 from .errors import DecideError
 
 __all__ = ["StudyRunner", "run_tasks", "Task", "where_options"]
-
-Task = tuple[str, str, int]
-"""``(scenario hash of the variant, policy, replication)``."""
-
-
-def run_tasks(seed: int, variants: Mapping[str, Any], tasks: Sequence[Task]) -> list[dict[str, Any]]:
-    """Simulate tasks of several variants (the unit of work a worker runs).
-
-    Args:
-        seed: the study's base seed.
-        variants: scenario hash -> the scenario (or its plain dict) for every hash in ``tasks``.
-        tasks: ``(hash, policy, replication)`` triples.
-
-    Returns:
-        One flat record per task, as :func:`returnsim.experiment.run_batch` makes them, with
-        the variant's ``scenario_hash``.
-    """
-    groups: dict[str, list[tuple[str, int]]] = defaultdict(list)
-    for key, policy, rep in tasks:
-        groups[key].append((policy, rep))
-    out = []
-    for key, pairs in groups.items():
-        for rec in run_batch(variants[key], seed, pairs):
-            rec["scenario_hash"] = key
-            out.append(rec)
-    return out
-
 
 WHERE = ("seed", "store", "executor", "scheduler", "workers", "progress")
 """Keyword arguments every study passes on to :class:`StudyRunner`."""

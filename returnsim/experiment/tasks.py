@@ -1,11 +1,14 @@
 """The unit of work of an experiment: simulate some ``(policy, replication)`` pairs.
 
 Kept apart from the engine and at module level so that spawned worker processes and Dask can
-import it cheaply: it needs the model, not pandas, scipy or the results store.
+import it cheaply: it needs the model, not pandas, scipy or the results store (the package's
+``__init__`` loads those only when asked for). The studies' unit of work, :func:`run_tasks`,
+is here too, for the same reason.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -18,7 +21,7 @@ from ..model.replay_source import ReplayDemand
 from ..model.world import World
 from ..scenario import Scenario
 
-__all__ = ["METRICS", "REPLAY_METRICS", "metrics_of", "run_batch", "noop"]
+__all__ = ["METRICS", "REPLAY_METRICS", "metrics_of", "run_batch", "run_tasks", "Task", "noop"]
 
 METRICS: tuple[str, ...] = (*KPI_NAMES, *CATEGORIES)
 """Every measured column of ``runs``: the KPIs, then the ledger categories."""
@@ -73,6 +76,34 @@ def run_batch(
         if figures is not None:
             rec.update(figures.figures())
         out.append(rec)
+    return out
+
+
+Task = tuple[str, str, int]
+"""A study's task: ``(scenario hash of the variant, policy, replication)``."""
+
+
+def run_tasks(seed: int, variants: Mapping[str, Any], tasks: Sequence[Task]) -> list[dict[str, Any]]:
+    """Simulate tasks of several variants (the unit of work a study's worker runs, here for the
+    reason :func:`run_batch` is).
+
+    Args:
+        seed: the study's base seed.
+        variants: scenario hash -> the scenario (or its plain dict) for every hash in ``tasks``.
+        tasks: ``(hash, policy, replication)`` triples.
+
+    Returns:
+        One flat record per task, as :func:`returnsim.experiment.run_batch` makes them, with
+        the variant's ``scenario_hash``.
+    """
+    groups: dict[str, list[tuple[str, int]]] = defaultdict(list)
+    for key, policy, rep in tasks:
+        groups[key].append((policy, rep))
+    out = []
+    for key, pairs in groups.items():
+        for rec in run_batch(variants[key], seed, pairs):
+            rec["scenario_hash"] = key
+            out.append(rec)
     return out
 
 
