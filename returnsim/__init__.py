@@ -21,6 +21,7 @@ import sys
 import types
 from typing import TYPE_CHECKING, Any
 
+from ._lazy import lazy_names
 from .shipped import shipped  # light, and shares its name with the module returnsim.shipped
 
 if TYPE_CHECKING:
@@ -73,18 +74,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
-
-        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
-        globals()[name] = value  # once loaded, an ordinary attribute
-        return value
-    raise AttributeError(f"module 'returnsim' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = lazy_names(__name__, _LAZY)
 
 
 class _Package(types.ModuleType):

@@ -16,8 +16,7 @@ The flow follows the data:
 * :mod:`.synthetic`: realistic synthetic reports of a scenario's store, for round trips.
 """
 
-from typing import Any
-
+from .._lazy import lazy_names
 from .calibration import Calibration, CalibrationError, calibrate
 from .codes import CodeTable
 
@@ -54,11 +53,4 @@ _LAZY = {
 stays light for the worker processes an experiment starts)."""
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
-
-        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__, __dir__ = lazy_names(__name__, _LAZY)
