@@ -60,7 +60,8 @@ MAX_TASK_SECONDS = 2.0
 
 MIN_POOL_SECONDS = 3.0
 """Below this much estimated serial work, the engine runs in-process rather than start a pool:
-a spawned worker imports numpy, pandas, scipy and pydantic, about 1.5 s of CPU each."""
+a spawned worker imports the model (numpy, scipy.special, SimPy and pydantic; not pandas), about
+1.3 s of CPU each on the slower 2-core machine."""
 
 
 
