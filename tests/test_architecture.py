@@ -14,7 +14,7 @@ PACKAGE = ROOT / "returnsim"
 
 # Lower ranks are further upstream; a module may import only from its own unit or a lower rank.
 RANK = {
-    "text": 0, "files": 0, "pages": 0, "amazon": 0, "shipped": 0, "__version__": 0, "_watch": 0,
+    "text": 0, "files": 0, "pages": 0, "amazon": 0, "shipped": 0, "__version__": 0, "_watch": 0, "_lazy": 0,
     "scenario": 1,
     "model": 2,
     "analytic": 3, "experiment": 3,
