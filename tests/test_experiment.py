@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import multiprocessing
 import pickle
+import subprocess
 import sys
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
@@ -110,8 +111,6 @@ def test_a_worker_imports_the_model_not_pandas():
     """What a spawned worker imports to run its tasks (unpickling the engine's and the studies'
     work functions and the pool's initializer) is the model: not pandas, pyarrow, matplotlib or
     scipy.stats, which cost each worker of every pool about 0.7 s of CPU and 60 MB."""
-    import subprocess
-
     from returnsim.decide.runner import run_tasks
     from returnsim.experiment.replications import run_batch
 

@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-__all__ = ["take_rows", "concat_rows", "put_rows", "resized"]
+__all__ = ["take_rows", "concat_rows", "put_rows", "resized", "copy_index"]
 
 T = TypeVar("T")
 
@@ -83,3 +83,10 @@ def resized(table: T, n: int) -> T:
     for name in dicts:
         out[name] = {k: fit(v) for k, v in getattr(table, name).items()}
     return type(table)(**out)
+
+
+def copy_index(counts: np.ndarray) -> np.ndarray:
+    """For rows repeated ``counts`` times each (``np.repeat(rows, counts)``), each copy's index
+    among its row's copies: 0 for the first, ``counts[i] - 1`` for the last (int64)."""
+    counts = np.asarray(counts, dtype=np.int64)
+    return np.arange(int(counts.sum()), dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)

@@ -31,7 +31,7 @@ import numpy as np
 
 from ..scenario.distributions import poisson_ppf
 from .buyer import logistic
-from .columns import take_rows
+from .columns import copy_index, take_rows
 from .demand import FOLLOWON_SLOTS, UNIFORMS, Customers, earliest_request_h
 from .world import HOURS_PER_DAY, World
 
@@ -211,7 +211,7 @@ class CustomerBook:
             kept, returned = both[: len(c)], both[len(c) :].astype(np.int64)
             simulated = kept + returned  # (counts: the same as adding them to zeros)
             owner = np.repeat(np.arange(len(c)), returned)
-            slot = np.arange(len(owner)) - np.repeat(np.cumsum(returned) - returned, returned)
+            slot = copy_index(returned)
             rows = np.empty((len(owner), len(UNIFORMS) + 1))
             pre = slot < FOLLOWON_SLOTS
             rows[pre] = self._pre_drawn(c, np.minimum(returned, FOLLOWON_SLOTS), kept_rows, owner[pre], slot[pre])
@@ -275,7 +275,7 @@ class CustomerBook:
         if len(some):
             n = most[some]
             owner = np.repeat(some, n)
-            slot = np.arange(len(owner)) - np.repeat(np.cumsum(n) - n, n)
+            slot = copy_index(n)
             rows = self.followon_rows(customer[first[owner]], slot)
             at = t0[owner] + rows[:, -1] * inside[owner] + earliest_request_h(self.world, rows[:, :-1])
             starts = np.cumsum(n) - n

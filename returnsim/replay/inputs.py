@@ -36,6 +36,7 @@ from ..calibrate.readers import (
     read_mfn_returns,
 )
 from ..calibrate.tsv import Source
+from ..model.columns import copy_index
 from ..model.replay_source import ReplayDemand
 from ..scenario import Scenario
 from .blocks import give_back
@@ -183,7 +184,7 @@ def _per_unit(frame: pd.DataFrame, units: np.ndarray) -> pd.DataFrame:
     if (units == 1).all():
         return frame
     out = frame.iloc[np.repeat(np.arange(len(frame)), units)].reset_index(drop=True)
-    later = (np.arange(len(out)) - np.repeat(np.cumsum(units) - units, units)) > 0
+    later = copy_index(units) > 0
     for col in ("refunded", "label_cost", "seller_label", "az_claim", "safet_amount"):
         v = out[col].to_numpy(dtype=float)
         out[col] = np.where(later & ~np.isnan(v), 0.0, v)

@@ -29,6 +29,7 @@ import pandas as pd
 from ..calibrate.codes import CodeTable
 from ..calibrate.prepare import class_lookup, price_band_classes
 from ..calibrate.readers import Report
+from ..model.columns import copy_index
 from ..model.replay_source import mix64
 from .returns import Coded, ReturnRows, floats, naive, no_rows, order_ids
 
@@ -310,9 +311,7 @@ def request_keys(rows: ReturnRows, keep: np.ndarray, units: np.ndarray) -> np.nd
     row = mix64(row ^ items[codes])
     row = mix64(row ^ occ.astype(np.uint64))
     # each row's units after one another: the u-th unit (u = 0 for the first) of its row
-    first = np.cumsum(units) - units
-    unit = np.arange(n_units, dtype=np.int64) - np.repeat(first, units)
-    return mix64(np.repeat(row, units) ^ unit.astype(np.uint64))
+    return mix64(np.repeat(row, units) ^ copy_index(units).astype(np.uint64))
 
 
 def _occurrence(oid: np.ndarray, hashes: np.ndarray | None, codes: np.ndarray) -> np.ndarray:
