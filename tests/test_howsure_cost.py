@@ -247,12 +247,15 @@ def test_assess_reads_the_tornado_off_the_draws_only_when_the_fit_is_good(monkey
 # Sobol' indices on an emulator
 
 
-def test_emulator_sobol_indices_of_the_ishigami_function(monkeypatch):
+# offset: a response whose mean is far from 0 against its spread (as a profit per order is): the
+# indices do not change, and the intervals must not widen with the mean.
+@pytest.mark.parametrize("offset", [0.0, 100.0])
+def test_emulator_sobol_indices_of_the_ishigami_function(monkeypatch, offset):
     two_pi = 2 * math.pi
     sc = _scenario(**{X1: (0.0, two_pi), X2: (0.0, two_pi), X3: (0.0, two_pi)})
 
     def f(policy, row, rep):
-        return ishigami(row[X1] - math.pi, row[X2] - math.pi, row[X3] - math.pi)
+        return offset + ishigami(row[X1] - math.pi, row[X2] - math.pi, row[X3] - math.pi)
 
     monkeypatch.setattr(SENS, "run_design", fake_run_design(METRIC, f))
     si = sobol_indices(sc, METRIC, "a", method="emulator", points=200, bootstrap=10,

@@ -120,13 +120,20 @@ def _saltelli(dims: int, base: int, rng: np.random.Generator) -> np.ndarray:
 
 def _indices(f: np.ndarray, dims: int, base: int, rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Saltelli's first-order and Jansen's total indices from predictions ``f`` at the rows of
-    :func:`_saltelli` (``rows``: a resample of the base rows, the same in every block)."""
+    :func:`_saltelli` (``rows``: a resample of the base rows, the same in every block).
+
+    The predictions are centred on the mean of the A and B rows first, as SALib centres them:
+    Saltelli's first-order estimator is unbiased whatever the mean, but its variance grows
+    with the squared mean over the variance (a profit per order of about -13 with a spread of
+    about 0.9 across the inputs widened its intervals from about 0.03 to 0.5)."""
     idx = np.arange(base) if rows is None else rows
-    a, b = f[idx], f[base + idx]
-    var = np.var(np.concatenate([a, b]))
+    ab_rows = np.concatenate([f[idx], f[base + idx]])
+    centre = ab_rows.mean()
+    a, b = f[idx] - centre, f[base + idx] - centre
+    var = np.var(ab_rows)
     s1, st = np.empty(dims), np.empty(dims)
     for j in range(dims):
-        ab = f[(2 + j) * base + idx]
+        ab = f[(2 + j) * base + idx] - centre
         s1[j] = np.mean(b * (ab - a)) / var  # Saltelli 2010
         st[j] = 0.5 * np.mean((a - ab) ** 2) / var  # Jansen 1999
     return s1, st
