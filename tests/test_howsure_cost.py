@@ -273,6 +273,19 @@ def test_emulator_sobol_indices_of_the_ishigami_function(monkeypatch, offset):
         sobol_indices(sc, METRIC, "a", method="kriging", progress=False)
 
 
+def test_the_emulators_jackknife_gives_the_same_intervals_on_several_threads():
+    from returnsim.decide.emulator import emulator_indices
+
+    rng = np.random.default_rng(3)
+    u = rng.random((40, 3))
+    y = 50 + np.sin(2 * np.pi * u[:, 0]) + 0.3 * u[:, 1] + rng.normal(0, 0.01, 40)  # u[:, 2] does not matter
+    runs = [emulator_indices(u, y, base_samples=512, refits=6, threads=t) for t in (1, 3)]
+    one, three = ([*vars(r).values()] for r in runs)
+    for a, b in zip(one, three, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert (runs[0].s1_high > runs[0].s1_low).all()  # the jackknife did widen them
+
+
 def test_the_emulators_leave_one_out_is_the_brute_force_one():
     from sklearn.gaussian_process import GaussianProcessRegressor
 

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..experiment.executors import available_cpus
 from ..scenario import Scenario
 from ..scenario.loader import as_scenario
 from .designs import unit_design
@@ -323,7 +324,9 @@ def sobol_indices(
     y = response(runs, metric, names).groupby("point")["value"].mean().sort_index().to_numpy()
     if method == "emulator":
         refits = positive("bootstrap", 20 if bootstrap is None else bootstrap, integer=True, minimum=0)
-        table, fit, notes = emulate(ins, unit, y, refits=refits, confidence=confidence, seed=seed)
+        # The emulator is fitted here, in this process: on as many cores as the runs were given.
+        threads = where.get("workers") or available_cpus()
+        table, fit, notes = emulate(ins, unit, y, refits=refits, confidence=confidence, seed=seed, threads=threads)
         return SobolIndices(table, metric, names, n, len(design), runs, method="emulator", fit=fit, notes=notes)
     si = sobol_analyze.analyze(
         problem, y, calc_second_order=False, num_resamples=200 if bootstrap is None else bootstrap,

@@ -56,14 +56,16 @@ def indices_table(
 
 
 def emulate(
-    ins: Sequence[Input], unit: np.ndarray, y: np.ndarray, *, refits: int, confidence: float, seed: int
+    ins: Sequence[Input], unit: np.ndarray, y: np.ndarray, *, refits: int, confidence: float, seed: int,
+    threads: int = 1,
 ) -> tuple[pd.DataFrame, float, list[str]]:
     """The indices table from an emulator of ``y`` at the unit-cube points ``unit``, its
-    leave-one-out Q², and notes (how it was computed; a warning below the fit bar)."""
+    leave-one-out Q², and notes (how it was computed; a warning below the fit bar); ``threads``:
+    the emulator's jackknife refits run at once (:func:`~.emulator.emulator_indices`)."""
     try:
         from .emulator import MIN_Q2, emulator_indices
 
-        res = emulator_indices(unit, y, refits=refits, confidence=confidence, seed=seed)
+        res = emulator_indices(unit, y, refits=refits, confidence=confidence, seed=seed, threads=threads)
     except ImportError:
         raise DecideError(
             "Sobol' indices on an emulator need scikit-learn, an optional extra: pip install 'returnsim[sensitivity]'"
