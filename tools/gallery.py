@@ -46,7 +46,7 @@ def main() -> None:
 
     fig, ax = plt.subplots(figsize=(7.5, 3))
     plots.kpi_bars(summary, "policy_profit_per_order", ax=ax, highlight="seed", currency=sc.currency)
-    save(fig, "net_value")
+    save(fig, "profit_per_order")
 
     runs = {p: rs.simulate(sc, p, seed=0, trace=True) for p in policies}
     fig, ax = plt.subplots(figsize=(7.5, 4))
