@@ -107,7 +107,7 @@ def test_optimize_and_psa_print_their_answers(capsys, tmp_path):
     assert code == 0 and "probability best" in out
     assert "expected value of perfect information" in out and "in the units of profit per order the returns policy changes ($)" in out
     # The numbers printed are those of the CSV files, and the EVPI is what the runs give:
-    # mean over draws of the best policy's value, less the best mean (net value: higher is better).
+    # mean over draws of the best policy's value, less the best mean (profit per order: higher is better).
     summary = pd.read_csv(tmp_path / "psa" / "psa_summary.csv").set_index("policy")
     for p, r in summary.iterrows():
         row = next(line for line in out.splitlines() if line.startswith(p + " "))

@@ -82,7 +82,7 @@ def test_report_is_standalone_and_complete(small, report):
     assert not re.search(r"""(src|href)=["']?(https?:)?//""", text)
     charts = re.findall(r'<div class="chart" role="img" aria-label="[^"]+"><svg [^>]*viewBox=', text)
     assert len(charts) == 3 and "<img" not in text
-    # The answer first: the best policy by net value, named in the verdict.
+    # The answer first: the best policy by profit per order, named in the verdict.
     best = res.summary().query("metric == 'policy_profit_per_order'").set_index("policy")["mean"].idxmax()
     verdict = text[text.index('class="verdict"'): text.index("</div>")]
     assert "Answer" in verdict and html.escape(policy_label(sc, best)) in verdict and "95 % CI" in verdict

@@ -20,9 +20,10 @@ analysts in health economics do ([M6]):
   up to a full quadratic), and the value of information is the expected gain of choosing the
   best policy for each fitted value.
 
-With net value per order, :meth:`PSA.acceptability` gives the probability each policy is best
-against how much a dollar of retained margin is worth to the seller (a cost-effectiveness
-acceptability curve, with "willingness to pay for retention" on the horizontal axis).
+With profit per order (``policy_profit_per_order``), :meth:`PSA.acceptability` gives the
+probability each policy is best against how much a dollar of the margin the return experience
+causes is worth to the seller (a cost-effectiveness acceptability curve, with "willingness to
+pay for retention" on the horizontal axis).
 
 A draw's value is a mean over ``replications`` replications, so it carries some simulation
 noise on top of the inputs' uncertainty; common random numbers keep the noise in *differences*
@@ -84,7 +85,7 @@ def psa(
         scenario: a :class:`Scenario`, a path or a dict.
         draws: draws of the inputs.
         policies: the policies compared (default: all).
-        metric: the metric ranked (default net value per order).
+        metric: the metric ranked (default ``policy_profit_per_order``, profit per order the returns policy changes).
         goal: ``"max"`` or ``"min"`` (default: from the metric).
         inputs, vary: the inputs (default: the scenario's ``[uncertainty]`` table).
         replications: replications per draw and policy (policies share them; draws do not).

@@ -361,7 +361,7 @@ def select_best(
         policies: policies to choose from (default: all).
         metric: a KPI or ledger category (``returnsim.experiment.METRICS``).
         indifference: the smallest difference worth acting on, in the metric's units (e.g.
-            0.05 for five cents of net value per order). Must be > 0.
+            0.05 for five cents of profit per order). Must be > 0.
         confidence: probability of selecting the best when it is at least ``indifference``
             better than the rest.
         goal: ``"max"`` or ``"min"`` (default: from the metric: costs and defect rates are

@@ -161,7 +161,7 @@ def category_label(name: str) -> str:
 
 
 def label(name: str, currency: str = "$", unit: bool = True) -> str:
-    """``"net value per order ($)"``: the words and, with ``unit``, the unit in brackets (money
+    """``"profit per order the returns policy changes ($)"``: the words and, with ``unit``, the unit in brackets (money
     and hours; shares print their own ``%``)."""
     m = metric(name)
     return m.label + unit_suffix(name, currency) if unit else m.label

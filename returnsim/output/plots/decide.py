@@ -105,8 +105,9 @@ def evppi_bars(table: pd.DataFrame, ax: Axes | None = None, *, top: int = 12, pe
 
 
 def acceptability(psa: Any, ax: Axes | None = None, *, wtp: Sequence[float] | None = None) -> Axes:
-    """Probability each policy is best against what a dollar of retained margin is worth
-    (:meth:`returnsim.decide.PSA.acceptability`); policies never best are left out."""
+    """Probability each policy is best against what a dollar of the margin the return experience
+    causes is worth (:meth:`returnsim.decide.PSA.acceptability`); policies never best are left
+    out."""
     curve = psa.acceptability(wtp)
     ax = _axes(ax, (8.5, 4.2))
     colors = _policy_colors(list(curve.columns))
@@ -115,7 +116,7 @@ def acceptability(psa: Any, ax: Axes | None = None, *, wtp: Sequence[float] | No
             ax.plot(curve.index, curve[p], marker="o", ms=3, color=colors[p], label=p)
     ax.axvline(1.0, color="0.5", lw=1, ls=":")
     ax.set_ylim(-0.02, 1.02)
-    ax.set_xlabel(r"worth of \$1 of retained margin to the seller (\$; 1 = net value per order)")
+    ax.set_xlabel(r"worth of \$1 of caused margin to the seller (\$; 1 = profit per order)")
     ax.set_ylabel("probability best")
     ax.set_title("Which policy is best, by how much retention is worth")
     ax.legend(fontsize=8, frameon=False)
