@@ -252,6 +252,32 @@ def test_the_reading_does_not_import_the_fitting_stack():
     assert out.stdout.strip() == "[]", out.stdout
 
 
+def test_every_module_the_reading_runs_is_part_of_a_replays_identity():
+    """A replay's identity in a results store hashes the code that reads the reports: every
+    module of returnsim.replay and returnsim.calibrate that reading the shipped reports runs must
+    be hashed, or a store would resume a replay with rows read by other code (the id keys,
+    which decide which order lines are kept, and the header names were once left out)."""
+    import json
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, json, returnsim as rs\n"
+        "from returnsim.replay.inputs import read_inputs, _reading_files\n"
+        f"read_inputs(rs.load_scenario({str(SEED_SCENARIO)!r}), **json.loads(sys.argv[1]))\n"
+        "ran = sorted(m.__file__ for n, m in list(sys.modules.items())\n"
+        "             if n.startswith(('returnsim.replay.', 'returnsim.calibrate.')) and getattr(m, '__file__', None))\n"
+        "hashed = {str(p) for p in _reading_files()}\n"
+        "print(json.dumps([f for f in ran if f not in hashed]))\n"
+        "print(len(ran))\n"
+    )
+    arg = json.dumps({k: str(v) for k, v in FILES.items()})
+    out = subprocess.run([sys.executable, "-c", code, arg], capture_output=True, text=True, check=True)
+    missing, ran = out.stdout.strip().splitlines()
+    assert int(ran) >= 10  # the reading's modules were loaded
+    assert json.loads(missing) == []
+
+
 def _same_lines(a, b) -> None:
     """Two :class:`~returnsim.replay.match.OrderLines` hold the same lines, field by field."""
     np.testing.assert_array_equal(a.order, b.order)

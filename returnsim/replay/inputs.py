@@ -100,20 +100,28 @@ def file_digest(source: Any) -> str:
     return h.hexdigest()
 
 
-_READING = ("replay/inputs.py", "replay/match.py", "replay/returns.py", "replay/orders.py", "replay/rows.py", "replay/plain.py",
-            "replay/blocks.py", "replay/chunks.py", "replay/cells.py", "calibrate/readers.py",
-            "calibrate/tsv.py", "calibrate/prepare.py", "calibrate/codes.py", "calibrate/amazon_codes.toml")
-"""The code that turns reports into a replay's arrays: part of a replay's identity in a results
-store (the model's own code is in the store's version key)."""
+_READING = ("replay/*.py", "calibrate/*.py", "calibrate/*.toml")
+"""The code that turns reports into a replay's arrays (globs under the package directory): part
+of a replay's identity in a results store (the model's own code is in the store's version key).
+Whole folders, not a list of modules: a module left off a list (the id keys deciding which order
+lines are kept, the header names deciding which columns are found) would let a store resume a
+replay with rows read by other code, and hashing a module that reads nothing only costs a
+rerun."""
+
+
+def _reading_files() -> list[Path]:
+    """The files of ``_READING``, in the order they are hashed."""
+    root = Path(__file__).resolve().parent.parent
+    return [p for pattern in _READING for p in sorted(root.glob(pattern))]
 
 
 @lru_cache(maxsize=1)
 def _reading_code() -> str:
     root = Path(__file__).resolve().parent.parent
     h = hashlib.sha256()
-    for rel in _READING:
-        h.update(rel.encode())
-        h.update((root / rel).read_bytes())
+    for path in _reading_files():
+        h.update(path.relative_to(root).as_posix().encode())
+        h.update(path.read_bytes())
     return h.hexdigest()
 
 
