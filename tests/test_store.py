@@ -114,6 +114,33 @@ def test_changed_scenario_seed_or_version_never_mixes(tmp_path, monkeypatch):
         assert sorted(store.runs(base.scenario_hash)["version"].unique()) == sorted([version, "999.0"])
 
 
+def test_the_version_key_hashes_everything_a_simulation_runs_and_reads():
+    """The store's version key must change with any code or shipped data that decides a
+    simulated number, or a resume would mix rows of the old model with the new: every module of
+    the model, the scenario and ``amazon`` that a replication runs (in a fresh process), and the
+    data files the scenario package ships (the marketplaces' profiles, which a scenario names
+    by code and does not hold, were once left out)."""
+    import json
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, json, pathlib, returnsim as rs\n"
+        "from returnsim.experiment.fingerprint import _source_files\n"
+        f"rs.simulate(rs.load_scenario({str(SEED_SCENARIO)!r}), 'seed', seed=1)\n"
+        "ran = [m.__file__ for n, m in list(sys.modules.items())\n"
+        "       if n.startswith(('returnsim.model.', 'returnsim.scenario.')) or n == 'returnsim.amazon']\n"
+        "folder = pathlib.Path(sys.modules['returnsim.scenario'].__file__).parent\n"
+        "data = [str(p) for p in folder.iterdir() if p.is_file() and p.suffix != '.py']\n"
+        "hashed = {str(p) for p in _source_files()}\n"
+        "print(json.dumps([len(ran), len(data), [f for f in ran + data if f not in hashed]]))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    ran, data, missing = json.loads(out.stdout)
+    assert ran >= 20 and data >= 1  # the model ran, and the scenario package ships data
+    assert missing == []
+
+
 def test_reader_is_not_blocked_by_an_open_write(tmp_path):
     """WAL: a reader sees the last committed state while a write transaction is open."""
     path = tmp_path / "s.sqlite"

@@ -13,8 +13,16 @@ from pathlib import Path
 
 __all__ = ["model_version"]
 
-_SOURCES = ("model/*.py", "scenario/*.py", "amazon.py")
-"""Modules whose code determines simulated numbers (globs under the package directory)."""
+_SOURCES = ("model/*.py", "scenario/*.py", "scenario/*.toml", "amazon.py")
+"""Modules and data whose content determines simulated numbers (globs under the package
+directory): the marketplaces' profiles (``scenario/marketplaces.toml``: Amazon's caps and
+windows, which a scenario names by its marketplace code and does not hold) included."""
+
+
+def _source_files() -> list[Path]:
+    """The files of ``_SOURCES``, in the order they are hashed."""
+    root = Path(__file__).resolve().parent.parent
+    return [path for pattern in _SOURCES for path in sorted(root.glob(pattern))]
 
 
 @lru_cache(maxsize=1)
@@ -24,8 +32,7 @@ def model_version() -> str:
 
     root = Path(__file__).resolve().parent.parent
     digest = hashlib.sha256()
-    for pattern in _SOURCES:
-        for path in sorted(root.glob(pattern)):
-            digest.update(path.relative_to(root).as_posix().encode())
-            digest.update(path.read_bytes())
+    for path in _source_files():
+        digest.update(path.relative_to(root).as_posix().encode())
+        digest.update(path.read_bytes())
     return f"{__version__}+{digest.hexdigest()[:12]}"
