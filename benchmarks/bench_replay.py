@@ -185,6 +185,7 @@ def paired(args: argparse.Namespace) -> None:
         old = tmp if args.before and export(args.before, tmp) else None
         gens, now, was = [], [], []
         walls: list[tuple[float, float, float]] = []  # (generated, reading, end to end) wall s
+        was_walls: list[tuple[float, float]] = []  # --before's (reading, end to end) wall s
         for k in range(args.rounds):
             g = child(GENERATED, args)
             gens.append(g["cpu"])
@@ -197,7 +198,9 @@ def paired(args: argparse.Namespace) -> None:
             if old is not None:
                 w = child(END_TO_END, args, path=old)
                 was.append((w["read_cpu"], w["read_cpu"] + w["cpu"]))
-                line += f"; by {args.before} {was[-1][1]:.2f} (reading {was[-1][0]:.2f}), ratio {gens[-1] / was[-1][1]:.2f}"
+                was_walls.append((w["read_seconds"], w["read_seconds"] + w["seconds"]))
+                line += (f"; by {args.before} {was[-1][1]:.2f} (reading {was[-1][0]:.2f}), ratio {gens[-1] / was[-1][1]:.2f}, "
+                         f"wall {was_walls[-1][1]:.2f} (reading {was_walls[-1][0]:.2f}), wall ratio {walls[-1][0] / was_walls[-1][1]:.2f}")
             print(line, flush=True)
     med = statistics.median
     print(f"median of {args.rounds} rounds: generated {med(gens):.2f} CPU s; replay end to end {med(e for _, e in now):.2f} "
@@ -208,7 +211,9 @@ def paired(args: argparse.Namespace) -> None:
     # so its wall time can be below its CPU time (printed, never asserted).
     print(f"median of {args.rounds} rounds, wall s: generated {med(g for g, _, _ in walls):.2f}; replay end to end "
           f"{med(e for _, _, e in walls):.2f} (reading {med(r for _, r, _ in walls):.2f}); "
-          f"wall speed ratio (generated wall / replay wall) {med(g / e for g, _, e in walls):.2f}")
+          f"wall speed ratio (generated wall / replay wall) {med(g / e for g, _, e in walls):.2f}"
+          + (f"; by {args.before}: end to end {med(e for _, e in was_walls):.2f} (reading {med(r for r, _ in was_walls):.2f}), "
+             f"wall speed ratio {med(g / e for (g, _, _), (_, e) in zip(walls, was_walls, strict=True)):.2f}" if was_walls else ""))
 
 
 def main() -> None:
