@@ -207,8 +207,8 @@ def paired(args: argparse.Namespace) -> None:
           f"(reading {med(r for r, _ in now):.2f}); speed ratio {med(g / e for g, (_, e) in zip(gens, now, strict=True)):.2f}"
           + (f"; by {args.before}: end to end {med(e for _, e in was):.2f} (reading {med(r for r, _ in was):.2f}), "
              f"speed ratio {med(g / e for g, (_, e) in zip(gens, was, strict=True)):.2f}" if was else ""))
-    # Wall time: what a user waits for; the reading overlaps some of its work on a second core,
-    # so its wall time can be below its CPU time (printed, never asserted).
+    # Wall time: what a user waits for, beside the CPU time the goal is judged by on a shared
+    # machine (printed, never asserted).
     print(f"median of {args.rounds} rounds, wall s: generated {med(g for g, _, _ in walls):.2f}; replay end to end "
           f"{med(e for _, _, e in walls):.2f} (reading {med(r for _, r, _ in walls):.2f}); "
           f"wall speed ratio (generated wall / replay wall) {med(g / e for g, _, e in walls):.2f}"

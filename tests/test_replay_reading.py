@@ -263,11 +263,12 @@ def test_every_module_the_reading_runs_is_part_of_a_replays_identity():
 
     code = (
         "import sys, json, returnsim as rs\n"
-        "from returnsim.replay.inputs import read_inputs, _reading_files\n"
+        "from returnsim.replay.inputs import read_inputs, _READING\n"
+        "from returnsim.experiment.fingerprint import package_files\n"
         f"read_inputs(rs.load_scenario({str(SEED_SCENARIO)!r}), **json.loads(sys.argv[1]))\n"
         "ran = sorted(m.__file__ for n, m in list(sys.modules.items())\n"
         "             if n.startswith(('returnsim.replay.', 'returnsim.calibrate.')) and getattr(m, '__file__', None))\n"
-        "hashed = {str(p) for p in _reading_files()}\n"
+        "hashed = {str(p) for p in package_files(_READING)}\n"
         "print(json.dumps([f for f in ran if f not in hashed]))\n"
         "print(len(ran))\n"
     )

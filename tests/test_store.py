@@ -126,13 +126,13 @@ def test_the_version_key_hashes_everything_a_simulation_runs_and_reads():
 
     code = (
         "import sys, json, pathlib, returnsim as rs\n"
-        "from returnsim.experiment.fingerprint import _source_files\n"
+        "from returnsim.experiment.fingerprint import _SOURCES, package_files\n"
         f"rs.simulate(rs.load_scenario({str(SEED_SCENARIO)!r}), 'seed', seed=1)\n"
         "ran = [m.__file__ for n, m in list(sys.modules.items())\n"
         "       if n.startswith(('returnsim.model.', 'returnsim.scenario.')) or n == 'returnsim.amazon']\n"
         "folder = pathlib.Path(sys.modules['returnsim.scenario'].__file__).parent\n"
         "data = [str(p) for p in folder.iterdir() if p.is_file() and p.suffix != '.py']\n"
-        "hashed = {str(p) for p in _source_files()}\n"
+        "hashed = {str(p) for p in package_files(_SOURCES)}\n"
         "print(json.dumps([len(ran), len(data), [f for f in ran + data if f not in hashed]]))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

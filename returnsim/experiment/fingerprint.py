@@ -11,7 +11,7 @@ import hashlib
 from functools import lru_cache
 from pathlib import Path
 
-__all__ = ["model_version"]
+__all__ = ["model_version", "package_files", "files_digest"]
 
 _SOURCES = ("model/*.py", "scenario/*.py", "scenario/*.toml", "amazon.py")
 """Modules and data whose content determines simulated numbers (globs under the package
@@ -19,10 +19,23 @@ directory): the marketplaces' profiles (``scenario/marketplaces.toml``: Amazon's
 windows, which a scenario names by its marketplace code and does not hold) included."""
 
 
-def _source_files() -> list[Path]:
-    """The files of ``_SOURCES``, in the order they are hashed."""
-    root = Path(__file__).resolve().parent.parent
-    return [path for pattern in _SOURCES for path in sorted(root.glob(pattern))]
+_ROOT = Path(__file__).resolve().parent.parent
+
+
+def package_files(patterns: tuple[str, ...]) -> list[Path]:
+    """The package's files matching ``patterns`` (globs under its directory), in the order
+    :func:`files_digest` hashes them."""
+    return [path for pattern in patterns for path in sorted(_ROOT.glob(pattern))]
+
+
+def files_digest(patterns: tuple[str, ...]) -> str:
+    """SHA-256 (hex) of the package's files matching ``patterns``: each file's path within the
+    package and its bytes."""
+    digest = hashlib.sha256()
+    for path in package_files(patterns):
+        digest.update(path.relative_to(_ROOT).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
 
 
 @lru_cache(maxsize=1)
@@ -30,9 +43,4 @@ def model_version() -> str:
     """``"<version>+<12 hex digits of the model source hash>"``."""
     from .. import __version__
 
-    root = Path(__file__).resolve().parent.parent
-    digest = hashlib.sha256()
-    for path in _source_files():
-        digest.update(path.relative_to(root).as_posix().encode())
-        digest.update(path.read_bytes())
-    return f"{__version__}+{digest.hexdigest()[:12]}"
+    return f"{__version__}+{files_digest(_SOURCES)[:12]}"

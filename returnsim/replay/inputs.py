@@ -36,6 +36,7 @@ from ..calibrate.readers import (
     read_mfn_returns,
 )
 from ..calibrate.tsv import Source
+from ..experiment.fingerprint import files_digest
 from ..model.columns import copy_index
 from ..model.replay_source import ReplayDemand
 from ..scenario import Scenario
@@ -109,20 +110,9 @@ replay with rows read by other code, and hashing a module that reads nothing onl
 rerun."""
 
 
-def _reading_files() -> list[Path]:
-    """The files of ``_READING``, in the order they are hashed."""
-    root = Path(__file__).resolve().parent.parent
-    return [p for pattern in _READING for p in sorted(root.glob(pattern))]
-
-
 @lru_cache(maxsize=1)
 def _reading_code() -> str:
-    root = Path(__file__).resolve().parent.parent
-    h = hashlib.sha256()
-    for path in _reading_files():
-        h.update(path.relative_to(root).as_posix().encode())
-        h.update(path.read_bytes())
-    return h.hexdigest()
+    return files_digest(_READING)
 
 
 @contextlib.contextmanager
