@@ -221,9 +221,13 @@ def test_replay_is_an_experiment_result_and_resumes_only_from_the_same_inputs(sc
 
 
 def test_executors_give_the_serial_numbers(sc):
-    """The replay's arrays travel with each batch: threads and spawned processes alike."""
+    """The replay's arrays travel with each batch: threads, spawned processes and a Dask
+    cluster's worker processes (through ``scheduler=``, as ``returnsim replay --scheduler``)
+    alike."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
+
+    from distributed import LocalCluster
 
     serial = rs.replay(sc, **FILES, policies=TWO, replications=2, actuals=False)
     with ThreadPoolExecutor(2) as ex:
@@ -232,6 +236,10 @@ def test_executors_give_the_serial_numbers(sc):
     with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as ex:
         spawned = rs.replay(sc, **FILES, policies=TWO, replications=2, executor=ex, workers=2, actuals=False)
     pd.testing.assert_frame_equal(serial.runs, spawned.runs)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        on_dask = rs.replay(sc, **FILES, policies=TWO, replications=2, actuals=False, scheduler=cluster.scheduler_address)
+    assert on_dask.executor == f"dask({cluster.scheduler_address})"
+    pd.testing.assert_frame_equal(serial.runs, on_dask.runs)
 
 
 # ---------------------------------------------------------------------------------------------
