@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import io
+import json
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -170,3 +171,22 @@ def cli(*argv: str, cwd: Path | None = None, stdin: str = "") -> subprocess.Comp
         code = _main(argv)
     return subprocess.CompletedProcess(["returnsim", *argv], code, out.getvalue(), err.getvalue())
 
+
+
+def modules_not_hashed(run: str, prefixes: tuple[str, ...], patterns: str) -> tuple[int, list[str]]:
+    """In a fresh interpreter, run the code ``run``, then list the returnsim modules it loaded
+    whose names start with one of ``prefixes`` and that ``fingerprint.package_files`` of the
+    globs ``patterns`` (an expression, imported by ``run``) leaves out: (how many modules were
+    checked, the files of those left out). For the identities of a results store's rows, which
+    must hash every module that decides them."""
+    code = (
+        "import json, sys\n"
+        "from returnsim.experiment.fingerprint import package_files\n"
+        f"{run}\n"
+        f"ran = [m.__file__ for n, m in list(sys.modules.items()) if n.startswith({prefixes!r}) and getattr(m, '__file__', None)]\n"
+        f"hashed = {{str(p) for p in package_files({patterns})}}\n"
+        "print(json.dumps([len(ran), sorted(f for f in ran if f not in hashed)]))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    checked, missing = json.loads(out.stdout)
+    return checked, missing

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import SEED_SCENARIO
+from conftest import SEED_SCENARIO, modules_not_hashed
 from test_replay import FILES
 
 import returnsim as rs
@@ -257,26 +257,11 @@ def test_every_module_the_reading_runs_is_part_of_a_replays_identity():
     module of returnsim.replay and returnsim.calibrate that reading the shipped reports runs must
     be hashed, or a store would resume a replay with rows read by other code (the id keys,
     which decide which order lines are kept, and the header names were once left out)."""
-    import json
-    import subprocess
-    import sys
-
-    code = (
-        "import sys, json, returnsim as rs\n"
-        "from returnsim.replay.inputs import read_inputs, _READING\n"
-        "from returnsim.experiment.fingerprint import package_files\n"
-        f"read_inputs(rs.load_scenario({str(SEED_SCENARIO)!r}), **json.loads(sys.argv[1]))\n"
-        "ran = sorted(m.__file__ for n, m in list(sys.modules.items())\n"
-        "             if n.startswith(('returnsim.replay.', 'returnsim.calibrate.')) and getattr(m, '__file__', None))\n"
-        "hashed = {str(p) for p in package_files(_READING)}\n"
-        "print(json.dumps([f for f in ran if f not in hashed]))\n"
-        "print(len(ran))\n"
-    )
-    arg = json.dumps({k: str(v) for k, v in FILES.items()})
-    out = subprocess.run([sys.executable, "-c", code, arg], capture_output=True, text=True, check=True)
-    missing, ran = out.stdout.strip().splitlines()
-    assert int(ran) >= 10  # the reading's modules were loaded
-    assert json.loads(missing) == []
+    files = {k: str(v) for k, v in FILES.items()}
+    run = f"import returnsim as rs\nfrom returnsim.replay.inputs import read_inputs, _READING\nread_inputs(rs.load_scenario({str(SEED_SCENARIO)!r}), **{files!r})"
+    checked, missing = modules_not_hashed(run, ("returnsim.replay.", "returnsim.calibrate."), "_READING")
+    assert checked >= 10  # the reading's modules were loaded
+    assert missing == []
 
 
 def _same_lines(a, b) -> None:

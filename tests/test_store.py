@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import MMC_SCENARIO, SEED_SCENARIO
+from conftest import MMC_SCENARIO, SEED_SCENARIO, modules_not_hashed
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -120,25 +120,13 @@ def test_the_version_key_hashes_everything_a_simulation_runs_and_reads():
     the model, the scenario and ``amazon`` that a replication runs (in a fresh process), and the
     data files the scenario package ships (the marketplaces' profiles, which a scenario names
     by code and does not hold, were once left out)."""
-    import json
-    import subprocess
-    import sys
+    from returnsim.experiment.fingerprint import _SOURCES, package_files
 
-    code = (
-        "import sys, json, pathlib, returnsim as rs\n"
-        "from returnsim.experiment.fingerprint import _SOURCES, package_files\n"
-        f"rs.simulate(rs.load_scenario({str(SEED_SCENARIO)!r}), 'seed', seed=1)\n"
-        "ran = [m.__file__ for n, m in list(sys.modules.items())\n"
-        "       if n.startswith(('returnsim.model.', 'returnsim.scenario.')) or n == 'returnsim.amazon']\n"
-        "folder = pathlib.Path(sys.modules['returnsim.scenario'].__file__).parent\n"
-        "data = [str(p) for p in folder.iterdir() if p.is_file() and p.suffix != '.py']\n"
-        "hashed = {str(p) for p in package_files(_SOURCES)}\n"
-        "print(json.dumps([len(ran), len(data), [f for f in ran + data if f not in hashed]]))\n"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    ran, data, missing = json.loads(out.stdout)
-    assert ran >= 20 and data >= 1  # the model ran, and the scenario package ships data
-    assert missing == []
+    run = f"import returnsim as rs\nfrom returnsim.experiment.fingerprint import _SOURCES\nrs.simulate(rs.load_scenario({str(SEED_SCENARIO)!r}), 'seed', seed=1)"
+    checked, missing = modules_not_hashed(run, ("returnsim.model.", "returnsim.scenario.", "returnsim.amazon"), "_SOURCES")
+    assert checked >= 20 and missing == []  # (the model ran)
+    data = [p for p in Path(rs.scenario.__file__).parent.iterdir() if p.is_file() and p.suffix != ".py"]
+    assert data and set(data) <= set(package_files(_SOURCES))
 
 
 def test_reader_is_not_blocked_by_an_open_write(tmp_path):
