@@ -28,24 +28,27 @@ INSTALL := $(BIN)/uv pip install --quiet --python $(BIN)/python
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
+
+# A target of its own, so that a .venv made before uv was used gets it when it next installs.
+$(BIN)/uv: | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==0.13.10
 
 # Stamps record what was installed, and are redone when pyproject.toml changes.
-$(VENV)/.core: pyproject.toml | $(BIN)/python
+$(VENV)/.core: pyproject.toml | $(BIN)/uv
 	$(INSTALL) -e .
 	@touch $@
 
-$(VENV)/.dev: pyproject.toml | $(BIN)/python
+$(VENV)/.dev: pyproject.toml | $(BIN)/uv
 	$(INSTALL) -e '.[dev,dask]'
 	@touch $@ $(VENV)/.core $(VENV)/.demo
 
 # The demo's report reads its tornado off a Gaussian-process emulator of the PSA's draws when the
 # emulator fits (scikit-learn, the `sensitivity` extra), instead of simulating 100-odd more runs.
-$(VENV)/.demo: pyproject.toml | $(BIN)/python
+$(VENV)/.demo: pyproject.toml | $(BIN)/uv
 	$(INSTALL) -e '.[sensitivity]'
 	@touch $@ $(VENV)/.core
 
-$(VENV)/.lab: pyproject.toml | $(BIN)/python
+$(VENV)/.lab: pyproject.toml | $(BIN)/uv
 	$(INSTALL) -e '.[lab]'
 	@touch $@ $(VENV)/.core
 
