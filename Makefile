@@ -10,7 +10,7 @@
 PYTHON ?= python3
 
 # Python caches compiled modules (__pycache__) unless PYTHONDONTWRITEBYTECODE is set, as it is
-# on some build machines. The tests start hundreds of interpreters (process pools, notebook
+# on some build machines. The tests start many interpreters (process pools, notebook
 # kernels, CLI checks); without the caches each compiles the package and its libraries again:
 # pytest took 5 min 0 s without them, 4 min 21 s with them (docs/performance.md, *The test suite*).
 unexport PYTHONDONTWRITEBYTECODE
