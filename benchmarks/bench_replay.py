@@ -176,44 +176,46 @@ def before(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any], di
         return outs
 
 
+CLOCKS = (("cpu", "CPU s", "speed ratio"), ("seconds", "wall s", "wall speed ratio"))
+"""The two clocks a round is read on (a child's keys ``cpu``/``read_cpu`` and
+``seconds``/``read_seconds``): CPU time, by which the goal is judged on a shared machine, and
+wall time, what a user waits for (printed, never asserted)."""
+
+
+def _split(gen: dict[str, Any], replay: dict[str, Any], clock: str) -> tuple[float, float, float]:
+    """(generated, reading, replay end to end) seconds of one round on ``clock``."""
+    read = replay[f"read_{clock}"]
+    return gen[clock], read, read + replay[clock]
+
+
+def _medians(rounds: list[tuple[dict, dict, dict | None]], clock: str, unit: str, ratio: str, before: str) -> str:
+    """The medians over ``rounds`` (generated, replay end to end, by ``before``'s code) on one
+    clock, and their speed ratios (generated / replay); one round gives its own figures."""
+    med = statistics.median
+    now = [_split(g, e, clock) for g, e, _ in rounds]
+    text = (f"{unit}: generated {med(n[0] for n in now):.2f}; replay end to end {med(n[2] for n in now):.2f} "
+            f"(reading {med(n[1] for n in now):.2f}); {ratio} {med(n[0] / n[2] for n in now):.2f}")
+    was = [_split(g, w, clock) for g, _, w in rounds if w is not None]
+    if was:
+        text += (f"; by {before}: end to end {med(x[2] for x in was):.2f} (reading {med(x[1] for x in was):.2f}), "
+                 f"{ratio} {med(x[0] / x[2] for x in was):.2f}")
+    return text
+
+
 def paired(args: argparse.Namespace) -> None:
     """``--rounds`` rounds, each a generated run and the replay end to end one right after the
     other (and the same by ``--before``'s code): on a machine whose speed comes and goes, a
-    ratio is only as good as its two runs are close in time. Prints each round's ratio and
-    the medians."""
+    ratio is only as good as its two runs are close in time. Prints each round's ratios and
+    the medians, by CPU and by wall time."""
+    rounds: list[tuple[dict, dict, dict | None]] = []
     with tempfile.TemporaryDirectory() as tmp:
         old = tmp if args.before and export(args.before, tmp) else None
-        gens, now, was = [], [], []
-        walls: list[tuple[float, float, float]] = []  # (generated, reading, end to end) wall s
-        was_walls: list[tuple[float, float]] = []  # --before's (reading, end to end) wall s
         for k in range(args.rounds):
-            g = child(GENERATED, args)
-            gens.append(g["cpu"])
-            e = child(END_TO_END, args)
-            now.append((e["read_cpu"], e["read_cpu"] + e["cpu"]))
-            walls.append((g["seconds"], e["read_seconds"], e["read_seconds"] + e["seconds"]))
-            line = (f"round {k + 1}: generated {gens[-1]:.2f} CPU s; replay end to end {now[-1][1]:.2f} (reading {now[-1][0]:.2f}), "
-                    f"ratio {gens[-1] / now[-1][1]:.2f}; wall s: generated {walls[-1][0]:.2f}, replay {walls[-1][2]:.2f} "
-                    f"(reading {walls[-1][1]:.2f}), wall ratio {walls[-1][0] / walls[-1][2]:.2f}")
-            if old is not None:
-                w = child(END_TO_END, args, path=old)
-                was.append((w["read_cpu"], w["read_cpu"] + w["cpu"]))
-                was_walls.append((w["read_seconds"], w["read_seconds"] + w["seconds"]))
-                line += (f"; by {args.before} {was[-1][1]:.2f} (reading {was[-1][0]:.2f}), ratio {gens[-1] / was[-1][1]:.2f}, "
-                         f"wall {was_walls[-1][1]:.2f} (reading {was_walls[-1][0]:.2f}), wall ratio {walls[-1][0] / was_walls[-1][1]:.2f}")
-            print(line, flush=True)
-    med = statistics.median
-    print(f"median of {args.rounds} rounds: generated {med(gens):.2f} CPU s; replay end to end {med(e for _, e in now):.2f} "
-          f"(reading {med(r for r, _ in now):.2f}); speed ratio {med(g / e for g, (_, e) in zip(gens, now, strict=True)):.2f}"
-          + (f"; by {args.before}: end to end {med(e for _, e in was):.2f} (reading {med(r for r, _ in was):.2f}), "
-             f"speed ratio {med(g / e for g, (_, e) in zip(gens, was, strict=True)):.2f}" if was else ""))
-    # Wall time: what a user waits for, beside the CPU time the goal is judged by on a shared
-    # machine (printed, never asserted).
-    print(f"median of {args.rounds} rounds, wall s: generated {med(g for g, _, _ in walls):.2f}; replay end to end "
-          f"{med(e for _, _, e in walls):.2f} (reading {med(r for _, r, _ in walls):.2f}); "
-          f"wall speed ratio (generated wall / replay wall) {med(g / e for g, _, e in walls):.2f}"
-          + (f"; by {args.before}: end to end {med(e for _, e in was_walls):.2f} (reading {med(r for r, _ in was_walls):.2f}), "
-             f"wall speed ratio {med(g / e for (g, _, _), (_, e) in zip(walls, was_walls, strict=True)):.2f}" if was_walls else ""))
+            g, e = child(GENERATED, args), child(END_TO_END, args)
+            rounds.append((g, e, child(END_TO_END, args, path=old) if old is not None else None))
+            print(f"round {k + 1}: " + "; ".join(_medians(rounds[-1:], *c, args.before) for c in CLOCKS), flush=True)
+    for c in CLOCKS:
+        print(f"median of {args.rounds} rounds, " + _medians(rounds, *c, args.before))
 
 
 def main() -> None:
