@@ -38,6 +38,8 @@ from pathlib import Path
 from typing import Any
 from unittest import mock
 
+import pytest
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from conftest import SEED_SCENARIO  # noqa: E402
 
@@ -302,6 +304,16 @@ def test_fixed_sample(tmp_path: Path, monkeypatch: Any) -> None:
     assert not failures, failures
     assert sum(v for k, v in counts.items() if k.endswith(": ran")) > 0, counts  # some cases run
     assert sum(v for k, v in counts.items() if k.endswith(": refused")) > 0, counts
+
+
+@pytest.mark.parametrize("case", [397, 1473])
+def test_a_desk_open_for_seconds_a_week_runs_with_utilisation_at_most_one(tmp_path: Path, case: int) -> None:
+    """Cases ``make fuzz`` found: a desk open 0.04 s (case 397) or 0.036 s (1473) a week does
+    nearly all its work as overtime, and its utilisation came out 1 + 1e-12 (busy and available
+    hours are sums of different terms); it is 1."""
+    kind, data = scenario_case(case, tmp_path)
+    assert kind == "hours"
+    assert run_scenario(data, tmp_path) == "ran"
 
 
 if __name__ == "__main__":  # pragma: no cover - make fuzz

@@ -301,7 +301,12 @@ class Tally:
             busy = desk.busy_hours - desk.busy_before
             # Time past closing finishing a task is available time too: busy <= available.
             available = staff * open_h + desk.overtime_hours
-            k["desk_utilization"] = busy / available if busy > 0 and available > 0 else 0.0
+            u = busy / available if busy > 0 and available > 0 else 0.0
+            # busy <= available holds exactly (every busy hour is an open hour or overtime), but
+            # the two are sums of different terms: where both are almost all overtime (a desk
+            # open for seconds a week), rounding leaves u a few ulps above 1. A real excess is
+            # far larger, and is kept to be seen.
+            k["desk_utilization"] = 1.0 if 1.0 < u <= 1.0 + 1e-9 else u
         k["late_response_rate"] = n["late"] / n_req
         k["escalation_rate"] = n["escalated"] / n_req
         k["second_touch_rate"] = n["second_touch"] / n_req
