@@ -104,6 +104,33 @@ def test_cells_with_white_space_or_other_characters_read_as_the_reader_reads_the
         assert c.countries == wc.countries
 
 
+@pytest.mark.parametrize("kind", ["orders", "mfn_returns", "fba_returns"])
+def test_a_carriage_return_alone_ends_a_line_as_in_the_whole_file(kind, tmp_path):
+    """A carriage return inside a line (a cell pasted from an old Mac file) ends the line for
+    the reader, which then finds two short rows: so do the blocks, with the same line numbers
+    for every later row and problem (they failed with an IndexError before)."""
+    lines = _lines(FILES[kind])
+    header, rows = lines[0], lines[1:120]
+    for i in (9, 30, 31):
+        rows[i] = rows[i][:5] + "\r" + rows[i][5:]
+    path = tmp_path / f"{kind}.txt"
+    path.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    if kind == "orders":
+        ids = {r.split("\t")[0].strip() for r in rows}
+        codes = CodeTable.load()
+        whole, wc = _whole(path, ids, codes)
+        assert sum("row skipped" in p.problem for p in whole.problems) == 3
+        for block in (7, 1000):
+            rep, c = scan_orders(path, ids, codes, block=block)
+            _same_report(rep, whole)
+            pd.testing.assert_series_equal(c.per_day, wc.per_day, check_names=False)
+    else:
+        whole = READERS[kind](path)
+        assert sum("row skipped" in p.problem for p in whole.problems) >= 3
+        for block in (5, 1000):
+            _same_report(read_blocks(path, READERS[kind], block=block), whole)
+
+
 def test_returned_orders_are_found_by_their_hashes():
     h = order_hashes(["111-0000000-0000001", "111-0000000-0000002", None, "111-0000000-0000001"])
     assert len(h) == 2 and h.dtype == np.uint64 and (np.diff(h) > 0).all()

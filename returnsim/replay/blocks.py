@@ -36,7 +36,7 @@ import pandas as pd
 
 from ..calibrate.headers import usable_head
 from ..calibrate.readers import Column, Report
-from ..calibrate.tsv import Source, _utf16_without_bom, header_key, read_cells
+from ..calibrate.tsv import Source, _utf16_without_bom, header_key, read_cells, split_lines
 from .cells import (
     _SPACE,
     clean_ids,
@@ -97,7 +97,9 @@ def to_block(header: str, raw: bytes, first: int, notes: list[str], name: str) -
     simple = b'"' not in raw and b"\r" not in raw
     text = _decode(raw, notes, name)
     utf8 = not notes  # no block so far (this one included) needed Windows-1252
-    lines = (text if simple else text.replace("\r\n", "\n")).split("\n")
+    # A carriage return alone ends a line too, as the reader splits lines (split_lines): the
+    # block's lines and their numbers are the reader's.
+    lines = text.split("\n") if simple else split_lines(text)
     if lines and lines[-1] == "":
         lines.pop()
     del text
