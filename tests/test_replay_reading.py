@@ -60,7 +60,8 @@ def test_the_shipped_returns_reports_read_in_blocks_are_the_whole_files():
 
 def test_a_returned_order_line_repeated_in_another_block_is_a_duplicate(tmp_path):
     """An order line of a returned order, repeated 30 lines later (other blocks of 7): reported
-    and kept once, as reading the file whole does; its order is counted once."""
+    and kept once, as reading the file whole does; its order and its ship country are counted
+    once."""
     lines = _lines(FILES["orders"])
     header, rows = lines[0], lines[1:200]
     rows.insert(40, rows[5])
@@ -75,6 +76,7 @@ def test_a_returned_order_line_repeated_in_another_block_is_a_duplicate(tmp_path
         rep, c = scan_orders(path, returned, codes, block=block)
         _same_report(rep, whole)
         pd.testing.assert_series_equal(c.per_day, wc.per_day, check_names=False)
+        assert c.countries == wc.countries
 
 
 def test_cells_with_white_space_or_other_characters_read_as_the_reader_reads_them(tmp_path):

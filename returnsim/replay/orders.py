@@ -202,14 +202,16 @@ class _Tally:
         return df[_is_returned(df, self.table)]
 
     def uncount(self, repeats: pd.DataFrame) -> None:
-        """Take back this block's count of the orders of ``repeats`` (lines read in an earlier
-        block, which counted their order): an order counted in this block was counted once,
-        whatever its lines."""
+        """Take back this block's count of the orders and ship countries of ``repeats`` (lines
+        read in an earlier block, which counted them): the reader reading the file whole counts
+        a repeated line's order and country once. The lines themselves stay counted, as the
+        reader's lines read do."""
         if repeats.empty:
             return
-        took = OrderCounts()  # (the lines themselves stay counted, and their countries)
+        took = OrderCounts()
         _count_frame(repeats, self.cancelled, took, self.last)
         self.counts.days.subtract(took.days)
+        self.counts.countries -= took.countries  # (a Counter: what falls to 0 goes)
 
     def next_block(self) -> None:
         self.last, self.ids = KeySet(self.ids), np.zeros(0, dtype=np.uint64)  # (ids are distinct)
