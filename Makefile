@@ -4,7 +4,7 @@
 #               missing, for the report's layout test), run every check and test
 # Also: make lab (JupyterLab on notebooks/), make bench (speed benchmarks), make lint (ruff and
 # mypy), make docs (the API reference, strict), make fuzz (hostile scenarios and report files,
-# counts by class), make mutate (plant each curated bug of tools/mutations.toml and check a test
+# and damaged reports read for a replay; counts by class), make mutate (plant each curated bug of tools/mutations.toml and check a test
 # fails; tens of minutes, not part of make test), make clean.
 
 PYTHON ?= python3
@@ -97,6 +97,7 @@ bench: $(VENV)/.dev
 # an internal error, a NaN or out-of-range output, or a hang. make test runs a fixed sample.
 fuzz: $(VENV)/.dev
 	$(BIN)/python tests/test_fuzz_hostile.py 3000 300
+	$(BIN)/python tests/test_fuzz_replay.py 150 100 200
 
 # Mutation testing: each mutation runs its tests in a temporary copy of the tree; prints the table
 # and the score (MUTATE_ARGS, e.g. "--only desk- --jobs 2 --markdown mutation-table.md").
