@@ -50,6 +50,23 @@ def test_a_returns_row_repeated_in_another_block_is_a_duplicate_as_in_the_whole_
         assert last not in got.data["line"].tolist()
 
 
+@pytest.mark.parametrize("kind", ["mfn_returns", "fba_returns"])
+def test_a_row_three_times_across_two_blocks_names_its_first_copy(kind, tmp_path):
+    """The last row of a block of 5 lines repeated twice at the start of the next: both copies
+    are duplicates of the first, as the reader reading the whole file says (the block's own
+    reader named the block's first copy for the third)."""
+    lines = _lines(FILES[kind])
+    rows = lines[1:40]
+    rows[5:5] = [rows[4], rows[4]]  # file lines 6 (the end of the first block), 7 and 8
+    path = tmp_path / f"{kind}.txt"
+    path.write_text("\n".join([lines[0], *rows]) + "\n", encoding="utf-8")
+    whole = READERS[kind](path)
+    assert {p.line: p.problem for p in whole.problems if "duplicate" in p.problem} == {
+        7: "duplicate of line 6; counted once", 8: "duplicate of line 6; counted once"}
+    for block in (5, 1000):
+        _same_report(read_blocks(path, READERS[kind], block=block), whole)
+
+
 def test_the_shipped_returns_reports_read_in_blocks_are_the_whole_files():
     """Every row and every problem (the shipped files' duplicates too), whatever the block."""
     for kind, reader in READERS.items():

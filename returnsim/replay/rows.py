@@ -59,6 +59,9 @@ RETURN_BLOCK_LINES = 10_000
 _LINE_REF = re.compile(r"line (\d+)")
 """A line named in a problem's text (``duplicate of line 4``): renumbered as the file's."""
 
+_DUPLICATE = re.compile(r"^duplicate of line (\d+);")
+"""The reader's text for a row repeated (the line of the first copy)."""
+
 
 def read_lines(b: Block, pick: Sequence[int], kind: str, columns: Sequence[Column], name: str) -> Report:
     """The calibration's reader on some lines of a block; lines in its data and problems are the
@@ -195,9 +198,16 @@ class Seen:
             self.remember(uniq[~before], was_u[~before])
         dups = dict(zip(lines[repeat].tolist(), was[repeat].tolist(), strict=True))
         if dups:
-            rep.problems = [p for p in rep.problems if p.line not in dups] + [
-                ReadProblem(name, line, "", "", f"duplicate of line {was}; counted once") for line, was in dups.items()
-            ]
+            # A row the reader found repeated in this block names the block's first copy; if
+            # that copy repeats a row of an earlier block, the reader of the whole file names
+            # the earlier row.
+            def first_copy(m: re.Match[str]) -> str:
+                n = int(m.group(1))
+                return f"duplicate of line {dups.get(n, n)};"
+
+            rep.problems = [
+                dataclasses.replace(p, problem=_DUPLICATE.sub(first_copy, p.problem)) for p in rep.problems if p.line not in dups
+            ] + [ReadProblem(name, line, "", "", f"duplicate of line {was}; counted once") for line, was in dups.items()]
             self.dropped = rep.data[repeat]
             rep.data = rep.data[~repeat].reset_index(drop=True)
         return rep
