@@ -189,6 +189,43 @@ def _per_unit(frame: pd.DataFrame, units: np.ndarray) -> pd.DataFrame:
     return out
 
 
+GAP_DAYS = 28
+"""Days without an order, inside the orders' span, past which a replay's notes name the gap."""
+
+
+def order_gaps(per_day: np.ndarray, longer_than: int = GAP_DAYS) -> list[tuple[int, int]]:
+    """Runs of days without an order between the first and the last day with one, longer than
+    ``longer_than`` days: (index of the first empty day, days), in day order."""
+    has = np.flatnonzero(np.asarray(per_day) > 0)
+    if len(has) < 2:
+        return []
+    run = np.diff(has) - 1  # empty days between two days with orders
+    at = np.flatnonzero(run > longer_than)
+    return [(int(has[i]) + 1, int(run[i])) for i in at]
+
+
+def _gap_notes(per_day: np.ndarray, start: pd.Timestamp, name: str) -> list[str]:
+    """Why a replay's span may be longer than the seller's year: a stray date (a typo, an order
+    from another period) stretches it, and every day of it is simulated."""
+    gaps = order_gaps(per_day)
+    if not gaps:
+        return []
+    has = np.flatnonzero(per_day > 0)
+    day = [(start + pd.Timedelta(days=int(d))).date() for d in (has[0], has[-1])]
+    out = []
+    for first, n in gaps[:3]:
+        after = int(per_day[first + n :].sum())
+        out.append(
+            f"{name}: no order on the {n:,} days from {(start + pd.Timedelta(days=first)).date()} to "
+            f"{(start + pd.Timedelta(days=first + n - 1)).date()}, inside the orders' span ({day[0]} to {day[1]}): every "
+            f"day of it is simulated; if the {after:,} {'order after it is' if after == 1 else 'orders after it are'} "
+            "misdated, correct or remove them"
+        )
+    if len(gaps) > 3:
+        out.append(f"{name}: and {len(gaps) - 3} more such gaps")
+    return out
+
+
 def _request_rows(
     r: ReturnRows, hit: np.ndarray, names: np.ndarray, lines: OrderLines, class_ix: Mapping[str, int], one_class: bool,
     start_ts: pd.Timestamp, notes: list[str],
@@ -320,6 +357,7 @@ def read_inputs(
     n_days = int(day_ix.max()) + 1
     per_day = np.zeros(n_days, dtype=np.int64)
     np.add.at(per_day, day_ix, counts.per_day.to_numpy(dtype=np.int64))
+    notes.extend(_gap_notes(per_day, start_ts, orders_rep.name))
 
     class_ix = {c: i for i, c in enumerate(catalog)}
     rows = [

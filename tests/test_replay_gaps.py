@@ -1,0 +1,47 @@
+"""A replay spans the orders' days, first to last: a stray date (a typo, an order from another
+period) stretches it, and every day of it is simulated. A long run of days without an order
+inside the span is named in the replay's notes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import SEED_SCENARIO
+from test_replay import FILES
+from test_replay_arrow import HEADER, ROWS, _set
+
+import returnsim as rs
+from returnsim.replay import read_inputs
+from returnsim.replay.inputs import GAP_DAYS, order_gaps
+
+
+def _days(*runs: tuple[int, int]) -> np.ndarray:
+    """Orders per day from (orders, days) runs."""
+    return np.concatenate([np.full(days, orders) for orders, days in runs])
+
+
+def test_only_runs_longer_than_the_limit_between_orders_are_gaps():
+    assert order_gaps(_days((3, 5), (0, GAP_DAYS + 1), (2, 1))) == [(5, GAP_DAYS + 1)]
+    assert order_gaps(_days((3, 5), (0, GAP_DAYS), (2, 1))) == []  # at the limit: no note
+    # before the first order and after the last are not inside the span
+    assert order_gaps(_days((0, 90), (1, 3), (0, 90))) == []
+    assert order_gaps(_days((1, 1), (0, 40), (1, 1), (0, 30), (1, 1))) == [(1, 40), (42, 30)]
+    assert order_gaps(np.zeros(100, dtype=np.int64)) == []
+
+
+@pytest.mark.parametrize(("date", "gap"), [("2025-06-01T10:00:00+00:00", True), ("2024-12-30T10:00:00+00:00", False)])
+def test_a_stray_order_date_is_named_in_the_notes(tmp_path, date, gap):
+    """The shipped orders run through 2024; one line dated June 2025 stretches the replay by
+    five months of days without orders, which the notes name with the one order after them."""
+    rows = list(ROWS)
+    rows[10] = _set(rows[10], "purchase-date", date)
+    path = tmp_path / "orders.txt"
+    path.write_text("\n".join([HEADER, *rows]) + "\n", encoding="utf-8")
+    sc = rs.load_scenario(SEED_SCENARIO)
+    inputs = read_inputs(sc, orders=path, fba_returns=FILES["fba_returns"], mfn_returns=FILES["mfn_returns"], classes=FILES["classes"])
+    named = [n for n in inputs.notes if "no order on the" in n]
+    if gap:
+        assert inputs.scenario.horizon_days > 500
+        assert len(named) == 1 and "to 2025-05-31" in named[0] and "the 1 order after it is misdated" in named[0], named
+    else:
+        assert named == [] and inputs.scenario.horizon_days <= 366
