@@ -1,6 +1,7 @@
-"""A replay spans the orders' days, first to last: a stray date (a typo, an order from another
-period) stretches it, and every day of it is simulated. A long run of days without an order
-inside the span is named in the replay's notes."""
+"""Dates a replay cannot take as they are, named in its notes. A replay spans the orders' days,
+first to last: a stray date (a typo, an order from another period) stretches it, and every day
+of it is simulated, so a long run of days without an order inside the span is named. A return
+dated before its order is replayed just after the order, and counted in a note."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ import pytest
 from conftest import SEED_SCENARIO
 from test_replay import FILES
 from test_replay_arrow import HEADER, ROWS, _set
+from test_replay_returns_fast import DATE, TEXT
+from test_replay_returns_fast import _set as _set_return
 
 import returnsim as rs
 from returnsim.replay import read_inputs
@@ -45,3 +48,23 @@ def test_a_stray_order_date_is_named_in_the_notes(tmp_path, date, gap):
         assert len(named) == 1 and "to 2025-05-31" in named[0] and "the 1 order after it is misdated" in named[0], named
     else:
         assert named == [] and inputs.scenario.horizon_days <= 366
+
+
+def test_a_return_dated_before_its_order_is_named_in_the_notes(tmp_path):
+    """Two seller-fulfilled returns dated in 2023, for orders of 2024: both replayed (just after
+    their orders), and a note counts them; the shipped report has none."""
+    kind = "mfn_returns"
+    lines = TEXT[kind]
+    rows = list(lines[1:])
+    for i in (5, 40):
+        rows[i] = _set_return(kind, rows[i], DATE[kind], "15-JAN-2023")
+    path = tmp_path / "mfn.txt"
+    path.write_text("\n".join([lines[0], *rows]) + "\n", encoding="utf-8")
+    sc = rs.load_scenario(SEED_SCENARIO)
+    shipped = read_inputs(sc, orders=FILES["orders"], mfn_returns=FILES[kind], classes=FILES["classes"])
+    early = read_inputs(sc, orders=FILES["orders"], mfn_returns=path, classes=FILES["classes"])
+    assert len(early.demand.request_time) == len(shipped.demand.request_time)
+    assert not [n for n in shipped.notes if "before their order" in n]
+    assert [n for n in early.notes if "before their order" in n] == [
+        "mfn.txt: 2 returns are dated more than a day before their order; each is replayed as requested just after its order"
+    ]
