@@ -14,8 +14,8 @@ from test_replay_returns_fast import DATE, TEXT
 from test_replay_returns_fast import _set as _set_return
 
 import returnsim as rs
+from returnsim.calibrate.gaps import GAP_DAYS, order_gaps
 from returnsim.replay import read_inputs
-from returnsim.replay.inputs import GAP_DAYS, order_gaps
 
 
 def _days(*runs: tuple[int, int]) -> np.ndarray:
@@ -68,3 +68,27 @@ def test_a_return_dated_before_its_order_is_named_in_the_notes(tmp_path):
     assert [n for n in early.notes if "before their order" in n] == [
         "mfn.txt: 2 returns are dated more than a day before their order; each is replayed as requested just after its order"
     ]
+
+
+@pytest.mark.parametrize("year", [2025, 2031])
+def test_calibration_leaves_a_gap_out_of_the_days_orders_are_counted_over(tmp_path, year):
+    """One order line dated months or years after the shipped year: the days in between held
+    no order and say nothing of how fast orders come. Orders per day stay within the shipped
+    reports' interval (they fell from 5.98 to 0.82 a day with the line in 2031), and a note
+    names the gap."""
+    from returnsim.calibrate import calibrate
+
+    rows = list(ROWS)
+    rows[10] = _set(rows[10], "purchase-date", f"{year}-06-01T10:00:00+00:00")
+    path = tmp_path / "orders.txt"
+    path.write_text("\n".join([HEADER, *rows]) + "\n", encoding="utf-8")
+
+    def orders_per_day(orders):
+        cal = calibrate(orders=orders, fba_returns=FILES["fba_returns"], mfn_returns=FILES["mfn_returns"], classes=FILES["classes"])
+        row = cal.estimates.set_index(["parameter", "item_class"]).loc[("orders_per_day", "all")]
+        return row, [n for n in cal.notes if "no order on the" in n]
+
+    shipped, none = orders_per_day(FILES["orders"])
+    stray, named = orders_per_day(path)
+    assert none == [] and len(named) == 1 and f"to {year}-05-31" in named[0], named
+    assert shipped["ci_low"] <= stray["estimate"] <= shipped["ci_high"]

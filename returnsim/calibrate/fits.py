@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .gaps import order_gaps
 from .names import ALL, ESTIMATE_COLUMNS
 from .prepare import Prepared  # kept here too: it lives in prepare, which must not import scipy
 from .stats import (
@@ -49,6 +50,9 @@ class Details:
     """Days of orders covered per calendar month (1 = January)."""
     delay_day_resolution: bool = False
     """The delays are whole days between calendar dates."""
+    order_gaps: list[tuple[Any, int, int]] = field(default_factory=list)
+    """Runs of days without an order inside the orders' span (:mod:`.gaps`), left out of the
+    days covered: (first empty day, days, orders after the run)."""
 
 
 FIGURE_NEEDS: dict[str, dict[str, tuple[str, ...]]] = {
@@ -132,12 +136,19 @@ def _src(p: Prepared, *kinds: str) -> str:
 # orders
 
 
-def _month_exposure(dates: pd.Series) -> pd.DataFrame:
-    """Orders and covered days per calendar month, from the first to the last order date."""
+def _month_exposure(dates: pd.Series, details: Details) -> pd.DataFrame:
+    """Orders and covered days per calendar month, from the first to the last order date, less
+    the gaps (:mod:`.gaps`: a stray date opens months without orders, which say nothing of how
+    fast orders come), which go to ``details.order_gaps``."""
     day = dates.dt.normalize()
     first, last = day.min(), day.max()
     days = pd.date_range(first, last, freq="D")
-    exposure = pd.Series(1.0, index=days).groupby(days.month).sum()
+    per_day = day.value_counts().reindex(days, fill_value=0).to_numpy()
+    covered = np.ones(len(days))
+    for at, n in order_gaps(per_day):
+        covered[at : at + n] = 0.0
+        details.order_gaps.append((days[at].date(), n, int(per_day[at + n :].sum())))
+    exposure = pd.Series(covered, index=days).groupby(days.month).sum()
     counts = day.dt.month.value_counts()
     return pd.DataFrame({"orders": counts, "days": exposure}).fillna(0.0)
 
@@ -175,7 +186,7 @@ def _orders(out: list[dict[str, Any]], p: Prepared, details: Details) -> None:
     if p.orders is not None and len(p.orders):
         o = p.orders
         src = _src(p, "orders")
-        _seasonality(out, _month_exposure(o["date"]), src, details)
+        _seasonality(out, _month_exposure(o["date"], details), src, details)
         _class_shares(out, o["item_class"], src)
         for cls in sorted(o["item_class"].dropna().unique()):
             price = o.loc[o["item_class"] == cls, "unit_price"].to_numpy(float)

@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from ..calibrate.codes import CodeTable
+from ..calibrate.gaps import order_gaps
 from ..calibrate.readers import (
     ReadProblem,
     Report,
@@ -187,21 +188,6 @@ def _per_unit(frame: pd.DataFrame, units: np.ndarray) -> pd.DataFrame:
         v = out[col].to_numpy(dtype=float)
         out[col] = np.where(later & ~np.isnan(v), 0.0, v)
     return out
-
-
-GAP_DAYS = 28
-"""Days without an order, inside the orders' span, past which a replay's notes name the gap."""
-
-
-def order_gaps(per_day: np.ndarray, longer_than: int = GAP_DAYS) -> list[tuple[int, int]]:
-    """Runs of days without an order between the first and the last day with one, longer than
-    ``longer_than`` days: (index of the first empty day, days), in day order."""
-    has = np.flatnonzero(np.asarray(per_day) > 0)
-    if len(has) < 2:
-        return []
-    run = np.diff(has) - 1  # empty days between two days with orders
-    at = np.flatnonzero(run > longer_than)
-    return [(int(has[i]) + 1, int(run[i])) for i in at]
 
 
 def _gap_notes(per_day: np.ndarray, start: pd.Timestamp, name: str) -> list[str]:
