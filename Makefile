@@ -4,8 +4,9 @@
 #               missing, for the report's layout test), run every check and test
 # Also: make lab (JupyterLab on notebooks/), make bench (speed benchmarks), make lint (ruff and
 # mypy), make docs (the API reference, strict), make fuzz (hostile scenarios and report files,
-# and damaged reports read for a replay; counts by class), make mutate (plant each curated bug of tools/mutations.toml and check a test
-# fails; tens of minutes, not part of make test), make clean.
+# and damaged reports read for a replay; counts by class), make mutate (plant each curated bug
+# of tools/mutations.toml and check a test fails; tens of minutes, not part of make test),
+# make clean.
 
 PYTHON ?= python3
 
