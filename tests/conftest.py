@@ -172,7 +172,6 @@ def cli(*argv: str, cwd: Path | None = None, stdin: str = "") -> subprocess.Comp
     return subprocess.CompletedProcess(["returnsim", *argv], code, out.getvalue(), err.getvalue())
 
 
-
 def modules_not_hashed(run: str, prefixes: tuple[str, ...], patterns: str) -> tuple[int, list[str]]:
     """In a fresh interpreter, run the code ``run``, then list the returnsim modules it loaded
     whose names start with one of ``prefixes`` and that ``fingerprint.package_files`` of the

@@ -5,6 +5,8 @@ dated before its order is replayed just after the order, and counted in a note."
 
 from __future__ import annotations
 
+from datetime import date
+
 import numpy as np
 import pytest
 from conftest import SEED_SCENARIO
@@ -23,13 +25,20 @@ def _days(*runs: tuple[int, int]) -> np.ndarray:
     return np.concatenate([np.full(days, orders) for orders, days in runs])
 
 
+def _gaps(per_day: np.ndarray) -> list[tuple[int, int]]:
+    return [(g.at, g.days) for g in order_gaps(per_day, date(2024, 1, 1))]
+
+
 def test_only_runs_longer_than_the_limit_between_orders_are_gaps():
-    assert order_gaps(_days((3, 5), (0, GAP_DAYS + 1), (2, 1))) == [(5, GAP_DAYS + 1)]
-    assert order_gaps(_days((3, 5), (0, GAP_DAYS), (2, 1))) == []  # at the limit: no note
+    assert _gaps(_days((3, 5), (0, GAP_DAYS + 1), (2, 1))) == [(5, GAP_DAYS + 1)]
+    assert _gaps(_days((3, 5), (0, GAP_DAYS), (2, 1))) == []  # at the limit: no note
     # before the first order and after the last are not inside the span
-    assert order_gaps(_days((0, 90), (1, 3), (0, 90))) == []
-    assert order_gaps(_days((1, 1), (0, 40), (1, 1), (0, 30), (1, 1))) == [(1, 40), (42, 30)]
-    assert order_gaps(np.zeros(100, dtype=np.int64)) == []
+    assert _gaps(_days((0, 90), (1, 3), (0, 90))) == []
+    assert _gaps(_days((1, 1), (0, 40), (1, 1), (0, 30), (1, 1))) == [(1, 40), (42, 30)]
+    assert _gaps(np.zeros(100, dtype=np.int64)) == []
+    gap = order_gaps(_days((3, 5), (0, 40), (2, 1), (0, 2), (4, 1)), date(2024, 1, 1))[0]
+    assert (gap.first, gap.orders_after) == (date(2024, 1, 6), 6)
+    assert gap.text() == "no order on the 40 days from 2024-01-06 to 2024-02-14"
 
 
 @pytest.mark.parametrize(("date", "gap"), [("2025-06-01T10:00:00+00:00", True), ("2024-12-30T10:00:00+00:00", False)])

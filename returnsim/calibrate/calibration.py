@@ -10,7 +10,6 @@ scenario file that uses them.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -253,12 +252,10 @@ def calibrate(
             estimates = pd.concat([estimates, extra], ignore_index=True)
     problems = [_with_uses(p, r.kind) for r in reports.values() if r is not None for p in r.problems]
     notes = [n for r in reports.values() if r is not None for n in r.notes] + prepared.notes
-    for day, n, after in details.order_gaps:
-        notes.append(
-            f"no order on the {n:,} days from {day} to {day + timedelta(days=n - 1)}, inside the orders' span: "
-            f"left out of the days orders per day and seasonality are counted over; if the {after:,} "
-            f"{'order after them is' if after == 1 else 'orders after them are'} misdated, correct or remove them"
-        )
+    notes += [
+        f"{g.text()}, inside the orders' span: left out of the days orders per day and seasonality are counted over; {g.fix()}"
+        for g in details.order_gaps
+    ]
     rows = pd.DataFrame(
         [
             {"report": k, "file": r.name, "rows": r.rows_read, "used": len(r.data)}

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .gaps import order_gaps
+from .gaps import Gap, order_gaps
 from .names import ALL, ESTIMATE_COLUMNS
 from .prepare import Prepared  # kept here too: it lives in prepare, which must not import scipy
 from .stats import (
@@ -50,9 +50,9 @@ class Details:
     """Days of orders covered per calendar month (1 = January)."""
     delay_day_resolution: bool = False
     """The delays are whole days between calendar dates."""
-    order_gaps: list[tuple[Any, int, int]] = field(default_factory=list)
+    order_gaps: list[Gap] = field(default_factory=list)
     """Runs of days without an order inside the orders' span (:mod:`.gaps`), left out of the
-    days covered: (first empty day, days, orders after the run)."""
+    days covered."""
 
 
 FIGURE_NEEDS: dict[str, dict[str, tuple[str, ...]]] = {
@@ -145,9 +145,9 @@ def _month_exposure(dates: pd.Series, details: Details) -> pd.DataFrame:
     days = pd.date_range(first, last, freq="D")
     per_day = day.value_counts().reindex(days, fill_value=0).to_numpy()
     covered = np.ones(len(days))
-    for at, n in order_gaps(per_day):
-        covered[at : at + n] = 0.0
-        details.order_gaps.append((days[at].date(), n, int(per_day[at + n :].sum())))
+    for gap in order_gaps(per_day, days[0].date()):
+        covered[gap.at : gap.at + gap.days] = 0.0
+        details.order_gaps.append(gap)
     exposure = pd.Series(covered, index=days).groupby(days.month).sum()
     counts = day.dt.month.value_counts()
     return pd.DataFrame({"orders": counts, "days": exposure}).fillna(0.0)

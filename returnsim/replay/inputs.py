@@ -193,20 +193,12 @@ def _per_unit(frame: pd.DataFrame, units: np.ndarray) -> pd.DataFrame:
 def _gap_notes(per_day: np.ndarray, start: pd.Timestamp, name: str) -> list[str]:
     """Why a replay's span may be longer than the seller's year: a stray date (a typo, an order
     from another period) stretches it, and every day of it is simulated."""
-    gaps = order_gaps(per_day)
+    gaps = order_gaps(per_day, start.date())
     if not gaps:
         return []
     has = np.flatnonzero(per_day > 0)
-    day = [(start + pd.Timedelta(days=int(d))).date() for d in (has[0], has[-1])]
-    out = []
-    for first, n in gaps[:3]:
-        after = int(per_day[first + n :].sum())
-        out.append(
-            f"{name}: no order on the {n:,} days from {(start + pd.Timedelta(days=first)).date()} to "
-            f"{(start + pd.Timedelta(days=first + n - 1)).date()}, inside the orders' span ({day[0]} to {day[1]}): every "
-            f"day of it is simulated; if the {after:,} {'order after it is' if after == 1 else 'orders after it are'} "
-            "misdated, correct or remove them"
-        )
+    span = " to ".join(str((start + pd.Timedelta(days=int(d))).date()) for d in (has[0], has[-1]))
+    out = [f"{name}: {g.text()}, inside the orders' span ({span}): every day of it is simulated; {g.fix()}" for g in gaps[:3]]
     if len(gaps) > 3:
         out.append(f"{name}: and {len(gaps) - 3} more such gaps")
     return out
