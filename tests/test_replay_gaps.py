@@ -16,7 +16,7 @@ from test_replay_returns_fast import DATE, TEXT
 from test_replay_returns_fast import _set as _set_return
 
 import returnsim as rs
-from returnsim.calibrate.gaps import GAP_DAYS, order_gaps
+from returnsim.calibrate.gaps import GAP_DAYS, day_gaps, tail_gap
 from returnsim.replay import read_inputs
 
 
@@ -26,7 +26,7 @@ def _days(*runs: tuple[int, int]) -> np.ndarray:
 
 
 def _gaps(per_day: np.ndarray) -> list[tuple[int, int]]:
-    return [(g.at, g.days) for g in order_gaps(per_day, date(2024, 1, 1))]
+    return [(g.at, g.days) for g in day_gaps(per_day, date(2024, 1, 1))]
 
 
 def test_only_runs_longer_than_the_limit_between_orders_are_gaps():
@@ -36,9 +36,28 @@ def test_only_runs_longer_than_the_limit_between_orders_are_gaps():
     assert _gaps(_days((0, 90), (1, 3), (0, 90))) == []
     assert _gaps(_days((1, 1), (0, 40), (1, 1), (0, 30), (1, 1))) == [(1, 40), (42, 30)]
     assert _gaps(np.zeros(100, dtype=np.int64)) == []
-    gap = order_gaps(_days((3, 5), (0, 40), (2, 1), (0, 2), (4, 1)), date(2024, 1, 1))[0]
-    assert (gap.first, gap.orders_after) == (date(2024, 1, 6), 6)
+    gap = day_gaps(_days((3, 5), (0, 40), (2, 1), (0, 2), (4, 1)), date(2024, 1, 1))[0]
+    assert (gap.first, gap.after) == (date(2024, 1, 6), 6)
     assert gap.text() == "no order on the 40 days from 2024-01-06 to 2024-02-14"
+    assert gap.fix() == "if the 6 orders after it are misdated, correct or remove them"
+    assert day_gaps(_days((3, 5), (0, 40), (1, 1)), date(2024, 1, 1))[0].fix() == "if the 1 order after it is misdated, correct or remove it"
+
+
+def test_a_tail_gap_is_a_last_gap_with_fewer_lines_after_it_than_its_days_would_hold():
+    day0 = date(2024, 1, 1)
+    # 2 a day for 100 days, 60 days without, then 3: 120 expected over the gap, 3 came
+    gap = tail_gap(_days((2, 100), (0, 60), (1, 3)), day0)
+    assert gap is not None and (gap.at, gap.days, gap.after, gap.what) == (100, 60, 3, "return")
+    # a season's pause, then a season: more after it than the gap would have held
+    assert tail_gap(_days((2, 100), (0, 60), (2, 61)), day0) is None
+    # the rate counts from the first day with a line: 20 lines over the 191 days to the gap,
+    # whose 40 days would have held 4.2; 3 after it is a tail, 5 is not
+    sparse = np.tile(np.r_[1, np.zeros(9, dtype=np.int64)], 20)[:-9]
+    assert tail_gap(np.r_[np.zeros(50, dtype=np.int64), sparse, np.zeros(40, dtype=np.int64), [3]], day0) is not None
+    assert tail_gap(np.r_[np.zeros(50, dtype=np.int64), sparse, np.zeros(40, dtype=np.int64), [5]], day0) is None
+    # the last gap is the one: an earlier long gap does not count
+    assert tail_gap(_days((2, 100), (0, 60), (2, 100), (0, 10), (1, 1)), day0) is None
+    assert tail_gap(_days((2, 100), (0, GAP_DAYS), (1, 1)), day0) is None  # at the limit: no gap
 
 
 @pytest.mark.parametrize(("date", "gap"), [("2025-06-01T10:00:00+00:00", True), ("2024-12-30T10:00:00+00:00", False)])
@@ -101,3 +120,48 @@ def test_calibration_leaves_a_gap_out_of_the_days_orders_are_counted_over(tmp_pa
     stray, named = orders_per_day(path)
     assert none == [] and len(named) == 1 and f"to {year}-05-31" in named[0], named
     assert shipped["ci_low"] <= stray["estimate"] <= shipped["ci_high"]
+
+
+@pytest.mark.parametrize(("kind", "when"), [("mfn_returns", "15-JAN-2031"), ("fba_returns", "2031-01-15T10:00:00+00:00"), ("mfn_returns", "15-FEB-2025")])
+def test_calibration_names_a_stray_return_that_sets_its_reports_end(tmp_path, kind, when):
+    """One return dated weeks or years after the shipped year ends its report there, so the
+    last 90 days' orders count in the return rates' cohort although their returns are not in
+    the report. The note gives the order lines it added: exactly the cohort's growth over the
+    same reports without that row. The shipped reports have no such note."""
+    from returnsim.calibrate import calibrate
+    from returnsim.calibrate.codes import CodeTable
+    from returnsim.calibrate.prepare import prepare
+    from returnsim.calibrate.readers import (
+        read_classes,
+        read_fba_returns,
+        read_mfn_returns,
+        read_orders,
+    )
+
+    lines = TEXT[kind]
+    rows = list(lines[1:])
+    rows[5] = _set_return(kind, rows[5], DATE[kind], when)
+    stray, dropped = tmp_path / "stray.txt", tmp_path / "dropped.txt"
+    stray.write_text("\n".join([lines[0], *rows]) + "\n", encoding="utf-8")
+    dropped.write_text("\n".join([lines[0], *rows[:5], *rows[6:]]) + "\n", encoding="utf-8")
+
+    def cohort(path):
+        read = {"fba_returns": read_fba_returns, "mfn_returns": read_mfn_returns}
+        files = {**FILES, kind: path}
+        p, _, _ = prepare(
+            fba=read["fba_returns"](files["fba_returns"]), mfn=read["mfn_returns"](files["mfn_returns"]),
+            orders=read_orders(files["orders"]), classes=read_classes(files["classes"]), codes=CodeTable.load(),
+        )
+        return int(p.orders["cohort"].sum())
+
+    def named(path):
+        files = {**FILES, kind: path}
+        cal = calibrate(orders=files["orders"], fba_returns=files["fba_returns"], mfn_returns=files["mfn_returns"], classes=files["classes"])
+        return [n for n in cal.notes if "no return on the" in n]
+
+    assert named(FILES[kind]) == []
+    note = named(stray)
+    more = cohort(stray) - cohort(dropped)
+    assert more > 0 and len(note) == 1, note
+    assert note[0].startswith("stray.txt: no return on the ") and ", then 1 return: it sets the report's end" in note[0], note
+    assert f"so {more:,} more order lines count as old enough (90 days)" in note[0], (note, more)

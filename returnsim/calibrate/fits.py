@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .gaps import Gap, order_gaps
+from .gaps import Gap, day_gaps
 from .names import ALL, ESTIMATE_COLUMNS
 from .prepare import Prepared  # kept here too: it lives in prepare, which must not import scipy
 from .stats import (
@@ -145,7 +145,7 @@ def _month_exposure(dates: pd.Series, details: Details) -> pd.DataFrame:
     days = pd.date_range(first, last, freq="D")
     per_day = day.value_counts().reindex(days, fill_value=0).to_numpy()
     covered = np.ones(len(days))
-    for gap in order_gaps(per_day, days[0].date()):
+    for gap in day_gaps(per_day, days[0].date()):
         covered[gap.at : gap.at + gap.days] = 0.0
         details.order_gaps.append(gap)
     exposure = pd.Series(covered, index=days).groupby(days.month).sum()

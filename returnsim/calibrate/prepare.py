@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from .codes import CodeTable
+from .gaps import tail_gap
 from .readers import Report
 
 __all__ = ["Prepared", "prepare", "propose_price_bands", "band_names", "price_band_classes", "class_lookup", "map_class", "UNKNOWN_COLUMNS"]
@@ -145,6 +146,33 @@ def map_class(df: pd.DataFrame, by_sku: dict[str, str], by_asin: dict[str, str])
     if "asin" in df and by_asin:
         out = out.fillna(df["asin"].map(by_asin))
     return out
+
+
+def _stray_end_note(name: str, dates: pd.Series, by_this: pd.Series, order_dates: pd.Series, maturity_days: float) -> list[str]:
+    """A note when a returns report's end is set by a few returns after a long gap
+    (:func:`.gaps.tail_gap`): misdated, they make orders count as old enough for their returns
+    to be in the report when they are not, and the return rate falls. ``by_this`` marks the
+    order lines in the cohort through this report's end. The fit is left as it is: a small
+    store's last return may come after a quiet month, and the note says what it moved."""
+    day = dates.dropna().dt.normalize()
+    if day.empty:
+        return []
+    day0 = day.min()
+    per_day = np.bincount((day - day0).dt.days.to_numpy())
+    gap = tail_gap(per_day, day0.date())
+    if gap is None:
+        return []
+    d = dates.dropna()
+    end = d[d < day0 + pd.Timedelta(days=gap.at)].max()  # where the report would end without them
+    more = int((by_this & (order_dates > end - pd.Timedelta(days=maturity_days))).sum())
+    if not more:
+        return []
+    one = gap.after == 1
+    return [
+        f"{name}: {gap.text()}, then {gap.after:,} {gap.what}{'' if one else 's'}: {'it sets' if one else 'they set'} the "
+        f"report's end, so {more:,} more order lines count as old enough ({maturity_days:g} days) for their returns to be "
+        f"in the report (the return rates' cohort); if {'it is' if one else 'they are'} misdated, correct or remove {'it' if one else 'them'}"
+    ]
 
 
 def prepare(
@@ -356,6 +384,9 @@ def prepare(
                 cohort &= o["channel"] == channels[0]
                 notes.append(f"return rates count {channels[0].upper()} orders only: the other channel's returns report was not given")
             o["cohort"] = cohort
+            for kind, df, chan in (("fba_returns", f, "fba"), ("mfn_returns", m, "mfn")):
+                if df is not None:
+                    notes += _stray_end_note(sources.get(kind, kind), df["date"], cohort & (cutoff == end[chan]), o["date"], maturity_days)
             if not cohort.any():
                 notes.append(f"no order is {maturity_days:g} days older than the last return in the reports: return rates not fitted")
                 in_rate = []

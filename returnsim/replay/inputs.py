@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from ..calibrate.codes import CodeTable
-from ..calibrate.gaps import order_gaps
+from ..calibrate.gaps import day_gaps
 from ..calibrate.readers import (
     ReadProblem,
     Report,
@@ -193,7 +193,7 @@ def _per_unit(frame: pd.DataFrame, units: np.ndarray) -> pd.DataFrame:
 def _gap_notes(per_day: np.ndarray, start: pd.Timestamp, name: str) -> list[str]:
     """Why a replay's span may be longer than the seller's year: a stray date (a typo, an order
     from another period) stretches it, and every day of it is simulated."""
-    gaps = order_gaps(per_day, start.date())
+    gaps = day_gaps(per_day, start.date())
     if not gaps:
         return []
     has = np.flatnonzero(per_day > 0)
