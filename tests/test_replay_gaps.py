@@ -78,9 +78,10 @@ def test_a_stray_order_date_is_named_in_the_notes(tmp_path, date, gap):
         assert named == [] and inputs.scenario.horizon_days <= 366
 
 
-def test_a_return_dated_before_its_order_is_named_in_the_notes(tmp_path):
+def test_a_return_dated_before_its_order_or_years_after_it_is_named_in_the_notes(tmp_path):
     """Two seller-fulfilled returns dated in 2023, for orders of 2024: both replayed (just after
-    their orders), and a note counts them; the shipped report has none."""
+    their orders), and a note counts them; the shipped report has none. One dated 2031 is
+    replayed as dated, and counted in a note too."""
     kind = "mfn_returns"
     lines = TEXT[kind]
     rows = list(lines[1:])
@@ -96,6 +97,19 @@ def test_a_return_dated_before_its_order_is_named_in_the_notes(tmp_path):
     assert [n for n in early.notes if "before their order" in n] == [
         "mfn.txt: 2 returns are dated more than a day before their order; each is replayed as requested just after its order"
     ]
+    late_path = tmp_path / "late.txt"
+    rows = list(lines[1:])
+    rows[5] = _set_return(kind, rows[5], DATE[kind], "15-JAN-2031")
+    rows[40] = _set_return(kind, rows[40], DATE[kind], "15-FEB-2025")  # inside a year: no note
+    late_path.write_text("\n".join([lines[0], *rows]) + "\n", encoding="utf-8")
+    late = read_inputs(sc, orders=FILES["orders"], mfn_returns=late_path, classes=FILES["classes"])
+    assert not [n for n in shipped.notes if "after their order" in n]
+    assert [n for n in late.notes if "after their order" in n] == [
+        "late.txt: 1 returns are dated more than a year after their order; each is replayed as dated, and the replay "
+        "runs on to it: if misdated, correct or remove them"
+    ]
+    # replayed as dated: the latest request is the 2031 one
+    assert late.demand.request_time.max() > shipped.demand.request_time.max() + 5 * 365 * 24
 
 
 @pytest.mark.parametrize("year", [2025, 2031])

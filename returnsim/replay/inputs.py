@@ -230,6 +230,13 @@ def _request_rows(
             f"{r.name}: {early:,} returns are dated more than a day before their order; each is replayed as "
             "requested just after its order"
         )
+    # (no return window Amazon gives runs for a year; such a date stretches the replay's span)
+    late = int((r.date[at] > lines.date[line] + np.timedelta64(365, "D")).sum())
+    if late:
+        notes.append(
+            f"{r.name}: {late:,} returns are dated more than a year after their order; each is replayed as "
+            "dated, and the replay runs on to it: if misdated, correct or remove them"
+        )
     q = r.quantity[at] if r.quantity is not None else np.ones(len(at))
     units = _units(q, lines.quantity[line] if lines.quantity is not None else np.full(len(at), np.nan))
     if (units > 1).any():
