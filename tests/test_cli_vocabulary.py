@@ -65,6 +65,23 @@ def test_calibrate_still_requires_its_output(tmp_path, capsys):
     assert code == 2 and "--output (-o) FILE is required" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (["run", "s.toml", "--policies", "seed"], "unrecognized arguments: --policies seed (did you mean --policy?)"),
+        (["replay", "s.toml", "--mfn-retruns=x.txt", "--orders-file", "o.txt"], "(did you mean --mfn-returns or --orders?)"),
+        (["psa", "s.toml", "--zzz"], "unrecognized arguments: --zzz\n"),
+    ],
+)
+def test_an_option_the_command_lacks_is_named_with_the_nearest_it_has(argv, said, capsys):
+    """The command's own usage (not the top-level one), the words given, and the nearest
+    option, since the Python API's ``policies=`` invites ``--policies``."""
+    with pytest.raises(SystemExit) as stop:
+        build_parser().parse_args(argv)
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and err.startswith(f"usage: returnsim {argv[0]} ") and said in err, err
+
+
 def _command_lines(text: str) -> list[str]:
     """``returnsim ...`` lines of the fenced blocks of a Markdown text, continuations joined."""
     lines: list[str] = []

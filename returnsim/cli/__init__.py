@@ -10,9 +10,10 @@ Each group of subcommands lives in its own module with a ``register(subparsers)`
 from __future__ import annotations
 
 import argparse
+import difflib
 import shlex
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from . import calibrate, decide, experiment, health, replay, scenario
 from .common import UserError
@@ -23,11 +24,31 @@ COMMANDS = (experiment, decide, health, scenario, calibrate, replay)
 """Modules that add subcommands, each through ``register(subparsers)``."""
 
 
-def build_parser() -> argparse.ArgumentParser:
+class Parser(argparse.ArgumentParser):
+    """The ``returnsim`` parser: its subcommands' parsers in :attr:`commands`, by name."""
+
+    commands: Mapping[str, argparse.ArgumentParser]
+
+    def parse_args(self, args: Sequence[str] | None = None, namespace: None = None) -> argparse.Namespace:  # type: ignore[override]
+        """As argparse's, but an option the command does not have is named with the command's
+        usage and the nearest option it has (``--policies``: did you mean ``--policy``?)."""
+        ns, extra = self.parse_known_args(args)
+        if extra:
+            sp = self.commands.get(getattr(ns, "command", None) or "", self)
+            known = [o for a in sp._actions for o in a.option_strings if o.startswith("--")]
+            near = {
+                m for x in extra if x.startswith("--") for m in difflib.get_close_matches(x.split("=")[0], known, n=1, cutoff=0.7)
+            }
+            hint = f" (did you mean {' or '.join(sorted(near))}?)" if near else ""
+            sp.error(f"unrecognized arguments: {' '.join(extra)}{hint}")
+        return ns
+
+
+def build_parser() -> Parser:
     """The ``returnsim`` argument parser with every subcommand."""
     from .. import __version__
 
-    p = argparse.ArgumentParser(
+    p = Parser(
         prog="returnsim",
         description="Simulate how a marketplace seller handles return requests and what each "
         "policy costs and does to retention.",
@@ -37,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in COMMANDS:
         module.register(sub)
+    p.commands = sub.choices
     return p
 
 
