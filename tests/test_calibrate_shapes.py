@@ -150,6 +150,10 @@ def _examples(store, tmp_path):
         ("xlsx", "Excel workbook"),
         ("orders as fba", "All Orders report"),
         ("fba as mfn", "FBA customer returns report"),
+        # a returns report has an order id and an order date, which an orders reader would
+        # take for its own: it read 175 Returns rows as order lines without a word
+        ("mfn as orders", "seller-fulfilled Returns report, not the report expected here; pass it as --mfn-returns"),
+        ("fba as orders", "FBA customer returns report, not the report expected here; pass it as --fba-returns"),
         ("empty", "the file is empty"),
     ],
 )
@@ -176,13 +180,16 @@ def test_a_file_that_cannot_be_used_is_named_with_the_fix(store, tmp_path, capsy
         args = {"--fba-returns": paths["orders"]}
     elif case == "fba as mfn":
         args["--mfn-returns"] = paths["fba_returns"]
+    elif case in ("mfn as orders", "fba as orders"):
+        args["--orders"] = paths[f"{case[:3]}_returns"]
     elif case == "empty":
         bad.write_text("\n\n")
         args["--orders"] = bad
     argv = ["calibrate", *[str(x) for kv in args.items() for x in kv], "--output", str(tmp_path / "x.toml")]
     assert main(argv) == 2
     err = capsys.readouterr().err
-    name = "bad.txt" if case not in ("orders as fba", "fba as mfn") else ("synthetic_orders.txt" if case == "orders as fba" else "synthetic_fba_returns.txt")
+    given = {"orders as fba": "orders", "fba as mfn": "fba_returns", "mfn as orders": "mfn_returns", "fba as orders": "fba_returns"}
+    name = paths[given[case]].name if case in given else "bad.txt"
     assert name in err and expect in err and "Traceback" not in err, err
     assert not (tmp_path / "x.toml").exists()
 

@@ -93,6 +93,16 @@ def test_unusable_files_raise_the_readers_errors(sc, tmp_path):
         read_inputs(sc, orders=empty, mfn_returns=FILES["mfn_returns"])
     with pytest.raises(ReportError, match="not the report expected"):
         read_inputs(sc, orders=FILES["fba_returns"], mfn_returns=FILES["mfn_returns"])
+    # a Returns report has an order id and an order date, which the orders' reader had taken
+    # for an orders report's
+    with pytest.raises(ReportError, match="this is a seller-fulfilled Returns report, not the report expected"):
+        read_inputs(sc, orders=FILES["mfn_returns"], mfn_returns=FILES["mfn_returns"])
+    # nothing to replay: the message carries the notes that say why (here, no class mapping)
+    with pytest.raises(ValueError, match="nothing to replay") as err:
+        read_inputs(sc, orders=FILES["orders"], mfn_returns=FILES["mfn_returns"])
+    said = str(err.value)
+    assert "items were put in price bands (proposed), which the scenario's classes (accessories, electronics, apparel)" in said
+    assert "pass classes= (--classes)" in said and "returns are of items in no class of the scenario" in said, said
     with pytest.raises(ValueError, match="fba_returns= or mfn_returns="):
         read_inputs(sc, orders=FILES["orders"])
 
@@ -410,6 +420,7 @@ def test_cli_bad_files_give_the_readers_errors_without_traceback(capsys, tmp_pat
     other.write_text(head + "".join("X" + line for line in lines), encoding="utf-8")
     code, out, err = run_cli(capsys, "replay", str(SEED_SCENARIO), "--orders", str(other), "--mfn-returns", str(FILES["mfn_returns"]))
     assert code == 2 and "no return in the reports matches an order line" in err and "Traceback" not in err
+    assert "returns match no order line in the orders report" in err, err
 
 
 # ---------------------------------------------------------------------------------------------

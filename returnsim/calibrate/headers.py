@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from .tsv import NotText, header_key, read_text, split_rows
 
-__all__ = ["Column", "SIGNATURES", "ARGUMENT", "REQUIRED", "ROW_NEEDS", "what_it_is", "found_columns", "usable_head"]
+__all__ = ["Column", "SIGNATURES", "ARGUMENT", "REQUIRED", "ROW_NEEDS", "what_it_is", "wrong_kind", "found_columns", "usable_head"]
 
 
 @dataclass(frozen=True)
@@ -68,6 +68,17 @@ def what_it_is(keys: list[str], kind: str) -> str:
     return ""
 
 
+def wrong_kind(keys: list[str], kind: str) -> str:
+    """Why a header that has the columns a ``kind`` report needs is still another report: none
+    of the headers only a ``kind`` report has, and two or more of another's (a Returns report
+    has an order id and an order date, which an orders reader would take for its own). Empty
+    when it is not."""
+    own = SIGNATURES.get("orders" if kind == "monthly_orders" else kind)
+    if own is None or own[1] & set(keys):
+        return ""
+    return what_it_is(keys, kind) if "this is " in what_it_is(keys, kind) else ""
+
+
 REQUIRED = {
     "fba_returns": ("order_id", "return_date"),
     "mfn_returns": ("order_id", "request_date"),
@@ -105,5 +116,6 @@ def usable_head(head: bytes, kind: str, columns: Sequence[Column]) -> bool:
     except NotText:
         return False
     header, rows = split_rows(text, "\t")
-    where = found_columns([header_key(h) for h in header], columns)
-    return bool(where) and all(c in where for c in REQUIRED.get(kind, ())) and (bool(rows) or kind not in ROW_NEEDS)
+    keys = [header_key(h) for h in header]
+    where = found_columns(keys, columns)
+    return bool(where) and not wrong_kind(keys, kind) and all(c in where for c in REQUIRED.get(kind, ())) and (bool(rows) or kind not in ROW_NEEDS)

@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .headers import REQUIRED, ROW_NEEDS, SIGNATURES, Column, found_columns, what_it_is
+from .headers import REQUIRED, ROW_NEEDS, SIGNATURES, Column, found_columns, what_it_is, wrong_kind
 from .tsv import (
     EXPECT,
     NotText,
@@ -230,6 +230,9 @@ def read_report(source: Source, kind: str, columns: Sequence[Column], delimiter:
     where = found_columns(keys, columns)
     rep.columns_found = tuple(where)
     required = [c for c in REQUIRED.get(kind, ()) if c not in where]
+    other = wrong_kind(keys, kind) if where and not required else ""
+    if other:
+        return rep.fail(1, other)
     if not where or required:
         why = what_it_is(keys, kind)
         if not where:

@@ -337,9 +337,14 @@ def read_inputs(
     one_class = classes is None and bands is None and len(catalog) == 1
     if classes is None and bands is None:
         if not one_class:
+            put = (
+                f"items were put in {tables.classes_from}, which"
+                if tables.classes_from.startswith("price bands")
+                else "no SKU with a price to put items in price bands by, and"
+            )
             notes.append(
-                f"no class mapping: items were put in price bands ({tables.classes_from}), which the scenario's "
-                f"classes ({', '.join(catalog)}) do not name; pass classes= (--classes) to map SKUs to them"
+                f"no class mapping: {put} the scenario's classes ({', '.join(catalog)}) do not name them; "
+                "pass classes= (--classes) to map SKUs to them"
             )
     days = pd.DatetimeIndex(counts.per_day.index)
     if days.tz is not None:
@@ -362,7 +367,11 @@ def read_inputs(
     # the end of the reading its peak in memory).
     del returns, matched, lines, tables
     if not rows or not sum(len(r) for r in rows):
-        raise ValueError("no return in the reports matches an order line of the orders report and a class of the scenario: nothing to replay")
+        # (the notes say why each return was left out: the message is all the seller sees)
+        raise ValueError(
+            "no return in the reports matches an order line of the orders report and a class of the scenario: "
+            "nothing to replay" + "".join(f"\n  {n}" for n in notes)
+        )
     req = pd.concat(rows, ignore_index=True)
     del rows
     # An order before the replay's days cannot be: the orders report sets day 0.
