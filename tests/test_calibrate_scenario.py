@@ -80,6 +80,30 @@ def test_price_bands_without_a_mapping_keep_the_base_classes_at_share_zero(tmp_p
     rs.simulate(sc, "seed", seed=0)  # the base's rules still work
 
 
+@pytest.mark.parametrize(("rename", "hint"), [("Apparel", True), ("aparel", True), ("shoes", False), (None, False)])
+def test_a_mapping_class_the_base_lacks_is_named_with_the_base_class_it_looks_like(tmp_path, rename, hint):
+    """A class mapping that spells 'apparel' another way makes a new class, which takes none of
+    the base's apparel settings (category, FBA, the rules naming it), while the base's apparel
+    gets share 0: the notes say so, with the look-alike; the shipped mapping gives no such note."""
+    mapping = (EXAMPLES / "synthetic_classes.csv").read_text(encoding="utf-8")
+    if rename:
+        mapping = mapping.replace(",apparel", f",{rename}")
+    path = tmp_path / "classes.csv"
+    path.write_text(mapping, encoding="utf-8")
+    files = {k: EXAMPLES / f"synthetic_{k}.txt" for k in ("orders", "fba_returns", "mfn_returns")}
+    cal = calibrate(**files, classes=path)
+    sc = rs.parse_scenario(tomllib.loads(cal.to_scenario(base=SEED_SCENARIO)))
+    said = [n for n in cal.writer_notes if "class mapping" in n]
+    if rename is None:
+        assert said == []
+        return
+    assert sc.catalog["apparel"].share == 0.0 and sc.catalog[rename].category != "clothing"
+    assert len(said) == 1 and f"class '{rename}' is not in the base scenario" in said[0]
+    assert "the base's 'apparel' gets share 0" in said[0]
+    look = f"'{rename}' looks like the scenario's 'apparel': if it is that class, name it 'apparel' in the class mapping"
+    assert (look in said[0]) == hint, said
+
+
 def test_order_counts_per_month_give_a_store_wide_return_rate():
     rep_orders = {f"2024-{m:02d}": 180 for m in range(1, 13)}
     cal = calibrate(fba_returns=EXAMPLES / "synthetic_fba_returns.txt", orders=rep_orders)

@@ -179,3 +179,23 @@ def test_calibration_names_a_stray_return_that_sets_its_reports_end(tmp_path, ki
     assert more > 0 and len(note) == 1, note
     assert note[0].startswith("stray.txt: no return on the ") and ", then 1 return: it sets the report's end" in note[0], note
     assert f"so {more:,} more order lines count as old enough (90 days)" in note[0], (note, more)
+
+
+@pytest.mark.parametrize(("rename", "hint"), [("Apparel", True), ("shoes", False)])
+def test_a_replay_names_a_mapping_class_the_scenario_lacks(tmp_path, rename, hint):
+    """Returns of items the mapping puts in a class the scenario does not have are not replayed;
+    the notes name the class (and the scenario's class it looks like), not only the count."""
+    mapping = FILES["classes"].read_text(encoding="utf-8").replace(",apparel", f",{rename}")
+    path = tmp_path / "classes.csv"
+    path.write_text(mapping, encoding="utf-8")
+    sc = rs.load_scenario(SEED_SCENARIO)
+    shipped = read_inputs(sc, orders=FILES["orders"], mfn_returns=FILES["mfn_returns"], classes=FILES["classes"])
+    renamed = read_inputs(sc, orders=FILES["orders"], mfn_returns=FILES["mfn_returns"], classes=path)
+    assert not [n for n in shipped.notes if "class mapping's" in n]
+    said = [n for n in renamed.notes if "class mapping's" in n]
+    assert len(said) == 1 and said[0].startswith(
+        f"the class mapping's '{rename}' is not a class of the scenario (accessories, electronics, apparel): "
+        "their items' returns are not replayed"
+    ), said
+    assert ("looks like the scenario's 'apparel'" in said[0]) == hint
+    assert len(renamed.demand.request_time) < len(shipped.demand.request_time)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-__all__ = ["ALL", "ESTIMATE_COLUMNS", "PROBLEM_COLUMNS"]
+import difflib
+from collections.abc import Iterable, Sequence
+
+__all__ = ["ALL", "ESTIMATE_COLUMNS", "PROBLEM_COLUMNS", "look_alikes"]
 
 ALL = "all"
 """``item_class`` of store-wide estimates."""
@@ -12,3 +15,16 @@ ESTIMATE_COLUMNS = ["parameter", "item_class", "estimate", "ci_low", "ci_high", 
 
 PROBLEM_COLUMNS = ["file", "line", "column", "value", "problem"]
 """Columns of :attr:`Calibration.problems <returnsim.calibrate.Calibration.problems>`."""
+
+
+def look_alikes(new: Iterable[str], known: Sequence[str]) -> str:
+    """``; 'Apparel' looks like the scenario's 'apparel' ...`` for each of the class mapping's
+    ``new`` class names that is one of ``known`` in another case or nearly (a typo): such a class
+    is a new one, which takes none of the known class's settings."""
+    lower = {k.lower(): k for k in known}
+    out = []
+    for c in new:
+        near = lower.get(c.lower()) or next(iter(difflib.get_close_matches(c, list(known), n=1, cutoff=0.8)), None)
+        if near is not None and near != c:
+            out.append(f"; '{c}' looks like the scenario's '{near}': if it is that class, name it '{near}' in the class mapping")
+    return "".join(out)

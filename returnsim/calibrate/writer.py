@@ -22,7 +22,7 @@ from tomlkit.items import Table
 
 from ..scenario import Scenario, load_scenario
 from .fits import MONTHS
-from .names import ALL
+from .names import ALL, look_alikes
 from .stats import fit_request_delay
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -273,6 +273,19 @@ def write_scenario(cal: CalibrationData, base: str | Path | Scenario) -> tuple[s
         for cls in sc.catalog:
             if cls not in fitted and cls in catalog:
                 _set(catalog[cls], "share", 0.0, "not in your reports: share 0 (kept so rules naming it still work)")
+        new = [c for c in fitted if c not in sc.catalog]
+        if new and str(cal.info.get("classes_from", "")).startswith("mapping"):
+            # (said on screen, not only in the file's comments: a class renamed by mistake
+            # loses its category, FBA settings and the rules that name it, without an error)
+            gone = [c for c in sc.catalog if c not in fitted]
+            one, q = len(new) == 1, lambda names: ", ".join(f"'{c}'" for c in names)
+            notes.append(
+                f"the class mapping's {'class' if one else 'classes'} {q(new)} {'is' if one else 'are'} not in the base "
+                f"scenario: {'a new class' if one else 'new classes'}, with the fields the reports do not give from the "
+                f"base's '{next(iter(sc.catalog))}'"
+                + (f"; the base's {q(gone)} {'gets' if len(gone) == 1 else 'get'} share 0" if gone else "")
+                + look_alikes(new, gone)
+            )
 
     # reasons the base lacks -----------------------------------------------------------
     reasons_t = doc.setdefault("reasons", tomlkit.table())

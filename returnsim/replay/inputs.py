@@ -28,6 +28,7 @@ import pandas as pd
 
 from ..calibrate.codes import CodeTable
 from ..calibrate.gaps import day_gaps
+from ..calibrate.names import look_alikes
 from ..calibrate.readers import (
     ReadProblem,
     Report,
@@ -330,6 +331,13 @@ def read_inputs(
     lines = line_parts.join(home_country, notes)
     give_back()  # what the orders' pass freed: the arrays below are not built on top of it
     tables = classify(lines, reports.get("classes"), bands, notes)
+    if classes is not None and "item_class" in reports["classes"].data:
+        new = [c for c in pd.unique(reports["classes"].data["item_class"].dropna()) if c not in scenario.catalog]
+        if new:
+            notes.append(
+                f"the class mapping's {', '.join(repr(str(c)) for c in new)} {'is' if len(new) == 1 else 'are'} not a class "
+                f"of the scenario ({', '.join(catalog)}): their items' returns are not replayed" + look_alikes(new, catalog)
+            )
     matched = []
     for r in returns:
         notes.extend(r.notes)
