@@ -12,7 +12,7 @@ import tomllib
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import SEED_SCENARIO
+from conftest import ROOT, SEED_SCENARIO
 from scipy import stats
 
 import returnsim as rs
@@ -23,6 +23,7 @@ from returnsim.calibrate.roundtrip import coverage
 from returnsim.calibrate.stats import Z95, repeat_rate
 from returnsim.cli import main
 
+EXAMPLES = ROOT / "scenarios" / "examples" / "amazon_reports"
 MFN = ["Order ID", "Order date", "Return request date", "Label type", "Label cost", "Label to be paid by", "Return Reason", "Resolution", "In policy", "Order Amount", "SafeT claim id", "SafeT claim state", "SafeT claim reimbursement amount"]
 
 
@@ -311,6 +312,29 @@ def test_without_a_repeat_purchase_report_the_summary_says_to_measure_it_first(s
     base = rs.load_scenario(SEED_SCENARIO)
     assert sc.buyer.purchases_per_year == base.buyer.purchases_per_year
     assert sc.uncertainty["buyer.purchases_per_year.mean"] == base.uncertainty["buyer.purchases_per_year.mean"]
+
+
+@pytest.mark.parametrize(
+    ("rows", "said"),
+    [
+        ("B01,2026-01-01,2026-01-31,9,10\n", "repeat.csv: no readable row (see the problems)"),
+        ("B01,2026-01-01,2026-01-31,0,0\n", "repeat.csv: no row left with a customer"),
+        ("B01,2026-02-01,2026-01-01,9,9\n", "repeat.csv: no row left with a customer"),
+    ],
+)
+def test_a_repeat_purchase_report_with_nothing_to_fit_says_why(rows, said):
+    """The report was given: the notes say why purchases a year stay assumed, not that it is
+    missing (a report whose every row was unreadable had been told to pass --repeat-purchases)."""
+    from returnsim.calibrate.prepare import NO_REPEAT_NOTE
+
+    repeat = io.StringIO("ASIN,Start Date,End Date,Orders,Unique Customers\n" + rows)
+    repeat.name = "repeat.csv"
+    cal = calibrate(orders=EXAMPLES / "synthetic_orders.txt", repeat_purchases=repeat)
+    assert "repeat_purchases_per_year" not in set(cal.estimates["parameter"])
+    assert NO_REPEAT_NOTE not in cal.notes
+    assert [n for n in cal.notes if n.startswith("repeat.csv: no ")] == [
+        f"{said}: purchases a year with you (buyer.purchases_per_year) stay assumed"
+    ], cal.notes
 
 
 # --- the round trip over every shape ---------------------------------------------------------

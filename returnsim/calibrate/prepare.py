@@ -414,6 +414,10 @@ def prepare(
         if bad.any():
             notes.append(f"{repeat.name}: {int(bad.sum()):,} rows end before they start; left out")
             rp = rp[~bad]
+        if not (rp["unique_customers"] > 0).any():
+            notes.append(f"{repeat.name}: no row left with a customer: purchases a year with you (buyer.purchases_per_year) stay assumed")
+    elif repeat is not None:
+        notes.append(f"{repeat.name}: no readable row (see the problems): purchases a year with you (buyer.purchases_per_year) stay assumed")
     else:
         notes.append(NO_REPEAT_NOTE)
 
