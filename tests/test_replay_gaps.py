@@ -199,3 +199,24 @@ def test_a_replay_names_a_mapping_class_the_scenario_lacks(tmp_path, rename, hin
     ), said
     assert ("looks like the scenario's 'apparel'" in said[0]) == hint
     assert len(renamed.demand.request_time) < len(shipped.demand.request_time)
+
+
+@pytest.mark.parametrize("home", ["US", "us", "ZZ"])
+def test_a_home_country_no_order_ships_to_is_named(home):
+    """A typo in the home country makes every order international without an error: calibration
+    and the replay both say so, with the country most orders ship to (counted here)."""
+    from returnsim.calibrate import calibrate
+    from returnsim.calibrate.readers import read_orders
+
+    ship = read_orders(FILES["orders"]).data["ship_country"]
+    top, share = ship.mode().iat[0], float((ship == ship.mode().iat[0]).mean())
+    sc = rs.load_scenario(SEED_SCENARIO)
+    replay = read_inputs(sc, orders=FILES["orders"], mfn_returns=FILES["mfn_returns"], classes=FILES["classes"], home_country=home)
+    cal = calibrate(orders=FILES["orders"], mfn_returns=FILES["mfn_returns"], home_country=home)
+    expected = [] if home.upper() == top else [
+        f"no order ships to {home}, the home country given: every order counts as international; {share:.0%} ship to {top}"
+    ]
+    assert [n for n in replay.notes if "ships to" in n] == expected
+    assert [n for n in cal.notes if "ships to" in n] == expected
+    if expected:
+        assert replay.demand.market.all()  # every request international, as the note says

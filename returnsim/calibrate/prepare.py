@@ -25,6 +25,7 @@ import pandas as pd
 
 from .codes import CodeTable
 from .gaps import tail_gap
+from .names import home_not_shipped_to
 from .readers import Report
 
 __all__ = ["Prepared", "prepare", "propose_price_bands", "band_names", "price_band_classes", "class_lookup", "map_class", "UNKNOWN_COLUMNS"]
@@ -232,6 +233,8 @@ def prepare(
         if "ship_country" in o:
             home = (home_country or "").upper() or (o["ship_country"].mode().iat[0] if o["ship_country"].notna().any() else None)
             info["home_country"] = home
+            if home_country:
+                notes += home_not_shipped_to(home, o["ship_country"].value_counts().to_dict())
             market = pd.Series(np.where(o["ship_country"] == home, "domestic", "international"), index=o.index)
             o["market"] = market.where(o["ship_country"].notna(), None)
         else:

@@ -28,7 +28,7 @@ import pandas as pd
 
 from ..calibrate.codes import CodeTable
 from ..calibrate.gaps import day_gaps
-from ..calibrate.names import look_alikes
+from ..calibrate.names import home_not_shipped_to, look_alikes
 from ..calibrate.readers import (
     ReadProblem,
     Report,
@@ -321,13 +321,15 @@ def read_inputs(
         )
     if counts.per_day.empty:
         raise ReportError(f"{orders_rep.name}: no order line with a readable purchase date; replay needs the orders' dates")
+    notes: list[str] = []
     if home_country is None and counts.countries:
         home_country = counts.countries.most_common(1)[0][0]
+    elif home_country is not None:
+        notes += home_not_shipped_to(home_country.upper(), counts.countries)
     if classes is not None:
         reports["classes"] = _usable(read_classes(dict(classes) if isinstance(classes, Mapping) else classes))
     catalog = list(scenario.catalog)
     bands = _band_edges(catalog) if classes is None else None
-    notes: list[str] = []
     lines = line_parts.join(home_country, notes)
     give_back()  # what the orders' pass freed: the arrays below are not built on top of it
     tables = classify(lines, reports.get("classes"), bands, notes)
