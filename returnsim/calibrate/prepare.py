@@ -234,7 +234,7 @@ def prepare(
             home = (home_country or "").upper() or (o["ship_country"].mode().iat[0] if o["ship_country"].notna().any() else None)
             info["home_country"] = home
             if home_country:
-                notes += home_not_shipped_to(home, o["ship_country"].value_counts().to_dict())
+                notes += home_not_shipped_to(home_country.upper(), o["ship_country"].value_counts().to_dict())
             market = pd.Series(np.where(o["ship_country"] == home, "domestic", "international"), index=o.index)
             o["market"] = market.where(o["ship_country"].notna(), None)
         else:
