@@ -107,6 +107,39 @@ def test_unusable_files_raise_the_readers_errors(sc, tmp_path):
         read_inputs(sc, orders=FILES["orders"])
 
 
+def test_returns_of_more_units_than_memory_can_replay_are_refused(sc, tmp_path, monkeypatch, capsys):
+    """Each unit a return row returns is replayed as a request: a quantity typed as 100000000
+    (on the row and its order line) took all of a 24 GB machine's memory until the process was
+    killed. The reading now refuses it before building the requests, saying how many and how
+    much memory (here the memory available is set to 2 MB), unless allowed; the shipped reports
+    read as before under the same limit."""
+    from returnsim.model.budget import RunTooLarge
+    from returnsim.replay import inputs as inputs_mod
+
+    mfn = FILES["mfn_returns"].read_text(encoding="utf-8").split("\n")
+    head = mfn[0].split("\t")
+    row = mfn[1].split("\t")
+    row[head.index("Return quantity")] = "5000"
+    orders = FILES["orders"].read_text(encoding="utf-8").split("\n")
+    at = next(i for i, line in enumerate(orders) if line.startswith(row[0] + "\t"))
+    cells = orders[at].split("\t")
+    cells[orders[0].split("\t").index("quantity")] = "5000"
+    orders[at] = "\t".join(cells)
+    mfn[1] = "\t".join(row)
+    (tmp_path / "mfn.txt").write_text("\n".join(mfn), encoding="utf-8")
+    (tmp_path / "orders.txt").write_text("\n".join(orders), encoding="utf-8")
+    big = {"orders": tmp_path / "orders.txt", "mfn_returns": tmp_path / "mfn.txt", "classes": FILES["classes"]}
+    shipped = {k: FILES[k] for k in big}
+    monkeypatch.setattr(inputs_mod, "available_memory", lambda: 2e6)
+    small = read_inputs(sc, **shipped)
+    with pytest.raises(RunTooLarge, match=r"mfn.txt: 1 row returns more than one unit \(up to 5,000\).*allow_large=True"):
+        read_inputs(sc, **big)
+    allowed = read_inputs(sc, **big, allow_large=True)
+    assert len(allowed.demand.request_time) == len(small.demand.request_time) + 4999
+    code, _, err = run_cli(capsys, "replay", str(SEED_SCENARIO), *(x for k, v in big.items() for x in (f"--{k.replace('_', '-')}", str(v))))
+    assert code == 2 and "Correct the quantities in the report" in err and "--allow-large" in err and "Traceback" not in err
+
+
 # ---------------------------------------------------------------------------------------------
 # what is taken as it happened, what is simulated
 # ---------------------------------------------------------------------------------------------

@@ -32,7 +32,10 @@ def cmd_replay(args: argparse.Namespace) -> int:
     if fba is None and mfn is None:
         raise UserError("replay needs --fba-returns or --mfn-returns: the return requests to replay")
     try:
-        inputs = read_inputs(sc, orders=orders, fba_returns=fba, mfn_returns=mfn, classes=classes, home_country=args.home_country)
+        inputs = read_inputs(
+            sc, orders=orders, fba_returns=fba, mfn_returns=mfn, classes=classes, home_country=args.home_country,
+            allow_large=args.allow_large,
+        )
     except (ReportError, ValueError) as err:  # the readers' own messages name the file and the fix
         raise UserError(str(err)) from None
     res = replay_result(_experiment(args, inputs.scenario, policies, source=inputs.demand), inputs)

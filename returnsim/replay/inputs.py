@@ -39,6 +39,7 @@ from ..calibrate.readers import (
 )
 from ..calibrate.tsv import Source
 from ..experiment.fingerprint import files_digest
+from ..model.budget import RunTooLarge, available_memory, human_bytes, human_count
 from ..model.columns import copy_index
 from ..model.replay_source import ReplayDemand
 from ..scenario import Scenario
@@ -205,9 +206,35 @@ def _gap_notes(per_day: np.ndarray, start: pd.Timestamp, name: str) -> list[str]
     return out
 
 
+BYTES_PER_UNIT = 2_000
+"""Memory a replayed request takes while the reading builds it and the replay runs: its arrays
+and row of the returns' frame (about 160 B kept, measured on the shipped reports, and a few
+times that while the frame is built) and the model's
+:data:`~returnsim.model.budget.BYTES_PER_REQUEST`; on the high side."""
+
+
+def _check_units(name: str, units: np.ndarray) -> None:
+    """Refuse a returns report whose rows return more units than memory can hold as requests
+    (each unit is replayed as one): a quantity typed as 100000000 took all of a 24 GB machine's
+    memory and the process was killed, with no word of why."""
+    total = int(units.sum())
+    if total <= len(units):
+        return
+    free = available_memory()
+    need = total * BYTES_PER_UNIT
+    if free is not None and need > free:
+        many = int((units > 1).sum())
+        raise RunTooLarge(
+            f"{name}: {many:,} {'row returns' if many == 1 else 'rows return'} more than one unit (up to {int(units.max()):,}), each unit "
+            f"replayed as a request: {human_count(total)} requests would need ~{human_bytes(need)} of memory, but "
+            f"{human_bytes(free)} is available. Correct the quantities in the report; to replay them anyway pass "
+            "allow_large=True (returnsim: --allow-large)"
+        )
+
+
 def _request_rows(
     r: ReturnRows, hit: np.ndarray, names: np.ndarray, lines: OrderLines, class_ix: Mapping[str, int], one_class: bool,
-    start_ts: pd.Timestamp, notes: list[str],
+    start_ts: pd.Timestamp, notes: list[str], allow_large: bool = False,
 ) -> pd.DataFrame:
     """A returns report's replayed requests (a row per unit), its rows matched to order lines
     at ``hit`` (-1: none) of items ``names``; why a row is not replayed goes to ``notes``."""
@@ -240,6 +267,8 @@ def _request_rows(
         )
     q = r.quantity[at] if r.quantity is not None else np.ones(len(at))
     units = _units(q, lines.quantity[line] if lines.quantity is not None else np.full(len(at), np.nan))
+    if not allow_large:
+        _check_units(r.name, units)
     if (units > 1).any():
         notes.append(
             f"{r.name}: {int((units > 1).sum()):,} rows return more than one unit; each unit is replayed as a "
@@ -272,6 +301,7 @@ def read_inputs(
     mfn_returns: Source | None = None,
     classes: Source | Mapping[str, str] | None = None,
     home_country: str | None = None,
+    allow_large: bool = False,
 ) -> ReplayInputs:
     """Read a seller's reports into the arrays a replay runs on.
 
@@ -285,10 +315,13 @@ def read_inputs(
             by price bands (``price_under_20`` ...) are matched by price, and a one-class
             catalog takes every item.
         home_country: the domestic market's country code (default: the most common ship-to).
+        allow_large: read returns of more units than the memory available can replay (each
+            unit is a request) instead of refusing them.
 
     Raises:
         ReportError: a file cannot be used at all (the message names it and the fix).
         ValueError: no returns report, or no return matches the scenario.
+        RunTooLarge: the returns' units, each a request, would not fit in memory.
     """
     if fba_returns is None and mfn_returns is None:
         raise ValueError("replay needs fba_returns= or mfn_returns= (--fba-returns / --mfn-returns): the requests to replay")
@@ -370,7 +403,7 @@ def read_inputs(
 
     class_ix = {c: i for i, c in enumerate(catalog)}
     rows = [
-        _request_rows(r, hit, names, lines, class_ix, one_class, start_ts, notes)
+        _request_rows(r, hit, names, lines, class_ix, one_class, start_ts, notes, allow_large)
         for r, (hit, names) in zip(returns, matched, strict=True)
     ]
     # What the requests were made of is let go before their frames are joined (held, it made

@@ -139,7 +139,8 @@ def replay(
     names = check_policy_names(sc, policies)
     if inputs is None:
         inputs = read_inputs(
-            sc, orders=orders, fba_returns=fba_returns, mfn_returns=mfn_returns, classes=classes, home_country=home_country
+            sc, orders=orders, fba_returns=fba_returns, mfn_returns=mfn_returns, classes=classes, home_country=home_country,
+            allow_large=allow_large,
         )
     res = run_experiment(
         inputs.scenario,
