@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -188,6 +189,47 @@ def test_a_variant_too_large_for_memory_is_refused_before_anything_runs(monkeypa
     with pytest.raises(DecideError, match=r"a variant of this study would need .* demand.orders_per_day = 2e\+06"):
         rs.sweep(sc, design, progress=False, workers=1)
     assert calls == []
+
+
+@pytest.mark.parametrize(
+    ("study", "said"),
+    [
+        ("sweep", "this study would hold 1,000 design points (a scenario variant each): ~400 MB of memory"),
+        ("grid", "this study would hold 200 design points"),
+        ("psa", "this study would hold 1,000 draws (a scenario variant each)"),
+        ("sobol", "this study would hold 256 design points (base samples x (inputs + 2)) (a scenario variant each) and 256 runs"),
+        ("runs", "this study would hold 60 design points (a scenario variant each) and 12,000 runs: ~72 MB"),
+    ],
+)
+def test_a_study_too_large_for_memory_is_refused_before_its_design_is_built(monkeypatch, study, said):
+    """A study holds every point's variant (and every run's row) until it ends: --points
+    100000000 took all of a 24 GB machine's memory until the process was killed. With memory for
+    100 points, each study refuses a larger design before building it (or, for runs, before
+    adding its variants), saying how much it would hold; 10 points still run."""
+    from returnsim.decide import designs
+    from returnsim.decide.runner import BYTES_PER_POINT
+    from returnsim.model import budget
+
+    sc = _minimal()
+    monkeypatch.setattr(budget, "available_memory", lambda: 100 * BYTES_PER_POINT)
+    built, ran = [], []
+    real = designs.unit_design
+    monkeypatch.setattr(designs, "unit_design", lambda *a, **k: built.append(a) or real(*a, **k))
+    with pytest.MonkeyPatch.context() as spy, pytest.raises(DecideError, match=re.escape(said) + ".*but 40 MB is available; use fewer"):
+        spy.setattr(rs.decide.runner, "run_tasks", lambda *a: ran.append(a) or [])
+        if study == "sweep":
+            rs.sweep(sc, points=1000, progress=False, workers=1)
+        elif study == "grid":
+            rs.sweep(sc, "grid", inputs=["costs.inspection"], points=200, progress=False, workers=1)
+        elif study == "psa":
+            rs.psa(sc, draws=1000, progress=False, workers=1)
+        elif study == "sobol":
+            rs.sobol_indices(sc, policies="base", base_samples=64, progress=False, workers=1)
+        else:
+            rs.sweep(sc, points=60, replications=100, progress=False, workers=1)
+    assert ran == [] and (built == [] or study == "runs")
+    small = rs.sweep(sc, points=10, policies=["base"], progress=False, workers=1)
+    assert len(small.runs) == 10
 
 
 @pytest.mark.parametrize(

@@ -24,6 +24,7 @@ import numpy as np
 
 from .errors import DecideError, did_you_mean
 from .inputs import Input
+from .runner import check_points
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -67,7 +68,9 @@ def unit_design(kind: str, points: int, dims: int, seed: int = 0) -> np.ndarray:
         return np.asarray(engine.random(points))
 
 
-def make_design(inputs: Sequence[Input], kind: str = "lhs", points: int = 64, seed: int = 0) -> pd.DataFrame:
+def make_design(
+    inputs: Sequence[Input], kind: str = "lhs", points: int = 64, seed: int = 0, what: str = "design points"
+) -> pd.DataFrame:
     """Input values of a design: one row per point, one column per input path.
 
     Args:
@@ -76,9 +79,11 @@ def make_design(inputs: Sequence[Input], kind: str = "lhs", points: int = 64, se
         points: points of a sampled design; for ``grid``, levels per input (an input's own
             ``levels``, from ``--vary PATH=LO:HI:N``, takes precedence).
         seed: seed of the sampled designs (the same seed gives the same points).
+        what: what the points are called where they are asked for (in the message refusing a
+            design too large for memory: :func:`~returnsim.decide.runner.check_points`).
 
     Raises:
-        DecideError: an unknown design, fewer than one point, or a grid too large to run.
+        DecideError: an unknown design, fewer than one point, or a design too large to run.
     """
     import pandas as pd
 
@@ -94,9 +99,11 @@ def make_design(inputs: Sequence[Input], kind: str = "lhs", points: int = 64, se
                 f"a grid of {' x '.join(str(len(a)) for a in axes)} = {total} points is too large; "
                 "use fewer levels or a sampled design (lhs, sobol)"
             )
+        check_points(total, what=what)
         rows = list(itertools.product(*[a.tolist() for a in axes]))
         frame = pd.DataFrame(rows, columns=cols)
     else:
+        check_points(points, what=what)
         u = unit_design(kind, points, len(inputs), seed)
         frame = pd.DataFrame({inp.path: inp.values(u[:, j]) for j, inp in enumerate(inputs)})
     frame.index.name = "point"

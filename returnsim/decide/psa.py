@@ -136,7 +136,7 @@ def psa(
     variants.check(ins)
     seed = int(where.get("seed", 0))
     design_seed = seed if design_seed is None else design_seed
-    plan = make_design(ins, design, draws, design_seed)
+    plan = make_design(ins, design, draws, design_seed, what="draws")
     unit = unit_design(design, draws, len(ins), design_seed)  # the uniforms make_design mapped
     active, screened, parts = list(names), {}, []
     step = draws if screen is None else stage

@@ -32,7 +32,7 @@ from ..scenario.loader import as_scenario
 from .designs import unit_design
 from .errors import DecideError, check_metric, positive
 from .inputs import Input, Variants, study_inputs
-from .runner import StudyRunner, where_options
+from .runner import StudyRunner, check_points, where_options
 from .sobol_emulator import emulate, indices_table, training_points
 from .sweep import check_policies, run_design
 
@@ -320,6 +320,7 @@ def sobol_indices(
         import warnings
 
         n = positive("base_samples", base_samples, integer=True, minimum=1)
+        check_points(n * (len(ins) + 2), len(names) * replications, "design points (base samples x (inputs + 2))")
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*(power of 2|balance properties).*")
             unit = sobol_sample.sample(problem, n, calc_second_order=False, scramble=True, seed=seed)

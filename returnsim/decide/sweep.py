@@ -31,7 +31,7 @@ from ..scenario.loader import as_scenario
 from .designs import make_design
 from .errors import DecideError, check_metric, positive
 from .inputs import Input, Variants, study_inputs
-from .runner import StudyRunner
+from .runner import StudyRunner, check_points
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -114,6 +114,7 @@ def run_design(
 
     if crn not in ("common", "independent"):
         raise DecideError(f"crn must be 'common' or 'independent', got {crn!r}")
+    check_points(len(design), len(policies) * replications)
     keys = []
     for point, row in zip(design.index, design.to_dict("records"), strict=True):
         row = {k: v for k, v in row.items() if v == v}  # NaN: leave the scenario's own value
