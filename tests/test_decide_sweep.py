@@ -197,7 +197,8 @@ def test_a_variant_too_large_for_memory_is_refused_before_anything_runs(monkeypa
         ("sweep", "this study would hold 1,000 design points (a scenario variant each): ~400 MB of memory"),
         ("grid", "this study would hold 200 design points"),
         ("psa", "this study would hold 1,000 draws (a scenario variant each)"),
-        ("sobol", "this study would hold 256 design points (base samples x (inputs + 2)) (a scenario variant each) and 256 runs"),
+        ("sobol", "this study would hold 256 design points (a scenario variant each) and 256 runs"),
+        ("optimize", "this study would hold 400 lever values (a scenario variant each) and 400 runs"),
         ("runs", "this study would hold 60 design points (a scenario variant each) and 12,000 runs: ~72 MB"),
     ],
 )
@@ -225,6 +226,8 @@ def test_a_study_too_large_for_memory_is_refused_before_its_design_is_built(monk
             rs.psa(sc, draws=1000, progress=False, workers=1)
         elif study == "sobol":
             rs.sobol_indices(sc, policies="base", base_samples=64, progress=False, workers=1)
+        elif study == "optimize":  # two rounds of a 200-level grid
+            rs.optimize(sc, "base", {"costs.inspection": (4, 12)}, levels=200, refine=1, replications=1, progress=False, workers=1)
         else:
             rs.sweep(sc, points=60, replications=100, progress=False, workers=1)
     assert ran == [] and (built == [] or study == "runs")

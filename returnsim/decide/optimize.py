@@ -28,7 +28,7 @@ from ..scenario import Scenario
 from ..scenario.loader import as_scenario
 from .errors import DecideError, Goal, check_metric, goal_of, positive
 from .inputs import Input, Variants, lever, parse_range
-from .runner import StudyRunner, where_options
+from .runner import StudyRunner, check_points, where_options
 from .sweep import check_policies, run_design
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -127,6 +127,14 @@ def _levels(inp: Input, lo: float, hi: float, levels: int) -> np.ndarray:
     return np.linspace(lo, hi, levels)
 
 
+def _count(inp: Input, lo: float, hi: float, levels: int) -> int:
+    """How many values :func:`_levels` gives, at most, without making them."""
+    if inp.target.integer:
+        span = math.floor(hi + 1e-9) - math.ceil(lo - 1e-9) + 1
+        return span if span <= MAX_INTEGER_LEVELS else min(levels, span)
+    return levels
+
+
 def optimize(
     scenario: Scenario | str | Path | Mapping[str, Any],
     policy: str,
@@ -183,10 +191,13 @@ def optimize(
         raise DecideError("the same lever is named twice")
     variants = Variants(sc)
     variants.check(ins)
+    bounds = [i.spec.support for i in ins]
+    # every round's grid, at most, before the first is made (a round's grid is never larger)
+    first = math.prod(_count(i, lo, hi, levels) for i, (lo, hi) in zip(ins, bounds, strict=True))
+    check_points(first * (refine + 1), replications, "lever values", "use fewer levels or refine rounds")
     sign = 1.0 if direction == "max" else -1.0
     integer = [i.target.integer for i in ins]
     cols = [i.path for i in ins]
-    bounds = [i.spec.support for i in ins]
 
     done: dict[tuple[float, ...], np.ndarray] = {}  # lever values -> metric per replication
     runs_parts = []

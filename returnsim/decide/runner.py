@@ -48,7 +48,7 @@ def where_options(options: Mapping[str, Any]) -> dict[str, Any]:
     return dict(options)
 
 
-def check_points(points: int, runs_per_point: int = 0, what: str = "design points") -> None:
+def check_points(points: int, runs_per_point: int = 0, what: str = "design points", fix: str | None = None) -> None:
     """Refuse a study of ``points`` design points (and ``runs_per_point`` runs each) that would
     not fit in memory, before its design is built: a study holds every point's variant and
     every run's row until it ends, so ``--points 100000000`` took all of a 24 GB machine's
@@ -61,7 +61,7 @@ def check_points(points: int, runs_per_point: int = 0, what: str = "design point
         runs = f" and {budget.human_count(points * runs_per_point)} runs" if runs_per_point else ""
         raise DecideError(
             f"this study would hold {budget.human_count(points)} {what} (a scenario variant each){runs}: "
-            f"~{budget.human_bytes(need)} of memory, but {budget.human_bytes(free)} is available; use fewer {what}"
+            f"~{budget.human_bytes(need)} of memory, but {budget.human_bytes(free)} is available; {fix or f'use fewer {what}'}"
         )
 
 

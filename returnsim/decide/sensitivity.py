@@ -320,7 +320,9 @@ def sobol_indices(
         import warnings
 
         n = positive("base_samples", base_samples, integer=True, minimum=1)
-        check_points(n * (len(ins) + 2), len(names) * replications, "design points (base samples x (inputs + 2))")
+        check_points(
+            n * (len(ins) + 2), len(names) * replications, fix="use fewer base samples (each makes inputs + 2 points)"
+        )
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*(power of 2|balance properties).*")
             unit = sobol_sample.sample(problem, n, calc_second_order=False, scramble=True, seed=seed)
