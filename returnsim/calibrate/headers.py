@@ -76,7 +76,8 @@ def wrong_kind(keys: list[str], kind: str) -> str:
     own = SIGNATURES.get("orders" if kind == "monthly_orders" else kind)
     if own is None or own[1] & set(keys):
         return ""
-    return what_it_is(keys, kind) if "this is " in what_it_is(keys, kind) else ""
+    why = what_it_is(keys, kind)
+    return why if why.startswith("this is ") else ""
 
 
 REQUIRED = {

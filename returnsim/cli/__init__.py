@@ -29,10 +29,12 @@ class Parser(argparse.ArgumentParser):
 
     commands: Mapping[str, argparse.ArgumentParser]
 
-    def parse_args(self, args: Sequence[str] | None = None, namespace: None = None) -> argparse.Namespace:  # type: ignore[override]
+    def parse_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> argparse.Namespace:
         """As argparse's, but an option the command does not have is named with the command's
         usage and the nearest option it has (``--policies``: did you mean ``--policy``?)."""
-        ns, extra = self.parse_known_args(args)
+        ns, extra = self.parse_known_args(args, namespace)
         if extra:
             sp = self.commands.get(getattr(ns, "command", None) or "", self)
             known = [o for a in sp._actions for o in a.option_strings if o.startswith("--")]
