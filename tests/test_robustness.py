@@ -10,6 +10,7 @@ are in ``test_cli_experiment.py``; the property-based search over hostile values
 from __future__ import annotations
 
 import csv
+import importlib
 import itertools
 import json
 import math
@@ -425,6 +426,34 @@ def test_unwritable_output_directory_is_refused_before_the_run(capsys, tmp_path,
     monkeypatch.setattr("returnsim.cli.common.tempfile.mkstemp", no_space)
     code, _, err = run_cli(capsys, *CLI_RUN, "--out", str(tmp_path / "out"))
     assert code == 2 and "cannot write there (No space left on device); nothing was run" in err
+
+
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (["init", "{dir}"], "is a folder; name the scenario file to write"),
+        (["init", "{dir}", "--force"], "is a folder; name the scenario file to write"),
+        (["init", "{tmp}/new.toml"], "init {tmp}/new.toml: cannot write there (No space left on device)"),
+        (["calibrate", "--orders", "{orders}", "-o", "{dir}"], "--output (-o) expects a file, {dir} is a directory"),
+        (["calibrate", "--orders", "{orders}", "-o", "{tmp}/c.toml"], "--output (-o) {tmp}/c.toml: cannot write there (No space left on device)"),
+        (["calibrate", "--orders", "{orders}", "-o", "{tmp}/c.toml", "--report", "{dir}"], "--report expects a file, {dir} is a directory"),
+    ],
+)
+def test_init_and_calibrate_check_where_they_write(capsys, tmp_path, monkeypatch, argv, said):
+    """A folder, or a place that cannot be written, named as the file to write: a message, not
+    the internal error both commands ended in (calibrate after the whole fit)."""
+    folder = tmp_path / "d.toml"
+    folder.mkdir()
+    names = {"dir": str(folder), "tmp": str(tmp_path), "orders": str(ROOT / "scenarios" / "examples" / "amazon_reports" / "synthetic_orders.txt")}
+    if "cannot write there" in said:
+
+        def no_space(*args, **kwargs):
+            raise OSError(28, "No space left on device")
+
+        monkeypatch.setattr("returnsim.cli.common.tempfile.mkstemp", no_space)
+    monkeypatch.setattr(importlib.import_module("returnsim.calibrate"), "calibrate", _must_not_run)
+    code, _, err = run_cli(capsys, *(a.format(**names) for a in argv))
+    assert code == 2 and said.format(**names) in err and "internal error" not in err, err
 
 
 def _must_not_run(*args, **kwargs):  # pragma: no cover - called only if a check is missing

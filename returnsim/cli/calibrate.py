@@ -59,6 +59,10 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     if not out.parent.exists():
         raise UserError(f"--output: the folder {out.parent} does not exist")
     report = Path(args.report) if args.report else out.with_name(out.stem + "_fit.html")
+    # (before the reports are read: a folder or a place that cannot be written had ended in an
+    # internal error after the whole calibration)
+    common.check_writable(out, "--output (-o)", "file")
+    common.check_writable(report, "--report", "file")
     base_sc = load_scenario(base)
     try:
         cal = calibrate(

@@ -13,7 +13,7 @@ if TYPE_CHECKING:  # imported when a command runs: `returnsim --help` answers wi
     from ..scenario.starter import ItemSpec, StoreFacts
 
 from ..files import write_text_atomically
-from .common import UserError, load, scenario_args
+from .common import UserError, check_writable, load, scenario_args
 
 __all__ = ["register", "item_spec"]
 
@@ -187,10 +187,13 @@ def cmd_init(args: argparse.Namespace) -> int:
     path = Path(args.file)
     if path.suffix != ".toml":
         raise UserError(f"the scenario file should end in .toml, got {path}")
+    if path.is_dir():
+        raise UserError(f"{path} is a folder; name the scenario file to write, e.g. {path / 'my_store.toml'}")
     if path.exists() and not args.force:
         raise UserError(f"{path} exists; choose another name or add --force to overwrite it")
     if not path.parent.is_dir():
         raise UserError(f"no such folder: {path.parent}")
+    check_writable(path, "init", "file")  # (a folder that cannot be written, such as /proc)
     facts = _facts(args)
     from ..scenario.starter import starter_toml
 
