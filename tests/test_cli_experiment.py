@@ -96,6 +96,8 @@ def test_target_option(capsys):
         (["run", "{mmc}", "--store", "{junk}"], "results store"),
         (["run", "{mmc}", "--out", "{junk}"], "is a file"),
         (["run", "{tmp}/missing.toml"], "no such scenario file"),
+        (["run", "{tmp}"], "is a folder; name the scenario file (.toml) in it"),
+        (["validate", "{tmp}"], "is a folder; name the scenario file (.toml) in it"),
         (["run", "{mmc}", "--set", "desk.nope=1"], "desk.nope"),
     ],
 )

@@ -53,6 +53,8 @@ def overrides(pairs: Sequence[str] | None) -> dict[str, Any]:
 def load(args: argparse.Namespace) -> Scenario:
     """The scenario named by ``args.scenario`` with ``args.set`` applied."""
     path = Path(args.scenario)
+    if path.is_dir():
+        raise UserError(f"{printable(str(path))} is a folder; name the scenario file (.toml) in it")
     if not path.is_file():
         raise UserError(f"no such scenario file: {path}")
     from ..scenario import load_scenario
