@@ -137,6 +137,16 @@ def test_class_mapping_names_become_scenario_keys():
     assert {p.line for p in rep.problems} == {2, 4}
 
 
+@pytest.mark.parametrize("sep", [";", "\t"])
+def test_a_class_mapping_reads_alike_with_commas_semicolons_or_tabs(sep):
+    """Excel saves CSV with semicolons where the decimal mark is a comma: the same mapping then
+    reads as with commas (it was refused as having no column returnsim reads)."""
+    text = "sku,item_class\nA,Home & Kitchen\nB,toys\nC,toys\n"
+    comma, other = read_classes(io.StringIO(text)), read_classes(io.StringIO(text.replace(",", sep)))
+    assert other.unusable is None and other.problems == comma.problems
+    pd.testing.assert_frame_equal(other.data, comma.data)
+
+
 def test_unknown_codes_are_counted_and_left_out_of_the_mix():
     rows = [fba_row(order=f"111-0000001-00000{i:02d}", reason=r, disposition=d) for i, (r, d) in enumerate(
         [("UNWANTED_ITEM", "SELLABLE"), ("DEFECTIVE", "DEFECTIVE"), ("BRAND_NEW_CODE", "SELLABLE"), ("BRAND_NEW_CODE", "MYSTERY"), ("UNKNOWN_OTHER_REASON", "SELLABLE")]

@@ -206,7 +206,8 @@ def read_report(source: Source, kind: str, columns: Sequence[Column], delimiter:
         source: a path, the file's bytes, or an ``io.StringIO`` of its text.
         kind: what the report is (used in messages and by the fits).
         columns: the columns to look for (``FBA_RETURNS``, ``MFN_RETURNS``, ``ALL_ORDERS``).
-        delimiter: ``"\\t"``, or ``"auto"`` for tab or comma, whichever the header uses.
+        delimiter: ``"\\t"``, or ``"auto"`` for tab, comma or semicolon, whichever the header
+            uses.
 
     Returns:
         A :class:`Report` whose ``data`` has one row per readable row and one column per
@@ -222,7 +223,8 @@ def read_report(source: Source, kind: str, columns: Sequence[Column], delimiter:
         rep.notes.append(f"{name}: {note}")
     if delimiter == "auto":
         first = next((ln for ln in split_lines(text) if ln.strip()), "")
-        delimiter = "\t" if "\t" in first or "," not in first else ","
+        # (a semicolon: a CSV saved by Excel where the decimal mark is a comma)
+        delimiter = "\t" if "\t" in first else ";" if ";" in first and "," not in first else "," if "," in first else "\t"
     header, rows = split_rows(text, delimiter)
     if not header:
         return rep.fail(0, "the file is empty; download the report again for a period with data")
