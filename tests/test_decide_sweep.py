@@ -109,6 +109,28 @@ def test_any_executor_gives_the_same_numbers():
     pd.testing.assert_frame_equal(serial.runs, pooled.runs)
 
 
+def test_a_runner_keeps_only_recent_models_and_runs_the_others_from_their_dicts(monkeypatch):
+    """A study keeps every variant as a dict and only the last few validated: with room for one
+    model, every point of a 5-point sweep runs from a model validated again from its dict (the
+    last one added is evicted by the first run), and the runs are those of a runner that kept
+    them all."""
+    from returnsim.decide import runner as runner_mod
+
+    sc = _minimal()
+    calls = []
+    real = runner_mod.Scenario.model_validate
+    monkeypatch.setattr(runner_mod.Scenario, "model_validate", lambda d, *a, **k: calls.append(1) or real(d, *a, **k))
+
+    def sweep(recent):
+        monkeypatch.setattr(runner_mod, "RECENT_MODELS", recent)
+        calls.clear()
+        return rs.sweep(sc, "lhs", 5, replications=2, progress=False, workers=1), len(calls)
+
+    (kept, all_kept), (one, room_for_one) = sweep(16), sweep(1)
+    pd.testing.assert_frame_equal(kept.runs, one.runs)
+    assert room_for_one - all_kept == 5
+
+
 def test_a_point_that_makes_the_scenario_invalid_is_named():
     sc = _minimal()
     design = pd.DataFrame({"markets.domestic.share": [1.0, 0.5]})
@@ -194,12 +216,12 @@ def test_a_variant_too_large_for_memory_is_refused_before_anything_runs(monkeypa
 @pytest.mark.parametrize(
     ("study", "said"),
     [
-        ("sweep", "this study would hold 1,000 design points (a scenario variant each): ~400 MB of memory"),
+        ("sweep", "this study would hold 1,000 design points (a scenario variant each): ~{1000}"),
         ("grid", "this study would hold 200 design points"),
         ("psa", "this study would hold 1,000 draws (a scenario variant each)"),
         ("sobol", "this study would hold 256 design points (a scenario variant each) and 256 runs"),
         ("optimize", "this study would hold 400 lever values (a scenario variant each) and 400 runs"),
-        ("runs", "this study would hold 60 design points (a scenario variant each) and 12,000 runs: ~72 MB"),
+        ("runs", "this study would hold 60 design points (a scenario variant each) and 12,000 runs: ~{60x200}"),
     ],
 )
 def test_a_study_too_large_for_memory_is_refused_before_its_design_is_built(monkeypatch, study, said):
@@ -216,7 +238,12 @@ def test_a_study_too_large_for_memory_is_refused_before_its_design_is_built(monk
     built, ran = [], []
     real = designs.unit_design
     monkeypatch.setattr(designs, "unit_design", lambda *a, **k: built.append(a) or real(*a, **k))
-    with pytest.MonkeyPatch.context() as spy, pytest.raises(DecideError, match=re.escape(said) + ".*but 40 MB is available; use fewer"):
+    from returnsim.experiment.budget import BYTES_PER_ROW
+
+    said = said.replace("{1000}", budget.human_bytes(1000 * BYTES_PER_POINT) + " of memory")
+    said = said.replace("{60x200}", budget.human_bytes(60 * (BYTES_PER_POINT + 200 * BYTES_PER_ROW)) + " of memory")
+    room = re.escape(f"but {budget.human_bytes(100 * BYTES_PER_POINT)} is available; use fewer")
+    with pytest.MonkeyPatch.context() as spy, pytest.raises(DecideError, match=re.escape(said) + ".*" + room):
         spy.setattr(rs.decide.runner, "run_tasks", lambda *a: ran.append(a) or [])
         if study == "sweep":
             rs.sweep(sc, points=1000, progress=False, workers=1)
