@@ -257,10 +257,13 @@ def write_scenario(cal: CalibrationData, base: str | Path | Scenario) -> tuple[s
             stated = dict(zip(mix_rows["parameter"].str.split(":").str[1], mix_rows["estimate"], strict=True))
             ext = _scenario_with_reasons(sc, stated, cal)
             needed_reasons |= {r for r, v in stated.items() if v > 0}
-            misreport_cap = min(misreport_cap, feasible_misreport_rate(stated, ext))
+            written = _mix_toml(stated)
+            # the cap of the mix as written (its shares rounded): the cap of the fitted shares
+            # could allow a rate the written mix cannot hold, and the scenario failed validation
+            misreport_cap = min(misreport_cap, feasible_misreport_rate({k: float(v) for k, v in written.items()}, ext))
             cis = ", ".join(f"{p.split(':')[1]} {_g(lo)}-{_g(hi)}" for p, lo, hi in zip(mix_rows["parameter"], mix_rows["ci_low"], mix_rows["ci_high"], strict=True))
             what = "fitted stated mix" + (" (store-wide)" if not per_class else "")
-            _set(t, "reasons", _mix_toml(stated), f"{what}: {names(mix_rows.iloc[0]['source'])}, {int(mix_rows.iloc[0]['n']):,} returns; stated shares 95 % CI: {cis}")
+            _set(t, "reasons", written, f"{what}: {names(mix_rows.iloc[0]['source'])}, {int(mix_rows.iloc[0]['n']):,} returns; stated shares 95 % CI: {cis}")
             _set(t, "reasons_are", "stated", "Amazon's reports give the reasons buyers stated")
         if cls not in sc.catalog:  # a new class: what the reports did not give, from the base
             like = sc.catalog.get(cls, defaults)
