@@ -15,6 +15,7 @@ from scipy import stats
 
 import returnsim as rs
 from returnsim.calibrate import calibrate, synthetic_reports
+from returnsim.calibrate.calibration import CalibrationError
 from returnsim.calibrate.synthetic import stated_mix
 from returnsim.calibrate.writer import feasible_misreport_rate
 from returnsim.cli import main
@@ -67,6 +68,26 @@ def test_command_errors_are_clear(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(_cli(tmp_path, "--price-bands", "cheap"))
     assert "prices separated by commas" in capsys.readouterr().err
+    for option, value in (("--price-bands", "20,20"), ("--price-bands", "nan"), ("--maturity-days", "-5"), ("--maturity-days", "nan")):
+        with pytest.raises(SystemExit):
+            main(_cli(tmp_path, option, value))
+        err = capsys.readouterr().err
+        assert f"argument {option}: expected" in err and repr(value) in err, err
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [{"maturity_days": float("nan")}, {"maturity_days": -1}, {"maturity_days": True}, {"price_bands": [20, 20]},
+     {"price_bands": [float("inf")]}, {"price_bands": []}, {"price_bands": ["20"]}],
+)
+def test_bad_maturity_or_price_bands_are_refused_by_name(bad):
+    """A NaN maturity had stopped with pandas' 'cannot convert float NaN to integer', a negative
+    one fitted without a word, and repeated or NaN price bands were taken."""
+    (name, value), = bad.items()
+    with pytest.raises(CalibrationError, match=rf"calibrate\({name}=\.\.\.\): expected"):
+        calibrate(orders=EXAMPLES / "synthetic_orders.txt", **bad)
+    ok = calibrate(orders=EXAMPLES / "synthetic_orders.txt", maturity_days=np.float64(0), price_bands=[np.int64(50), 20.0])
+    assert ok.info["price_bands"] == [20.0, 50]
 
 
 def test_price_bands_without_a_mapping_keep_the_base_classes_at_share_zero(tmp_path):

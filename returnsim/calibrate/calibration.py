@@ -9,6 +9,8 @@ scenario file that uses them.
 
 from __future__ import annotations
 
+import math
+import numbers
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -180,10 +182,15 @@ def calibrate(
         price_bands: price boundaries for the classes when there is no mapping (default:
             proposed from the SKUs' prices).
         maturity_days: how old an order must be, at the end of the returns reports, to count in
-            return rates.
+            return rates (days, finite and >= 0).
 
     Returns:
         A :class:`Calibration`.
+
+    Raises:
+        CalibrationError: a file that cannot be found or read as the argument expects, a
+            ``maturity_days`` or ``price_bands`` that is not a finite number of the kind
+            expected.
     """
     import pandas as pd
 
@@ -200,6 +207,13 @@ def calibrate(
     from .repeat import read_repeat_purchases
     from .stats import fit_request_delay
 
+    if isinstance(maturity_days, bool) or not isinstance(maturity_days, numbers.Real) or not 0 <= maturity_days < math.inf:
+        raise CalibrationError(f"calibrate(maturity_days=...): expected a number of days >= 0, got {maturity_days!r}")
+    if price_bands is not None:
+        bands = list(price_bands)
+        if not bands or not all(isinstance(b, numbers.Real) and not isinstance(b, bool) and 0 < b < math.inf for b in bands) or len(set(bands)) < len(bands):
+            raise CalibrationError(f"calibrate(price_bands=...): expected distinct positive prices, got {bands!r}")
+        price_bands = sorted(bands)
     for arg, value, tables in (
         ("fba_returns", fba_returns, False), ("mfn_returns", mfn_returns, False),
         ("orders", orders, True), ("classes", classes, True),

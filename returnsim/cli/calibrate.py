@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +18,19 @@ def _bands(text: str) -> list[float]:
         values = sorted(float(v) for v in text.split(",") if v.strip())
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected prices separated by commas (e.g. 20,50), got {text!r}") from None
-    if not values or any(v <= 0 for v in values):
-        raise argparse.ArgumentTypeError(f"expected positive prices separated by commas, got {text!r}")
+    if not values or not all(0 < v < math.inf for v in values) or len(set(values)) < len(values):
+        raise argparse.ArgumentTypeError(f"expected distinct positive prices separated by commas, got {text!r}")
     return values
+
+
+def _days(text: str) -> float:
+    try:
+        days = float(text)
+    except ValueError:
+        days = math.nan
+    if not 0 <= days < math.inf:
+        raise argparse.ArgumentTypeError(f"expected a number of days >= 0, got {text!r}")
+    return days
 
 
 def _file(path: str | None, what: str) -> Path | None:
@@ -113,5 +124,5 @@ def register(sub: Any) -> None:
     sp.add_argument("--codes", metavar="FILE", help="your copy of the code table (amazon_codes.toml)")
     sp.add_argument("--home-country", metavar="CC", help="the marketplace's country (default: the most common ship country)")
     sp.add_argument("--price-bands", type=_bands, metavar="P1,P2", help="price boundaries for classes without --classes")
-    sp.add_argument("--maturity-days", type=float, default=90.0, metavar="DAYS", help="age an order needs at the end of the returns reports to count in return rates (default 90)")
+    sp.add_argument("--maturity-days", type=_days, default=90.0, metavar="DAYS", help="age an order needs at the end of the returns reports to count in return rates (default 90)")
     sp.set_defaults(func=cmd_calibrate)
