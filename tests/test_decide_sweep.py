@@ -109,6 +109,36 @@ def test_any_executor_gives_the_same_numbers():
     pd.testing.assert_frame_equal(serial.runs, pooled.runs)
 
 
+def test_a_study_estimated_to_take_hours_is_announced_once(monkeypatch, capsys):
+    """As an experiment is: a study that fits in memory can still take hours. With the limit
+    set to 0 s, a sweep warns once, before its variants are made (20,000 points took two
+    minutes to make before the first run); the command line prints it as a note."""
+    import warnings
+
+    from conftest import run_cli
+
+    from returnsim.experiment import budget as exp_budget
+    from returnsim.experiment.budget import RunSizeWarning
+
+    sc = _minimal()
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        rs.sweep(sc, points=2, replications=2, progress=False, workers=1)
+    assert not [w for w in seen if w.category is RunSizeWarning]
+    monkeypatch.setattr(exp_budget, "WARN_SECONDS", 0.0)
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        rs.sweep(sc, points=2, replications=2, progress=False, workers=1)
+    said = [str(w.message) for w in seen if w.category is RunSizeWarning]
+    assert len(said) == 1 and said[0].startswith("this study's 8 runs are estimated to take ") and "--store" in said[0], said
+    with warnings.catch_warnings(record=True) as seen:  # a PSA in stages (runs of its own each): one warning
+        warnings.simplefilter("always")
+        rs.psa(sc, draws=12, screen=0.01, stage=4, progress=False, workers=1)
+    assert len([w for w in seen if w.category is RunSizeWarning]) == 1
+    code, _, err = run_cli(capsys, "sweep", str(SEED_SCENARIO), "--points", "1", "--policy", "seed", "--set", "horizon_days=2", "--workers", "1", "--no-progress")
+    assert code == 0 and "returnsim: note: this study's 1 run is estimated to take " in err, err
+
+
 def test_a_runner_keeps_only_recent_models_and_runs_the_others_from_their_dicts(monkeypatch):
     """A study keeps every variant as a dict and only the last few validated: with room for one
     model, every point of a 5-point sweep runs from a model validated again from its dict (the

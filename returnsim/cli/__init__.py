@@ -13,7 +13,9 @@ import argparse
 import difflib
 import shlex
 import sys
+import warnings
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from . import calibrate, decide, experiment, health, replay, scenario
 from .common import UserError
@@ -77,6 +79,19 @@ def _main_is_returnsim() -> None:
         main_module.__spec__ = importlib.util.find_spec("returnsim.__main__")
 
 
+def _as_note(show: Any) -> Any:
+    """``warnings.showwarning`` that prints a study's size warning as ``returnsim: note: ...``
+    (matched by name: the parser loads no numerical library, and the warning's module does)."""
+
+    def note(message: Any, category: type[Warning], *rest: Any, **kw: Any) -> None:
+        if category.__name__ == "RunSizeWarning":
+            print(f"returnsim: note: {message}", file=sys.stderr)
+        else:
+            show(message, category, *rest, **kw)
+
+    return note
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``returnsim`` with ``argv`` (default: the process's arguments); returns the exit code."""
     _main_is_returnsim()
@@ -85,7 +100,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     args.command_line = shlex.join(["returnsim", *argv])  # how to reproduce, for reports
     try:
-        return int(args.func(args) or 0)
+        with warnings.catch_warnings():
+            warnings.showwarning = _as_note(warnings.showwarning)
+            return int(args.func(args) or 0)
     except UserError as err:
         print(f"returnsim: {err}", file=sys.stderr)
         return 2

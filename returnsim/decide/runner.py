@@ -11,6 +11,7 @@ so a study that is killed and started again reads back what it had and simulates
 
 from __future__ import annotations
 
+import warnings
 from collections import OrderedDict, defaultdict
 from collections.abc import Iterable, Mapping
 from concurrent.futures import Executor, Future
@@ -138,6 +139,7 @@ class StudyRunner:
         # variant until it ends, so only the dicts are kept (a point's runs come together).
         self._models: OrderedDict[str, Scenario] = OrderedDict()
         self._loaded: set[str] = set()
+        self._announced = False
         self.results: dict[Task, dict[str, Any]] = {}
         """Every record seen, by task."""
         self.computed = 0
@@ -236,6 +238,28 @@ class StudyRunner:
         if missing:
             self._compute(missing)
         return {t: self.results[t] for t in tasks}
+
+    def announce(self, runs: int, scenario: Scenario) -> None:
+        """Warn (:class:`~returnsim.experiment.budget.RunSizeWarning`) before ``runs`` runs of
+        ``scenario``'s size estimated to take more than
+        :data:`~returnsim.experiment.budget.WARN_SECONDS` on this runner's workers, once: a
+        study that fits in memory can still take hours, as an experiment can. Runs a results
+        store already holds are counted too (they are known only once the variants are made)."""
+        from ..experiment.budget import WARN_SECONDS, RunSizeWarning
+
+        if self._announced or runs < 1:
+            return
+        seconds = budget.estimate_run(scenario).seconds * runs / max(1, min(self.backend.workers, runs))
+        if seconds > WARN_SECONDS:
+            self._announced = True
+            cores = f"{self.backend.workers} core{'s' if self.backend.workers != 1 else ''}"
+            resume = "" if self.store is not None else "; with a results store (--store) it can be stopped and resumed"
+            warnings.warn(
+                f"this study's {budget.human_count(runs)} {'run is' if runs == 1 else 'runs are'} estimated to take "
+                f"{budget.human_duration(seconds)} on {cores}{resume}",
+                RunSizeWarning,
+                stacklevel=3,
+            )
 
     def _finish(self, records: list[dict[str, Any]]) -> None:
         if self.store is not None:

@@ -115,6 +115,7 @@ def run_design(
     if crn not in ("common", "independent"):
         raise DecideError(f"crn must be 'common' or 'independent', got {crn!r}")
     check_points(len(design), len(policies) * replications)
+    runner.announce(len(design) * len(policies) * replications, variants.base)
     keys = []
     for point, row in zip(design.index, design.to_dict("records"), strict=True):
         row = {k: v for k, v in row.items() if v == v}  # NaN: leave the scenario's own value
