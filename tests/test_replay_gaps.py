@@ -5,7 +5,7 @@ dated before its order is replayed just after the order, and counted in a note."
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 import numpy as np
 import pytest
@@ -136,8 +136,19 @@ def test_calibration_leaves_a_gap_out_of_the_days_orders_are_counted_over(tmp_pa
     assert shipped["ci_low"] <= stray["estimate"] <= shipped["ci_high"]
 
 
-@pytest.mark.parametrize(("kind", "when"), [("mfn_returns", "15-JAN-2031"), ("fba_returns", "2031-01-15T10:00:00+00:00"), ("mfn_returns", "15-FEB-2025")])
-def test_calibration_names_a_stray_return_that_sets_its_reports_end(tmp_path, kind, when):
+@pytest.mark.parametrize(
+    ("kind", "when", "cut"),
+    [
+        ("mfn_returns", "15-JAN-2031", None),
+        ("fba_returns", "2031-01-15T10:00:00+00:00", None),
+        ("mfn_returns", "15-FEB-2025", None),
+        # the Returns report cut at November, so the FBA report ends two months later: the
+        # lines counted are the seller-fulfilled ones only, not FBA lines in the cohort by
+        # their own report's end
+        ("mfn_returns", "15-JAN-2031", "01-NOV-2024"),
+    ],
+)
+def test_calibration_names_a_stray_return_that_sets_its_reports_end(tmp_path, kind, when, cut):
     """One return dated weeks or years after the shipped year ends its report there, so the
     last 90 days' orders count in the return rates' cohort although their returns are not in
     the report. The note gives the order lines it added: exactly the cohort's growth over the
@@ -155,6 +166,16 @@ def test_calibration_names_a_stray_return_that_sets_its_reports_end(tmp_path, ki
     lines = TEXT[kind]
     rows = list(lines[1:])
     rows[5] = _set_return(kind, rows[5], DATE[kind], when)
+    if cut is not None:
+        at, before = lines[0].split("\t").index(DATE[kind]), datetime.strptime(cut, "%d-%b-%Y")
+
+        def early(row: str) -> bool:
+            try:
+                return datetime.strptime(row.split("\t")[at], "%d-%b-%Y") < before
+            except (ValueError, IndexError):
+                return True  # the report's damaged rows stay
+
+        rows = rows[:6] + [r for r in rows[6:] if early(r)]
     stray, dropped = tmp_path / "stray.txt", tmp_path / "dropped.txt"
     stray.write_text("\n".join([lines[0], *rows]) + "\n", encoding="utf-8")
     dropped.write_text("\n".join([lines[0], *rows[:5], *rows[6:]]) + "\n", encoding="utf-8")
