@@ -155,15 +155,15 @@ def _stray_end_note(name: str, dates: pd.Series, by_this: pd.Series, order_dates
     to be in the report when they are not, and the return rate falls. ``by_this`` marks the
     order lines in the cohort through this report's end. The fit is left as it is: a small
     store's last return may come after a quiet month, and the note says what it moved."""
-    day = dates.dropna().dt.normalize()
-    if day.empty:
+    d = dates.dropna()
+    if d.empty:
         return []
+    day = d.dt.normalize()
     day0 = day.min()
     per_day = np.bincount((day - day0).dt.days.to_numpy())
     gap = tail_gap(per_day, day0.date())
     if gap is None:
         return []
-    d = dates.dropna()
     end = d[d < day0 + pd.Timedelta(days=gap.at)].max()  # where the report would end without them
     more = int((by_this & (order_dates > end - pd.Timedelta(days=maturity_days))).sum())
     if not more:

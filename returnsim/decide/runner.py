@@ -245,18 +245,18 @@ class StudyRunner:
         :data:`~returnsim.experiment.budget.WARN_SECONDS` on this runner's workers, once: a
         study that fits in memory can still take hours, as an experiment can. Runs a results
         store already holds are counted too (they are known only once the variants are made)."""
-        from ..experiment.budget import WARN_SECONDS, RunSizeWarning
+        from ..experiment.budget import WARN_SECONDS, RunSizeWarning, estimate_experiment
 
         if self._announced or runs < 1:
             return
-        seconds = budget.estimate_run(scenario).seconds * runs / max(1, min(self.backend.workers, runs))
-        if seconds > WARN_SECONDS:
+        est = estimate_experiment(scenario, runs, self.backend.workers)
+        if est.seconds > WARN_SECONDS:
             self._announced = True
             cores = f"{self.backend.workers} core{'s' if self.backend.workers != 1 else ''}"
             resume = "" if self.store is not None else "; with a results store (--store) it can be stopped and resumed"
             warnings.warn(
                 f"this study's {budget.human_count(runs)} {'run is' if runs == 1 else 'runs are'} estimated to take "
-                f"{budget.human_duration(seconds)} on {cores}{resume}",
+                f"{budget.human_duration(est.seconds)} on {cores}{resume}",
                 RunSizeWarning,
                 stacklevel=3,
             )
